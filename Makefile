@@ -1,0 +1,66 @@
+# flowscope: the two commands of the quick start, `make run` and `make test`, and the rest.
+# Each build type has its own directory under build/. Every target installs missing Debian
+# packages first (scripts/install-deps.sh; needs root, does nothing when all is there).
+
+JOBS      ?= $(shell nproc)
+WERROR    ?= ON
+GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
+FUZZ_SECONDS ?= 600
+CMAKE_ARGS ?=
+
+.PHONY: all deps build run test asan fuzz bench format format-check clean help
+
+all: build
+
+help:
+	@echo "make run      install, build and run flowscope's main job (see README)"
+	@echo "make test     install, build (Release) and run every test"
+	@echo "make asan     build with ASan+UBSan and run the unit tests"
+	@echo "make fuzz     build the libFuzzer targets with clang and run each FUZZ_SECONDS (600)"
+	@echo "make bench    build Release and run the benchmarks; writes bench/results/latest.md"
+	@echo "make format   clang-format the sources"
+
+deps:
+	@scripts/install-deps.sh
+
+# $(call configure,DIR,TYPE,EXTRA)
+define configure
+	@cmake -S . -B $(1) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=$(2) -DFLOWSCOPE_WERROR=$(WERROR) $(3) $(CMAKE_ARGS) >/dev/null
+endef
+
+build: deps
+	$(call configure,build/release,Release)
+	@cmake --build build/release -j $(JOBS)
+
+run: build
+	@scripts/run-demo.sh build/release/bin/flowscope
+
+test: build
+	@cd build/release && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE slow
+
+asan: deps
+	$(call configure,build/asan,asan,-DFLOWSCOPE_BUILD_BENCH=OFF)
+	@cmake --build build/asan -j $(JOBS)
+	@cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE slow
+
+fuzz: deps
+	$(call configure,build/fuzz,fuzz,-DCMAKE_CXX_COMPILER=clang++)
+	@cmake --build build/fuzz -j $(JOBS)
+	@scripts/run-fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+
+bench: deps
+	@scripts/install-deps.sh --bench
+	$(call configure,build/release,Release)
+	@cmake --build build/release -j $(JOBS)
+	@bench/run.sh build/release
+
+format:
+	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,38 @@
+# Build types: Release (default), Debug, asan (ASan + UBSan, unit tests in CI), fuzz (clang +
+# libFuzzer). Selected with -DCMAKE_BUILD_TYPE=...; the Makefile keeps one build directory each.
+set(_types Release Debug asan fuzz)
+if(NOT CMAKE_BUILD_TYPE)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Release, Debug, asan or fuzz" FORCE)
+endif()
+set_property(CACHE CMAKE_BUILD_TYPE PROPERTY STRINGS ${_types})
+if(NOT CMAKE_BUILD_TYPE IN_LIST _types)
+  message(FATAL_ERROR "CMAKE_BUILD_TYPE '${CMAKE_BUILD_TYPE}' is not one of: ${_types}")
+endif()
+
+set(FLOWSCOPE_SANITIZE OFF)
+set(FLOWSCOPE_FUZZ OFF)
+set(_san_flags "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer")
+
+set(CMAKE_CXX_FLAGS_ASAN "-O1 -g ${_san_flags}" CACHE STRING "" FORCE)
+set(CMAKE_EXE_LINKER_FLAGS_ASAN "${_san_flags}" CACHE STRING "" FORCE)
+set(CMAKE_SHARED_LINKER_FLAGS_ASAN "${_san_flags}" CACHE STRING "" FORCE)
+set(CMAKE_CXX_FLAGS_FUZZ "-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer"
+    CACHE STRING "" FORCE)
+set(CMAKE_EXE_LINKER_FLAGS_FUZZ "-fsanitize=address,undefined" CACHE STRING "" FORCE)
+
+if(CMAKE_BUILD_TYPE STREQUAL "asan")
+  set(FLOWSCOPE_SANITIZE ON)
+elseif(CMAKE_BUILD_TYPE STREQUAL "fuzz")
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "The fuzz build needs clang and libFuzzer: configure with "
+                        "-DCMAKE_CXX_COMPILER=clang++ (make fuzz does this)")
+  endif()
+  set(FLOWSCOPE_SANITIZE ON)
+  set(FLOWSCOPE_FUZZ ON)
+endif()
+
+# ccache speeds up the repeated Release/asan builds of `make test` and CI when it is installed.
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()

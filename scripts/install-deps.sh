@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, exactly what flowscope's build and tests need.
+# Idempotent: packages already present are left alone and nothing is downloaded then.
+# Usage: scripts/install-deps.sh [--bench]   (run as root, or with sudo available)
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
+  # libraries
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev libdate-tz3
+  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev
+  # time zone data for named-zone parsing and its tests
+  tzdata
+  # tests and benchmarks
+  libgtest-dev libgmock-dev googletest libbenchmark-dev python3
+)
+
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(hyperfine nfdump softflowd tcpflow tshark)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: run this script as root (or install sudo) so it can apt-get install them" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer for it.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
+if ! $sudo apt-get install -y --no-install-recommends "${missing[@]}"; then
+  $sudo apt-get update
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi

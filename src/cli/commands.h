@@ -1,0 +1,27 @@
+#pragma once
+// The subcommands of `flowscope`. Each lives in <name>_command.cpp and registers itself on the
+// top-level app with its options, help text and Examples footer (STYLE.md §14). Called once from
+// main() on the main thread.
+
+#include <CLI/CLI.hpp>
+
+namespace flowscope::cli {
+
+void register_fields(CLI::App& app);
+
+// Builds the whole command line; `main` and the CLI tests share it.
+void register_all(CLI::App& app);
+
+// Exit codes: 0 ok, 1 runtime error, 2 usage error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+
+// Thrown by a subcommand's callback to end with a message the user can act on: what is wrong,
+// where, and the fix. main() prints "flowscope: error: <message>" and exits with `code`.
+struct UserError {
+  std::string message;
+  int code = kExitError;
+};
+
+}  // namespace flowscope::cli

@@ -1,0 +1,46 @@
+// flowscope: network flow analytics. Entry point: builds the command line from the subcommands,
+// turns errors into messages and exit codes (0 ok, 1 runtime error, 2 usage error).
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/log.h"
+
+int main(int argc, char** argv) {
+  using namespace flowscope;
+  CLI::App app{"flowscope: collect, stitch, store and query network flows", "flowscope"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("flowscope ") + FLOWSCOPE_VERSION);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  app.footer(
+      "Run 'flowscope <subcommand> --help' for the options of each.\n\n"
+      "Examples:\n"
+      "  flowscope fields                   list the fields filters and outputs use\n"
+      "  flowscope fields --json            the same, as JSON");
+  app.parse_complete_callback([&] {
+    if (auto r = init_logging(log_level); !r) {
+      throw CLI::ValidationError("--log-level", r.error().message);
+    }
+  });
+  cli::register_all(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message (help and version too); its own codes become ours.
+    return app.exit(e) == 0 ? cli::kExitOk : cli::kExitUsage;
+  } catch (const cli::UserError& e) {
+    std::fprintf(stderr, "flowscope: error: %s\n", e.message.c_str());
+    return e.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flowscope: error: %s\n", e.what());
+    return cli::kExitError;
+  }
+  return cli::kExitOk;
+}
