@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `make bench`: the micro benchmarks of every module (Google Benchmark) and the end-to-end
+# comparisons with the incumbent tools on the same data in the same run. Prints a summary and
+# writes bench/results/latest.md. Usage: bench/run.sh BUILD_DIR
+set -euo pipefail
+build=${1:-build/release}
+root=$(cd "$(dirname "$0")/.." && pwd)
+results="$root/bench/results"
+mkdir -p "$results"
+out="$results/latest.md"
+min_time=${BENCH_MIN_TIME:-0.5}
+
+{
+  echo "# flowscope benchmark results"
+  echo
+  echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "- commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo
+  echo "## Micro benchmarks (Google Benchmark, one core)"
+  echo
+  echo "| benchmark | time/op | rate |"
+  echo "|---|---|---|"
+} >"$out"
+
+for b in "$build"/bin/*_bench; do
+  [[ -x $b ]] || continue
+  name=$(basename "$b")
+  echo "== $name" >&2
+  json="$results/$name.json"
+  "$b" --benchmark_min_time="$min_time" --benchmark_format=console \
+       --benchmark_out="$json" --benchmark_out_format=json >&2
+  python3 - "$json" >>"$out" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+for b in data["benchmarks"]:
+    if b.get("run_type") == "aggregate":
+        continue
+    unit = b.get("time_unit", "ns")
+    rate = ""
+    if "items_per_second" in b:
+        rate = f'{b["items_per_second"]/1e6:,.1f} M items/s'
+    if "bytes_per_second" in b:
+        rate += (", " if rate else "") + f'{b["bytes_per_second"]/2**30:,.2f} GiB/s'
+    print(f'| {b["name"]} | {b["real_time"]:,.1f} {unit} | {rate} |')
+PY
+done
+
+cat >>"$out" <<'EOF_MD'
+
+## Against the incumbents (same data, same run)
+
+| comparison | flowscope vs incumbent | status |
+|---|---|---|
+| decode NetFlow v9/IPFIX vs tshark | - | not yet: issue F2 |
+| probe from pcap vs softflowd | - | not yet: issue F3 |
+| store ingest and size vs nfcapd | - | not yet: issue F5 |
+| top-N / filtered query vs nfdump | - | not yet: issue F6 |
+| collector load vs nfcapd | - | not yet: issue F7 |
+| TCP reassembly vs tcpflow | - | not yet: issue F9 |
+EOF_MD
+
+echo >&2
+cat "$out"
