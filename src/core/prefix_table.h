@@ -5,9 +5,10 @@
 //
 // Layout: the nested prefixes are flattened into a sorted list of disjoint ranges, each holding
 // the value of its longest covering prefix, so a lookup is one search and needs no backtracking.
-// IPv4 keeps its own list of 32-bit range starts; both families have a bucket index over the top
-// 16 bits of the key, which leaves a short binary search inside one bucket. Memory is about
-// 8 bytes per IPv4 range and 20 per IPv6 range, plus 512 KiB of bucket index.
+// IPv4 keeps its own list of (32-bit start, value) pairs, so the search and the value share cache
+// lines; a bucket index over the top 16-20 bits of the address (sized to about two ranges per
+// bucket) leaves a search of one or two steps. IPv6 has 128-bit starts and a 16-bit index.
+// Memory is about 8 bytes per IPv4 range and 20 per IPv6 range, plus the bucket indexes.
 
 #include <cstdint>
 #include <optional>
@@ -37,18 +38,22 @@ class PrefixTable {
   std::uint32_t lookup_v4(std::uint32_t address) const;
 
   std::size_t prefix_count() const { return prefix_count_; }
-  std::size_t range_count() const { return v4_starts_.size() + v6_starts_.size(); }
+  std::size_t range_count() const { return v4_ranges_.size() + v6_starts_.size(); }
   std::size_t memory_bytes() const;
 
  private:
   friend class PrefixTableBuilder;
   std::uint32_t lookup_v6(const IpAddress& address) const;
 
-  // Range i covers [starts[i], starts[i+1]); starts[0] == 0, so the ranges tile the space.
-  std::vector<std::uint32_t> v4_starts_;
-  std::vector<std::uint32_t> v4_values_;
-  // index[b] = the range holding key (b << 16) (v4) or (b << 112) (v6); 65537 entries.
+  struct V4Range {
+    std::uint32_t start;
+    std::uint32_t value;
+  };
+  // Range i covers [start[i], start[i+1]); the first starts at 0, so the ranges tile the space.
+  std::vector<V4Range> v4_ranges_;
+  // index[b] = the range holding key (b << shift); 2^bits + 1 entries.
   std::vector<std::uint32_t> v4_index_;
+  unsigned v4_shift_ = 16;
   std::vector<Uint128> v6_starts_;
   std::vector<std::uint32_t> v6_values_;
   std::vector<std::uint32_t> v6_index_;
