@@ -8,7 +8,8 @@
 namespace flowscope::testing {
 
 std::string check_golden(const std::string& relative, const std::string& actual) {
-  std::filesystem::path path = std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "tests/golden" / relative;
+  std::filesystem::path path =
+      std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "tests/golden" / relative;
   const char* update = std::getenv("FLOWSCOPE_UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
     std::filesystem::create_directories(path.parent_path());

@@ -20,9 +20,9 @@ void BM_ByteReaderRecords(benchmark::State& state) {
     ByteReader r(buf);
     while (r.remaining() >= kRecord) {
       ByteReader rec = r.take(kRecord);
-      sum += rec.u32be();  // src
-      sum += rec.u32be();  // dst
-      rec.skip(4);         // next hop
+      sum += rec.u32be();                // src
+      sum += rec.u32be();                // dst
+      rec.skip(4);                       // next hop
       sum += rec.u16be() + rec.u16be();  // if in/out
       sum += rec.u32be() + rec.u32be();  // packets, bytes
       sum += rec.u32be() + rec.u32be();  // first, last

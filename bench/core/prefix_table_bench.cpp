@@ -28,7 +28,8 @@ std::vector<Cidr> make_prefixes(std::size_t v4, std::size_t v6, std::uint64_t se
   }
   for (std::size_t i = 0; i < v6; ++i) {
     std::uint64_t high = 0x2000000000000000ULL | (rng() >> 3);
-    out.push_back(Cidr::make(IpAddress::from_u64(high, rng()), 32 + static_cast<unsigned>(rng() % 33)));
+    out.push_back(
+        Cidr::make(IpAddress::from_u64(high, rng()), 32 + static_cast<unsigned>(rng() % 33)));
   }
   return out;
 }

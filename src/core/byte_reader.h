@@ -7,11 +7,11 @@
 // cannot spill into the next one. The span must outlive the reader and every span it returns;
 // copy what must be kept. Readers are cheap values and not thread-safe (one per parse).
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
-#include <bit>
 
 namespace flowscope {
 

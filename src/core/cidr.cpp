@@ -33,7 +33,8 @@ Result<Cidr> Cidr::parse(std::string_view text, HostBits host_bits) {
   unsigned max_len = v6_text ? 128 : 32;
   unsigned len = 0;
   auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-  bool bad_text = len_text.empty() || ec != std::errc() || (len_text.size() > 1 && len_text[0] == '0');
+  bool bad_text =
+      len_text.empty() || ec != std::errc() || (len_text.size() > 1 && len_text[0] == '0');
   if (bad_text || end != len_text.data() + len_text.size()) {
     std::size_t at = slash + 1;
     if (!bad_text) at += static_cast<std::size_t>(end - len_text.data());
@@ -51,8 +52,8 @@ Result<Cidr> Cidr::parse(std::string_view text, HostBits host_bits) {
   Cidr c(mask_address(*addr, bits), bits);
   if (c.network_ != *addr && host_bits == HostBits::Reject) {
     return Error(ErrorCode::InvalidArgument,
-                 fmt::format("{} has host bits set past /{}; did you mean {}?",
-                             addr->to_string(), len, c.to_string()),
+                 fmt::format("{} has host bits set past /{}; did you mean {}?", addr->to_string(),
+                             len, c.to_string()),
                  SourcePos{0, 0});
   }
   return c;
@@ -71,8 +72,6 @@ IpAddress Cidr::last() const {
   return IpAddress(b);
 }
 
-std::string Cidr::to_string() const {
-  return fmt::format("{}/{}", network_, prefix_len());
-}
+std::string Cidr::to_string() const { return fmt::format("{}/{}", network_, prefix_len()); }
 
 }  // namespace flowscope

@@ -40,7 +40,9 @@ class Cidr {
   bool is_v4() const { return bits_ >= 96 && network_.is_v4(); }
 
   bool contains(const IpAddress& address) const;
-  bool contains(const Cidr& other) const { return other.bits_ >= bits_ && contains(other.network_); }
+  bool contains(const Cidr& other) const {
+    return other.bits_ >= bits_ && contains(other.network_);
+  }
   // The last address inside the prefix.
   IpAddress last() const;
 

@@ -17,7 +17,9 @@ struct CountryCode {
   static Result<CountryCode> parse(std::string_view text);
   bool empty() const { return code[0] == 0; }
   // "BE", or "" when unknown.
-  std::string_view view() const { return empty() ? std::string_view() : std::string_view(code.data(), 2); }
+  std::string_view view() const {
+    return empty() ? std::string_view() : std::string_view(code.data(), 2);
+  }
 
   friend auto operator<=>(const CountryCode&, const CountryCode&) = default;
   friend bool operator==(const CountryCode&, const CountryCode&) = default;

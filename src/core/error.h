@@ -11,15 +11,15 @@
 namespace flowscope {
 
 // M(Name, "description"). Codes are stable: they appear in counters, logs and the query protocol.
-#define FLOWSCOPE_ERROR_CODES(M)                                              \
-  M(InvalidArgument, "a value given by the user is not valid")                \
-  M(Parse, "text does not follow the expected syntax")                        \
-  M(OutOfRange, "a value lies outside its allowed range")                     \
-  M(Truncated, "input ends before a structure it announced")                  \
-  M(Malformed, "input contradicts the format's rules")                        \
-  M(Unsupported, "input uses a version or feature that is not supported")     \
-  M(NotFound, "a named thing does not exist")                                 \
-  M(Io, "an operating system call failed")                                    \
+#define FLOWSCOPE_ERROR_CODES(M)                                          \
+  M(InvalidArgument, "a value given by the user is not valid")            \
+  M(Parse, "text does not follow the expected syntax")                    \
+  M(OutOfRange, "a value lies outside its allowed range")                 \
+  M(Truncated, "input ends before a structure it announced")              \
+  M(Malformed, "input contradicts the format's rules")                    \
+  M(Unsupported, "input uses a version or feature that is not supported") \
+  M(NotFound, "a named thing does not exist")                             \
+  M(Io, "an operating system call failed")                                \
   M(Corruption, "stored data failed a checksum or consistency check")
 
 enum class ErrorCode : std::uint8_t {

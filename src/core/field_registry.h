@@ -39,7 +39,7 @@ enum class RecordKind : std::uint8_t { Flow, Session };
 // Stored fields are columns; the others are defined by their two operands.
 enum class FieldKind : std::uint8_t { Stored, Either, Sum, Diff };
 enum class FieldType : std::uint8_t {
-  Ip,        // IpAddress, 16 bytes
+  Ip,  // IpAddress, 16 bytes
   U8,
   U16,
   U32,
@@ -54,8 +54,7 @@ enum class FieldType : std::uint8_t {
 
 enum class Comparator : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
 inline constexpr std::array<Comparator, 6> kAllComparators = {
-    Comparator::Eq, Comparator::Ne, Comparator::Lt,
-    Comparator::Le, Comparator::Gt, Comparator::Ge};
+    Comparator::Eq, Comparator::Ne, Comparator::Lt, Comparator::Le, Comparator::Gt, Comparator::Ge};
 
 class ComparatorSet {
  public:
@@ -100,11 +99,14 @@ struct FieldInfo {
 #define FS_NO_OPS \
   std::array<FieldId, 2> {}
 #define FS_WIRE(...) \
-  WireIds { {__VA_ARGS__} }
+  WireIds {          \
+    { __VA_ARGS__ }  \
+  }
 
 inline constexpr std::array<FieldInfo, kFieldCount> kFieldTable = {{
 #define FLOWSCOPE_FIELD(id, name, filter, scope, kind, type, unit, ops, wire, desc) \
-  FieldInfo{FieldId::id, name, filter, Scope::scope, FieldKind::kind, FieldType::type, unit, ops, wire, desc},
+  FieldInfo{FieldId::id,     name, filter, Scope::scope, FieldKind::kind,           \
+            FieldType::type, unit, ops,    wire,         desc},
 #include "core/fields.def"
 #undef FLOWSCOPE_FIELD
 }};
@@ -158,23 +160,57 @@ constexpr ComparatorSet comparators(const FieldInfo& f) {
 }
 
 constexpr bool is_numeric(FieldType t) {
-  return t == FieldType::U8 || t == FieldType::U16 || t == FieldType::U32 ||
-         t == FieldType::U64 || t == FieldType::Time || t == FieldType::Duration;
+  return t == FieldType::U8 || t == FieldType::U16 || t == FieldType::U32 || t == FieldType::U64 ||
+         t == FieldType::Time || t == FieldType::Duration;
 }
 
 // The C++ type of one value of a field, as batches hold it.
-template <FieldType T> struct FieldValue;
-template <> struct FieldValue<FieldType::Ip> { using type = IpAddress; };
-template <> struct FieldValue<FieldType::U8> { using type = std::uint8_t; };
-template <> struct FieldValue<FieldType::TcpFlags> { using type = std::uint8_t; };
-template <> struct FieldValue<FieldType::Proto> { using type = std::uint8_t; };
-template <> struct FieldValue<FieldType::U16> { using type = std::uint16_t; };
-template <> struct FieldValue<FieldType::U32> { using type = std::uint32_t; };
-template <> struct FieldValue<FieldType::U64> { using type = std::uint64_t; };
-template <> struct FieldValue<FieldType::Time> { using type = std::int64_t; };
-template <> struct FieldValue<FieldType::Duration> { using type = std::int64_t; };
-template <> struct FieldValue<FieldType::Country> { using type = CountryCode; };
-template <> struct FieldValue<FieldType::String> { using type = std::string_view; };
+template <FieldType T>
+struct FieldValue;
+template <>
+struct FieldValue<FieldType::Ip> {
+  using type = IpAddress;
+};
+template <>
+struct FieldValue<FieldType::U8> {
+  using type = std::uint8_t;
+};
+template <>
+struct FieldValue<FieldType::TcpFlags> {
+  using type = std::uint8_t;
+};
+template <>
+struct FieldValue<FieldType::Proto> {
+  using type = std::uint8_t;
+};
+template <>
+struct FieldValue<FieldType::U16> {
+  using type = std::uint16_t;
+};
+template <>
+struct FieldValue<FieldType::U32> {
+  using type = std::uint32_t;
+};
+template <>
+struct FieldValue<FieldType::U64> {
+  using type = std::uint64_t;
+};
+template <>
+struct FieldValue<FieldType::Time> {
+  using type = std::int64_t;
+};
+template <>
+struct FieldValue<FieldType::Duration> {
+  using type = std::int64_t;
+};
+template <>
+struct FieldValue<FieldType::Country> {
+  using type = CountryCode;
+};
+template <>
+struct FieldValue<FieldType::String> {
+  using type = std::string_view;
+};
 
 template <FieldId F>
 using field_value_t = typename FieldValue<field_info(F).type>::type;

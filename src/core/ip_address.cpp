@@ -195,7 +195,8 @@ std::size_t IpAddress::format_to(char* out) const {
     return static_cast<std::size_t>(p - out);
   }
   std::uint16_t g[8];
-  for (int i = 0; i < 8; ++i) g[i] = static_cast<std::uint16_t>((bytes_[2 * i] << 8) | bytes_[2 * i + 1]);
+  for (int i = 0; i < 8; ++i)
+    g[i] = static_cast<std::uint16_t>((bytes_[2 * i] << 8) | bytes_[2 * i + 1]);
   // RFC 5952 §4.2.2/4.2.3: compress the longest run of >= 2 zero groups, the first on a tie.
   int best_start = -1, best_len = 0;
   for (int i = 0; i < 8;) {

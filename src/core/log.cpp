@@ -18,7 +18,8 @@ Result<void> init_logging(std::string_view level) {
   if (parsed == spdlog::level::off && level != "off") {
     return Error(ErrorCode::InvalidArgument,
                  fmt::format("unknown log level \"{}\"; use trace, debug, info, warn, error "
-                             "or off", level));
+                             "or off",
+                             level));
   }
   std::lock_guard lock(g_mutex);
   g_level = parsed;

@@ -62,8 +62,7 @@ std::size_t search(std::size_t lo, std::size_t hi, Key key, KeyOf key_of) {
 
 }  // namespace
 
-PrefixTable::PrefixTable()
-    : v4_ranges_{{0, kNoValue}}, v6_starts_{0}, v6_values_{kNoValue} {
+PrefixTable::PrefixTable() : v4_ranges_{{0, kNoValue}}, v6_starts_{0}, v6_values_{kNoValue} {
   v4_index_.assign(65537, 0);
   v6_index_.assign(65537, 0);
 }

@@ -47,7 +47,8 @@ void Column::clear_rows(std::size_t rows) {
 
 std::size_t Column::valid_count(std::size_t rows) const {
   std::size_t n = 0;
-  for (std::size_t w = 0; w < rows / 64; ++w) n += static_cast<std::size_t>(std::popcount(valid_[w]));
+  for (std::size_t w = 0; w < rows / 64; ++w)
+    n += static_cast<std::size_t>(std::popcount(valid_[w]));
   for (std::size_t row = rows / 64 * 64; row < rows; ++row) n += valid(row);
   return n;
 }

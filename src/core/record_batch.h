@@ -51,8 +51,8 @@ class StringColumn {
 
 using ColumnData =
     std::variant<std::vector<IpAddress>, std::vector<std::uint8_t>, std::vector<std::uint16_t>,
-                 std::vector<std::uint32_t>, std::vector<std::uint64_t>,
-                 std::vector<std::int64_t>, std::vector<CountryCode>, StringColumn>;
+                 std::vector<std::uint32_t>, std::vector<std::uint64_t>, std::vector<std::int64_t>,
+                 std::vector<CountryCode>, StringColumn>;
 
 // One column of a batch. Its vectors are always `capacity` long; rows past size() are zero.
 class Column {
@@ -68,9 +68,13 @@ class Column {
   const ColumnData& data() const { return data_; }
   ColumnData& data() { return data_; }
   template <typename T>
-  std::vector<T>& vec() { return *std::get_if<std::vector<T>>(&data_); }
+  std::vector<T>& vec() {
+    return *std::get_if<std::vector<T>>(&data_);
+  }
   template <typename T>
-  const std::vector<T>& vec() const { return *std::get_if<std::vector<T>>(&data_); }
+  const std::vector<T>& vec() const {
+    return *std::get_if<std::vector<T>>(&data_);
+  }
   StringColumn& strings() { return *std::get_if<StringColumn>(&data_); }
   const StringColumn& strings() const { return *std::get_if<StringColumn>(&data_); }
 
@@ -158,9 +162,7 @@ class Batch {
   bool has_column(FieldId id) const { return column_index(id) >= 0; }
   // REQUIRES: has_column(id).
   const Column& column(FieldId id) const { return columns_[column_index(id)]; }
-  bool is_set(FieldId id, std::size_t row) const {
-    return has_column(id) && column(id).valid(row);
-  }
+  bool is_set(FieldId id, std::size_t row) const { return has_column(id) && column(id).valid(row); }
   std::span<const Column> columns() const { return columns_; }
 
  private:

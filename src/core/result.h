@@ -19,7 +19,7 @@ class [[nodiscard]] Result {
   using value_type = T;
 
   Result(const T& value) : state_(std::in_place_index<0>, value) {}  // NOLINT: implicit by design
-  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}    // NOLINT
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool has_value() const { return state_.index() == 0; }

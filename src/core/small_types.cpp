@@ -12,8 +12,7 @@ namespace flowscope {
 Result<CountryCode> CountryCode::parse(std::string_view text) {
   auto alpha = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
   if (text.size() != 2 || !alpha(text[0]) || !alpha(text[1])) {
-    return Error(ErrorCode::Parse,
-                 "expected a two-letter ISO 3166 country code such as BE or US",
+    return Error(ErrorCode::Parse, "expected a two-letter ISO 3166 country code such as BE or US",
                  SourcePos{0, 0});
   }
   CountryCode cc;
@@ -87,11 +86,10 @@ struct ProtoName {
 };
 // The first entry of a number is the name it is printed with.
 constexpr std::array<ProtoName, 23> kProtoNames = {{
-    {0, "hopopt"},  {1, "icmp"},      {2, "igmp"},   {4, "ipip"},    {4, "ipv4"},
-    {6, "tcp"},     {8, "egp"},       {17, "udp"},   {41, "ipv6"},   {46, "rsvp"},
-    {47, "gre"},    {50, "esp"},      {51, "ah"},    {58, "icmp6"},  {58, "ipv6-icmp"},
-    {58, "icmpv6"}, {88, "eigrp"},    {89, "ospf"},  {103, "pim"},   {112, "vrrp"},
-    {115, "l2tp"},  {132, "sctp"},    {136, "udplite"},
+    {0, "hopopt"}, {1, "icmp"},   {2, "igmp"},       {4, "ipip"},    {4, "ipv4"},      {6, "tcp"},
+    {8, "egp"},    {17, "udp"},   {41, "ipv6"},      {46, "rsvp"},   {47, "gre"},      {50, "esp"},
+    {51, "ah"},    {58, "icmp6"}, {58, "ipv6-icmp"}, {58, "icmpv6"}, {88, "eigrp"},    {89, "ospf"},
+    {103, "pim"},  {112, "vrrp"}, {115, "l2tp"},     {132, "sctp"},  {136, "udplite"},
 }};
 }  // namespace
 

@@ -81,14 +81,12 @@ std::string hhmm(seconds since_midnight) {
 // Local time in `zone` to an instant. A time skipped by a DST change is an error (strict) or the
 // instant of the change (lenient, for computed boundaries such as midnight); a repeated time is
 // the earlier instant.
-Result<TimeMs> to_instant(LocalMs local, const TimeZoneRef& zone, bool strict,
-                          std::size_t offset) {
+Result<TimeMs> to_instant(LocalMs local, const TimeZoneRef& zone, bool strict, std::size_t offset) {
   if (zone.is_utc()) return TimeMs(local.time_since_epoch());
   date::local_info info = zone.zone()->get_info(floor<seconds>(local));
   switch (info.result) {
     case date::local_info::unique:
-    case date::local_info::ambiguous:
-      return TimeMs(local.time_since_epoch() - info.first.offset);
+    case date::local_info::ambiguous: return TimeMs(local.time_since_epoch() - info.first.offset);
     case date::local_info::nonexistent:
     default: {
       auto change = info.second.begin;  // sys time of the DST change
@@ -119,10 +117,12 @@ Result<int> component(Cursor& c, std::size_t n, int lo, int hi, const char* what
 Result<date::year_month_day> read_date(Cursor& c, char sep) {
   auto y = component(c, 4, 1970, 9999, "year");
   if (!y) return y.error();
-  if (!c.eat(sep)) return err(ErrorCode::Parse, fmt::format("expected '{}' after the year", sep), c.pos());
+  if (!c.eat(sep))
+    return err(ErrorCode::Parse, fmt::format("expected '{}' after the year", sep), c.pos());
   auto m = component(c, 2, 1, 12, "month");
   if (!m) return m.error();
-  if (!c.eat(sep)) return err(ErrorCode::Parse, fmt::format("expected '{}' after the month", sep), c.pos());
+  if (!c.eat(sep))
+    return err(ErrorCode::Parse, fmt::format("expected '{}' after the month", sep), c.pos());
   std::size_t day_at = c.pos();
   auto d = component(c, 2, 1, 31, "day");
   if (!d) return d.error();
@@ -222,7 +222,8 @@ Result<Parsed> parse_absolute(std::string_view text, std::size_t base, const Tim
   milliseconds clock{0};
   if (!c.done()) {
     char sep = c.peek();
-    bool ok_sep = slash ? (sep == ':' || sep == '.' || sep == ' ') : (sep == 'T' || sep == 't' || sep == ' ');
+    bool ok_sep =
+        slash ? (sep == ':' || sep == '.' || sep == ' ') : (sep == 'T' || sep == 't' || sep == ' ');
     if (!ok_sep) {
       return err(ErrorCode::Parse,
                  slash ? "expected ':' and an hour after the date (YYYY/MM/DD:HH)"
@@ -288,14 +289,14 @@ struct Unit {
 };
 
 constexpr std::array kUnits = {
-    Unit{"ms", milliseconds(1)},      Unit{"s", seconds(1)},        Unit{"sec", seconds(1)},
-    Unit{"secs", seconds(1)},         Unit{"second", seconds(1)},   Unit{"seconds", seconds(1)},
-    Unit{"m", minutes(1)},            Unit{"min", minutes(1)},      Unit{"mins", minutes(1)},
-    Unit{"minute", minutes(1)},       Unit{"minutes", minutes(1)},  Unit{"h", hours(1)},
-    Unit{"hr", hours(1)},             Unit{"hrs", hours(1)},        Unit{"hour", hours(1)},
-    Unit{"hours", hours(1)},          Unit{"d", days(1)},           Unit{"day", days(1)},
-    Unit{"days", days(1)},            Unit{"w", days(7)},           Unit{"wk", days(7)},
-    Unit{"week", days(7)},            Unit{"weeks", days(7)},
+    Unit{"ms", milliseconds(1)}, Unit{"s", seconds(1)},       Unit{"sec", seconds(1)},
+    Unit{"secs", seconds(1)},    Unit{"second", seconds(1)},  Unit{"seconds", seconds(1)},
+    Unit{"m", minutes(1)},       Unit{"min", minutes(1)},     Unit{"mins", minutes(1)},
+    Unit{"minute", minutes(1)},  Unit{"minutes", minutes(1)}, Unit{"h", hours(1)},
+    Unit{"hr", hours(1)},        Unit{"hrs", hours(1)},       Unit{"hour", hours(1)},
+    Unit{"hours", hours(1)},     Unit{"d", days(1)},          Unit{"day", days(1)},
+    Unit{"days", days(1)},       Unit{"w", days(7)},          Unit{"wk", days(7)},
+    Unit{"week", days(7)},       Unit{"weeks", days(7)},
 };
 
 std::optional<milliseconds> unit_length(std::string_view word) {
@@ -318,7 +319,8 @@ Result<DurationMs> parse_duration_at(std::string_view text, std::size_t base) {
     std::size_t num_at = i;
     std::int64_t n = 0;
     while (i < text.size() && is_digit(text[i])) {
-      if (n > 1'000'000'000) return err(ErrorCode::OutOfRange, "duration is too long", base + num_at);
+      if (n > 1'000'000'000)
+        return err(ErrorCode::OutOfRange, "duration is too long", base + num_at);
       n = n * 10 + (text[i] - '0');
       ++i;
     }
@@ -340,7 +342,8 @@ Result<DurationMs> parse_duration_at(std::string_view text, std::size_t base) {
                  base + unit_at);
     }
     total += *len * n;
-    if (total > days(365 * 100)) return err(ErrorCode::OutOfRange, "duration is too long", base + num_at);
+    if (total > days(365 * 100))
+      return err(ErrorCode::OutOfRange, "duration is too long", base + num_at);
     any = true;
     skip_spaces();
   }
@@ -460,7 +463,8 @@ Result<TimeWindow> parse_window(std::string_view text, const TimeContext& ctx) {
       if (!parsed) return parsed.error();
       d = *parsed;
     }
-    if (d.count() == 0) return err(ErrorCode::InvalidArgument, "a window of length 0 is empty", rest_base);
+    if (d.count() == 0)
+      return err(ErrorCode::InvalidArgument, "a window of length 0 is empty", rest_base);
     return TimeWindow{ctx.now - d, ctx.now};
   }
   if (auto dots = t.find(".."); dots != std::string_view::npos) {
@@ -472,7 +476,8 @@ Result<TimeWindow> parse_window(std::string_view text, const TimeContext& ctx) {
   if (looks_like_duration(t)) {
     auto d = parse_duration_at(t, base);
     if (!d) return d.error();
-    if (d->count() == 0) return err(ErrorCode::InvalidArgument, "a window of length 0 is empty", base);
+    if (d->count() == 0)
+      return err(ErrorCode::InvalidArgument, "a window of length 0 is empty", base);
     return TimeWindow{ctx.now - *d, ctx.now};
   }
   // nfdump's START-END with slash dates (ISO dates contain '-' themselves).

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/field_registry.h"
+
 #include "test_support.h"
 
 namespace flowscope {
@@ -28,10 +29,11 @@ TEST(FieldsCommand, JsonListsEveryFieldWithItsComparators) {
     EXPECT_TRUE(f.contains("description"));
   }
   for (const char* keyword :
-       {"SRVIP", "CLNIP", "ADDR", "SRVPORT", "CLNPORT", "PORT", "PROTO", "CLNPKTS", "SRVPKTS",
-        "PACKETS", "TOTPKTS", "CLNBYTS", "SRVBYTS", "BYTES", "TOTBYTS", "TTIME", "TOS", "CLNCC",
-        "SRVCC", "INIF", "OUTIF", "IFACE", "INVLAN", "OUTVLAN", "VLAN", "CLNAS", "SRVAS", "ASN",
-        "ASAEVT", "ASAEXTEVT", "FLAGS", "EXPIP", "EXPV"}) {
+       {"SRVIP",   "CLNIP",     "ADDR",    "SRVPORT", "CLNPORT", "PORT",    "PROTO",
+        "CLNPKTS", "SRVPKTS",   "PACKETS", "TOTPKTS", "CLNBYTS", "SRVBYTS", "BYTES",
+        "TOTBYTS", "TTIME",     "TOS",     "CLNCC",   "SRVCC",   "INIF",    "OUTIF",
+        "IFACE",   "INVLAN",    "OUTVLAN", "VLAN",    "CLNAS",   "SRVAS",   "ASN",
+        "ASAEVT",  "ASAEXTEVT", "FLAGS",   "EXPIP",   "EXPV"}) {
     EXPECT_TRUE(filters.count(keyword)) << keyword;
   }
   auto totbyts = std::find_if(fields.begin(), fields.end(),
@@ -39,8 +41,7 @@ TEST(FieldsCommand, JsonListsEveryFieldWithItsComparators) {
   ASSERT_NE(totbyts, fields.end());
   EXPECT_EQ(totbyts->at("kind"), "sum");
   EXPECT_EQ(totbyts->at("definition"), "CLNBYTS + SRVBYTS");
-  EXPECT_EQ(totbyts->at("comparators"),
-            nlohmann::json::parse(R"(["==","!=","<","<=",">",">="])"));
+  EXPECT_EQ(totbyts->at("comparators"), nlohmann::json::parse(R"(["==","!=","<","<=",">",">="])"));
 }
 
 TEST(FieldsCommand, JsonMatchesGolden) {

@@ -8,7 +8,8 @@ namespace flowscope::cli {
 namespace {
 
 TEST(TableWriter, AlignsAndWraps) {
-  TableWriter t({{"NAME"}, {"N", TableWriter::Align::Right}, {"TEXT", TableWriter::Align::Left, 10}});
+  TableWriter t(
+      {{"NAME"}, {"N", TableWriter::Align::Right}, {"TEXT", TableWriter::Align::Left, 10}});
   t.add_row({"a", "1", "short"});
   t.add_row({"longer", "1234", "several words to wrap here"});
   std::ostringstream out;

@@ -22,22 +22,22 @@ const FieldInfo& by_filter(std::string_view keyword) {
 // FlowTraq's filter table, with what each is: stored, either side, or derived.
 TEST(FieldRegistry, CoversFlowTraqsFields) {
   const std::map<std::string_view, FieldKind> kFlowTraq = {
-      {"SRVIP", FieldKind::Stored},     {"CLNIP", FieldKind::Stored},
-      {"ADDR", FieldKind::Either},      {"SRVPORT", FieldKind::Stored},
-      {"CLNPORT", FieldKind::Stored},   {"PORT", FieldKind::Either},
-      {"PROTO", FieldKind::Stored},     {"CLNPKTS", FieldKind::Stored},
-      {"SRVPKTS", FieldKind::Stored},   {"PACKETS", FieldKind::Either},
-      {"TOTPKTS", FieldKind::Sum},      {"CLNBYTS", FieldKind::Stored},
-      {"SRVBYTS", FieldKind::Stored},   {"BYTES", FieldKind::Either},
-      {"TOTBYTS", FieldKind::Sum},      {"TTIME", FieldKind::Diff},
-      {"TOS", FieldKind::Stored},       {"CLNCC", FieldKind::Stored},
-      {"SRVCC", FieldKind::Stored},     {"INIF", FieldKind::Stored},
-      {"OUTIF", FieldKind::Stored},     {"IFACE", FieldKind::Either},
-      {"INVLAN", FieldKind::Stored},    {"OUTVLAN", FieldKind::Stored},
-      {"VLAN", FieldKind::Either},      {"CLNAS", FieldKind::Stored},
-      {"SRVAS", FieldKind::Stored},     {"ASN", FieldKind::Either},
-      {"ASAEVT", FieldKind::Stored},    {"ASAEXTEVT", FieldKind::Stored},
-      {"FLAGS", FieldKind::Stored},     {"EXPIP", FieldKind::Stored},
+      {"SRVIP", FieldKind::Stored},   {"CLNIP", FieldKind::Stored},
+      {"ADDR", FieldKind::Either},    {"SRVPORT", FieldKind::Stored},
+      {"CLNPORT", FieldKind::Stored}, {"PORT", FieldKind::Either},
+      {"PROTO", FieldKind::Stored},   {"CLNPKTS", FieldKind::Stored},
+      {"SRVPKTS", FieldKind::Stored}, {"PACKETS", FieldKind::Either},
+      {"TOTPKTS", FieldKind::Sum},    {"CLNBYTS", FieldKind::Stored},
+      {"SRVBYTS", FieldKind::Stored}, {"BYTES", FieldKind::Either},
+      {"TOTBYTS", FieldKind::Sum},    {"TTIME", FieldKind::Diff},
+      {"TOS", FieldKind::Stored},     {"CLNCC", FieldKind::Stored},
+      {"SRVCC", FieldKind::Stored},   {"INIF", FieldKind::Stored},
+      {"OUTIF", FieldKind::Stored},   {"IFACE", FieldKind::Either},
+      {"INVLAN", FieldKind::Stored},  {"OUTVLAN", FieldKind::Stored},
+      {"VLAN", FieldKind::Either},    {"CLNAS", FieldKind::Stored},
+      {"SRVAS", FieldKind::Stored},   {"ASN", FieldKind::Either},
+      {"ASAEVT", FieldKind::Stored},  {"ASAEXTEVT", FieldKind::Stored},
+      {"FLAGS", FieldKind::Stored},   {"EXPIP", FieldKind::Stored},
       {"EXPV", FieldKind::Stored},
   };
   for (const auto& [keyword, kind] : kFlowTraq) {
@@ -52,19 +52,18 @@ TEST(FieldRegistry, CoversFlowTraqsFields) {
 }
 
 TEST(FieldRegistry, CoversTheExtraSessionFields) {
-  for (std::string_view name :
-       {"start_time", "end_time", "cln_city", "srv_city", "cln_as_org", "srv_as_org",
-        "application", "exporter", "sampling", "cln_rtt", "srv_rtt", "cln_retrans",
-        "srv_retrans", "ftp_ctrl_id"}) {
+  for (std::string_view name : {"start_time", "end_time", "cln_city", "srv_city", "cln_as_org",
+                                "srv_as_org", "application", "exporter", "sampling", "cln_rtt",
+                                "srv_rtt", "cln_retrans", "srv_retrans", "ftp_ctrl_id"}) {
     EXPECT_TRUE(find_field(RecordKind::Session, name)) << name;
   }
 }
 
 TEST(FieldRegistry, CoversTheOneWayFlowNames) {
   for (std::string_view name :
-       {"src_addr", "dst_addr", "src_port", "dst_port", "proto", "packets", "bytes",
-        "tcp_flags", "tos", "in_if", "out_if", "src_vlan", "dst_vlan", "src_as", "dst_as",
-        "first", "last", "exporter", "version", "sampling"}) {
+       {"src_addr",  "dst_addr", "src_port", "dst_port", "proto",    "packets",  "bytes",
+        "tcp_flags", "tos",      "in_if",    "out_if",   "src_vlan", "dst_vlan", "src_as",
+        "dst_as",    "first",    "last",     "exporter", "version",  "sampling"}) {
     auto id = find_field(RecordKind::Flow, name);
     ASSERT_TRUE(id) << name;
     EXPECT_EQ(field_info(*id).kind, FieldKind::Stored) << name;
@@ -89,12 +88,12 @@ TEST(FieldRegistry, NamesAreWellFormedAndUnique) {
   for (const FieldInfo& f : kFieldTable) {
     EXPECT_EQ(&field_info(f.id), &f) << "table order must follow the enum";
     EXPECT_FALSE(f.name.empty());
-    EXPECT_TRUE(std::all_of(f.name.begin(), f.name.end(),
-                            [](char c) { return std::islower(c) || std::isdigit(c) || c == '_'; }))
-        << f.name;
-    EXPECT_TRUE(std::all_of(f.filter_name.begin(), f.filter_name.end(),
-                            [](char c) { return std::isupper(c) != 0; }))
-        << f.filter_name;
+    EXPECT_TRUE(std::all_of(f.name.begin(), f.name.end(), [](char c) {
+      return std::islower(c) || std::isdigit(c) || c == '_';
+    })) << f.name;
+    EXPECT_TRUE(std::all_of(f.filter_name.begin(), f.filter_name.end(), [](char c) {
+      return std::isupper(c) != 0;
+    })) << f.filter_name;
     EXPECT_FALSE(f.description.empty()) << f.name;
     if (!f.filter_name.empty()) {
       EXPECT_TRUE(filters.insert(std::string(f.filter_name)).second) << f.filter_name;

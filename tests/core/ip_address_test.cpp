@@ -61,12 +61,12 @@ TEST(IpAddress, RejectsBadTextWithPosition) {
     std::string_view text;
     std::size_t offset;
   };
-  for (Case c : {Case{"", 0}, Case{"1.2.3", 5}, Case{"1.2.3.4.5", 7}, Case{"256.1.1.1", 0},
-                 Case{"1.2.3.04", 6}, Case{"1..2.3", 2}, Case{"1.2.3.4x", 7},
-                 Case{"1:2:3:4:5:6:7:8:9", 16}, Case{"1::2::3", 4}, Case{":1::", 0},
-                 Case{"1:", 1}, Case{"12345::", 0}, Case{"g::1", 0}, Case{"1:2:3:4:5:6:7", 13},
-                 Case{"::1.2.3", 7}, Case{"1:2:3:4:5:6:7:1.2.3.4", 14},
-                 Case{"fe80::1%eth0", 7}, Case{"1:2:3:4:5:6:7:8::", 15}}) {
+  for (Case c :
+       {Case{"", 0}, Case{"1.2.3", 5}, Case{"1.2.3.4.5", 7}, Case{"256.1.1.1", 0},
+        Case{"1.2.3.04", 6}, Case{"1..2.3", 2}, Case{"1.2.3.4x", 7}, Case{"1:2:3:4:5:6:7:8:9", 16},
+        Case{"1::2::3", 4}, Case{":1::", 0}, Case{"1:", 1}, Case{"12345::", 0}, Case{"g::1", 0},
+        Case{"1:2:3:4:5:6:7", 13}, Case{"::1.2.3", 7}, Case{"1:2:3:4:5:6:7:1.2.3.4", 14},
+        Case{"fe80::1%eth0", 7}, Case{"1:2:3:4:5:6:7:8::", 15}}) {
     auto r = IpAddress::parse(c.text);
     ASSERT_FALSE(r.has_value()) << c.text;
     ASSERT_TRUE(r.error().where.has_value()) << c.text;

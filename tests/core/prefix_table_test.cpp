@@ -33,8 +33,8 @@ TEST(PrefixTable, LongestPrefixWins) {
   EXPECT_EQ(t.lookup(ip("10.1.200.1")), 2u);
   EXPECT_EQ(t.lookup(ip("10.1.2.1")), 3u);
   EXPECT_EQ(t.lookup(ip("10.1.2.200")), 4u);
-  EXPECT_EQ(t.lookup(ip("10.1.3.0")), 2u);   // back out of the /24
-  EXPECT_EQ(t.lookup(ip("10.2.0.0")), 1u);   // back out of the /16
+  EXPECT_EQ(t.lookup(ip("10.1.3.0")), 2u);  // back out of the /24
+  EXPECT_EQ(t.lookup(ip("10.2.0.0")), 1u);  // back out of the /16
   EXPECT_EQ(t.lookup(ip("11.0.0.0")), PrefixTable::kNoValue);
   EXPECT_EQ(t.lookup(ip("9.255.255.255")), PrefixTable::kNoValue);
   EXPECT_EQ(t.lookup(ip("2001:db8:1::5")), 6u);
@@ -44,7 +44,7 @@ TEST(PrefixTable, LongestPrefixWins) {
 
 TEST(PrefixTable, DefaultRoutesAndFamilies) {
   PrefixTableBuilder b;
-  b.add(cidr("::/0"), 1);  // every address, IPv4 too
+  b.add(cidr("::/0"), 1);       // every address, IPv4 too
   b.add(cidr("0.0.0.0/0"), 2);  // every IPv4 address
   b.add(cidr("192.0.2.0/24"), 3);
   PrefixTable t = b.build();
@@ -96,10 +96,13 @@ TEST(PrefixTable, AgreesWithBruteForce) {
     // Cluster in 10.0.0.0/12 so that prefixes nest often.
     return IpAddress::v4(0x0A000000u | static_cast<std::uint32_t>(rng() & 0x000FFFFF));
   };
-  auto random_v6 = [&] { return IpAddress::from_u64(0x20010db800000000ULL | (rng() & 0xFFFF), rng()); };
+  auto random_v6 = [&] {
+    return IpAddress::from_u64(0x20010db800000000ULL | (rng() & 0xFFFF), rng());
+  };
   for (std::uint32_t i = 0; i < 3000; ++i) {
     bool v4 = i % 3 != 0;
-    Cidr c = v4 ? Cidr::make(random_v4(), 8 + rng() % 25) : Cidr::make(random_v6(), 16 + rng() % 113);
+    Cidr c =
+        v4 ? Cidr::make(random_v4(), 8 + rng() % 25) : Cidr::make(random_v6(), 16 + rng() % 113);
     prefixes.emplace_back(c, i);
     b.add(c, i);
   }
