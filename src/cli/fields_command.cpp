@@ -112,6 +112,9 @@ void register_fields(CLI::App& app) {
   cmd->callback([opt] { run(*opt); });
 }
 
-void register_all(CLI::App& app) { register_fields(app); }
+void register_all(CLI::App& app) {
+  register_fields(app);
+  register_decode(app);
+}
 
 }  // namespace flowscope::cli

@@ -1,0 +1,186 @@
+#include "capture/packet_parser.h"
+
+#include "core/byte_reader.h"
+
+namespace flowscope::capture {
+namespace {
+
+constexpr std::uint8_t kProtoUdp = 17;
+// BSD address families for IPv4 and the three values used for IPv6 (BSDs differ).
+constexpr std::uint32_t kAfInet = 2;
+constexpr bool is_af_inet6(std::uint32_t af) { return af == 10 || af == 24 || af == 28 || af == 30; }
+
+Error truncated(const char* what) {
+  return Error{ErrorCode::Truncated, std::string(what) + " header truncated"};
+}
+
+Result<NetworkView> from_af(std::uint32_t af, std::span<const std::byte> payload) {
+  if (af == kAfInet) return NetworkView{kEtherTypeIpv4, 0, payload};
+  if (is_af_inet6(af)) return NetworkView{kEtherTypeIpv6, 0, payload};
+  return Error{ErrorCode::Unsupported, "loopback address family " + std::to_string(af)};
+}
+
+}  // namespace
+
+Result<NetworkView> parse_link(LinkType link, std::span<const std::byte> frame) {
+  ByteReader r(frame);
+  switch (link) {
+    case LinkType::Ethernet: {
+      r.skip(12);  // destination and source MAC
+      std::uint16_t type = r.u16be();
+      std::uint16_t vlan = 0;
+      // IEEE 802.1Q / 802.1ad: any number of tags; the outermost id is kept.
+      while (!r.failed() && (type == kEtherTypeVlan || type == kEtherTypeQinQ)) {
+        std::uint16_t tci = r.u16be();
+        if (vlan == 0) vlan = tci & 0x0FFF;
+        type = r.u16be();
+      }
+      if (r.failed()) return truncated("Ethernet");
+      return NetworkView{type, vlan, r.rest()};
+    }
+    case LinkType::LinuxSll: {
+      // packet type, ARPHRD, address length, 8 address bytes, protocol (all big-endian).
+      r.skip(14);
+      std::uint16_t type = r.u16be();
+      if (r.failed()) return truncated("Linux SLL");
+      return NetworkView{type, 0, r.rest()};
+    }
+    case LinkType::LinuxSll2: {
+      std::uint16_t type = r.u16be();
+      r.skip(18);  // reserved, ifindex, ARPHRD, packet type, address length, 8 address bytes
+      if (r.failed()) return truncated("Linux SLL2");
+      return NetworkView{type, 0, r.rest()};
+    }
+    case LinkType::Null: {
+      std::uint32_t af = r.u32le();
+      if (r.failed()) return truncated("loopback");
+      // Host order of the capturing machine; accept a big-endian writer too.
+      if (af > 0xFFFF) af = __builtin_bswap32(af);
+      return from_af(af, r.rest());
+    }
+    case LinkType::Loop: {
+      std::uint32_t af = r.u32be();
+      if (r.failed()) return truncated("loopback");
+      return from_af(af, r.rest());
+    }
+    case LinkType::Raw: {
+      if (frame.empty()) return truncated("IP");
+      auto version = static_cast<std::uint8_t>(frame[0]) >> 4;
+      if (version == 4) return NetworkView{kEtherTypeIpv4, 0, frame};
+      if (version == 6) return NetworkView{kEtherTypeIpv6, 0, frame};
+      return Error{ErrorCode::Malformed, "raw IP packet with version " + std::to_string(version)};
+    }
+    case LinkType::Ipv4: return NetworkView{kEtherTypeIpv4, 0, frame};
+    case LinkType::Ipv6: return NetworkView{kEtherTypeIpv6, 0, frame};
+  }
+  return Error{ErrorCode::Unsupported,
+               "link type " + std::to_string(static_cast<unsigned>(link)) + " is not supported"};
+}
+
+Result<IpView> parse_ipv4(std::span<const std::byte> packet) {
+  ByteReader r(packet);
+  const std::uint8_t version_ihl = r.u8();
+  r.skip(1);  // DSCP/ECN
+  const std::uint16_t total_length = r.u16be();
+  r.skip(2);  // identification
+  const std::uint16_t fragment = r.u16be();
+  r.skip(1);  // TTL
+  const std::uint8_t protocol = r.u8();
+  r.skip(2);  // checksum
+  std::byte src[4];
+  std::byte dst[4];
+  r.copy_out(src, 4);
+  r.copy_out(dst, 4);
+  if (r.failed()) return truncated("IPv4");
+  const std::size_t header_length = std::size_t{version_ihl & 0x0Fu} * 4;
+  if ((version_ihl >> 4) != 4 || header_length < 20) {
+    return Error{ErrorCode::Malformed, "not an IPv4 header (version/IHL)"};
+  }
+  // RFC 791: more-fragments flag or a non-zero offset.
+  if ((fragment & 0x3FFF) != 0) return Error{ErrorCode::Unsupported, "IPv4 fragment"};
+  if (total_length < header_length || total_length > packet.size()) {
+    return Error{ErrorCode::Truncated, "IPv4 total length exceeds the captured packet"};
+  }
+  IpView v;
+  v.src = IpAddress::v4_bytes(std::span<const std::byte, 4>(src, 4));
+  v.dst = IpAddress::v4_bytes(std::span<const std::byte, 4>(dst, 4));
+  v.protocol = protocol;
+  v.payload = packet.subspan(header_length, total_length - header_length);
+  return v;
+}
+
+Result<IpView> parse_ipv6(std::span<const std::byte> packet) {
+  ByteReader r(packet);
+  const std::uint32_t first = r.u32be();
+  const std::uint16_t payload_length = r.u16be();
+  std::uint8_t next = r.u8();
+  r.skip(1);  // hop limit
+  auto src = r.bytes(16);
+  auto dst = r.bytes(16);
+  if (r.failed()) return truncated("IPv6");
+  if ((first >> 28) != 6) return Error{ErrorCode::Malformed, "not an IPv6 header (version)"};
+  if (payload_length > r.remaining()) {
+    return Error{ErrorCode::Truncated, "IPv6 payload length exceeds the captured packet"};
+  }
+  ByteReader body = r.take(payload_length);
+  // RFC 8200 §4: walk the extension headers that may precede a transport header.
+  for (int hop = 0; hop < 8; ++hop) {
+    if (next == 0 || next == 43 || next == 60) {  // hop-by-hop, routing, destination options
+      const std::uint8_t following = body.u8();
+      const std::size_t length = (std::size_t{body.u8()} + 1) * 8;
+      body.skip(length - 2);
+      next = following;
+    } else if (next == 44) {  // fragment header
+      const std::uint8_t following = body.u8();
+      body.skip(1);
+      const std::uint16_t offset_flags = body.u16be();
+      body.skip(4);
+      if ((offset_flags & 0xFFF9) != 0) return Error{ErrorCode::Unsupported, "IPv6 fragment"};
+      next = following;
+    } else {
+      break;
+    }
+    if (body.failed()) return truncated("IPv6 extension");
+  }
+  IpView v;
+  v.src = IpAddress::v6_bytes(std::span<const std::byte, 16>(src.data(), 16));
+  v.dst = IpAddress::v6_bytes(std::span<const std::byte, 16>(dst.data(), 16));
+  v.protocol = next;
+  v.payload = body.rest();
+  return v;
+}
+
+Result<IpView> parse_ip(const NetworkView& network) {
+  if (network.ether_type == kEtherTypeIpv4) return parse_ipv4(network.payload);
+  if (network.ether_type == kEtherTypeIpv6) return parse_ipv6(network.payload);
+  return Error{ErrorCode::Unsupported, "not an IP packet"};
+}
+
+Result<UdpView> parse_udp(std::span<const std::byte> segment) {
+  ByteReader r(segment);
+  UdpView v;
+  v.src_port = r.u16be();
+  v.dst_port = r.u16be();
+  const std::uint16_t length = r.u16be();
+  r.skip(2);  // checksum
+  if (r.failed()) return truncated("UDP");
+  if (length < 8) return Error{ErrorCode::Malformed, "UDP length shorter than its header"};
+  if (length > segment.size()) {
+    return Error{ErrorCode::Truncated, "UDP length exceeds the captured packet"};
+  }
+  v.payload = segment.subspan(8, length - 8);
+  return v;
+}
+
+Result<UdpDatagram> extract_udp(LinkType link, std::span<const std::byte> frame) {
+  auto network = parse_link(link, frame);
+  if (!network) return std::move(network).error();
+  auto ip = parse_ip(*network);
+  if (!ip) return std::move(ip).error();
+  if (ip->protocol != kProtoUdp) return Error{ErrorCode::Unsupported, "not UDP"};
+  auto udp = parse_udp(ip->payload);
+  if (!udp) return std::move(udp).error();
+  return UdpDatagram{*ip, *udp};
+}
+
+}  // namespace flowscope::capture

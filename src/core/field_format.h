@@ -1,0 +1,28 @@
+#pragma once
+// Text form of one value of any registry field, driven by its FieldType only (STYLE.md §6):
+// addresses per RFC 5952, times as ISO 8601 (core/time.h), protocols by name, TCP flags as
+// "...A..S.", countries as codes. Every text output (decode, query, HTTP CSV) uses this, so a
+// new field needs no formatter. Pure functions; any thread.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "core/record_batch.h"
+#include "core/time.h"
+
+namespace flowscope {
+
+struct FieldFormatOptions {
+  TimeZoneRef zone;             // for Time fields
+  bool numeric_protocol = false;  // "6" instead of "tcp"
+};
+
+// The value of `col` at `row` as text; "" when the value is absent.
+std::string format_field(const Column& col, std::size_t row, const FieldFormatOptions& opt = {});
+
+// The value as a number when the field type is numeric (U8..U64, Time as epoch ms, Duration as
+// ms) and the value is present; nullopt otherwise. For JSON output, which keeps numbers numeric.
+std::optional<std::int64_t> numeric_field(const Column& col, std::size_t row);
+
+}  // namespace flowscope
