@@ -30,6 +30,7 @@ constexpr std::uint16_t kIeSystemInitTimeMilliseconds = 160;
 constexpr std::uint16_t kIeSelectorId = 302;
 
 constexpr std::size_t kMaxSamplersPerDomain = 64;
+static_assert(FlowBatch::kColumns <= 255, "FieldOp::column is one byte");
 
 inline std::uint64_t load_be(const std::byte* p, std::size_t len) {
   switch (len) {
@@ -200,6 +201,8 @@ std::optional<CompiledTemplate> TemplateEngine::compile(TemplateSpec&& spec, Exp
     }
     FieldOp op = compile_field(f, spec.options && field_idx < spec.scope_count, st);
     if (writes_column(op)) {
+      op.column = static_cast<std::uint8_t>(FlowBatch::column_index(op.field));
+      tpl.sets_sampling = tpl.sets_sampling || op.field == FieldId::Sampling;
       const auto column = static_cast<std::size_t>(op.field);
       if (targeted.test(column)) shared.set(column);
       targeted.set(column);
@@ -401,17 +404,17 @@ void TemplateEngine::emit_record(const CompiledTemplate& tpl, const ExportContex
       case OpKind::Skip: break;
       case OpKind::UInt: {
         const std::uint64_t v = load_be(p, len);
-        if (!op.shared || v != 0 || !batch.is_set(op.field, row)) set_int(batch, op.field, row, v);
+        if (!op.shared || v != 0 || !batch.columns()[op.column].valid(row)) set_int(batch, op.field, row, v);
         break;
       }
       case OpKind::Ip4: {
         const auto v = static_cast<std::uint32_t>(load_be(p, 4));
-        if (!op.shared || v != 0 || !batch.is_set(op.field, row)) set_ip(batch, op.field, row, IpAddress::v4(v));
+        if (!op.shared || v != 0 || !batch.columns()[op.column].valid(row)) set_ip(batch, op.field, row, IpAddress::v4(v));
         break;
       }
       case OpKind::Ip6: {
         const IpAddress v = IpAddress::v6_bytes(std::span<const std::byte, 16>(p, 16));
-        if (!op.shared || v != IpAddress() || !batch.is_set(op.field, row)) {
+        if (!op.shared || v != IpAddress() || !batch.columns()[op.column].valid(row)) {
           set_ip(batch, op.field, row, v);
         }
         break;
@@ -472,7 +475,7 @@ void TemplateEngine::emit_record(const CompiledTemplate& tpl, const ExportContex
     }
   }
 
-  if (!batch.is_set(FieldId::Sampling, row) && dom != nullptr) {
+  if (!tpl.sets_sampling && dom != nullptr) {
     std::uint32_t interval = dom->default_sampling;
     if (sampler_id) {
       for (const auto& [id, value] : dom->samplers) {

@@ -94,6 +94,7 @@ struct FieldOp {
   // overwrites a value already set. Counters resolve this at compile time instead.
   bool shared = false;
   FieldId field{};
+  std::uint8_t column = 0;  // FlowBatch::column_index(field), for validity checks
 };
 
 struct CompiledTemplate {
@@ -101,6 +102,7 @@ struct CompiledTemplate {
   std::vector<FieldOp> ops;
   std::size_t min_record_length = 0;  // >= 1
   bool variable = false;              // has variable-length fields
+  bool sets_sampling = false;         // an element fills `sampling` directly
 };
 
 struct EngineLimits {
