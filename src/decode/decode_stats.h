@@ -30,7 +30,6 @@ namespace flowscope::decode {
   M(TemplateLimit, "template_limit", "template refused: the cache is full")                     \
   M(UnknownTemplate, "unknown_template", "data set dropped: its template never arrived")       \
   M(BadVariableLength, "bad_variable_length", "variable-length field runs past its record")    \
-  M(TruncatedRecord, "truncated_record", "data set ends inside a record (not padding)")        \
   M(TrailingGarbage, "trailing_garbage", "bytes after the last set that are not zero padding")
 
 enum class DecodeError : std::uint8_t {

@@ -61,7 +61,7 @@ TEST(CorpusRobustness, TruncatedAndBitFlippedVariantsDecodeWithoutCrash) {
     decode::FlowDecoder decoder;
     FlowBatch batch;
     (void)decode_payloads(payloads, decoder, batch);  // learn the templates
-    for (int round = 0; round < 40; ++round) {
+    for (int round = 0; round < 200; ++round) {
       std::vector<std::vector<std::byte>> mutated = payloads;
       for (auto& p : mutated) {
         if (p.empty()) continue;
