@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "capture/packet_parser.h"
+#include "core/packet_parser.h"
 #include "core/result.h"
 #include "core/time.h"
 

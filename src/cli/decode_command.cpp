@@ -166,6 +166,7 @@ void print_stats(const decode::DecodeStats& stats, const CaptureCounters& cap) {
       add(decode::decode_error_name(static_cast<decode::DecodeError>(i)), s.errors[i]);
     }
     add("options_records", s.options_records);
+    add("counter_samples", s.counter_samples);
     add("withdrawals", s.withdrawals);
     add("unknown_elements", s.unknown_elements);
     add("enterprise_elements", s.enterprise_elements);
@@ -212,7 +213,7 @@ void run(const DecodeOptions& opt) {
     }
     if (!pkt->has_value()) break;
     ++cap.frames;
-    auto udp = capture::extract_udp(source->link_type(), (*pkt)->data);
+    auto udp = extract_udp(source->link_type(), (*pkt)->data);
     if (!udp) {
       ++(udp.error().code == ErrorCode::Unsupported ? cap.not_udp : cap.undecodable);
       continue;

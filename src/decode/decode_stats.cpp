@@ -30,6 +30,7 @@ ExporterStats DecodeStats::total() const {
     t.templates += s.templates;
     t.options_templates += s.options_templates;
     t.options_records += s.options_records;
+    t.counter_samples += s.counter_samples;
     t.withdrawals += s.withdrawals;
     t.sequence_gaps += s.sequence_gaps;
     t.restarts += s.restarts;

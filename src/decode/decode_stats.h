@@ -30,7 +30,10 @@ namespace flowscope::decode {
   M(TemplateLimit, "template_limit", "template refused: the cache is full")                     \
   M(UnknownTemplate, "unknown_template", "data set dropped: its template never arrived")       \
   M(BadVariableLength, "bad_variable_length", "variable-length field runs past its record")    \
-  M(TrailingGarbage, "trailing_garbage", "bytes after the last set that are not zero padding")
+  M(TrailingGarbage, "trailing_garbage", "bytes after the last set that are not zero padding") \
+  M(SflowBadSample, "sflow_bad_sample", "sFlow sample or record runs past its container")      \
+  M(SflowUnknownFormat, "sflow_unknown_format", "sFlow v2/v4 type without a length: rest lost") \
+  M(SflowBadHeader, "sflow_bad_header", "sFlow sampled packet header without IP addresses")
 
 enum class DecodeError : std::uint8_t {
 #define FLOWSCOPE_DECODE_ERROR_ENUM(id, name, desc) id,
@@ -54,6 +57,7 @@ struct ExporterStats {
   std::uint64_t templates = 0;          // template records accepted (new or refreshed)
   std::uint64_t options_templates = 0;  // options template records accepted
   std::uint64_t options_records = 0;    // options data records read (sampler, uptime, ...)
+  std::uint64_t counter_samples = 0;    // sFlow counter samples read
   std::uint64_t withdrawals = 0;        // IPFIX template withdrawals (RFC 7011 §8.1)
   std::uint64_t sequence_gaps = 0;      // header sequence differs from the expected one
   std::uint64_t restarts = 0;           // exporter restarts detected (uptime/sequence reset)

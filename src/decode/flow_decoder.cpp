@@ -1,11 +1,16 @@
 #include "decode/flow_decoder.h"
 
 #include "core/byte_reader.h"
+#include "decode/sflow.h"
 
 namespace flowscope::decode {
 
 FlowDecoder::FlowDecoder(DecoderConfig config)
-    : engine_(stats_, config.engine), v5_(stats_), v9_(engine_, stats_), ipfix_(engine_, stats_) {}
+    : engine_(stats_, config.engine),
+      v5_(stats_),
+      v9_(engine_, stats_),
+      ipfix_(engine_, stats_),
+      sflow_(std::make_unique<SflowDecoder>()) {}
 
 std::size_t FlowDecoder::decode(const Datagram& datagram, FlowBatch& batch) {
   ByteReader r(datagram.payload);

@@ -56,7 +56,8 @@ class FlowDecoder {
   // a template in this datagram released included).
   std::size_t decode(const Datagram& datagram, FlowBatch& batch);
 
-  // Installs the sFlow decoder (datagrams whose first 16 bits are zero).
+  // Replaces the sFlow decoder (datagrams whose first 16 bits are zero); SflowDecoder is the
+  // default.
   void set_sflow_decoder(std::unique_ptr<DatagramDecoder> decoder) { sflow_ = std::move(decoder); }
 
   // End of input: data sets still waiting for a template are dropped and counted.

@@ -34,7 +34,7 @@ std::vector<std::vector<std::byte>> udp_payloads(const std::filesystem::path& pa
   while (true) {
     auto pkt = source->next();
     if (!pkt || !pkt->has_value()) break;
-    auto udp = capture::extract_udp(source->link_type(), (*pkt)->data);
+    auto udp = extract_udp(source->link_type(), (*pkt)->data);
     if (!udp) continue;
     out.emplace_back(udp->udp.payload.begin(), udp->udp.payload.end());
   }
@@ -57,7 +57,7 @@ DecodedCapture decode_capture(const std::filesystem::path& path,
       break;
     }
     if (!pkt->has_value()) break;
-    auto udp = capture::extract_udp(source->link_type(), (*pkt)->data);
+    auto udp = extract_udp(source->link_type(), (*pkt)->data);
     if (!udp) continue;
     ++out.datagrams;
     decoder.decode({udp->udp.payload, udp->ip.src, (*pkt)->timestamp}, out.batch);

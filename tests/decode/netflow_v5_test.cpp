@@ -139,14 +139,18 @@ TEST(FlowDecoder, UnknownVersionsAndRuntsAreCounted) {
   FlowBatch batch;
   const std::vector<std::byte> v8 = {std::byte{0}, std::byte{8}, std::byte{0}, std::byte{1}};
   const std::vector<std::byte> runt = {std::byte{0}, std::byte{5}};
-  const std::vector<std::byte> sflow = {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{5}};
+  const std::vector<std::byte> sflow_runt = {std::byte{0}, std::byte{0}, std::byte{0},
+                                             std::byte{5}};
+  const std::vector<std::byte> sflow_v3 = {std::byte{0}, std::byte{0}, std::byte{0},
+                                           std::byte{3}, std::byte{0}, std::byte{0}};
   EXPECT_EQ(decoder.decode({v8, kExporter, {}}, batch), 0u);
   EXPECT_EQ(decoder.decode({runt, kExporter, {}}, batch), 0u);
-  EXPECT_EQ(decoder.decode({sflow, kExporter, {}}, batch), 0u);  // no sFlow decoder installed
+  EXPECT_EQ(decoder.decode({sflow_runt, kExporter, {}}, batch), 0u);
+  EXPECT_EQ(decoder.decode({sflow_v3, kExporter, {}}, batch), 0u);
   const ExporterStats s = decoder.stats().total();
-  EXPECT_EQ(s.error(DecodeError::UnsupportedVersion), 2u);
-  EXPECT_EQ(s.error(DecodeError::TruncatedHeader), 1u);
-  EXPECT_EQ(s.packets, 3u);
+  EXPECT_EQ(s.error(DecodeError::UnsupportedVersion), 2u);  // NetFlow v8, sFlow v3
+  EXPECT_EQ(s.error(DecodeError::TruncatedHeader), 2u);
+  EXPECT_EQ(s.packets, 4u);
 }
 
 struct FakeSflow : DatagramDecoder {

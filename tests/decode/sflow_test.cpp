@@ -7,6 +7,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "decode/corpus_support.h"
 
 namespace flowscope::decode {
 namespace {
@@ -210,6 +213,55 @@ TEST(Sflow, BadInputIsCountedAndDropped) {
   EXPECT_EQ(total.error(DecodeError::SflowUnknownFormat), 1u);
   // Still usable afterwards.
   EXPECT_EQ(decoder.decode(datagram(bytes), stats, batch), 1u);
+}
+
+// The corpus capture (nDPI's sflow.pcap, v5) against tshark: the flow sample's packet and every
+// counter sample's interface counters.
+TEST(Sflow, CorpusCaptureMatchesTshark) {
+  const auto dir = testing::corpus_dir() / "sflow";
+  const auto capture = dir / "nd_sflow.pcap";
+  if (!std::filesystem::exists(capture)) GTEST_SKIP() << "corpus not found at " << capture;
+  const auto truth = testing::read_csv(dir / "truth" / "nd_sflow.pcap.truth.csv");
+  ASSERT_FALSE(truth.empty());
+
+  SflowDecoder decoder;
+  DecodeStats stats;
+  FlowBatch batch;
+  for (const auto& payload : testing::udp_payloads(capture)) {
+    decoder.decode(Datagram{payload, IpAddress(), TimeMs()}, stats, batch);
+  }
+  std::size_t flow_rows = 0;
+  std::map<std::uint32_t, nlohmann::json> last_counters;  // ifIndex -> tshark's fields
+  for (const auto& row : truth) {
+    EXPECT_EQ(row.at("version"), "5");
+    if (row.at("kind") == "flow_sample") {
+      ASSERT_LT(flow_rows, batch.size());
+      EXPECT_EQ(batch.get<FieldId::SrcAddr>(flow_rows).to_string(), row.at("srcaddr"));
+      EXPECT_EQ(batch.get<FieldId::DstAddr>(flow_rows).to_string(), row.at("dstaddr"));
+      EXPECT_EQ(std::to_string(batch.get<FieldId::Proto>(flow_rows)), row.at("protocol"));
+      EXPECT_EQ(batch.get<FieldId::Exporter>(flow_rows).to_string() + "/" +
+                    std::to_string(batch.get<FieldId::SourceId>(flow_rows)),
+                row.at("domain_id"));
+      ++flow_rows;
+    } else if (row.at("kind") == "counters_sample") {
+      auto fields = nlohmann::json::parse(row.at("all_fields"));
+      last_counters[std::stoul(fields.at("sflow_245.ifindex").get<std::string>())] = fields;
+    }
+  }
+  EXPECT_EQ(batch.size(), flow_rows);
+  ASSERT_FALSE(last_counters.empty());
+  const auto& table = decoder.interface_counters();
+  EXPECT_EQ(table.size(), last_counters.size());
+  for (const auto& [if_index, fields] : last_counters) {
+    auto it = table.find({*IpAddress::parse("172.21.35.17"), if_index});
+    ASSERT_NE(it, table.end()) << if_index;
+    auto num = [&](const char* key) { return std::stoull(fields.at(key).get<std::string>()); };
+    EXPECT_EQ(it->second.in_octets, num("sflow_245.ifinoct")) << if_index;
+    EXPECT_EQ(it->second.out_octets, num("sflow_245.ifoutoct")) << if_index;
+    EXPECT_EQ(it->second.in_unicast, num("sflow_245.ifinpkt")) << if_index;
+    EXPECT_EQ(it->second.if_speed, num("sflow_245.ifspeed")) << if_index;
+  }
+  EXPECT_EQ(stats.total().dropped, 0u);
 }
 
 }  // namespace

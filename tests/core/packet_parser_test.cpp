@@ -1,12 +1,10 @@
-#include "capture/packet_parser.h"
+#include "core/packet_parser.h"
 
 #include <gtest/gtest.h>
 
-#include "capture/pcap_source.h"
-#include "decode/corpus_support.h"
 #include "decode/packet_builder.h"
 
-namespace flowscope::capture {
+namespace flowscope {
 namespace {
 
 using testing::PacketBuilder;
@@ -76,24 +74,5 @@ TEST(PacketParser, BadLayersAreErrorsNotCrashes) {
   EXPECT_FALSE(parse_link(static_cast<LinkType>(9999), b.bytes()).has_value());
 }
 
-TEST(PcapSource, ReadsCorpusAndReportsMissingFiles) {
-  auto missing = PcapSource::open("/nonexistent/file.pcap");
-  ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().message.find("/nonexistent/file.pcap"), std::string::npos);
-  const auto path = flowscope::testing::corpus_dir() / "netflow" / "ls_netflow9_cisco_asa_2.pcap";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "corpus not found at " << path;
-  auto src = PcapSource::open(path.string());
-  ASSERT_TRUE(src.has_value());
-  std::size_t n = 0;
-  while (true) {
-    auto pkt = src->next();
-    ASSERT_TRUE(pkt.has_value());
-    if (!pkt->has_value()) break;
-    EXPECT_TRUE(extract_udp(src->link_type(), (*pkt)->data).has_value());
-    ++n;
-  }
-  EXPECT_EQ(n, 3u);
-}
-
 }  // namespace
-}  // namespace flowscope::capture
+}  // namespace flowscope

@@ -1,11 +1,11 @@
-#include "capture/packet_parser.h"
+#include "core/packet_parser.h"
 
 #include "core/byte_reader.h"
+#include "core/ip_proto.h"
 
-namespace flowscope::capture {
+namespace flowscope {
 namespace {
 
-constexpr std::uint8_t kProtoUdp = 17;
 // BSD address families for IPv4 and the three values used for IPv6 (BSDs differ).
 constexpr std::uint32_t kAfInet = 2;
 constexpr bool is_af_inet6(std::uint32_t af) { return af == 10 || af == 24 || af == 28 || af == 30; }
@@ -77,10 +77,10 @@ Result<NetworkView> parse_link(LinkType link, std::span<const std::byte> frame) 
                "link type " + std::to_string(static_cast<unsigned>(link)) + " is not supported"};
 }
 
-Result<IpView> parse_ipv4(std::span<const std::byte> packet) {
+Result<IpView> parse_ipv4(std::span<const std::byte> packet, Snap snap) {
   ByteReader r(packet);
   const std::uint8_t version_ihl = r.u8();
-  r.skip(1);  // DSCP/ECN
+  const std::uint8_t tos = r.u8();
   const std::uint16_t total_length = r.u16be();
   r.skip(2);  // identification
   const std::uint16_t fragment = r.u16be();
@@ -96,20 +96,34 @@ Result<IpView> parse_ipv4(std::span<const std::byte> packet) {
   if ((version_ihl >> 4) != 4 || header_length < 20) {
     return Error{ErrorCode::Malformed, "not an IPv4 header (version/IHL)"};
   }
-  // RFC 791: more-fragments flag or a non-zero offset.
-  if ((fragment & 0x3FFF) != 0) return Error{ErrorCode::Unsupported, "IPv4 fragment"};
-  if (total_length < header_length || total_length > packet.size()) {
-    return Error{ErrorCode::Truncated, "IPv4 total length exceeds the captured packet"};
-  }
   IpView v;
+  // RFC 791: more-fragments flag or a non-zero offset.
+  if ((fragment & 0x3FFF) != 0) {
+    if (snap == Snap::Strict) return Error{ErrorCode::Unsupported, "IPv4 fragment"};
+    v.later_fragment = (fragment & 0x1FFF) != 0;
+  }
+  if (total_length < header_length) {
+    return Error{ErrorCode::Malformed, "IPv4 total length shorter than its header"};
+  }
+  std::size_t end = total_length;
+  if (total_length > packet.size()) {
+    if (snap == Snap::Strict || header_length > packet.size()) {
+      return Error{ErrorCode::Truncated, "IPv4 total length exceeds the captured packet"};
+    }
+    v.truncated = true;
+    end = packet.size();
+  }
   v.src = IpAddress::v4_bytes(std::span<const std::byte, 4>(src, 4));
   v.dst = IpAddress::v4_bytes(std::span<const std::byte, 4>(dst, 4));
   v.protocol = protocol;
-  v.payload = packet.subspan(header_length, total_length - header_length);
+  v.tos = tos;
+  v.length = total_length;
+  v.payload = v.later_fragment ? std::span<const std::byte>()
+                               : packet.subspan(header_length, end - header_length);
   return v;
 }
 
-Result<IpView> parse_ipv6(std::span<const std::byte> packet) {
+Result<IpView> parse_ipv6(std::span<const std::byte> packet, Snap snap) {
   ByteReader r(packet);
   const std::uint32_t first = r.u32be();
   const std::uint16_t payload_length = r.u16be();
@@ -119,10 +133,14 @@ Result<IpView> parse_ipv6(std::span<const std::byte> packet) {
   auto dst = r.bytes(16);
   if (r.failed()) return truncated("IPv6");
   if ((first >> 28) != 6) return Error{ErrorCode::Malformed, "not an IPv6 header (version)"};
+  IpView v;
   if (payload_length > r.remaining()) {
-    return Error{ErrorCode::Truncated, "IPv6 payload length exceeds the captured packet"};
+    if (snap == Snap::Strict) {
+      return Error{ErrorCode::Truncated, "IPv6 payload length exceeds the captured packet"};
+    }
+    v.truncated = true;
   }
-  ByteReader body = r.take(payload_length);
+  ByteReader body = r.take(std::min<std::size_t>(payload_length, r.remaining()));
   // RFC 8200 §4: walk the extension headers that may precede a transport header.
   for (int hop = 0; hop < 8; ++hop) {
     if (next == 0 || next == 43 || next == 60) {  // hop-by-hop, routing, destination options
@@ -135,24 +153,32 @@ Result<IpView> parse_ipv6(std::span<const std::byte> packet) {
       body.skip(1);
       const std::uint16_t offset_flags = body.u16be();
       body.skip(4);
-      if ((offset_flags & 0xFFF9) != 0) return Error{ErrorCode::Unsupported, "IPv6 fragment"};
+      if ((offset_flags & 0xFFF9) != 0) {
+        if (snap == Snap::Strict) return Error{ErrorCode::Unsupported, "IPv6 fragment"};
+        v.later_fragment = (offset_flags & 0xFFF8) != 0;
+      }
       next = following;
     } else {
       break;
     }
-    if (body.failed()) return truncated("IPv6 extension");
+    if (body.failed()) {
+      if (snap == Snap::Strict) return truncated("IPv6 extension");
+      v.truncated = true;
+      break;
+    }
   }
-  IpView v;
   v.src = IpAddress::v6_bytes(std::span<const std::byte, 16>(src.data(), 16));
   v.dst = IpAddress::v6_bytes(std::span<const std::byte, 16>(dst.data(), 16));
   v.protocol = next;
-  v.payload = body.rest();
+  v.tos = static_cast<std::uint8_t>(first >> 20);  // traffic class
+  v.length = 40u + payload_length;
+  v.payload = v.later_fragment || body.failed() ? std::span<const std::byte>() : body.rest();
   return v;
 }
 
-Result<IpView> parse_ip(const NetworkView& network) {
-  if (network.ether_type == kEtherTypeIpv4) return parse_ipv4(network.payload);
-  if (network.ether_type == kEtherTypeIpv6) return parse_ipv6(network.payload);
+Result<IpView> parse_ip(const NetworkView& network, Snap snap) {
+  if (network.ether_type == kEtherTypeIpv4) return parse_ipv4(network.payload, snap);
+  if (network.ether_type == kEtherTypeIpv6) return parse_ipv6(network.payload, snap);
   return Error{ErrorCode::Unsupported, "not an IP packet"};
 }
 
@@ -177,10 +203,51 @@ Result<UdpDatagram> extract_udp(LinkType link, std::span<const std::byte> frame)
   if (!network) return std::move(network).error();
   auto ip = parse_ip(*network);
   if (!ip) return std::move(ip).error();
-  if (ip->protocol != kProtoUdp) return Error{ErrorCode::Unsupported, "not UDP"};
+  if (ip->protocol != ip_proto::kUdp) return Error{ErrorCode::Unsupported, "not UDP"};
   auto udp = parse_udp(ip->payload);
   if (!udp) return std::move(udp).error();
   return UdpDatagram{*ip, *udp};
 }
 
-}  // namespace flowscope::capture
+Result<PacketSummary> summarize_packet(LinkType link, std::span<const std::byte> frame) {
+  auto network = parse_link(link, frame);
+  if (!network) return std::move(network).error();
+  auto ip = parse_ip(*network, Snap::Allow);
+  if (!ip) return std::move(ip).error();
+  PacketSummary s;
+  s.src = ip->src;
+  s.dst = ip->dst;
+  s.protocol = ip->protocol;
+  s.tos = ip->tos;
+  s.vlan = network->vlan;
+  s.ip_length = ip->length;
+  ByteReader r(ip->payload);  // empty for later fragments: their ports are unknown
+  switch (ip->protocol) {
+    case ip_proto::kTcp:
+    case ip_proto::kUdp:
+    case ip_proto::kSctp: {
+      std::uint16_t src_port = r.u16be();
+      std::uint16_t dst_port = r.u16be();
+      if (r.failed()) break;
+      s.src_port = src_port;
+      s.dst_port = dst_port;
+      if (ip->protocol == ip_proto::kTcp) {
+        r.skip(9);  // sequence, acknowledgement, data offset (RFC 9293 §3.1)
+        std::uint8_t flags = r.u8();
+        if (!r.failed()) s.tcp_flags = flags;
+      }
+      break;
+    }
+    case ip_proto::kIcmp:
+    case ip_proto::kIcmpV6: {
+      std::uint8_t type = r.u8();
+      std::uint8_t code = r.u8();
+      if (!r.failed()) s.dst_port = static_cast<std::uint16_t>(type << 8 | code);
+      break;
+    }
+    default: break;
+  }
+  return s;
+}
+
+}  // namespace flowscope
