@@ -6,6 +6,7 @@ JOBS      ?= $(shell nproc)
 WERROR    ?= ON
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
 CMAKE_ARGS ?=
 
 .PHONY: all deps build run test asan fuzz bench format format-check clean help
@@ -48,7 +49,7 @@ asan: deps
 fuzz: deps
 	$(call configure,build/fuzz,fuzz,-DCMAKE_CXX_COMPILER=clang++)
 	@cmake --build build/fuzz -j $(JOBS)
-	@scripts/run-fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+	@scripts/run-fuzzers.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps
 	@scripts/install-deps.sh --bench

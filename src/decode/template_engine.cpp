@@ -23,7 +23,6 @@ constexpr std::uint16_t kIeSamplerId = 48;
 constexpr std::uint16_t kIeApplicationId = 95;
 constexpr std::uint16_t kIeFlowStartSeconds = 150;
 constexpr std::uint16_t kIeFlowEndSeconds = 151;
-constexpr std::uint16_t kIeFlowStartMilliseconds = 152;
 constexpr std::uint16_t kIeFlowEndMilliseconds = 153;
 constexpr std::uint16_t kIeFlowEndNanoseconds = 157;
 constexpr std::uint16_t kIeSystemInitTimeMilliseconds = 160;
