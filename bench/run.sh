@@ -46,13 +46,20 @@ for b in data["benchmarks"]:
 PY
 done
 
+{
+  echo
+  echo "## Against the incumbents (same data, same run)"
+  echo
+  echo "| comparison | flowscope vs incumbent | details |"
+  echo "|---|---|---|"
+} >>"$out"
+work=$(mktemp -d "${TMPDIR:-/tmp}/flowscope-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+for script in "$root"/bench/e2e/*.sh; do
+  echo "== $(basename "$script")" >&2
+  "$script" "$build/bin/flowscope" "$work" | tee -a "$out" >&2
+done
 cat >>"$out" <<'EOF_MD'
-
-## Against the incumbents (same data, same run)
-
-| comparison | flowscope vs incumbent | status |
-|---|---|---|
-| decode NetFlow v9/IPFIX vs tshark | - | not yet: issue F2 |
 | probe from pcap vs softflowd | - | not yet: issue F3 |
 | store ingest and size vs nfcapd | - | not yet: issue F5 |
 | top-N / filtered query vs nfdump | - | not yet: issue F6 |

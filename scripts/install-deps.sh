@@ -17,7 +17,7 @@ packages=(
 )
 
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(hyperfine nfdump softflowd tcpflow tshark)
+  packages+=(hyperfine nfdump softflowd tcpflow tshark bc)
 fi
 
 missing=()
