@@ -54,7 +54,7 @@ struct ReverseDns::State {
     IpAddress address;
   };
 
-  static void on_answer(void* arg, int status, int /*timeouts*/, hostent* host) {
+  static void on_answer(void* arg, int status, int timeouts, hostent* host) {
     std::unique_ptr<Query> q(static_cast<Query*>(arg));
     State& s = *q->state;
     IpInfo info;
@@ -62,7 +62,9 @@ struct ReverseDns::State {
     if (status == ARES_SUCCESS && host != nullptr && host->h_name != nullptr) {
       info.state = NameState::Resolved;
       info.name = host->h_name;
-    } else if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+    } else if ((status == ARES_ENOTFOUND || status == ARES_ENODATA) && timeouts == 0) {
+      // gethostbyaddr reports every failed DNS lookup as ENOTFOUND once its lookup methods
+      // are exhausted; only `timeouts` tells a silent server from an NXDOMAIN answer.
       info.state = NameState::NotFound;
     } else {
       info.state = NameState::Failed;
@@ -77,7 +79,7 @@ struct ReverseDns::State {
       case NameState::Resolved: ++s.stats.resolved; break;
       case NameState::NotFound: ++s.stats.not_found; break;
       default:
-        ++(status == ARES_ETIMEOUT ? s.stats.timeouts : s.stats.failed);
+        ++(status == ARES_ETIMEOUT || timeouts > 0 ? s.stats.timeouts : s.stats.failed);
         break;
     }
     --s.in_flight;
