@@ -4,10 +4,10 @@
 // Input: synthetic one-way records, both directions of each session, clients spread over the
 // MaxMind test databases' networks and an IP group file's prefixes so lookups hit; 4096
 // sessions (8192 records) per batch, as a collector worker would hand them over.
-#include <benchmark/benchmark.h>
-
 #include <filesystem>
 #include <random>
+
+#include <benchmark/benchmark.h>
 
 #include "enrich/enricher.h"
 #include "session/stitcher.h"
@@ -31,8 +31,10 @@ std::vector<FlowBatch> make_batches() {
     std::uint32_t base;
     std::uint32_t size;
   };
-  const Pool clients[] = {{0x514245A0u, 32}, {0x027DA0D8u, 8}, {0x0A010000u, 256}, {0x0A020000u, 256}};
-  const Pool servers[] = {{0x01000000u, 256}, {0x0C515C00u, 1024}, {0x43289C00u, 256}, {0x32720000u, 1024}};
+  const Pool clients[] = {
+      {0x514245A0u, 32}, {0x027DA0D8u, 8}, {0x0A010000u, 256}, {0x0A020000u, 256}};
+  const Pool servers[] = {
+      {0x01000000u, 256}, {0x0C515C00u, 1024}, {0x43289C00u, 256}, {0x32720000u, 1024}};
   const std::uint16_t ports[] = {443, 80, 53, 22, 993, 3306};
   std::vector<FlowBatch> out(kBatches);
   for (std::size_t b = 0; b < kBatches; ++b) {
@@ -128,8 +130,9 @@ void BM_StitchEnrich(benchmark::State& state) {
   enrich::Reloadable<enrich::ServiceTable> service_source(services);
   enrich::Enricher enricher({&geo, &group_source, &service_source, nullptr});
   run(state, &enricher);
-  state.counters["geo_hit%"] = 100.0 * static_cast<double>(enricher.stats().geo_hits) /
-                               static_cast<double>(2 * std::max<std::uint64_t>(1, enricher.stats().sessions));
+  state.counters["geo_hit%"] =
+      100.0 * static_cast<double>(enricher.stats().geo_hits) /
+      static_cast<double>(2 * std::max<std::uint64_t>(1, enricher.stats().sessions));
 }
 BENCHMARK(BM_StitchEnrich)->Unit(benchmark::kMicrosecond);
 
@@ -158,8 +161,8 @@ void BM_OpenSessionMemory(benchmark::State& state) {
     }
     stitcher.add(flows, out);
     state.counters["open"] = static_cast<double>(stitcher.open_sessions());
-    state.counters["bytes/open_session"] =
-        static_cast<double>(stitcher.memory_bytes()) / static_cast<double>(stitcher.open_sessions());
+    state.counters["bytes/open_session"] = static_cast<double>(stitcher.memory_bytes()) /
+                                           static_cast<double>(stitcher.open_sessions());
     state.counters["bytes/slot"] = static_cast<double>(session::Stitcher::bytes_per_slot());
   }
 }

@@ -1,8 +1,8 @@
 #include "enrich/geoip.h"
 
-#include <maxminddb.h>
-
 #include <unordered_map>
+
+#include <maxminddb.h>
 
 namespace flowscope::enrich {
 namespace {
@@ -90,8 +90,7 @@ class GeoDbLoader {
 
  private:
   template <typename Decode>
-  Result<void> walk(const std::filesystem::path& path, PrefixTableBuilder& builder,
-                    Decode decode) {
+  Result<void> walk(const std::filesystem::path& path, PrefixTableBuilder& builder, Decode decode) {
     MmdbFile file;
     const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &file.mmdb);
     if (status != MMDB_SUCCESS) {
@@ -101,8 +100,8 @@ class GeoDbLoader {
     }
     file.open = true;
     const auto corrupt = [&](const char* what) {
-      return Error{ErrorCode::Corruption, path.string() + ": " + what +
-                                              "; download the database again"};
+      return Error{ErrorCode::Corruption,
+                   path.string() + ": " + what + "; download the database again"};
     };
     const unsigned tree_bits = file.mmdb.metadata.ip_version == 6 ? 128 : 32;
     // The IPv4 subtree of an IPv6 tree: 96 left turns from the root.
@@ -144,8 +143,7 @@ class GeoDbLoader {
         MMDB_entry_s entry = bit ? n.right_record_entry : n.left_record_entry;
         const unsigned depth = item.depth + 1;
         if (depth > tree_bits) return corrupt("search tree deeper than the address size");
-        const Uint128 prefix =
-            item.prefix | (bit ? Uint128{1} << (tree_bits - depth) : Uint128{0});
+        const Uint128 prefix = item.prefix | (bit ? Uint128{1} << (tree_bits - depth) : Uint128{0});
         if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
           const bool v4_path = depth == 96 && prefix == 0;
           if (have_v4_start && record == v4_start && !v4_path) continue;  // an alias
@@ -162,8 +160,8 @@ class GeoDbLoader {
     return ok();
   }
 
-  static void add(PrefixTableBuilder& builder, unsigned tree_bits, Uint128 prefix,
-                  unsigned depth, std::uint32_t value) {
+  static void add(PrefixTableBuilder& builder, unsigned tree_bits, Uint128 prefix, unsigned depth,
+                  std::uint32_t value) {
     if (tree_bits == 32) {
       builder.add(Cidr::make(IpAddress::v4(static_cast<std::uint32_t>(prefix)), depth), value);
       return;
@@ -171,8 +169,7 @@ class GeoDbLoader {
     const IpAddress address = IpAddress::from_u64(static_cast<std::uint64_t>(prefix >> 64),
                                                   static_cast<std::uint64_t>(prefix));
     if ((prefix >> 32) == 0 && depth >= 96) {
-      builder.add(Cidr::make(IpAddress::v4(static_cast<std::uint32_t>(prefix)), depth - 96),
-                  value);
+      builder.add(Cidr::make(IpAddress::v4(static_cast<std::uint32_t>(prefix)), depth - 96), value);
     } else if (!address.is_v4()) {
       builder.add(Cidr::make(address, depth), value);
     } else if (depth >= 96) {

@@ -25,8 +25,8 @@
 namespace flowscope::enrich {
 
 struct GeoPaths {
-  std::filesystem::path city;     // GeoLite2-City.mmdb (or a Country database)
-  std::filesystem::path asn;      // GeoLite2-ASN.mmdb
+  std::filesystem::path city;  // GeoLite2-City.mmdb (or a Country database)
+  std::filesystem::path asn;   // GeoLite2-ASN.mmdb
 };
 
 struct GeoLocation {
@@ -55,9 +55,7 @@ class GeoDb {
   }
   std::string_view text(std::uint32_t id) const { return strings_[id]; }
 
-  std::size_t networks() const {
-    return location_table_.prefix_count() + as_table_.prefix_count();
-  }
+  std::size_t networks() const { return location_table_.prefix_count() + as_table_.prefix_count(); }
   std::size_t memory_bytes() const;
 
  private:

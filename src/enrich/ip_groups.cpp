@@ -51,9 +51,9 @@ Result<IpGroups> IpGroups::build(std::vector<IpGroup> groups, std::vector<std::s
       return Error{ErrorCode::OutOfRange, where + "group \"" + g.name + "\": id is too large"};
     }
     if (!by_id.emplace(g.id, i).second) {
-      return Error{ErrorCode::InvalidArgument,
-                   where + "group \"" + g.name + "\": id " + std::to_string(g.id) +
-                       " is already used; give each group its own id"};
+      return Error{ErrorCode::InvalidArgument, where + "group \"" + g.name + "\": id " +
+                                                   std::to_string(g.id) +
+                                                   " is already used; give each group its own id"};
     }
     if (!by_name.emplace(g.name, i).second) {
       return Error{ErrorCode::InvalidArgument,
@@ -64,9 +64,8 @@ Result<IpGroups> IpGroups::build(std::vector<IpGroup> groups, std::vector<std::s
     if (parents[i].empty()) continue;
     auto it = by_name.find(parents[i]);
     if (it == by_name.end()) {
-      return Error{ErrorCode::NotFound, where + "group \"" + groups[i].name +
-                                            "\": parent \"" + parents[i] +
-                                            "\" is not a group in this file"};
+      return Error{ErrorCode::NotFound, where + "group \"" + groups[i].name + "\": parent \"" +
+                                            parents[i] + "\" is not a group in this file"};
     }
     groups[i].parent = groups[it->second].id;
   }

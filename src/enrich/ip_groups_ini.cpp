@@ -69,8 +69,8 @@ Result<IpGroups> IpGroups::from_ini(std::string_view text, std::string_view sour
       return Error{ErrorCode::Parse, where + "expected \"key = value\" or \"[group name]\""};
     }
     if (groups.empty()) {
-      return Error{ErrorCode::Parse, where + "\"" + std::string(line) +
-                                         "\" comes before any [group] section"};
+      return Error{ErrorCode::Parse,
+                   where + "\"" + std::string(line) + "\" comes before any [group] section"};
     }
     const std::string key = lower(trim(line.substr(0, eq)));
     const std::string_view value = trim(line.substr(eq + 1));

@@ -16,7 +16,8 @@ IpAddress from_u128(Uint128 v) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -52,9 +53,9 @@ Result<void> parse_address_item(std::string_view text, std::vector<Cidr>& out) {
     auto a = IpAddress::parse(trim(text.substr(0, dash)));
     auto b = IpAddress::parse(trim(text.substr(dash + 1)));
     if (!a || !b) {
-      return Error{ErrorCode::Parse,
-                   fmt::format("\"{}\" is not an address range; use e.g. 10.1.5.10-10.1.5.20",
-                               text)};
+      return Error{
+          ErrorCode::Parse,
+          fmt::format("\"{}\" is not an address range; use e.g. 10.1.5.10-10.1.5.20", text)};
     }
     if (a->is_v4() != b->is_v4() || *b < *a) {
       return Error{ErrorCode::InvalidArgument,

@@ -1,11 +1,8 @@
 #include "enrich/reverse_dns.h"
 
-#include <ares.h>
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <sys/eventfd.h>
 #include <sys/select.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -13,6 +10,10 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include <ares.h>
+#include <netdb.h>
+#include <unistd.h>
 
 namespace flowscope::enrich {
 
@@ -152,8 +153,7 @@ struct ReverseDns::State {
   }
 };
 
-Result<std::unique_ptr<ReverseDns>> ReverseDns::start(ReverseDnsConfig config,
-                                                      IpInfoTable& table) {
+Result<std::unique_ptr<ReverseDns>> ReverseDns::start(ReverseDnsConfig config, IpInfoTable& table) {
   if (config.queries_per_second <= 0 || config.burst < 1) {
     return Error{ErrorCode::InvalidArgument,
                  "reverse DNS: queries_per_second must be > 0 and burst >= 1"};
@@ -176,9 +176,9 @@ Result<std::unique_ptr<ReverseDns>> ReverseDns::start(ReverseDnsConfig config,
     std::string csv;
     for (const std::string& s : state->config.servers) csv += (csv.empty() ? "" : ",") + s;
     if (int rc = ares_set_servers_ports_csv(state->channel, csv.c_str()); rc != ARES_SUCCESS) {
-      return Error{ErrorCode::InvalidArgument,
-                   "reverse DNS: servers \"" + csv + "\": " + ares_strerror(rc) +
-                       "; use host:port, e.g. 127.0.0.1:53"};
+      return Error{ErrorCode::InvalidArgument, "reverse DNS: servers \"" + csv +
+                                                   "\": " + ares_strerror(rc) +
+                                                   "; use host:port, e.g. 127.0.0.1:53"};
     }
   }
   state->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -202,8 +202,8 @@ ReverseDns::~ReverseDns() {
 
 bool ReverseDns::request(const IpAddress& address) {
   State& s = *state_;
-  const bool claimed = s.table.claim_for_query(address, wall_now(), s.config.positive_ttl,
-                                               s.config.negative_ttl);
+  const bool claimed =
+      s.table.claim_for_query(address, wall_now(), s.config.positive_ttl, s.config.negative_ttl);
   bool wake = false;
   {
     std::lock_guard lock(s.mutex);
@@ -243,9 +243,8 @@ ReverseDnsStats ReverseDns::stats() const {
 
 bool ReverseDns::wait_idle(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(state_->mutex);
-  return state_->idle_cv.wait_for(lock, timeout, [this] {
-    return state_->queue.empty() && state_->in_flight == 0;
-  });
+  return state_->idle_cv.wait_for(
+      lock, timeout, [this] { return state_->queue.empty() && state_->in_flight == 0; });
 }
 
 }  // namespace flowscope::enrich

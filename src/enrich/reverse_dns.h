@@ -34,17 +34,17 @@ struct ReverseDnsConfig {
 };
 
 struct ReverseDnsStats {
-  std::uint64_t requests = 0;       // request() calls
-  std::uint64_t cached = 0;         // answered by the table (fresh name or negative entry)
-  std::uint64_t dropped_full = 0;   // queue full: left as New for a later refresh
-  std::uint64_t sent = 0;           // queries handed to c-ares
+  std::uint64_t requests = 0;      // request() calls
+  std::uint64_t cached = 0;        // answered by the table (fresh name or negative entry)
+  std::uint64_t dropped_full = 0;  // queue full: left as New for a later refresh
+  std::uint64_t sent = 0;          // queries handed to c-ares
   std::uint64_t resolved = 0;
-  std::uint64_t not_found = 0;      // NXDOMAIN / no data
+  std::uint64_t not_found = 0;  // NXDOMAIN / no data
   std::uint64_t timeouts = 0;
-  std::uint64_t failed = 0;         // other errors (server failure, refused, ...)
-  std::uint64_t rate_limited = 0;   // times the thread waited for a token
-  std::size_t queued = 0;           // now
-  std::size_t in_flight = 0;        // now
+  std::uint64_t failed = 0;        // other errors (server failure, refused, ...)
+  std::uint64_t rate_limited = 0;  // times the thread waited for a token
+  std::size_t queued = 0;          // now
+  std::size_t in_flight = 0;       // now
 };
 
 class ReverseDns {

@@ -66,9 +66,9 @@ Result<void> ServiceTable::add_text(std::string_view text, std::string_view sour
     } else if (words[0] == "sctp") {
       proto_index = 2;
     } else {
-      return Error{ErrorCode::InvalidArgument,
-                   where() + "unknown protocol \"" + std::string(words[0]) +
-                       "\"; use tcp, udp or sctp"};
+      return Error{
+          ErrorCode::InvalidArgument,
+          where() + "unknown protocol \"" + std::string(words[0]) + "\"; use tcp, udp or sctp"};
     }
     unsigned port = 0;
     auto [p, ec] = std::from_chars(words[1].data(), words[1].data() + words[1].size(), port);

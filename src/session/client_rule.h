@@ -29,8 +29,15 @@ struct SideView {
   bool echo_request = false;   // ICMP/ICMPv6 echo request sent by this endpoint
 };
 
-enum class ClientReason : std::uint8_t { SynOnly, SynFirst, SynOneSide, EchoRequest, ServicePort,
-                                         HigherPort, FirstSeen };
+enum class ClientReason : std::uint8_t {
+  SynOnly,
+  SynFirst,
+  SynOneSide,
+  EchoRequest,
+  ServicePort,
+  HigherPort,
+  FirstSeen
+};
 std::string_view client_reason_name(ClientReason r);
 
 struct ClientDecision {

@@ -32,8 +32,11 @@ class ServicePorts {
  private:
   const std::bitset<65536>* select(std::uint8_t proto) const {
     switch (proto) {
-      case 6: case 132: case 33: return &stream_;   // TCP, SCTP, DCCP
-      case 17: case 136: return &datagram_;         // UDP, UDP-Lite
+      case 6:
+      case 132:
+      case 33: return &stream_;  // TCP, SCTP, DCCP
+      case 17:
+      case 136: return &datagram_;  // UDP, UDP-Lite
       default: return nullptr;
     }
   }

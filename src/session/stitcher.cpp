@@ -193,7 +193,8 @@ struct Stitcher::Impl {
     for (std::size_t i = n; i > old; --i) free_list.push_back(static_cast<std::uint32_t>(i - 1));
     std::vector<RingItem> items;
     items.reserve(ring_count);
-    for (std::size_t k = 0; k < ring_count; ++k) items.push_back(ring[(ring_head + k) % ring.size()]);
+    for (std::size_t k = 0; k < ring_count; ++k)
+      items.push_back(ring[(ring_head + k) % ring.size()]);
     ring.assign(n, RingItem{});
     std::copy(items.begin(), items.end(), ring.begin());
     ring_head = 0;
@@ -382,11 +383,10 @@ bool is_sflow(std::uint8_t version) { return version == 18 || version == 20 || v
 }  // namespace
 
 std::uint64_t session_shard_hash(const FlowBatch& flows, std::size_t row) {
-  const Normalized n = normalize(
-      flows.get<FieldId::SrcAddr>(row), flows.get<FieldId::SrcPort>(row),
-      flows.get<FieldId::DstAddr>(row), flows.get<FieldId::DstPort>(row),
-      flows.get<FieldId::Proto>(row), flows.get<FieldId::SrcVlan>(row),
-      flows.get<FieldId::DstVlan>(row));
+  const Normalized n = normalize(flows.get<FieldId::SrcAddr>(row), flows.get<FieldId::SrcPort>(row),
+                                 flows.get<FieldId::DstAddr>(row), flows.get<FieldId::DstPort>(row),
+                                 flows.get<FieldId::Proto>(row), flows.get<FieldId::SrcVlan>(row),
+                                 flows.get<FieldId::DstVlan>(row));
   return hash_key(n.key);
 }
 

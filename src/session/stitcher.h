@@ -5,9 +5,9 @@
 // evicted to make room, or at flush(). Rules and counters: docs/sessions.md.
 //
 // Hot path: no allocation per record. Open sessions live in a slab of fixed-size entries
-// (doubling from 1024 up to max_open, then fixed), found through an open-addressing index (linear probing,
-// backward-shift deletion) keyed by the normalized 5-tuple, and expired in order through a ring
-// of (entry, touch time). Output rows are appended to the caller's SessionBatch, which grows
+// (doubling from 1024 up to max_open, then fixed), found through an open-addressing index (linear
+// probing, backward-shift deletion) keyed by the normalized 5-tuple, and expired in order through a
+// ring of (entry, touch time). Output rows are appended to the caller's SessionBatch, which grows
 // only past its capacity.
 //
 // Not thread-safe: one Stitcher per worker, records sharded by the normalized key's hash
@@ -51,16 +51,16 @@ struct StitcherConfig {
 // Counters; "records_*" count input rows, "sessions_*" output rows, "closed_*" why.
 struct StitchStats {
   std::uint64_t records = 0;
-  std::uint64_t records_no_address = 0;  // dropped: no source or destination address
-  std::uint64_t records_merged = 0;      // added to a direction already open (same exporter)
-  std::uint64_t duplicates_dropped = 0;  // a lower-precedence exporter's copy of a direction
-  std::uint64_t duplicates_replaced = 0; // a higher-precedence exporter took a direction over
+  std::uint64_t records_no_address = 0;   // dropped: no source or destination address
+  std::uint64_t records_merged = 0;       // added to a direction already open (same exporter)
+  std::uint64_t duplicates_dropped = 0;   // a lower-precedence exporter's copy of a direction
+  std::uint64_t duplicates_replaced = 0;  // a higher-precedence exporter took a direction over
   std::uint64_t sessions = 0;
   std::uint64_t sessions_two_sided = 0;
   std::uint64_t sessions_one_sided = 0;
-  std::uint64_t closed_idle = 0;      // idle for a window
-  std::uint64_t closed_capacity = 0;  // evicted: max_open reached
-  std::uint64_t closed_flush = 0;     // flush() (end of input, shutdown)
+  std::uint64_t closed_idle = 0;           // idle for a window
+  std::uint64_t closed_capacity = 0;       // evicted: max_open reached
+  std::uint64_t closed_flush = 0;          // flush() (end of input, shutdown)
   std::uint64_t client_by_reason[7] = {};  // indexed by ClientReason
 };
 

@@ -6,9 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +17,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <poll.h>
+#include <unistd.h>
 
 namespace flowscope::testing {
 
@@ -120,7 +121,7 @@ class TinyDns {
       ptr = it->second;
     }
     std::vector<std::uint8_t> r(q.begin(), q.begin() + static_cast<long>(question_end));
-    r[2] = 0x81;  // QR, RD
+    r[2] = 0x81;                       // QR, RD
     r[3] = ptr.empty() ? 0x83 : 0x80;  // RA; RCODE 3 = NXDOMAIN
     r[6] = 0;
     r[7] = ptr.empty() ? 0 : 1;  // ANCOUNT
@@ -137,7 +138,16 @@ class TinyDns {
         start = dot + 1;
       }
       rdata.push_back(0);
-      const std::uint8_t rr[] = {0xc0, 0x0c, 0, 12, 0, 1, 0, 0, 0x0e, 0x10,
+      const std::uint8_t rr[] = {0xc0,
+                                 0x0c,
+                                 0,
+                                 12,
+                                 0,
+                                 1,
+                                 0,
+                                 0,
+                                 0x0e,
+                                 0x10,
                                  static_cast<std::uint8_t>(rdata.size() >> 8),
                                  static_cast<std::uint8_t>(rdata.size())};
       r.insert(r.end(), std::begin(rr), std::end(rr));

@@ -1,10 +1,10 @@
 // Stitching real export: captures whose records carry both directions of their connections.
 // The expectations come from an independent, naive count of normalized 5-tuples (std::map),
 // so a bug in the stitcher's hash table, key normalization or accounting shows as a mismatch.
-#include <gtest/gtest.h>
-
 #include <map>
 #include <tuple>
+
+#include <gtest/gtest.h>
 
 #include "decode/corpus_support.h"
 #include "session/stitcher.h"
