@@ -32,6 +32,8 @@ void Column::resize(std::size_t capacity) {
 }
 
 void Column::clear_rows(std::size_t rows) {
+  if (!dirty_) return;
+  dirty_ = false;
   std::visit(
       [rows](auto& d) {
         using D = std::decay_t<decltype(d)>;

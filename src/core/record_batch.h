@@ -62,7 +62,10 @@ class Column {
   FieldId field() const { return field_; }
   const FieldInfo& info() const { return field_info(field_); }
   bool valid(std::size_t row) const { return (valid_[row / 64] >> (row % 64)) & 1u; }
-  void mark_valid(std::size_t row) { valid_[row / 64] |= std::uint64_t{1} << (row % 64); }
+  void mark_valid(std::size_t row) {
+    valid_[row / 64] |= std::uint64_t{1} << (row % 64);
+    dirty_ = true;
+  }
   std::size_t valid_count(std::size_t rows) const;
 
   const ColumnData& data() const { return data_; }
@@ -79,13 +82,16 @@ class Column {
   const StringColumn& strings() const { return *std::get_if<StringColumn>(&data_); }
 
   void resize(std::size_t capacity);
-  // Zeroes the first `rows` values and their validity bits.
+  // Zeroes the first `rows` values and their validity bits; a column nothing was set in since
+  // the last clear is already zero and is skipped (a batch kind has many columns a given
+  // producer never fills, e.g. TCP health in sessions stitched from NetFlow).
   void clear_rows(std::size_t rows);
 
  private:
   FieldId field_;
   ColumnData data_;
   std::vector<std::uint64_t> valid_;
+  bool dirty_ = false;  // a value was set since the last clear_rows()
 };
 
 template <RecordKind K>
