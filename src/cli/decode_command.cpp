@@ -66,14 +66,18 @@ std::vector<FieldId> parse_fields(const std::string& list) {
   return out;
 }
 
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
+// RFC 4180: a value with a comma, quote or line break is quoted, quotes doubled. Escapes the
+// tail of `line` from `from` in place.
+void csv_escape_tail(std::string& line, std::size_t from) {
+  if (line.find_first_of(",\"\n", from) == std::string::npos) return;
+  std::string value = line.substr(from);
+  line.resize(from);
+  line += '"';
+  for (char c : value) {
+    if (c == '"') line += '"';
+    line += c;
   }
-  return out + "\"";
+  line += '"';
 }
 
 class RecordWriter {
@@ -106,9 +110,12 @@ class RecordWriter {
         std::cout << obj.dump() << '\n';
       } else if (format_ == "csv") {
         for (std::size_t i = 0; i < fields_.size(); ++i) {
-          std::cout << (i ? "," : "") << csv_escape(format_field(batch.column(fields_[i]), row));
+          if (i) buffer_ += ',';
+          std::size_t from = buffer_.size();
+          append_field(buffer_, batch.column(fields_[i]), row);
+          csv_escape_tail(buffer_, from);
         }
-        std::cout << '\n';
+        buffer_ += '\n';
       } else {
         std::vector<std::string> cells;
         cells.reserve(fields_.size());
@@ -119,6 +126,9 @@ class RecordWriter {
         table_.add_row(std::move(cells));
       }
     }
+    // One write per batch: text is built in a reused buffer, not streamed value by value.
+    std::cout.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    buffer_.clear();
   }
 
   void finish() {
@@ -140,6 +150,7 @@ class RecordWriter {
   std::string format_;
   std::vector<FieldId> fields_;
   TableWriter table_;
+  std::string buffer_;  // CSV text of the current batch
 };
 
 void print_stats(const decode::DecodeStats& stats, const CaptureCounters& cap) {
@@ -254,8 +265,7 @@ void register_decode(CLI::App& app) {
   cmd->add_option("--port", opt->ports,
                   "Also treat UDP port N as flow export (repeatable; defaults: 2055, 9995, "
                   "9996, 4739, 6343)");
-  cmd->add_flag("--no-default-ports", opt->no_default_ports,
-                "Only the ports given with --port");
+  cmd->add_flag("--no-default-ports", opt->no_default_ports, "Only the ports given with --port");
   cmd->add_option("--format", opt->format, "Output: an aligned table, CSV, or JSON lines")
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();

@@ -1,5 +1,6 @@
 #include "core/field_format.h"
 
+#include <charconv>
 #include <type_traits>
 
 #include "core/ip_proto.h"
@@ -7,34 +8,57 @@
 
 namespace flowscope {
 
-std::string format_field(const Column& col, std::size_t row, const FieldFormatOptions& opt) {
-  if (!col.valid(row)) return {};
+namespace {
+
+template <typename T>
+void append_number(std::string& out, T v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+void append_field(std::string& out, const Column& col, std::size_t row,
+                  const FieldFormatOptions& opt) {
+  if (!col.valid(row)) return;
   const FieldType type = col.info().type;
-  return std::visit(
-      [&](const auto& data) -> std::string {
+  std::visit(
+      [&](const auto& data) {
         using D = std::decay_t<decltype(data)>;
         if constexpr (std::is_same_v<D, StringColumn>) {
-          return std::string(data.get(row));
+          out.append(data.get(row));
         } else {
           const auto& v = data[row];
           using V = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<V, IpAddress>) {
-            return v.to_string();
+            char buf[IpAddress::kMaxTextLength];
+            out.append(buf, v.format_to(buf));
           } else if constexpr (std::is_same_v<V, CountryCode>) {
-            return std::string(v.view());
+            out.append(v.view());
           } else if constexpr (std::is_same_v<V, std::int64_t>) {
-            if (type == FieldType::Time) return format_time(time_from_ms(v), opt.zone);
-            return format_duration(DurationMs(v));
+            out.append(type == FieldType::Time ? format_time(time_from_ms(v), opt.zone)
+                                               : format_duration(DurationMs(v)));
           } else if constexpr (std::is_same_v<V, std::uint8_t>) {
-            if (type == FieldType::Proto && !opt.numeric_protocol) return ip_proto::name(v);
-            if (type == FieldType::TcpFlags) return tcp_flags::format(v);
-            return std::to_string(v);
+            if (type == FieldType::Proto && !opt.numeric_protocol) {
+              out.append(ip_proto::name(v));
+            } else if (type == FieldType::TcpFlags) {
+              out.append(tcp_flags::format(v));
+            } else {
+              append_number(out, v);
+            }
           } else {
-            return std::to_string(v);
+            append_number(out, v);
           }
         }
       },
       col.data());
+}
+
+std::string format_field(const Column& col, std::size_t row, const FieldFormatOptions& opt) {
+  std::string out;
+  append_field(out, col, row, opt);
+  return out;
 }
 
 std::optional<std::int64_t> numeric_field(const Column& col, std::size_t row) {

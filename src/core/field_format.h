@@ -14,9 +14,14 @@
 namespace flowscope {
 
 struct FieldFormatOptions {
-  TimeZoneRef zone;             // for Time fields
+  TimeZoneRef zone;               // for Time fields
   bool numeric_protocol = false;  // "6" instead of "tcp"
 };
+
+// Appends the value of `col` at `row` as text to `out` (nothing when the value is absent),
+// without allocating beyond out's growth for fixed-width types: the path for bulk output.
+void append_field(std::string& out, const Column& col, std::size_t row,
+                  const FieldFormatOptions& opt = {});
 
 // The value of `col` at `row` as text; "" when the value is absent.
 std::string format_field(const Column& col, std::size_t row, const FieldFormatOptions& opt = {});

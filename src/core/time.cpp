@@ -492,22 +492,45 @@ Result<TimeWindow> parse_window(std::string_view text, const TimeContext& ctx) {
 }
 
 std::string format_time(TimeMs t, const TimeZoneRef& zone) {
+  // Hot in bulk output (every record has times): digits are written into a fixed buffer.
   auto offset = zone.offset_at(t);
   LocalMs local = to_local(t, zone);
   auto day = floor<days>(local);
   date::year_month_day ymd{day};
-  date::hh_mm_ss<milliseconds> hms{local - day};
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", int(ymd.year()),
-                                unsigned(ymd.month()), unsigned(ymd.day()), hms.hours().count(),
-                                hms.minutes().count(), hms.seconds().count());
-  if (hms.subseconds().count() != 0) out += fmt::format(".{:03}", hms.subseconds().count());
+  std::int64_t ms_of_day = (local - day).count();
+  char buf[32];
+  auto put = [&buf](std::size_t at, std::int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10)
+      buf[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+  };
+  put(0, int(ymd.year()), 4);
+  buf[4] = '-';
+  put(5, unsigned(ymd.month()), 2);
+  buf[7] = '-';
+  put(8, unsigned(ymd.day()), 2);
+  buf[10] = 'T';
+  put(11, ms_of_day / 3600000, 2);
+  buf[13] = ':';
+  put(14, ms_of_day / 60000 % 60, 2);
+  buf[16] = ':';
+  put(17, ms_of_day / 1000 % 60, 2);
+  std::size_t n = 19;
+  if (ms_of_day % 1000 != 0) {
+    buf[n] = '.';
+    put(n + 1, ms_of_day % 1000, 3);
+    n += 4;
+  }
   if (zone.is_utc()) {
-    out += 'Z';
+    buf[n++] = 'Z';
   } else {
     auto m = offset.count() / 60;
-    out += fmt::format("{}{:02}:{:02}", m < 0 ? '-' : '+', std::abs(m) / 60, std::abs(m) % 60);
+    buf[n++] = m < 0 ? '-' : '+';
+    put(n, std::abs(m) / 60, 2);
+    buf[n + 2] = ':';
+    put(n + 3, std::abs(m) % 60, 2);
+    n += 5;
   }
-  return out;
+  return std::string(buf, n);
 }
 
 std::string format_window(const TimeWindow& w, const TimeZoneRef& zone) {

@@ -240,8 +240,13 @@ bool TemplateEngine::add_template(const ExportContext& ctx, TemplateSpec spec, F
   ExporterStats& st = stats_.of(ctx.key.exporter);
   const bool options = spec.options;
   const std::uint16_t id = spec.template_id;
-  std::optional<CompiledTemplate> tpl = compile(std::move(spec), st, ctx.key.exporter);
-  if (!tpl || !store(ctx.key, std::move(*tpl), ctx.key.exporter)) return false;
+  // Exporters re-send their templates every few packets (some with every packet): a template
+  // equal to the cached one keeps its compiled form instead of being compiled again.
+  const CompiledTemplate* current = find(ctx.key, id);
+  if (current == nullptr || !(current->spec == spec)) {
+    std::optional<CompiledTemplate> tpl = compile(std::move(spec), st, ctx.key.exporter);
+    if (!tpl || !store(ctx.key, std::move(*tpl), ctx.key.exporter)) return false;
+  }
   ++(options ? st.options_templates : st.templates);
 
   // Replay the sets that waited for this template, oldest first.
@@ -265,9 +270,8 @@ void TemplateEngine::withdraw(const DomainKey& key, std::uint16_t template_id) {
 }
 
 void TemplateEngine::withdraw_all(const DomainKey& key) {
-  std::size_t removed = std::erase_if(templates_, [&](const auto& kv) {
-    return kv.first.domain == key;
-  });
+  std::size_t removed =
+      std::erase_if(templates_, [&](const auto& kv) { return kv.first.domain == key; });
   stats_.of(key.exporter).withdrawals += removed;
 }
 
@@ -285,8 +289,7 @@ TemplateEngine::DomainState* TemplateEngine::domain_state(const DomainKey& key, 
 }
 
 std::size_t TemplateEngine::decode_data_set(const ExportContext& ctx, std::uint16_t set_id,
-                                            std::span<const std::byte> body,
-                                            FlowBatch& batch) {
+                                            std::span<const std::byte> body, FlowBatch& batch) {
   const CompiledTemplate* tpl = find(ctx.key, set_id);
   if (tpl == nullptr) {
     buffer_set(ctx, set_id, body);
@@ -403,12 +406,14 @@ void TemplateEngine::emit_record(const CompiledTemplate& tpl, const ExportContex
       case OpKind::Skip: break;
       case OpKind::UInt: {
         const std::uint64_t v = load_be(p, len);
-        if (!op.shared || v != 0 || !batch.columns()[op.column].valid(row)) set_int(batch, op.field, row, v);
+        if (!op.shared || v != 0 || !batch.columns()[op.column].valid(row))
+          set_int(batch, op.field, row, v);
         break;
       }
       case OpKind::Ip4: {
         const auto v = static_cast<std::uint32_t>(load_be(p, 4));
-        if (!op.shared || v != 0 || !batch.columns()[op.column].valid(row)) set_ip(batch, op.field, row, IpAddress::v4(v));
+        if (!op.shared || v != 0 || !batch.columns()[op.column].valid(row))
+          set_ip(batch, op.field, row, IpAddress::v4(v));
         break;
       }
       case OpKind::Ip6: {
@@ -528,7 +533,8 @@ void TemplateEngine::apply_options(const CompiledTemplate& tpl, DomainState& dom
       return;
     }
   }
-  if (dom.samplers.size() < kMaxSamplersPerDomain) dom.samplers.emplace_back(*sampler_id, *interval);
+  if (dom.samplers.size() < kMaxSamplersPerDomain)
+    dom.samplers.emplace_back(*sampler_id, *interval);
 }
 
 }  // namespace flowscope::decode
