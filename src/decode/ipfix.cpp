@@ -39,6 +39,7 @@ std::size_t IpfixDecoder::decode(std::span<const std::byte> datagram, const IpAd
   ExportContext ctx{DomainKey{exporter, domain, 10}, std::int64_t{export_time} * 1000,
                     std::nullopt};
   const std::size_t before = batch.size();
+  const std::uint64_t options_before = st.options_records;
   std::size_t data_records = 0;
   walk_sets(datagram.subspan(kHeaderSize, length - kHeaderSize), exporter, stats_,
             [&](std::uint16_t id, std::span<const std::byte> body) {
@@ -50,7 +51,9 @@ std::size_t IpfixDecoder::decode(std::span<const std::byte> datagram, const IpAd
                 data_records += engine_.decode_data_set(ctx, id, body, batch);
               }
             });
-  // RFC 7011 §3.1: the sequence counts data records sent before this message.
+  // RFC 7011 §3.1: the sequence counts data records sent before this message, options data
+  // records included (they are data records of an options template).
+  data_records += st.options_records - options_before;
   sequences_.observe(ctx.key, sequence, static_cast<std::uint32_t>(data_records), std::nullopt,
                      st);
   return batch.size() - before;
