@@ -115,6 +115,7 @@ void register_fields(CLI::App& app) {
 void register_all(CLI::App& app) {
   register_fields(app);
   register_decode(app);
+  register_gen(app);
 }
 
 }  // namespace flowscope::cli

@@ -83,8 +83,12 @@ class FlowEncoder {
   // in skipped(). REQUIRES: now is not before the last restart by more than 24 days.
   virtual std::size_t encode(const FlowBatch& batch, std::size_t begin, std::size_t end, TimeMs now,
                              DatagramBuffer& out) = 0;
-  // About how many records of the given family fit one datagram (with no templates in it).
-  virtual std::size_t records_per_datagram(bool ipv6) const = 0;
+  // How a caller fills datagrams: the next datagram has room for records costing
+  // datagram_budget() bytes in total (what templates or counters due in it take is deducted);
+  // a record costs record_cost(); `new_set` adds what starting a set of its family takes. A
+  // record with cost 0 cannot be carried (IPv6 in v5).
+  virtual std::size_t datagram_budget() const = 0;
+  virtual std::size_t record_cost(bool ipv6, bool new_set) const = 0;
   // IPFIX only: the next datagram withdraws every template (RFC 7011 §8.1) and announces them
   // again. A no-op for the other formats.
   virtual void withdraw_templates() {}

@@ -33,14 +33,19 @@ void NetflowV5Encoder::restart(TimeMs now) {
   flow_sequence_ = 0;
 }
 
-std::size_t NetflowV5Encoder::records_per_datagram(bool ipv6) const {
-  if (ipv6) return 0;
+std::size_t NetflowV5Encoder::datagram_budget() const {
+  return records_per_datagram() * kRecordSize;
+}
+
+std::size_t NetflowV5Encoder::record_cost(bool ipv6, bool) const { return ipv6 ? 0 : kRecordSize; }
+
+std::size_t NetflowV5Encoder::records_per_datagram() const {
   return std::min(kMaxRecords, (config_.mtu - kHeaderSize) / kRecordSize);
 }
 
 std::size_t NetflowV5Encoder::encode(const FlowBatch& batch, std::size_t begin, std::size_t end,
                                      TimeMs now, DatagramBuffer& out) {
-  const std::size_t per_datagram = records_per_datagram(false);
+  const std::size_t per_datagram = records_per_datagram();
   const auto& src = batch.column(FieldId::SrcAddr).vec<IpAddress>();
   const auto& dst = batch.column(FieldId::DstAddr).vec<IpAddress>();
   const std::int64_t now_ms = to_ms(now);

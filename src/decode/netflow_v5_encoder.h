@@ -14,9 +14,12 @@ class NetflowV5Encoder final : public FlowEncoder {
   void restart(TimeMs now) override;
   std::size_t encode(const FlowBatch& batch, std::size_t begin, std::size_t end, TimeMs now,
                      DatagramBuffer& out) override;
-  std::size_t records_per_datagram(bool ipv6) const override;
+  std::size_t datagram_budget() const override;
+  std::size_t record_cost(bool ipv6, bool new_set) const override;
 
  private:
+  std::size_t records_per_datagram() const;
+
   ExporterConfig config_;
   TimeMs boot_;
   std::uint32_t flow_sequence_ = 0;  // flows exported before the next datagram

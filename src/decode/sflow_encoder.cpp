@@ -126,9 +126,13 @@ void SflowEncoder::restart(TimeMs now) {
   interfaces_.clear();
 }
 
-std::size_t SflowEncoder::records_per_datagram(bool) const {
-  return (config_.mtu - kHeaderSizeV6) / kMaxFlowSample;
+std::size_t SflowEncoder::datagram_budget() const {
+  // Counter samples take at most half a datagram when they are due.
+  const bool counters = since_counters_ >= config_.refresh_every && !interfaces_.empty();
+  return config_.mtu - kHeaderSizeV6 - (counters ? config_.mtu / 2 : 0);
 }
+
+std::size_t SflowEncoder::record_cost(bool, bool) const { return kMaxFlowSample; }
 
 std::uint32_t SflowEncoder::sampled_ip_length(const FlowBatch& batch, std::size_t row) {
   const std::uint64_t packets =
@@ -260,6 +264,7 @@ std::size_t SflowEncoder::encode(const FlowBatch& batch, std::size_t begin, std:
   while (row < end) {
     ByteWriter w(out.buffer());
     const std::size_t start = w.offset();
+    const std::size_t header_size = config_.agent.is_v4() ? 28 : kHeaderSizeV6;
     w.u32be(5);
     write_address(w, config_.agent);
     w.u32be(config_.source_id);
@@ -276,7 +281,9 @@ std::size_t SflowEncoder::encode(const FlowBatch& batch, std::size_t begin, std:
       }
       since_counters_ = 0;
     }
-    for (; row < end && w.offset() - start + kMaxFlowSample <= config_.mtu; ++row) {
+    for (; row < end &&
+           w.offset() - start - (kHeaderSizeV6 - header_size) + kMaxFlowSample <= config_.mtu;
+         ++row) {
       write_flow_sample(w, batch, row);
       ++samples;
       ++encoded;

@@ -24,7 +24,8 @@ class SflowEncoder final : public FlowEncoder {
   void restart(TimeMs now) override;
   std::size_t encode(const FlowBatch& batch, std::size_t begin, std::size_t end, TimeMs now,
                      DatagramBuffer& out) override;
-  std::size_t records_per_datagram(bool ipv6) const override;
+  std::size_t datagram_budget() const override;
+  std::size_t record_cost(bool ipv6, bool new_set) const override;
 
   // The IP length the sampled header of a record declares: its average packet size, at least
   // the headers it contains, at most 65535 (what a collector multiplies by the rate).

@@ -73,6 +73,11 @@ TemplateEncoder::TemplateEncoder(ExportFormat format, const ExporterConfig& conf
     templates_[ipv6] = build_template(ipfix(), ipv6 != 0);
     record_size_[ipv6] = record_size(templates_[ipv6]);
   }
+  std::vector<std::byte> scratch;
+  ByteWriter w(scratch);
+  std::size_t records = 0;
+  write_templates(w, records);
+  template_block_ = scratch.size();
 }
 
 void TemplateEncoder::restart(TimeMs now) {
@@ -85,8 +90,15 @@ void TemplateEncoder::withdraw_templates() {
   if (ipfix()) withdraw_due_ = templates_due_ = true;
 }
 
-std::size_t TemplateEncoder::records_per_datagram(bool ipv6) const {
-  return (config_.mtu - header_size() - 4) / record_size_[ipv6];
+std::size_t TemplateEncoder::datagram_budget() const {
+  const bool templates = templates_due_ || since_templates_ >= config_.refresh_every;
+  const std::size_t used =
+      header_size() + (templates ? template_block_ + (withdraw_due_ ? 8 : 0) : 0);
+  return config_.mtu > used ? config_.mtu - used : 0;
+}
+
+std::size_t TemplateEncoder::record_cost(bool ipv6, bool new_set) const {
+  return record_size_[ipv6] + (new_set ? 4 + 3 : 0);  // set header and v9 padding
 }
 
 void TemplateEncoder::write_templates(ByteWriter& w, std::size_t& records) const {

@@ -25,7 +25,8 @@ class TemplateEncoder final : public FlowEncoder {
   void restart(TimeMs now) override;
   std::size_t encode(const FlowBatch& batch, std::size_t begin, std::size_t end, TimeMs now,
                      DatagramBuffer& out) override;
-  std::size_t records_per_datagram(bool ipv6) const override;
+  std::size_t datagram_budget() const override;
+  std::size_t record_cost(bool ipv6, bool new_set) const override;
   void withdraw_templates() override;
 
   // One field of a template: the registry field, which of its wire ids, and the length.
@@ -49,6 +50,7 @@ class TemplateEncoder final : public FlowEncoder {
   TimeMs boot_;
   std::array<std::vector<Element>, 2> templates_;
   std::array<std::size_t, 2> record_size_{};
+  std::size_t template_block_ = 0;     // bytes of templates and options in a datagram
   std::uint32_t sequence_ = 0;         // v9: datagrams; IPFIX: data records (RFC 7011 §3.1)
   std::uint32_t since_templates_ = 0;  // datagrams since templates were last sent
   bool templates_due_ = true;
