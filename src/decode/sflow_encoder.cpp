@@ -264,7 +264,6 @@ std::size_t SflowEncoder::encode(const FlowBatch& batch, std::size_t begin, std:
   while (row < end) {
     ByteWriter w(out.buffer());
     const std::size_t start = w.offset();
-    const std::size_t header_size = config_.agent.is_v4() ? 28 : kHeaderSizeV6;
     w.u32be(5);
     write_address(w, config_.agent);
     w.u32be(config_.source_id);
@@ -281,9 +280,7 @@ std::size_t SflowEncoder::encode(const FlowBatch& batch, std::size_t begin, std:
       }
       since_counters_ = 0;
     }
-    for (; row < end &&
-           w.offset() - start - (kHeaderSizeV6 - header_size) + kMaxFlowSample <= config_.mtu;
-         ++row) {
+    for (; row < end && w.offset() - start + kMaxFlowSample <= config_.mtu; ++row) {
       write_flow_sample(w, batch, row);
       ++samples;
       ++encoded;
