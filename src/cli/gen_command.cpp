@@ -78,6 +78,12 @@ gen::GenConfig make_config(const GenOptions& opt) {
   if (opt.servers < 1 || opt.servers > 131000) throw usage("--servers: 1 to 131000");
   if (opt.clients < 1 || opt.clients > 16'000'000) throw usage("--clients: 1 to 16000000");
   if (opt.zipf <= 0) throw usage("--zipf: the exponent must be above 0 (1.1 is typical)");
+  if (*format == decode::ExportFormat::NetflowV5 && opt.sampling > 0x3FFF) {
+    throw usage("--sampling: NetFlow v5 headers hold an interval of at most 16383");
+  }
+  if (opt.withdraw_every != 0 && *format != decode::ExportFormat::Ipfix) {
+    throw usage("--withdraw-every: template withdrawal exists in IPFIX only (--format ipfix)");
+  }
   gen::GenConfig c;
   c.format = *format;
   c.rate = opt.rate > 0 ? opt.rate : kUnpacedRate;

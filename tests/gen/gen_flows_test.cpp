@@ -219,6 +219,10 @@ TEST(GenFlows, UsageErrors) {
   auto r = run_flowscope({"gen", "flows", "--pcap", "x.pcap", "--duration", "soon"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("30s"), std::string::npos) << r.err;
+  EXPECT_EQ(run_flowscope({"gen", "flows", "--format", "v9", "--pcap", "x.pcap", "--count", "2",
+                           "--withdraw-every", "3"})
+                .exit_code,
+            2);
   EXPECT_NE(run_flowscope({"gen", "flows", "--help"}).out.find("Examples:"), std::string::npos);
 }
 
