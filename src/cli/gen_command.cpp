@@ -242,6 +242,10 @@ void run(const GenOptions& opt) {
 void register_gen(CLI::App& app) {
   CLI::App* gen = app.add_subcommand("gen", "Generate synthetic flow export (and, later, traffic)");
   gen->require_subcommand(1);
+  gen->footer(
+      "Examples:\n"
+      "  flowscope gen flows --format ipfix --to 127.0.0.1:4739 --rate 2000 --duration 5m\n"
+      "  flowscope gen flows --format v9 --seed 1 --count 100000 --pcap v9.pcap");
   auto opt = std::make_shared<GenOptions>();
   CLI::App* cmd = gen->add_subcommand(
       "flows", "Send synthetic NetFlow v5/v9, IPFIX or sFlow v5 export over UDP or to a pcap");
