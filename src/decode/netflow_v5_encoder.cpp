@@ -11,11 +11,6 @@ constexpr std::size_t kHeaderSize = 24;
 constexpr std::size_t kRecordSize = 48;
 constexpr std::size_t kMaxRecords = 30;
 
-template <typename T>
-T column_value(const FlowBatch& batch, FieldId id, std::size_t row) {
-  return batch.column(id).vec<T>()[row];
-}
-
 std::uint32_t clamp32(std::uint64_t v) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, 0xFFFFFFFFu));
 }
@@ -79,30 +74,28 @@ std::size_t NetflowV5Encoder::encode(const FlowBatch& batch, std::size_t begin, 
         ++skipped_;
         continue;
       }
-      auto rel = [&](FieldId id) {
-        return static_cast<std::uint32_t>(column_value<std::int64_t>(batch, id, row) -
-                                          to_ms(boot_));
-      };
-      const IpAddress hop = column_value<IpAddress>(batch, FieldId::NextHop, row);
+      // Uptime of an absolute time, modulo 2^32 (RFC 3954 §8 reads it back the same way).
+      auto rel = [&](std::int64_t t) { return static_cast<std::uint32_t>(t - to_ms(boot_)); };
+      const IpAddress hop = batch.get<FieldId::NextHop>(row);
       w.u32be(src[row].v4_value());
       w.u32be(dst[row].v4_value());
       w.u32be(hop.is_v4() ? hop.v4_value() : 0);
-      w.u16be(clamp16(column_value<std::uint32_t>(batch, FieldId::InIf, row)));
-      w.u16be(clamp16(column_value<std::uint32_t>(batch, FieldId::OutIf, row)));
-      w.u32be(clamp32(column_value<std::uint64_t>(batch, FieldId::FlowPackets, row)));
-      w.u32be(clamp32(column_value<std::uint64_t>(batch, FieldId::FlowBytes, row)));
-      w.u32be(rel(FieldId::First));
-      w.u32be(rel(FieldId::Last));
-      w.u16be(column_value<std::uint16_t>(batch, FieldId::SrcPort, row));
-      w.u16be(column_value<std::uint16_t>(batch, FieldId::DstPort, row));
+      w.u16be(clamp16(batch.get<FieldId::InIf>(row)));
+      w.u16be(clamp16(batch.get<FieldId::OutIf>(row)));
+      w.u32be(clamp32(batch.get<FieldId::FlowPackets>(row)));
+      w.u32be(clamp32(batch.get<FieldId::FlowBytes>(row)));
+      w.u32be(rel(batch.get<FieldId::First>(row)));
+      w.u32be(rel(batch.get<FieldId::Last>(row)));
+      w.u16be(batch.get<FieldId::SrcPort>(row));
+      w.u16be(batch.get<FieldId::DstPort>(row));
       w.u8(0);  // pad1
-      w.u8(column_value<std::uint8_t>(batch, FieldId::TcpFlags, row));
-      w.u8(column_value<std::uint8_t>(batch, FieldId::Proto, row));
-      w.u8(column_value<std::uint8_t>(batch, FieldId::Tos, row));
-      w.u16be(clamp16(column_value<std::uint32_t>(batch, FieldId::SrcAs, row)));
-      w.u16be(clamp16(column_value<std::uint32_t>(batch, FieldId::DstAs, row)));
-      w.u8(column_value<std::uint8_t>(batch, FieldId::SrcMask, row));
-      w.u8(column_value<std::uint8_t>(batch, FieldId::DstMask, row));
+      w.u8(batch.get<FieldId::TcpFlags>(row));
+      w.u8(batch.get<FieldId::Proto>(row));
+      w.u8(batch.get<FieldId::Tos>(row));
+      w.u16be(clamp16(batch.get<FieldId::SrcAs>(row)));
+      w.u16be(clamp16(batch.get<FieldId::DstAs>(row)));
+      w.u8(batch.get<FieldId::SrcMask>(row));
+      w.u8(batch.get<FieldId::DstMask>(row));
       w.u16be(0);  // pad2
       ++count;
     }

@@ -15,11 +15,6 @@ constexpr std::size_t kMaxFlowSample = 8 + 32 + 8 + 16 + 76 + 24 + 36 + 64;
 constexpr std::size_t kCounterSample = 8 + 12 + 8 + 88;
 constexpr std::uint32_t kEthernetFcs = 4;
 
-template <typename T>
-T value(const FlowBatch& batch, FieldId id, std::size_t row) {
-  return batch.column(id).vec<T>()[row];
-}
-
 void write_address(ByteWriter& w, const IpAddress& a) {
   if (a.is_v4()) {
     w.u32be(1);
@@ -54,10 +49,10 @@ std::uint16_t ipv4_checksum(const std::byte* header) {
 void write_sampled_header(std::vector<std::byte>& buf, const FlowBatch& batch, std::size_t row,
                           std::uint32_t ip_length) {
   ByteWriter w(buf);
-  const IpAddress src = value<IpAddress>(batch, FieldId::SrcAddr, row);
-  const IpAddress dst = value<IpAddress>(batch, FieldId::DstAddr, row);
-  const std::uint8_t proto = value<std::uint8_t>(batch, FieldId::Proto, row);
-  const std::uint8_t tos = value<std::uint8_t>(batch, FieldId::Tos, row);
+  const IpAddress src = batch.get<FieldId::SrcAddr>(row);
+  const IpAddress dst = batch.get<FieldId::DstAddr>(row);
+  const std::uint8_t proto = batch.get<FieldId::Proto>(row);
+  const std::uint8_t tos = batch.get<FieldId::Tos>(row);
   const bool v4 = src.is_v4() && dst.is_v4();
   // Locally administered MACs (the x2 bit): no vendor's.
   constexpr std::uint8_t kDstMac[] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
@@ -87,16 +82,16 @@ void write_sampled_header(std::vector<std::byte>& buf, const FlowBatch& batch, s
     w.bytes(std::span<const std::uint8_t>(src.bytes()));
     w.bytes(std::span<const std::uint8_t>(dst.bytes()));
   }
-  const std::uint16_t sport = value<std::uint16_t>(batch, FieldId::SrcPort, row);
-  const std::uint16_t dport = value<std::uint16_t>(batch, FieldId::DstPort, row);
+  const std::uint16_t sport = batch.get<FieldId::SrcPort>(row);
+  const std::uint16_t dport = batch.get<FieldId::DstPort>(row);
   const std::size_t ip_header = v4 ? 20 : 40;
   if (proto == ip_proto::kTcp) {
     w.u16be(sport);
     w.u16be(dport);
-    w.u32be(1);                                                                  // sequence
-    w.u32be(value<std::uint8_t>(batch, FieldId::TcpFlags, row) & 0x10 ? 1 : 0);  // ack number
+    w.u32be(1);                                                 // sequence
+    w.u32be(batch.get<FieldId::TcpFlags>(row) & 0x10 ? 1 : 0);  // ack number
     w.u8(5 << 4);
-    w.u8(value<std::uint8_t>(batch, FieldId::TcpFlags, row));
+    w.u8(batch.get<FieldId::TcpFlags>(row));
     w.u16be(65535);  // window
     w.u16be(0);      // checksum (not computed: the payload is not sampled)
     w.u16be(0);
@@ -135,23 +130,24 @@ std::size_t SflowEncoder::datagram_budget() const {
 std::size_t SflowEncoder::record_cost(bool, bool) const { return kMaxFlowSample; }
 
 std::uint32_t SflowEncoder::sampled_ip_length(const FlowBatch& batch, std::size_t row) {
-  const std::uint64_t packets =
-      std::max<std::uint64_t>(1, value<std::uint64_t>(batch, FieldId::FlowPackets, row));
-  const std::uint64_t bytes = value<std::uint64_t>(batch, FieldId::FlowBytes, row);
-  const IpAddress src = value<IpAddress>(batch, FieldId::SrcAddr, row);
-  const IpAddress dst = value<IpAddress>(batch, FieldId::DstAddr, row);
-  const std::size_t headers = (src.is_v4() && dst.is_v4() ? 20 : 40) +
-                              l4_header_size(value<std::uint8_t>(batch, FieldId::Proto, row));
+  const std::uint64_t packets = std::max<std::uint64_t>(1, batch.get<FieldId::FlowPackets>(row));
+  const std::uint64_t bytes = batch.get<FieldId::FlowBytes>(row);
+  const IpAddress src = batch.get<FieldId::SrcAddr>(row);
+  const IpAddress dst = batch.get<FieldId::DstAddr>(row);
+  const std::size_t headers =
+      (src.is_v4() && dst.is_v4() ? 20 : 40) + l4_header_size(batch.get<FieldId::Proto>(row));
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(bytes / packets, headers, 65535));
 }
 
-void SflowEncoder::write_flow_sample(ByteWriter& w, const FlowBatch& batch, std::size_t row) {
-  const std::uint32_t in_if = value<std::uint32_t>(batch, FieldId::InIf, row) & 0x3FFFFFFF;
-  const std::uint32_t out_if = value<std::uint32_t>(batch, FieldId::OutIf, row) & 0x3FFFFFFF;
+void SflowEncoder::write_flow_sample(std::vector<std::byte>& buf, const FlowBatch& batch,
+                                     std::size_t row) {
+  ByteWriter w(buf);
+  const std::uint32_t in_if = batch.get<FieldId::InIf>(row) & 0x3FFFFFFF;
+  const std::uint32_t out_if = batch.get<FieldId::OutIf>(row) & 0x3FFFFFFF;
   const std::uint32_t ip_length = sampled_ip_length(batch, row);
-  const IpAddress hop = value<IpAddress>(batch, FieldId::NextHop, row);
-  const std::uint32_t src_as = value<std::uint32_t>(batch, FieldId::SrcAs, row);
-  const std::uint32_t dst_as = value<std::uint32_t>(batch, FieldId::DstAs, row);
+  const IpAddress hop = batch.get<FieldId::NextHop>(row);
+  const std::uint32_t src_as = batch.get<FieldId::SrcAs>(row);
+  const std::uint32_t dst_as = batch.get<FieldId::DstAs>(row);
 
   const std::size_t sample_start = w.offset();
   w.u32be(1);  // enterprise 0, format 1: flow_sample
@@ -176,10 +172,8 @@ void SflowEncoder::write_flow_sample(ByteWriter& w, const FlowBatch& batch, std:
   const std::size_t header_len_at = w.offset();
   w.u32be(0);
   const std::size_t header_start = w.offset();
-  // ByteWriter appends to the same buffer; write_sampled_header does too.
-  std::vector<std::byte> scratch;
-  write_sampled_header(scratch, batch, row, ip_length);
-  w.bytes(std::span<const std::byte>(scratch));
+  // Written straight into the datagram: `w` appends to the same buffer.
+  write_sampled_header(buf, batch, row, ip_length);
   w.patch_u32be(header_len_at, static_cast<std::uint32_t>(w.offset() - header_start));
   w.pad_to(header_start, 4);
   w.patch_u32be(rec_len_at, static_cast<std::uint32_t>(w.offset() - rec_start));
@@ -187,17 +181,17 @@ void SflowEncoder::write_flow_sample(ByteWriter& w, const FlowBatch& batch, std:
   // 1001 extended_switch: src vlan, src priority, dst vlan, dst priority.
   w.u32be(1001);
   w.u32be(16);
-  w.u32be(value<std::uint16_t>(batch, FieldId::SrcVlan, row));
+  w.u32be(batch.get<FieldId::SrcVlan>(row));
   w.u32be(0);
-  w.u32be(value<std::uint16_t>(batch, FieldId::DstVlan, row));
+  w.u32be(batch.get<FieldId::DstVlan>(row));
   w.u32be(0);
 
   // 1002 extended_router: next hop, source and destination masks.
   w.u32be(1002);
   w.u32be(hop.is_v4() ? 16 : 28);
   write_address(w, hop);
-  w.u32be(value<std::uint8_t>(batch, FieldId::SrcMask, row));
-  w.u32be(value<std::uint8_t>(batch, FieldId::DstMask, row));
+  w.u32be(batch.get<FieldId::SrcMask>(row));
+  w.u32be(batch.get<FieldId::DstMask>(row));
 
   // 1003 extended_gateway: next hop, own AS, source AS, source peer AS, one AS_SEQUENCE segment
   // ending in the destination AS, no communities, local preference.
@@ -281,7 +275,7 @@ std::size_t SflowEncoder::encode(const FlowBatch& batch, std::size_t begin, std:
       since_counters_ = 0;
     }
     for (; row < end && w.offset() - start + kMaxFlowSample <= config_.mtu; ++row) {
-      write_flow_sample(w, batch, row);
+      write_flow_sample(out.buffer(), batch, row);
       ++samples;
       ++encoded;
     }

@@ -8,6 +8,7 @@
 // what was encoded per interface) go out every `refresh_every` datagrams. One encoder per agent.
 
 #include <map>
+#include <vector>
 
 #include "decode/flow_encoder.h"
 
@@ -38,7 +39,8 @@ class SflowEncoder final : public FlowEncoder {
     std::uint32_t in_packets = 0;
     std::uint32_t out_packets = 0;
   };
-  void write_flow_sample(ByteWriter& w, const FlowBatch& batch, std::size_t row);
+  // Appends one flow sample to `buf` (the datagram being written).
+  void write_flow_sample(std::vector<std::byte>& buf, const FlowBatch& batch, std::size_t row);
   void write_counter_sample(ByteWriter& w, std::uint32_t if_index, const IfTotals& totals);
   std::uint32_t rate() const { return config_.sampling == 0 ? 1 : config_.sampling; }
 

@@ -54,7 +54,7 @@ std::vector<TemplateEncoder::Element> build_template(bool ipfix, bool ipv6) {
     std::uint16_t length = slot.length;
     if (info.type == FieldType::Ip) length = ipv6 ? 16 : 4;
     if (is_time) length = ipfix ? 8 : 4;
-    out.push_back({slot.field, info.wire.ids[index], length});
+    out.push_back({slot.field, info.wire.ids[index], length, FlowBatch::column_index(slot.field)});
   }
   return out;
 }
@@ -161,7 +161,7 @@ void TemplateEncoder::write_templates(ByteWriter& w, std::size_t& records) const
 void TemplateEncoder::write_record(ByteWriter& w, const FlowBatch& batch, std::size_t row,
                                    const std::vector<Element>& tpl) const {
   for (const Element& e : tpl) {
-    const Column& col = batch.column(e.field);
+    const Column& col = batch.columns()[static_cast<std::size_t>(e.column)];
     switch (field_info(e.field).type) {
       case FieldType::Ip: {
         const IpAddress& a = col.vec<IpAddress>()[row];

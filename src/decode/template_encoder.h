@@ -34,6 +34,7 @@ class TemplateEncoder final : public FlowEncoder {
     FieldId field;
     std::uint16_t wire_id;
     std::uint16_t length;
+    int column;  // FlowBatch::column_index(field), resolved once
   };
   // The data template for IPv4 (false) or IPv6 (true) flows.
   const std::vector<Element>& data_template(bool ipv6) const { return templates_[ipv6]; }
