@@ -63,6 +63,9 @@ class Column {
   const FieldInfo& info() const { return field_info(field_); }
   bool valid(std::size_t row) const { return (valid_[row / 64] >> (row % 64)) & 1u; }
   void mark_valid(std::size_t row) { valid_[row / 64] |= std::uint64_t{1} << (row % 64); }
+  // The validity bits, 64 rows per word (bit r % 64 of word r / 64): for bulk copies (the store).
+  std::span<const std::uint64_t> validity_words() const { return valid_; }
+  std::span<std::uint64_t> validity_words() { return valid_; }
   std::size_t valid_count(std::size_t rows) const;
 
   const ColumnData& data() const { return data_; }
@@ -119,6 +122,15 @@ class Batch {
   // Empties the batch, keeping its memory.
   void clear();
 
+  // Grows the batch by `rows` rows of absent values (for bulk fills through mutable_column);
+  // returns the index of the first new row.
+  std::size_t add_rows(std::size_t rows) {
+    if (size_ + rows > capacity_) reserve(std::max(size_ + rows, capacity_ * 2));
+    std::size_t first = size_;
+    size_ += rows;
+    return first;
+  }
+
   // Appends a row of absent values and returns its index.
   std::size_t add_row() {
     if (size_ == capacity_) reserve(capacity_ == 0 ? 64 : capacity_ * 2);
@@ -164,6 +176,9 @@ class Batch {
   const Column& column(FieldId id) const { return columns_[column_index(id)]; }
   bool is_set(FieldId id, std::size_t row) const { return has_column(id) && column(id).valid(row); }
   std::span<const Column> columns() const { return columns_; }
+  // For bulk fills (the store decodes whole columns). REQUIRES: has_column(id); rows below
+  // size() only, and a String column filled in row order.
+  Column& mutable_column(FieldId id) { return columns_[column_index(id)]; }
 
  private:
   std::vector<Column> columns_;
