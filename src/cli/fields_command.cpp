@@ -115,6 +115,8 @@ void register_fields(CLI::App& app) {
 void register_all(CLI::App& app) {
   register_fields(app);
   register_decode(app);
+  register_store(app);
+  register_import(app);
 }
 
 }  // namespace flowscope::cli

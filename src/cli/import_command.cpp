@@ -1,0 +1,149 @@
+// `flowscope import -d DATADIR FILE...`: loads flow files into the embedded store: CSV with a
+// header of registry names, and flow-tools files. One-way flows become one-sided sessions
+// (client = source) until the stitcher (F4) does better. Progress on stderr, a summary of what
+// was imported and what was skipped and why on stdout.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "store/csv_import.h"
+#include "store/embedded_store.h"
+#include "store/flowtools_reader.h"
+
+namespace flowscope::cli {
+namespace {
+
+constexpr std::size_t kImportBatchRows = 65536;
+
+struct ImportOptions {
+  std::string dir;
+  std::vector<std::string> files;
+  std::string format = "auto";
+};
+
+bool looks_like_flowtools(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[2] = {};
+  in.read(reinterpret_cast<char*>(magic), 2);
+  return in.gcount() == 2 && magic[0] == 0xCF && magic[1] == 0x10;
+}
+
+void progress(const std::string& file, std::uint64_t records, bool tty) {
+  if (tty) std::cerr << "\rimporting " << file << ": " << records << " records" << std::flush;
+}
+
+void print_summary(const std::string& file, const store::ImportStats& stats) {
+  std::cout << file << ": imported " << stats.records << " records";
+  if (stats.skipped > 0) {
+    std::cout << ", skipped " << stats.skipped << " (";
+    bool first = true;
+    for (const auto& [reason, n] : stats.skipped_by_reason) {
+      std::cout << (first ? "" : ", ") << reason << " " << n;
+      first = false;
+    }
+    std::cout << ")";
+  }
+  std::cout << '\n';
+  for (const auto& e : stats.examples) std::cout << "  skipped: " << e << '\n';
+}
+
+template <typename Flush>
+void import_file(const std::string& file, const ImportOptions& opt, SessionBatch& batch,
+                 Flush& flush_batch, bool tty);
+
+void run(const ImportOptions& opt) {
+  store::StoreOptions so;
+  so.dir = opt.dir;
+  auto opened = store::EmbeddedStore::open(so);
+  if (!opened) throw UserError{opened.error().message};
+  auto& st = **opened;
+  const bool tty = ::isatty(2) != 0;
+  SessionBatch batch(kImportBatchRows);
+  auto flush_batch = [&] {
+    if (batch.empty()) return;
+    if (auto r = st.append(batch); !r) throw UserError{r.error().message};
+    batch.clear();
+  };
+  std::size_t failed = 0;
+  for (const std::string& file : opt.files) {
+    try {
+      import_file(file, opt, batch, flush_batch, tty);
+    } catch (const UserError& e) {
+      // One unreadable file does not stop the others; the exit code says something failed.
+      std::cerr << "flowscope: error: " << e.message << '\n';
+      ++failed;
+    }
+  }
+  if (auto r = st.close(); !r) throw UserError{r.error().message};
+  if (failed > 0) {
+    throw UserError{fmt::format("{} of {} files could not be imported (see above)", failed,
+                                opt.files.size())};
+  }
+}
+
+template <typename Flush>
+void import_file(const std::string& file, const ImportOptions& opt, SessionBatch& batch,
+                 Flush& flush_batch, bool tty) {
+  {
+    const std::string name = std::filesystem::path(file).filename().string();
+    const bool ft = opt.format == "flowtools" || (opt.format == "auto" && looks_like_flowtools(file));
+    store::ImportStats stats;
+    if (ft) {
+      auto reader = store::FlowtoolsReader::open(file);
+      if (!reader) throw UserError{reader.error().message};
+      while (reader->read(batch, kImportBatchRows - batch.size())) {
+        if (batch.size() >= kImportBatchRows) flush_batch();
+        progress(name, reader->stats().records, tty);
+      }
+      stats = reader->stats();
+    } else {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) throw UserError{"cannot open " + file + ": check the path and permissions"};
+      auto importer = store::CsvImporter::open(in, name);
+      if (!importer) throw UserError{importer.error().message, kExitUsage};
+      while (importer->read(batch, kImportBatchRows - batch.size())) {
+        flush_batch();
+        progress(name, importer->stats().records, tty);
+      }
+      stats = importer->stats();
+    }
+    flush_batch();
+    if (tty) std::cerr << '\n';
+    print_summary(file, stats);
+  }
+}
+
+}  // namespace
+
+void register_import(CLI::App& app) {
+  auto opt = std::make_shared<ImportOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "import", "Import flow files (CSV with registry names, flow-tools) into the store");
+  cmd->add_option("-d,--data-dir", opt->dir, "Data directory of the store (created if missing)")
+      ->required();
+  cmd->add_option("files", opt->files, "Files to import")->required();
+  cmd->add_option("--format", opt->format, "auto (flow-tools by magic, else CSV), csv, flowtools")
+      ->check(CLI::IsMember({"auto", "csv", "flowtools"}))
+      ->capture_default_str();
+  cmd->footer(
+      "CSV: the first line names the columns with session names (cln_addr, start_time, ...) or\n"
+      "flow names as 'flowscope decode --format csv' writes them. One-way flows (CSV with flow\n"
+      "names, flow-tools) are stored as one-sided sessions, client = source (sides = 1).\n"
+      "Lines that do not parse are skipped, counted by reason and quoted in the summary.\n\n"
+      "Examples:\n"
+      "  flowscope import -d /var/lib/flowscope sessions.csv\n"
+      "  flowscope decode export.pcap --format csv --fields src_addr,dst_addr,first,bytes > f.csv\n"
+      "  flowscope import -d data f.csv\n"
+      "  flowscope import -d data /var/flow-tools/ft-v05.2026-11-24.*");
+  cmd->callback([opt] { run(*opt); });
+}
+
+}  // namespace flowscope::cli

@@ -1,0 +1,76 @@
+// `flowscope import`, `flowscope store stats` and `flowscope store retention`, run as a user
+// would: the built binary against a temporary data directory.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "store_test_support.h"
+#include "test_support.h"
+
+namespace flowscope::store {
+namespace {
+
+using flowscope::testing::run_flowscope;
+
+TEST(StoreCommand, ImportStatsAndRetention) {
+  testing::TempDir dir;
+  const auto csv = dir.path() / "sessions.csv";
+  {
+    std::ofstream out(csv);
+    out << "cln_addr,srv_addr,srv_port,start_time,cln_bytes\n";
+    // Three hours, 10 sessions each, and one bad line.
+    for (int hour = 0; hour < 3; ++hour) {
+      for (int i = 0; i < 10; ++i) {
+        out << "10.0.0." << i << ",192.0.2.1,443,2026-11-24T0" << hour << ":0" << i
+            << ":00Z,100\n";
+      }
+    }
+    out << "10.0.0.1,192.0.2.1,70000,2026-11-24T00:00:00Z,1\n";
+  }
+  const std::string data = (dir.path() / "data").string();
+  auto imp = run_flowscope({"import", "-d", data, csv.string()});
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  EXPECT_NE(imp.out.find("imported 30 records, skipped 1 (bad_value 1)"), std::string::npos)
+      << imp.out;
+  EXPECT_NE(imp.out.find("sessions.csv:32:"), std::string::npos) << imp.out;
+
+  auto stats = run_flowscope({"store", "stats", "-d", data, "--json"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  auto j = nlohmann::json::parse(stats.out);
+  ASSERT_EQ(j["partitions"].size(), 3u);
+  EXPECT_EQ(j["partitions"][0]["partition"], "2026-11-24T00");
+  EXPECT_EQ(j["partitions"][0]["rows"], 10);
+  EXPECT_EQ(j["partitions"][2]["last"], "2026-11-24T02:09:00Z");
+
+  auto table = run_flowscope({"store", "stats", "-d", data});
+  ASSERT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("total: 3"), std::string::npos) << table.out;
+
+  auto ret = run_flowscope({"store", "retention", "-d", data, "--keep", "2h", "--now",
+                            "2026-11-24T03:30:00Z"});
+  ASSERT_EQ(ret.exit_code, 0) << ret.err;
+  EXPECT_NE(ret.out.find("dropped 1 raw partitions"), std::string::npos) << ret.out;
+  auto after = nlohmann::json::parse(run_flowscope({"store", "stats", "-d", data, "--json"}).out);
+  EXPECT_EQ(after["partitions"].size(), 2u);
+
+  auto bad = run_flowscope({"store", "retention", "-d", data, "--keep", "7x"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("use e.g. 7d"), std::string::npos) << bad.err;
+  auto missing = run_flowscope({"store", "stats", "-d", (dir.path() / "nope").string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
+}
+
+TEST(StoreCommand, HelpEndsWithExamples) {
+  for (auto args : {std::vector<std::string>{"store", "stats", "--help"},
+                    std::vector<std::string>{"store", "retention", "--help"},
+                    std::vector<std::string>{"import", "--help"}}) {
+    auto r = run_flowscope(args);
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.out.find("Examples:\n  flowscope "), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace flowscope::store
