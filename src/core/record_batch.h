@@ -131,6 +131,14 @@ class Batch {
     return first;
   }
 
+  // Empties the batch clearing only the columns `ids`, for readers that fill a few columns of
+  // a large batch again and again (the store's scans). REQUIRES: every other column is absent
+  // in all rows.
+  void clear_columns(std::span<const FieldId> ids) {
+    for (FieldId id : ids) columns_[column_index(id)].clear_rows(size_);
+    size_ = 0;
+  }
+
   // Appends a row of absent values and returns its index.
   std::size_t add_row() {
     if (size_ == capacity_) reserve(capacity_ == 0 ? 64 : capacity_ * 2);

@@ -325,10 +325,14 @@ EncodedChunk encode_column(const Column& col, std::size_t begin, std::size_t row
               for (std::size_t i = 0; i < rows; ++i) u[i] = to_u64(values[i]);
               enc = encode_integers(u, sizeof(T), raw);
             } else if constexpr (std::is_same_v<T, IpAddress>) {
+              // A dictionary pays when addresses repeat a lot (exporters, next hops); give up
+              // building it as soon as it cannot.
               DictBuilder<IpAddress, IpAddressHash> dict;
-              for (std::size_t i = 0; i < rows; ++i) dict.add(values[i]);
-              // A dictionary pays when addresses repeat a lot (exporters, next hops).
-              if (dict.entries.size() * 4 <= rows) {
+              const std::size_t max_entries = rows / 4;
+              for (std::size_t i = 0; i < rows && dict.entries.size() <= max_entries; ++i) {
+                dict.add(values[i]);
+              }
+              if (dict.entries.size() <= max_entries) {
                 w.u32(static_cast<std::uint32_t>(dict.entries.size()));
                 put_byte_split(reinterpret_cast<const std::byte*>(dict.entries.data()),
                                dict.entries.size(), sizeof(T), raw);

@@ -293,5 +293,36 @@ TEST(EmbeddedStore, MissingDirectoryIsAClearError) {
   EXPECT_NE(s.error().message.find("-d"), std::string::npos);
 }
 
+TEST(EmbeddedStore, AggregateByScanGroupsSumsAndBuckets) {
+  TempDir dir;
+  auto store = open_store(options_for(dir));
+  // 600 sessions, one every 10 s: 100 minutes; srv_port 443 for ids divisible by 3, else 53.
+  SessionBatch in = make_sessions(0, 600, kT0, 10'000);
+  ASSERT_TRUE(store->append(in).has_value());
+  AggregateRequest req;
+  req.group_by = {FieldId::SrvPort};
+  req.sums = {FieldId::ClnBytes};
+  req.bucket_ms = 3'600'000;
+  auto agg = store->aggregate(req);
+  ASSERT_TRUE(agg.has_value()) << agg.error().message;
+  ASSERT_EQ(agg->keys.size(), 4u);  // 2 ports x 2 hours
+  std::map<std::pair<std::uint16_t, std::int64_t>, std::pair<std::uint64_t, std::uint64_t>> want;
+  for (std::size_t r = 0; r < in.size(); ++r) {
+    auto& w = want[{in.get<FieldId::SrvPort>(r),
+                    in.get<FieldId::StartTime>(r) / 3'600'000 * 3'600'000}];
+    w.first += in.get<FieldId::ClnBytes>(r);
+    ++w.second;
+  }
+  for (std::size_t g = 0; g < agg->keys.size(); ++g) {
+    auto key = std::make_pair(agg->keys.get<FieldId::SrvPort>(g),
+                              agg->keys.get<FieldId::StartTime>(g));
+    ASSERT_TRUE(want.contains(key));
+    EXPECT_EQ(agg->sums[g], want[key].first);
+    EXPECT_EQ(agg->counts[g], want[key].second);
+  }
+  req.sums = {FieldId::Application};
+  EXPECT_FALSE(store->aggregate(req).has_value());  // not a number
+}
+
 }  // namespace
 }  // namespace flowscope::store
