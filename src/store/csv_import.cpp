@@ -92,10 +92,23 @@ bool set_from_text(Column& col, std::size_t row, std::string_view text, const Ti
 
 }  // namespace
 
+namespace {
+
+// Spaces around an unquoted value are padding (nfdump aligns its columns), not data.
+std::string trimmed(std::string cell, bool was_quoted) {
+  if (was_quoted) return cell;
+  const auto begin = cell.find_first_not_of(' ');
+  if (begin == std::string::npos) return {};
+  return cell.substr(begin, cell.find_last_not_of(' ') - begin + 1);
+}
+
+}  // namespace
+
 bool split_csv_line(const std::string& line, std::vector<std::string>& cells) {
   cells.clear();
   std::string cell;
   bool quoted = false;
+  bool was_quoted = false;
   for (std::size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
     if (quoted) {
@@ -109,25 +122,32 @@ bool split_csv_line(const std::string& line, std::vector<std::string>& cells) {
       }
     } else if (c == '"') {
       quoted = true;
+      was_quoted = true;
     } else if (c == ',') {
-      cells.push_back(std::move(cell));
+      cells.push_back(trimmed(std::move(cell), was_quoted));
       cell.clear();
+      was_quoted = false;
     } else if (c != '\r') {
       cell += c;
     }
   }
-  cells.push_back(std::move(cell));
+  cells.push_back(trimmed(std::move(cell), was_quoted));
   return !quoted;
 }
 
 Result<CsvImporter> CsvImporter::open(std::istream& in, std::string name) {
-  CsvImporter imp(in, std::move(name));
   std::string header;
   if (!std::getline(in, header)) {
     return Error{ErrorCode::Truncated, fmt::format("{}: empty file; the first line must name "
                                                    "the columns (see 'flowscope fields')",
-                                                   imp.name_)};
+                                                   name)};
   }
+  return open(in, std::move(name), header);
+}
+
+Result<CsvImporter> CsvImporter::open(std::istream& in, std::string name,
+                                      const std::string& header) {
+  CsvImporter imp(in, std::move(name));
   std::vector<std::string> names;
   split_csv_line(header, names);
   // Flow names when the first name that exists in only one kind is a flow name.

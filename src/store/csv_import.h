@@ -30,6 +30,8 @@ class CsvImporter {
  public:
   // Reads and checks the header; `name` is used in messages ("flows.csv").
   static Result<CsvImporter> open(std::istream& in, std::string name);
+  // The same, for a stream without a header line: `header` names its columns.
+  static Result<CsvImporter> open(std::istream& in, std::string name, const std::string& header);
 
   // Appends up to `max_rows` sessions to `out`; returns false once the input is exhausted.
   bool read(SessionBatch& out, std::size_t max_rows);
@@ -47,7 +49,8 @@ class CsvImporter {
   ImportStats stats_;
 };
 
-// Splits one CSV line (RFC 4180 quoting); false when a quote is not closed.
+// Splits one CSV line (RFC 4180 quoting; spaces around unquoted values are dropped); false when
+// a quote is not closed.
 bool split_csv_line(const std::string& line, std::vector<std::string>& cells);
 
 }  // namespace flowscope::store

@@ -24,6 +24,7 @@ constexpr std::string_view kSegmentPrefix = "seg-";
 constexpr std::string_view kSegmentSuffix = ".fsg";
 constexpr std::string_view kWalSuffix = ".wal";
 constexpr std::string_view kTmpSuffix = ".tmp";
+constexpr std::size_t kCoalesceRows = 4096;
 
 // The WAL number in "seg-000000000012.fsg"; nullopt for other names.
 std::optional<std::uint64_t> segment_number(const std::string& name) {
@@ -86,6 +87,12 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const StoreOptions& o
       return Error{ErrorCode::NotFound,
                    fmt::format("data directory {} does not exist; pass the store's directory "
                                "with -d",
+                               dir.string())};
+    }
+    if (!fs::is_directory(dir / "wal", ec)) {
+      return Error{ErrorCode::NotFound,
+                   fmt::format("{} is not a flowscope data directory (it has no wal/); pass "
+                               "the store's directory with -d",
                                dir.string())};
     }
   } else {
@@ -289,7 +296,17 @@ Result<std::uint64_t> EmbeddedStore::append(const SessionBatch& batch) {
   }
   auto old = snapshot();
   auto snap = std::make_shared<Snapshot>(*old);
-  snap->tail.push_back(std::make_shared<const SessionBatch>(batch));
+  // Small batches (a collector flushing often) are coalesced into the last tail batch, so the
+  // tail, copied into every snapshot, stays about rows / kCoalesceRows pointers long. Readers of
+  // the old snapshot keep the old, unchanged batch.
+  if (batch.size() < kCoalesceRows && !snap->tail.empty() &&
+      snap->tail.back()->size() < kCoalesceRows) {
+    auto merged = std::make_shared<SessionBatch>(*snap->tail.back());
+    append_all(batch, *merged);
+    snap->tail.back() = std::move(merged);
+  } else {
+    snap->tail.push_back(std::make_shared<const SessionBatch>(batch));
+  }
   snap->tail_rows += batch.size();
   const bool full = snap->tail_rows >= options_.flush_rows;
   publish(std::move(snap));

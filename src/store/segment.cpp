@@ -47,6 +47,13 @@ ZoneMap get_zone(ByteReader& r) {
 
 Result<SegmentInfo> write_segment(const std::filesystem::path& path, const SessionBatch& batch,
                                   const SegmentWriteOptions& options) {
+  const SessionBatch* one = &batch;
+  return write_segment(path, std::span(&one, 1), options);
+}
+
+Result<SegmentInfo> write_segment(const std::filesystem::path& path,
+                                  std::span<const SessionBatch* const> batches,
+                                  const SegmentWriteOptions& options) {
   std::string file;
   ByteWriter w(file);
   w.u64(kSegmentMagic);
@@ -54,37 +61,38 @@ Result<SegmentInfo> write_segment(const std::filesystem::path& path, const Sessi
   w.u32(0);
 
   SegmentInfo info;
-  info.rows = batch.size();
   info.wal_number = options.wal_number;
-  const Column& start = batch.column(FieldId::StartTime);
-  const auto starts = batch.values<FieldId::StartTime>();
   info.min_time = std::numeric_limits<std::int64_t>::max();
   info.max_time = std::numeric_limits<std::int64_t>::min();
-  for (std::size_t row = 0; row < batch.size(); ++row) {
-    const std::int64_t t = start.valid(row) ? starts[row] : 0;
-    info.min_time = std::min(info.min_time, t);
-    info.max_time = std::max(info.max_time, t);
-  }
-  if (batch.empty()) info.min_time = info.max_time = 0;
-
   const auto fields = fields_of(RecordKind::Session, /*stored_only=*/true);
   std::vector<BlockMeta> blocks;
-  for (std::size_t begin = 0; begin < batch.size(); begin += options.block_rows) {
-    BlockMeta block;
-    block.rows = static_cast<std::uint32_t>(std::min(options.block_rows, batch.size() - begin));
-    for (FieldId id : fields) {
-      EncodedChunk chunk = encode_column(batch.column(id), begin, block.rows, options.chunk);
-      ChunkRef ref;
-      ref.offset = file.size();
-      ref.size = static_cast<std::uint32_t>(chunk.bytes.size());
-      ref.checksum = checksum(chunk.bytes);
-      ref.encoding = chunk.encoding;
-      ref.zone = chunk.zone;
-      file += chunk.bytes;
-      block.chunks.push_back(ref);
+  for (const SessionBatch* batch : batches) {
+    info.rows += batch->size();
+    const Column& start = batch->column(FieldId::StartTime);
+    const auto starts = batch->values<FieldId::StartTime>();
+    for (std::size_t row = 0; row < batch->size(); ++row) {
+      const std::int64_t t = start.valid(row) ? starts[row] : 0;
+      info.min_time = std::min(info.min_time, t);
+      info.max_time = std::max(info.max_time, t);
     }
-    blocks.push_back(std::move(block));
+    for (std::size_t begin = 0; begin < batch->size(); begin += options.block_rows) {
+      BlockMeta block;
+      block.rows = static_cast<std::uint32_t>(std::min(options.block_rows, batch->size() - begin));
+      for (FieldId id : fields) {
+        EncodedChunk chunk = encode_column(batch->column(id), begin, block.rows, options.chunk);
+        ChunkRef ref;
+        ref.offset = file.size();
+        ref.size = static_cast<std::uint32_t>(chunk.bytes.size());
+        ref.checksum = checksum(chunk.bytes);
+        ref.encoding = chunk.encoding;
+        ref.zone = chunk.zone;
+        file += chunk.bytes;
+        block.chunks.push_back(ref);
+      }
+      blocks.push_back(std::move(block));
+    }
   }
+  if (info.rows == 0) info.min_time = info.max_time = 0;
 
   const std::uint64_t footer_offset = file.size();
   w.u64(info.rows);

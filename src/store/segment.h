@@ -63,6 +63,11 @@ struct SegmentWriteOptions {
 // directory). Errors name the file and what to do (a full disk, permissions).
 Result<SegmentInfo> write_segment(const std::filesystem::path& path, const SessionBatch& batch,
                                   const SegmentWriteOptions& options);
+// The rows of several batches in order, without copying them into one first; blocks do not
+// span batches.
+Result<SegmentInfo> write_segment(const std::filesystem::path& path,
+                                  std::span<const SessionBatch* const> batches,
+                                  const SegmentWriteOptions& options);
 
 class Segment {
  public:

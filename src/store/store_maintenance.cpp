@@ -20,8 +20,10 @@ namespace fs = std::filesystem;
 Result<std::vector<SegmentEntry>> EmbeddedStore::seal(const Snapshot& snap,
                                                       std::uint64_t wal_number,
                                                       std::vector<fs_path>& written) {
-  // Raw rows regrouped by hourly partition of start_time (absent: 0, the 1970 partition).
-  std::map<std::int64_t, SessionBatch> raw;
+  // Raw rows by hourly partition of start_time (absent: 0, the 1970 partition). A tail batch
+  // within one partition (the usual case: batches are close in time) is used as it is; others
+  // are split.
+  std::map<std::int64_t, std::vector<std::shared_ptr<const SessionBatch>>> raw;
   std::map<std::int64_t, std::vector<std::uint32_t>> rows;
   for (const auto& batch : snap.tail) {
     rows.clear();
@@ -30,7 +32,15 @@ Result<std::vector<SegmentEntry>> EmbeddedStore::seal(const Snapshot& snap,
       rows[floor_to(partition_time(starts[row]), partition_span_ms(Level::Raw))].push_back(
           static_cast<std::uint32_t>(row));
     }
-    for (const auto& [begin, selected] : rows) append_rows(*batch, selected, raw[begin]);
+    if (rows.size() == 1) {
+      raw[rows.begin()->first].push_back(batch);
+      continue;
+    }
+    for (const auto& [begin, selected] : rows) {
+      auto part = std::make_shared<SessionBatch>(selected.size());
+      append_rows(*batch, selected, *part);
+      raw[begin].push_back(std::move(part));
+    }
   }
 
   SegmentWriteOptions wopt;
@@ -39,7 +49,7 @@ Result<std::vector<SegmentEntry>> EmbeddedStore::seal(const Snapshot& snap,
   wopt.wal_number = wal_number;
   std::vector<SegmentEntry> entries;
   auto write = [&](Level level, const std::string& view, std::int64_t begin,
-                   const SessionBatch& batch) -> Result<void> {
+                   std::span<const SessionBatch* const> batches) -> Result<void> {
     const std::string part = partition_name(level, begin);
     const fs::path dir = level_dir(level, view) / part;
     std::error_code ec;
@@ -48,7 +58,7 @@ Result<std::vector<SegmentEntry>> EmbeddedStore::seal(const Snapshot& snap,
     if (auto r = fsync_dir(dir.parent_path()); !r) return r;
     const fs::path path = dir / fmt::format("seg-{:012}.fsg", wal_number);
     written.push_back(path);
-    auto info = write_segment(path, batch, wopt);
+    auto info = write_segment(path, batches, wopt);
     if (!info) return info.error();
     auto seg = Segment::open(path);
     if (!seg) return seg.error();
@@ -56,23 +66,26 @@ Result<std::vector<SegmentEntry>> EmbeddedStore::seal(const Snapshot& snap,
     return ok();
   };
 
-  for (const auto& [begin, batch] : raw) {
-    if (auto r = write(Level::Raw, "", begin, batch); !r) return r.error();
+  for (const auto& [begin, parts] : raw) {
+    std::vector<const SessionBatch*> ptrs;
+    for (const auto& p : parts) ptrs.push_back(p.get());
+    if (auto r = write(Level::Raw, "", begin, ptrs); !r) return r.error();
   }
   for (const RollupView& view : options_.rollups) {
     for (Level level : {Level::Minute, Level::Hour, Level::Day}) {
       // Hourly raw partitions nest in daily rollup partitions (both aligned to UTC midnight).
       std::map<std::int64_t, SessionBatch> merged;
-      for (const auto& [begin, batch] : raw) {
-        append_all(rollup_rows(batch, view.keys, bucket_ms(level)),
-                   merged[floor_to(begin, partition_span_ms(level))]);
+      for (const auto& [begin, parts] : raw) {
+        for (const auto& part : parts) {
+          append_all(rollup_rows(*part, view.keys, bucket_ms(level)),
+                     merged[floor_to(begin, partition_span_ms(level))]);
+        }
       }
       for (const auto& [begin, batch] : merged) {
-        // Rolling up again merges the groups that several hours share (the 1d buckets).
-        if (auto r = write(level, view.name, begin, rollup_rows(batch, view.keys, bucket_ms(level)));
-            !r) {
-          return r.error();
-        }
+        // Rolling up again merges the groups that several batches and hours share.
+        const SessionBatch rolled = rollup_rows(batch, view.keys, bucket_ms(level));
+        const SessionBatch* one = &rolled;
+        if (auto r = write(level, view.name, begin, std::span(&one, 1)); !r) return r.error();
       }
     }
   }

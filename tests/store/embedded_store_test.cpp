@@ -324,5 +324,28 @@ TEST(EmbeddedStore, AggregateByScanGroupsSumsAndBuckets) {
   EXPECT_FALSE(store->aggregate(req).has_value());  // not a number
 }
 
+TEST(EmbeddedStore, ManySmallAppendsAreCoalescedInTheTail) {
+  TempDir dir;
+  auto store = open_store(options_for(dir));
+  for (std::uint64_t i = 0; i < 10000; ++i) {
+    ASSERT_TRUE(store->append(make_sessions(i, 1, kT0 + static_cast<std::int64_t>(i))).has_value());
+  }
+  // 10000 one-row batches, kept as a few batches of up to 4096 rows.
+  EXPECT_LE(store->snapshot()->tail.size(), 3u);
+  SessionBatch all = scan_all(*store);
+  ASSERT_EQ(all.size(), 10000u);
+  for (std::size_t r = 0; r < all.size(); ++r) ASSERT_EQ(all.get<FieldId::SessionId>(r), r);
+}
+
+TEST(EmbeddedStore, ReadOnlyOpenOfAForeignDirectoryIsRefused) {
+  TempDir dir;
+  StoreOptions o;
+  o.dir = dir.path();
+  o.read_only = true;
+  auto s = EmbeddedStore::open(o);
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().message.find("not a flowscope data directory"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace flowscope::store
