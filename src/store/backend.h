@@ -15,6 +15,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/record_batch.h"
@@ -83,6 +84,7 @@ struct AggregateResult {
   std::vector<std::uint64_t> sums;    // row-major, sums.size() == rows * request.sums.size()
   std::vector<std::uint64_t> counts;  // sessions per group
   ScanStats stats;
+  std::string source;  // what answered: "raw", or "rollup <view> <level> + raw tail"
 };
 
 class Backend {
@@ -102,6 +104,25 @@ class Backend {
 
   // Drops whole raw partitions that end at or before `cutoff_ms`; returns how many.
   virtual Result<std::size_t> drop_before(std::int64_t cutoff_ms) = 0;
+};
+
+// Groups and sums rows in memory: what aggregate_by_scan does with a scan, and what a backend
+// does with rollup rows (which weigh their `sessions`). One aggregation, one thread.
+class Aggregator {
+ public:
+  // Fails when a group_by field is not stored or a sum field not a stored number.
+  static Result<Aggregator> create(const AggregateRequest& request);
+  // The columns a scan must fill for add().
+  std::vector<FieldId> scan_columns() const;
+  void add(const SessionBatch& batch);
+  AggregateResult finish(ScanStats stats) &&;
+
+ private:
+  Aggregator() = default;
+  AggregateRequest request_;
+  AggregateResult result_;
+  std::unordered_map<std::string, std::uint32_t> index_;
+  std::string key_;
 };
 
 // The in-memory grouping behind Backend::aggregate, for backends without a faster path.

@@ -310,7 +310,8 @@ EncodedChunk encode_column(const Column& col, std::size_t begin, std::size_t row
             using T = typename D::value_type;
             const T* values = data.data() + begin;
             ZoneMap& z = result.zone;
-            for (std::size_t i = 0; i < rows; ++i) {
+            // The WAL (fast) keeps no zone maps: only segments are scanned by block.
+            for (std::size_t i = 0; i < rows && !opt.fast; ++i) {
               if (!is_valid(i)) continue;
               const OrderKey k = order_key(values[i]);
               if (!z.present || k < z.min) z.min = k;

@@ -43,7 +43,7 @@ struct ZoneMap {
 struct ChunkOptions {
   Codec codec = Codec::Zstd;
   int zstd_level = 1;
-  // Only raw plain encoding (no analysis), for the WAL: ingest speed over size.
+  // Only raw plain encoding (no analysis, no zone map), for the WAL: ingest speed over size.
   bool fast = false;
 };
 

@@ -15,6 +15,7 @@
 #include "store/batch_codec.h"
 #include "store/file_util.h"
 #include "store/rollup.h"
+#include "store/snapshot.h"
 
 namespace flowscope::store {
 namespace fs = std::filesystem;
@@ -369,6 +370,94 @@ Result<ScanStats> EmbeddedStore::scan_rollup(const std::string& view, Level leve
                                              const ScanSink& sink) const {
   auto snap = snapshot();
   return scan_snapshot(*snap, level, view, request, sink);
+}
+
+namespace {
+
+bool aligned(std::int64_t bound, std::int64_t bucket, std::int64_t unbounded) {
+  return bound == unbounded || floor_to(bound, bucket) == bound;
+}
+
+// Whether `view` at `level` answers `request` exactly, given what `snap` holds.
+bool rollup_answers(const Snapshot& snap, const RollupView& view, Level level,
+                    const AggregateRequest& request) {
+  auto is_key = [&](FieldId id) {
+    return std::find(view.keys.begin(), view.keys.end(), id) != view.keys.end();
+  };
+  for (FieldId id : request.group_by) {
+    if (!is_key(id)) return false;
+  }
+  for (const ScanPredicate& p : request.scan.predicates) {
+    if (!is_key(p.field)) return false;
+  }
+  for (FieldId id : request.sums) {
+    if (std::find(std::begin(kRollupSums), std::end(kRollupSums), id) == std::end(kRollupSums)) {
+      return false;
+    }
+  }
+  const std::int64_t b = bucket_ms(level);
+  if (request.bucket_ms > 0 && request.bucket_ms % b != 0) return false;
+  if (!aligned(request.scan.begin_ms, b, std::numeric_limits<std::int64_t>::min()) ||
+      !aligned(request.scan.end_ms, b, std::numeric_limits<std::int64_t>::max())) {
+    return false;
+  }
+  // Every sealed raw segment in the window must have been rolled up into this view and level
+  // (a view added later, or a rollup level dropped by its retention, would miss rows).
+  std::set<std::uint64_t> rolled;
+  for (const SegmentEntry& e : snap.segments) {
+    if (e.level == level && e.view == view.name) rolled.insert(e.segment->info().wal_number);
+  }
+  for (const SegmentEntry& e : snap.segments) {
+    if (e.level != Level::Raw) continue;
+    const SegmentInfo& info = e.segment->info();
+    const bool overlaps = !request.scan.time_bounded() ||
+                          (info.max_time >= request.scan.begin_ms &&
+                           info.min_time < request.scan.end_ms);
+    if (overlaps && !rolled.contains(info.wal_number)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<AggregateResult> EmbeddedStore::aggregate(const AggregateRequest& request) const {
+  auto agg = Aggregator::create(request);
+  if (!agg) return agg.error();
+  auto snap = snapshot();
+  const RollupView* best_view = nullptr;
+  Level best_level = Level::Raw;
+  for (const RollupView& view : options_.rollups) {
+    for (Level level : {Level::Day, Level::Hour, Level::Minute}) {
+      if (best_view != nullptr && bucket_ms(level) <= bucket_ms(best_level)) break;
+      if (rollup_answers(*snap, view, level, request)) {
+        best_view = &view;
+        best_level = level;
+        break;
+      }
+    }
+  }
+  if (best_view == nullptr) return aggregate_by_scan(*this, request);
+
+  ScanRequest scan = request.scan;
+  scan.columns = agg->scan_columns();
+  auto add = [&](const SessionBatch& b) {
+    agg->add(b);
+    return true;
+  };
+  auto sealed = scan_snapshot(*snap, best_level, best_view->name, scan, add);
+  if (!sealed) return sealed.error();
+  // The tail is not rolled up yet: its raw rows complete the answer.
+  Snapshot tail_only;
+  tail_only.tail = snap->tail;
+  tail_only.tail_rows = snap->tail_rows;
+  auto tail = scan_snapshot(tail_only, Level::Raw, "", scan, add);
+  if (!tail) return tail.error();
+  ScanStats stats = std::move(*sealed);
+  stats.rows_read += tail->rows_read;
+  stats.rows_returned += tail->rows_returned;
+  AggregateResult result = std::move(*agg).finish(std::move(stats));
+  result.source = fmt::format("rollup {} {} + raw tail", best_view->name, level_name(best_level));
+  return result;
 }
 
 std::vector<PartitionStats> EmbeddedStore::partition_stats() const {

@@ -91,6 +91,10 @@ class EmbeddedStore final : public Backend {
   Result<std::uint64_t> append(const SessionBatch& batch) override;
   std::uint64_t durable_sequence() const override { return durable_seq_.load(); }
   Result<ScanStats> scan(const ScanRequest& request, const ScanSink& sink) const override;
+  // Answered from the coarsest rollup level of a view that covers the request exactly (keys,
+  // predicates, sums, bucket-aligned window, and every sealed raw segment in the window has its
+  // rollup), plus the raw tail; otherwise by scanning raw sessions. `source` says which.
+  Result<AggregateResult> aggregate(const AggregateRequest& request) const override;
   Result<std::size_t> drop_before(std::int64_t cutoff_ms) override;
 
   // Makes every append so far durable now.

@@ -110,5 +110,62 @@ TEST(Rollup, SumsOverEachLevelEqualSumsOverRawForTheSameRange) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "rollup" / "by_port" / "1d" / "2025-11-24"));
 }
 
+using GroupSums = std::map<std::pair<std::uint16_t, std::int64_t>,
+                           std::pair<std::uint64_t, std::uint64_t>>;
+
+GroupSums by_port_and_bucket(const AggregateResult& r) {
+  GroupSums out;
+  for (std::size_t g = 0; g < r.keys.size(); ++g) {
+    out[{r.keys.get<FieldId::SrvPort>(g), r.keys.get<FieldId::StartTime>(g)}] = {r.sums[g],
+                                                                                 r.counts[g]};
+  }
+  return out;
+}
+
+TEST(Rollup, AggregatePushdownAnswersFromRollupsPlusTheTail) {
+  testing::TempDir dir;
+  StoreOptions o;
+  o.dir = dir.path();
+  o.sync_interval = std::chrono::milliseconds(0);
+  o.rollups = {{"by_port", {FieldId::SrvPort}}};
+  auto store = EmbeddedStore::open(o);
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  ASSERT_TRUE((*store)->append(testing::make_sessions(0, 20000, kDay0, 7'000)).has_value());
+  ASSERT_TRUE((*store)->flush().has_value());
+  // Not sealed yet: only the raw tail has these.
+  ASSERT_TRUE((*store)->append(testing::make_sessions(50000, 500, kDay0 + kHourMs, 3'000))
+                  .has_value());
+
+  AggregateRequest req;
+  req.group_by = {FieldId::SrvPort};
+  req.sums = {FieldId::ClnBytes};
+  req.bucket_ms = kHourMs;
+  req.scan.begin_ms = kDay0;
+  req.scan.end_ms = kDay0 + 36 * kHourMs;
+  req.scan.predicates = {ScanPredicate::equals<FieldId::SrvPort>(443)};
+  auto fast = (*store)->aggregate(req);
+  auto slow = aggregate_by_scan(**store, req);
+  ASSERT_TRUE(fast.has_value() && slow.has_value());
+  EXPECT_EQ(fast->source, "rollup by_port 1h + raw tail");
+  EXPECT_EQ(slow->source, "raw");
+  EXPECT_EQ(by_port_and_bucket(*fast), by_port_and_bucket(*slow));
+  EXPECT_LT(fast->stats.rows_read, slow->stats.rows_read / 10);
+
+  // Not covered by the view (client address), or not bucket-aligned: raw answers.
+  AggregateRequest other = req;
+  other.group_by = {FieldId::ClnAddr};
+  EXPECT_EQ((*store)->aggregate(other)->source, "raw");
+  other = req;
+  other.scan.begin_ms += kMinuteMs / 2;
+  EXPECT_EQ((*store)->aggregate(other)->source, "raw");
+  // Minute buckets come from the 1m level.
+  other = req;
+  other.bucket_ms = 5 * kMinuteMs;
+  auto minutes = (*store)->aggregate(other);
+  ASSERT_TRUE(minutes.has_value());
+  EXPECT_EQ(minutes->source, "rollup by_port 1m + raw tail");
+  EXPECT_EQ(by_port_and_bucket(*minutes), by_port_and_bucket(*aggregate_by_scan(**store, other)));
+}
+
 }  // namespace
 }  // namespace flowscope::store
