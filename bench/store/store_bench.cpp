@@ -3,13 +3,12 @@
 // one-column predicate in rows/s from the page cache. Sessions are synthetic but shaped like
 // real traffic: increasing times with jitter, clients from a /16, a few hundred servers, a
 // handful of service ports, heavy-tailed byte counts, a few exporters and interfaces.
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <random>
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include "store/embedded_store.h"
 
@@ -27,19 +26,22 @@ SessionBatch synthetic_batch(std::uint64_t first_id, std::size_t rows, std::mt19
   for (std::size_t i = 0; i < rows; ++i) {
     const std::size_t r = b.add_row();
     const std::uint64_t id = first_id + i;
-    const std::int64_t start = kT0 + static_cast<std::int64_t>(id) * 2 +
-                               static_cast<std::int64_t>(rng() % 500);
+    const std::int64_t start =
+        kT0 + static_cast<std::int64_t>(id) * 2 + static_cast<std::int64_t>(rng() % 500);
     const std::uint64_t cln_bytes = static_cast<std::uint64_t>(bytes_dist(rng)) + 40;
     const std::uint64_t srv_bytes = static_cast<std::uint64_t>(bytes_dist(rng)) + 40;
     const std::size_t port = rng() % std::size(kPorts);
     b.set<FieldId::SessionId>(r, id);
     b.set<FieldId::StartTime>(r, start);
     b.set<FieldId::EndTime>(r, start + static_cast<std::int64_t>(rng() % 30'000));
-    b.set<FieldId::ClnAddr>(r, IpAddress::v4(0x0A0A0000u | static_cast<std::uint32_t>(rng() % 65536)));
-    b.set<FieldId::SrvAddr>(r, IpAddress::v4(0xC6336400u + static_cast<std::uint32_t>(rng() % 300)));
+    b.set<FieldId::ClnAddr>(r,
+                            IpAddress::v4(0x0A0A0000u | static_cast<std::uint32_t>(rng() % 65536)));
+    b.set<FieldId::SrvAddr>(r,
+                            IpAddress::v4(0xC6336400u + static_cast<std::uint32_t>(rng() % 300)));
     b.set<FieldId::ClnPort>(r, static_cast<std::uint16_t>(32768 + rng() % 28000));
     b.set<FieldId::SrvPort>(r, kPorts[port]);
-    b.set<FieldId::Proto>(r, static_cast<std::uint8_t>(kPorts[port] == 53 || kPorts[port] == 123 ? 17 : 6));
+    b.set<FieldId::Proto>(
+        r, static_cast<std::uint8_t>(kPorts[port] == 53 || kPorts[port] == 123 ? 17 : 6));
     b.set<FieldId::ClnBytes>(r, cln_bytes);
     b.set<FieldId::SrvBytes>(r, srv_bytes);
     b.set<FieldId::ClnPackets>(r, cln_bytes / 700 + 1);
@@ -65,7 +67,8 @@ std::filesystem::path temp_dir() {
 std::vector<SessionBatch> batches(std::size_t n) {
   std::mt19937_64 rng(42);
   std::vector<SessionBatch> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back(synthetic_batch(i * kBatchRows, kBatchRows, rng));
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(synthetic_batch(i * kBatchRows, kBatchRows, rng));
   return out;
 }
 

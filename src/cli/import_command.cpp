@@ -3,9 +3,6 @@
 // (client = source) until the stitcher (F4) does better. Progress on stderr, a summary of what
 // was imported and what was skipped and why on stdout.
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <ext/stdio_filebuf.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <ext/stdio_filebuf.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "store/csv_import.h"
@@ -82,10 +81,10 @@ store::ImportStats import_nfcapd(const std::string& file, const std::string& nam
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw UserError{fmt::format(
-        "{}: nfdump failed (exit {}); nfcapd files are read with nfdump: install it "
-        "(apt-get install nfdump) and check that 'nfdump -r {}' works",
-        file, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), file)};
+    throw UserError{
+        fmt::format("{}: nfdump failed (exit {}); nfcapd files are read with nfdump: install it "
+                    "(apt-get install nfdump) and check that 'nfdump -r {}' works",
+                    file, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), file)};
   }
   return importer->stats();
 }
@@ -141,8 +140,8 @@ void run(const ImportOptions& opt) {
   }
   if (auto r = st.close(); !r) throw UserError{r.error().message};
   if (failed > 0) {
-    throw UserError{fmt::format("{} of {} files could not be imported (see above)", failed,
-                                opt.files.size())};
+    throw UserError{
+        fmt::format("{} of {} files could not be imported (see above)", failed, opt.files.size())};
   }
 }
 
@@ -151,7 +150,8 @@ void import_file(const std::string& file, const ImportOptions& opt, SessionBatch
                  Flush& flush_batch, bool tty) {
   {
     const std::string name = std::filesystem::path(file).filename().string();
-    const bool ft = opt.format == "flowtools" || (opt.format == "auto" && looks_like_flowtools(file));
+    const bool ft =
+        opt.format == "flowtools" || (opt.format == "auto" && looks_like_flowtools(file));
     const bool nf = opt.format == "nfcapd" || (opt.format == "auto" && looks_like_nfcapd(file));
     store::ImportStats stats;
     if (nf) {

@@ -100,7 +100,8 @@ void Aggregator::add(const SessionBatch& batch) {
                       : t - ((t % request_.bucket_ms) + request_.bucket_ms) % request_.bucket_ms;
     }
     append_key(batch, row, request_.group_by, bucket, key_);
-    auto [it, inserted] = index_.try_emplace(key_, static_cast<std::uint32_t>(result_.counts.size()));
+    auto [it, inserted] =
+        index_.try_emplace(key_, static_cast<std::uint32_t>(result_.counts.size()));
     if (inserted) {
       const auto one = static_cast<std::uint32_t>(row);
       if (request_.group_by.empty()) {

@@ -42,8 +42,7 @@ Result<SessionBatch> decode_batch(std::span<const std::byte> payload) {
     // A column this build does not know (written by a newer registry) is skipped.
     if (!id || SessionBatch::column_index(*id) < 0 || field_info(*id).type != type) continue;
     if (auto d = decode_column(chunk, rows, type, batch.mutable_column(*id)); !d) {
-      return Error{ErrorCode::Corruption,
-                   fmt::format("column {}: {}", name, d.error().message)};
+      return Error{ErrorCode::Corruption, fmt::format("column {}: {}", name, d.error().message)};
     }
   }
   return batch;

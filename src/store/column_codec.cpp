@@ -104,7 +104,8 @@ Encoding encode_integers(std::span<const std::uint64_t> u, std::size_t width, st
     hi = std::max(hi, u[i]);
     if (i > 0) {
       const std::uint64_t d = u[i] - u[i - 1];
-      const std::uint64_t zz = (d << 1) ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(d) >> 63);
+      const std::uint64_t zz =
+          (d << 1) ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(d) >> 63);
       zz_max = std::max(zz_max, zz);
     }
   }
@@ -179,9 +180,9 @@ Result<void> decode_integers(ByteReader& r, Encoding enc, std::size_t n, std::si
     }
     case Encoding::Dictionary: break;
   }
-  return Error{ErrorCode::Corruption,
-               fmt::format("integer chunk with encoding {} is truncated or invalid",
-                           static_cast<int>(enc))};
+  return Error{
+      ErrorCode::Corruption,
+      fmt::format("integer chunk with encoding {} is truncated or invalid", static_cast<int>(enc))};
 }
 
 // Dictionary of distinct values (strings or addresses) in first-seen order.
@@ -220,9 +221,8 @@ Result<void> decompress(ByteReader& r, std::string& raw) {
       return ok();
     }
   }
-  return Error{ErrorCode::Corruption,
-               fmt::format("chunk does not decompress (codec {}, {} bytes)",
-                           static_cast<int>(codec), payload.size())};
+  return Error{ErrorCode::Corruption, fmt::format("chunk does not decompress (codec {}, {} bytes)",
+                                                  static_cast<int>(codec), payload.size())};
 }
 
 void compress(const std::string& raw, const ChunkOptions& opt, std::string& out) {
@@ -236,16 +236,16 @@ void compress(const std::string& raw, const ChunkOptions& opt, std::string& out)
       const int bound = LZ4_compressBound(static_cast<int>(raw.size()));
       std::size_t start = out.size();
       out.resize(start + static_cast<std::size_t>(bound));
-      int n = LZ4_compress_default(raw.data(), out.data() + start, static_cast<int>(raw.size()),
-                                   bound);
+      int n =
+          LZ4_compress_default(raw.data(), out.data() + start, static_cast<int>(raw.size()), bound);
       out.resize(start + static_cast<std::size_t>(n));
       return;
     }
     case Codec::Zstd: {
       std::size_t start = out.size();
       out.resize(start + ZSTD_compressBound(raw.size()));
-      std::size_t n = ZSTD_compress(out.data() + start, out.size() - start, raw.data(),
-                                    raw.size(), opt.zstd_level);
+      std::size_t n = ZSTD_compress(out.data() + start, out.size() - start, raw.data(), raw.size(),
+                                    opt.zstd_level);
       if (ZSTD_isError(n)) {  // cannot happen with a bound-sized buffer; store uncompressed
         out.resize(header);
         compress(raw, ChunkOptions{Codec::None, 0, opt.fast}, out);

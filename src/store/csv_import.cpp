@@ -163,12 +163,12 @@ Result<CsvImporter> CsvImporter::open(std::istream& in, std::string name,
     const bool stored = id && (imp.flows_ ? FlowBatch::column_index(*id) >= 0
                                           : SessionBatch::column_index(*id) >= 0);
     if (!stored) {
-      return Error{ErrorCode::InvalidArgument,
-                   fmt::format("{}:1: column {} \"{}\" is not a stored {} field; the header "
-                               "must use registry names (see 'flowscope fields --kind {}')",
-                               imp.name_, i + 1, names[i], record_kind_name(kind),
-                               record_kind_name(kind)),
-                   SourcePos{0, 1}};
+      return Error{
+          ErrorCode::InvalidArgument,
+          fmt::format("{}:1: column {} \"{}\" is not a stored {} field; the header "
+                      "must use registry names (see 'flowscope fields --kind {}')",
+                      imp.name_, i + 1, names[i], record_kind_name(kind), record_kind_name(kind)),
+          SourcePos{0, 1}};
     }
     imp.columns_.push_back(*id);
   }
@@ -211,13 +211,13 @@ bool CsvImporter::read(SessionBatch& out, std::size_t max_rows) {
     bool good = true;
     for (std::size_t i = 0; i < cells.size() && good; ++i) {
       if (cells[i].empty()) continue;
-      Column& col = flows_ ? flow_row.mutable_column(columns_[i])
-                           : session_row.mutable_column(columns_[i]);
+      Column& col =
+          flows_ ? flow_row.mutable_column(columns_[i]) : session_row.mutable_column(columns_[i]);
       if (!set_from_text(col, row, cells[i], ctx)) {
         good = false;
-        skip("bad_value", fmt::format("\"{}\" is not a valid {} ({})", cells[i],
-                                      field_info(columns_[i]).name,
-                                      type_name(field_info(columns_[i]).type)));
+        skip("bad_value",
+             fmt::format("\"{}\" is not a valid {} ({})", cells[i], field_info(columns_[i]).name,
+                         type_name(field_info(columns_[i]).type)));
       }
     }
     if (!good) continue;

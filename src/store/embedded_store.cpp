@@ -1,5 +1,7 @@
 #include "store/embedded_store.h"
 
+#include <sys/file.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <map>
@@ -7,7 +9,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/byte_reader.h"
@@ -30,9 +31,8 @@ constexpr std::size_t kCoalesceRows = 4096;
 // The WAL number in "seg-000000000012.fsg"; nullopt for other names.
 std::optional<std::uint64_t> segment_number(const std::string& name) {
   if (!name.starts_with(kSegmentPrefix) || !name.ends_with(kSegmentSuffix)) return std::nullopt;
-  const std::string digits = name.substr(kSegmentPrefix.size(), name.size() -
-                                                                    kSegmentPrefix.size() -
-                                                                    kSegmentSuffix.size());
+  const std::string digits = name.substr(
+      kSegmentPrefix.size(), name.size() - kSegmentPrefix.size() - kSegmentSuffix.size());
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
     return std::nullopt;
   }
@@ -70,7 +70,6 @@ Result<void> write_checkpoint(const fs::path& path, const Checkpoint& c) {
   w.u64(checksum(data));
   return write_file_atomic(path, data);
 }
-
 
 bool entry_less(const SegmentEntry& a, const SegmentEntry& b) {
   return std::tie(a.level, a.view, a.partition_begin, a.segment->path()) <
@@ -121,8 +120,8 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const StoreOptions& o
 }
 
 EmbeddedStore::~EmbeddedStore() {
-  if (auto r = close(); !r) logger("store")->error("closing {}: {}", options_.dir.string(),
-                                                   r.error().message);
+  if (auto r = close(); !r)
+    logger("store")->error("closing {}: {}", options_.dir.string(), r.error().message);
 }
 
 fs::path EmbeddedStore::wal_path(std::uint64_t number) const {
@@ -223,26 +222,26 @@ Result<void> EmbeddedStore::replay(Snapshot& snap) {
       continue;
     }
     ++recovery_.wal_files;
-    auto stats = replay_wal(path, [&](std::uint64_t seq, std::span<const std::byte> payload)
-                                      -> Result<void> {
-      auto batch = decode_batch(payload);
-      if (!batch) {
-        return Error{ErrorCode::Corruption,
-                     fmt::format("{}: record {} passed its checksum but does not decode: {}",
-                                 path.string(), seq, batch.error().message)};
-      }
-      recovery_.wal_rows += batch->size();
-      snap.tail_rows += batch->size();
-      snap.tail.push_back(std::make_shared<const SessionBatch>(std::move(*batch)));
-      next_seq_ = std::max(next_seq_, seq + 1);
-      return ok();
-    });
+    auto stats = replay_wal(
+        path, [&](std::uint64_t seq, std::span<const std::byte> payload) -> Result<void> {
+          auto batch = decode_batch(payload);
+          if (!batch) {
+            return Error{ErrorCode::Corruption,
+                         fmt::format("{}: record {} passed its checksum but does not decode: {}",
+                                     path.string(), seq, batch.error().message)};
+          }
+          recovery_.wal_rows += batch->size();
+          snap.tail_rows += batch->size();
+          snap.tail.push_back(std::make_shared<const SessionBatch>(std::move(*batch)));
+          next_seq_ = std::max(next_seq_, seq + 1);
+          return ok();
+        });
     if (!stats) return stats.error();
     recovery_.wal_records += stats->records;
     recovery_.wal_dropped_bytes += stats->dropped_bytes;
     if (stats->dropped_bytes > 0) {
-      recovery_.notes.push_back(fmt::format("{}: cut {} bytes after {} records ({})",
-                                            path.string(), stats->dropped_bytes, stats->records,
+      recovery_.notes.push_back(fmt::format("{}: cut {} bytes after {} records ({})", path.string(),
+                                            stats->dropped_bytes, stats->records,
                                             stats->drop_reason));
       logger("store")->warn("{}", recovery_.notes.back());
     }
@@ -410,9 +409,8 @@ bool rollup_answers(const Snapshot& snap, const RollupView& view, Level level,
   for (const SegmentEntry& e : snap.segments) {
     if (e.level != Level::Raw) continue;
     const SegmentInfo& info = e.segment->info();
-    const bool overlaps = !request.scan.time_bounded() ||
-                          (info.max_time >= request.scan.begin_ms &&
-                           info.min_time < request.scan.end_ms);
+    const bool overlaps = !request.scan.time_bounded() || (info.max_time >= request.scan.begin_ms &&
+                                                           info.min_time < request.scan.end_ms);
     if (overlaps && !rolled.contains(info.wal_number)) return false;
   }
   return true;

@@ -149,8 +149,8 @@ class EmbeddedStore final : public Backend {
   std::uint64_t last_wal_number_ = 0;  // highest WAL file number found at open
 
   std::mutex wal_mutex_;
-  std::shared_ptr<WalWriter> wal_;   // guarded by wal_mutex_
-  std::uint64_t appended_seq_ = 0;   // guarded by wal_mutex_: last sequence written to wal_
+  std::shared_ptr<WalWriter> wal_;  // guarded by wal_mutex_
+  std::uint64_t appended_seq_ = 0;  // guarded by wal_mutex_: last sequence written to wal_
   std::atomic<std::uint64_t> durable_seq_{0};
   std::condition_variable sync_cv_;
   bool stop_sync_ = false;  // guarded by wal_mutex_

@@ -1,11 +1,12 @@
 #include "store/file_util.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace flowscope::store {
@@ -14,7 +15,8 @@ namespace {
 std::string_view advice(int err) {
   switch (err) {
     case ENOSPC:
-    case EDQUOT: return "; free space (e.g. 'flowscope store retention') or move the data directory";
+    case EDQUOT:
+      return "; free space (e.g. 'flowscope store retention') or move the data directory";
     case EACCES:
     case EPERM: return "; check the permissions of the data directory";
     case ENOENT: return "; check the path (create the data directory, or pass the right -d)";

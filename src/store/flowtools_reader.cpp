@@ -1,8 +1,7 @@
 #include "store/flowtools_reader.h"
 
-#include <zlib.h>
-
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include "core/byte_reader.h"
 #include "store/file_util.h"
@@ -160,8 +159,8 @@ bool FlowtoolsReader::read(SessionBatch& out, std::size_t max_rows) {
     // A capture still being written (or cut short) ends inside a record.
     ++stats_.skipped;
     ++stats_.skipped_by_reason["truncated_record"];
-    stats_.examples.push_back(fmt::format("{}: last {} bytes are a partial record", name_,
-                                          records_.size() - pos_));
+    stats_.examples.push_back(
+        fmt::format("{}: last {} bytes are a partial record", name_, records_.size() - pos_));
     pos_ = records_.size();
   }
   return more;

@@ -47,9 +47,9 @@ std::string partition_name(Level level, std::int64_t t) {
   const std::int64_t start = floor_to(t, partition_span_ms(level));
   const sys_days day = floor<days>(sys_time<milliseconds>(milliseconds(start)));
   const year_month_day ymd(day);
-  const std::string date = fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
-                                       static_cast<unsigned>(ymd.month()),
-                                       static_cast<unsigned>(ymd.day()));
+  const std::string date =
+      fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
   if (level != Level::Raw) return date;
   const std::int64_t hour = (start - floor_to(start, kDayMs)) / kHourMs;
   return fmt::format("{}T{:02}", date, hour);

@@ -76,9 +76,9 @@ SessionBatch rollup_rows(const SessionBatch& rows, std::span<const FieldId> keys
 }
 
 static_assert(field_info(FieldId::ClnBytes).type == FieldType::U64 &&
-              field_info(FieldId::SrvBytes).type == FieldType::U64 &&
-              field_info(FieldId::ClnPackets).type == FieldType::U64 &&
-              field_info(FieldId::SrvPackets).type == FieldType::U64,
+                  field_info(FieldId::SrvBytes).type == FieldType::U64 &&
+                  field_info(FieldId::ClnPackets).type == FieldType::U64 &&
+                  field_info(FieldId::SrvPackets).type == FieldType::U64,
               "rollup sums read U64 columns");
 
 }  // namespace flowscope::store

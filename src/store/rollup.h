@@ -13,8 +13,8 @@
 namespace flowscope::store {
 
 // The fields a rollup row sums.
-inline constexpr FieldId kRollupSums[] = {FieldId::ClnBytes, FieldId::SrvBytes,
-                                          FieldId::ClnPackets, FieldId::SrvPackets};
+inline constexpr FieldId kRollupSums[] = {FieldId::ClnBytes, FieldId::SrvBytes, FieldId::ClnPackets,
+                                          FieldId::SrvPackets};
 
 // Groups the rows of `rows` by `keys` and floor(start_time / bucket_ms); the result holds the
 // keys, start_time = the bucket, end_time = the bucket's end, the sums and `sessions`.

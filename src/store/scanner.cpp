@@ -51,8 +51,8 @@ Result<std::vector<ScanPredicate>> effective_predicates(const ScanRequest& reque
   std::vector<ScanPredicate> preds = request.predicates;
   if (request.time_bounded()) {
     if (request.end_ms <= request.begin_ms) return std::vector<ScanPredicate>{};
-    preds.insert(preds.begin(), ScanPredicate::between<FieldId::StartTime>(request.begin_ms,
-                                                                           request.end_ms - 1));
+    preds.insert(preds.begin(),
+                 ScanPredicate::between<FieldId::StartTime>(request.begin_ms, request.end_ms - 1));
   }
   return preds;
 }
@@ -67,9 +67,9 @@ Result<ScanStats> scan_snapshot(const Snapshot& snapshot, Level level, std::stri
   ScanStats stats;
   for (const BadSegment& bad : snapshot.bad_segments) stats.errors.push_back(bad.error);
   if (request.time_bounded() && preds.empty()) return stats;  // empty window
-  const std::span<const FieldId> projection =
-      request.columns.empty() ? fields_of(RecordKind::Session, true)
-                              : std::span<const FieldId>(request.columns);
+  const std::span<const FieldId> projection = request.columns.empty()
+                                                  ? fields_of(RecordKind::Session, true)
+                                                  : std::span<const FieldId>(request.columns);
 
   SessionBatch scratch(kDefaultBlockRows);
   SessionBatch out(kDefaultBlockRows);

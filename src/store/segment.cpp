@@ -1,12 +1,13 @@
 #include "store/segment.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/byte_reader.h"
@@ -160,8 +161,8 @@ Segment::~Segment() {
 Result<void> Segment::parse(std::span<const std::byte> file) {
   slot_.fill(-1);
   if (file.size() < kHeaderSize + kTrailerSize) {
-    return corrupt(path_, fmt::format("{} bytes is too short for a segment (half-written?)",
-                                      file.size()));
+    return corrupt(path_,
+                   fmt::format("{} bytes is too short for a segment (half-written?)", file.size()));
   }
   ByteReader header(file.first(kHeaderSize));
   if (header.u64le() != kSegmentMagic) return corrupt(path_, "not a flowscope segment (bad magic)");
@@ -240,8 +241,8 @@ Result<void> Segment::read_chunk(std::size_t block, int slot, Column& out) const
     return corrupt(path_, fmt::format("checksum mismatch in block {} column {}", block, col.name));
   }
   if (auto r = decode_column(bytes, meta.rows, col.type, out); !r) {
-    return corrupt(path_, fmt::format("block {} column {}: {}", block, col.name,
-                                      r.error().message));
+    return corrupt(path_,
+                   fmt::format("block {} column {}: {}", block, col.name, r.error().message));
   }
   return ok();
 }

@@ -1,11 +1,12 @@
 // EmbeddedStore's writer-side maintenance: sealing the tail into segments and rollups (flush),
 // retention and close. The ordering of a flush is what makes recovery exactly-once; see
 // embedded_store.h and docs/storage.md "Flush and recovery".
+#include <sys/file.h>
+
 #include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/log.h"

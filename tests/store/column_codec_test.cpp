@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "store/batch_codec.h"
+
 #include "store_test_support.h"
 
 namespace flowscope::store {
@@ -45,9 +46,9 @@ TEST(ColumnCodec, PicksCompactEncodingsAndZoneMaps) {
   SessionBatch b;
   for (int i = 0; i < 1000; ++i) {
     const std::size_t r = b.add_row();
-    b.set<FieldId::StartTime>(r, 1'764'000'000'000 + i * 10);  // steady: delta
+    b.set<FieldId::StartTime>(r, 1'764'000'000'000 + i * 10);               // steady: delta
     b.set<FieldId::ClnBytes>(r, 5000 + static_cast<std::uint64_t>(i % 7));  // narrow: FOR
-    b.set<FieldId::Exporter>(r, IpAddress::v4(0x0A000001));              // repeated: dictionary
+    b.set<FieldId::Exporter>(r, IpAddress::v4(0x0A000001));                 // repeated: dictionary
     b.set<FieldId::Application>(r, i % 2 ? "dns" : "http");
   }
   const ChunkOptions opt{Codec::None, 0, false};
@@ -74,8 +75,8 @@ TEST(ColumnCodec, DamagedChunkIsReportedNotMisread) {
   std::string cut = chunk.bytes.substr(0, chunk.bytes.size() / 2);
   SessionBatch out;
   out.add_rows(b.size());
-  auto r = decode_column(as_bytes(cut), b.size(), FieldType::U64,
-                         out.mutable_column(FieldId::ClnBytes));
+  auto r =
+      decode_column(as_bytes(cut), b.size(), FieldType::U64, out.mutable_column(FieldId::ClnBytes));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::Corruption);
 }

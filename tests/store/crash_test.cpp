@@ -4,10 +4,7 @@
 // session is there exactly once and nothing is there twice. Rounds accumulate in one directory,
 // so recovery also runs over the leftovers of earlier crashes (cut WAL tails, stray segments of
 // interrupted flushes). FLOWSCOPE_CRASH_ROUNDS sets the number of rounds (default 20).
-#include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -16,8 +13,12 @@
 #include <set>
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "store/embedded_store.h"
+
 #include "store_test_support.h"
 
 namespace flowscope::store {
@@ -95,8 +96,9 @@ TEST(StoreCrash, EverySyncedRecordSurvivesSigkillExactlyOnce) {
     }
     // Then let it run a random while longer (still collecting acknowledgements), so the kill
     // lands anywhere in its cycle rather than just after an acknowledgement.
-    const auto kill_at = std::chrono::steady_clock::now() +
-                         std::chrono::microseconds(std::uniform_int_distribution<int>(0, 20000)(rng));
+    const auto kill_at =
+        std::chrono::steady_clock::now() +
+        std::chrono::microseconds(std::uniform_int_distribution<int>(0, 20000)(rng));
     while (!eof && std::chrono::steady_clock::now() < kill_at) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           kill_at - std::chrono::steady_clock::now());
@@ -136,7 +138,8 @@ TEST(StoreCrash, EverySyncedRecordSurvivesSigkillExactlyOnce) {
     });
     ASSERT_TRUE(r.has_value());
     ASSERT_TRUE(r->errors.empty()) << r->errors[0].message;
-    for (const auto& [id, count] : seen) ASSERT_EQ(count, 1) << "session " << id << " round " << round;
+    for (const auto& [id, count] : seen)
+      ASSERT_EQ(count, 1) << "session " << id << " round " << round;
     for (std::uint64_t b : acked_batches) {
       for (std::uint64_t i = 0; i < kBatchRows; ++i) {
         ASSERT_EQ(seen.count(b * kBatchRows + i), 1u)

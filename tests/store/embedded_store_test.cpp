@@ -1,7 +1,6 @@
 #include "store/embedded_store.h"
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -10,8 +9,10 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "store/batch_codec.h"
+
 #include "store_test_support.h"
 
 namespace flowscope::store {
@@ -172,8 +173,9 @@ TEST(EmbeddedStore, DamagedSegmentsAreNamedAndTheRestStaysReadable) {
   {
     auto store = open_store(options_for(dir));
     for (int hour = 0; hour < 3; ++hour) {
-      ASSERT_TRUE(store->append(make_sessions(static_cast<std::uint64_t>(hour) * 10000, 5000,
-                                              kT0 + hour * 3600'000, 500))
+      ASSERT_TRUE(store
+                      ->append(make_sessions(static_cast<std::uint64_t>(hour) * 10000, 5000,
+                                             kT0 + hour * 3600'000, 500))
                       .has_value());
     }
     ASSERT_TRUE(store->close().has_value());
@@ -225,7 +227,8 @@ TEST(EmbeddedStore, ReadersNeverSeeHalfABatchDuringIngest) {
       std::map<std::uint64_t, std::uint64_t> per_batch;
       std::size_t rows = 0;
       auto r = store->scan({}, [&](const SessionBatch& b) {
-        for (std::size_t i = 0; i < b.size(); ++i) ++per_batch[b.get<FieldId::SessionId>(i) / kBatch];
+        for (std::size_t i = 0; i < b.size(); ++i)
+          ++per_batch[b.get<FieldId::SessionId>(i) / kBatch];
         rows += b.size();
         return true;
       });
@@ -237,7 +240,9 @@ TEST(EmbeddedStore, ReadersNeverSeeHalfABatchDuringIngest) {
   };
   std::thread r1(reader), r2(reader);
   for (std::uint64_t i = 0; i < kBatches; ++i) {
-    ASSERT_TRUE(store->append(make_sessions(i * kBatch, kBatch, kT0 + static_cast<std::int64_t>(i) * 1000, 1))
+    ASSERT_TRUE(store
+                    ->append(make_sessions(i * kBatch, kBatch,
+                                           kT0 + static_cast<std::int64_t>(i) * 1000, 1))
                     .has_value());
   }
   done = true;
@@ -252,8 +257,9 @@ TEST(EmbeddedStore, RetentionDropsWholeOldPartitionsOnly) {
   TempDir dir;
   auto store = open_store(options_for(dir));
   for (int hour = 0; hour < 5; ++hour) {
-    ASSERT_TRUE(store->append(make_sessions(static_cast<std::uint64_t>(hour) * 1000, 10,
-                                            kT0 + hour * 3600'000, 1000))
+    ASSERT_TRUE(store
+                    ->append(make_sessions(static_cast<std::uint64_t>(hour) * 1000, 10,
+                                           kT0 + hour * 3600'000, 1000))
                     .has_value());
   }
   ASSERT_TRUE(store->flush().has_value());
@@ -308,14 +314,14 @@ TEST(EmbeddedStore, AggregateByScanGroupsSumsAndBuckets) {
   ASSERT_EQ(agg->keys.size(), 4u);  // 2 ports x 2 hours
   std::map<std::pair<std::uint16_t, std::int64_t>, std::pair<std::uint64_t, std::uint64_t>> want;
   for (std::size_t r = 0; r < in.size(); ++r) {
-    auto& w = want[{in.get<FieldId::SrvPort>(r),
-                    in.get<FieldId::StartTime>(r) / 3'600'000 * 3'600'000}];
+    auto& w =
+        want[{in.get<FieldId::SrvPort>(r), in.get<FieldId::StartTime>(r) / 3'600'000 * 3'600'000}];
     w.first += in.get<FieldId::ClnBytes>(r);
     ++w.second;
   }
   for (std::size_t g = 0; g < agg->keys.size(); ++g) {
-    auto key = std::make_pair(agg->keys.get<FieldId::SrvPort>(g),
-                              agg->keys.get<FieldId::StartTime>(g));
+    auto key =
+        std::make_pair(agg->keys.get<FieldId::SrvPort>(g), agg->keys.get<FieldId::StartTime>(g));
     ASSERT_TRUE(want.contains(key));
     EXPECT_EQ(agg->sums[g], want[key].first);
     EXPECT_EQ(agg->counts[g], want[key].second);

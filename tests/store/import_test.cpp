@@ -24,8 +24,8 @@ TEST(CsvImport, SessionNamesWithAllValueFormsAndSkippedLines) {
       "cln_addr,srv_addr,srv_port,proto,start_time,cln_bytes,tcp_flags,cln_country,application\n"
       "10.0.0.1,2001:db8::1,443,tcp,2026-11-24T05:00:00.250Z,1500,...A..S.,BE,\"a,\"\"b\"\"\"\n"
       "10.0.0.2,192.0.2.9,53,17,1764000000000,,0,,dns\n"
-      "10.0.0.3,192.0.2.9,99999,udp,1764000000000,1,0,,x\n"      // port out of range
-      "10.0.0.4,192.0.2.9,53\n"                                   // too few values
+      "10.0.0.3,192.0.2.9,99999,udp,1764000000000,1,0,,x\n"  // port out of range
+      "10.0.0.4,192.0.2.9,53\n"                              // too few values
       "10.0.0.5,not-an-ip,53,udp,1764000000000,1,0,,x\n");
   auto imp = CsvImporter::open(in, "s.csv");
   ASSERT_TRUE(imp.has_value()) << imp.error().message;
@@ -50,8 +50,9 @@ TEST(CsvImport, SessionNamesWithAllValueFormsAndSkippedLines) {
 }
 
 TEST(CsvImport, FlowNamesBecomeOneSidedSessions) {
-  std::istringstream in("src_addr,dst_addr,dst_port,bytes,first,tcp_flags\n"
-                        "10.0.0.1,192.0.2.1,80,900,1764000000000,2\n");
+  std::istringstream in(
+      "src_addr,dst_addr,dst_port,bytes,first,tcp_flags\n"
+      "10.0.0.1,192.0.2.1,80,900,1764000000000,2\n");
   auto imp = CsvImporter::open(in, "f.csv");
   ASSERT_TRUE(imp.has_value()) << imp.error().message;
   SessionBatch out;
@@ -136,7 +137,8 @@ TEST_P(FlowtoolsCorpus, RecordsMatchFlowExport) {
       ASSERT_EQ(std::to_string(out.get<FieldId::ClnAs>(i)), t["src_as"]);
       ASSERT_EQ(std::to_string(out.get<FieldId::SrvAs>(i)), t["dst_as"]);
     }
-    const std::int64_t now = std::stoll(t["unix_secs"]) * 1000 + std::stoll(t["unix_nsecs"]) / 1'000'000;
+    const std::int64_t now =
+        std::stoll(t["unix_secs"]) * 1000 + std::stoll(t["unix_nsecs"]) / 1'000'000;
     const auto uptime = static_cast<std::uint32_t>(std::stoull(t["sysuptime"]));
     const auto first = static_cast<std::uint32_t>(std::stoull(t["first"]));
     ASSERT_EQ(out.get<FieldId::StartTime>(i), now - static_cast<std::uint32_t>(uptime - first));
@@ -145,8 +147,8 @@ TEST_P(FlowtoolsCorpus, RecordsMatchFlowExport) {
 
 INSTANTIATE_TEST_SUITE_P(Files, FlowtoolsCorpus,
                          ::testing::Values("gen_v5_n200_be_z0.ft", "gen_v5_n3000_z9.ft",
-                                           "gen_v1_n200_z0.ft", "gen_v7_n200_z6.ft",
-                                           "nf5_cap.ft", "cat_nf5_cap+be_z0.ft",
+                                           "gen_v1_n200_z0.ft", "gen_v7_n200_z6.ft", "nf5_cap.ft",
+                                           "cat_nf5_cap+be_z0.ft",
                                            "gen_v5_send_cap_z0_inprogress.ft"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;

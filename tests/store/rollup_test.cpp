@@ -6,6 +6,7 @@
 
 #include "store/embedded_store.h"
 #include "store/partition.h"
+
 #include "store_test_support.h"
 
 namespace flowscope::store {
@@ -20,12 +21,13 @@ struct Sums {
 
 std::ostream& operator<<(std::ostream& os, const Sums& s) {
   return os << "{sessions " << s.sessions << ", cln_bytes " << s.cln_bytes << ", srv_bytes "
-            << s.srv_bytes << ", cln_packets " << s.cln_packets << ", srv_packets "
-            << s.srv_packets << "}";
+            << s.srv_bytes << ", cln_packets " << s.cln_packets << ", srv_packets " << s.srv_packets
+            << "}";
 }
 
 // Sums per srv_port over a scan (raw rows count 1, rollup rows their `sessions`).
-std::map<std::uint16_t, Sums> sums_by_port(const std::function<Result<ScanStats>(const ScanSink&)>& scan) {
+std::map<std::uint16_t, Sums> sums_by_port(
+    const std::function<Result<ScanStats>(const ScanSink&)>& scan) {
   std::map<std::uint16_t, Sums> out;
   auto r = scan([&](const SessionBatch& b) {
     for (std::size_t i = 0; i < b.size(); ++i) {
@@ -71,9 +73,10 @@ TEST(Rollup, SumsOverEachLevelEqualSumsOverRawForTheSameRange) {
   const std::size_t total = 2 * 86400 / 17;
   for (std::size_t first = 0; first < total; first += 1000) {
     const std::size_t n = std::min<std::size_t>(1000, total - first);
-    ASSERT_TRUE((*store)->append(testing::make_sessions(first, n,
-                                                        kDay0 + static_cast<std::int64_t>(first) * 17'000,
-                                                        17'000)).has_value());
+    ASSERT_TRUE((*store)
+                    ->append(testing::make_sessions(
+                        first, n, kDay0 + static_cast<std::int64_t>(first) * 17'000, 17'000))
+                    .has_value());
   }
   ASSERT_TRUE((*store)->flush().has_value());
 
@@ -92,9 +95,8 @@ TEST(Rollup, SumsOverEachLevelEqualSumsOverRawForTheSameRange) {
     req.begin_ms = w.begin;
     req.end_ms = w.end;
     auto raw = sums_by_port([&](const ScanSink& sink) { return (*store)->scan(req, sink); });
-    auto rolled = sums_by_port([&](const ScanSink& sink) {
-      return (*store)->scan_rollup("by_port", w.level, req, sink);
-    });
+    auto rolled = sums_by_port(
+        [&](const ScanSink& sink) { return (*store)->scan_rollup("by_port", w.level, req, sink); });
     ASSERT_FALSE(raw.empty());
     EXPECT_EQ(raw, rolled) << "level " << level_name(w.level);
   }
@@ -110,8 +112,8 @@ TEST(Rollup, SumsOverEachLevelEqualSumsOverRawForTheSameRange) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "rollup" / "by_port" / "1d" / "2025-11-24"));
 }
 
-using GroupSums = std::map<std::pair<std::uint16_t, std::int64_t>,
-                           std::pair<std::uint64_t, std::uint64_t>>;
+using GroupSums =
+    std::map<std::pair<std::uint16_t, std::int64_t>, std::pair<std::uint64_t, std::uint64_t>>;
 
 GroupSums by_port_and_bucket(const AggregateResult& r) {
   GroupSums out;
@@ -133,8 +135,8 @@ TEST(Rollup, AggregatePushdownAnswersFromRollupsPlusTheTail) {
   ASSERT_TRUE((*store)->append(testing::make_sessions(0, 20000, kDay0, 7'000)).has_value());
   ASSERT_TRUE((*store)->flush().has_value());
   // Not sealed yet: only the raw tail has these.
-  ASSERT_TRUE((*store)->append(testing::make_sessions(50000, 500, kDay0 + kHourMs, 3'000))
-                  .has_value());
+  ASSERT_TRUE(
+      (*store)->append(testing::make_sessions(50000, 500, kDay0 + kHourMs, 3'000)).has_value());
 
   AggregateRequest req;
   req.group_by = {FieldId::SrvPort};

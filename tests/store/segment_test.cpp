@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "store/batch_codec.h"
+
 #include "store_test_support.h"
 
 namespace flowscope::store {

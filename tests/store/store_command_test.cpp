@@ -23,8 +23,7 @@ TEST(StoreCommand, ImportStatsAndRetention) {
     // Three hours, 10 sessions each, and one bad line.
     for (int hour = 0; hour < 3; ++hour) {
       for (int i = 0; i < 10; ++i) {
-        out << "10.0.0." << i << ",192.0.2.1,443,2026-11-24T0" << hour << ":0" << i
-            << ":00Z,100\n";
+        out << "10.0.0." << i << ",192.0.2.1,443,2026-11-24T0" << hour << ":0" << i << ":00Z,100\n";
       }
     }
     out << "10.0.0.1,192.0.2.1,70000,2026-11-24T00:00:00Z,1\n";
@@ -48,8 +47,8 @@ TEST(StoreCommand, ImportStatsAndRetention) {
   ASSERT_EQ(table.exit_code, 0);
   EXPECT_NE(table.out.find("total: 3"), std::string::npos) << table.out;
 
-  auto ret = run_flowscope({"store", "retention", "-d", data, "--keep", "2h", "--now",
-                            "2026-11-24T03:30:00Z"});
+  auto ret = run_flowscope(
+      {"store", "retention", "-d", data, "--keep", "2h", "--now", "2026-11-24T03:30:00Z"});
   ASSERT_EQ(ret.exit_code, 0) << ret.err;
   EXPECT_NE(ret.out.find("dropped 1 raw partitions"), std::string::npos) << ret.out;
   auto after = nlohmann::json::parse(run_flowscope({"store", "stats", "-d", data, "--json"}).out);

@@ -33,7 +33,7 @@ void fill_every_field(SessionBatch& batch, std::size_t row, std::uint64_t varian
           if constexpr (std::is_same_v<D, StringColumn>) {
             static const std::string kLong(300, 'x');
             const std::string values[] = {"", kLong, "Brussels", "Z\xc3\xbcrich", "a,b\"c"};
-            data.set(row, variant == 0 ? values[0]
+            data.set(row, variant == 0   ? values[0]
                           : variant == 1 ? values[1]
                                          : values[2 + rng() % 3]);
           } else {
@@ -48,8 +48,8 @@ void fill_every_field(SessionBatch& batch, std::size_t row, std::uint64_t varian
                                       : IpAddress::from_u64(rng(), rng());
               }
             } else if constexpr (std::is_same_v<T, CountryCode>) {
-              data[row] = CountryCode{{static_cast<char>('A' + variant % 26),
-                                       static_cast<char>('Z' - rng() % 26)}};
+              data[row] = CountryCode{
+                  {static_cast<char>('A' + variant % 26), static_cast<char>('Z' - rng() % 26)}};
             } else if constexpr (std::is_same_v<T, std::int64_t>) {
               data[row] = variant == 0   ? std::numeric_limits<std::int64_t>::min()
                           : variant == 1 ? std::numeric_limits<std::int64_t>::max()

@@ -15,8 +15,8 @@ std::vector<std::pair<std::uint64_t, std::string>> replay_all(const std::filesys
                                                               WalReplayStats* stats) {
   std::vector<std::pair<std::uint64_t, std::string>> out;
   auto r = replay_wal(p, [&](std::uint64_t seq, std::span<const std::byte> payload) {
-    out.emplace_back(seq, std::string(reinterpret_cast<const char*>(payload.data()),
-                                      payload.size()));
+    out.emplace_back(seq,
+                     std::string(reinterpret_cast<const char*>(payload.data()), payload.size()));
     return ok();
   });
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
