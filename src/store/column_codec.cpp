@@ -259,6 +259,54 @@ void compress(const std::string& raw, const ChunkOptions& opt, std::string& out)
 
 }  // namespace
 
+namespace {
+
+constexpr int kBloomProbes = 3;
+
+std::uint64_t address_hash(const IpAddress& a) {
+  return checksum(std::span(reinterpret_cast<const std::byte*>(a.bytes().data()), 16));
+}
+
+// Probe i of a hash: double hashing over a power-of-two bit count.
+std::size_t bloom_bit(std::uint64_t h, int i, std::size_t bits) {
+  return static_cast<std::size_t>((h + static_cast<std::uint64_t>(i) * ((h >> 32) | 1)) &
+                                  (bits - 1));
+}
+
+}  // namespace
+
+std::string build_address_bloom(std::span<const IpAddress> values,
+                                std::span<const std::uint64_t> validity) {
+  std::vector<std::uint64_t> hashes;
+  hashes.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if ((validity[i / 64] >> (i % 64)) & 1u) hashes.push_back(address_hash(values[i]));
+  }
+  if (hashes.empty()) return {};
+  std::sort(hashes.begin(), hashes.end());
+  hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+  const std::size_t bits = std::max<std::size_t>(64, std::bit_ceil(hashes.size() * 8));
+  std::string bloom(bits / 8, '\0');
+  for (std::uint64_t h : hashes) {
+    for (int i = 0; i < kBloomProbes; ++i) {
+      const std::size_t bit = bloom_bit(h, i, bits);
+      bloom[bit / 8] = static_cast<char>(bloom[bit / 8] | (1 << (bit % 8)));
+    }
+  }
+  return bloom;
+}
+
+bool bloom_may_contain(std::span<const std::byte> bloom, const IpAddress& address) {
+  const std::size_t bits = bloom.size() * 8;
+  if (bits == 0 || !std::has_single_bit(bits)) return true;  // no index: cannot rule out
+  const std::uint64_t h = address_hash(address);
+  for (int i = 0; i < kBloomProbes; ++i) {
+    const std::size_t bit = bloom_bit(h, i, bits);
+    if (!((static_cast<unsigned>(bloom[bit / 8]) >> (bit % 8)) & 1u)) return false;
+  }
+  return true;
+}
+
 std::string_view encoding_name(Encoding e) {
   switch (e) {
     case Encoding::Plain: return "plain";
@@ -326,6 +374,7 @@ EncodedChunk encode_column(const Column& col, std::size_t begin, std::size_t row
               for (std::size_t i = 0; i < rows; ++i) u[i] = to_u64(values[i]);
               enc = encode_integers(u, sizeof(T), raw);
             } else if constexpr (std::is_same_v<T, IpAddress>) {
+              result.bloom = build_address_bloom(std::span(values, rows), bits);
               // A dictionary pays when addresses repeat a lot (exporters, next hops); give up
               // building it as soon as it cannot.
               DictBuilder<IpAddress, IpAddressHash> dict;

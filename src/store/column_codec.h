@@ -51,7 +51,16 @@ struct EncodedChunk {
   std::string bytes;
   ZoneMap zone;
   Encoding encoding = Encoding::Plain;
+  std::string bloom;  // address columns in segments: the block's address index (see below)
 };
+
+// The address index of a block (docs/storage.md "Address index"): a Bloom filter of the
+// distinct present addresses, 8 bits per address rounded up to a power of two, 3 probes, hashed
+// with XXH3 of the 16 bytes so the format does not depend on in-memory hashing. A host lookup
+// skips a block whose filter says "absent" (false positives ~3%, no false negatives).
+std::string build_address_bloom(std::span<const IpAddress> values,
+                                std::span<const std::uint64_t> validity);
+bool bloom_may_contain(std::span<const std::byte> bloom, const IpAddress& address);
 
 // Encodes rows [begin, begin + rows) of `col`. REQUIRES: begin % 64 == 0 (block boundaries),
 // begin + rows <= the batch's size.

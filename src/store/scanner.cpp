@@ -30,8 +30,13 @@ void refine(const Column& col, const ScanPredicate& p, std::vector<std::uint32_t
       col.data());
 }
 
-bool zone_may_match(const ZoneMap& z, const ScanPredicate& p) {
-  return z.present && !(z.max < p.lo) && !(p.hi < z.min);
+bool chunk_may_match(const ChunkRef& c, const ScanPredicate& p) {
+  if (!c.zone.present || c.zone.max < p.lo || p.hi < c.zone.min) return false;
+  // A host lookup (one address) also asks the block's address index.
+  if (p.lo == p.hi && !c.bloom.empty() && field_info(p.field).type == FieldType::Ip) {
+    return bloom_may_contain(c.bloom, IpAddress::from_u64(p.lo.hi, p.lo.lo));
+  }
+  return true;
 }
 
 Result<std::vector<ScanPredicate>> effective_predicates(const ScanRequest& request) {
@@ -95,7 +100,7 @@ Result<ScanStats> scan_snapshot(const Snapshot& snapshot, Level level, std::stri
       bool may_match = true;
       for (const ScanPredicate& p : preds) {
         const int slot = seg.slot_of(p.field);
-        if (slot < 0 || !zone_may_match(block.chunks[static_cast<std::size_t>(slot)].zone, p)) {
+        if (slot < 0 || !chunk_may_match(block.chunks[static_cast<std::size_t>(slot)], p)) {
           may_match = false;
           break;
         }

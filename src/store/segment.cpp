@@ -67,6 +67,7 @@ Result<SegmentInfo> write_segment(const std::filesystem::path& path,
   info.max_time = std::numeric_limits<std::int64_t>::min();
   const auto fields = fields_of(RecordKind::Session, /*stored_only=*/true);
   std::vector<BlockMeta> blocks;
+  std::vector<std::string> blooms;  // per chunk, in footer order
   for (const SessionBatch* batch : batches) {
     info.rows += batch->size();
     const Column& start = batch->column(FieldId::StartTime);
@@ -89,6 +90,7 @@ Result<SegmentInfo> write_segment(const std::filesystem::path& path,
         ref.zone = chunk.zone;
         file += chunk.bytes;
         block.chunks.push_back(ref);
+        blooms.push_back(std::move(chunk.bloom));
       }
       blocks.push_back(std::move(block));
     }
@@ -106,6 +108,7 @@ Result<SegmentInfo> write_segment(const std::filesystem::path& path,
     w.u8(static_cast<std::uint8_t>(field_info(id).type));
   }
   w.u32(static_cast<std::uint32_t>(blocks.size()));
+  std::size_t bloom_idx = 0;
   for (const BlockMeta& block : blocks) {
     w.u32(block.rows);
     for (const ChunkRef& c : block.chunks) {
@@ -114,6 +117,9 @@ Result<SegmentInfo> write_segment(const std::filesystem::path& path,
       w.u64(c.checksum);
       w.u8(static_cast<std::uint8_t>(c.encoding));
       put_zone(w, c.zone);
+      const std::string& bloom = blooms[bloom_idx++];
+      w.u32(static_cast<std::uint32_t>(bloom.size()));
+      w.bytes(bloom.data(), bloom.size());
     }
   }
   const std::uint64_t footer_size = file.size() - footer_offset;
@@ -219,6 +225,7 @@ Result<void> Segment::parse(std::span<const std::byte> file) {
       ref.checksum = r.u64le();
       ref.encoding = static_cast<Encoding>(r.u8());
       ref.zone = get_zone(r);
+      ref.bloom = r.bytes(r.u32le());
       if (ref.offset < kHeaderSize || ref.offset > footer_offset ||
           ref.size > footer_offset - ref.offset) {
         return corrupt(path_, fmt::format("block {} column {} lies outside the data", b, c));

@@ -31,6 +31,7 @@ struct ChunkRef {
   std::uint64_t checksum = 0;
   Encoding encoding = Encoding::Plain;
   ZoneMap zone;
+  std::span<const std::byte> bloom;  // address index, into the mapped footer; empty if none
 };
 
 struct BlockMeta {
