@@ -134,13 +134,24 @@ fs::path EmbeddedStore::level_dir(Level level, const std::string& view) const {
 }
 
 Result<void> EmbeddedStore::recover() {
-  auto cp = read_checkpoint(options_.dir / "CHECKPOINT");
-  if (!cp) return cp.error();
-  checkpoint_wal_ = cp->wal_number;
-  next_seq_ = cp->last_sequence + 1;
-  auto snap = std::make_shared<Snapshot>();
-  if (auto r = load_segments(*snap); !r) return r;
-  if (auto r = replay(*snap); !r) return r;
+  // A read-only open runs beside the writer: if a flush checkpoints between reading CHECKPOINT
+  // and reading the WAL, the sealed WAL may be gone while its segments were skipped as too new.
+  // Reading the checkpoint again tells; then the whole view is read again.
+  constexpr int kAttempts = 5;
+  std::shared_ptr<Snapshot> snap;
+  for (int attempt = 0;; ++attempt) {
+    auto cp = read_checkpoint(options_.dir / "CHECKPOINT");
+    if (!cp) return cp.error();
+    checkpoint_wal_ = cp->wal_number;
+    next_seq_ = cp->last_sequence + 1;
+    recovery_ = RecoveryReport{};
+    snap = std::make_shared<Snapshot>();
+    if (auto r = load_segments(*snap); !r) return r;
+    if (auto r = replay(*snap); !r) return r;
+    if (!options_.read_only || attempt + 1 == kAttempts) break;
+    auto again = read_checkpoint(options_.dir / "CHECKPOINT");
+    if (again && again->wal_number == cp->wal_number) break;
+  }
   durable_seq_ = next_seq_ - 1;
   std::lock_guard lock(snap_mutex_);
   snap_ = std::move(snap);
@@ -236,7 +247,12 @@ Result<void> EmbeddedStore::replay(Snapshot& snap) {
           next_seq_ = std::max(next_seq_, seq + 1);
           return ok();
         });
-    if (!stats) return stats.error();
+    if (!stats) {
+      // Beside a writer, a WAL file may be trimmed while we read: recover() checks the
+      // checkpoint again and starts over.
+      if (options_.read_only && !fs::exists(path, ec)) continue;
+      return stats.error();
+    }
     recovery_.wal_records += stats->records;
     recovery_.wal_dropped_bytes += stats->dropped_bytes;
     if (stats->dropped_bytes > 0) {

@@ -384,5 +384,41 @@ TEST(EmbeddedStore, HostLookupsSkipBlocksByTheAddressIndex) {
   EXPECT_GE(stats.blocks_skipped, 29u);
 }
 
+TEST(EmbeddedStore, ReadOnlyOpensBesideAFlushingWriterSeeWholeBatches) {
+  TempDir dir;
+  auto o = options_for(dir);
+  o.flush_rows = 500;  // a flush (checkpoint, WAL trim) every few appends
+  auto writer = open_store(o);
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::atomic<int> opens{0};
+  std::thread reader([&] {
+    auto ro = o;
+    ro.read_only = true;
+    std::size_t last = 0;
+    while (!done.load()) {
+      auto s = EmbeddedStore::open(ro);
+      if (!s) {
+        ++bad;
+        continue;
+      }
+      const std::size_t rows = scan_all(**s).size();
+      // Whole batches of 100, never fewer than a previous open saw.
+      if (rows % 100 != 0 || rows < last) ++bad;
+      last = rows;
+      ++opens;
+    }
+  });
+  for (std::uint64_t i = 0; i < 100; ++i) {
+    ASSERT_TRUE(
+        writer->append(make_sessions(i * 100, 100, kT0 + static_cast<std::int64_t>(i) * 100, 1))
+            .has_value());
+  }
+  done = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GE(opens.load(), 1);
+}
+
 }  // namespace
 }  // namespace flowscope::store
