@@ -1,9 +1,11 @@
 // `flowscope store stats|retention -d DATADIR`: what the embedded store holds per level and
 // partition, and dropping whole partitions older than a cutoff (docs/storage.md).
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +13,7 @@
 #include "cli/table_writer.h"
 #include "core/time.h"
 #include "store/embedded_store.h"
+#include "store/store_config.h"
 
 namespace flowscope::cli {
 namespace {
@@ -20,9 +23,15 @@ struct StatsOptions {
   bool json = false;
 };
 
+struct ConfigOptions {
+  std::string dir;
+  std::vector<std::string> rollups;
+  std::vector<std::string> keeps;
+};
+
 struct RetentionOptions {
   std::string dir;
-  std::string keep;
+  std::string keep;  // empty: the levels' retention from store.json
   std::string level = "raw";
   std::string now;  // for tests and replays; default: the clock
 };
@@ -108,7 +117,77 @@ void run_stats(const StatsOptions& opt) {
   }
 }
 
+void print_config(const store::StoreConfig& c) {
+  for (const auto& v : c.rollups) {
+    std::string keys;
+    for (FieldId id : v.keys) {
+      if (!keys.empty()) keys += ',';
+      keys += field_info(id).name;
+    }
+    std::cout << "rollup " << v.name << ": " << keys << '\n';
+  }
+  for (store::Level level : store::kLevels) {
+    const std::int64_t ms = c.keep_ms[static_cast<std::size_t>(level)];
+    std::cout << "keep " << store::level_name(level) << ": "
+              << (ms > 0 ? format_duration(DurationMs(ms)) : std::string("forever")) << '\n';
+  }
+}
+
+void run_config(const ConfigOptions& opt) {
+  if (!std::filesystem::is_directory(opt.dir)) {
+    throw UserError{"data directory " + opt.dir +
+                    " does not exist; create the store first "
+                    "(flowscope import, or the collector)"};
+  }
+  auto loaded = store::load_store_config(opt.dir);
+  if (!loaded) throw UserError{loaded.error().message};
+  store::StoreConfig config = loaded->value_or(store::StoreConfig{});
+  for (const std::string& spec : opt.rollups) {
+    auto view = store::parse_rollup_spec(spec);
+    if (!view) throw UserError{"--rollup: " + view.error().message, kExitUsage};
+    std::erase_if(config.rollups, [&](const auto& v) { return v.name == view->name; });
+    config.rollups.push_back(std::move(*view));
+  }
+  for (const std::string& spec : opt.keeps) {
+    const auto eq = spec.find('=');
+    auto level = store::parse_level(spec.substr(0, eq));
+    auto keep = eq == std::string::npos ? Result<DurationMs>(Error{ErrorCode::Parse, ""})
+                                        : parse_duration(spec.substr(eq + 1));
+    if (!level || !keep) {
+      throw UserError{"--keep: \"" + spec + "\" is not LEVEL=DURATION; use e.g. raw=7d, 1m=30d",
+                      kExitUsage};
+    }
+    config.keep_ms[static_cast<std::size_t>(*level)] = keep->count();
+  }
+  if (!opt.rollups.empty() || !opt.keeps.empty()) {
+    if (auto r = store::save_store_config(opt.dir, config); !r) throw UserError{r.error().message};
+  }
+  print_config(config);
+}
+
 void run_retention(const RetentionOptions& opt) {
+  if (opt.keep.empty()) {
+    TimeContext ctx = TimeContext::system();
+    if (!opt.now.empty()) {
+      auto now = parse_time(opt.now, ctx);
+      if (!now) throw UserError{"--now: " + now.error().message, kExitUsage};
+      ctx.now = *now;
+    }
+    auto s = open_store(opt.dir, /*read_only=*/false);
+    bool any = false;
+    for (std::int64_t ms : s->options().keep_ms) any = any || ms > 0;
+    if (!any) {
+      throw UserError{
+          "no retention configured; give --keep, or set it with 'flowscope store "
+          "config -d DIR --keep raw=7d'",
+          kExitUsage};
+    }
+    auto dropped = s->apply_retention(to_ms(ctx.now));
+    if (!dropped) throw UserError{dropped.error().message};
+    std::cout << "dropped " << *dropped << " partitions (configured retention)\n";
+    if (auto r = s->close(); !r) throw UserError{r.error().message};
+    return;
+  }
   auto keep = parse_duration(opt.keep);
   if (!keep) {
     throw UserError{"--keep: \"" + opt.keep + "\" is not a duration; use e.g. 7d or 12h",
@@ -161,7 +240,9 @@ void register_store(CLI::App& app) {
   CLI::App* rt = cmd->add_subcommand(
       "retention", "Drop whole partitions of one level that end before now minus --keep");
   rt->add_option("-d,--data-dir", ret->dir, "Data directory of the store")->required();
-  rt->add_option("--keep", ret->keep, "How much to keep: 7d, 12h, 30d, ...")->required();
+  rt->add_option("--keep", ret->keep,
+                 "How much to keep: 7d, 12h, 30d, ...; without it, each level's retention "
+                 "from 'flowscope store config'");
   rt->add_option("--level", ret->level, "raw, 1m, 1h or 1d")->capture_default_str();
   rt->add_option("--now", ret->now, "Reference time instead of the clock (ISO 8601, epoch)");
   rt->footer(
@@ -171,8 +252,27 @@ void register_store(CLI::App& app) {
       "Examples:\n"
       "  flowscope store retention -d /var/lib/flowscope --keep 7d\n"
       "  flowscope store retention -d /var/lib/flowscope --keep 30d --level 1m\n"
-      "  flowscope store retention -d data --keep 1d --now 2026-11-24T00:00:00Z");
+      "  flowscope store retention -d data --keep 1d --now 2026-11-24T00:00:00Z\n"
+      "  flowscope store retention -d /var/lib/flowscope       the configured retention");
   rt->callback([ret] { run_retention(*ret); });
+
+  auto cfg = std::make_shared<ConfigOptions>();
+  CLI::App* cf = cmd->add_subcommand(
+      "config", "Show or set the store's rollup views and per-level retention (store.json)");
+  cf->add_option("-d,--data-dir", cfg->dir, "Data directory of the store")->required();
+  cf->add_option("--rollup", cfg->rollups,
+                 "Add or replace a rollup view NAME=field,field (session field names)");
+  cf->add_option("--keep", cfg->keeps, "Retention of a level: raw=7d, 1m=30d, 1h=365d, 1d=0");
+  cf->footer(
+      "Every process that opens the store reads store.json: rollup views are built at each\n"
+      "flush from then on (older data has none, and aggregates over it scan raw sessions);\n"
+      "'flowscope store retention' without --keep applies the retention per level.\n\n"
+      "Examples:\n"
+      "  flowscope store config -d /var/lib/flowscope                    show\n"
+      "  flowscope store config -d data --rollup by_port=srv_port --rollup "
+      "hosts=cln_addr,srv_addr\n"
+      "  flowscope store config -d data --keep raw=7d --keep 1m=30d --keep 1h=365d");
+  cf->callback([cfg] { run_config(*cfg); });
 }
 
 }  // namespace flowscope::cli

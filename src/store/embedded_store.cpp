@@ -17,6 +17,7 @@
 #include "store/file_util.h"
 #include "store/rollup.h"
 #include "store/snapshot.h"
+#include "store/store_config.h"
 
 namespace flowscope::store {
 namespace fs = std::filesystem;
@@ -106,6 +107,16 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const StoreOptions& o
                    fmt::format("{}: another flowscope process is writing to this store; stop "
                                "it, or open the store read-only",
                                dir.string())};
+    }
+  }
+  if (options.use_dir_config) {
+    auto config = load_store_config(dir);
+    if (!config) return config.error();
+    if (*config) {
+      if (store->options_.rollups.empty()) store->options_.rollups = (*config)->rollups;
+      for (std::size_t l = 0; l < store->options_.keep_ms.size(); ++l) {
+        if (store->options_.keep_ms[l] == 0) store->options_.keep_ms[l] = (*config)->keep_ms[l];
+      }
     }
   }
   if (auto r = store->recover(); !r) return r.error();

@@ -54,6 +54,8 @@ struct StoreOptions {
   std::vector<RollupView> rollups;
   // Retention per level (raw, 1m, 1h, 1d) in ms; 0 keeps forever. Used by apply_retention.
   std::array<std::int64_t, 4> keep_ms{};
+  // Take rollups and retention left empty above from DATADIR/store.json (store_config.h).
+  bool use_dir_config = true;
 };
 
 // What open found and did; for logs and `flowscope store stats`.

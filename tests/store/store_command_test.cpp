@@ -79,9 +79,42 @@ TEST(StoreCommand, ImportsNfcapdThroughNfdump) {
   EXPECT_EQ(j["partitions"][0]["rows"], 2);
 }
 
+TEST(StoreCommand, ConfigDrivesRollupsAndRetention) {
+  testing::TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  const auto csv = dir.path() / "s.csv";
+  std::ofstream(csv) << "srv_port,start_time,cln_bytes\n"
+                        "443,2026-11-20T10:00:00Z,100\n"
+                        "443,2026-11-24T10:00:00Z,200\n"
+                        "53,2026-11-24T10:30:00Z,5\n";
+  // The directory exists once a store was opened in it.
+  std::filesystem::create_directories(std::filesystem::path(data) / "wal");
+  auto set = run_flowscope({"store", "config", "-d", data, "--rollup", "by_port=srv_port", "--keep",
+                            "raw=2d", "--keep", "1d=30d"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_NE(set.out.find("rollup by_port: srv_port"), std::string::npos) << set.out;
+  EXPECT_NE(set.out.find("keep raw: 2d"), std::string::npos) << set.out;
+  auto bad = run_flowscope({"store", "config", "-d", data, "--rollup", "x=srcaddr"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("\"srcaddr\" is not a stored session field"), std::string::npos)
+      << bad.err;
+
+  ASSERT_EQ(run_flowscope({"import", "-d", data, csv.string()}).exit_code, 0);
+  auto j = nlohmann::json::parse(run_flowscope({"store", "stats", "-d", data, "--json"}).out);
+  std::size_t rollup_partitions = 0;
+  for (const auto& p : j["partitions"]) rollup_partitions += p["view"] == "by_port";
+  EXPECT_EQ(rollup_partitions, 6u);  // 2 days x 3 levels
+
+  auto ret = run_flowscope({"store", "retention", "-d", data, "--now", "2026-11-25T00:00:00Z"});
+  ASSERT_EQ(ret.exit_code, 0) << ret.err;
+  EXPECT_NE(ret.out.find("dropped 1 partitions (configured retention)"), std::string::npos)
+      << ret.out;  // the raw hour of 2026-11-20; its rollups are kept longer
+}
+
 TEST(StoreCommand, HelpEndsWithExamples) {
   for (auto args : {std::vector<std::string>{"store", "stats", "--help"},
                     std::vector<std::string>{"store", "retention", "--help"},
+                    std::vector<std::string>{"store", "config", "--help"},
                     std::vector<std::string>{"import", "--help"}}) {
     auto r = run_flowscope(args);
     EXPECT_EQ(r.exit_code, 0);
