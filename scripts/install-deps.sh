@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
   # libraries
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev libdate-tz3
-  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev
+  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
   # time zone data for named-zone parsing and its tests

@@ -10,6 +10,8 @@ namespace flowscope::cli {
 void register_fields(CLI::App& app);
 void register_decode(CLI::App& app);
 void register_gen(CLI::App& app);
+void register_store(CLI::App& app);
+void register_import(CLI::App& app);
 
 // Builds the whole command line; `main` and the CLI tests share it.
 void register_all(CLI::App& app);

@@ -116,6 +116,8 @@ void register_all(CLI::App& app) {
   register_fields(app);
   register_decode(app);
   register_gen(app);
+  register_store(app);
+  register_import(app);
 }
 
 }  // namespace flowscope::cli

@@ -66,19 +66,33 @@ class Column {
     valid_[row / 64] |= std::uint64_t{1} << (row % 64);
     dirty_ = true;
   }
+  // The validity bits, 64 rows per word (bit r % 64 of word r / 64): for bulk copies (the store).
+  std::span<const std::uint64_t> validity_words() const { return valid_; }
+  std::span<std::uint64_t> validity_words() {
+    dirty_ = true;  // written in bulk: clear_rows() must not skip this column
+    return valid_;
+  }
   std::size_t valid_count(std::size_t rows) const;
 
   const ColumnData& data() const { return data_; }
-  ColumnData& data() { return data_; }
+  // Mutable access may write values in bulk: the column counts as dirty from then on.
+  ColumnData& data() {
+    dirty_ = true;
+    return data_;
+  }
   template <typename T>
   std::vector<T>& vec() {
+    dirty_ = true;
     return *std::get_if<std::vector<T>>(&data_);
   }
   template <typename T>
   const std::vector<T>& vec() const {
     return *std::get_if<std::vector<T>>(&data_);
   }
-  StringColumn& strings() { return *std::get_if<StringColumn>(&data_); }
+  StringColumn& strings() {
+    dirty_ = true;
+    return *std::get_if<StringColumn>(&data_);
+  }
   const StringColumn& strings() const { return *std::get_if<StringColumn>(&data_); }
 
   void resize(std::size_t capacity);
@@ -125,6 +139,23 @@ class Batch {
   // Empties the batch, keeping its memory.
   void clear();
 
+  // Grows the batch by `rows` rows of absent values (for bulk fills through mutable_column);
+  // returns the index of the first new row.
+  std::size_t add_rows(std::size_t rows) {
+    if (size_ + rows > capacity_) reserve(std::max(size_ + rows, capacity_ * 2));
+    std::size_t first = size_;
+    size_ += rows;
+    return first;
+  }
+
+  // Empties the batch clearing only the columns `ids`, for readers that fill a few columns of
+  // a large batch again and again (the store's scans). REQUIRES: every other column is absent
+  // in all rows.
+  void clear_columns(std::span<const FieldId> ids) {
+    for (FieldId id : ids) columns_[column_index(id)].clear_rows(size_);
+    size_ = 0;
+  }
+
   // Appends a row of absent values and returns its index.
   std::size_t add_row() {
     if (size_ == capacity_) reserve(capacity_ == 0 ? 64 : capacity_ * 2);
@@ -170,6 +201,9 @@ class Batch {
   const Column& column(FieldId id) const { return columns_[column_index(id)]; }
   bool is_set(FieldId id, std::size_t row) const { return has_column(id) && column(id).valid(row); }
   std::span<const Column> columns() const { return columns_; }
+  // For bulk fills (the store decodes whole columns). REQUIRES: has_column(id); rows below
+  // size() only, and a String column filled in row order.
+  Column& mutable_column(FieldId id) { return columns_[column_index(id)]; }
 
  private:
   std::vector<Column> columns_;

@@ -67,5 +67,25 @@ TEST(RecordBatch, GrowsPastItsCapacity) {
   EXPECT_EQ(b.column(FieldId::SessionId).valid_count(1000), 1000u);
 }
 
+TEST(RecordBatch, BulkFillThroughMutableColumns) {
+  SessionBatch b;
+  EXPECT_EQ(b.add_rows(3), 0u);
+  EXPECT_EQ(b.add_rows(2), 3u);
+  ASSERT_EQ(b.size(), 5u);
+  Column& col = b.mutable_column(FieldId::SrvPort);
+  col.vec<std::uint16_t>()[4] = 443;
+  col.mark_valid(4);
+  EXPECT_EQ(b.get<FieldId::SrvPort>(4), 443);
+  EXPECT_EQ(col.validity_words()[0], 0b10000u);
+  EXPECT_FALSE(b.is_set(FieldId::SrvPort, 3));
+  // clear_columns zeroes only the columns named, and empties the batch.
+  const FieldId ids[] = {FieldId::SrvPort};
+  b.clear_columns(ids);
+  EXPECT_TRUE(b.empty());
+  b.add_rows(5);
+  EXPECT_EQ(b.get<FieldId::SrvPort>(4), 0);
+  EXPECT_FALSE(b.is_set(FieldId::SrvPort, 4));
+}
+
 }  // namespace
 }  // namespace flowscope

@@ -1,0 +1,213 @@
+// `flowscope import -d DATADIR FILE...`: loads flow files into the embedded store: CSV with a
+// header of registry names, and flow-tools files. One-way flows become one-sided sessions
+// (client = source) until the stitcher (F4) does better. Progress on stderr, a summary of what
+// was imported and what was skipped and why on stdout.
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ext/stdio_filebuf.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "store/csv_import.h"
+#include "store/embedded_store.h"
+#include "store/flowtools_reader.h"
+
+namespace flowscope::cli {
+namespace {
+
+constexpr std::size_t kImportBatchRows = 65536;
+
+struct ImportOptions {
+  std::string dir;
+  std::vector<std::string> files;
+  std::string format = "auto";
+};
+
+void progress(const std::string& file, std::uint64_t records, bool tty) {
+  if (tty) std::cerr << "\rimporting " << file << ": " << records << " records" << std::flush;
+}
+
+// nfcapd files are read through nfdump itself (issue F5 allows it; a native reader of nfdump
+// 1.7's format is still to do): nfdump prints the fields below as CSV, which is imported with
+// flow names. TZ=UTC because nfdump prints local times.
+constexpr const char* kNfdumpFormat =
+    "fmt:%ts,%te,%sa,%da,%sp,%dp,%pr,%flg,%ipkt,%ibyt,%opkt,%obyt,%in,%out,%sas,%das,%stos,%nh,"
+    "%ra,%svln,%dvln";
+constexpr const char* kNfdumpColumns =
+    "first,last,src_addr,dst_addr,src_port,dst_port,proto,tcp_flags,packets,bytes,out_packets,"
+    "out_bytes,in_if,out_if,src_as,dst_as,tos,next_hop,exporter,src_vlan,dst_vlan";
+
+bool looks_like_nfcapd(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[2] = {};
+  in.read(reinterpret_cast<char*>(magic), 2);
+  return in.gcount() == 2 && magic[0] == 0x0C && magic[1] == 0xA5;  // 0xA50C little-endian
+}
+
+// Runs nfdump on `file` and imports its output; returns the import's counters.
+template <typename Flush>
+store::ImportStats import_nfcapd(const std::string& file, const std::string& name,
+                                 SessionBatch& batch, Flush& flush_batch, bool tty) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw UserError{"cannot create a pipe for nfdump"};
+  const pid_t pid = ::fork();
+  if (pid < 0) throw UserError{"cannot start nfdump"};
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::setenv("TZ", "UTC", 1);
+    ::execlp("nfdump", "nfdump", "-q", "-N", "-r", file.c_str(), "-o", kNfdumpFormat,
+             static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ::close(fds[1]);
+  __gnu_cxx::stdio_filebuf<char> buf(fds[0], std::ios::in);
+  std::istream in(&buf);
+  auto importer = store::CsvImporter::open(in, name, kNfdumpColumns);
+  if (!importer) throw UserError{importer.error().message};
+  while (importer->read(batch, kImportBatchRows - batch.size())) {
+    flush_batch();
+    progress(name, importer->stats().records, tty);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw UserError{
+        fmt::format("{}: nfdump failed (exit {}); nfcapd files are read with nfdump: install it "
+                    "(apt-get install nfdump) and check that 'nfdump -r {}' works",
+                    file, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), file)};
+  }
+  return importer->stats();
+}
+
+bool looks_like_flowtools(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[2] = {};
+  in.read(reinterpret_cast<char*>(magic), 2);
+  return in.gcount() == 2 && magic[0] == 0xCF && magic[1] == 0x10;
+}
+
+void print_summary(const std::string& file, const store::ImportStats& stats) {
+  std::cout << file << ": imported " << stats.records << " records";
+  if (stats.skipped > 0) {
+    std::cout << ", skipped " << stats.skipped << " (";
+    bool first = true;
+    for (const auto& [reason, n] : stats.skipped_by_reason) {
+      std::cout << (first ? "" : ", ") << reason << " " << n;
+      first = false;
+    }
+    std::cout << ")";
+  }
+  std::cout << '\n';
+  for (const auto& e : stats.examples) std::cout << "  skipped: " << e << '\n';
+}
+
+template <typename Flush>
+void import_file(const std::string& file, const ImportOptions& opt, SessionBatch& batch,
+                 Flush& flush_batch, bool tty);
+
+void run(const ImportOptions& opt) {
+  store::StoreOptions so;
+  so.dir = opt.dir;
+  auto opened = store::EmbeddedStore::open(so);
+  if (!opened) throw UserError{opened.error().message};
+  auto& st = **opened;
+  const bool tty = ::isatty(2) != 0;
+  SessionBatch batch(kImportBatchRows);
+  auto flush_batch = [&] {
+    if (batch.empty()) return;
+    if (auto r = st.append(batch); !r) throw UserError{r.error().message};
+    batch.clear();
+  };
+  std::size_t failed = 0;
+  for (const std::string& file : opt.files) {
+    try {
+      import_file(file, opt, batch, flush_batch, tty);
+    } catch (const UserError& e) {
+      // One unreadable file does not stop the others; the exit code says something failed.
+      std::cerr << "flowscope: error: " << e.message << '\n';
+      ++failed;
+    }
+  }
+  if (auto r = st.close(); !r) throw UserError{r.error().message};
+  if (failed > 0) {
+    throw UserError{
+        fmt::format("{} of {} files could not be imported (see above)", failed, opt.files.size())};
+  }
+}
+
+template <typename Flush>
+void import_file(const std::string& file, const ImportOptions& opt, SessionBatch& batch,
+                 Flush& flush_batch, bool tty) {
+  {
+    const std::string name = std::filesystem::path(file).filename().string();
+    const bool ft =
+        opt.format == "flowtools" || (opt.format == "auto" && looks_like_flowtools(file));
+    const bool nf = opt.format == "nfcapd" || (opt.format == "auto" && looks_like_nfcapd(file));
+    store::ImportStats stats;
+    if (nf) {
+      stats = import_nfcapd(file, name, batch, flush_batch, tty);
+    } else if (ft) {
+      auto reader = store::FlowtoolsReader::open(file);
+      if (!reader) throw UserError{reader.error().message};
+      while (reader->read(batch, kImportBatchRows - batch.size())) {
+        if (batch.size() >= kImportBatchRows) flush_batch();
+        progress(name, reader->stats().records, tty);
+      }
+      stats = reader->stats();
+    } else {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) throw UserError{"cannot open " + file + ": check the path and permissions"};
+      auto importer = store::CsvImporter::open(in, name);
+      if (!importer) throw UserError{importer.error().message, kExitUsage};
+      while (importer->read(batch, kImportBatchRows - batch.size())) {
+        flush_batch();
+        progress(name, importer->stats().records, tty);
+      }
+      stats = importer->stats();
+    }
+    flush_batch();
+    if (tty) std::cerr << '\n';
+    print_summary(file, stats);
+  }
+}
+
+}  // namespace
+
+void register_import(CLI::App& app) {
+  auto opt = std::make_shared<ImportOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "import", "Import flow files (CSV with registry names, flow-tools) into the store");
+  cmd->add_option("-d,--data-dir", opt->dir, "Data directory of the store (created if missing)")
+      ->required();
+  cmd->add_option("files", opt->files, "Files to import")->required();
+  cmd->add_option("--format", opt->format,
+                  "auto (flow-tools and nfcapd by magic, else CSV), csv, flowtools, nfcapd")
+      ->check(CLI::IsMember({"auto", "csv", "flowtools", "nfcapd"}))
+      ->capture_default_str();
+  cmd->footer(
+      "CSV: the first line names the columns with session names (cln_addr, start_time, ...) or\n"
+      "flow names as 'flowscope decode --format csv' writes them. One-way flows (CSV with flow\n"
+      "names, flow-tools, nfcapd) are stored as one-sided sessions, client = source\n"
+      "(sides = 1).\n"
+      "nfcapd files are read by running 'nfdump' (it must be installed).\n"
+      "Lines that do not parse are skipped, counted by reason and quoted in the summary.\n\n"
+      "Examples:\n"
+      "  flowscope import -d /var/lib/flowscope sessions.csv\n"
+      "  flowscope decode export.pcap --format csv --fields src_addr,dst_addr,first,bytes > f.csv\n"
+      "  flowscope import -d data f.csv\n"
+      "  flowscope import -d data /var/flow-tools/ft-v05.2026-11-24.*\n"
+      "  flowscope import -d data /var/cache/nfdump/nfcapd.202611240500");
+  cmd->callback([opt] { run(*opt); });
+}
+
+}  // namespace flowscope::cli

@@ -1,0 +1,131 @@
+#pragma once
+// Backend: what the query engine (F6) asks of a session store, whether the embedded columnar
+// store (store/embedded_store.h) or, later, ClickHouse. Append batches, scan with a time range,
+// a column projection and predicate pushdown, aggregate with pushdown, enforce retention.
+//
+// Predicates pushed down are ranges on one column ([lo, hi] on its order key, format.h): the
+// backend may use them to skip blocks (zone maps) and must apply them exactly, so rows it returns
+// match every predicate. Richer filters (Ne, ORs, derived fields) stay in the query engine.
+// A row whose predicate column is absent does not match (as SQL's NULL).
+//
+// Threads: append and retention from one writer thread; scan and aggregate from any number of
+// threads at the same time, each seeing one consistent snapshot (never half a batch).
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/record_batch.h"
+#include "core/result.h"
+#include "store/format.h"
+
+namespace flowscope::store {
+
+// An inclusive range on one stored, ordered field.
+struct ScanPredicate {
+  FieldId field = FieldId::StartTime;
+  OrderKey lo = OrderKey::min();
+  OrderKey hi = OrderKey::max();
+
+  template <FieldId F>
+  static ScanPredicate equals(const field_value_t<F>& v) {
+    return {F, order_key(v), order_key(v)};
+  }
+  template <FieldId F>
+  static ScanPredicate between(const field_value_t<F>& lo, const field_value_t<F>& hi) {
+    return {F, order_key(lo), order_key(hi)};
+  }
+};
+
+struct ScanRequest {
+  // start_time in [begin_ms, end_ms). The defaults (unbounded) also return rows without a
+  // start_time; a bounded window does not.
+  std::int64_t begin_ms = std::numeric_limits<std::int64_t>::min();
+  std::int64_t end_ms = std::numeric_limits<std::int64_t>::max();
+  // Columns to fill; empty means every stored field. Others read as absent.
+  std::vector<FieldId> columns;
+  // ANDed.
+  std::vector<ScanPredicate> predicates;
+
+  bool time_bounded() const {
+    return begin_ms != std::numeric_limits<std::int64_t>::min() ||
+           end_ms != std::numeric_limits<std::int64_t>::max();
+  }
+};
+
+struct ScanStats {
+  std::uint64_t segments = 0;
+  std::uint64_t blocks = 0;
+  std::uint64_t blocks_skipped = 0;  // by partition pruning and zone maps
+  std::uint64_t rows_read = 0;       // rows of the blocks that were decoded
+  std::uint64_t rows_returned = 0;
+  // Segments that could not be read (corrupt, unreadable); the scan went on without them.
+  // Each message names the file.
+  std::vector<Error> errors;
+};
+
+// Receives batches of matching rows; returns false to stop the scan. The batch is valid only
+// during the call.
+using ScanSink = std::function<bool(const SessionBatch&)>;
+
+struct AggregateRequest {
+  ScanRequest scan;
+  std::vector<FieldId> group_by;  // stored fields; may be empty (one group)
+  std::vector<FieldId> sums;      // stored integer fields
+  std::int64_t bucket_ms = 0;     // > 0: also group by start_time rounded down to this
+};
+
+struct AggregateResult {
+  // One row per group: the group_by columns and, with buckets, start_time = the bucket.
+  SessionBatch keys;
+  std::vector<std::uint64_t> sums;    // row-major, sums.size() == rows * request.sums.size()
+  std::vector<std::uint64_t> counts;  // sessions per group
+  ScanStats stats;
+  std::string source;  // what answered: "raw", or "rollup <view> <level> + raw tail"
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Stores the batch; returns its sequence number. Durable once durable_sequence() reaches it.
+  virtual Result<std::uint64_t> append(const SessionBatch& batch) = 0;
+  virtual std::uint64_t durable_sequence() const = 0;
+
+  // Fails only when the request is invalid; unreadable segments are reported in the stats.
+  virtual Result<ScanStats> scan(const ScanRequest& request, const ScanSink& sink) const = 0;
+
+  // The first, straightforward implementation scans and groups in memory; backends override it
+  // to answer from rollups or in the database.
+  virtual Result<AggregateResult> aggregate(const AggregateRequest& request) const;
+
+  // Drops whole raw partitions that end at or before `cutoff_ms`; returns how many.
+  virtual Result<std::size_t> drop_before(std::int64_t cutoff_ms) = 0;
+};
+
+// Groups and sums rows in memory: what aggregate_by_scan does with a scan, and what a backend
+// does with rollup rows (which weigh their `sessions`). One aggregation, one thread.
+class Aggregator {
+ public:
+  // Fails when a group_by field is not stored or a sum field not a stored number.
+  static Result<Aggregator> create(const AggregateRequest& request);
+  // The columns a scan must fill for add().
+  std::vector<FieldId> scan_columns() const;
+  void add(const SessionBatch& batch);
+  AggregateResult finish(ScanStats stats) &&;
+
+ private:
+  Aggregator() = default;
+  AggregateRequest request_;
+  AggregateResult result_;
+  std::unordered_map<std::string, std::uint32_t> index_;
+  std::string key_;
+};
+
+// The in-memory grouping behind Backend::aggregate, for backends without a faster path.
+Result<AggregateResult> aggregate_by_scan(const Backend& backend, const AggregateRequest& request);
+
+}  // namespace flowscope::store

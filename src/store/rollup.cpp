@@ -1,0 +1,84 @@
+#include "store/rollup.h"
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/batch_codec.h"
+#include "store/partition.h"
+
+namespace flowscope::store {
+
+SessionBatch rollup_rows(const SessionBatch& rows, std::span<const FieldId> keys,
+                         std::int64_t bucket_ms) {
+  SessionBatch out;
+  std::unordered_map<std::string, std::uint32_t> index;
+  std::string key;
+  const auto starts = rows.values<FieldId::StartTime>();
+  const auto counts = rows.values<FieldId::SessionCount>();
+  const Column& count_col = rows.column(FieldId::SessionCount);
+  struct Acc {
+    std::uint64_t sums[std::size(kRollupSums)] = {};
+    std::uint64_t sessions = 0;
+  };
+  std::vector<Acc> acc;
+  std::vector<std::span<const std::uint64_t>> sum_cols;
+  for (FieldId id : kRollupSums) {
+    // kRollupSums are all U64 columns: checked at compile time below.
+    sum_cols.push_back(rows.column(id).vec<std::uint64_t>());
+  }
+  for (std::size_t row = 0; row < rows.size(); ++row) {
+    const std::int64_t bucket = floor_to(partition_time(starts[row]), bucket_ms);
+    key.clear();
+    for (FieldId id : keys) {
+      const Column& col = rows.column(id);
+      key.push_back(col.valid(row) ? '\1' : '\0');
+      if (!col.valid(row)) continue;
+      std::visit(
+          [&](const auto& data) {
+            using D = std::decay_t<decltype(data)>;
+            if constexpr (std::is_same_v<D, StringColumn>) {
+              const std::string_view s = data.get(row);
+              const auto n = static_cast<std::uint32_t>(s.size());
+              key.append(reinterpret_cast<const char*>(&n), sizeof n);
+              key.append(s);
+            } else {
+              key.append(reinterpret_cast<const char*>(&data[row]), sizeof data[row]);
+            }
+          },
+          col.data());
+    }
+    key.append(reinterpret_cast<const char*>(&bucket), sizeof bucket);
+    auto [it, inserted] = index.try_emplace(key, static_cast<std::uint32_t>(acc.size()));
+    if (inserted) {
+      const auto one = static_cast<std::uint32_t>(row);
+      if (keys.empty()) {
+        out.add_rows(1);
+      } else {
+        append_rows(rows, std::span(&one, 1), out, keys);
+      }
+      out.set<FieldId::StartTime>(out.size() - 1, bucket);
+      out.set<FieldId::EndTime>(out.size() - 1, bucket + bucket_ms);
+      acc.emplace_back();
+    }
+    Acc& a = acc[it->second];
+    for (std::size_t j = 0; j < sum_cols.size(); ++j) a.sums[j] += sum_cols[j][row];
+    a.sessions += count_col.valid(row) ? counts[row] : 1;
+  }
+  for (std::size_t g = 0; g < acc.size(); ++g) {
+    out.set<FieldId::ClnBytes>(g, acc[g].sums[0]);
+    out.set<FieldId::SrvBytes>(g, acc[g].sums[1]);
+    out.set<FieldId::ClnPackets>(g, acc[g].sums[2]);
+    out.set<FieldId::SrvPackets>(g, acc[g].sums[3]);
+    out.set<FieldId::SessionCount>(g, acc[g].sessions);
+  }
+  return out;
+}
+
+static_assert(field_info(FieldId::ClnBytes).type == FieldType::U64 &&
+                  field_info(FieldId::SrvBytes).type == FieldType::U64 &&
+                  field_info(FieldId::ClnPackets).type == FieldType::U64 &&
+                  field_info(FieldId::SrvPackets).type == FieldType::U64,
+              "rollup sums read U64 columns");
+
+}  // namespace flowscope::store
