@@ -14,12 +14,12 @@ packages=(
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
   # time zone data for named-zone parsing and its tests
   tzdata
-  # tests and benchmarks
-  libgtest-dev libgmock-dev googletest libbenchmark-dev python3
+  # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
+  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump
 )
 
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(hyperfine nfdump softflowd tcpflow tshark bc)
+  packages+=(hyperfine softflowd tcpflow bc)
 fi
 
 missing=()
