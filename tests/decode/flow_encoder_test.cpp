@@ -146,8 +146,12 @@ void template_round_trip(ExportFormat format, std::uint8_t version) {
   }
 }
 
-TEST(FlowEncoder, NetflowV9RoundTrip) { template_round_trip(ExportFormat::NetflowV9, 9); }
-TEST(FlowEncoder, IpfixRoundTrip) { template_round_trip(ExportFormat::Ipfix, 10); }
+TEST(FlowEncoder, NetflowV9RoundTrip) {
+  ASSERT_NO_FATAL_FAILURE(template_round_trip(ExportFormat::NetflowV9, 9));
+}
+TEST(FlowEncoder, IpfixRoundTrip) {
+  ASSERT_NO_FATAL_FAILURE(template_round_trip(ExportFormat::Ipfix, 10));
+}
 
 TEST(FlowEncoder, SflowRoundTrip) {
   const FlowBatch in = sample_batch(120);
