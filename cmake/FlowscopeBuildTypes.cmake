@@ -32,7 +32,10 @@ elseif(CMAKE_BUILD_TYPE STREQUAL "fuzz")
 endif()
 
 # ccache speeds up the repeated Release/asan builds of `make test` and CI when it is installed.
+# With the source tree as base dir (and the build dir not hashed) paths are hashed relative to
+# the tree, so a fresh clone elsewhere on the machine reuses what an earlier build compiled.
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
-  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}
+      CCACHE_NOHASHDIR=true ${CCACHE_PROGRAM})
 endif()
