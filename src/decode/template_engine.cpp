@@ -329,6 +329,19 @@ void TemplateEngine::drop_pending() {
 
 namespace {
 
+// The length of the field `op` whose value starts at `p`, reading (and stepping `p` past) the
+// length prefix of a variable-length field (RFC 7011 §7: one byte, or 255 and two bytes).
+// REQUIRES: the record was checked by measure_record(), so the prefix is in bounds.
+std::size_t field_length(const FieldOp& op, const std::byte*& p) {
+  if (op.length != kVariableLength) return op.length;
+  std::size_t len = static_cast<std::uint8_t>(*p++);
+  if (len == 255) {
+    len = load_be(p, 2);
+    p += 2;
+  }
+  return len;
+}
+
 // Length of the record starting at `data`, walking the variable-length fields (RFC 7011 §7:
 // one length byte, or 255 and a two-byte length); 0 when it does not fit.
 std::size_t measure_record(const CompiledTemplate& tpl, std::span<const std::byte> data) {
@@ -393,15 +406,7 @@ void TemplateEngine::emit_record(const CompiledTemplate& tpl, const ExportContex
   std::optional<std::int64_t> init_ms;
   std::optional<std::uint32_t> sampler_id;
   for (const FieldOp& op : tpl.ops) {
-    std::size_t len = op.length;
-    if (len == kVariableLength) {
-      // Guaranteed in bounds by measure_record().
-      len = static_cast<std::uint8_t>(*p++);
-      if (len == 255) {
-        len = load_be(p, 2);
-        p += 2;
-      }
-    }
+    const std::size_t len = field_length(op, p);
     switch (op.kind) {
       case OpKind::Skip: break;
       case OpKind::UInt: {
@@ -505,14 +510,7 @@ void TemplateEngine::apply_options(const CompiledTemplate& tpl, DomainState& dom
   std::optional<std::uint32_t> sampler_id;
   std::optional<std::uint32_t> interval;
   for (const FieldOp& op : tpl.ops) {
-    std::size_t len = op.length;
-    if (len == kVariableLength) {
-      len = static_cast<std::uint8_t>(*p++);
-      if (len == 255) {
-        len = load_be(p, 2);
-        p += 2;
-      }
-    }
+    const std::size_t len = field_length(op, p);
     if (op.kind == OpKind::SamplerId) {
       sampler_id = static_cast<std::uint32_t>(load_be(p, len));
     } else if (op.kind == OpKind::SystemInit) {
