@@ -244,13 +244,15 @@ Result<void> EmbeddedStore::replay(Snapshot& snap) {
       continue;
     }
     ++recovery_.wal_files;
+    // A named copy: lambdas may not capture structured bindings before C++20 P1091 (clang 14).
+    const fs::path& wal_path = path;
     auto stats = replay_wal(
-        path, [&](std::uint64_t seq, std::span<const std::byte> payload) -> Result<void> {
+        wal_path, [&](std::uint64_t seq, std::span<const std::byte> payload) -> Result<void> {
           auto batch = decode_batch(payload);
           if (!batch) {
             return Error{ErrorCode::Corruption,
                          fmt::format("{}: record {} passed its checksum but does not decode: {}",
-                                     path.string(), seq, batch.error().message)};
+                                     wal_path.string(), seq, batch.error().message)};
           }
           recovery_.wal_rows += batch->size();
           snap.tail_rows += batch->size();
