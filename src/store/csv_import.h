@@ -49,8 +49,4 @@ class CsvImporter {
   ImportStats stats_;
 };
 
-// Splits one CSV line (RFC 4180 quoting; spaces around unquoted values are dropped); false when
-// a quote is not closed.
-bool split_csv_line(const std::string& line, std::vector<std::string>& cells);
-
 }  // namespace flowscope::store

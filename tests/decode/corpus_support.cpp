@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "capture/pcap_source.h"
+#include "core/csv.h"
 
 namespace flowscope::testing {
 
@@ -76,38 +77,15 @@ std::size_t decode_payloads(const std::vector<std::vector<std::byte>>& payloads,
 
 std::vector<CsvRow> read_csv(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
-  std::vector<std::vector<std::string>> rows(1);
-  std::string cell;
-  bool quoted = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        cell += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cell += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      rows.back().push_back(std::move(cell));
-      cell.clear();
-    } else if (c == '\n') {
-      rows.back().push_back(std::move(cell));
-      cell.clear();
-      rows.emplace_back();
-    } else if (c != '\r') {
-      cell += c;
-    }
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  std::vector<std::string> cells;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    split_csv_line(line, cells);  // the truth files have no quoted line breaks
+    rows.push_back(cells);
   }
-  if (!cell.empty() || !rows.back().empty()) rows.back().push_back(std::move(cell));
-  if (rows.back().empty()) rows.pop_back();
+  if (rows.empty()) return {};
   std::vector<CsvRow> out;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     CsvRow row;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/csv.h"
 #include "store/csv_import.h"
 #include "store/flowtools_reader.h"
 #include "store/one_sided.h"
