@@ -141,54 +141,56 @@ std::size_t FlowModel::add_session(TimeMs now, FlowBatch& batch, std::size_t max
   const std::uint32_t server_as = 64600 + server % 300;         // private ASNs (RFC 6996)
   constexpr std::uint32_t kClientAs = 64512;
 
+  // One direction of the session; the two differ in endpoints, counts and interfaces only.
+  struct Direction {
+    IpAddress src, dst;
+    std::uint16_t src_port, dst_port;
+    std::uint8_t tcp_flags;
+    std::uint64_t packets, bytes;
+    std::int64_t first;
+    std::uint32_t in_if, out_if;
+    IpAddress next_hop;
+    std::uint32_t src_as, dst_as;
+    std::uint8_t src_mask, dst_mask;
+    std::uint16_t vlan;
+  };
+  auto write = [&](const Direction& d) {
+    const std::size_t row = batch.add_row();
+    batch.set<FieldId::SrcAddr>(row, d.src);
+    batch.set<FieldId::DstAddr>(row, d.dst);
+    batch.set<FieldId::SrcPort>(row, d.src_port);
+    batch.set<FieldId::DstPort>(row, d.dst_port);
+    batch.set<FieldId::Proto>(row, proto);
+    batch.set<FieldId::Tos>(row, tos);
+    batch.set<FieldId::TcpFlags>(row, d.tcp_flags);
+    batch.set<FieldId::FlowPackets>(row, d.packets);
+    batch.set<FieldId::FlowBytes>(row, d.bytes);
+    batch.set<FieldId::First>(row, d.first);
+    batch.set<FieldId::Last>(row, client_last);
+    batch.set<FieldId::InIf>(row, d.in_if);
+    batch.set<FieldId::OutIf>(row, d.out_if);
+    batch.set<FieldId::NextHop>(row, d.next_hop);
+    batch.set<FieldId::SrcAs>(row, d.src_as);
+    batch.set<FieldId::DstAs>(row, d.dst_as);
+    batch.set<FieldId::SrcMask>(row, d.src_mask);
+    batch.set<FieldId::DstMask>(row, d.dst_mask);
+    batch.set<FieldId::SrcVlan>(row, d.vlan);
+    batch.set<FieldId::Direction>(row, 0);
+  };
+  const bool tcp = svc.proto == ip_proto::kTcp;
+  const std::uint8_t mask_client = v6 ? 64 : 24;
+  const std::uint8_t mask_server = v6 ? 48 : 20;
   // Client to server: in on interface 1 (inside), out on 2.
-  std::size_t row = batch.add_row();
-  batch.set<FieldId::SrcAddr>(row, caddr);
-  batch.set<FieldId::DstAddr>(row, saddr);
-  batch.set<FieldId::SrcPort>(row, client_port);
-  batch.set<FieldId::DstPort>(row, request_port);
-  batch.set<FieldId::Proto>(row, proto);
-  batch.set<FieldId::Tos>(row, tos);
-  batch.set<FieldId::TcpFlags>(
-      row, svc.proto == ip_proto::kTcp ? (refused ? tcp_flags::kSyn : kTcpSession) : 0);
-  batch.set<FieldId::FlowPackets>(row, client_packets);
-  batch.set<FieldId::FlowBytes>(row, client_bytes);
-  batch.set<FieldId::First>(row, client_first);
-  batch.set<FieldId::Last>(row, client_last);
-  batch.set<FieldId::InIf>(row, 1);
-  batch.set<FieldId::OutIf>(row, 2);
-  batch.set<FieldId::NextHop>(row, outside_hop);
-  batch.set<FieldId::SrcAs>(row, kClientAs);
-  batch.set<FieldId::DstAs>(row, server_as);
-  batch.set<FieldId::SrcMask>(row, v6 ? 64 : 24);
-  batch.set<FieldId::DstMask>(row, v6 ? 48 : 20);
-  batch.set<FieldId::SrcVlan>(row, 100);
-  batch.set<FieldId::Direction>(row, 0);
+  write({caddr, saddr, client_port, request_port,
+         static_cast<std::uint8_t>(tcp ? (refused ? tcp_flags::kSyn : kTcpSession) : 0),
+         client_packets, client_bytes, client_first, 1, 2, outside_hop, kClientAs, server_as,
+         mask_client, mask_server, 100});
   if (max_rows < 2) return 1;
-
   // Server to client: in on 2, out on 1; starts one round trip later.
-  row = batch.add_row();
-  batch.set<FieldId::SrcAddr>(row, saddr);
-  batch.set<FieldId::DstAddr>(row, caddr);
-  batch.set<FieldId::SrcPort>(row, icmp ? 0 : svc.port);
-  batch.set<FieldId::DstPort>(row, reply_port);
-  batch.set<FieldId::Proto>(row, proto);
-  batch.set<FieldId::Tos>(row, tos);
-  batch.set<FieldId::TcpFlags>(
-      row, svc.proto == ip_proto::kTcp ? (refused ? kTcpRefused : kTcpSession) : 0);
-  batch.set<FieldId::FlowPackets>(row, server_packets);
-  batch.set<FieldId::FlowBytes>(row, server_bytes);
-  batch.set<FieldId::First>(row, std::min(client_first + rtt, client_last));
-  batch.set<FieldId::Last>(row, client_last);
-  batch.set<FieldId::InIf>(row, 2);
-  batch.set<FieldId::OutIf>(row, 1);
-  batch.set<FieldId::NextHop>(row, inside_hop);
-  batch.set<FieldId::SrcAs>(row, server_as);
-  batch.set<FieldId::DstAs>(row, kClientAs);
-  batch.set<FieldId::SrcMask>(row, v6 ? 48 : 20);
-  batch.set<FieldId::DstMask>(row, v6 ? 64 : 24);
-  batch.set<FieldId::SrcVlan>(row, 200);
-  batch.set<FieldId::Direction>(row, 0);
+  write({saddr, caddr, static_cast<std::uint16_t>(icmp ? 0 : svc.port), reply_port,
+         static_cast<std::uint8_t>(tcp ? (refused ? kTcpRefused : kTcpSession) : 0), server_packets,
+         server_bytes, std::min(client_first + rtt, client_last), 2, 1, inside_hop, server_as,
+         kClientAs, mask_server, mask_client, 200});
   return 2;
 }
 
