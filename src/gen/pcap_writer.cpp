@@ -3,21 +3,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "core/byte_writer.h"
 
 namespace flowscope::gen {
 namespace {
 
-// Builds a message piece by piece (GCC 12 warns falsely on chains of operator+ with literals).
-template <typename... Parts>
-std::string concat(const Parts&... parts) {
-  std::string out;
-  (out.append(parts), ...);
-  return out;
-}
-
 Error io_error(const std::string& path, const char* what) {
-  return Error{ErrorCode::Io, concat(path, ": ", what, ": ", std::strerror(errno))};
+  return Error{ErrorCode::Io, fmt::format("{}: {}: {}", path, what, std::strerror(errno))};
 }
 
 }  // namespace

@@ -13,16 +13,10 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 namespace flowscope::gen {
 namespace {
-
-// Builds a message piece by piece (GCC 12 warns falsely on chains of operator+ with literals).
-template <typename... Parts>
-std::string concat(const Parts&... parts) {
-  std::string out;
-  (out.append(parts), ...);
-  return out;
-}
 
 constexpr std::size_t kBatch = 64;  // datagrams per sendmmsg call
 constexpr int kSendBuffer = 4 << 20;
@@ -36,7 +30,7 @@ Result<UdpSender> UdpSender::open(const std::string& target) {
   if (colon == std::string::npos || colon + 1 == target.size()) {
     return Error{
         ErrorCode::InvalidArgument,
-        concat("--to \"", target, "\": expected HOST:PORT, e.g. 127.0.0.1:2055 or [::1]:4739")};
+        fmt::format("--to \"{}\": expected HOST:PORT, e.g. 127.0.0.1:2055 or [::1]:4739", target)};
   }
   host = target.substr(0, colon);
   port = target.substr(colon + 1);
@@ -48,8 +42,9 @@ Result<UdpSender> UdpSender::open(const std::string& target) {
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* found = nullptr;
   if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    return Error{ErrorCode::InvalidArgument, concat("--to \"", target, "\": ", gai_strerror(rc),
-                                                    "; give an address and a port")};
+    return Error{
+        ErrorCode::InvalidArgument,
+        fmt::format("--to \"{}\": {}; give an address and a port", target, gai_strerror(rc))};
   }
   UdpSender sender;
   std::memcpy(&sender.address_, found->ai_addr, found->ai_addrlen);
@@ -57,7 +52,8 @@ Result<UdpSender> UdpSender::open(const std::string& target) {
   sender.fd_ = ::socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   freeaddrinfo(found);
   if (sender.fd_ < 0) {
-    return Error{ErrorCode::Io, concat("cannot create a UDP socket: ", std::strerror(errno))};
+    return Error{ErrorCode::Io,
+                 fmt::format("cannot create a UDP socket: {}", std::strerror(errno))};
   }
   // A larger buffer absorbs the bursts of batched sends; the kernel caps it at wmem_max.
   ::setsockopt(sender.fd_, SOL_SOCKET, SO_SNDBUF, &kSendBuffer, sizeof kSendBuffer);
@@ -65,8 +61,9 @@ Result<UdpSender> UdpSender::open(const std::string& target) {
   char service[NI_MAXSERV];
   if (getnameinfo(reinterpret_cast<const sockaddr*>(&sender.address_), sender.address_length_, text,
                   sizeof text, service, sizeof service, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-    sender.destination_ = sender.address_.ss_family == AF_INET6 ? concat("[", text, "]:", service)
-                                                                : concat(text, ":", service);
+    sender.destination_ = sender.address_.ss_family == AF_INET6
+                              ? fmt::format("[{}]:{}", text, service)
+                              : fmt::format("{}:{}", text, service);
   } else {
     sender.destination_ = target;
   }
@@ -126,7 +123,7 @@ Result<void> UdpSender::send(std::span<const std::span<const std::byte>> datagra
     }
     if (errno == ECONNREFUSED) continue;  // a stale ICMP error; the next call sends
     return Error{ErrorCode::Io,
-                 concat("sending to ", destination_, " failed: ", std::strerror(errno))};
+                 fmt::format("sending to {} failed: {}", destination_, std::strerror(errno))};
   }
   return {};
 }

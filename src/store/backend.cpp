@@ -6,37 +6,10 @@
 #include <fmt/format.h>
 
 #include "store/batch_codec.h"
+#include "store/group_key.h"
 
 namespace flowscope::store {
 namespace {
-
-// The bytes of a row's group key: each group_by value (absent as a marker byte), then the bucket.
-void append_key(const SessionBatch& batch, std::size_t row, std::span<const FieldId> group_by,
-                std::int64_t bucket, std::string& key) {
-  key.clear();
-  for (FieldId id : group_by) {
-    const Column& col = batch.column(id);
-    if (!col.valid(row)) {
-      key.push_back('\0');
-      continue;
-    }
-    key.push_back('\1');
-    std::visit(
-        [&](const auto& data) {
-          using D = std::decay_t<decltype(data)>;
-          if constexpr (std::is_same_v<D, StringColumn>) {
-            std::string_view s = data.get(row);
-            const auto n = static_cast<std::uint32_t>(s.size());
-            key.append(reinterpret_cast<const char*>(&n), sizeof n);
-            key.append(s);
-          } else {
-            key.append(reinterpret_cast<const char*>(&data[row]), sizeof data[row]);
-          }
-        },
-        col.data());
-  }
-  key.append(reinterpret_cast<const char*>(&bucket), sizeof bucket);
-}
 
 std::uint64_t integer_value(const Column& col, std::size_t row) {
   return std::visit(
@@ -99,7 +72,7 @@ void Aggregator::add(const SessionBatch& batch) {
       bucket = t >= 0 ? t - t % request_.bucket_ms
                       : t - ((t % request_.bucket_ms) + request_.bucket_ms) % request_.bucket_ms;
     }
-    append_key(batch, row, request_.group_by, bucket, key_);
+    append_group_key(batch, row, request_.group_by, bucket, key_);
     auto [it, inserted] =
         index_.try_emplace(key_, static_cast<std::uint32_t>(result_.counts.size()));
     if (inserted) {

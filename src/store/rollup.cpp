@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "store/batch_codec.h"
+#include "store/group_key.h"
 #include "store/partition.h"
 
 namespace flowscope::store {
@@ -29,26 +30,7 @@ SessionBatch rollup_rows(const SessionBatch& rows, std::span<const FieldId> keys
   }
   for (std::size_t row = 0; row < rows.size(); ++row) {
     const std::int64_t bucket = floor_to(partition_time(starts[row]), bucket_ms);
-    key.clear();
-    for (FieldId id : keys) {
-      const Column& col = rows.column(id);
-      key.push_back(col.valid(row) ? '\1' : '\0');
-      if (!col.valid(row)) continue;
-      std::visit(
-          [&](const auto& data) {
-            using D = std::decay_t<decltype(data)>;
-            if constexpr (std::is_same_v<D, StringColumn>) {
-              const std::string_view s = data.get(row);
-              const auto n = static_cast<std::uint32_t>(s.size());
-              key.append(reinterpret_cast<const char*>(&n), sizeof n);
-              key.append(s);
-            } else {
-              key.append(reinterpret_cast<const char*>(&data[row]), sizeof data[row]);
-            }
-          },
-          col.data());
-    }
-    key.append(reinterpret_cast<const char*>(&bucket), sizeof bucket);
+    append_group_key(rows, row, keys, bucket, key);
     auto [it, inserted] = index.try_emplace(key, static_cast<std::uint32_t>(acc.size()));
     if (inserted) {
       const auto one = static_cast<std::uint32_t>(row);
