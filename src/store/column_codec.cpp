@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <unordered_map>
@@ -26,19 +27,40 @@ constexpr std::size_t kPackSlack = 8;
 
 std::size_t packed_size(std::size_t n, unsigned width) { return (n * width + 7) / 8 + kPackSlack; }
 
+// Packs groups of 8 values into exactly W bytes with constant shifts (the mirror of
+// unpack_fixed below). REQUIRES: `base` has packed_size(n, W) zeroed bytes.
+template <unsigned W>
+void pack_fixed(const std::uint64_t* values, std::size_t n, char* base) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8, base += W) {
+    for (unsigned j = 0; j < 8; ++j) {
+      std::uint64_t word;
+      std::memcpy(&word, base + (j * W) / 8, 8);
+      word |= values[i + j] << ((j * W) % 8);
+      std::memcpy(base + (j * W) / 8, &word, 8);
+    }
+  }
+  for (unsigned j = 0; i < n; ++i, ++j) {
+    std::uint64_t word;
+    std::memcpy(&word, base + (j * W) / 8, 8);
+    word |= values[i] << ((j * W) % 8);
+    std::memcpy(base + (j * W) / 8, &word, 8);
+  }
+}
+
+using PackFn = void (*)(const std::uint64_t*, std::size_t, char*);
+template <std::size_t... Ws>
+constexpr std::array<PackFn, sizeof...(Ws)> make_packers(std::index_sequence<Ws...>) {
+  return {&pack_fixed<static_cast<unsigned>(Ws == 0 ? 1 : Ws)>...};
+}
+constexpr auto kPackers = make_packers(std::make_index_sequence<kMaxPackedWidth + 1>{});
+
+// REQUIRES: every value fits `width` bits, width <= kMaxPackedWidth.
 void pack_bits(std::span<const std::uint64_t> values, unsigned width, std::string& out) {
   const std::size_t start = out.size();
   out.resize(start + packed_size(values.size(), width), '\0');
   if (width == 0) return;
-  char* base = out.data() + start;
-  std::size_t bit = 0;
-  for (std::uint64_t v : values) {
-    std::uint64_t word;
-    std::memcpy(&word, base + bit / 8, 8);
-    word |= v << (bit % 8);
-    std::memcpy(base + bit / 8, &word, 8);
-    bit += width;
-  }
+  kPackers[width](values.data(), values.size(), out.data() + start);
 }
 
 // Unpacks groups of 8 values, which take exactly W bytes, so every shift is a constant and the
@@ -316,15 +338,26 @@ std::size_t bloom_bit(std::uint64_t h, int i, std::size_t bits) {
 
 std::string build_address_bloom(std::span<const IpAddress> values,
                                 std::span<const std::uint64_t> validity) {
-  std::vector<std::uint64_t> hashes;
-  hashes.reserve(values.size());
+  thread_local std::vector<std::uint64_t> hashes;
+  hashes.clear();
   for (std::size_t i = 0; i < values.size(); ++i) {
     if ((validity[i / 64] >> (i % 64)) & 1u) hashes.push_back(address_hash(values[i]));
   }
   if (hashes.empty()) return {};
-  std::sort(hashes.begin(), hashes.end());
-  hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
-  const std::size_t bits = std::max<std::size_t>(64, std::bit_ceil(hashes.size() * 8));
+  // The filter is sized by the number of distinct addresses, estimated by linear counting
+  // (Whang et al. 1990) over a bitmap of at least as many bits as values: one pass instead of
+  // a sort. Adding a repeated address to the filter changes nothing.
+  const std::size_t m = std::max<std::size_t>(64, std::bit_ceil(hashes.size()));
+  thread_local std::vector<std::uint64_t> seen;
+  seen.assign(m / 64, 0);
+  for (std::uint64_t h : hashes) seen[(h >> 7) % m / 64] |= std::uint64_t{1} << ((h >> 7) % 64);
+  std::size_t zeros = 0;
+  for (std::uint64_t w : seen) zeros += static_cast<std::size_t>(std::popcount(~w));
+  const double distinct = zeros == 0 ? double(hashes.size())
+                                     : std::min(double(hashes.size()),
+                                                -double(m) * std::log(double(zeros) / double(m)));
+  const std::size_t bits =
+      std::max<std::size_t>(64, std::bit_ceil(static_cast<std::size_t>(distinct + 0.5) * 8));
   std::string bloom(bits / 8, '\0');
   for (std::uint64_t h : hashes) {
     for (int i = 0; i < kBloomProbes; ++i) {
