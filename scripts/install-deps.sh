@@ -10,6 +10,8 @@ packages=(
   # libraries
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev libdate-tz3
   libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev
+  # nfcapd files compressed with LZO (nfcapd -z) or BZ2 (-j)
+  liblzo2-dev libbz2-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
   # time zone data for named-zone parsing and its tests

@@ -1,7 +1,8 @@
 // `flowscope import -d DATADIR FILE...`: loads flow files into the embedded store: CSV with a
-// header of registry names, and flow-tools files. One-way flows become one-sided sessions
-// (client = source) until the stitcher (F4) does better. Progress on stderr, a summary of what
-// was imported and what was skipped and why on stdout.
+// header of registry names, flow-tools files and nfdump 1.7's nfcapd files (read natively;
+// `--format nfdump` still reads them through nfdump's CSV output). One-way flows become one-sided
+// sessions (client = source) until the stitcher (F4) does better. Progress on stderr, a summary of
+// what was imported and what was skipped and why on stdout.
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "store/csv_import.h"
 #include "store/embedded_store.h"
 #include "store/flowtools_reader.h"
+#include "store/nfcapd_reader.h"
 
 namespace flowscope::cli {
 namespace {
@@ -35,27 +37,21 @@ void progress(const std::string& file, std::uint64_t records, bool tty) {
   if (tty) std::cerr << "\rimporting " << file << ": " << records << " records" << std::flush;
 }
 
-// nfcapd files are read through nfdump itself (issue F5 allows it; a native reader of nfdump
-// 1.7's format is still to do): nfdump prints the fields below as CSV, which is imported with
-// flow names. TZ=UTC because nfdump prints local times.
-constexpr const char* kNfdumpFormat =
-    "fmt:%ts,%te,%sa,%da,%sp,%dp,%pr,%flg,%ipkt,%ibyt,%opkt,%obyt,%in,%out,%sas,%das,%stos,%nh,"
-    "%ra,%svln,%dvln";
-constexpr const char* kNfdumpColumns =
-    "first,last,src_addr,dst_addr,src_port,dst_port,proto,tcp_flags,packets,bytes,out_packets,"
-    "out_bytes,in_if,out_if,src_as,dst_as,tos,next_hop,exporter,src_vlan,dst_vlan";
-
 bool looks_like_nfcapd(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  unsigned char magic[2] = {};
-  in.read(reinterpret_cast<char*>(magic), 2);
-  return in.gcount() == 2 && magic[0] == 0x0C && magic[1] == 0xA5;  // 0xA50C little-endian
+  char magic[2] = {};
+  in.read(magic, 2);
+  return store::is_nfcapd_magic(std::string_view(magic, static_cast<std::size_t>(in.gcount())));
 }
 
-// Runs nfdump on `file` and imports its output; returns the import's counters.
+// `--format nfdump`: nfcapd files read through nfdump itself, the fallback to the native reader
+// for what it refuses (nfdump 1.6 files, which nfdump 1.7 still reads): nfdump prints the fields
+// of store::kNfdumpCsvFormat as CSV, imported with flow names. TZ=UTC because nfdump prints
+// local times; -6 because nfdump shortens long IPv6 addresses otherwise. Runs nfdump on `file` and
+// imports its output; returns the import's counters.
 template <typename Flush>
-store::ImportStats import_nfcapd(const std::string& file, const std::string& name,
-                                 SessionBatch& batch, Flush& flush_batch, bool tty) {
+store::ImportStats import_via_nfdump(const std::string& file, const std::string& name,
+                                     SessionBatch& batch, Flush& flush_batch, bool tty) {
   int fds[2];
   if (::pipe(fds) != 0) throw UserError{"cannot create a pipe for nfdump"};
   const pid_t pid = ::fork();
@@ -65,14 +61,14 @@ store::ImportStats import_nfcapd(const std::string& file, const std::string& nam
     ::close(fds[0]);
     ::close(fds[1]);
     ::setenv("TZ", "UTC", 1);
-    ::execlp("nfdump", "nfdump", "-q", "-N", "-r", file.c_str(), "-o", kNfdumpFormat,
-             static_cast<char*>(nullptr));
+    ::execlp("nfdump", "nfdump", "-6", "-q", "-N", "-r", file.c_str(), "-o",
+             store::kNfdumpCsvFormat, static_cast<char*>(nullptr));
     _exit(127);
   }
   ::close(fds[1]);
   __gnu_cxx::stdio_filebuf<char> buf(fds[0], std::ios::in);
   std::istream in(&buf);
-  auto importer = store::CsvImporter::open(in, name, kNfdumpColumns);
+  auto importer = store::CsvImporter::open(in, name, store::kNfdumpCsvColumns);
   if (!importer) throw UserError{importer.error().message};
   while (importer->read(batch, kImportBatchRows - batch.size())) {
     flush_batch();
@@ -81,10 +77,10 @@ store::ImportStats import_nfcapd(const std::string& file, const std::string& nam
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw UserError{
-        fmt::format("{}: nfdump failed (exit {}); nfcapd files are read with nfdump: install it "
-                    "(apt-get install nfdump) and check that 'nfdump -r {}' works",
-                    file, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), file)};
+    throw UserError{fmt::format(
+        "{}: nfdump failed (exit {}); --format nfdump reads nfcapd files with nfdump: install it "
+        "(apt-get install nfdump) and check that 'nfdump -r {}' works",
+        file, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), file)};
   }
   return importer->stats();
 }
@@ -154,8 +150,16 @@ void import_file(const std::string& file, const ImportOptions& opt, SessionBatch
         opt.format == "flowtools" || (opt.format == "auto" && looks_like_flowtools(file));
     const bool nf = opt.format == "nfcapd" || (opt.format == "auto" && looks_like_nfcapd(file));
     store::ImportStats stats;
-    if (nf) {
-      stats = import_nfcapd(file, name, batch, flush_batch, tty);
+    if (opt.format == "nfdump") {
+      stats = import_via_nfdump(file, name, batch, flush_batch, tty);
+    } else if (nf) {
+      auto reader = store::NfcapdReader::open(file);
+      if (!reader) throw UserError{reader.error().message};
+      while (reader->read(batch, kImportBatchRows - batch.size())) {
+        if (batch.size() >= kImportBatchRows) flush_batch();
+        progress(name, reader->stats().records, tty);
+      }
+      stats = reader->stats();
     } else if (ft) {
       auto reader = store::FlowtoolsReader::open(file);
       if (!reader) throw UserError{reader.error().message};
@@ -186,27 +190,32 @@ void import_file(const std::string& file, const ImportOptions& opt, SessionBatch
 void register_import(CLI::App& app) {
   auto opt = std::make_shared<ImportOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "import", "Import flow files (CSV with registry names, flow-tools) into the store");
+      "import",
+      "Import flow files (CSV with registry names, flow-tools, nfdump's nfcapd) into the store");
   cmd->add_option("-d,--data-dir", opt->dir, "Data directory of the store (created if missing)")
       ->required();
   cmd->add_option("files", opt->files, "Files to import")->required();
   cmd->add_option("--format", opt->format,
-                  "auto (flow-tools and nfcapd by magic, else CSV), csv, flowtools, nfcapd")
-      ->check(CLI::IsMember({"auto", "csv", "flowtools", "nfcapd"}))
+                  "auto (flow-tools and nfcapd by magic, else CSV), csv, flowtools, nfcapd, "
+                  "nfdump (nfcapd files through 'nfdump -o csv')")
+      ->check(CLI::IsMember({"auto", "csv", "flowtools", "nfcapd", "nfdump"}))
       ->capture_default_str();
   cmd->footer(
       "CSV: the first line names the columns with session names (cln_addr, start_time, ...) or\n"
       "flow names as 'flowscope decode --format csv' writes them. One-way flows (CSV with flow\n"
       "names, flow-tools, nfcapd) are stored as one-sided sessions, client = source\n"
       "(sides = 1).\n"
-      "nfcapd files are read by running 'nfdump' (it must be installed).\n"
+      "nfcapd files (nfdump 1.7, any compression) are read natively; records of unknown\n"
+      "types and damaged blocks are skipped and counted. --format nfdump reads them through\n"
+      "'nfdump -o csv' instead (nfdump must be installed), e.g. for nfdump 1.6 files.\n"
       "Lines that do not parse are skipped, counted by reason and quoted in the summary.\n\n"
       "Examples:\n"
       "  flowscope import -d /var/lib/flowscope sessions.csv\n"
       "  flowscope decode export.pcap --format csv --fields src_addr,dst_addr,first,bytes > f.csv\n"
       "  flowscope import -d data f.csv\n"
       "  flowscope import -d data /var/flow-tools/ft-v05.2026-11-24.*\n"
-      "  flowscope import -d data /var/cache/nfdump/nfcapd.202611240500");
+      "  flowscope import -d data /var/cache/nfdump/nfcapd.202611240500\n"
+      "  flowscope import -d data --format nfdump /var/cache/nfdump-1.6/nfcapd.201901010000");
   cmd->callback([opt] { run(*opt); });
 }
 

@@ -68,21 +68,35 @@ TEST(StoreCommand, ImportStatsAndRetention) {
   EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
 }
 
-TEST(StoreCommand, ImportsNfcapdThroughNfdump) {
-  if (std::system("nfdump -V > /dev/null 2>&1") != 0) GTEST_SKIP() << "nfdump is not installed";
-  testing::TempDir dir;
-  const std::string data = (dir.path() / "data").string();
+TEST(StoreCommand, ImportsNfcapdNativelyAndThroughNfdump) {
   // Written by nfcapd 1.7.1 from softflowd's NetFlow v5 export of two flows of one TCP session.
   const std::string file =
       std::string(FLOWSCOPE_SOURCE_DIR) + "/tests/store/data/nfcapd-softflowd-2flows";
-  auto imp = run_flowscope({"import", "-d", data, file});
-  ASSERT_EQ(imp.exit_code, 0) << imp.err;
-  EXPECT_NE(imp.out.find("imported 2 records"), std::string::npos) << imp.out;
-  auto j = nlohmann::json::parse(run_flowscope({"store", "stats", "-d", data, "--json"}).out);
-  ASSERT_EQ(j["partitions"].size(), 1u);
-  EXPECT_EQ(j["partitions"][0]["partition"], "2026-11-11T20");
-  EXPECT_EQ(j["partitions"][0]["first"], "2026-11-11T20:01:11.806Z");
-  EXPECT_EQ(j["partitions"][0]["rows"], 2);
+  const bool nfdump = std::system("nfdump -V > /dev/null 2>&1") == 0;
+  for (const std::string format : {"auto", "nfdump"}) {
+    if (format == "nfdump" && !nfdump) continue;  // the fallback needs nfdump installed
+    SCOPED_TRACE(format);
+    testing::TempDir dir;
+    const std::string data = (dir.path() / "data").string();
+    auto imp = run_flowscope({"import", "-d", data, "--format", format, file});
+    ASSERT_EQ(imp.exit_code, 0) << imp.err;
+    EXPECT_NE(imp.out.find("imported 2 records"), std::string::npos) << imp.out;
+    auto j = nlohmann::json::parse(run_flowscope({"store", "stats", "-d", data, "--json"}).out);
+    ASSERT_EQ(j["partitions"].size(), 1u);
+    EXPECT_EQ(j["partitions"][0]["partition"], "2026-11-11T20");
+    EXPECT_EQ(j["partitions"][0]["first"], "2026-11-11T20:01:11.806Z");
+    EXPECT_EQ(j["partitions"][0]["rows"], 2);
+  }
+}
+
+TEST(StoreCommand, ImportOfANonNfdumpFileAsNfcapdNamesTheFile) {
+  testing::TempDir dir;
+  const auto bogus = dir.path() / "nfcapd.bogus";
+  std::ofstream(bogus) << "first,last\n";
+  auto imp = run_flowscope(
+      {"import", "-d", (dir.path() / "data").string(), "--format", "nfcapd", bogus.string()});
+  EXPECT_EQ(imp.exit_code, 1);
+  EXPECT_NE(imp.err.find(bogus.string() + ": not an nfdump file"), std::string::npos) << imp.err;
 }
 
 std::string slurp(const std::filesystem::path& p) {
