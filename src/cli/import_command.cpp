@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -68,11 +69,30 @@ store::ImportStats import_via_nfdump(const std::string& file, const std::string&
   ::close(fds[1]);
   __gnu_cxx::stdio_filebuf<char> buf(fds[0], std::ios::in);
   std::istream in(&buf);
-  auto importer = store::CsvImporter::open(in, name, store::kNfdumpCsvColumns);
+  // Lines go through store::fix_nfdump_icmp_port in chunks to one importer (which keeps its
+  // line numbers and counts across chunks).
+  std::stringstream chunk;
+  auto importer = store::CsvImporter::open(chunk, name, store::kNfdumpCsvColumns);
   if (!importer) throw UserError{importer.error().message};
-  while (importer->read(batch, kImportBatchRows - batch.size())) {
-    flush_batch();
-    progress(name, importer->stats().records, tty);
+  std::string line, pending;
+  bool more = true;
+  while (more) {
+    pending.clear();
+    for (int line_idx = 0; line_idx < 16384; ++line_idx) {
+      if (!std::getline(in, line)) {
+        more = false;
+        break;
+      }
+      store::fix_nfdump_icmp_port(line);
+      pending += line;
+      pending += '\n';
+    }
+    chunk.clear();
+    chunk.str(pending);
+    while (importer->read(batch, kImportBatchRows - batch.size())) {
+      flush_batch();
+      progress(name, importer->stats().records, tty);
+    }
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -92,7 +112,22 @@ bool looks_like_flowtools(const std::string& path) {
   return in.gcount() == 2 && magic[0] == 0xCF && magic[1] == 0x10;
 }
 
-void print_summary(const std::string& file, const store::ImportStats& stats) {
+// Traffic of the sessions stored from one file, for the summary (and for checking an import
+// against the source tool's own totals, e.g. 'nfdump -I').
+struct Totals {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  void add(const SessionBatch& batch) {
+    for (std::size_t row = 0; row < batch.size(); ++row) {
+      if (batch.is_set(FieldId::ClnPackets, row)) packets += batch.get<FieldId::ClnPackets>(row);
+      if (batch.is_set(FieldId::SrvPackets, row)) packets += batch.get<FieldId::SrvPackets>(row);
+      if (batch.is_set(FieldId::ClnBytes, row)) bytes += batch.get<FieldId::ClnBytes>(row);
+      if (batch.is_set(FieldId::SrvBytes, row)) bytes += batch.get<FieldId::SrvBytes>(row);
+    }
+  }
+};
+
+void print_summary(const std::string& file, const store::ImportStats& stats, const Totals& totals) {
   std::cout << file << ": imported " << stats.records << " records";
   if (stats.skipped > 0) {
     std::cout << ", skipped " << stats.skipped << " (";
@@ -105,11 +140,14 @@ void print_summary(const std::string& file, const store::ImportStats& stats) {
   }
   std::cout << '\n';
   for (const auto& e : stats.examples) std::cout << "  skipped: " << e << '\n';
+  if (stats.records > 0) {
+    std::cout << "  traffic: " << totals.packets << " packets, " << totals.bytes << " bytes\n";
+  }
 }
 
 template <typename Flush>
 void import_file(const std::string& file, const ImportOptions& opt, SessionBatch& batch,
-                 Flush& flush_batch, bool tty);
+                 Flush& flush_batch, Totals& totals, bool tty);
 
 void run(const ImportOptions& opt) {
   store::StoreOptions so;
@@ -119,15 +157,17 @@ void run(const ImportOptions& opt) {
   auto& st = **opened;
   const bool tty = ::isatty(2) != 0;
   SessionBatch batch(kImportBatchRows);
+  Totals totals;
   auto flush_batch = [&] {
     if (batch.empty()) return;
+    totals.add(batch);
     if (auto r = st.append(batch); !r) throw UserError{r.error().message};
     batch.clear();
   };
   std::size_t failed = 0;
   for (const std::string& file : opt.files) {
     try {
-      import_file(file, opt, batch, flush_batch, tty);
+      import_file(file, opt, batch, flush_batch, totals, tty);
     } catch (const UserError& e) {
       // One unreadable file does not stop the others; the exit code says something failed.
       std::cerr << "flowscope: error: " << e.message << '\n';
@@ -143,8 +183,9 @@ void run(const ImportOptions& opt) {
 
 template <typename Flush>
 void import_file(const std::string& file, const ImportOptions& opt, SessionBatch& batch,
-                 Flush& flush_batch, bool tty) {
+                 Flush& flush_batch, Totals& totals, bool tty) {
   {
+    totals = Totals{};
     const std::string name = std::filesystem::path(file).filename().string();
     const bool ft =
         opt.format == "flowtools" || (opt.format == "auto" && looks_like_flowtools(file));
@@ -181,7 +222,7 @@ void import_file(const std::string& file, const ImportOptions& opt, SessionBatch
     }
     flush_batch();
     if (tty) std::cerr << '\n';
-    print_summary(file, stats);
+    print_summary(file, stats, totals);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "store/nfcapd_reader.h"
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -144,6 +145,29 @@ std::string_view nfcapd_compression_name(NfcapdCompression c) {
     case NfcapdCompression::Zstd: return "ZSTD";
   }
   return "unknown";
+}
+
+void fix_nfdump_icmp_port(std::string& line) {
+  // The destination port is the sixth column.
+  std::size_t start = 0;
+  for (int comma = 0; comma < 5; ++comma) {
+    start = line.find(',', start);
+    if (start == std::string::npos) return;
+    ++start;
+  }
+  const std::size_t end = std::min(line.find(',', start), line.size());
+  const std::size_t dot = line.find('.', start);
+  if (dot >= end) return;
+  unsigned type = 0, code = 0;
+  const char* first = line.data() + start;
+  while (first < line.data() + dot && *first == ' ') ++first;
+  auto [p1, e1] = std::from_chars(first, line.data() + dot, type);
+  auto [p2, e2] = std::from_chars(line.data() + dot + 1, line.data() + end, code);
+  if (e1 != std::errc() || e2 != std::errc() || p1 != line.data() + dot ||
+      p2 != line.data() + end || type > 255 || code > 255) {
+    return;
+  }
+  line.replace(start, end - start, std::to_string(type * 256 + code));
 }
 
 bool is_nfcapd_magic(std::string_view head) {

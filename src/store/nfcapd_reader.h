@@ -48,13 +48,18 @@ struct NfcapdFileInfo {
 // whose columns are the flow fields named by kNfdumpCsvColumns. `flowscope import --format
 // nfdump` and the differential tests read nfcapd files this way. Note: nfdump prints an ICMP
 // flow's destination port as "type.code", which is not a port; the native reader keeps
-// type * 256 + code (the registry's dst_port).
+// type * 256 + code (the registry's dst_port), and fix_nfdump_icmp_port turns the one into the
+// other.
 inline constexpr const char* kNfdumpCsvFormat =
     "fmt:%ts,%te,%sa,%da,%sp,%dp,%pr,%flg,%ipkt,%ibyt,%opkt,%obyt,%in,%out,%sas,%das,%stos,%nh,"
     "%ra,%svln,%dvln";
 inline constexpr const char* kNfdumpCsvColumns =
     "first,last,src_addr,dst_addr,src_port,dst_port,proto,tcp_flags,packets,bytes,out_packets,"
     "out_bytes,in_if,out_if,src_as,dst_as,tos,next_hop,exporter,src_vlan,dst_vlan";
+
+// Rewrites the destination port of one line of kNfdumpCsvFormat output from nfdump's ICMP form
+// "type.code" to type * 256 + code, so that the line imports as the native reader reads it.
+void fix_nfdump_icmp_port(std::string& line);
 
 // True when `head` (the first bytes of a file) starts with nfdump's magic 0xA50C.
 bool is_nfcapd_magic(std::string_view head);

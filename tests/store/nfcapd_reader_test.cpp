@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -59,16 +58,12 @@ std::string run(const std::string& cmd) {
 SessionBatch sessions_via_nfdump(const std::filesystem::path& file, ImportStats& stats) {
   std::string csv =
       run(fmt::format("TZ=UTC nfdump -6 -q -N -r '{}' -o '{}'", file.string(), kNfdumpCsvFormat));
-  static const std::regex kIcmpPort(R"(,\s*(\d+)\.(\d+),)");
   std::string fixed;
-  std::sregex_iterator it(csv.begin(), csv.end(), kIcmpPort), end;
-  std::size_t pos = 0;
-  for (; it != end; ++it) {
-    fixed.append(csv, pos, it->position() - pos);
-    fixed += fmt::format(",{},", std::stoi((*it)[1]) * 256 + std::stoi((*it)[2]));
-    pos = it->position() + it->length();
+  std::istringstream lines(csv);
+  for (std::string line; std::getline(lines, line);) {
+    fix_nfdump_icmp_port(line);
+    fixed += line + "\n";
   }
-  fixed.append(csv, pos);
   std::istringstream in(fixed);
   auto importer = CsvImporter::open(in, file.filename().string(), kNfdumpCsvColumns);
   EXPECT_TRUE(importer.has_value());
@@ -143,6 +138,18 @@ TEST(NfcapdReader, SameSessionsAsThroughNfdumpForEveryTestFile) {
   }
   // The committed files cover every compression nfdump 1.7.1 writes.
   EXPECT_EQ(compressions.size(), 4u);
+}
+
+TEST(NfcapdReader, IcmpPortsOfNfdumpCsvBecomeTypeTimes256PlusCode) {
+  std::string line = "2026-01-01 00:00:00.000,x,10.0.0.1,10.0.0.2,     0,   8.3,1    ,........";
+  fix_nfdump_icmp_port(line);
+  EXPECT_EQ(line, "2026-01-01 00:00:00.000,x,10.0.0.1,10.0.0.2,     0,2051,1    ,........");
+  std::string tcp = "a,b,c,d,1,  443,6";
+  fix_nfdump_icmp_port(tcp);
+  EXPECT_EQ(tcp, "a,b,c,d,1,  443,6");
+  std::string odd = "a,b,c,d,1,1.2.3,6";
+  fix_nfdump_icmp_port(odd);
+  EXPECT_EQ(odd, "a,b,c,d,1,1.2.3,6");
 }
 
 TEST(NfcapdReader, ReadsHeaderAndValuesOfAKnownFile) {
