@@ -77,9 +77,9 @@ struct FlowValues {
   bool has_misc = false;
 };
 
+// Decompresses into `out`, of kMaxBlockBytes; returns the decompressed size.
 Result<std::size_t> inflate_block(NfcapdCompression method, std::span<const std::byte> in,
-                                  std::vector<std::byte>& out) {
-  out.resize(kMaxBlockBytes);
+                                  std::span<std::byte> out) {
   const char* src = reinterpret_cast<const char*>(in.data());
   char* dst = reinterpret_cast<char*>(out.data());
   switch (method) {
@@ -318,13 +318,15 @@ bool NfcapdReader::next_block() {
     if (info_.compression == NfcapdCompression::None) {
       records_ = raw_;
     } else {
-      auto n = inflate_block(info_.compression, raw_, block_);
+      // Not zero-filled: a small file need not pay for clearing 5 MiB.
+      if (!block_) block_.reset(new std::byte[kMaxBlockBytes]);
+      auto n = inflate_block(info_.compression, raw_, std::span(block_.get(), kMaxBlockBytes));
       if (!n) {
         skip("damaged_block", num_records,
              fmt::format("block {} does not decompress ({})", index + 1, n.error().message));
         continue;
       }
-      records_ = std::span<const std::byte>(block_).first(*n);
+      records_ = std::span<const std::byte>(block_.get(), *n);
     }
     records_left_ = num_records;
     return true;

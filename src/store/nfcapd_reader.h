@@ -97,7 +97,7 @@ class NfcapdReader {
   std::uint32_t block_index_ = 0;  // blocks read so far
   bool done_ = false;
   std::vector<std::byte> raw_;          // the block as stored
-  std::vector<std::byte> block_;        // the block decompressed
+  std::unique_ptr<std::byte[]> block_;  // the block decompressed (kMaxBlockBytes)
   std::span<const std::byte> records_;  // what is left of the current block
   std::uint32_t records_left_ = 0;
   std::unique_ptr<FlowBatch> scratch_;  // for read(SessionBatch&)
