@@ -26,6 +26,7 @@ constexpr std::size_t kBlockHeaderSize = 12;
 constexpr std::size_t kMaxBlockBytes = 5 * 1024 * 1024 - kBlockHeaderSize;
 constexpr std::uint16_t kBlockTypeRecords = 3;  // DATA_BLOCK_TYPE_3: individual records
 constexpr std::uint16_t kBlockTypeArray = 4;    // DATA_BLOCK_TYPE_4: one array record
+constexpr std::uint16_t kFlagBlockUncompressed = 0x1;
 
 // Record types (nfdump id.h).
 constexpr std::uint16_t kRecordV3 = 11;
@@ -279,7 +280,7 @@ bool NfcapdReader::next_block() {
     const std::uint32_t num_records = h.u32le();
     const std::uint32_t size = h.u32le();
     const std::uint16_t type = h.u16le();
-    h.u16le();  // flags: nfdump 1.7 ignores them when reading, so do we
+    const std::uint16_t flags = h.u16le();
     if (h.failed()) {
       skip("truncated_file", 0,
            fmt::format("the file ends in block {} of {} (a file still being written, or cut "
@@ -315,7 +316,8 @@ bool NfcapdReader::next_block() {
       }
       continue;
     }
-    if (info_.compression == NfcapdCompression::None) {
+    // Later nfdump releases may store a block plain in a compressed file, and say so.
+    if (info_.compression == NfcapdCompression::None || (flags & kFlagBlockUncompressed) != 0) {
       records_ = raw_;
     } else {
       // Not zero-filled: a small file need not pay for clearing 5 MiB.

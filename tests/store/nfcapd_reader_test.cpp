@@ -191,12 +191,13 @@ std::string file_header(std::uint32_t blocks, std::uint8_t compression = 0,
   return h;
 }
 
-std::string block(std::uint32_t records, const std::string& body, std::uint16_t type = 3) {
+std::string block(std::uint32_t records, const std::string& body, std::uint16_t type = 3,
+                  std::uint16_t flags = 0) {
   std::string b;
   put_le(b, records, 4);
   put_le(b, body.size(), 4);
   put_le(b, type, 2);
-  put_le(b, 0, 2);
+  put_le(b, flags, 2);
   return b + body;
 }
 
@@ -316,8 +317,10 @@ TEST(NfcapdReader, ZstdBlocksReadLikeUncompressedOnes) {
                                   static_cast<int>(lz4.size())));
   for (const auto& [compression, data] :
        std::vector<std::pair<std::uint8_t, std::string>>{{0, body}, {3, lz4}, {4, packed}}) {
+    // The second block is stored plain and flagged so (FLAG_BLOCK_UNCOMPRESSED), as later
+    // nfdump releases may do in a compressed file.
     auto reader = NfcapdReader::from_bytes(
-        file_header(2, compression) + block(2, data) + block(2, data), "z");
+        file_header(2, compression) + block(2, data) + block(2, body, 3, 1), "z");
     ASSERT_TRUE(reader.has_value()) << reader.error().message;
     FlowBatch flows;
     while (reader->read_flows(flows, 100)) {
