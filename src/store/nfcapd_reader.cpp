@@ -233,7 +233,7 @@ Result<NfcapdReader> NfcapdReader::start(std::unique_ptr<std::istream> in, std::
   info.created = static_cast<std::int64_t>(r.u64le());
   const std::uint8_t compression = r.u8();
   const std::uint8_t encryption = r.u8();
-  r.u16le();  // appendix blocks: ident and statistics, not needed
+  reader.appendix_blocks_ = r.u16le();  // ident and statistics, not needed
   info.creator = r.u32le();
   r.u64le();  // appendix offset
   r.u32le();  // block size (unused by nfdump 1.7)
@@ -269,6 +269,13 @@ void NfcapdReader::skip(const std::string& reason, std::uint64_t records,
 bool NfcapdReader::next_block() {
   while (!done_) {
     if (block_index_ >= info_.blocks) {
+      if (info_.blocks == 0 && appendix_blocks_ == 0 &&
+          in_->peek() != std::char_traits<char>::eof()) {
+        // nfcapd writes the number of blocks into the header when it closes the file.
+        skip("unfinished_file", 0,
+             "the header lists no data blocks but data follows: a file nfcapd is still writing "
+             "(nfcapd.current.*); import it once nfcapd has closed it");
+      }
       done_ = true;
       break;
     }

@@ -95,6 +95,7 @@ class NfcapdReader {
   NfcapdFileInfo info_;
   ImportStats stats_;
   std::uint32_t block_index_ = 0;  // blocks read so far
+  std::uint16_t appendix_blocks_ = 0;
   bool done_ = false;
   std::vector<std::byte> raw_;          // the block as stored
   std::unique_ptr<std::byte[]> block_;  // the block decompressed (kMaxBlockBytes)

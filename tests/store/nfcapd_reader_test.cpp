@@ -427,6 +427,17 @@ TEST(NfcapdReader, DamagedCompressedBlocksAreSkippedAndCounted) {
   EXPECT_GE(reader->stats().skipped_by_reason.at("damaged_block"), 500u);
 }
 
+TEST(NfcapdReader, AFileStillBeingWrittenIsReported) {
+  // nfcapd writes the block count into the header when it closes the file.
+  const std::string good = v3_record({generic_flow(1'795'500'000'000, 3, 443), ipv4_flow(1, 2)});
+  auto reader = NfcapdReader::from_bytes(file_header(0) + block(1, good), "nfcapd.current.42");
+  ASSERT_TRUE(reader.has_value());
+  EXPECT_EQ(sessions_native(*reader).size(), 0u);
+  EXPECT_EQ(reader->stats().skipped_by_reason.count("unfinished_file"), 1u);
+  ASSERT_EQ(reader->stats().examples.size(), 1u);
+  EXPECT_NE(reader->stats().examples[0].find("still writing"), std::string::npos);
+}
+
 TEST(NfcapdReader, ImpossibleBlockHeaderStopsReading) {
   const std::string good = v3_record({generic_flow(1'795'500'000'000, 3, 443), ipv4_flow(1, 2)});
   std::string bad_header;
