@@ -118,12 +118,18 @@ struct Totals {
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
   void add(const SessionBatch& batch) {
-    for (std::size_t row = 0; row < batch.size(); ++row) {
-      if (batch.is_set(FieldId::ClnPackets, row)) packets += batch.get<FieldId::ClnPackets>(row);
-      if (batch.is_set(FieldId::SrvPackets, row)) packets += batch.get<FieldId::SrvPackets>(row);
-      if (batch.is_set(FieldId::ClnBytes, row)) bytes += batch.get<FieldId::ClnBytes>(row);
-      if (batch.is_set(FieldId::SrvBytes, row)) bytes += batch.get<FieldId::SrvBytes>(row);
+    packets += sum<FieldId::ClnPackets>(batch) + sum<FieldId::SrvPackets>(batch);
+    bytes += sum<FieldId::ClnBytes>(batch) + sum<FieldId::SrvBytes>(batch);
+  }
+  template <FieldId F>
+  static std::uint64_t sum(const SessionBatch& batch) {
+    const auto values = batch.values<F>();
+    const Column& col = batch.column(F);
+    std::uint64_t total = 0;
+    for (std::size_t row = 0; row < values.size(); ++row) {
+      if (col.valid(row)) total += values[row];
     }
+    return total;
   }
 };
 
