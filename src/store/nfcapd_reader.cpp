@@ -214,7 +214,8 @@ Result<NfcapdReader> NfcapdReader::start(std::unique_ptr<std::istream> in, std::
   if (version == kLayoutVersion1) {
     return Error{ErrorCode::Unsupported,
                  fmt::format("{}: nfdump 1.6 file (layout version 1), which is not read; "
-                             "convert it with nfdump 1.7: 'nfdump -r {} -y -w NEW'",
+                             "convert it with nfdump 1.7: 'nfdump -r {} -y -w NEW' (or import "
+                             "it through nfdump: 'flowscope import --format nfdump')",
                              name, name)};
   }
   if (version != kLayoutVersion2) {
