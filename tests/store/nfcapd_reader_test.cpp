@@ -1,7 +1,13 @@
 // NfcapdReader: differential against nfdump 1.7 on the files of tests/store/data (every
-// compression nfcapd writes, NetFlow v5/v9/IPFIX, IPv4 and IPv6), ZSTD blocks, hand-made files
-// with unknown record types, unknown and damaged elements, and damaged, cut and refused files.
+// compression nfcapd writes, NetFlow v5/v9/IPFIX, IPv4 and IPv6) and on multi-block files nfcapd
+// writes during the test; ZSTD blocks, hand-made files with unknown record types, unknown and
+// damaged elements, and damaged, cut and refused files.
 #include "store/nfcapd_reader.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -11,13 +17,18 @@
 #include <set>
 #include <sstream>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <lz4.h>
+#include <signal.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "store/csv_import.h"
 #include "store/file_util.h"
+
+#include "store_test_support.h"
 
 namespace flowscope::store {
 namespace {
@@ -138,6 +149,78 @@ TEST(NfcapdReader, SameSessionsAsThroughNfdumpForEveryTestFile) {
   }
   // The committed files cover every compression nfdump 1.7.1 writes.
   EXPECT_EQ(compressions.size(), 4u);
+}
+
+// A free UDP port on 127.0.0.1 (bound and released: nfcapd binds it right after).
+int free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Files nfcapd writes now, in every compression, of 20000 flows (several data blocks):
+// nfcapd on a loopback port, `flowscope gen flows` sending to it, nfcapd stopped by its PID.
+TEST(NfcapdReader, SameAsNfdumpOnMultiBlockFilesNfcapdWritesNow) {
+  if (!have_nfdump() || std::system("command -v nfcapd > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "nfdump/nfcapd are not installed";
+  }
+  for (const char* flag : {"", "-y", "-z", "-j"}) {
+    SCOPED_TRACE(std::string("nfcapd ") + flag);
+    testing::TempDir dir;
+    const int port = free_udp_port();
+    ASSERT_GT(port, 0);
+    const std::string port_text = std::to_string(port);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      if (*flag != '\0') {
+        ::execlp("nfcapd", "nfcapd", "-b", "127.0.0.1", "-p", port_text.c_str(), "-w",
+                 dir.path().c_str(), "-t", "3600", flag, static_cast<char*>(nullptr));
+      } else {
+        ::execlp("nfcapd", "nfcapd", "-b", "127.0.0.1", "-p", port_text.c_str(), "-w",
+                 dir.path().c_str(), "-t", "3600", static_cast<char*>(nullptr));
+      }
+      _exit(127);
+    }
+    ::usleep(500'000);
+    const std::string gen = std::string(FLOWSCOPE_BINARY) +
+                            " gen flows --format v9 --seed 7 --count 20000 --rate 50000 "
+                            "--ipv6-share 0.3 -q --to 127.0.0.1:" +
+                            port_text;
+    EXPECT_EQ(std::system(gen.c_str()), 0);
+    ::usleep(300'000);
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    std::filesystem::path file;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+      if (entry.path().filename().string().starts_with("nfcapd.2")) file = entry.path();
+    }
+    ASSERT_FALSE(file.empty()) << "nfcapd wrote no file";
+    auto reader = NfcapdReader::open(file);
+    ASSERT_TRUE(reader.has_value()) << reader.error().message;
+    EXPECT_GT(reader->info().blocks, 1u);
+    const SessionBatch native = sessions_native(*reader);
+    EXPECT_GT(native.size(), 10000u);  // UDP on loopback may lose a few datagrams
+    EXPECT_EQ(reader->stats().skipped, 0u);
+    ImportStats nfdump_stats;
+    const SessionBatch via_nfdump = sessions_via_nfdump(file, nfdump_stats);
+    EXPECT_EQ(nfdump_stats.skipped, 0u);
+    std::string report;
+    EXPECT_EQ(diff_batches(via_nfdump, native, report), 0u) << report;
+  }
 }
 
 TEST(NfcapdReader, IcmpPortsOfNfdumpCsvBecomeTypeTimes256PlusCode) {

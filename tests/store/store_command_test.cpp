@@ -89,6 +89,24 @@ TEST(StoreCommand, ImportsNfcapdNativelyAndThroughNfdump) {
   }
 }
 
+// The fallback through nfdump gives the same summary as the native reader on vendor data with
+// ICMP flows (nfdump prints their ports as "type.code") and long IPv6 addresses.
+TEST(StoreCommand, ImportThroughNfdumpMatchesTheNativeReader) {
+  if (std::system("nfdump -V > /dev/null 2>&1") != 0) GTEST_SKIP() << "nfdump is not installed";
+  const std::string file =
+      std::string(FLOWSCOPE_SOURCE_DIR) + "/tests/store/data/nfcapd-logstash-netflow-lz4";
+  testing::TempDir dir;
+  auto native = run_flowscope({"import", "-d", (dir.path() / "a").string(), file});
+  auto via =
+      run_flowscope({"import", "-d", (dir.path() / "b").string(), "--format", "nfdump", file});
+  ASSERT_EQ(native.exit_code, 0) << native.err;
+  ASSERT_EQ(via.exit_code, 0) << via.err;
+  EXPECT_NE(native.out.find("imported 359 records\n  traffic: 141695 packets, 152176005 bytes"),
+            std::string::npos)
+      << native.out;
+  EXPECT_EQ(native.out, via.out);
+}
+
 TEST(StoreCommand, ImportOfANonNfdumpFileAsNfcapdNamesTheFile) {
   testing::TempDir dir;
   const auto bogus = dir.path() / "nfcapd.bogus";
