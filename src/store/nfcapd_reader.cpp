@@ -221,7 +221,8 @@ Result<NfcapdReader> NfcapdReader::start(std::unique_ptr<std::istream> in, std::
   if (version != kLayoutVersion2) {
     return Error{ErrorCode::Unsupported,
                  fmt::format("{}: unknown nfdump file layout version {} (version 2, nfdump "
-                             "1.7, is read)",
+                             "1.7, is read); if a newer nfdump wrote it, import it through that "
+                             "nfdump: 'flowscope import --format nfdump'",
                              name, version)};
   }
   if (got < kFileHeaderSize) {
