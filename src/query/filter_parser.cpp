@@ -1,5 +1,6 @@
 #include "query/filter_parser.h"
 
+#include <bit>
 #include <cctype>
 #include <string>
 
@@ -441,7 +442,8 @@ class NfdumpParser {
         if (mask && mask->is_v4()) {
           const std::uint32_t m = mask->v4_value();
           const int len = std::popcount(m);
-          if (m != 0 && (m << len) != 0) {
+          const std::uint32_t inverse = ~m;
+          if ((inverse & (inverse + 1)) != 0) {  // ones then zeros, or not a mask
             return parse_error("the netmask is not contiguous", at());
           }
           text += "/" + std::to_string(len);
