@@ -74,9 +74,11 @@ void register_query(CLI::App& app) {
   cmd->add_option("--fields", opt->fields,
                   "Fields to print, by name or filter keyword (flowscope fields); derived ones "
                   "such as total_bytes and duration too")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("-s,--sort", opt->sort, "Sort by FIELD, FIELD:desc or -FIELD (descending)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("-n,--limit", opt->limit, "At most N sessions (0 = all)");
   cmd->footer(
       "FlowTraq's -c+ is accepted for --csv-header. Filter syntax and every option: "

@@ -363,8 +363,19 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
   const bool table =
       options.format == OutputFormat::Table || options.format == OutputFormat::Template;
   auto label = [&](std::string s) { return table ? upper(s) : s; };
-  std::vector<std::string> headers{label("rank")};
-  std::vector<bool> right{true};
+  // Without groups there is one row, the totals: no rank.
+  const bool ranked = nkeys > 0;
+  // The totals beside the counted value, leaving out the one that is the value.
+  std::vector<std::pair<const char*, std::uint64_t StatValues::*>> extra;
+  if (spec.count != CountKind::Sessions) extra.push_back({"sessions", &StatValues::sessions});
+  if (spec.count != CountKind::Bytes) extra.push_back({"bytes", &StatValues::bytes});
+  if (spec.count != CountKind::Packets) extra.push_back({"packets", &StatValues::packets});
+  std::vector<std::string> headers;
+  std::vector<bool> right;
+  if (ranked) {
+    headers.push_back(label("rank"));
+    right.push_back(true);
+  }
   for (const GroupKey& k : result.group_by) {
     headers.push_back(label(key_label(k)));
     right.push_back(right_aligned(key_column(k)));
@@ -375,8 +386,10 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
     headers.push_back(label(value_label));
     right.push_back(true);
   } else {
-    for (const char* h : {"", "sessions", "bytes", "packets"}) {
-      headers.push_back(label(*h ? std::string(h) : value_label));
+    headers.push_back(label(value_label));
+    right.push_back(true);
+    for (const auto& [name, member] : extra) {
+      headers.push_back(label(name));
       right.push_back(true);
     }
   }
@@ -385,7 +398,8 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
                   std::size_t series_row) {
     if (series) {
       for (std::size_t b = 0; b < nb; ++b) {
-        std::vector<std::string> cells{rank};
+        std::vector<std::string> cells;
+        if (ranked) cells.push_back(rank);
         cells.insert(cells.end(), keys.begin(), keys.end());
         cells.push_back(format_time(time_from_ms(result.buckets[b]), options.field.zone));
         cells.push_back(std::to_string(result.series[series_row * nb + b]));
@@ -393,17 +407,19 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
       }
       return;
     }
-    std::vector<std::string> cells{rank};
+    std::vector<std::string> cells;
+    if (ranked) cells.push_back(rank);
     cells.insert(cells.end(), keys.begin(), keys.end());
-    for (std::uint64_t n : {v.value, v.sessions, v.bytes, v.packets})
-      cells.push_back(std::to_string(n));
+    cells.push_back(std::to_string(v.value));
+    for (const auto& [name, member] : extra) cells.push_back(std::to_string(v.*member));
     rows.push_back(std::move(cells));
   };
-  for (std::size_t r = 0; r < result.rows.size(); ++r) {
+  for (std::size_t r = 0; ranked && r < result.rows.size(); ++r) {
     std::vector<std::string> keys;
     for (std::size_t k = 0; k < nkeys; ++k) keys.push_back(key_text(result, k, r, options.field));
     emit(std::to_string(r + 1), std::move(keys), result.rows[r], r);
   }
+  if (!ranked && series) emit("", {}, result.total, 0);
   if (result.other_groups > 0) {
     std::vector<std::string> keys(nkeys, "");
     if (nkeys > 0) keys[0] = fmt::format("others ({} groups)", result.other_groups);
@@ -412,7 +428,7 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
   if (!series) {
     std::vector<std::string> keys(nkeys, "");
     if (nkeys > 0) keys[0] = fmt::format("total ({} groups)", result.total_groups);
-    emit(nkeys > 0 ? "" : "1", std::move(keys), result.total, 0);
+    emit("", std::move(keys), result.total, 0);
   }
   if (table) {
     Table t(headers, right);
