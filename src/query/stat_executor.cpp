@@ -17,6 +17,7 @@
 #include "core/cidr.h"
 #include "query/executor.h"
 #include "query/executor_support.h"
+#include "query/fixed_key_aggregator.h"
 #include "store/batch_codec.h"
 #include "store/rollup.h"
 
@@ -142,7 +143,8 @@ void copy_key(const Column& src, std::size_t row, Column& dst, std::size_t drow,
 
 struct Acc {
   StatValues v;
-  ValueSet uniq;
+  ValueSet uniq;                    // distinct values, when rows may repeat them
+  std::uint64_t distinct_rows = 0;  // otherwise: each aggregation row is a new value
 };
 
 struct Group {
@@ -150,12 +152,44 @@ struct Group {
   std::map<std::int64_t, Acc> buckets;
 };
 
+// The scan path with the fixed-key aggregator: no copies of selected rows.
+Result<store::AggregateResult> scan_aggregate(const store::Backend& backend,
+                                              const store::AggregateRequest& request,
+                                              FixedKeyAggregator& agg, const CompiledFilter& filter,
+                                              const ExecOptions& options, QueryProgress& progress) {
+  store::ScanRequest scan = request.scan;
+  scan.columns = agg.scan_columns();
+  scan.columns.insert(scan.columns.end(), filter.columns().begin(), filter.columns().end());
+  dedupe(scan.columns);
+  std::vector<std::uint32_t> rows;
+  bool cancelled = false;
+  auto stats = backend.scan(scan, [&](const SessionBatch& batch) {
+    if (options.cancel.cancelled()) {
+      cancelled = true;
+      return false;
+    }
+    filter.select_rows(batch, rows);
+    progress.rows_scanned += batch.size();
+    progress.rows_matched += rows.size();
+    ++progress.batches;
+    if (options.progress) options.progress(progress);
+    agg.add(batch, rows);
+    return true;
+  });
+  if (!stats) return stats.error();
+  if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
+  return std::move(agg).finish(std::move(*stats));
+}
+
 Result<store::AggregateResult> run_aggregate(const store::Backend& backend,
                                              const store::AggregateRequest& request,
                                              const CompiledFilter& filter,
                                              const ExecOptions& options, QueryProgress& progress) {
   if (options.cancel.cancelled()) return Error{ErrorCode::Cancelled, "query cancelled"};
-  if (!options.force_scan && filter.pushdown_is_exact()) {
+  // Backend::aggregate when it has a faster way (rollups); the scan below otherwise, which
+  // also applies what the store cannot.
+  if (!options.force_scan && filter.pushdown_is_exact() &&
+      (backend.aggregates_natively(request) || !FixedKeyAggregator::create(request))) {
     auto r = backend.aggregate(request);
     if (r) {
       progress.rows_scanned += r->stats.rows_returned;
@@ -164,6 +198,9 @@ Result<store::AggregateResult> run_aggregate(const store::Backend& backend,
       if (options.progress) options.progress(progress);
     }
     return r;
+  }
+  if (auto fast = FixedKeyAggregator::create(request)) {
+    return scan_aggregate(backend, request, *fast, filter, options, progress);
   }
   auto agg = store::Aggregator::create(request);
   if (!agg) return agg.error();
@@ -213,7 +250,7 @@ std::uint64_t value_of(const StatSpec& spec, const Acc& a) {
     case CountKind::Bytes: return a.v.bytes;
     case CountKind::Packets: return a.v.packets;
     case CountKind::Sessions: return a.v.sessions;
-    case CountKind::Unique: return a.uniq.size();
+    case CountKind::Unique: return a.uniq.empty() ? a.distinct_rows : a.uniq.size();
   }
   return 0;
 }
@@ -249,6 +286,13 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
   std::vector<std::string> sources;
   std::string key;
 
+  // Aggregation rows are distinct (group, value) pairs: one row is one distinct value unless
+  // two sides, network masks, two counted fields or buckets can repeat a value in a group.
+  const bool masked =
+      std::any_of(spec.group_by.begin(), spec.group_by.end(),
+                  [](const GroupKey& k) { return k.v4_prefix < 32 || k.v6_prefix < 128; });
+  const bool need_sets = variants.size() > 1 || masked || spec.bucket_ms > 0 ||
+                         (!variants.empty() && variants[0].unique_fields.size() > 1);
   for (const Variant& var : variants) {
     store::AggregateRequest req;
     req.scan.begin_ms = spec.where.begin_ms;
@@ -319,8 +363,12 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
         const Column& col = rows.column(u);
         if (!col.valid(r)) continue;
         const U128 uk = unique_key(col, r);
-        g.total.uniq.insert(uk);
         all_unique.insert(uk);
+        if (!need_sets) {
+          ++g.total.distinct_rows;
+          continue;
+        }
+        g.total.uniq.insert(uk);
         if (bucket != nullptr) bucket->uniq.insert(uk);
       }
     }
