@@ -10,6 +10,7 @@
 #include "cli/query_common.h"
 #include "query/executor.h"
 #include "query/output.h"
+#include "query/stat_graph.h"
 
 namespace flowscope::cli {
 namespace {
@@ -24,15 +25,11 @@ struct StatOptions {
   std::string bucket;
   bool raw = false;
   std::string graph;
+  int graph_width = 900;
+  int graph_height = 450;
 };
 
 void run_stat(const StatOptions& opt) {
-  if (!opt.graph.empty()) {
-    throw UserError{
-        "-g (graphs) is not available in this build yet; use -w with --csv-header "
-        "and plot the series",
-        kExitUsage};
-  }
   ResolvedQuery q = resolve_common(opt.common);
   query::StatSpec spec;
   spec.where = q.where;
@@ -52,6 +49,9 @@ void run_stat(const StatOptions& opt) {
                       kExitUsage};
     }
     spec.bucket_ms = d->count();
+  } else if (!opt.graph.empty()) {
+    // A graph is a time series: about 120 points over the window unless -w says otherwise.
+    spec.bucket_ms = query::graph_bucket_ms(spec.where.end_ms - spec.where.begin_ms);
   }
   q.exec.force_scan = opt.raw;
   if (q.output.format == query::OutputFormat::Template) {
@@ -63,6 +63,15 @@ void run_stat(const StatOptions& opt) {
   auto result = query::execute_stat(*q.store, spec, q.exec);
   if (q.exec.progress) std::cerr << "\r\033[K" << std::flush;
   if (!result) throw_query_error(result.error(), q);
+  if (!opt.graph.empty()) {
+    query::GraphOptions g;
+    g.width = opt.graph_width;
+    g.height = opt.graph_height;
+    g.zone = q.output.field.zone;
+    if (auto r = query::write_stat_graph(opt.graph, spec, *result, g); !r) {
+      throw UserError{"-g: " + r.error().message};
+    }
+  }
   query::write_stat(std::cout, spec, *result, q.output);
   for (const auto& e : result->stats.scan.errors) {
     std::cerr << "flowscope: warning: " << e.message << '\n';
@@ -96,7 +105,13 @@ void register_stat(CLI::App& app) {
   cmd->add_option("-n,--top", opt->top, "Rows before \"others\" (0 = all)")->capture_default_str();
   cmd->add_option("-w,--bucket", opt->bucket, "Time series with this bucket size (5m, 1h, 1d)");
   cmd->add_flag("--raw", opt->raw, "Answer from raw sessions, never from rollups");
-  cmd->add_option("-g,--graph", opt->graph, "Stacked graph as PNG (not available yet)");
+  cmd->add_option("-g,--graph", opt->graph,
+                  "Also draw the time series as a stacked graph into this PNG file (a bucket "
+                  "is chosen when -w is not given)");
+  cmd->add_option("--gx", opt->graph_width, "Graph width in pixels (FlowTraq's -gx)")
+      ->capture_default_str();
+  cmd->add_option("--gy", opt->graph_height, "Graph height in pixels (FlowTraq's -gy)")
+      ->capture_default_str();
   cmd->footer(
       "FlowTraq's single-dash forms -grp, -cnt, -snd, -rcv and -c+ are accepted. Every option and "
       "the filter syntax: docs/query.md.\n\n"
@@ -105,6 +120,7 @@ void register_stat(CLI::App& app) {
       "  flowscope stat -d data -t 'last 5 hours' -grp pair -cnt uports -n 5\n"
       "  flowscope stat -d data -t 1d -grp host/24/48 -cnt sessions 'PROTO == tcp'\n"
       "  flowscope stat -d data -t today -grp srvport -cnt bytes -w 1h -c+\n"
+      "  flowscope stat -d data -t 'last day' -grp host -snd -n 8 -g hosts.png -gx 1200\n"
       "  flowscope stat -d data -grp country -cnt unique:SRVPORT --json");
   cmd->callback([opt] { run_stat(*opt); });
 }

@@ -249,19 +249,6 @@ std::string count_label(const StatSpec& spec) {
   return label;
 }
 
-std::string key_text(const StatResult& result, std::size_t k, std::size_t row,
-                     const FieldFormatOptions& opt) {
-  const GroupKey& key = result.group_by[k];
-  const Column& col = result.keys.column(key_column(key));
-  std::string text = format_field(col, row, opt);
-  if (col.valid(row) && col.info().type == FieldType::Ip) {
-    const IpAddress& a = col.vec<IpAddress>()[row];
-    if (a.is_v4() && key.v4_prefix < 32) text += fmt::format("/{}", key.v4_prefix);
-    if (!a.is_v4() && key.v6_prefix < 128) text += fmt::format("/{}", key.v6_prefix);
-  }
-  return text;
-}
-
 std::string key_label(const GroupKey& k) {
   std::string label = group_key_text(k);
   if (auto slash = label.find('/'); slash != std::string::npos) label.resize(slash);
@@ -269,6 +256,19 @@ std::string key_label(const GroupKey& k) {
 }
 
 }  // namespace
+
+std::string stat_key_text(const StatResult& result, std::size_t k, std::size_t row,
+                          const FieldFormatOptions& options) {
+  const GroupKey& key = result.group_by[k];
+  const Column& col = result.keys.column(key_column(key));
+  std::string text = format_field(col, row, options);
+  if (col.valid(row) && col.info().type == FieldType::Ip) {
+    const IpAddress& a = col.vec<IpAddress>()[row];
+    if (a.is_v4() && key.v4_prefix < 32) text.append(fmt::format("/{}", key.v4_prefix));
+    if (!a.is_v4() && key.v6_prefix < 128) text.append(fmt::format("/{}", key.v6_prefix));
+  }
+  return text;
+}
 
 Result<OutputOptions> parse_output_format(std::string_view text) {
   OutputOptions o;
@@ -342,7 +342,8 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
       for (std::size_t k = 0; k < nkeys; ++k) {
         const Column& col = result.keys.column(key_column(result.group_by[k]));
         obj[key_label(result.group_by[k])] =
-            col.valid(r) ? nlohmann::json(key_text(result, k, r, options.field)) : nlohmann::json();
+            col.valid(r) ? nlohmann::json(stat_key_text(result, k, r, options.field))
+                         : nlohmann::json();
       }
       row_json(std::move(obj), result.rows[r], r);
     }
@@ -416,7 +417,8 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
   };
   for (std::size_t r = 0; ranked && r < result.rows.size(); ++r) {
     std::vector<std::string> keys;
-    for (std::size_t k = 0; k < nkeys; ++k) keys.push_back(key_text(result, k, r, options.field));
+    for (std::size_t k = 0; k < nkeys; ++k)
+      keys.push_back(stat_key_text(result, k, r, options.field));
     emit(std::to_string(r + 1), std::move(keys), result.rows[r], r);
   }
   if (!ranked && series) emit("", {}, result.total, 0);

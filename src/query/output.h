@@ -53,6 +53,11 @@ class RowWriter {
 void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& result,
                 const OutputOptions& options);
 
+// The text of group item `k` of stat row `row`: the value, networks with their prefix
+// ("10.1.2.0/24"); "" when absent.
+std::string stat_key_text(const StatResult& result, std::size_t k, std::size_t row,
+                          const FieldFormatOptions& options = {});
+
 // The value of a stored, Sum or Diff field of `row` as text ("" when absent), as the writers
 // print it.
 std::string field_text(const SessionBatch& batch, FieldId field, std::size_t row,

@@ -2,6 +2,8 @@
 // nfdump differential test, imported): outputs in every format against golden files
 // (tests/golden/query/), the seed's two one-liners, usage errors with a caret.
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -138,6 +140,30 @@ TEST_F(QueryCommand, BadInputIsAUsageErrorWithACaret) {
   auto missing = testing::run_flowscope({"query", "-d", "/nonexistent/flowscope-data"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("does not exist"), std::string::npos);
+}
+
+TEST_F(QueryCommand, GraphIsAPng) {
+  store::testing::TempDir out;
+  const std::string png = (out.path() / "hosts.png").string();
+  auto r = run("stat", {"-t", "last week", "-grp", "host", "-snd", "-n", "5", "-g", png, "-gx",
+                        "640", "-gy", "300", "-w", "10s"});
+  if (r.err.find("built without cairo") != std::string::npos) GTEST_SKIP() << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(png, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 1000u);
+  EXPECT_EQ(bytes.substr(1, 3), "PNG");
+  // Width and height are in the IHDR chunk, big-endian, at bytes 16 and 20.
+  auto be32 = [&](std::size_t at) {
+    return (std::uint32_t(std::uint8_t(bytes[at])) << 24) |
+           (std::uint32_t(std::uint8_t(bytes[at + 1])) << 16) |
+           (std::uint32_t(std::uint8_t(bytes[at + 2])) << 8) | std::uint8_t(bytes[at + 3]);
+  };
+  EXPECT_EQ(be32(16), 640u);
+  EXPECT_EQ(be32(20), 300u);
+  auto small = run("stat", {"-t", "last week", "-g", png, "-gx", "10"});
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_NE(small.err.find("at least 200x120"), std::string::npos) << small.err;
 }
 
 TEST_F(QueryCommand, HelpEndsWithExamples) {
