@@ -36,7 +36,7 @@ class FixedKeyAggregator {
   std::size_t words_ = 0;              // per key
   std::vector<std::uint64_t> keys_;    // words_ per group
   std::vector<std::uint64_t> hashes_;  // per group
-  std::vector<std::uint32_t> slots_;   // group + 1; 0 = empty; size a power of two
+  std::vector<std::uint64_t> slots_;   // hash tag | group + 1; 0 = empty; a power of two
   std::vector<std::uint64_t> sums_;    // request.sums.size() per group
   std::vector<std::uint64_t> counts_;  // per group
 };

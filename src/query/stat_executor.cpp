@@ -152,91 +152,98 @@ struct Group {
   std::map<std::int64_t, Acc> buckets;
 };
 
-// The scan path with the fixed-key aggregator: no copies of selected rows.
-Result<store::AggregateResult> scan_aggregate(const store::Backend& backend,
-                                              const store::AggregateRequest& request,
-                                              FixedKeyAggregator& agg, const CompiledFilter& filter,
-                                              const ExecOptions& options, QueryProgress& progress) {
-  store::ScanRequest scan = request.scan;
-  scan.columns = agg.scan_columns();
-  scan.columns.insert(scan.columns.end(), filter.columns().begin(), filter.columns().end());
-  dedupe(scan.columns);
-  std::vector<std::uint32_t> rows;
-  bool cancelled = false;
-  auto stats = backend.scan(scan, [&](const SessionBatch& batch) {
-    if (options.cancel.cancelled()) {
-      cancelled = true;
-      return false;
-    }
-    filter.select_rows(batch, rows);
-    progress.rows_scanned += batch.size();
-    progress.rows_matched += rows.size();
-    ++progress.batches;
-    if (options.progress) options.progress(progress);
-    agg.add(batch, rows);
-    return true;
-  });
-  if (!stats) return stats.error();
-  if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
-  return std::move(agg).finish(std::move(*stats));
-}
+// One aggregation on the scan path: the fixed-key aggregator when it applies (no copies of
+// the selected rows), else the store's general one.
+struct ScanAggregation {
+  std::optional<FixedKeyAggregator> fast;
+  std::optional<store::Aggregator> general;
+  std::vector<FieldId> columns;  // what add() reads
+  SessionBatch selected;         // the general one's copy of the selected rows
+};
 
-Result<store::AggregateResult> run_aggregate(const store::Backend& backend,
-                                             const store::AggregateRequest& request,
-                                             const CompiledFilter& filter,
-                                             const ExecOptions& options, QueryProgress& progress) {
-  if (options.cancel.cancelled()) return Error{ErrorCode::Cancelled, "query cancelled"};
-  // Backend::aggregate when it has a faster way (rollups); the scan below otherwise, which
-  // also applies what the store cannot.
-  if (!options.force_scan && filter.pushdown_is_exact() &&
-      (backend.aggregates_natively(request) || !FixedKeyAggregator::create(request))) {
-    auto r = backend.aggregate(request);
-    if (r) {
+// The aggregations of `requests` (one window and one set of pushed-down predicates): each from
+// Backend::aggregate when the backend has a faster way (rollups), the others together in one
+// scan that applies the rest of the filter column-wise.
+Result<std::vector<store::AggregateResult>> run_aggregates(
+    const store::Backend& backend, const std::vector<store::AggregateRequest>& requests,
+    const CompiledFilter& filter, const ExecOptions& options, QueryProgress& progress) {
+  std::vector<std::optional<store::AggregateResult>> done(requests.size());
+  std::vector<std::size_t> scanned;
+  std::vector<ScanAggregation> aggs;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (options.cancel.cancelled()) return Error{ErrorCode::Cancelled, "query cancelled"};
+    const store::AggregateRequest& request = requests[i];
+    auto fast = FixedKeyAggregator::create(request);
+    if (!options.force_scan && filter.pushdown_is_exact() &&
+        (backend.aggregates_natively(request) || !fast)) {
+      auto r = backend.aggregate(request);
+      if (!r) return r.error();
       progress.rows_scanned += r->stats.rows_returned;
       progress.rows_matched += r->stats.rows_returned;
       ++progress.batches;
       if (options.progress) options.progress(progress);
+      done[i] = std::move(*r);
+      continue;
     }
-    return r;
+    ScanAggregation agg;
+    if (fast) {
+      agg.columns = fast->scan_columns();
+      agg.fast = std::move(fast);
+    } else {
+      auto general = store::Aggregator::create(request);
+      if (!general) return general.error();
+      agg.columns = general->scan_columns();
+      agg.general = std::move(*general);
+    }
+    dedupe(agg.columns);
+    aggs.push_back(std::move(agg));
+    scanned.push_back(i);
   }
-  if (auto fast = FixedKeyAggregator::create(request)) {
-    return scan_aggregate(backend, request, *fast, filter, options, progress);
+  if (!aggs.empty()) {
+    store::ScanRequest scan = requests[scanned[0]].scan;
+    scan.columns = filter.columns();
+    for (const ScanAggregation& agg : aggs) {
+      scan.columns.insert(scan.columns.end(), agg.columns.begin(), agg.columns.end());
+    }
+    dedupe(scan.columns);
+    std::vector<std::uint32_t> rows;
+    bool cancelled = false;
+    auto stats = backend.scan(scan, [&](const SessionBatch& batch) {
+      if (options.cancel.cancelled()) {
+        cancelled = true;
+        return false;
+      }
+      filter.select_rows(batch, rows);
+      progress.rows_scanned += batch.size();
+      progress.rows_matched += rows.size();
+      ++progress.batches;
+      if (options.progress) options.progress(progress);
+      for (ScanAggregation& agg : aggs) {
+        if (agg.fast) {
+          agg.fast->add(batch, rows);
+        } else if (rows.size() == batch.size()) {
+          agg.general->add(batch);
+        } else if (!rows.empty()) {
+          agg.selected.clear();
+          store::append_rows(batch, rows, agg.selected, agg.columns);
+          agg.general->add(agg.selected);
+        }
+      }
+      return true;
+    });
+    if (!stats) return stats.error();
+    if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
+    for (std::size_t j = 0; j < aggs.size(); ++j) {
+      // One scan: its counters go with the first result only, so that sums stay right.
+      store::ScanStats s = j == 0 ? *stats : store::ScanStats{};
+      done[scanned[j]] = aggs[j].fast ? std::move(*aggs[j].fast).finish(std::move(s))
+                                      : std::move(*aggs[j].general).finish(std::move(s));
+      done[scanned[j]]->source = "raw";
+    }
   }
-  auto agg = store::Aggregator::create(request);
-  if (!agg) return agg.error();
-  store::ScanRequest scan = request.scan;
-  std::vector<FieldId> agg_columns = agg->scan_columns();
-  scan.columns = agg_columns;
-  scan.columns.insert(scan.columns.end(), filter.columns().begin(), filter.columns().end());
-  dedupe(scan.columns);
-  dedupe(agg_columns);
-  std::vector<std::uint32_t> rows;
-  SessionBatch selected;
-  bool cancelled = false;
-  auto stats = backend.scan(scan, [&](const SessionBatch& batch) {
-    if (options.cancel.cancelled()) {
-      cancelled = true;
-      return false;
-    }
-    filter.select_rows(batch, rows);
-    progress.rows_scanned += batch.size();
-    progress.rows_matched += rows.size();
-    ++progress.batches;
-    if (options.progress) options.progress(progress);
-    if (rows.size() == batch.size()) {
-      agg->add(batch);
-    } else if (!rows.empty()) {
-      selected.clear();
-      store::append_rows(batch, rows, selected, agg_columns);
-      agg->add(selected);
-    }
-    return true;
-  });
-  if (!stats) return stats.error();
-  if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
-  store::AggregateResult result = std::move(*agg).finish(std::move(*stats));
-  result.source = "raw";
-  return result;
+  std::vector<store::AggregateResult> out;
+  for (auto& d : done) out.push_back(std::move(*d));
+  return out;
 }
 
 void add_values(StatValues& to, const StatValues& v) {
@@ -293,6 +300,7 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
                   [](const GroupKey& k) { return k.v4_prefix < 32 || k.v6_prefix < 128; });
   const bool need_sets = variants.size() > 1 || masked || spec.bucket_ms > 0 ||
                          (!variants.empty() && variants[0].unique_fields.size() > 1);
+  std::vector<store::AggregateRequest> requests;
   for (const Variant& var : variants) {
     store::AggregateRequest req;
     req.scan.begin_ms = spec.where.begin_ms;
@@ -303,8 +311,13 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
     dedupe(req.group_by);
     req.sums.assign(std::begin(kSums), std::end(kSums));
     req.bucket_ms = spec.bucket_ms;
-    auto agg = run_aggregate(backend, req, *filter, options, progress);
-    if (!agg) return agg.error();
+    requests.push_back(std::move(req));
+  }
+  auto aggregated = run_aggregates(backend, requests, *filter, options, progress);
+  if (!aggregated) return aggregated.error();
+  for (std::size_t vi = 0; vi < variants.size(); ++vi) {
+    const Variant& var = variants[vi];
+    store::AggregateResult* agg = &(*aggregated)[vi];
     sources.push_back(agg->source);
     result.stats.scan.segments += agg->stats.segments;
     result.stats.scan.blocks += agg->stats.blocks;
