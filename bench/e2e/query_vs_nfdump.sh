@@ -101,7 +101,7 @@ fs_ms=$(median_ms "$work/fs_ts.csv" "$bin" stat -d "$work/store" "${window[@]}" 
 nf_series() {
   nfdump -q -N -r "$file" -o 'fmt:%ts,%pr,%byt' |
     awk -F, '{split($1, d, /[- :.]/); t = d[4] * 3600 + d[5] * 60 + d[6]; b = t - t % 10;
-              gsub(/ /, "", $2); s[b "," $2] += $3} END {for (k in s) print k "," s[k]}'
+              gsub(/ /, "", $2); s[b "," $2] += $3} END {for (k in s) printf "%s,%.0f\n", k, s[k]}'
 }
 nf_ms=$(median_ms "$work/nf_ts.csv" nf_series)
 # flowscope's CSV: rank,proto,time,bytes per row and bucket (-n 0: no "others" row).
