@@ -150,6 +150,8 @@ struct Acc {
 struct Group {
   Acc total;
   std::map<std::int64_t, Acc> buckets;
+  std::uint32_t variant = 0;  // where its key values are: aggregation `variant`, row `row`
+  std::uint32_t row = 0;
 };
 
 // One aggregation on the scan path: the fixed-key aggregator when it applies (no copies of
@@ -286,7 +288,6 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
 
   std::unordered_map<std::string, std::size_t> index;
   std::vector<Group> groups;
-  SessionBatch keys;  // one row per group, in order of first appearance
   ValueSet all_unique;
   std::set<std::int64_t> bucket_set;
   QueryProgress progress;
@@ -336,11 +337,8 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
       auto [it, inserted] = index.try_emplace(key, groups.size());
       if (inserted) {
         groups.emplace_back();
-        const std::size_t row = keys.add_row();
-        for (std::size_t k = 0; k < spec.group_by.size(); ++k) {
-          copy_key(rows.column(var.key_fields[k]), r, keys.mutable_column(key_columns[k]), row,
-                   spec.group_by[k]);
-        }
+        groups.back().variant = static_cast<std::uint32_t>(vi);
+        groups.back().row = static_cast<std::uint32_t>(r);
       }
       Group& g = groups[it->second];
       const std::uint64_t* s = &agg->sums[r * nsums];
@@ -412,7 +410,18 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
   result.buckets.assign(bucket_set.begin(), bucket_set.end());
   const std::size_t nb = result.buckets.size();
   std::vector<std::uint32_t> top(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown));
-  store::append_rows(keys, top, result.keys, key_columns);
+  // Key values of the shown groups only: a SessionBatch row costs every column.
+  result.keys.reserve(shown);
+  for (std::uint32_t gi : top) {
+    const Group& g = groups[gi];
+    const Variant& var = variants[g.variant];
+    const SessionBatch& from = (*aggregated)[g.variant].keys;
+    const std::size_t row = result.keys.add_row();
+    for (std::size_t k = 0; k < spec.group_by.size(); ++k) {
+      copy_key(from.column(var.key_fields[k]), g.row, result.keys.mutable_column(key_columns[k]),
+               row, spec.group_by[k]);
+    }
+  }
   result.series.assign((shown + 1) * nb, 0);
   auto bucket_index = [&](std::int64_t t) {
     return static_cast<std::size_t>(
