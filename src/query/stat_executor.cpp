@@ -328,6 +328,8 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
     for (auto& e : agg->stats.errors) result.stats.scan.errors.push_back(std::move(e));
 
     const SessionBatch& rows = agg->keys;
+    index.reserve(index.size() + rows.size());
+    groups.reserve(groups.size() + rows.size());
     const std::size_t nsums = std::size(kSums);
     for (std::size_t r = 0; r < rows.size(); ++r) {
       key.clear();
