@@ -172,7 +172,10 @@ Result<QueryStats> execute_query(const store::Backend& backend, const QuerySpec&
     return limit == 0 || stats.rows_returned < limit;
   });
   if (!scanned) return scanned.error();
-  if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
+  // Cancelled during the last batch too: the caller must not take the result as complete.
+  if (cancelled || options.cancel.cancelled()) {
+    return Error{ErrorCode::Cancelled, "query cancelled"};
+  }
   stats.scan = std::move(*scanned);
   stats.rows_matched = progress.rows_matched;
   stats.source = "raw";

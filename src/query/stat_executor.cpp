@@ -316,6 +316,7 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
   }
   auto aggregated = run_aggregates(backend, requests, *filter, options, progress);
   if (!aggregated) return aggregated.error();
+  if (options.cancel.cancelled()) return Error{ErrorCode::Cancelled, "query cancelled"};
   for (std::size_t vi = 0; vi < variants.size(); ++vi) {
     const Variant& var = variants[vi];
     store::AggregateResult* agg = &(*aggregated)[vi];
