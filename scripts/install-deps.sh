@@ -10,14 +10,14 @@ packages=(
   # libraries
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev libdate-tz3
   libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev
-  # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
-  libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
+  # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
+  libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
   # time zone data for named-zone parsing and its tests
   tzdata
   # PNG graphs of `flowscope stat -g` (optional at build time)
   libcairo2-dev
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
-  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump
+  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd
 )
 
 if [[ "${1:-}" == "--bench" ]]; then

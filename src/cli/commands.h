@@ -12,6 +12,7 @@ void register_decode(CLI::App& app);
 void register_gen(CLI::App& app);
 void register_store(CLI::App& app);
 void register_import(CLI::App& app);
+void register_ipinfo(CLI::App& app);
 void register_query(CLI::App& app);
 void register_stat(CLI::App& app);
 
