@@ -16,6 +16,8 @@ packages=(
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
   # time zone data for named-zone parsing and its tests
   tzdata
+  # PNG graphs of `flowscope stat -g` (optional at build time)
+  libcairo2-dev
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
   libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd
 )

@@ -4,10 +4,12 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/query_common.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
@@ -30,8 +32,12 @@ int main(int argc, char** argv) {
   });
   cli::register_all(app);
 
+  // FlowTraq's single-dash long options (-grp, -c+) in query/stat, as CLI11 reads them.
+  std::vector<std::string> args = cli::flowtraq_style_args(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (std::string& a : args) arg_ptrs.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
   } catch (const CLI::ParseError& e) {
     // CLI11 prints the message (help and version too); its own codes become ours.
     return app.exit(e) == 0 ? cli::kExitOk : cli::kExitUsage;

@@ -101,6 +101,13 @@ class Backend {
   // The first, straightforward implementation scans and groups in memory; backends override it
   // to answer from rollups or in the database.
   virtual Result<AggregateResult> aggregate(const AggregateRequest& request) const;
+  // Whether aggregate() would answer `request` without reading every raw row in its window
+  // (from rollups, or in a database), so that callers with a faster scan of their own know
+  // when to prefer aggregate(). The default aggregate() scans: false.
+  virtual bool aggregates_natively(const AggregateRequest& request) const {
+    (void)request;
+    return false;
+  }
 
   // Drops whole raw partitions that end at or before `cutoff_ms`; returns how many.
   virtual Result<std::size_t> drop_before(std::int64_t cutoff_ms) = 0;

@@ -487,6 +487,16 @@ Result<AggregateResult> EmbeddedStore::aggregate(const AggregateRequest& request
   return result;
 }
 
+bool EmbeddedStore::aggregates_natively(const AggregateRequest& request) const {
+  auto snap = snapshot();
+  for (const RollupView& view : options_.rollups) {
+    for (Level level : {Level::Day, Level::Hour, Level::Minute}) {
+      if (rollup_answers(*snap, view, level, request)) return true;
+    }
+  }
+  return false;
+}
+
 std::vector<PartitionStats> EmbeddedStore::partition_stats() const {
   auto snap = snapshot();
   std::vector<PartitionStats> out;

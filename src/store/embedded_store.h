@@ -97,6 +97,8 @@ class EmbeddedStore final : public Backend {
   // predicates, sums, bucket-aligned window, and every sealed raw segment in the window has its
   // rollup), plus the raw tail; otherwise by scanning raw sessions. `source` says which.
   Result<AggregateResult> aggregate(const AggregateRequest& request) const override;
+  // True when a rollup view answers `request` (what aggregate() would use).
+  bool aggregates_natively(const AggregateRequest& request) const override;
   Result<std::size_t> drop_before(std::int64_t cutoff_ms) override;
 
   // Makes every append so far durable now.

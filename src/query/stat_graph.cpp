@@ -1,0 +1,213 @@
+#include "query/stat_graph.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/field_format.h"
+#include "query/output.h"
+#ifdef FLOWSCOPE_HAVE_CAIRO
+#include <cairo.h>
+#endif
+
+namespace flowscope::query {
+
+std::int64_t graph_bucket_ms(std::int64_t window_ms, int points) {
+  static constexpr std::int64_t kSteps[] = {1000,     5000,     10000,    30000,    60000,
+                                            300000,   600000,   900000,   1800000,  3600000,
+                                            10800000, 21600000, 43200000, 86400000, 604800000};
+  const std::int64_t want = window_ms / std::max(points, 1);
+  for (std::int64_t s : kSteps) {
+    if (s >= want) return s;
+  }
+  return kSteps[std::size(kSteps) - 1];
+}
+
+#ifndef FLOWSCOPE_HAVE_CAIRO
+
+Result<void> write_stat_graph(const std::string&, const StatSpec&, const StatResult&,
+                              const GraphOptions&) {
+  return Error{ErrorCode::Unsupported,
+               "this flowscope was built without cairo, so it cannot draw graphs; install "
+               "libcairo2-dev (scripts/install-deps.sh) and rebuild"};
+}
+
+#else
+
+namespace {
+
+struct Rgb {
+  double r, g, b;
+};
+constexpr Rgb kPalette[] = {{0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17},
+                            {0.84, 0.15, 0.16}, {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29},
+                            {0.89, 0.47, 0.76}, {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81},
+                            {0.40, 0.55, 0.80}};
+constexpr Rgb kOthers = {0.75, 0.75, 0.75};
+
+std::string si(double v) {
+  const char* units[] = {"", "k", "M", "G", "T", "P"};
+  int u = 0;
+  while (v >= 1000 && u < 5) {
+    v /= 1000;
+    ++u;
+  }
+  return v == std::floor(v) ? fmt::format("{:.0f}{}", v, units[u])
+                            : fmt::format("{:.1f}{}", v, units[u]);
+}
+
+// A round axis maximum at or above `v`: 1, 2 or 5 times a power of ten.
+double nice_max(double v) {
+  if (v <= 0) return 1;
+  const double p = std::pow(10.0, std::floor(std::log10(v)));
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * p >= v) return m * p;
+  }
+  return 10 * p;
+}
+
+std::string row_label(const StatResult& result, std::size_t row, const TimeZoneRef& zone) {
+  std::string label;
+  FieldFormatOptions options;
+  options.zone = zone;
+  for (std::size_t k = 0; k < result.group_by.size(); ++k) {
+    if (!label.empty()) label.push_back(' ');
+    const std::string text = stat_key_text(result, k, row, options);
+    label.append(text.empty() ? std::string_view("-") : std::string_view(text));
+  }
+  return label.empty() ? std::string("all") : label;
+}
+
+}  // namespace
+
+Result<void> write_stat_graph(const std::string& path, const StatSpec& spec,
+                              const StatResult& result, const GraphOptions& options) {
+  if (options.width < 200 || options.height < 120) {
+    return Error{ErrorCode::InvalidArgument, "a graph needs at least 200x120 pixels (-gx, -gy)"};
+  }
+  const std::size_t nb = result.buckets.size();
+  const std::size_t nrows = result.rows.size() + 1;  // + others
+  const double w = options.width;
+  const double h = options.height;
+  const double left = 70, right = 210, top = 34, bottom = 40;
+  const double pw = w - left - right;
+  const double ph = h - top - bottom;
+
+  cairo_surface_t* surface =
+      cairo_image_surface_create(CAIRO_FORMAT_ARGB32, options.width, options.height);
+  cairo_t* cr = cairo_create(surface);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+
+  // Column totals give the y scale.
+  double peak = 0;
+  for (std::size_t b = 0; b < nb; ++b) {
+    double sum = 0;
+    for (std::size_t r = 0; r < nrows && !result.series.empty(); ++r) {
+      sum += static_cast<double>(result.series[r * nb + b]);
+    }
+    peak = std::max(peak, sum);
+  }
+  const double ymax = nice_max(peak);
+
+  // Bands: one rectangle per bucket and row, stacked from the first row up.
+  const double bw = nb > 0 ? pw / static_cast<double>(nb) : pw;
+  for (std::size_t b = 0; b < nb; ++b) {
+    double base = 0;
+    for (std::size_t r = 0; r < nrows; ++r) {
+      const double v = static_cast<double>(result.series[r * nb + b]);
+      if (v <= 0) continue;
+      const Rgb c = r + 1 == nrows ? kOthers : kPalette[r % std::size(kPalette)];
+      cairo_set_source_rgb(cr, c.r, c.g, c.b);
+      const double y0 = top + ph - base / ymax * ph;
+      const double y1 = top + ph - (base + v) / ymax * ph;
+      cairo_rectangle(cr, left + static_cast<double>(b) * bw, y1, bw + 0.5, y0 - y1);
+      cairo_fill(cr);
+      base += v;
+    }
+  }
+
+  // Axes, ticks and labels.
+  cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+  cairo_set_line_width(cr, 1);
+  cairo_move_to(cr, left, top);
+  cairo_line_to(cr, left, top + ph);
+  cairo_line_to(cr, left + pw, top + ph);
+  cairo_stroke(cr);
+  cairo_set_font_size(cr, 11);
+  for (int i = 0; i <= 5; ++i) {
+    const double v = ymax * i / 5;
+    const double y = top + ph - ph * i / 5;
+    cairo_move_to(cr, left - 4, y);
+    cairo_line_to(cr, left, y);
+    cairo_stroke(cr);
+    const std::string text = si(v);
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, text.c_str(), &ext);
+    cairo_move_to(cr, left - 8 - ext.width, y + ext.height / 2);
+    cairo_show_text(cr, text.c_str());
+  }
+  const std::size_t ticks = std::min<std::size_t>(nb, 6);
+  for (std::size_t i = 0; i < ticks && nb > 0; ++i) {
+    const std::size_t b = ticks == 1 ? 0 : i * (nb - 1) / (ticks - 1);
+    const double x = left + (static_cast<double>(b) + 0.5) * bw;
+    cairo_move_to(cr, x, top + ph);
+    cairo_line_to(cr, x, top + ph + 4);
+    cairo_stroke(cr);
+    std::string text = format_time(time_from_ms(result.buckets[b]), options.zone);
+    if (auto t = text.find('T'); t != std::string::npos) {
+      // "11-24 08:00" when the window spans days, else "08:00:10".
+      const bool days = result.buckets.back() - result.buckets.front() >= 86400000;
+      text = days ? text.substr(5, 5) + " " + text.substr(t + 1, 5) : text.substr(t + 1, 8);
+    }
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, text.c_str(), &ext);
+    cairo_move_to(cr, x - ext.width / 2, top + ph + 18);
+    cairo_show_text(cr, text.c_str());
+  }
+
+  // Title and legend.
+  cairo_set_font_size(cr, 13);
+  std::string groups;
+  for (const GroupKey& k : spec.group_by) {
+    if (!groups.empty()) groups.push_back(',');
+    groups.append(group_key_text(k));
+  }
+  const std::string title =
+      fmt::format("{}{} by {} per {}", count_name(spec.count),
+                  spec.side == Side::Send      ? " sent"
+                  : spec.side == Side::Receive ? " received"
+                                               : "",
+                  groups.empty() ? "all" : groups, format_duration(DurationMs(spec.bucket_ms)));
+  cairo_move_to(cr, left, 20);
+  cairo_show_text(cr, title.c_str());
+  cairo_set_font_size(cr, 11);
+  for (std::size_t r = 0; r < nrows; ++r) {
+    const double y = top + 4 + static_cast<double>(r) * 16;
+    if (y + 12 > h) break;
+    const Rgb c = r + 1 == nrows ? kOthers : kPalette[r % std::size(kPalette)];
+    cairo_set_source_rgb(cr, c.r, c.g, c.b);
+    cairo_rectangle(cr, w - right + 12, y, 10, 10);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    const std::string label = r + 1 == nrows ? fmt::format("others ({})", result.other_groups)
+                                             : row_label(result, r, options.zone);
+    cairo_move_to(cr, w - right + 28, y + 9);
+    cairo_show_text(cr, label.substr(0, 28).c_str());
+  }
+
+  cairo_destroy(cr);
+  const cairo_status_t status = cairo_surface_write_to_png(surface, path.c_str());
+  cairo_surface_destroy(surface);
+  if (status != CAIRO_STATUS_SUCCESS) {
+    return Error{ErrorCode::Io, fmt::format("cannot write the graph to {}: {}", path,
+                                            cairo_status_to_string(status))};
+  }
+  return ok();
+}
+
+#endif
+
+}  // namespace flowscope::query

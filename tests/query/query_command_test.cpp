@@ -1,0 +1,178 @@
+// `flowscope query` and `flowscope stat` end to end on a fixed data set (the nfcapd file of the
+// nfdump differential test, imported): outputs in every format against golden files
+// (tests/golden/query/), the seed's two one-liners, usage errors with a caret.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "store/store_test_support.h"
+
+#include "test_support.h"
+
+namespace flowscope::query {
+namespace {
+
+const std::string kFile = std::string(FLOWSCOPE_SOURCE_DIR) + "/tests/data/query/v9_5000.nfcapd";
+
+class QueryCommand : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (std::system("nfdump -V > /dev/null 2>&1") != 0) return;  // import reads nfcapd by nfdump
+    dir_ = new store::testing::TempDir();
+    auto r = testing::run_flowscope({"import", "-d", dir_->path().string(), kFile});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ready_ = true;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (!ready_) GTEST_SKIP() << "nfdump is needed to import " << kFile;
+  }
+
+  // Runs `flowscope <sub> -d DIR --now ... <args>`; the data are 2026-11-19T23:59 to 00:00.
+  static testing::CommandResult run(const std::string& sub, std::vector<std::string> args) {
+    std::vector<std::string> all = {
+        sub, "-d", dir_->path().string(), "--now", "2026-11-21T00:00:00Z", "--no-progress"};
+    all.insert(all.end(), args.begin(), args.end());
+    return testing::run_flowscope(all);
+  }
+
+  static void golden(const std::string& name, const std::string& sub,
+                     std::vector<std::string> args) {
+    auto r = run(sub, args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(testing::check_golden("query/" + name, r.out), "");
+  }
+
+  static inline store::testing::TempDir* dir_ = nullptr;
+  static inline bool ready_ = false;
+};
+
+TEST_F(QueryCommand, SeedOneLiners) {
+  // The top 25 hosts by bytes sent in the last week.
+  golden("top25_hosts_sent_last_week.txt", "stat",
+         {"-t", "last week", "-grp", "host", "-cnt", "bytes", "-snd", "-n", "25"});
+  // The five host pairs that talked over the most distinct ports in the last five hours
+  // (with now at the end of the data).
+  auto r = testing::run_flowscope({"stat", "-d", dir_->path().string(), "--now",
+                                   "2026-11-20T00:01:00Z", "-t", "last 5 hours", "-grp", "pair",
+                                   "-cnt", "uports", "-n", "5", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(testing::check_golden("query/top5_pairs_by_ports_last_5h.txt", r.out), "");
+}
+
+TEST_F(QueryCommand, RawSessionsInEveryFormat) {
+  const std::vector<std::string> base = {"-t",
+                                         "last week",
+                                         "-n",
+                                         "8",
+                                         "-s",
+                                         "cln_bytes:desc",
+                                         "SRVPORT == 443 && CLNIP == 10.0.0.0/8"};
+  golden("query_table.txt", "query", base);
+  auto csv = base;
+  csv.push_back("-c+");
+  golden("query_csv_header.csv", "query", csv);
+  auto plain = base;
+  plain.push_back("-c");
+  plain.push_back("--fields");
+  plain.push_back("start_time,duration,cln_addr,srv_addr,total_bytes,tcp_flags");
+  golden("query_csv_fields.csv", "query", plain);
+  auto json = base;
+  json.push_back("--json");
+  golden("query.jsonl", "query", json);
+  auto fmt = base;
+  fmt.push_back("-o");
+  fmt.push_back("fmt:%cln_addr:%cln_port -> %{srv_addr}:%SRVPORT %total_bytes bytes (100%%)");
+  golden("query_format.txt", "query", fmt);
+  golden("query_nfdump_filter.txt", "query",
+         {"-t", "last week", "-n", "5", "-s", "start_time", "--nfdump-filter",
+          "src net 2001:db8::/32 and dst port 53"});
+}
+
+TEST_F(QueryCommand, StatisticsInEveryFormat) {
+  golden("stat_networks.csv", "stat",
+         {"-t", "last week", "-grp", "host/24/48", "-cnt", "sessions", "-n", "5", "-c+"});
+  golden(
+      "stat_ports_received.txt", "stat",
+      {"-t", "last week", "-grp", "srvport", "-cnt", "packets", "-rcv", "-n", "5", "PROTO == tcp"});
+  golden("stat_series.jsonl", "stat",
+         {"-t", "last week", "-grp", "proto", "-cnt", "bytes", "-w", "20s", "--json"});
+  golden("stat_series.txt", "stat", {"-t", "last week", "-grp", "srvport", "-n", "2", "-w", "30s"});
+  golden("stat_unique_peers.csv", "stat",
+         {"-t", "last week", "-grp", "srv_addr", "-cnt", "uhosts", "-n", "5", "-c"});
+  golden("stat_totals_only.txt", "stat", {"-t", "last week", "-grp", "", "-cnt", "sessions"});
+}
+
+TEST_F(QueryCommand, EmptyWindowGivesTotalsOfZero) {
+  auto r = run("stat", {"-t", "15m"});  // the default window holds nothing here
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("total (0 groups)"), std::string::npos) << r.out;
+}
+
+TEST_F(QueryCommand, BadInputIsAUsageErrorWithACaret) {
+  auto r = run("query", {"-t", "last week", "SRVPORT == 443 && CLNIP = 10.0.0.300"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "flowscope: error: filter: \"10.0.0.300\" is not a valid value for CLNIP; expected an "
+            "IPv4/IPv6 address or CIDR (10.0.0.0/8, 2001:db8::/32)\n"
+            "  SRVPORT == 443 && CLNIP = 10.0.0.300\n"
+            "                                   ^\n");
+  auto nf = run("stat", {"--nfdump-filter", "src ip"});
+  EXPECT_EQ(nf.exit_code, 2);
+  EXPECT_NE(nf.err.find("nfdump filter: expected an IP address"), std::string::npos) << nf.err;
+  auto grp = run("stat", {"-grp", "hots"});
+  EXPECT_EQ(grp.exit_code, 2);
+  EXPECT_NE(grp.err.find("cannot group by \"hots\"; use host, pair"), std::string::npos) << grp.err;
+  auto cnt = run("stat", {"-cnt", "unique:TOTBYTS"});
+  EXPECT_EQ(cnt.exit_code, 2);
+  auto field = run("query", {"--fields", "cln_adr"});
+  EXPECT_EQ(field.exit_code, 2);
+  EXPECT_NE(field.err.find("did you mean"), std::string::npos) << field.err;
+  auto time = run("query", {"-t", "last fortnight"});
+  EXPECT_EQ(time.exit_code, 2);
+  auto missing = testing::run_flowscope({"query", "-d", "/nonexistent/flowscope-data"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos);
+}
+
+TEST_F(QueryCommand, GraphIsAPng) {
+  store::testing::TempDir out;
+  const std::string png = (out.path() / "hosts.png").string();
+  auto r = run("stat", {"-t", "last week", "-grp", "host", "-snd", "-n", "5", "-g", png, "-gx",
+                        "640", "-gy", "300", "-w", "10s"});
+  if (r.err.find("built without cairo") != std::string::npos) GTEST_SKIP() << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(png, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 1000u);
+  EXPECT_EQ(bytes.substr(1, 3), "PNG");
+  // Width and height are in the IHDR chunk, big-endian, at bytes 16 and 20.
+  auto be32 = [&](std::size_t at) {
+    return (std::uint32_t(std::uint8_t(bytes[at])) << 24) |
+           (std::uint32_t(std::uint8_t(bytes[at + 1])) << 16) |
+           (std::uint32_t(std::uint8_t(bytes[at + 2])) << 8) | std::uint8_t(bytes[at + 3]);
+  };
+  EXPECT_EQ(be32(16), 640u);
+  EXPECT_EQ(be32(20), 300u);
+  auto small = run("stat", {"-t", "last week", "-g", png, "-gx", "10"});
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_NE(small.err.find("at least 200x120"), std::string::npos) << small.err;
+}
+
+TEST_F(QueryCommand, HelpEndsWithExamples) {
+  for (const char* sub : {"query", "stat"}) {
+    auto r = testing::run_flowscope({sub, "--help"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.out.find("Examples:\n  flowscope "), std::string::npos) << sub;
+  }
+}
+
+}  // namespace
+}  // namespace flowscope::query
