@@ -118,6 +118,8 @@ void register_all(CLI::App& app) {
   register_gen(app);
   register_store(app);
   register_import(app);
+  register_serve(app);
+  register_user(app);
 }
 
 }  // namespace flowscope::cli

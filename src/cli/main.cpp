@@ -4,10 +4,12 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/server_login.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
@@ -31,7 +33,11 @@ int main(int argc, char** argv) {
   cli::register_all(app);
 
   try {
-    app.parse(argc, argv);
+    // FlowTraq's -srv/-un/-up/-us spellings become options CLI11 can parse.
+    std::vector<std::string> args = cli::translate_flowtraq_options(argc, argv);
+    std::vector<char*> argv2;
+    for (std::string& a : args) argv2.push_back(a.data());
+    app.parse(static_cast<int>(argv2.size()), argv2.data());
   } catch (const CLI::ParseError& e) {
     // CLI11 prints the message (help and version too); its own codes become ours.
     return app.exit(e) == 0 ? cli::kExitOk : cli::kExitUsage;
