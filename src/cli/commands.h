@@ -14,6 +14,8 @@ void register_store(CLI::App& app);
 void register_import(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_user(CLI::App& app);
+void register_query(CLI::App& app);
+void register_stat(CLI::App& app);
 
 // Builds the whole command line; `main` and the CLI tests share it.
 void register_all(CLI::App& app);

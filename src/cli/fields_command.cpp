@@ -120,6 +120,8 @@ void register_all(CLI::App& app) {
   register_import(app);
   register_serve(app);
   register_user(app);
+  register_query(app);
+  register_stat(app);
 }
 
 }  // namespace flowscope::cli

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/server_login.h"
+#include "cli/query_common.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
@@ -32,12 +33,14 @@ int main(int argc, char** argv) {
   });
   cli::register_all(app);
 
+  // FlowTraq's single-dash long options (-grp, -c+) in query/stat, as CLI11 reads them.
+  std::vector<std::string> args = cli::flowtraq_style_args(argc, argv);
+  // and FlowTraq's -srv/-un/-up/-us, for the commands that reach a server.
+  args = cli::translate_flowtraq_options(args);
+  std::vector<char*> arg_ptrs;
+  for (std::string& a : args) arg_ptrs.push_back(a.data());
   try {
-    // FlowTraq's -srv/-un/-up/-us spellings become options CLI11 can parse.
-    std::vector<std::string> args = cli::translate_flowtraq_options(argc, argv);
-    std::vector<char*> argv2;
-    for (std::string& a : args) argv2.push_back(a.data());
-    app.parse(static_cast<int>(argv2.size()), argv2.data());
+    app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
   } catch (const CLI::ParseError& e) {
     // CLI11 prints the message (help and version too); its own codes become ours.
     return app.exit(e) == 0 ? cli::kExitOk : cli::kExitUsage;

@@ -1,5 +1,6 @@
 #include "cli/server_login.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -36,23 +37,18 @@ server::Client connect_server(const ServerLogin& login) {
   return std::move(*client);
 }
 
-std::vector<std::string> translate_flowtraq_options(int argc, char** argv) {
-  bool has_user = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "-un") has_user = true;
-  }
-  std::vector<std::string> out;
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i > 0 && (a == "-srv" || a == "-un" || a == "-up")) {
-      out.push_back("-" + a);
-    } else if (i > 0 && a == "-us") {
-      out.push_back(has_user ? "--request-key" : "--key");
-    } else {
-      out.push_back(a);
+std::vector<std::string> translate_flowtraq_options(std::vector<std::string> args) {
+  const bool has_user = std::find(args.begin(), args.end(), "-un") != args.end();
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    std::string& a = args[i];
+    if (a == "--") break;
+    if (a == "-srv" || a == "-un" || a == "-up") {
+      a = "-" + a;
+    } else if (a == "-us") {
+      a = has_user ? "--request-key" : "--key";
     }
   }
-  return out;
+  return args;
 }
 
 }  // namespace flowscope::cli

@@ -30,6 +30,6 @@ server::Client connect_server(const ServerLogin& login);
 
 // FlowTraq-style single-dash long options (-srv, -un, -up, -us) as CLI11 wants them:
 // -srv -> --srv, -un -> --un, -up -> --up, -us -> --request-key when -un is given, else --key.
-std::vector<std::string> translate_flowtraq_options(int argc, char** argv);
+std::vector<std::string> translate_flowtraq_options(std::vector<std::string> args);
 
 }  // namespace flowscope::cli

@@ -20,7 +20,8 @@ namespace flowscope {
   M(Unsupported, "input uses a version or feature that is not supported") \
   M(NotFound, "a named thing does not exist")                             \
   M(Io, "an operating system call failed")                                \
-  M(Corruption, "stored data failed a checksum or consistency check")
+  M(Corruption, "stored data failed a checksum or consistency check")     \
+  M(Cancelled, "the operation was cancelled by its caller")
 
 enum class ErrorCode : std::uint8_t {
 #define FLOWSCOPE_ERROR_ENUM(name, desc) name,

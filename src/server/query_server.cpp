@@ -47,6 +47,11 @@ Result<void> ResultStream::rows(nlohmann::json rows) {
   return write_frame(fd_, FrameType::Rows, {{"id", id_}, {"rows", std::move(rows)}});
 }
 
+Result<void> ResultStream::text(std::string text, std::uint64_t rows) {
+  rows_sent_ += rows;
+  return write_frame(fd_, FrameType::Rows, {{"id", id_}, {"text", std::move(text)}});
+}
+
 bool ResultStream::cancelled() {
   while (!cancelled_ && frame_waiting(fd_)) {
     auto f = read_frame(fd_, std::chrono::milliseconds(1000));

@@ -37,6 +37,8 @@ class ResultStream {
   Result<void> header(const std::vector<std::string>& columns);
   // `rows`: a JSON array of rows (arrays of values).
   Result<void> rows(nlohmann::json rows);
+  // Rendered text (query output formats): Rows {id, text}; `rows` is how many rows it holds.
+  Result<void> text(std::string text, std::uint64_t rows);
   // True once the client sent Cancel for this request (or went away).
   bool cancelled();
   std::uint64_t rows_sent() const { return rows_sent_; }

@@ -42,6 +42,7 @@ Result<std::vector<FieldId>> columns_of(const nlohmann::json& request) {
 }  // namespace
 
 void Server::register_handlers() {
+  register_query_handlers();
   query_->handle("stats", [this](RequestContext&) -> Result<nlohmann::json> {
     const IngestStats in = ingest_ ? ingest_->stats() : IngestStats{};
     const PipelineStats p = pipeline_->stats();

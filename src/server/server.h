@@ -77,6 +77,7 @@ class Server {
   explicit Server(ServerOptions options);
   Result<void> load_enrichment(const ServerConfig& config);
   void register_handlers();
+  void register_query_handlers();  // query_handlers.cpp
   void apply(ServerConfig next);
 
   ServerOptions options_;

@@ -82,6 +82,20 @@ bool set_from_text(Column& col, std::size_t row, std::string_view text, const Ti
             if (type == FieldType::TcpFlags) return parse_flags(text, data[row]);
             return parse_uint(text, data[row]);
           } else {
+            if constexpr (std::is_same_v<T, std::uint16_t>) {
+              // nfdump prints an ICMP flow's destination port as "type.code"; ports hold
+              // type * 256 + code (fields.def).
+              if (auto dot = text.find('.'); dot != std::string_view::npos) {
+                std::uint8_t icmp_type = 0;
+                std::uint8_t icmp_code = 0;
+                if (!parse_uint(text.substr(0, dot), icmp_type) ||
+                    !parse_uint(text.substr(dot + 1), icmp_code)) {
+                  return false;
+                }
+                data[row] = static_cast<std::uint16_t>(icmp_type * 256 + icmp_code);
+                return true;
+              }
+            }
             return parse_uint(text, data[row]);
           }
         }

@@ -1,0 +1,99 @@
+// `flowscope query -d DATADIR [-t WINDOW] [FILTER]`: raw sessions, FlowTraq's ftsq
+// (docs/query.md): chosen fields, sort, limit, as a table, CSV, JSON lines or a format string.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/query_common.h"
+#include "cli/remote_query.h"
+#include "query/executor.h"
+#include "query/output.h"
+
+namespace flowscope::cli {
+namespace {
+
+struct QueryOptions {
+  CommonQueryOptions common;
+  std::vector<std::string> fields;
+  std::vector<std::string> sort;
+  std::uint64_t limit = 0;
+};
+
+void run_query(const QueryOptions& opt) {
+  ResolvedQuery q = resolve_common(opt.common);
+  query::QuerySpec spec;
+  spec.where = q.where;
+  for (const std::string& item : opt.fields) {
+    auto f = query::parse_output_field(item);
+    if (!f) throw UserError{"--fields: " + f.error().message, kExitUsage};
+    spec.fields.push_back(*f);
+  }
+  for (const std::string& item : opt.sort) {
+    auto k = query::parse_sort_key(item);
+    if (!k) throw UserError{"--sort: " + k.error().message, kExitUsage};
+    spec.sort.push_back(*k);
+  }
+  spec.limit = opt.limit;
+  if (!opt.common.server.server.empty()) {
+    run_remote("query", query::to_json(spec), opt.common);
+    return;
+  }
+  if (spec.fields.empty()) spec.fields = query::default_query_fields();
+  auto writer = query::RowWriter::create(std::cout, spec.fields, q.output);
+  if (!writer)
+    throw UserError{render_error("format", q.output.format_string, writer.error()), kExitUsage};
+  spec.fields = (*writer)->fields();
+
+  CancelOnInterrupt interrupt(q.exec.cancel);
+  auto stats = query::execute_query(
+      *q.store, spec,
+      [&](const SessionBatch& rows) {
+        (*writer)->write(rows);
+        return true;
+      },
+      q.exec);
+  if (q.exec.progress) std::cerr << "\r\033[K" << std::flush;
+  if (!stats) throw_query_error(stats.error(), q);
+  (*writer)->finish();
+  for (const auto& e : stats->scan.errors) std::cerr << "flowscope: warning: " << e.message << '\n';
+  if (opt.common.explain) {
+    std::cerr << fmt::format(
+        "source: {}; blocks {} read, {} skipped; rows {} read, {} from the store, {} match, {} "
+        "written\n",
+        stats->source, stats->scan.blocks - stats->scan.blocks_skipped, stats->scan.blocks_skipped,
+        stats->scan.rows_read, stats->scan.rows_returned, stats->rows_matched,
+        stats->rows_returned);
+  }
+}
+
+}  // namespace
+
+void register_query(CLI::App& app) {
+  auto opt = std::make_shared<QueryOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "query", "Raw sessions from the store (FlowTraq's ftsq): filter, fields, sort, limit");
+  add_common_query_options(*cmd, opt->common);
+  cmd->add_option("--fields", opt->fields,
+                  "Fields to print, by name or filter keyword (flowscope fields); derived ones "
+                  "such as total_bytes and duration too")
+      ->delimiter(',');
+  cmd->add_option("-s,--sort", opt->sort, "Sort by FIELD, FIELD:desc or -FIELD (descending)")
+      ->delimiter(',');
+  cmd->add_option("-n,--limit", opt->limit, "At most N sessions (0 = all)");
+  cmd->footer(
+      "FlowTraq's -c+ is accepted for --csv-header. Filter syntax and every option: "
+      "docs/query.md.\n\n"
+      "Examples:\n"
+      "  flowscope query -d /var/lib/flowscope -t 1h 'SRVPORT == 443 && CLNIP == 10.0.0.0/8'\n"
+      "  flowscope query -d data -t 'last day' -s total_bytes:desc -n 20 PROTO == udp\n"
+      "  flowscope query -d data -c+ --fields start_time,cln_addr,srv_addr,total_bytes\n"
+      "  flowscope query -d data --nfdump-filter 'src net 10.0.0.0/8 and dst port 53' --json\n"
+      "  flowscope query -d data -o 'fmt:%cln_addr -> %srv_addr:%srv_port %total_bytes'\n"
+      "  flowscope query -srv localhost -un alice -up secret -t 1h SRVPORT == 22");
+  cmd->callback([opt] { run_query(*opt); });
+}
+
+}  // namespace flowscope::cli

@@ -1,0 +1,189 @@
+#include "cli/query_common.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "core/time.h"
+#include "enrich/ip_groups.h"
+
+namespace flowscope::cli {
+namespace {
+
+// The flag of the running query's CancelToken, for the SIGINT handler: a signal handler can
+// reach nothing else. Set only while a CancelOnInterrupt lives (one per process, main thread).
+std::atomic<bool>* g_cancel_flag = nullptr;
+void (*g_previous_handler)(int) = SIG_DFL;
+
+extern "C" void on_interrupt(int) {
+  if (g_cancel_flag != nullptr) g_cancel_flag->store(true, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
+  cmd.add_option("-d,--dir", opt.dir, "Data directory of the store (or -srv HOST)");
+  add_server_options(&cmd, opt.server);
+  cmd.add_option("-t,--time", opt.time,
+                 "Time window: 15m, 'last 5 hours', 'last week', today, "
+                 "'2026-11-24 08:00..2026-11-24 09:00' (docs/time.md)")
+      ->capture_default_str();
+  cmd.add_option("-f,--filter", opt.filter_option,
+                 "Filter in FlowTraq's syntax, e.g. 'SRVPORT == 443 && CLNIP == 10.0.0.0/8'");
+  cmd.add_option("FILTER", opt.filter_words, "Filter (same as -f); the words are joined");
+  cmd.add_option("--nfdump-filter", opt.nfdump_filter,
+                 "Filter in nfdump's syntax, e.g. 'src net 10.0.0.0/8 and dst port 443'");
+  cmd.add_option("--groups", opt.groups_file,
+                 "IP groups file (TOML or ipInfo.ini) to resolve group names in filters");
+  cmd.add_flag("-c,--csv", opt.csv, "CSV without a header");
+  cmd.add_flag("--csv-header", opt.csv_header, "CSV with a header line (FlowTraq's -c+)");
+  cmd.add_flag("--json", opt.json, "JSON, one object per line");
+  cmd.add_option("-o,--output", opt.output, "Output: table, csv, csv+, json or fmt:FORMAT");
+  cmd.add_option("--tz", opt.zone, "Time zone for -t and for printed times (UTC, Europe/Brussels)")
+      ->capture_default_str();
+  cmd.add_option("--now", opt.now, "Take this time as now (for reproducible relative windows)");
+  cmd.add_flag("--progress", opt.progress, "Show progress on stderr even when not a terminal");
+  cmd.add_flag("--no-progress", opt.no_progress, "Never show progress");
+  cmd.add_flag("--explain", opt.explain,
+               "Print to stderr what the store did: pushed-down ranges, rollup or raw, blocks");
+}
+
+ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
+  ResolvedQuery q;
+  auto zone = TimeZoneRef::named(opt.zone);
+  if (!zone) throw UserError{"--tz: " + zone.error().message, kExitUsage};
+  TimeContext ctx = TimeContext::system(*zone);
+  if (!opt.now.empty()) {
+    auto now = parse_time(opt.now, ctx);
+    if (!now) throw UserError{render_error("--now", opt.now, now.error()), kExitUsage};
+    ctx.now = *now;
+  }
+  auto window = parse_window(opt.time, ctx);
+  if (!window) throw UserError{render_error("time", opt.time, window.error()), kExitUsage};
+  q.where.begin_ms = to_ms(window->begin);
+  q.where.end_ms = to_ms(window->end);
+
+  std::string flowtraq = opt.filter_option;
+  for (const std::string& w : opt.filter_words) {
+    if (!flowtraq.empty()) flowtraq += ' ';
+    flowtraq += w;
+  }
+  if (!flowtraq.empty() && !opt.nfdump_filter.empty()) {
+    throw UserError{"give either a FlowTraq filter or --nfdump-filter, not both", kExitUsage};
+  }
+  if (!opt.nfdump_filter.empty()) {
+    q.where.filter = opt.nfdump_filter;
+    q.where.syntax = query::FilterSyntax::Nfdump;
+  } else {
+    q.where.filter = flowtraq;
+  }
+  q.filter_text = q.where.filter;
+  q.exec.filter.time = ctx;
+  if (!opt.groups_file.empty()) {
+    auto groups = enrich::IpGroups::load(opt.groups_file);
+    if (!groups) throw UserError{"--groups: " + groups.error().message};
+    auto shared = std::make_shared<enrich::IpGroups>(std::move(*groups));
+    q.keep_alive = shared;
+    q.exec.filter.groups =
+        [g = shared.get()](std::string_view name) -> std::optional<std::uint32_t> {
+      const enrich::IpGroup* found = g->find(name);
+      if (found == nullptr) return std::nullopt;
+      return found->id;
+    };
+  }
+
+  int formats = int(opt.csv) + int(opt.csv_header) + int(opt.json) + int(!opt.output.empty());
+  if (formats > 1) throw UserError{"choose one output format", kExitUsage};
+  q.output.format = opt.csv          ? query::OutputFormat::Csv
+                    : opt.csv_header ? query::OutputFormat::CsvHeader
+                    : opt.json       ? query::OutputFormat::JsonLines
+                                     : query::OutputFormat::Table;
+  if (!opt.output.empty()) {
+    auto o = query::parse_output_format(opt.output);
+    if (!o) throw UserError{"-o: " + o.error().message, kExitUsage};
+    q.output = *o;
+  }
+  q.output.field.zone = *zone;
+
+  const bool tty = ::isatty(2) == 1;
+  if ((tty || opt.progress) && !opt.no_progress) {
+    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+    q.exec.progress = [last](const query::QueryProgress& p) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - *last < std::chrono::milliseconds(200)) return;
+      *last = now;
+      std::cerr << fmt::format("\rscanned {} sessions, {} match (Ctrl-C cancels)", p.rows_scanned,
+                               p.rows_matched)
+                << std::flush;
+    };
+  }
+
+  if (!opt.server.server.empty()) return q;  // remote: the server opens its store
+  if (opt.dir.empty()) {
+    throw UserError{"give the data directory with -d DATADIR, or a server with -srv HOST",
+                    kExitUsage};
+  }
+  if (!std::filesystem::is_directory(opt.dir)) {
+    throw UserError{"data directory " + opt.dir +
+                    " does not exist; give the store's directory with -d (see flowscope import)"};
+  }
+  store::StoreOptions so;
+  so.dir = opt.dir;
+  so.read_only = true;
+  auto s = store::EmbeddedStore::open(so);
+  if (!s) throw UserError{s.error().message};
+  q.store = std::move(*s);
+  for (const auto& bad : q.store->snapshot()->bad_segments) {
+    std::cerr << "flowscope: warning: " << bad.error.message << '\n';
+  }
+  return q;
+}
+
+void throw_query_error(const Error& e, const ResolvedQuery& q) {
+  if (e.code == ErrorCode::Cancelled) throw UserError{"query cancelled (Ctrl-C)"};
+  if (e.where) {
+    throw UserError{
+        render_error(q.where.syntax == query::FilterSyntax::Nfdump ? "nfdump filter" : "filter",
+                     q.filter_text, e),
+        kExitUsage};
+  }
+  throw UserError{e.message, e.code == ErrorCode::InvalidArgument || e.code == ErrorCode::Parse
+                                 ? kExitUsage
+                                 : kExitError};
+}
+
+CancelOnInterrupt::CancelOnInterrupt(const query::CancelToken& token) {
+  g_cancel_flag = token.flag();
+  g_previous_handler = std::signal(SIGINT, on_interrupt);
+}
+
+CancelOnInterrupt::~CancelOnInterrupt() {
+  std::signal(SIGINT, g_previous_handler);
+  g_cancel_flag = nullptr;
+}
+
+std::vector<std::string> flowtraq_style_args(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  bool in_query = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    std::string& a = args[i];
+    if (!in_query) {
+      in_query = a == "query" || a == "stat";
+      continue;
+    }
+    if (a == "--") break;
+    if (a == "-grp" || a == "-cnt" || a == "-snd" || a == "-rcv" || a == "-gx" || a == "-gy") {
+      a = "-" + a;
+    } else if (a == "-c+") {
+      a = "--csv-header";
+    }
+  }
+  return args;
+}
+
+}  // namespace flowscope::cli

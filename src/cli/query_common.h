@@ -1,0 +1,69 @@
+#pragma once
+// What `flowscope query` and `flowscope stat` share: the options of FlowTraq's ftsq/ftstat that
+// both take (data directory, time window, filter, output format, zone, IP groups), turning them
+// into a query::Selection, opening the store read-only, progress on a terminal and Ctrl-C.
+// Main thread only (the SIGINT handler only stores into an atomic flag).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/server_login.h"
+#include "query/executor.h"
+#include "query/output.h"
+#include "store/embedded_store.h"
+
+namespace flowscope::cli {
+
+struct CommonQueryOptions {
+  std::string dir;
+  std::string time = "15m";
+  std::string now;  // for tests and replays: the clock
+  std::string zone = "UTC";
+  std::string filter_option;
+  std::vector<std::string> filter_words;  // positional
+  std::string nfdump_filter;
+  std::string groups_file;
+  bool csv = false;
+  bool csv_header = false;
+  bool json = false;
+  std::string output;  // -o table|csv|csv+|json|fmt:...
+  bool progress = false;
+  bool no_progress = false;
+  bool explain = false;
+  ServerLogin server;  // -srv: run on a flowscope server (cli/remote_query.h)
+};
+
+// Adds the shared options to `cmd`.
+void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt);
+
+// Everything the options resolve to. Throws UserError naming the option and the fix.
+struct ResolvedQuery {
+  query::Selection where;
+  query::ExecOptions exec;
+  query::OutputOptions output;
+  std::unique_ptr<store::EmbeddedStore> store;
+  std::shared_ptr<void> keep_alive;  // what exec.filter.groups refers to
+  std::string filter_text;           // for error messages
+};
+ResolvedQuery resolve_common(const CommonQueryOptions& opt);
+
+// A Result's error as a UserError: filter errors rendered with a caret.
+[[noreturn]] void throw_query_error(const Error& e, const ResolvedQuery& q);
+
+// Installs the SIGINT handler that cancels `token` while alive; restores the old one after.
+class CancelOnInterrupt {
+ public:
+  explicit CancelOnInterrupt(const query::CancelToken& token);
+  ~CancelOnInterrupt();
+  CancelOnInterrupt(const CancelOnInterrupt&) = delete;
+  CancelOnInterrupt& operator=(const CancelOnInterrupt&) = delete;
+};
+
+// FlowTraq's single-dash long options (-grp, -cnt, -snd, -rcv, -c+, -gx, -gy) as CLI11 reads
+// them (--grp, ...), in the arguments of the query and stat subcommands only. argv[0] first.
+std::vector<std::string> flowtraq_style_args(int argc, char** argv);
+
+}  // namespace flowscope::cli

@@ -1,0 +1,189 @@
+#include "query/executor.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "query/compiled_filter.h"
+#include "query/executor_support.h"
+#include "store/batch_codec.h"
+#include "store/format.h"
+
+namespace flowscope::query {
+namespace {
+
+// Rows kept while sorting with a limit: sort and cut back to the limit when the buffer holds
+// this many times the limit (and at least kMinSortBuffer rows).
+constexpr std::size_t kSortSlack = 4;
+constexpr std::size_t kMinSortBuffer = 65536;
+
+// A sortable form of one value: absent values sort after present ones either way.
+struct SortValue {
+  bool present = false;
+  store::OrderKey key;
+  std::string_view text;
+};
+
+SortValue sort_value(const SessionBatch& batch, FieldId field, std::size_t row) {
+  const FieldInfo& info = field_info(field);
+  SortValue v;
+  if (info.kind == FieldKind::Sum || info.kind == FieldKind::Diff) {
+    auto d = derived_value(batch, field, row);
+    if (!d) return v;
+    v.present = true;
+    v.key = info.type == FieldType::Duration || info.type == FieldType::Time
+                ? store::order_key(static_cast<std::int64_t>(*d))
+                : store::order_key(static_cast<std::uint64_t>(*d));
+    return v;
+  }
+  const Column& col = batch.column(field);
+  if (!col.valid(row)) return v;
+  v.present = true;
+  if (info.type == FieldType::String) {
+    v.text = col.strings().get(row);
+  } else {
+    v.key = order_key_of(col, row);
+  }
+  return v;
+}
+
+// Row order of `batch` by `keys` (stable: ties keep scan order).
+std::vector<std::uint32_t> sorted_rows(const SessionBatch& batch, const std::vector<SortKey>& keys,
+                                       std::size_t keep) {
+  std::vector<std::uint32_t> order(batch.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::vector<std::vector<SortValue>> values(keys.size());
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    values[k].resize(batch.size());
+    for (std::size_t r = 0; r < batch.size(); ++r)
+      values[k][r] = sort_value(batch, keys[k].field, r);
+  }
+  auto less = [&](std::uint32_t a, std::uint32_t b) {
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      const SortValue& x = values[k][a];
+      const SortValue& y = values[k][b];
+      if (x.present != y.present) return x.present;  // absent last
+      if (!x.present) continue;
+      int c = 0;
+      if (x.text.data() != nullptr || y.text.data() != nullptr) {
+        c = x.text.compare(y.text);
+      } else {
+        c = x.key < y.key ? -1 : (y.key < x.key ? 1 : 0);
+      }
+      if (c != 0) return keys[k].descending ? c > 0 : c < 0;
+    }
+    return a < b;
+  };
+  if (keep > 0 && keep < order.size()) {
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                      less);
+    order.resize(keep);
+  } else {
+    std::sort(order.begin(), order.end(), less);
+  }
+  return order;
+}
+
+}  // namespace
+
+Result<QueryStats> execute_query(const store::Backend& backend, const QuerySpec& spec,
+                                 const RowSink& sink, const ExecOptions& options) {
+  auto filter = compile_selection(spec.where, options.filter);
+  if (!filter) return filter.error();
+  const std::vector<FieldId> fields = spec.fields.empty() ? default_query_fields() : spec.fields;
+  for (FieldId f : fields) {
+    if (field_info(f).kind == FieldKind::Either) {
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("{} is either of {}; output one of them", field_info(f).name,
+                               definition(field_info(f)))};
+    }
+  }
+  // The columns the output needs (operands of derived fields), then the filter's and sort's.
+  std::vector<FieldId> out_columns;
+  auto need = [](std::vector<FieldId>& v, FieldId f) {
+    const FieldInfo& info = field_info(f);
+    if (info.kind == FieldKind::Stored) {
+      v.push_back(f);
+    } else {
+      v.push_back(info.operands[0]);
+      v.push_back(info.operands[1]);
+    }
+  };
+  for (FieldId f : fields) need(out_columns, f);
+  for (const SortKey& k : spec.sort) {
+    if (field_info(k.field).kind == FieldKind::Either) {
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("cannot sort by {}: it is either of {}", field_info(k.field).name,
+                               definition(field_info(k.field)))};
+    }
+    need(out_columns, k.field);
+  }
+  dedupe(out_columns);
+  store::ScanRequest scan;
+  scan.begin_ms = spec.where.begin_ms;
+  scan.end_ms = spec.where.end_ms;
+  scan.predicates = filter->pushdown();
+  scan.columns = out_columns;
+  scan.columns.insert(scan.columns.end(), filter->columns().begin(), filter->columns().end());
+  dedupe(scan.columns);
+
+  QueryStats stats;
+  QueryProgress progress;
+  std::vector<std::uint32_t> rows;
+  SessionBatch out;
+  SessionBatch buffer;  // sorting: every candidate row
+  const bool sorting = !spec.sort.empty();
+  const std::size_t limit = spec.limit;
+  bool cancelled = false;
+  bool stopped = false;
+
+  auto scanned = backend.scan(scan, [&](const SessionBatch& batch) {
+    if (options.cancel.cancelled()) {
+      cancelled = true;
+      return false;
+    }
+    filter->select_rows(batch, rows);
+    progress.rows_scanned += batch.size();
+    progress.rows_matched += rows.size();
+    ++progress.batches;
+    if (options.progress) options.progress(progress);
+    if (rows.empty()) return true;
+    if (sorting) {
+      store::append_rows(batch, rows, buffer, out_columns);
+      if (limit > 0 && buffer.size() >= std::max(kMinSortBuffer, kSortSlack * limit)) {
+        auto order = sorted_rows(buffer, spec.sort, limit);
+        SessionBatch kept;
+        store::append_rows(buffer, order, kept, out_columns);
+        buffer = std::move(kept);
+      }
+      return true;
+    }
+    if (limit > 0 && stats.rows_returned + rows.size() > limit) {
+      rows.resize(limit - stats.rows_returned);
+    }
+    out.clear();
+    store::append_rows(batch, rows, out, out_columns);
+    stats.rows_returned += out.size();
+    if (!sink(out)) {
+      stopped = true;
+      return false;
+    }
+    return limit == 0 || stats.rows_returned < limit;
+  });
+  if (!scanned) return scanned.error();
+  if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
+  stats.scan = std::move(*scanned);
+  stats.rows_matched = progress.rows_matched;
+  stats.source = "raw";
+  if (sorting && !stopped && !buffer.empty()) {
+    auto order = sorted_rows(buffer, spec.sort, limit);
+    SessionBatch sorted;
+    store::append_rows(buffer, order, sorted, out_columns);
+    stats.rows_returned = sorted.size();
+    sink(sorted);
+  }
+  return stats;
+}
+
+}  // namespace flowscope::query

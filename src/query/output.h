@@ -1,0 +1,61 @@
+#pragma once
+// Text output of query results, shared by the CLI and the server (docs/query.md "Output"):
+// an aligned table (FlowTraq's default), CSV without or with a header (-c, -c+), JSON lines
+// (one object per row; numbers stay numbers) and a user format string ("%cln_addr:%srv_port
+// %total_bytes": %name or %{name} of a registry name or filter keyword, %% for %).
+// Values are formatted by core/field_format.h; Sum and Diff fields are computed here.
+// A writer is used by one thread.
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/field_format.h"
+#include "core/record_batch.h"
+#include "core/result.h"
+#include "query/executor.h"
+#include "query/query_spec.h"
+
+namespace flowscope::query {
+
+enum class OutputFormat : std::uint8_t { Table, Csv, CsvHeader, JsonLines, Template };
+
+struct OutputOptions {
+  OutputFormat format = OutputFormat::Table;
+  std::string format_string;  // OutputFormat::Template
+  FieldFormatOptions field;
+};
+
+// "table", "csv", "csv+" (with header), "json", or "fmt:<format string>".
+Result<OutputOptions> parse_output_format(std::string_view text);
+
+// Writes raw session rows. The table format buffers every row until finish() (columns are sized
+// to their widest cell); the others write as rows come.
+class RowWriter {
+ public:
+  // Fails on a bad format string (naming the unknown field and its position).
+  static Result<std::unique_ptr<RowWriter>> create(std::ostream& out, std::vector<FieldId> fields,
+                                                   const OutputOptions& options);
+  virtual ~RowWriter() = default;
+  // Writes the rows of `batch` (the columns of the fields set, as execute_query delivers).
+  virtual void write(const SessionBatch& batch) = 0;
+  virtual void finish() = 0;
+  // The fields a format string names (for QuerySpec::fields); the given ones otherwise.
+  virtual const std::vector<FieldId>& fields() const = 0;
+};
+
+// Writes a stat: group columns, then the count, sessions, bytes, packets (and for a series one
+// row per group and bucket: the bucket's time and value), then "others" and "total" rows
+// (table and CSV; in JSON lines as objects with "row": "others" / "total").
+void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& result,
+                const OutputOptions& options);
+
+// The value of a stored, Sum or Diff field of `row` as text ("" when absent), as the writers
+// print it.
+std::string field_text(const SessionBatch& batch, FieldId field, std::size_t row,
+                       const FieldFormatOptions& options = {});
+
+}  // namespace flowscope::query
