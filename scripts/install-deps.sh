@@ -12,6 +12,8 @@ packages=(
   libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
+  # the server: password hashes (argon2id), the admin HTTP port
+  libsodium-dev libcpp-httplib-dev
   # time zone data for named-zone parsing and its tests
   tzdata
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
