@@ -9,8 +9,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
-#include "cli/server_login.h"
 #include "cli/query_common.h"
+#include "cli/server_login.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {

@@ -24,7 +24,7 @@ void run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOpt
   CancelOnInterrupt interrupt(cancel);
   auto done = client.request(request, [&](const server::Frame& f) {
     if (f.type == server::FrameType::Rows) {
-      std::cout << f.body.value("text", "");
+      std::cout << server::text_field(f.body, "text");
       std::cout.flush();
     }
     return !cancel.cancelled();
@@ -34,10 +34,11 @@ void run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOpt
     const bool usage = m.rfind("Parse", 0) == 0 || m.rfind("InvalidArgument", 0) == 0;
     throw UserError{"server " + opt.server.server + ": " + m, usage ? kExitUsage : kExitError};
   }
-  if (done->value("cancelled", false)) throw UserError{"query cancelled (Ctrl-C)"};
+  if (server::bool_field(*done, "cancelled")) throw UserError{"query cancelled (Ctrl-C)"};
   if (opt.explain) {
-    std::cerr << fmt::format("server: source {}; rows {} read; {} ms\n", done->value("source", ""),
-                             done->value("rows_read", 0), done->value("elapsed_ms", 0.0));
+    std::cerr << fmt::format(
+        "server: source {}; rows {} read; {} ms\n", server::text_field(*done, "source"),
+        server::uint_field(*done, "rows_read"), done->value("elapsed_ms", 0.0));
   }
 }
 

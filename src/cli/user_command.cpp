@@ -263,6 +263,26 @@ void register_user(CLI::App& app) {
 
   CLI::App* key = cmd->add_subcommand("key", "log in to a server and print a session key (-us)");
   add_server_options(key, opt->login);
+  const std::pair<CLI::App*, const char*> examples[] = {
+      {add, "flowscope user add alice --role analyst -g campus -c serve.toml"},
+      {remove, "flowscope user remove alice -c serve.toml"},
+      {passwd, "flowscope user passwd alice -c serve.toml        (password on stdin)"},
+      {role, "flowscope user role alice read-only -c serve.toml"},
+      {set_groups, "flowscope user set-groups alice campus dmz -c serve.toml"},
+      {list, "flowscope user list --json --users /var/lib/flowscope/users.json"},
+      {groups, "flowscope user groups add campus -c serve.toml"},
+      {gadd, "flowscope user groups add campus -c serve.toml"},
+      {gremove, "flowscope user groups remove campus -c serve.toml"},
+      {key, "flowscope user key -srv collector:9640 -un alice -up secret"},
+  };
+  for (const auto& [sub, line] : examples) sub->footer(std::string("Examples:\n  ") + line);
+  for (CLI::App* sub : cmd->get_subcommands({})) {
+    if (sub->get_name() == "grant" || sub->get_name() == "revoke") {
+      sub->footer("Examples:\n  flowscope user " + sub->get_name() +
+                  " campus --ip-group Campus --ip-group 10.1.0.0/16 --exporter 192.0.2.1 "
+                  "-c serve.toml");
+    }
+  }
   key->callback([opt] {
     ServerLogin login = opt->login;
     login.request_key = true;

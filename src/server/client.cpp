@@ -16,8 +16,8 @@ namespace flowscope::server {
 namespace {
 
 Error frame_error(const Frame& f) {
-  const std::string code = f.body.value("code", "error");
-  const std::string message = f.body.value("message", "");
+  const std::string code = text_field(f.body, "code", "error");
+  const std::string message = text_field(f.body, "message");
   return Error{ErrorCode::InvalidArgument,
                message.rfind(code, 0) == 0 ? message : fmt::format("{}: {}", code, message)};
 }
@@ -122,9 +122,9 @@ Result<Client> Client::connect(const ClientOptions& options) {
   if (ok->type != FrameType::LoginOk) {
     return Error{ErrorCode::Malformed, "the server did not answer the login"};
   }
-  c.user_ = ok->body.value("user", "");
-  c.role_ = ok->body.value("role", "");
-  c.key_ = ok->body.value("key", "");
+  c.user_ = text_field(ok->body, "user");
+  c.role_ = text_field(ok->body, "role");
+  c.key_ = text_field(ok->body, "key");
   return c;
 }
 

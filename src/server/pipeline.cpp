@@ -86,6 +86,7 @@ void Pipeline::run() {
       if (pending_stitch_) {
         stitcher_->flush(sessions);
         next_session_id_ += stitcher_->stats().sessions;
+        closed_before_ += stitcher_->stats().sessions;
         stitcher_ = std::make_unique<session::Stitcher>(stitcher_config(*pending_stitch_));
         window_ms_ = pending_stitch_->window.count();
         pending_stitch_.reset();
@@ -124,6 +125,7 @@ PipelineStats Pipeline::stats() const {
   PipelineStats out = counters_;
   const session::StitchStats& s = stitcher_->stats();
   out.open_sessions = stitcher_->open_sessions();
+  out.sessions_closed = closed_before_ + s.sessions;
   out.stitch_memory = stitcher_->memory_bytes();
   out.window_ms = window_ms_;
   out.closed_capacity = s.closed_capacity;

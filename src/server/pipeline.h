@@ -24,13 +24,14 @@
 namespace flowscope::server {
 
 struct PipelineStats {
-  std::uint64_t flows = 0;          // records taken from the queue
-  std::uint64_t sessions = 0;       // sessions appended to the store
-  std::uint64_t appends = 0;        // store appends
-  std::uint64_t store_errors = 0;   // appends that failed (sessions lost, logged)
-  std::uint64_t sessions_lost = 0;  // sessions of failed appends
-  std::uint64_t open_sessions = 0;  // in the stitch window now
-  std::uint64_t stitch_memory = 0;  // bytes
+  std::uint64_t flows = 0;            // records taken from the queue
+  std::uint64_t sessions = 0;         // sessions appended to the store
+  std::uint64_t sessions_closed = 0;  // sessions the stitcher closed (stored or about to be)
+  std::uint64_t appends = 0;          // store appends
+  std::uint64_t store_errors = 0;     // appends that failed (sessions lost, logged)
+  std::uint64_t sessions_lost = 0;    // sessions of failed appends
+  std::uint64_t open_sessions = 0;    // in the stitch window now
+  std::uint64_t stitch_memory = 0;    // bytes
   std::int64_t window_ms = 0;
   std::uint64_t closed_capacity = 0;  // sessions closed early: window full
   std::uint64_t records_no_address = 0;
@@ -79,6 +80,7 @@ class Pipeline {
   std::int64_t window_ms_ = 0;                    // guarded by mutex_
   PipelineStats counters_;                        // guarded by mutex_
   std::uint64_t next_session_id_ = 1;             // pipeline thread
+  std::uint64_t closed_before_ = 0;  // guarded by mutex_: sessions of earlier stitchers
 };
 
 }  // namespace flowscope::server

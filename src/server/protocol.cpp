@@ -92,13 +92,11 @@ Result<void> write_frame(int fd, FrameType type, const nlohmann::json& body) {
   return write_all(fd, frame.data(), frame.size());
 }
 
-Result<Frame> read_frame(int fd, std::optional<std::chrono::milliseconds> timeout) {
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
-  unsigned char head[5];
-  if (auto r = read_all(fd, reinterpret_cast<char*>(head), sizeof head, deadline); !r) {
-    return r.error();
-  }
+namespace {
+
+// The 5-byte header: the length of type + payload, then the type. Checked before the payload is
+// read so that a hostile length cannot make us allocate 4 GiB.
+Result<std::uint32_t> check_header(const unsigned char* head) {
   const std::uint32_t len = (std::uint32_t{head[0]} << 24) | (std::uint32_t{head[1]} << 16) |
                             (std::uint32_t{head[2]} << 8) | std::uint32_t{head[3]};
   if (len < 1 || len > kMaxFrame) {
@@ -110,8 +108,10 @@ Result<Frame> read_frame(int fd, std::optional<std::chrono::milliseconds> timeou
   if (type < 1 || type > static_cast<std::uint8_t>(FrameType::Bye)) {
     return Error{ErrorCode::Malformed, fmt::format("unknown frame type {}", type)};
   }
-  std::string payload(len - 1, '\0');
-  if (auto r = read_all(fd, payload.data(), payload.size(), deadline); !r) return r.error();
+  return len;
+}
+
+Result<Frame> parse_payload(std::uint8_t type, std::string_view payload) {
   Frame f;
   f.type = static_cast<FrameType>(type);
   f.body = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
@@ -120,6 +120,57 @@ Result<Frame> read_frame(int fd, std::optional<std::chrono::milliseconds> timeou
                  fmt::format("{} frame payload is not a JSON object", frame_type_name(f.type))};
   }
   return f;
+}
+
+}  // namespace
+
+std::string text_field(const nlohmann::json& body, std::string_view key,
+                       std::string_view fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || !it->is_string()) return std::string(fallback);
+  return it->get<std::string>();
+}
+
+std::uint64_t uint_field(const nlohmann::json& body, std::string_view key, std::uint64_t fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || !it->is_number_integer()) return fallback;
+  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
+  const std::int64_t v = it->get<std::int64_t>();
+  return v < 0 ? fallback : static_cast<std::uint64_t>(v);
+}
+
+bool bool_field(const nlohmann::json& body, std::string_view key, bool fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || !it->is_boolean()) return fallback;
+  return it->get<bool>();
+}
+
+Result<Frame> decode_frame(std::span<const std::byte> bytes) {
+  if (bytes.size() < 5) return Error{ErrorCode::Truncated, "frame shorter than its 5-byte header"};
+  const auto* head = reinterpret_cast<const unsigned char*>(bytes.data());
+  auto len = check_header(head);
+  if (!len) return len.error();
+  if (bytes.size() - 4 != *len) {
+    return Error{
+        ErrorCode::Malformed,
+        fmt::format("frame length {} differs from the {} bytes given", *len, bytes.size() - 4)};
+  }
+  return parse_payload(head[4],
+                       std::string_view(reinterpret_cast<const char*>(head + 5), bytes.size() - 5));
+}
+
+Result<Frame> read_frame(int fd, std::optional<std::chrono::milliseconds> timeout) {
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+  unsigned char head[5];
+  if (auto r = read_all(fd, reinterpret_cast<char*>(head), sizeof head, deadline); !r) {
+    return r.error();
+  }
+  auto len = check_header(head);
+  if (!len) return len.error();
+  std::string payload(*len - 1, '\0');
+  if (auto r = read_all(fd, payload.data(), payload.size(), deadline); !r) return r.error();
+  return parse_payload(head[4], payload);
 }
 
 bool frame_waiting(int fd) {

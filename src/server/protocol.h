@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,18 @@ struct Frame {
   FrameType type = FrameType::Error;
   nlohmann::json body;
 };
+
+// Fields of a frame body read without trusting their types: a value of another type reads as
+// the fallback (nlohmann's value() would throw on a client's {"user": 5}).
+std::string text_field(const nlohmann::json& body, std::string_view key,
+                       std::string_view fallback = {});
+std::uint64_t uint_field(const nlohmann::json& body, std::string_view key,
+                         std::uint64_t fallback = 0);
+bool bool_field(const nlohmann::json& body, std::string_view key, bool fallback = false);
+
+// Decodes one whole frame (header and payload) from bytes: the parser read_frame uses, exposed
+// for the fuzzer. Errors as read_frame's.
+Result<Frame> decode_frame(std::span<const std::byte> bytes);
 
 Result<void> write_frame(int fd, FrameType type, const nlohmann::json& body);
 // Waits up to `timeout` for a frame (nullopt timeout: forever). Errors: the peer closed the

@@ -57,7 +57,7 @@ bool ResultStream::cancelled() {
     auto f = read_frame(fd_, std::chrono::milliseconds(1000));
     if (!f || f->type == FrameType::Bye) {
       cancelled_ = true;  // the client went away
-    } else if (f->type == FrameType::Cancel && f->body.value("id", std::uint64_t{0}) == id_) {
+    } else if (f->type == FrameType::Cancel && uint_field(f->body, "id") == id_) {
       cancelled_ = true;
     }
   }
@@ -179,7 +179,13 @@ void QueryServer::accept_loop() {
     c.fd = fd;
     c.peer = address;
     c.thread = std::thread([this, &c] {
-      serve(c);
+      // The boundary of a connection (STYLE.md §4): whatever a client sends, an exception ends
+      // this connection with an Error frame, never the daemon.
+      try {
+        serve(c);
+      } catch (const std::exception& e) {
+        send_error(c.fd, std::nullopt, "internal", e.what());
+      }
       c.done.store(true);
     });
   }
@@ -189,11 +195,11 @@ void QueryServer::serve(Connection& c) {
   const int fd = c.fd;
   auto hello = read_frame(fd, kHandshakeTimeout);
   if (!hello) return;
-  if (hello->type != FrameType::Hello || hello->body.value("magic", "") != kProtocolMagic) {
+  if (hello->type != FrameType::Hello || text_field(hello->body, "magic") != kProtocolMagic) {
     send_error(fd, std::nullopt, "protocol", "expected a flowscope Hello frame");
     return;
   }
-  const auto version = hello->body.value("version", 0u);
+  const auto version = uint_field(hello->body, "version");
   if (version != kProtocolVersion) {
     send_error(fd, std::nullopt, "version",
                fmt::format("protocol version {} is not supported; this server speaks {}", version,
@@ -214,10 +220,10 @@ void QueryServer::serve(Connection& c) {
   Result<Principal> principal = Error{ErrorCode::InvalidArgument, "bad_credentials"};
   std::string key;
   if (login->body.contains("key")) {
-    principal = auth_.resume(login->body.value("key", ""), c.peer);
+    principal = auth_.resume(text_field(login->body, "key"), c.peer);
   } else {
-    auto ok = auth_.login(login->body.value("user", ""), login->body.value("password", ""), c.peer,
-                          login->body.value("want_key", false));
+    auto ok = auth_.login(text_field(login->body, "user"), text_field(login->body, "password"),
+                          c.peer, bool_field(login->body, "want_key"));
     if (ok) {
       key = ok->key;
       principal = std::move(ok->principal);
@@ -243,8 +249,8 @@ void QueryServer::serve(Connection& c) {
       return;
     }
     const auto started = std::chrono::steady_clock::now();
-    const std::uint64_t id = frame->body.value("id", std::uint64_t{0});
-    const std::string kind = frame->body.value("kind", "");
+    const std::uint64_t id = uint_field(frame->body, "id");
+    const std::string kind = text_field(frame->body, "kind");
     {
       std::lock_guard lock(mutex_);
       ++stats_.requests;

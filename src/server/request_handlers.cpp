@@ -2,6 +2,8 @@
 //   stats     what the server received and stored (any role)
 //   sessions  raw sessions of a time window, filtered by the user's data permissions, streamed
 // The filter-language requests (query, stat) are registered by query_handlers.cpp.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/field_format.h"
@@ -75,7 +77,9 @@ void Server::register_handlers() {
     if (ctx.request.contains("begin_ms"))
       scan.begin_ms = ctx.request["begin_ms"].get<std::int64_t>();
     if (ctx.request.contains("end_ms")) scan.end_ms = ctx.request["end_ms"].get<std::int64_t>();
-    const std::uint64_t limit = ctx.request.value("limit", std::uint64_t{0});
+    const std::uint64_t limit = uint_field(ctx.request, "limit");
+    const std::size_t chunk_rows =
+        std::clamp<std::size_t>(uint_field(ctx.request, "chunk", kRowsPerFrame), 1, 10000);
     scan.columns = *columns;
     for (FieldId id : kPermissionColumns) {
       if (std::find(scan.columns.begin(), scan.columns.end(), id) == scan.columns.end()) {
@@ -85,10 +89,10 @@ void Server::register_handlers() {
     std::vector<std::string> names;
     for (FieldId id : *columns) names.emplace_back(field_info(id).name);
     if (auto r = ctx.out.header(names); !r) return r.error();
+    if (ctx.out.cancelled()) return nlohmann::json::object();
     const auto groups = groups_.snapshot();
     nlohmann::json chunk = nlohmann::json::array();
     std::uint64_t matched = 0;
-    std::uint64_t hidden = 0;
     bool write_failed = false;
     auto flush = [&] {
       if (chunk.empty()) return true;
@@ -101,10 +105,7 @@ void Server::register_handlers() {
     };
     auto stats = store_->scan(scan, [&](const SessionBatch& batch) {
       for (std::size_t row = 0; row < batch.size(); ++row) {
-        if (!permits(ctx.principal, groups.get(), batch, row)) {
-          ++hidden;
-          continue;
-        }
+        if (!permits(ctx.principal, groups.get(), batch, row)) continue;
         nlohmann::json r = nlohmann::json::array();
         for (FieldId id : *columns) r.push_back(format_field(batch.column(id), row));
         chunk.push_back(std::move(r));
@@ -113,14 +114,13 @@ void Server::register_handlers() {
           flush();
           return false;
         }
-        if (chunk.size() >= kRowsPerFrame && !flush()) return false;
+        if (chunk.size() >= chunk_rows && !flush()) return false;
       }
       return true;
     });
     if (!stats) return stats.error();
     if (!write_failed) flush();
     if (write_failed) return Error{ErrorCode::Io, "the client went away"};
-    (void)hidden;
     return nlohmann::json{{"rows_read", stats->rows_read}};
   });
 }

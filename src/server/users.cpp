@@ -146,6 +146,10 @@ Result<void> UserDb::save(const std::filesystem::path& path) const {
         {{"name", u.name}, {"hash", u.hash}, {"role", role_name(u.role)}, {"groups", u.groups}});
   }
   const auto tmp = std::filesystem::path(path.string() + ".tmp");
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+  }
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) {

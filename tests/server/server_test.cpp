@@ -5,6 +5,10 @@
 // clock; /metrics and /healthz.
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -13,11 +17,13 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <unistd.h>
 
 #include "decode/corpus_support.h"
 #include "query/executor.h"
 #include "query/output.h"
 #include "server/client.h"
+#include "server/protocol.h"
 
 #include "gen/udp_sender.h"
 
@@ -120,7 +126,7 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(wait_for([&] {
       const PipelineStats p = server_->pipeline().stats();
       return server_->ingest().stats().records >= records && p.flows >= records &&
-             p.open_sessions == 0 && p.sessions > 0;
+             p.open_sessions == 0 && p.sessions > 0 && p.sessions == p.sessions_closed;
     })) << server_->metrics_text();
   }
 
@@ -231,6 +237,28 @@ TEST_F(ServerTest, CorpusFlowsBecomeSessionsAndRemoteQueryEqualsLocal) {
   EXPECT_NE(metrics->body.find("flowscope_drops_total{kind=\"queue\"} 0"), std::string::npos);
   EXPECT_NE(metrics->body.find("flowscope_query_latency_seconds_count"), std::string::npos);
   EXPECT_NE(metrics->body.find("flowscope_templates "), std::string::npos);
+}
+
+TEST_F(ServerTest, Ipv6ListenerReceives) {
+  if (skip_without_corpus()) GTEST_SKIP() << "corpus not found at " << testing::corpus_dir();
+  if (!fs::exists("/proc/net/if_inet6")) GTEST_SKIP() << "no IPv6 on this host";
+  ServerConfig c = config();
+  c.ingest.listen = {"127.0.0.1", "::1"};
+  start(c);
+  auto sender = gen::UdpSender::open("[::1]:" + std::to_string(server_->ipfix_port()));
+  ASSERT_TRUE(sender) << sender.error().message;
+  const fs::path path = testing::corpus_dir() / kCaptures[0];
+  const std::size_t records = testing::decode_capture(path).batch.size();
+  for (const auto& payload : testing::udp_payloads(path)) {
+    std::span<const std::byte> one(payload);
+    ASSERT_TRUE(sender->send(std::span(&one, 1)));
+  }
+  ASSERT_TRUE(wait_for([&] {
+    const IngestStats in = server_->ingest().stats();
+    auto it = in.exporters.find(*IpAddress::parse("::1"));
+    return it != in.exporters.end() && it->second.decode.records == records;
+  })) << server_->metrics_text();
+  EXPECT_NE(server_->metrics_text().find("exporter=\"::1\""), std::string::npos);
 }
 
 TEST_F(ServerTest, StopStoresOpenSessions) {
@@ -385,17 +413,113 @@ TEST_F(ServerTest, CancelStopsAStream) {
   o.password = "adminpw";
   auto client = Client::connect(o);
   ASSERT_TRUE(client);
-  int frames = 0;
-  auto done = client->request({{"kind", "sessions"}, {"limit", 0}}, [&](const Frame&) {
-    ++frames;
-    return false;  // cancel at the header
-  });
-  ASSERT_TRUE(done) << done.error().message;
-  EXPECT_TRUE(done->value("cancelled", false));
+  const std::uint64_t total = server_->pipeline().stats().sessions;
+  ASSERT_GT(total, 10u);
+  // Request and Cancel back to back: the server finds the Cancel at its first check, after the
+  // header or after the first one-row frame, and ends with Done {cancelled: true}.
+  // One send(2) for both, so that the Cancel is in the server's socket buffer when it starts.
+  std::string both;
+  for (const auto& [type, body] :
+       {std::pair{FrameType::Request,
+                  nlohmann::json{{"id", 99}, {"kind", "sessions"}, {"chunk", 1}}},
+        std::pair{FrameType::Cancel, nlohmann::json{{"id", 99}}}}) {
+    const std::string payload = body.dump();
+    const std::uint32_t len = static_cast<std::uint32_t>(payload.size() + 1);
+    both += {static_cast<char>(len >> 24), static_cast<char>(len >> 16),
+             static_cast<char>(len >> 8), static_cast<char>(len), static_cast<char>(type)};
+    both += payload;
+  }
+  ASSERT_EQ(::send(client->fd(), both.data(), both.size(), 0), static_cast<ssize_t>(both.size()));
+  std::uint64_t rows = 0;
+  std::optional<Frame> done;
+  for (;;) {
+    auto f = read_frame(client->fd(), 5000ms);
+    ASSERT_TRUE(f) << f.error().message;
+    if (f->type == FrameType::Rows) rows += f->body["rows"].size();
+    if (f->type == FrameType::Done || f->type == FrameType::Error) {
+      done = std::move(*f);
+      break;
+    }
+  }
+  ASSERT_EQ(done->type, FrameType::Done);
+  EXPECT_TRUE(bool_field(done->body, "cancelled"));
+  EXPECT_LT(rows, total);
+  EXPECT_EQ(uint_field(done->body, "rows"), rows);
   // The connection stays usable.
   auto stats = client->request({{"kind", "stats"}});
   ASSERT_TRUE(stats);
   EXPECT_GT((*stats)["stats"]["sessions_stored"].get<std::uint64_t>(), 0u);
+}
+
+TEST_F(ServerTest, HostileFramesEndOnlyTheirConnection) {
+  make_users();
+  start(config());
+  auto raw = [&] {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(server_->query_port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  };
+  // Fields of the wrong types in Hello and Login.
+  int fd = raw();
+  ASSERT_TRUE(write_frame(fd, FrameType::Hello, {{"magic", "flowscope"}, {"version", 1}}));
+  auto ok = read_frame(fd, 5000ms);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->type, FrameType::HelloOk);
+  ASSERT_TRUE(write_frame(fd, FrameType::Login, {{"user", 5}, {"password", {1, 2}}}));
+  auto refused = read_frame(fd, 5000ms);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->type, FrameType::Error);
+  ::close(fd);
+  // A length over the limit, then garbage.
+  fd = raw();
+  const unsigned char huge[] = {0xff, 0xff, 0xff, 0xff, 1};
+  ASSERT_EQ(::send(fd, huge, sizeof huge, 0), 5);
+  auto gone = read_frame(fd, 5000ms);
+  EXPECT_FALSE(gone);
+  ::close(fd);
+  // A wrong version is refused with a message naming both.
+  fd = raw();
+  ASSERT_TRUE(write_frame(fd, FrameType::Hello, {{"magic", "flowscope"}, {"version", 99}}));
+  auto version = read_frame(fd, 5000ms);
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->type, FrameType::Error);
+  EXPECT_NE(text_field(version->body, "message").find("version 99"), std::string::npos);
+  ::close(fd);
+  // The server still answers.
+  ClientOptions o = client_options();
+  o.user = "admin";
+  o.password = "adminpw";
+  auto client = Client::connect(o);
+  ASSERT_TRUE(client) << client.error().message;
+  EXPECT_EQ(client->role(), "admin");
+}
+
+TEST(Protocol, DecodeFrameAndHostPort) {
+  const std::string payload = R"({"id":7})";
+  std::vector<std::byte> bytes = {std::byte{0}, std::byte{0}, std::byte{0},
+                                  std::byte(payload.size() + 1), std::byte{10}};
+  for (char c : payload) bytes.push_back(std::byte(c));
+  auto f = decode_frame(bytes);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->type, FrameType::Cancel);
+  EXPECT_EQ(uint_field(f->body, "id"), 7u);
+  bytes[4] = std::byte{42};
+  EXPECT_FALSE(decode_frame(bytes));
+  bytes[4] = std::byte{10};
+  bytes.pop_back();
+  EXPECT_FALSE(decode_frame(bytes));
+  auto hp = parse_host_port("[::1]:9000", 9640);
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->first, "::1");
+  EXPECT_EQ(hp->second, 9000);
+  hp = parse_host_port("collector", 9640);
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->second, 9640);
+  EXPECT_FALSE(parse_host_port("host:99999", 9640));
 }
 
 TEST_F(ServerTest, ReloadAndStartAt) {
