@@ -40,7 +40,7 @@ listen = ["127.0.0.1"]
 netflow_port = 0
 ipfix_port = 0
 sflow_port = 0
-queue_batches = 1024
+
 [stitch]
 window = "5s"
 [store]

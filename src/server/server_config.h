@@ -30,7 +30,7 @@ struct IngestConfig {
   std::uint16_t sflow_port = 6343;
   unsigned workers = 0;                  // receive workers; 0 = one per core
   std::size_t socket_buffer = 32 << 20;  // SO_RCVBUF bytes per socket
-  std::size_t queue_batches = 256;       // bound of the decode -> stitch queue, in batches
+  std::size_t queue_batches = 64;        // bound of the decode -> stitch queue, in batches
   std::size_t batch_rows = 4096;         // rows per batch a worker hands over
 };
 
@@ -49,7 +49,7 @@ struct EnrichConfig {
 struct StoreSection {
   std::filesystem::path dir;  // required
   DurationMs sync_interval{std::chrono::seconds(1)};
-  std::size_t flush_rows = 1'000'000;
+  std::size_t flush_rows = 200'000;  // store tail sealed at this size (its memory)
   DurationMs commit_interval{std::chrono::seconds(1)};  // longest a session waits for append
 };
 
