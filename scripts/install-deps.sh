@@ -14,6 +14,10 @@ packages=(
   liblzo2-dev libbz2-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
+  # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
+  libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
+  # the server: password hashes (argon2id), the admin HTTP port
+  libsodium-dev libcpp-httplib-dev
   # time zone data for named-zone parsing and its tests
   tzdata
   # PNG graphs of `flowscope stat -g` (optional at build time)

@@ -13,6 +13,8 @@ void register_gen(CLI::App& app);
 void register_store(CLI::App& app);
 void register_import(CLI::App& app);
 void register_ipinfo(CLI::App& app);
+void register_serve(CLI::App& app);
+void register_user(CLI::App& app);
 void register_query(CLI::App& app);
 void register_stat(CLI::App& app);
 

@@ -119,6 +119,8 @@ void register_all(CLI::App& app) {
   register_store(app);
   register_import(app);
   register_ipinfo(app);
+  register_serve(app);
+  register_user(app);
   register_query(app);
   register_stat(app);
 }

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/query_common.h"
+#include "cli/server_login.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
 
   // FlowTraq's single-dash long options (-grp, -c+) in query/stat, as CLI11 reads them.
   std::vector<std::string> args = cli::flowtraq_style_args(argc, argv);
+  // and FlowTraq's -srv/-un/-up/-us, for the commands that reach a server.
+  args = cli::translate_flowtraq_options(args);
   std::vector<char*> arg_ptrs;
   for (std::string& a : args) arg_ptrs.push_back(a.data());
   try {

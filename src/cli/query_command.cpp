@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/query_common.h"
+#include "cli/remote_query.h"
 #include "query/executor.h"
 #include "query/output.h"
 
@@ -36,6 +37,10 @@ void run_query(const QueryOptions& opt) {
     spec.sort.push_back(*k);
   }
   spec.limit = opt.limit;
+  if (!opt.common.server.server.empty()) {
+    run_remote("query", query::to_json(spec), opt.common);
+    return;
+  }
   if (spec.fields.empty()) spec.fields = query::default_query_fields();
   auto writer = query::RowWriter::create(std::cout, spec.fields, q.output);
   if (!writer)
@@ -88,7 +93,8 @@ void register_query(CLI::App& app) {
       "  flowscope query -d data -t 'last day' -s total_bytes:desc -n 20 PROTO == udp\n"
       "  flowscope query -d data -c+ --fields start_time,cln_addr,srv_addr,total_bytes\n"
       "  flowscope query -d data --nfdump-filter 'src net 10.0.0.0/8 and dst port 53' --json\n"
-      "  flowscope query -d data -o 'fmt:%cln_addr -> %srv_addr:%srv_port %total_bytes'");
+      "  flowscope query -d data -o 'fmt:%cln_addr -> %srv_addr:%srv_port %total_bytes'\n"
+      "  flowscope query -srv localhost -un alice -up secret -t 1h SRVPORT == 22");
   cmd->callback([opt] { run_query(*opt); });
 }
 

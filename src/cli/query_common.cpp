@@ -27,7 +27,8 @@ extern "C" void on_interrupt(int) {
 }  // namespace
 
 void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
-  cmd.add_option("-d,--dir", opt.dir, "Data directory of the store")->required();
+  cmd.add_option("-d,--dir", opt.dir, "Data directory of the store (or -srv HOST)");
+  add_server_options(&cmd, opt.server);
   cmd.add_option("-t,--time", opt.time,
                  "Time window: 15m, 'last 5 hours', 'last week', today, "
                  "'2026-11-24 08:00..2026-11-24 09:00' (docs/time.md)")
@@ -122,6 +123,11 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
     };
   }
 
+  if (!opt.server.server.empty()) return q;  // remote: the server opens its store
+  if (opt.dir.empty()) {
+    throw UserError{"give the data directory with -d DATADIR, or a server with -srv HOST",
+                    kExitUsage};
+  }
   if (!std::filesystem::is_directory(opt.dir)) {
     throw UserError{"data directory " + opt.dir +
                     " does not exist; give the store's directory with -d (see flowscope import)"};

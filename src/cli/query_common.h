@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/server_login.h"
 #include "query/executor.h"
 #include "query/output.h"
 #include "store/embedded_store.h"
@@ -32,6 +33,7 @@ struct CommonQueryOptions {
   bool progress = false;
   bool no_progress = false;
   bool explain = false;
+  ServerLogin server;  // -srv: run on a flowscope server (cli/remote_query.h)
 };
 
 // Adds the shared options to `cmd`.

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/query_common.h"
+#include "cli/remote_query.h"
 #include "query/executor.h"
 #include "query/output.h"
 #include "query/stat_graph.h"
@@ -59,6 +60,11 @@ void run_stat(const StatOptions& opt) {
                     kExitUsage};
   }
 
+  if (!opt.common.server.server.empty()) {
+    nlohmann::json extra = {{"raw", opt.raw}};
+    run_remote("stat", query::to_json(spec), opt.common, extra);
+    return;
+  }
   CancelOnInterrupt interrupt(q.exec.cancel);
   auto result = query::execute_stat(*q.store, spec, q.exec);
   if (q.exec.progress) std::cerr << "\r\033[K" << std::flush;
@@ -122,6 +128,8 @@ void register_stat(CLI::App& app) {
       "  flowscope stat -d data -t today -grp srvport -cnt bytes -w 1h -c+\n"
       "  flowscope stat -d data -t 'last day' -grp host -snd -n 8 -g hosts.png -gx 1200\n"
       "  flowscope stat -d data -grp country -cnt unique:SRVPORT --json");
+      "  flowscope stat -d data -grp country -cnt unique:SRVPORT --json\n"
+      "  flowscope stat -srv localhost:9640 -us KEY -grp host -cnt bytes");
   cmd->callback([opt] { run_stat(*opt); });
 }
 

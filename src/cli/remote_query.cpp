@@ -1,0 +1,45 @@
+#include "cli/remote_query.h"
+
+#include <iostream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+
+namespace flowscope::cli {
+
+void run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOptions& opt,
+                const nlohmann::json& extra) {
+  std::string output = opt.csv ? "csv" : opt.csv_header ? "csv+" : opt.json ? "json" : "table";
+  if (!opt.output.empty()) output = opt.output;
+  nlohmann::json request = extra;
+  request["kind"] = kind;
+  request["spec"] = std::move(spec);
+  request["output"] = output;
+  request["zone"] = opt.zone;
+
+  server::Client client = connect_server(opt.server);
+  query::CancelToken cancel;
+  CancelOnInterrupt interrupt(cancel);
+  auto done = client.request(request, [&](const server::Frame& f) {
+    if (f.type == server::FrameType::Rows) {
+      std::cout << server::text_field(f.body, "text");
+      std::cout.flush();
+    }
+    return !cancel.cancelled();
+  });
+  if (!done) {
+    const std::string& m = done.error().message;
+    const bool usage = m.rfind("Parse", 0) == 0 || m.rfind("InvalidArgument", 0) == 0;
+    throw UserError{"server " + opt.server.server + ": " + m, usage ? kExitUsage : kExitError};
+  }
+  if (server::bool_field(*done, "cancelled")) throw UserError{"query cancelled (Ctrl-C)"};
+  if (opt.explain) {
+    std::cerr << fmt::format(
+        "server: source {}; rows {} read; {} ms\n", server::text_field(*done, "source"),
+        server::uint_field(*done, "rows_read"), done->value("elapsed_ms", 0.0));
+  }
+}
+
+}  // namespace flowscope::cli

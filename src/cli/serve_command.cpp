@@ -1,0 +1,129 @@
+// `flowscope serve -c serve.toml`: the collector daemon (docs/serve.md). Validates the
+// configuration, starts the server (ingest, pipeline, store, query protocol, admin HTTP), then
+// waits for signals: SIGHUP re-reads the configuration (a file with a future start_at waits for
+// its time), SIGTERM and SIGINT stop it cleanly (everything received is stored) with exit 0.
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "server/server.h"
+
+namespace flowscope::cli {
+namespace {
+
+struct ServeOptions {
+  std::string config;
+  std::string next;
+  std::string ready_file;
+  bool check = false;
+};
+
+void write_ready_file(const std::string& path, const server::Server& s,
+                      const server::ServerConfig& cfg) {
+  nlohmann::json j = {{"pid", ::getpid()},
+                      {"netflow_port", s.netflow_port()},
+                      {"ipfix_port", s.ipfix_port()},
+                      {"sflow_port", s.sflow_port()},
+                      {"query_port", s.query_port()},
+                      {"http_port", s.http_port()},
+                      {"data_dir", cfg.store.dir.string()}};
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump() << '\n';
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+void run_serve(const ServeOptions& opt) {
+  auto cfg = server::load_server_config(opt.config);
+  if (!cfg) throw UserError{cfg.error().message};
+  std::optional<server::ServerConfig> next;
+  if (!opt.next.empty()) {
+    auto n = server::load_server_config(opt.next);
+    if (!n) throw UserError{n.error().message};
+    if (!n->start_at) {
+      throw UserError{
+          fmt::format("{}: a -n file needs start_at = \"...\" (when it takes effect)", opt.next),
+          kExitUsage};
+    }
+    next = std::move(*n);
+  }
+  if (opt.check) {
+    std::printf("%s: ok\n", opt.config.c_str());
+    return;
+  }
+  if (auto r = init_logging(cfg->log_level); !r) throw UserError{r.error().message};
+
+  // Signals are taken by this thread with sigtimedwait: block them before any thread starts so
+  // that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto srv = server::Server::start(*cfg);
+  if (!srv) throw UserError{srv.error().message};
+  server::Server& s = **srv;
+  if (next) {
+    if (auto r = s.reload(std::move(*next)); !r) throw UserError{r.error().message};
+  }
+  std::fprintf(stderr,
+               "flowscope serve: NetFlow on UDP %u, IPFIX on %u, sFlow on %u; queries on TCP %u; "
+               "metrics on http://%s:%u/metrics; data in %s\n",
+               s.netflow_port(), s.ipfix_port(), s.sflow_port(), s.query_port(),
+               cfg->http.address.c_str(), s.http_port(), cfg->store.dir.c_str());
+  if (!opt.ready_file.empty()) write_ready_file(opt.ready_file, s, *cfg);
+
+  auto log = logger("server");
+  for (;;) {
+    timespec second{1, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &second);
+    if (sig == SIGHUP) {
+      log->info("SIGHUP: reloading {}", cfg->source);
+      if (auto r = s.reload_file(); !r) {
+        log->error("reload refused, the running configuration stays: {}", r.error().message);
+      }
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      log->info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    s.tick();
+  }
+  s.stop();
+  if (!opt.ready_file.empty()) std::filesystem::remove(opt.ready_file);
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+  auto opt = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "run the collector: receive NetFlow/IPFIX/sFlow, stitch, store, answer queries");
+  cmd->add_option("-c,--config", opt->config, "the TOML configuration (docs/serve.md)")->required();
+  cmd->add_option("-n,--next", opt->next,
+                  "a configuration that takes effect at its start_at time (trafMon's -n)");
+  cmd->add_option("--ready-file", opt->ready_file,
+                  "write the bound ports as JSON to this file once listening (for scripts)");
+  cmd->add_flag("--check", opt->check, "validate the configuration and exit");
+  cmd->footer(
+      "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop after storing everything.\n\n"
+      "Examples:\n"
+      "  flowscope serve -c /etc/flowscope/serve.toml\n"
+      "  flowscope serve -c serve.toml --check\n"
+      "  flowscope serve -c serve.toml -n tonight.toml      (tonight.toml has start_at)\n"
+      "  kill -HUP $(pidof flowscope)                      reload after editing serve.toml");
+  cmd->callback([opt] { run_serve(*opt); });
+}
+
+}  // namespace flowscope::cli

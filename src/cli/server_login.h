@@ -1,0 +1,35 @@
+#pragma once
+// The options that reach a `flowscope serve` over the query protocol, shared by `flowscope
+// query`, `stat` and `user key`: -srv HOST[:PORT], -un USER -up PASSWORD, -us (FlowTraq's
+// spelling). With -un, -us asks the server for a session key (printed on stderr); without, -us
+// KEY logs in with a key obtained earlier. Main thread only.
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "server/client.h"
+
+namespace flowscope::cli {
+
+struct ServerLogin {
+  std::string server;  // empty: not a remote command
+  std::string user;
+  std::string password;
+  std::string key;
+  bool request_key = false;
+  std::string bind;  // --bind ADDRESS: the client's source address
+};
+
+// Adds --srv/--un/--up/--key/--request-key/--bind to `cmd` (main() maps -srv etc. onto them).
+void add_server_options(CLI::App* cmd, ServerLogin& login);
+
+// Connects and logs in; prints an obtained key on stderr. Throws UserError.
+server::Client connect_server(const ServerLogin& login);
+
+// FlowTraq-style single-dash long options (-srv, -un, -up, -us) as CLI11 wants them:
+// -srv -> --srv, -un -> --un, -up -> --up, -us -> --request-key when -un is given, else --key.
+std::vector<std::string> translate_flowtraq_options(std::vector<std::string> args);
+
+}  // namespace flowscope::cli

@@ -1,0 +1,139 @@
+#pragma once
+// AuthService: logins, session keys, throttling and the audit log of the query server
+// (docs/users.md).
+//
+// - A login checks the password against the user's argon2id hash. It may ask for a session
+//   key (`-us`): 32 random bytes, hex. A key is accepted only from the address that obtained
+//   it, expires after `key_idle` without use (each use resets the idle timer) and after
+//   `max_key_age` (maxsessionkeyage) whatever its use.
+// - Throttling: after `max_failures` failed logins from one address within `failure_window`,
+//   that address is refused for `lockout`, even with the right password (and so is the user
+//   name, from any address, so that a distributed guesser gains nothing).
+// - Audit: one JSON line per login, failure, refusal, key use and admin action, appended to
+//   the audit log (never the password).
+//
+// Time comes from an injected clock so that tests expire keys without waiting.
+// Threads: every method from any thread (one mutex; argon2id verification runs outside it).
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/cidr.h"
+#include "core/ip_address.h"
+#include "core/record_batch.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "server/server_config.h"
+#include "server/users.h"
+
+namespace flowscope::enrich {
+class IpGroups;
+}
+
+namespace flowscope::server {
+
+using Clock = std::function<TimeMs()>;
+Clock system_clock();
+
+// Why a login or key was refused; the protocol sends the name.
+enum class AuthFailure : std::uint8_t {
+  BadCredentials,  // unknown user or wrong password (one answer for both)
+  Throttled,       // too many failures: wait for the lockout to pass
+  KeyUnknown,      // no such key (never issued, or expired and forgotten)
+  KeyExpired,      // idle too long or older than maxsessionkeyage
+  KeyWrongSource,  // used from another address than the one that obtained it
+};
+std::string_view auth_failure_name(AuthFailure f);
+
+// Who is asking, and what they may see.
+struct Principal {
+  std::string user;
+  Role role = Role::ReadOnly;
+  bool all_data = false;  // admin
+  // One entry per group of the user: a session is visible when any group permits it.
+  std::vector<GroupPerms> groups;
+};
+
+struct LoginOk {
+  Principal principal;
+  std::string key;  // empty unless asked for
+};
+
+struct AuthStats {
+  std::uint64_t logins_ok = 0;
+  std::uint64_t logins_failed = 0;
+  std::uint64_t throttled = 0;
+  std::uint64_t key_uses = 0;
+  std::uint64_t keys_refused = 0;
+  std::uint64_t keys_active = 0;
+};
+
+class AuthService {
+ public:
+  AuthService(AuthConfig config, std::filesystem::path users_file, std::filesystem::path audit_log,
+              Clock clock);
+
+  // Re-reads the user file (start, SIGHUP). On error the previous users stay.
+  Result<void> reload_users();
+  void set_config(const AuthConfig& config);
+
+  // On refusal the error's message is auth_failure_name() and what to do.
+  Result<LoginOk> login(const std::string& user, const std::string& password,
+                        const IpAddress& source, bool want_key);
+  Result<Principal> resume(const std::string& key, const IpAddress& source);
+
+  void audit(std::string_view event, std::string_view user, const IpAddress& source,
+             std::string_view detail = {});
+  AuthStats stats() const;
+  TimeMs now() const { return clock_(); }
+
+ private:
+  struct KeyState {
+    std::string user;
+    IpAddress origin;
+    TimeMs created;
+    TimeMs last_used;
+  };
+  struct Failures {
+    std::vector<TimeMs> times;  // within failure_window
+    TimeMs locked_until{};
+  };
+  bool throttled(Failures& f, TimeMs now) const;
+  void record_failure(Failures& f, TimeMs now);
+  Result<Principal> principal_of(const std::string& user) const;
+
+  Clock clock_;
+  std::filesystem::path users_file_;
+  std::filesystem::path audit_path_;
+
+  mutable std::mutex mutex_;
+  AuthConfig config_;                         // guarded by mutex_
+  std::shared_ptr<const UserDb> users_;       // guarded by mutex_
+  std::map<std::string, KeyState> keys_;      // guarded by mutex_
+  std::map<IpAddress, Failures> by_address_;  // guarded by mutex_
+  std::map<std::string, Failures> by_user_;   // guarded by mutex_
+  AuthStats stats_;                           // guarded by mutex_
+  std::ofstream audit_;                       // guarded by mutex_
+};
+
+// True when `principal` may see row `row` of `batch` (its groups' IP groups and exporters;
+// `groups` resolves IP group names, may be null: names then match nothing).
+bool permits(const Principal& principal, const enrich::IpGroups* groups, const SessionBatch& batch,
+             std::size_t row);
+
+// Appends an admin action done locally (`flowscope user`) to the audit log at `path`, as the
+// user running the command from source "local".
+void append_audit(const std::filesystem::path& path, std::string_view event,
+                  std::string_view detail);
+
+// Whether `address` is in `allow` (an empty list allows every address).
+bool allowed(const std::vector<Cidr>& allow, const IpAddress& address);
+
+}  // namespace flowscope::server

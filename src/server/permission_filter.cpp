@@ -1,0 +1,95 @@
+#include "server/permission_filter.h"
+
+#include "enrich/ip_groups.h"
+#include "query/filter.h"
+
+namespace flowscope::server {
+namespace {
+
+using query::FilterExpr;
+
+FilterExpr any_of(std::vector<FilterExpr> items) {
+  if (items.size() == 1) return std::move(items.front());
+  return FilterExpr::make(FilterExpr::Op::Or, std::move(items));
+}
+
+FilterExpr compare(FieldId field, query::FilterValue value) {
+  query::Comparison c;
+  c.field = field;
+  c.op = Comparator::Eq;
+  c.value = std::move(value);
+  return FilterExpr::compare(std::move(c));
+}
+
+// Matches no session (PROTO == 0 && !(PROTO == 0)), in a form to_text() writes and the parser
+// reads back.
+FilterExpr nothing() {
+  FilterExpr p = compare(FieldId::Proto, std::uint64_t{0});
+  FilterExpr not_p = FilterExpr::make(FilterExpr::Op::Not, {p});
+  return FilterExpr::make(FilterExpr::Op::And, {std::move(p), std::move(not_p)});
+}
+
+}  // namespace
+
+FilterExpr permission_filter(const Principal& principal, const enrich::IpGroups* groups) {
+  if (principal.all_data) return FilterExpr::all();
+  std::vector<FilterExpr> per_group;
+  for (const GroupPerms& g : principal.groups) {
+    std::vector<FilterExpr> parts;
+    if (!g.exporters.empty()) {
+      std::vector<FilterExpr> ex;
+      for (const IpAddress& e : g.exporters)
+        ex.push_back(compare(FieldId::Exporter, Cidr::host(e)));
+      parts.push_back(any_of(std::move(ex)));
+    }
+    if (!g.ip_groups.empty()) {
+      std::vector<FilterExpr> where;
+      for (const std::string& item : g.ip_groups) {
+        if (auto c = Cidr::parse(item, Cidr::HostBits::Clear)) {
+          where.push_back(compare(FieldId::Addr, *c));
+          continue;
+        }
+        const enrich::IpGroup* ig = groups != nullptr ? groups->find(item) : nullptr;
+        if (ig == nullptr) continue;  // an unknown name grants nothing
+        for (const enrich::IpGroup& sub : groups->groups()) {
+          if (groups->is_within(sub.id, ig->id)) {
+            where.push_back(compare(FieldId::Group, std::uint64_t{sub.id}));
+          }
+        }
+      }
+      parts.push_back(where.empty() ? nothing() : any_of(std::move(where)));
+    }
+    if (parts.empty()) return FilterExpr::all();  // a group without restrictions sees all
+    per_group.push_back(parts.size() == 1
+                            ? std::move(parts.front())
+                            : FilterExpr::make(FilterExpr::Op::And, std::move(parts)));
+  }
+  if (per_group.empty()) return nothing();
+  return any_of(std::move(per_group));
+}
+
+Result<query::Selection> restrict_selection(const query::Selection& where,
+                                            const Principal& principal,
+                                            const enrich::IpGroups* groups,
+                                            const query::FilterContext& ctx) {
+  if (principal.all_data) return where;
+  auto user = where.syntax == query::FilterSyntax::Nfdump
+                  ? query::parse_nfdump_filter(where.filter, ctx)
+                  : query::parse_filter(where.filter, ctx);
+  if (!user) return user.error();
+  FilterExpr allowed = permission_filter(principal, groups);
+  FilterExpr combined;
+  if (user->op == FilterExpr::Op::All) {
+    combined = std::move(allowed);
+  } else if (allowed.op == FilterExpr::Op::All) {
+    combined = std::move(*user);
+  } else {
+    combined = FilterExpr::make(FilterExpr::Op::And, {std::move(*user), std::move(allowed)});
+  }
+  query::Selection out = where;
+  out.filter = query::to_text(combined);
+  out.syntax = query::FilterSyntax::FlowTraq;
+  return out;
+}
+
+}  // namespace flowscope::server

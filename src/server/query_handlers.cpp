@@ -1,0 +1,120 @@
+// The filter-language requests of the query protocol (docs/protocol.md "query", "stat"): the
+// same QuerySpec/StatSpec and executor as `flowscope query -d`, run on the server's store with
+// the user's data permissions ANDed to the filter (server/permission_filter.h), the output
+// rendered by query/output.h in the format the client asked for and streamed in Rows frames of
+// text. A Cancel from the client cancels the executor at its next batch.
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "query/executor.h"
+#include "query/output.h"
+#include "server/permission_filter.h"
+#include "server/server.h"
+
+namespace flowscope::server {
+namespace {
+
+constexpr std::size_t kTextChunk = 64 << 10;
+
+struct Prepared {
+  query::OutputOptions output;
+  query::ExecOptions exec;
+  std::shared_ptr<const enrich::IpGroups> groups;
+};
+
+Result<Prepared> prepare(const nlohmann::json& request,
+                         std::shared_ptr<const enrich::IpGroups> groups, TimeMs now) {
+  Prepared p;
+  auto output = query::parse_output_format(request.value("output", "table"));
+  if (!output) return output.error();
+  p.output = *output;
+  auto zone = TimeZoneRef::named(request.value("zone", "UTC"));
+  if (!zone) return zone.error();
+  p.output.field.zone = *zone;
+  p.groups = std::move(groups);
+  p.exec.filter.time = TimeContext{now, *zone};
+  const enrich::IpGroups* g = p.groups.get();
+  p.exec.filter.groups = [g](std::string_view name) -> std::optional<std::uint32_t> {
+    const enrich::IpGroup* found = g != nullptr ? g->find(name) : nullptr;
+    if (found == nullptr) return std::nullopt;
+    return found->id;
+  };
+  return p;
+}
+
+}  // namespace
+
+void Server::register_query_handlers() {
+  query_->handle("query", [this](RequestContext& ctx) -> Result<nlohmann::json> {
+    auto spec = query::query_spec_from_json(ctx.request.value("spec", nlohmann::json::object()));
+    if (!spec) return spec.error();
+    auto p = prepare(ctx.request, groups_.snapshot(), options_.clock());
+    if (!p) return p.error();
+    auto where = restrict_selection(spec->where, ctx.principal, p->groups.get(), p->exec.filter);
+    if (!where) return where.error();
+    spec->where = *where;
+    if (spec->fields.empty()) spec->fields = query::default_query_fields();
+    std::ostringstream text;
+    auto writer = query::RowWriter::create(text, spec->fields, p->output);
+    if (!writer) return writer.error();
+    spec->fields = (*writer)->fields();
+    std::vector<std::string> names;
+    for (FieldId f : spec->fields) names.emplace_back(field_info(f).name);
+    if (auto r = ctx.out.header(names); !r) return r.error();
+    std::uint64_t pending_rows = 0;
+    bool write_failed = false;
+    auto send = [&] {
+      if (text.tellp() <= 0 && pending_rows == 0) return;
+      if (!ctx.out.text(text.str(), pending_rows)) write_failed = true;
+      text.str("");
+      pending_rows = 0;
+    };
+    auto stats = query::execute_query(
+        *store_, *spec,
+        [&](const SessionBatch& rows) {
+          (*writer)->write(rows);
+          pending_rows += rows.size();
+          if (text.tellp() >= static_cast<std::streamoff>(kTextChunk)) send();
+          if (write_failed || ctx.out.cancelled()) {
+            p->exec.cancel.cancel();
+            return false;
+          }
+          return true;
+        },
+        p->exec);
+    if (!stats && !query::is_cancelled(stats.error())) return stats.error();
+    if (!ctx.out.cancelled()) {
+      (*writer)->finish();
+      send();
+    }
+    if (write_failed) return Error{ErrorCode::Io, "the client went away"};
+    nlohmann::json done = nlohmann::json::object();
+    if (stats) {
+      done["source"] = stats->source;
+      done["rows_read"] = stats->scan.rows_read;
+    }
+    return done;
+  });
+
+  query_->handle("stat", [this](RequestContext& ctx) -> Result<nlohmann::json> {
+    auto spec = query::stat_spec_from_json(ctx.request.value("spec", nlohmann::json::object()));
+    if (!spec) return spec.error();
+    auto p = prepare(ctx.request, groups_.snapshot(), options_.clock());
+    if (!p) return p.error();
+    auto where = restrict_selection(spec->where, ctx.principal, p->groups.get(), p->exec.filter);
+    if (!where) return where.error();
+    spec->where = *where;
+    p->exec.force_scan = ctx.request.value("raw", false);
+    auto result = query::execute_stat(*store_, *spec, p->exec);
+    if (!result) return result.error();
+    std::ostringstream text;
+    query::write_stat(text, *spec, *result, p->output);
+    if (auto r = ctx.out.header({}); !r) return r.error();
+    if (auto r = ctx.out.text(text.str(), result->rows.size()); !r) return r.error();
+    return nlohmann::json{{"source", result->stats.source},
+                          {"rows_read", result->stats.scan.rows_read}};
+  });
+}
+
+}  // namespace flowscope::server

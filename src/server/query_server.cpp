@@ -1,0 +1,301 @@
+#include "server/query_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+namespace flowscope::server {
+namespace {
+
+constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
+constexpr auto kIdleTimeout = std::chrono::minutes(30);
+
+IpAddress address_of(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    return IpAddress::v4(ntohl(reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr));
+  }
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+  return IpAddress::v6_bytes(std::span<const std::byte, 16>(
+      reinterpret_cast<const std::byte*>(v6->sin6_addr.s6_addr), 16));
+}
+
+void send_error(int fd, std::optional<std::uint64_t> id, std::string_view code,
+                std::string_view message) {
+  nlohmann::json body = {{"code", code}, {"message", message}};
+  if (id) body["id"] = *id;
+  (void)write_frame(fd, FrameType::Error, body);
+}
+
+}  // namespace
+
+Result<void> ResultStream::header(const std::vector<std::string>& columns) {
+  return write_frame(fd_, FrameType::Header, {{"id", id_}, {"columns", columns}});
+}
+
+Result<void> ResultStream::rows(nlohmann::json rows) {
+  rows_sent_ += rows.size();
+  return write_frame(fd_, FrameType::Rows, {{"id", id_}, {"rows", std::move(rows)}});
+}
+
+Result<void> ResultStream::text(std::string text, std::uint64_t rows) {
+  rows_sent_ += rows;
+  return write_frame(fd_, FrameType::Rows, {{"id", id_}, {"text", std::move(text)}});
+}
+
+bool ResultStream::cancelled() {
+  while (!cancelled_ && frame_waiting(fd_)) {
+    auto f = read_frame(fd_, std::chrono::milliseconds(1000));
+    if (!f || f->type == FrameType::Bye) {
+      cancelled_ = true;  // the client went away
+    } else if (f->type == FrameType::Cancel && uint_field(f->body, "id") == id_) {
+      cancelled_ = true;
+    }
+  }
+  return cancelled_;
+}
+
+QueryServer::QueryServer(AuthService& auth, LatencyHistogram& latency,
+                         std::function<std::vector<Cidr>()> allow)
+    : auth_(auth), latency_(latency), allow_(std::move(allow)) {}
+
+QueryServer::~QueryServer() { stop(); }
+
+void QueryServer::handle(std::string kind, RequestHandler handler) {
+  handlers_[std::move(kind)] = std::move(handler);
+}
+
+Result<void> QueryServer::start(const std::string& address, std::uint16_t port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof(sockaddr_in6);
+  } else {
+    return Error{ErrorCode::InvalidArgument,
+                 fmt::format("[query] listen \"{}\" is not an IP address", address)};
+  }
+  listen_fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+      ::listen(listen_fd_, 64) != 0) {
+    const int err = errno;
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    listen_fd_ = -1;
+    return Error{ErrorCode::Io,
+                 fmt::format("cannot listen on TCP {}:{} for queries: {}; set [query] port to a "
+                             "free port",
+                             address, port, std::strerror(err))};
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                           : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  accept_thread_ = std::thread([this] { accept_loop(); });
+  logger("server")->info("query protocol on {}:{}", address, port_);
+  return {};
+}
+
+void QueryServer::stop() {
+  if (stop_.exchange(true)) return;
+  if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RDWR);
+  if (accept_thread_.joinable()) accept_thread_.join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  listen_fd_ = -1;
+  {
+    std::lock_guard lock(mutex_);
+    for (Connection& c : connections_) ::shutdown(c.fd, SHUT_RDWR);
+  }
+  reap(true);
+}
+
+void QueryServer::reap(bool all) {
+  std::list<Connection> finished;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      if (all || it->done.load()) {
+        auto next = std::next(it);
+        finished.splice(finished.end(), connections_, it);
+        it = next;
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Connection& c : finished) {
+    if (c.thread.joinable()) c.thread.join();
+    ::close(c.fd);
+  }
+}
+
+void QueryServer::accept_loop() {
+  while (!stop_.load()) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 200);
+    reap(false);
+    if (ready <= 0) continue;
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    const int fd =
+        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    const IpAddress address = address_of(peer);
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::lock_guard lock(mutex_);
+    if (!allowed(allow_(), address)) {
+      ++stats_.refused;
+      auth_.audit("address_refused", "", address, "query port allow-list");
+      ::close(fd);
+      continue;
+    }
+    if (connections_.size() >= kMaxConnections) {
+      ++stats_.refused;
+      send_error(fd, std::nullopt, "busy", "too many connections; try again later");
+      ::close(fd);
+      continue;
+    }
+    ++stats_.connections;
+    Connection& c = connections_.emplace_back();
+    c.fd = fd;
+    c.peer = address;
+    c.thread = std::thread([this, &c] {
+      // The boundary of a connection (STYLE.md §4): whatever a client sends, an exception ends
+      // this connection with an Error frame, never the daemon.
+      try {
+        serve(c);
+      } catch (const std::exception& e) {
+        send_error(c.fd, std::nullopt, "internal", e.what());
+      }
+      c.done.store(true);
+    });
+  }
+}
+
+void QueryServer::serve(Connection& c) {
+  const int fd = c.fd;
+  auto hello = read_frame(fd, kHandshakeTimeout);
+  if (!hello) return;
+  if (hello->type != FrameType::Hello || text_field(hello->body, "magic") != kProtocolMagic) {
+    send_error(fd, std::nullopt, "protocol", "expected a flowscope Hello frame");
+    return;
+  }
+  const auto version = uint_field(hello->body, "version");
+  if (version != kProtocolVersion) {
+    send_error(fd, std::nullopt, "version",
+               fmt::format("protocol version {} is not supported; this server speaks {}", version,
+                           kProtocolVersion));
+    return;
+  }
+  if (!write_frame(
+          fd, FrameType::HelloOk,
+          {{"version", kProtocolVersion}, {"server", "flowscope " FLOWSCOPE_SERVER_VERSION}})) {
+    return;
+  }
+  auto login = read_frame(fd, kHandshakeTimeout);
+  if (!login) return;
+  if (login->type != FrameType::Login) {
+    send_error(fd, std::nullopt, "protocol", "expected a Login frame");
+    return;
+  }
+  Result<Principal> principal = Error{ErrorCode::InvalidArgument, "bad_credentials"};
+  std::string key;
+  if (login->body.contains("key")) {
+    principal = auth_.resume(text_field(login->body, "key"), c.peer);
+  } else {
+    auto ok = auth_.login(text_field(login->body, "user"), text_field(login->body, "password"),
+                          c.peer, bool_field(login->body, "want_key"));
+    if (ok) {
+      key = ok->key;
+      principal = std::move(ok->principal);
+    } else {
+      principal = ok.error();
+    }
+  }
+  if (!principal) {
+    const std::string& msg = principal.error().message;
+    send_error(fd, std::nullopt, msg.substr(0, msg.find(':')), msg);
+    return;
+  }
+  nlohmann::json ok = {{"user", principal->user}, {"role", role_name(principal->role)}};
+  if (!key.empty()) ok["key"] = key;
+  if (!write_frame(fd, FrameType::LoginOk, ok)) return;
+
+  for (;;) {
+    auto frame = read_frame(fd, kIdleTimeout);
+    if (!frame || frame->type == FrameType::Bye) return;
+    if (frame->type == FrameType::Cancel) continue;  // for a request already finished
+    if (frame->type != FrameType::Request) {
+      send_error(fd, std::nullopt, "protocol", "expected a Request frame");
+      return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const std::uint64_t id = uint_field(frame->body, "id");
+    const std::string kind = text_field(frame->body, "kind");
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.requests;
+    }
+    auto handler = handlers_.find(kind);
+    if (handler == handlers_.end()) {
+      send_error(fd, id, "unknown_request",
+                 fmt::format("request kind \"{}\" is not known to this server", kind));
+      continue;
+    }
+    ResultStream out(fd, id);
+    RequestContext ctx{*principal, frame->body, out};
+    Result<nlohmann::json> done = nlohmann::json::object();
+    try {
+      done = handler->second(ctx);
+    } catch (const std::exception& e) {
+      done = Error{ErrorCode::Io, fmt::format("internal error: {}", e.what())};
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    latency_.observe(elapsed);
+    if (!done) {
+      std::lock_guard lock(mutex_);
+      ++stats_.errors;
+      send_error(fd, id, error_code_name(done.error().code), done.error().message);
+      continue;
+    }
+    nlohmann::json body = std::move(*done);
+    body["id"] = id;
+    body["rows"] = out.rows_sent();
+    body["cancelled"] = out.cancelled();
+    body["elapsed_ms"] =
+        std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() / 1000.0;
+    if (out.cancelled()) {
+      std::lock_guard lock(mutex_);
+      ++stats_.cancelled;
+    }
+    if (!write_frame(fd, FrameType::Done, body)) return;
+  }
+}
+
+QueryServerStats QueryServer::stats() const {
+  std::lock_guard lock(mutex_);
+  QueryServerStats s = stats_;
+  s.active = connections_.size();
+  return s;
+}
+
+}  // namespace flowscope::server

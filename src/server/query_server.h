@@ -1,0 +1,114 @@
+#pragma once
+// QueryServer: the TCP listener of the query protocol (port 9640, docs/protocol.md). Each
+// connection gets a thread: Hello (version check), Login (password or session key, through
+// AuthService), then Requests dispatched by `kind` to the handlers registered before start().
+// A handler streams Header and Rows frames through a ResultStream and returns the Done frame's
+// extra fields; it checks cancelled() between chunks, which reads a waiting Cancel frame.
+//
+// Connections from addresses outside the allow-list are closed at accept. At most
+// kMaxConnections at a time (more are refused with an Error frame). Exceptions thrown by a
+// handler become an Error frame (the connection boundary of STYLE.md §4).
+//
+// Threads: handle() before start(); stop() from the control thread; handlers run on the
+// connection threads, several at a time.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/protocol.h"
+
+namespace flowscope::server {
+
+class ResultStream {
+ public:
+  ResultStream(int fd, std::uint64_t id) : fd_(fd), id_(id) {}
+  Result<void> header(const std::vector<std::string>& columns);
+  // `rows`: a JSON array of rows (arrays of values).
+  Result<void> rows(nlohmann::json rows);
+  // Rendered text (query output formats): Rows {id, text}; `rows` is how many rows it holds.
+  Result<void> text(std::string text, std::uint64_t rows);
+  // True once the client sent Cancel for this request (or went away).
+  bool cancelled();
+  std::uint64_t rows_sent() const { return rows_sent_; }
+  std::uint64_t id() const { return id_; }
+
+ private:
+  int fd_;
+  std::uint64_t id_;
+  std::uint64_t rows_sent_ = 0;
+  bool cancelled_ = false;
+};
+
+struct RequestContext {
+  const Principal& principal;
+  const nlohmann::json& request;
+  ResultStream& out;
+};
+
+// Returns the fields to add to the Done frame, or an error for an Error frame.
+using RequestHandler = std::function<Result<nlohmann::json>(RequestContext&)>;
+
+struct QueryServerStats {
+  std::uint64_t connections = 0;
+  std::uint64_t refused = 0;  // allow-list or connection limit
+  std::uint64_t requests = 0;
+  std::uint64_t cancelled = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t active = 0;
+};
+
+class QueryServer {
+ public:
+  static constexpr std::size_t kMaxConnections = 64;
+
+  QueryServer(AuthService& auth, LatencyHistogram& latency,
+              std::function<std::vector<Cidr>()> allow);
+  ~QueryServer();
+  QueryServer(const QueryServer&) = delete;
+  QueryServer& operator=(const QueryServer&) = delete;
+
+  void handle(std::string kind, RequestHandler handler);
+  // Binds and starts accepting. Errors name the address and the fix.
+  Result<void> start(const std::string& address, std::uint16_t port);
+  void stop();
+  std::uint16_t port() const { return port_; }
+  QueryServerStats stats() const;
+
+ private:
+  struct Connection {
+    int fd = -1;
+    IpAddress peer;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  void accept_loop();
+  void serve(Connection& c);
+  void reap(bool all);
+
+  AuthService& auth_;
+  LatencyHistogram& latency_;
+  std::function<std::vector<Cidr>()> allow_;
+  std::map<std::string, RequestHandler> handlers_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread accept_thread_;
+  std::atomic<bool> stop_{false};
+
+  mutable std::mutex mutex_;
+  std::list<Connection> connections_;  // guarded by mutex_
+  QueryServerStats stats_;             // guarded by mutex_
+};
+
+}  // namespace flowscope::server

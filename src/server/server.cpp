@@ -1,0 +1,206 @@
+#include "server/server.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "server/admin_http.h"
+
+namespace flowscope::server {
+namespace {
+
+// The services table shipped with flowscope, when [enrich] services is not set: next to the
+// installed binary (PREFIX/share/flowscope) or in the source tree of a build directory.
+std::filesystem::path shipped_services() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const auto& candidate : {exe.parent_path() / "../share/flowscope/services.tsv",
+                                exe.parent_path() / "../../../data/services.tsv"}) {
+    if (std::filesystem::exists(candidate, ec)) return candidate;
+  }
+  return {};
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options) : options_(std::move(options)) {}
+
+Result<void> Server::load_enrichment(const ServerConfig& config) {
+  const EnrichConfig& e = config.enrich;
+  if (!e.geoip_city.empty() || !e.geoip_asn.empty()) {
+    auto geo = enrich::GeoDb::load({e.geoip_city, e.geoip_asn});
+    if (!geo) return geo.error();
+    geo_.store(*geo);
+  } else {
+    geo_.store(nullptr);
+  }
+  if (!e.ip_groups.empty()) {
+    auto groups = enrich::IpGroups::load(e.ip_groups);
+    if (!groups) return groups.error();
+    groups_.store(std::make_shared<const enrich::IpGroups>(std::move(*groups)));
+  } else {
+    groups_.store(std::make_shared<const enrich::IpGroups>());
+  }
+  auto services = std::make_shared<enrich::ServiceTable>();
+  const auto path = e.services.empty() ? shipped_services() : e.services;
+  if (!path.empty()) {
+    if (auto r = services->add_file(path); !r) return r.error();
+  }
+  services_.store(std::move(services));
+  return {};
+}
+
+Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions options) {
+  auto log = logger("server");
+  std::unique_ptr<Server> s(new Server(std::move(options)));
+  s->config_ = config;
+  if (auto r = s->load_enrichment(config); !r) return r.error();
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.store.dir, ec);
+  store::StoreOptions so;
+  so.dir = config.store.dir;
+  so.sync_interval = config.store.sync_interval;
+  so.flush_rows = config.store.flush_rows;
+  auto st = store::EmbeddedStore::open(so);
+  if (!st) return st.error();
+  s->store_ = std::move(*st);
+
+  s->auth_ = std::make_unique<AuthService>(config.auth, config.users_path(), config.audit_path(),
+                                           s->options_.clock);
+  if (auto r = s->auth_->reload_users(); !r) return r.error();
+
+  s->queue_ = std::make_unique<FlowQueue>(config.ingest.queue_batches);
+  enrich::EnrichSources sources{&s->geo_, &s->groups_, &s->services_, nullptr};
+  s->pipeline_ = std::make_unique<Pipeline>(*s->queue_, *s->store_, sources, config.stitch,
+                                            config.store.commit_interval);
+  s->pipeline_->start();
+
+  Server* self = s.get();
+  s->query_ = std::make_unique<QueryServer>(*s->auth_, s->query_latency_,
+                                            [self] { return self->config().query.allow; });
+  s->register_handlers();
+  if (auto r = s->query_->start(config.query.address, config.query.port); !r) return r.error();
+
+  auto http =
+      AdminHttp::start(config.http.address, config.http.port,
+                       {[self] { return self->metrics_text(); }, [self] { return self->healthy(); },
+                        [self] { return self->config().http.allow; }});
+  if (!http) return http.error();
+  s->http_ = std::move(*http);
+
+  auto ingest = UdpIngest::start(config.ingest, *s->queue_);
+  if (!ingest) return ingest.error();
+  s->ingest_ = std::move(*ingest);
+  log->info("serving from {} (data in {})", config.source, config.store.dir.string());
+  return s;
+}
+
+Server::~Server() { stop(); }
+
+std::uint16_t Server::http_port() const { return http_->port(); }
+
+ServerConfig Server::config() const {
+  std::lock_guard lock(mutex_);
+  return config_;
+}
+
+std::optional<TimeMs> Server::scheduled_start() const {
+  std::lock_guard lock(mutex_);
+  if (!scheduled_) return std::nullopt;
+  return scheduled_->start_at;
+}
+
+void Server::apply(ServerConfig next) {
+  auto log = logger("server");
+  ServerConfig running = config();
+  for (const std::string& what : restart_needed(running, next)) {
+    log->warn("{}: {} changed; it takes effect at the next restart", next.source, what);
+  }
+  // Keep what cannot change in place, so config() tells the truth about the running daemon.
+  next.ingest = running.ingest;
+  next.store.dir = running.store.dir;
+  next.query.address = running.query.address;
+  next.query.port = running.query.port;
+  next.http.address = running.http.address;
+  next.http.port = running.http.port;
+  if (auto r = load_enrichment(next); !r) {
+    log->error("{}: enrichment not reloaded: {}", next.source, r.error().message);
+  }
+  auth_->set_config(next.auth);
+  if (auto r = auth_->reload_users(); !r) {
+    log->error("users not reloaded: {}", r.error().message);
+  }
+  if (next.stitch.window != running.stitch.window ||
+      next.stitch.max_open != running.stitch.max_open) {
+    pipeline_->set_stitch(next.stitch);
+  }
+  if (auto r = init_logging(next.log_level); !r) log->warn("{}", r.error().message);
+  {
+    std::lock_guard lock(mutex_);
+    config_ = std::move(next);
+  }
+  generation_.fetch_add(1);
+  log->info("configuration {} applied (generation {})", config().source, generation_.load());
+}
+
+Result<void> Server::reload(ServerConfig next) {
+  const TimeMs now = options_.clock();
+  if (next.start_at && *next.start_at > now) {
+    logger("server")->info("{}: takes effect at {}", next.source, format_time(*next.start_at));
+    std::lock_guard lock(mutex_);
+    scheduled_ = std::move(next);
+    return {};
+  }
+  {
+    std::lock_guard lock(mutex_);
+    scheduled_.reset();
+  }
+  apply(std::move(next));
+  return {};
+}
+
+Result<void> Server::reload_file() {
+  auto next = load_server_config(config().source);
+  if (!next) return next.error();
+  return reload(std::move(*next));
+}
+
+bool Server::tick() {
+  std::optional<ServerConfig> due;
+  {
+    std::lock_guard lock(mutex_);
+    if (scheduled_ && scheduled_->start_at && *scheduled_->start_at <= options_.clock()) {
+      due = std::move(scheduled_);
+      scheduled_.reset();
+    }
+  }
+  if (!due) return false;
+  apply(std::move(*due));
+  return true;
+}
+
+void Server::stop() {
+  if (stopped_.exchange(true)) return;
+  auto log = logger("server");
+  if (ingest_) ingest_->stop();      // no more datagrams; partial batches queued
+  if (pipeline_) pipeline_->stop();  // drain, close open sessions, append
+  if (query_) query_->stop();
+  if (http_) http_->stop();
+  if (store_) {
+    if (auto r = store_->close(); !r) log->error("closing the store: {}", r.error().message);
+  }
+  if (pipeline_) {
+    const PipelineStats p = pipeline_->stats();
+    log->info("stopped: {} flows in, {} sessions stored", p.flows, p.sessions);
+  }
+}
+
+bool Server::healthy() const {
+  if (stopped_.load() || !pipeline_) return false;
+  const PipelineStats p = pipeline_->stats();
+  return p.running && p.store_errors == 0;
+}
+
+}  // namespace flowscope::server

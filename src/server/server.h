@@ -1,0 +1,104 @@
+#pragma once
+// Server: `flowscope serve` as an object (docs/serve.md). Owns the embedded store, the
+// enrichment sources, the UDP ingest workers, the pipeline (stitch, enrich, store), the query
+// protocol listener with its authentication, and the admin HTTP port (/metrics, /healthz).
+//
+// Lifecycle: start() validates and opens everything (an error names what and the fix);
+// reload() applies a new configuration, or schedules it when it has a future `start_at`;
+// tick() (called every second by the control loop) applies a scheduled one whose time has come;
+// stop() stops receiving, drains the queue, closes every open session into the store and
+// closes the store: nothing received is lost on SIGTERM.
+//
+// Threads: start, reload, tick, stop from one control thread; metrics_text, healthy and the
+// accessors from any thread.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "enrich/geoip.h"
+#include "enrich/ip_groups.h"
+#include "enrich/reloadable.h"
+#include "enrich/service_table.h"
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/pipeline.h"
+#include "server/query_server.h"
+#include "server/server_config.h"
+#include "server/udp_ingest.h"
+#include "store/embedded_store.h"
+
+namespace flowscope::server {
+
+class AdminHttp;
+
+struct ServerOptions {
+  Clock clock = system_clock();
+};
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> start(ServerConfig config, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Applies `next` now, or schedules it when next.start_at is in the future (replacing an
+  // earlier schedule). Settings that need a restart are kept and named in a warning.
+  Result<void> reload(ServerConfig next);
+  // Re-reads the running configuration's file (SIGHUP).
+  Result<void> reload_file();
+  // Applies a scheduled configuration whose start_at has come; true when it did.
+  bool tick();
+  void stop();
+
+  std::uint16_t netflow_port() const { return ingest_->netflow_port(); }
+  std::uint16_t ipfix_port() const { return ingest_->ipfix_port(); }
+  std::uint16_t sflow_port() const { return ingest_->sflow_port(); }
+  std::uint16_t query_port() const { return query_->port(); }
+  std::uint16_t http_port() const;
+
+  std::string metrics_text() const;
+  bool healthy() const;
+  ServerConfig config() const;
+  std::optional<TimeMs> scheduled_start() const;
+  std::uint64_t config_generation() const { return generation_.load(); }
+
+  store::EmbeddedStore& store() { return *store_; }
+  AuthService& auth() { return *auth_; }
+  Pipeline& pipeline() { return *pipeline_; }
+  const UdpIngest& ingest() const { return *ingest_; }
+  std::shared_ptr<const enrich::IpGroups> ip_groups() const { return groups_.snapshot(); }
+  QueryServer& query_server() { return *query_; }
+
+ private:
+  explicit Server(ServerOptions options);
+  Result<void> load_enrichment(const ServerConfig& config);
+  void register_handlers();
+  void register_query_handlers();  // query_handlers.cpp
+  void apply(ServerConfig next);
+
+  ServerOptions options_;
+  mutable std::mutex mutex_;
+  ServerConfig config_;                    // guarded by mutex_
+  std::optional<ServerConfig> scheduled_;  // guarded by mutex_
+  std::atomic<std::uint64_t> generation_{1};
+  std::atomic<bool> stopped_{false};
+
+  enrich::Reloadable<enrich::GeoDb> geo_;
+  enrich::Reloadable<enrich::IpGroups> groups_;
+  enrich::Reloadable<enrich::ServiceTable> services_;
+  LatencyHistogram query_latency_;
+
+  std::unique_ptr<store::EmbeddedStore> store_;
+  std::unique_ptr<FlowQueue> queue_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<UdpIngest> ingest_;
+  std::unique_ptr<AuthService> auth_;
+  std::unique_ptr<QueryServer> query_;
+  std::unique_ptr<AdminHttp> http_;
+};
+
+}  // namespace flowscope::server

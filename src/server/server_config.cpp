@@ -1,0 +1,329 @@
+#include "server/server_config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace flowscope::server {
+namespace {
+
+// Reads one TOML table, remembering which keys were used so that a misspelt key is an error
+// rather than a silently ignored setting. Errors are "FILE:LINE: [section] key ...; fix".
+class SectionReader {
+ public:
+  SectionReader(const toml::table* table, std::string section, std::string_view source,
+                const std::filesystem::path& base)
+      : table_(table), section_(std::move(section)), source_(source), base_(base) {}
+
+  Error error_at(const toml::node* node, const std::string& what) const {
+    const auto line = node != nullptr ? node->source().begin.line : line_of_table();
+    return Error{ErrorCode::InvalidArgument, fmt::format("{}:{}: {}", source_, line, what),
+                 SourcePos{0, static_cast<std::size_t>(line)}};
+  }
+
+  std::string name(std::string_view key) const {
+    return section_.empty() ? std::string(key) : fmt::format("[{}] {}", section_, key);
+  }
+
+  const toml::node* find(std::string_view key) {
+    used_.insert(std::string(key));
+    if (table_ == nullptr) return nullptr;
+    return table_->get(key);
+  }
+
+  Result<void> string(std::string_view key, std::string& out) {
+    const toml::node* n = find(key);
+    if (n == nullptr) return {};
+    auto v = n->value<std::string>();
+    if (!v) return error_at(n, fmt::format("{} must be a string in quotes", name(key)));
+    out = *v;
+    return {};
+  }
+
+  Result<void> path(std::string_view key, std::filesystem::path& out) {
+    std::string text;
+    if (auto r = string(key, text); !r) return r;
+    if (text.empty()) return {};
+    std::filesystem::path p(text);
+    out = p.is_relative() && !base_.empty() ? base_ / p : p;
+    return {};
+  }
+
+  template <typename T>
+  Result<void> integer(std::string_view key, T& out, std::int64_t lo, std::int64_t hi,
+                       std::string_view hint) {
+    const toml::node* n = find(key);
+    if (n == nullptr) return {};
+    auto v = n->value<std::int64_t>();
+    if (!v || !n->is_integer() || *v < lo || *v > hi) {
+      return error_at(
+          n, fmt::format("{} must be an integer from {} to {}{}", name(key), lo, hi, hint));
+    }
+    out = static_cast<T>(*v);
+    return {};
+  }
+
+  Result<void> duration(std::string_view key, DurationMs& out) {
+    const toml::node* n = find(key);
+    if (n == nullptr) return {};
+    auto text = n->value<std::string>();
+    if (!text || !n->is_string()) {
+      return error_at(
+          n, fmt::format("{} must be a duration in quotes, e.g. \"30m\" or \"90s\"", name(key)));
+    }
+    auto d = parse_duration(*text);
+    if (!d || d->count() <= 0) {
+      return error_at(n, fmt::format("{} \"{}\" is not a duration; use e.g. \"30m\", \"12h\", "
+                                     "\"90s\"",
+                                     name(key), *text));
+    }
+    out = *d;
+    return {};
+  }
+
+  Result<void> string_list(std::string_view key, std::vector<std::string>& out) {
+    const toml::node* n = find(key);
+    if (n == nullptr) return {};
+    const toml::array* a = n->as_array();
+    if (a == nullptr) {
+      return error_at(
+          n, fmt::format("{} must be a list of strings, e.g. [\"0.0.0.0\", \"::\"]", name(key)));
+    }
+    out.clear();
+    for (const toml::node& item : *a) {
+      auto v = item.value<std::string>();
+      if (!v || !item.is_string()) {
+        return error_at(&item, fmt::format("{}: every item must be a string", name(key)));
+      }
+      out.push_back(*v);
+    }
+    return {};
+  }
+
+  Result<void> cidr_list(std::string_view key, std::vector<Cidr>& out) {
+    std::vector<std::string> items;
+    const toml::node* n = table_ != nullptr ? table_->get(key) : nullptr;
+    if (auto r = string_list(key, items); !r) return r;
+    out.clear();
+    for (const std::string& item : items) {
+      auto c = Cidr::parse(item, Cidr::HostBits::Reject);
+      if (!c) {
+        return error_at(n, fmt::format("{}: \"{}\": {}; write networks as \"10.0.0.0/8\"",
+                                       name(key), item, c.error().message));
+      }
+      out.push_back(*c);
+    }
+    return {};
+  }
+
+  // Every key of the table that no reader asked for.
+  Result<void> no_unknown_keys() const {
+    if (table_ == nullptr) return {};
+    for (const auto& [key, node] : *table_) {
+      if (!used_.contains(std::string(key.str()))) {
+        return error_at(
+            &node, fmt::format("unknown key {}; see docs/serve.md for the keys", name(key.str())));
+      }
+    }
+    return {};
+  }
+
+ private:
+  std::size_t line_of_table() const {
+    return table_ != nullptr ? static_cast<std::size_t>(table_->source().begin.line) : 0;
+  }
+
+  const toml::table* table_;
+  std::string section_;
+  std::string_view source_;
+  const std::filesystem::path& base_;
+  std::set<std::string> used_;
+};
+
+Result<void> read_listener(SectionReader& r, ListenerConfig& out, std::string_view section) {
+  if (auto e = r.string("listen", out.address); !e) return e;
+  if (auto e = r.integer("port", out.port, 0, 65535, " (0: any free port)"); !e) return e;
+  if (auto e = r.cidr_list("allow", out.allow); !e) return e;
+  auto a = IpAddress::parse(out.address);
+  if (!a) {
+    return r.error_at(nullptr, fmt::format("[{}] listen \"{}\" is not an IP address; use e.g. "
+                                           "\"127.0.0.1\" or \"::\"",
+                                           section, out.address));
+  }
+  return r.no_unknown_keys();
+}
+
+}  // namespace
+
+Result<ServerConfig> parse_server_config(std::string_view text, std::string_view source,
+                                         const std::filesystem::path& base_dir) {
+  // Debian's toml++ is built with exceptions: configuration loading is a boundary where
+  // STYLE.md §4 allows them; the parse error becomes a Result here.
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& err) {
+    return Error{ErrorCode::Parse,
+                 fmt::format("{}:{}: {}", source, err.source().begin.line, err.description()),
+                 SourcePos{0, static_cast<std::size_t>(err.source().begin.line)}};
+  }
+  ServerConfig cfg;
+  cfg.source = std::string(source);
+  const std::filesystem::path& base = base_dir;
+
+  SectionReader top(&root, "", source, base);
+  static constexpr std::string_view kSections[] = {"ingest", "stitch", "enrich", "store",
+                                                   "query",  "http",   "auth"};
+  for (std::string_view s : kSections) {
+    const toml::node* n = top.find(s);
+    if (n != nullptr && !n->is_table()) {
+      return top.error_at(n, fmt::format("{} must be a table: write [{}] on its own line", s, s));
+    }
+  }
+  std::string start_at;
+  if (auto e = top.string("start_at", start_at); !e) return e.error();
+  if (!start_at.empty()) {
+    auto t = parse_time(start_at, TimeContext{});
+    if (!t) {
+      return top.error_at(root.get("start_at"),
+                          fmt::format("start_at \"{}\": {}; use e.g. \"2026-11-24T18:00:00Z\"",
+                                      start_at, t.error().message));
+    }
+    cfg.start_at = *t;
+  }
+  if (auto e = top.string("log_level", cfg.log_level); !e) return e.error();
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), cfg.log_level) == std::end(kLevels)) {
+    return top.error_at(root.get("log_level"),
+                        fmt::format("log_level \"{}\" is not one of trace, debug, info, warn, "
+                                    "error, off",
+                                    cfg.log_level));
+  }
+  if (auto e = top.no_unknown_keys(); !e) return e.error();
+
+  {
+    SectionReader r(root["ingest"].as_table(), "ingest", source, base);
+    IngestConfig& in = cfg.ingest;
+    if (auto e = r.string_list("listen", in.listen); !e) return e.error();
+    for (const std::string& a : in.listen) {
+      if (!IpAddress::parse(a)) {
+        return r.error_at(root["ingest"]["listen"].node(),
+                          fmt::format("[ingest] listen: \"{}\" is not an IP address; use e.g. "
+                                      "\"0.0.0.0\" or \"::\"",
+                                      a));
+      }
+    }
+    const std::string_view port_hint = " (0: any free port)";
+    if (auto e = r.integer("netflow_port", in.netflow_port, 0, 65535, port_hint); !e) {
+      return e.error();
+    }
+    if (auto e = r.integer("ipfix_port", in.ipfix_port, 0, 65535, port_hint); !e) {
+      return e.error();
+    }
+    if (auto e = r.integer("sflow_port", in.sflow_port, 0, 65535, port_hint); !e) {
+      return e.error();
+    }
+    if (auto e = r.integer("workers", in.workers, 0, 256, " (0: one per core)"); !e) {
+      return e.error();
+    }
+    if (auto e = r.integer("socket_buffer", in.socket_buffer, 65536, std::int64_t{1} << 31, "");
+        !e) {
+      return e.error();
+    }
+    if (auto e = r.integer("queue_batches", in.queue_batches, 1, 1 << 20, ""); !e) {
+      return e.error();
+    }
+    if (auto e = r.integer("batch_rows", in.batch_rows, 1, 1 << 20, ""); !e) return e.error();
+    if (auto e = r.no_unknown_keys(); !e) return e.error();
+  }
+  {
+    SectionReader r(root["stitch"].as_table(), "stitch", source, base);
+    if (auto e = r.duration("window", cfg.stitch.window); !e) return e.error();
+    if (auto e = r.integer("max_open", cfg.stitch.max_open, 1024, std::int64_t{1} << 30, ""); !e) {
+      return e.error();
+    }
+    if (auto e = r.no_unknown_keys(); !e) return e.error();
+  }
+  {
+    SectionReader r(root["enrich"].as_table(), "enrich", source, base);
+    if (auto e = r.path("geoip_city", cfg.enrich.geoip_city); !e) return e.error();
+    if (auto e = r.path("geoip_asn", cfg.enrich.geoip_asn); !e) return e.error();
+    if (auto e = r.path("ip_groups", cfg.enrich.ip_groups); !e) return e.error();
+    if (auto e = r.path("services", cfg.enrich.services); !e) return e.error();
+    if (auto e = r.no_unknown_keys(); !e) return e.error();
+  }
+  {
+    const toml::table* t = root["store"].as_table();
+    SectionReader r(t, "store", source, base);
+    if (auto e = r.path("dir", cfg.store.dir); !e) return e.error();
+    if (cfg.store.dir.empty()) {
+      return r.error_at(t,
+                        "[store] dir is required: add dir = \"/var/lib/flowscope\" under "
+                        "[store]");
+    }
+    if (auto e = r.duration("sync_interval", cfg.store.sync_interval); !e) return e.error();
+    if (auto e = r.duration("commit_interval", cfg.store.commit_interval); !e) return e.error();
+    if (auto e = r.integer("flush_rows", cfg.store.flush_rows, 1000, std::int64_t{1} << 32, "");
+        !e) {
+      return e.error();
+    }
+    if (auto e = r.no_unknown_keys(); !e) return e.error();
+  }
+  {
+    SectionReader r(root["query"].as_table(), "query", source, base);
+    if (auto e = read_listener(r, cfg.query, "query"); !e) return e.error();
+  }
+  {
+    SectionReader r(root["http"].as_table(), "http", source, base);
+    if (auto e = read_listener(r, cfg.http, "http"); !e) return e.error();
+  }
+  {
+    SectionReader r(root["auth"].as_table(), "auth", source, base);
+    AuthConfig& a = cfg.auth;
+    if (auto e = r.path("users", a.users); !e) return e.error();
+    if (auto e = r.path("audit_log", a.audit_log); !e) return e.error();
+    if (auto e = r.duration("key_idle", a.key_idle); !e) return e.error();
+    if (auto e = r.duration("maxsessionkeyage", a.max_key_age); !e) return e.error();
+    if (auto e = r.integer("max_failures", a.max_failures, 1, 1000, ""); !e) return e.error();
+    if (auto e = r.duration("failure_window", a.failure_window); !e) return e.error();
+    if (auto e = r.duration("lockout", a.lockout); !e) return e.error();
+    if (auto e = r.no_unknown_keys(); !e) return e.error();
+  }
+  return cfg;
+}
+
+Result<ServerConfig> load_server_config(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{
+        ErrorCode::NotFound,
+        fmt::format("{}: cannot open the configuration file; check the path (-c)", path.string())};
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_server_config(ss.str(), path.string(), path.parent_path());
+}
+
+std::vector<std::string> restart_needed(const ServerConfig& running, const ServerConfig& next) {
+  std::vector<std::string> out;
+  const IngestConfig& a = running.ingest;
+  const IngestConfig& b = next.ingest;
+  if (a.listen != b.listen || a.netflow_port != b.netflow_port || a.ipfix_port != b.ipfix_port ||
+      a.sflow_port != b.sflow_port || a.workers != b.workers ||
+      a.socket_buffer != b.socket_buffer || a.queue_batches != b.queue_batches) {
+    out.push_back("[ingest] listeners and workers");
+  }
+  if (running.store.dir != next.store.dir) out.push_back("[store] dir");
+  if (running.query.address != next.query.address || running.query.port != next.query.port) {
+    out.push_back("[query] listen/port");
+  }
+  if (running.http.address != next.http.address || running.http.port != next.http.port) {
+    out.push_back("[http] listen/port");
+  }
+  return out;
+}
+
+}  // namespace flowscope::server

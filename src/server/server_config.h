@@ -1,0 +1,102 @@
+#pragma once
+// ServerConfig: the settings of `flowscope serve`, read from a TOML file (docs/serve.md lists
+// every key with its default). Loading validates everything before the daemon starts: an
+// unknown key, a wrong type or a bad value is an error naming the file, the line and the fix
+// ("serve.toml:12: [ingest] workers must be 0 (one per core) to 256").
+//
+// A file may carry `start_at`: it is then the configuration that takes effect at that time (as
+// trafMon's -n file); until then the running one stays. Plain values; any thread.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/cidr.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace flowscope::server {
+
+struct IngestConfig {
+  // Addresses the UDP listeners bind; "::" binds IPv6 only (IPV6_V6ONLY), so list both families.
+  std::vector<std::string> listen = {"0.0.0.0", "::"};
+  std::uint16_t netflow_port = 2055;  // NetFlow v1/v5/v7/v9 (any flow export is accepted)
+  std::uint16_t ipfix_port = 4739;
+  std::uint16_t sflow_port = 6343;
+  unsigned workers = 0;                  // receive workers; 0 = one per core
+  std::size_t socket_buffer = 32 << 20;  // SO_RCVBUF bytes per socket
+  std::size_t queue_batches = 64;        // bound of the decode -> stitch queue, in batches
+  std::size_t batch_rows = 4096;         // rows per batch a worker hands over
+};
+
+struct StitchConfig {
+  DurationMs window{std::chrono::seconds(60)};
+  std::size_t max_open = 1u << 20;
+};
+
+struct EnrichConfig {
+  std::filesystem::path geoip_city;
+  std::filesystem::path geoip_asn;
+  std::filesystem::path ip_groups;
+  std::filesystem::path services;  // services.tsv; empty: the shipped table when found
+};
+
+struct StoreSection {
+  std::filesystem::path dir;  // required
+  DurationMs sync_interval{std::chrono::seconds(1)};
+  std::size_t flush_rows = 200'000;  // store tail sealed at this size (its memory)
+  DurationMs commit_interval{std::chrono::seconds(1)};  // longest a session waits for append
+};
+
+struct ListenerConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::vector<Cidr> allow;  // empty: every address
+};
+
+struct AuthConfig {
+  std::filesystem::path users;      // users.json (flowscope user); empty: DATADIR/users.json
+  std::filesystem::path audit_log;  // empty: DATADIR/audit.log
+  DurationMs key_idle{std::chrono::minutes(30)};
+  DurationMs max_key_age{std::chrono::hours(24)};  // maxsessionkeyage
+  unsigned max_failures = 5;                       // failed logins per address in the window
+  DurationMs failure_window{std::chrono::minutes(5)};
+  DurationMs lockout{std::chrono::minutes(5)};
+};
+
+struct ServerConfig {
+  std::string source;  // the file it was read from, for messages
+  std::optional<TimeMs> start_at;
+  std::string log_level = "info";
+  IngestConfig ingest;
+  StitchConfig stitch;
+  EnrichConfig enrich;
+  StoreSection store;
+  ListenerConfig query{"127.0.0.1", 9640, {}};
+  ListenerConfig http{"127.0.0.1", 9641, {}};
+  AuthConfig auth;
+
+  std::filesystem::path users_path() const {
+    return auth.users.empty() ? store.dir / "users.json" : auth.users;
+  }
+  std::filesystem::path audit_path() const {
+    return auth.audit_log.empty() ? store.dir / "audit.log" : auth.audit_log;
+  }
+};
+
+// Parses and validates. `source` names the input in errors. Relative paths are resolved
+// against `base_dir` (the file's directory).
+Result<ServerConfig> parse_server_config(std::string_view text, std::string_view source,
+                                         const std::filesystem::path& base_dir = {});
+Result<ServerConfig> load_server_config(const std::filesystem::path& path);
+
+// What a reload cannot change without a restart (listeners, data directory); one line each,
+// empty when the new configuration can be applied in place.
+std::vector<std::string> restart_needed(const ServerConfig& running, const ServerConfig& next);
+
+}  // namespace flowscope::server

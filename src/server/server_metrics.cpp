@@ -1,0 +1,124 @@
+// Server::metrics_text: the /metrics page (docs/serve.md "Metrics" lists every family).
+#include <fmt/format.h>
+
+#include "server/server.h"
+
+namespace flowscope::server {
+
+std::string Server::metrics_text() const {
+  MetricsWriter w;
+  const IngestStats in = ingest_ ? ingest_->stats() : IngestStats{};
+  const PipelineStats p = pipeline_->stats();
+
+  w.family("flowscope_ingest_datagrams_total", "counter", "UDP datagrams received, per socket");
+  for (const SocketStats& s : in.sockets) {
+    w.sample("flowscope_ingest_datagrams_total", static_cast<double>(s.datagrams),
+             {{"endpoint", s.endpoint}});
+  }
+  w.family("flowscope_ingest_bytes_total", "counter", "UDP payload bytes received, per socket");
+  for (const SocketStats& s : in.sockets) {
+    w.sample("flowscope_ingest_bytes_total", static_cast<double>(s.bytes),
+             {{"endpoint", s.endpoint}});
+  }
+  w.family("flowscope_ingest_records_total", "counter", "flow records decoded, per exporter");
+  for (const auto& [exporter, e] : in.exporters) {
+    const std::string ex = fmt::format("{}", exporter);
+    w.sample("flowscope_ingest_records_total", static_cast<double>(e.decode.records),
+             {{"exporter", ex}});
+  }
+  w.family("flowscope_ingest_packets_total", "counter", "export packets decoded, per exporter");
+  for (const auto& [exporter, e] : in.exporters) {
+    const std::string ex = fmt::format("{}", exporter);
+    w.sample("flowscope_ingest_packets_total", static_cast<double>(e.decode.packets),
+             {{"exporter", ex}});
+  }
+  w.family("flowscope_drops_total", "counter",
+           "everything dropped before the store, by kind (socket: kernel receive buffer, "
+           "queue: pipeline behind, decode: malformed input; socket and decode count datagrams "
+           "or sets, queue counts records)");
+  w.sample("flowscope_drops_total", static_cast<double>(in.kernel_drops), {{"kind", "socket"}});
+  w.sample("flowscope_drops_total", static_cast<double>(in.queue_drops), {{"kind", "queue"}});
+  w.sample("flowscope_drops_total", static_cast<double>(in.decode_drops), {{"kind", "decode"}});
+  w.sample("flowscope_drops_total", static_cast<double>(p.sessions_lost), {{"kind", "store"}});
+  w.family("flowscope_socket_drops_total", "counter",
+           "datagrams the kernel dropped (SO_RXQ_OVFL), per listening endpoint");
+  for (const SocketStats& s : in.sockets) {
+    w.sample("flowscope_socket_drops_total", static_cast<double>(s.kernel_drops),
+             {{"endpoint", s.endpoint}});
+  }
+  w.family("flowscope_queue_drops_total", "counter",
+           "records dropped because the pipeline queue was full, per exporter");
+  for (const auto& [exporter, e] : in.exporters) {
+    const std::string ex = fmt::format("{}", exporter);
+    w.sample("flowscope_queue_drops_total", static_cast<double>(e.queue_drops), {{"exporter", ex}});
+  }
+  w.family("flowscope_decode_errors_total", "counter",
+           "malformed input dropped by the decoders, per exporter and kind (docs/decode.md)");
+  for (const auto& [exporter, e] : in.exporters) {
+    const std::string ex = fmt::format("{}", exporter);
+    for (std::size_t k = 0; k < decode::kDecodeErrorCount; ++k) {
+      if (e.decode.errors[k] == 0) continue;
+      const auto kind = decode::decode_error_name(static_cast<decode::DecodeError>(k));
+      w.sample("flowscope_decode_errors_total", static_cast<double>(e.decode.errors[k]),
+               {{"exporter", ex}, {"kind", kind}});
+    }
+  }
+  w.family("flowscope_sequence_gaps_total", "counter",
+           "export sequence numbers that skipped (loss or reordering upstream), per exporter");
+  for (const auto& [exporter, e] : in.exporters) {
+    const std::string ex = fmt::format("{}", exporter);
+    w.sample("flowscope_sequence_gaps_total", static_cast<double>(e.decode.sequence_gaps),
+             {{"exporter", ex}});
+  }
+  w.family("flowscope_exporter_restarts_total", "counter", "exporter restarts detected");
+  for (const auto& [exporter, e] : in.exporters) {
+    const std::string ex = fmt::format("{}", exporter);
+    w.sample("flowscope_exporter_restarts_total", static_cast<double>(e.decode.restarts),
+             {{"exporter", ex}});
+  }
+  w.family("flowscope_templates", "gauge", "NetFlow v9/IPFIX templates cached (all workers)");
+  w.sample("flowscope_templates", static_cast<double>(in.templates));
+  w.family("flowscope_ingest_workers", "gauge", "receive workers");
+  w.sample("flowscope_ingest_workers", in.workers);
+  w.family("flowscope_queue_batches", "gauge", "batches waiting between decode and stitch");
+  w.sample("flowscope_queue_batches", static_cast<double>(queue_->size()));
+
+  w.family("flowscope_stitch_flows_total", "counter", "flow records stitched");
+  w.sample("flowscope_stitch_flows_total", static_cast<double>(p.flows));
+  w.family("flowscope_stitch_open_sessions", "gauge", "sessions open in the stitch window");
+  w.sample("flowscope_stitch_open_sessions", static_cast<double>(p.open_sessions));
+  w.family("flowscope_stitch_window_bytes", "gauge", "memory of the stitch window");
+  w.sample("flowscope_stitch_window_bytes", static_cast<double>(p.stitch_memory));
+  w.family("flowscope_stitch_window_seconds", "gauge", "idle time that closes a session");
+  w.sample("flowscope_stitch_window_seconds", static_cast<double>(p.window_ms) / 1000.0);
+  w.family("flowscope_stitch_closed_capacity_total", "counter",
+           "sessions closed early because the window was full");
+  w.sample("flowscope_stitch_closed_capacity_total", static_cast<double>(p.closed_capacity));
+  w.family("flowscope_sessions_stored_total", "counter", "sessions appended to the store");
+  w.sample("flowscope_sessions_stored_total", static_cast<double>(p.sessions));
+  w.family("flowscope_store_errors_total", "counter", "store appends that failed");
+  w.sample("flowscope_store_errors_total", static_cast<double>(p.store_errors));
+
+  const AuthStats a = auth_->stats();
+  w.family("flowscope_logins_total", "counter", "query logins by result");
+  w.sample("flowscope_logins_total", static_cast<double>(a.logins_ok), {{"result", "ok"}});
+  w.sample("flowscope_logins_total", static_cast<double>(a.logins_failed), {{"result", "failed"}});
+  w.sample("flowscope_logins_total", static_cast<double>(a.throttled), {{"result", "throttled"}});
+  w.family("flowscope_session_keys", "gauge", "session keys held");
+  w.sample("flowscope_session_keys", static_cast<double>(a.keys_active));
+  const QueryServerStats q = query_->stats();
+  w.family("flowscope_query_requests_total", "counter", "query protocol requests");
+  w.sample("flowscope_query_requests_total", static_cast<double>(q.requests));
+  w.family("flowscope_query_connections", "gauge", "open query connections");
+  w.sample("flowscope_query_connections", static_cast<double>(q.active));
+  w.family("flowscope_query_latency_seconds", "histogram", "query request latency");
+  w.histogram("flowscope_query_latency_seconds", query_latency_);
+
+  w.family("flowscope_config_generation", "gauge", "configurations applied since start");
+  w.sample("flowscope_config_generation", static_cast<double>(generation_.load()));
+  w.family("flowscope_up", "gauge", "1 while healthy");
+  w.sample("flowscope_up", healthy() ? 1 : 0);
+  return w.text();
+}
+
+}  // namespace flowscope::server

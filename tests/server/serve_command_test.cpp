@@ -1,0 +1,182 @@
+// `flowscope serve` and `flowscope user` as processes: a config error exits 1 naming the line;
+// SIGHUP reloads (the new stitch window shows in /metrics); SIGTERM stores every open session
+// and exits 0. The daemon binds free ports (0) on 127.0.0.1 and is stopped by its PID.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include "store/embedded_store.h"
+
+#include "gen/udp_sender.h"
+#include "test_support.h"
+
+namespace flowscope::server {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::trunc);
+  out << text;
+}
+
+template <typename F>
+bool wait_for(F done, std::chrono::milliseconds limit = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+class ServeCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("flowscope-serve-cmd-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+  std::string config(const std::string& window) const {
+    return "[ingest]\nlisten = [\"127.0.0.1\"]\nnetflow_port = 0\nipfix_port = 0\nsflow_port = 0\n"
+           "workers = 1\n[stitch]\nwindow = \"" +
+           window +
+           "\"\n[store]\ndir = \"data\"\ncommit_interval = \"200ms\"\n[query]\nport = 0\n"
+           "[http]\nport = 0\n";
+  }
+  void spawn() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string err = (dir_ / "serve.err").string();
+      const int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 2);
+      std::string bin = FLOWSCOPE_BINARY, cfg = (dir_ / "serve.toml").string(),
+                  ready = (dir_ / "ready.json").string();
+      ::execl(bin.c_str(), bin.c_str(), "serve", "-c", cfg.c_str(), "--ready-file", ready.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  std::string metrics(std::uint16_t port) {
+    httplib::Client http("127.0.0.1", port);
+    auto r = http.Get("/metrics");
+    return r ? r->body : std::string();
+  }
+
+  fs::path dir_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(ServeCommand, ConfigErrorExitsOneNamingTheLine) {
+  write(dir_ / "serve.toml", "[store]\ndir = \"d\"\n[stitch]\nwindow = 60\n");
+  auto r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("serve.toml:4: [stitch] window must be a duration"), std::string::npos)
+      << r.err;
+  write(dir_ / "serve.toml", config("60s"));
+  r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(ServeCommand, SighupReloadsAndSigtermStoresEverything) {
+  write(dir_ / "serve.toml", config("1h"));
+  spawn();
+  ASSERT_TRUE(wait_for([&] { return fs::exists(dir_ / "ready.json"); }))
+      << slurp(dir_ / "serve.err");
+  const auto ready = nlohmann::json::parse(slurp(dir_ / "ready.json"));
+  const std::uint16_t http_port = ready["http_port"];
+  const std::uint16_t netflow_port = ready["netflow_port"];
+  EXPECT_NE(metrics(http_port).find("flowscope_stitch_window_seconds 3600"), std::string::npos);
+
+  write(dir_ / "serve.toml", config("45s"));
+  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(wait_for([&] {
+    return metrics(http_port).find("flowscope_stitch_window_seconds 45") != std::string::npos;
+  })) << metrics(http_port);
+  EXPECT_NE(metrics(http_port).find("flowscope_config_generation 2"), std::string::npos);
+
+  // Flows with `flowscope gen`, then SIGTERM: the open sessions are stored, exit 0.
+  auto gen =
+      testing::run_flowscope({"gen", "flows", "--to", "127.0.0.1:" + std::to_string(netflow_port),
+                              "--count", "2000", "--rate", "0", "--seed", "1", "-q"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_TRUE(wait_for([&] {
+    return metrics(http_port).find("flowscope_stitch_flows_total 2000") != std::string::npos;
+  })) << metrics(http_port);
+  ASSERT_EQ(::kill(pid_, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(dir_ / "serve.err");
+
+  store::StoreOptions so;
+  so.dir = dir_ / "data";
+  so.read_only = true;
+  auto st = store::EmbeddedStore::open(so);
+  ASSERT_TRUE(st) << st.error().message;
+  std::uint64_t rows = 0;
+  ASSERT_TRUE((*st)->scan({}, [&](const SessionBatch& b) {
+    rows += b.size();
+    return true;
+  }));
+  EXPECT_GE(rows, 1000u);  // 2000 one-way flows, most of them two directions of a session
+  EXPECT_LE(rows, 2000u);
+}
+
+TEST_F(ServeCommand, UserCommandEditsTheUserFile) {
+  const std::string users = (dir_ / "users.json").string();
+  auto r = testing::run_flowscope(
+      {"user", "add", "alice", "-p", "pw1", "--role", "analyst", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_flowscope({"user", "groups", "add", "campus", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_flowscope({"user", "grant", "campus", "--ip-group", "10.0.0.0/8", "--exporter",
+                              "192.0.2.1", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_flowscope({"user", "set-groups", "alice", "campus", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_flowscope({"user", "list", "--json", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto list = nlohmann::json::parse(r.out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["groups"][0], "campus");
+  EXPECT_EQ(slurp(users).find("pw1"), std::string::npos);  // only the hash
+  EXPECT_NE(slurp(users).find("$argon2id$"), std::string::npos);
+  r = testing::run_flowscope({"user", "remove", "bob", "--users", users});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no user \"bob\""), std::string::npos);
+  r = testing::run_flowscope({"user", "groups", "remove", "campus", "--users", users});
+  EXPECT_EQ(r.exit_code, 1);  // alice is a member
+  const std::string audit = slurp(dir_ / "audit.log");
+  EXPECT_NE(audit.find("\"user_add\""), std::string::npos);
+  EXPECT_NE(audit.find("\"grant\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flowscope::server
