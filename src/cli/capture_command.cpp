@@ -1,0 +1,386 @@
+// `flowscope capture (-r FILE... | -i IFACE) [BPF expression]`: meters packets into two-way
+// sessions (capture/flow_meter.h) and writes them as CSV or JSON lines, or exports them to a
+// collector as NetFlow v5, v9 or IPFIX (cli/capture_export.h). A summary of what was counted
+// goes to standard error (docs/capture.md).
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <glob.h>
+#include <nlohmann/json.hpp>
+
+#include "capture/flow_meter.h"
+#include "capture/pcap_source.h"
+#include "cli/capture_export.h"
+#include "cli/commands.h"
+#include "core/field_format.h"
+#include "core/field_registry.h"
+
+namespace flowscope::cli {
+namespace {
+
+constexpr const char* kDefaultFields =
+    "session_id,start_time,end_time,proto,cln_addr,cln_port,srv_addr,srv_port,cln_packets,"
+    "srv_packets,cln_bytes,srv_bytes,cln_tcp_flags,srv_tcp_flags,end_reason";
+constexpr std::size_t kFlushRows = 4096;
+
+struct CaptureOptions {
+  std::vector<std::string> files;
+  std::string interface;
+  std::vector<std::string> filter_words;
+  std::string format;
+  std::string fields = kDefaultFields;
+  std::string output = "-";
+  std::string export_target;
+  std::string export_pcap;
+  double active_timeout = 1800;
+  double idle_timeout = 60;
+  std::size_t max_flows = std::size_t{1} << 20;
+  std::string bytes = "ip";
+  std::uint64_t count = 0;
+  double duration = 0;
+  int snap_length = 262144;
+  bool quiet = false;
+};
+
+// Set by SIGINT/SIGTERM during a live capture: the loop ends and open sessions are flushed.
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const std::string& arg : args) {
+    if (arg == "-" || arg.find_first_of("*?[") == std::string::npos) {
+      out.push_back(arg);
+      continue;
+    }
+    glob_t g{};
+    const int rc = ::glob(arg.c_str(), 0, nullptr, &g);
+    if (rc == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    }
+    ::globfree(&g);
+    if (rc != 0) throw UserError{"-r " + arg + ": no file matches the pattern", kExitUsage};
+  }
+  return out;
+}
+
+std::vector<FieldId> parse_fields(const std::string& list) {
+  std::vector<FieldId> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t end = std::min(list.find(',', start), list.size());
+    const std::string name = list.substr(start, end - start);
+    start = end + 1;
+    if (name.empty()) continue;
+    auto id = find_field(RecordKind::Session, name);
+    if (!id || SessionBatch::column_index(*id) < 0) {
+      throw UserError{"--fields: \"" + name +
+                          "\" is not a stored session field; see 'flowscope fields --kind "
+                          "session'",
+                      kExitUsage};
+    }
+    out.push_back(*id);
+  }
+  if (out.empty()) throw UserError{"--fields: the list is empty", kExitUsage};
+  return out;
+}
+
+// CSV (RFC 4180) or JSON lines of session rows, written once per batch.
+class SessionWriter {
+ public:
+  SessionWriter(std::FILE* out, bool json, std::vector<FieldId> fields)
+      : out_(out), json_(json), fields_(std::move(fields)) {
+    if (!json_) {
+      for (std::size_t i = 0; i < fields_.size(); ++i) {
+        buffer_ += i ? "," : "";
+        buffer_ += field_info(fields_[i]).name;
+      }
+      buffer_ += '\n';
+    }
+  }
+
+  void write(const SessionBatch& batch) {
+    for (std::size_t row = 0; row < batch.size(); ++row) {
+      if (json_) {
+        nlohmann::json obj = nlohmann::json::object();
+        for (FieldId id : fields_) {
+          const Column& col = batch.column(id);
+          if (!col.valid(row)) continue;
+          auto number = numeric_field(col, row);
+          if (number && field_info(id).type != FieldType::Time) {
+            obj[std::string(field_info(id).name)] = *number;
+          } else {
+            obj[std::string(field_info(id).name)] = format_field(col, row);
+          }
+        }
+        buffer_ += obj.dump();
+      } else {
+        for (std::size_t i = 0; i < fields_.size(); ++i) {
+          if (i) buffer_ += ',';
+          const std::size_t from = buffer_.size();
+          append_field(buffer_, batch.column(fields_[i]), row);
+          if (buffer_.find_first_of(",\"\n", from) != std::string::npos) {
+            std::string value = buffer_.substr(from);
+            buffer_.resize(from);
+            buffer_ += '"';
+            for (char c : value) buffer_.append(c == '"' ? 2 : 1, c);
+            buffer_ += '"';
+          }
+        }
+      }
+      buffer_ += '\n';
+    }
+    std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+    buffer_.clear();
+  }
+
+ private:
+  std::FILE* out_;
+  bool json_;
+  std::vector<FieldId> fields_;
+  std::string buffer_;
+};
+
+capture::TimeNs seconds_to_ns(double s, const char* option) {
+  if (!(s > 0) || s > 1e9) {
+    throw UserError{std::string(option) + ": give a positive number of seconds", kExitUsage};
+  }
+  return static_cast<capture::TimeNs>(s * 1e9);
+}
+
+void print_summary(const capture::MeterStats& s, std::size_t files, std::uint64_t kernel_drops,
+                   const SessionExporter* exporter) {
+  std::string malformed;
+  for (std::size_t i = 0; i < kPacketIssueCount; ++i) {
+    if (s.malformed[i] == 0) continue;
+    malformed += malformed.empty() ? " (" : ", ";
+    malformed += std::string(packet_issue_name(static_cast<PacketIssue>(i))) + " " +
+                 std::to_string(s.malformed[i]);
+  }
+  if (!malformed.empty()) malformed += ")";
+  std::fprintf(stderr,
+               "capture: %zu input(s), %llu packets (%llu bytes), %llu metered, %llu not IP, "
+               "%llu malformed%s\n",
+               files, static_cast<unsigned long long>(s.packets),
+               static_cast<unsigned long long>(s.frame_bytes),
+               static_cast<unsigned long long>(s.metered),
+               static_cast<unsigned long long>(s.not_ip),
+               static_cast<unsigned long long>(s.malformed_total()), malformed.c_str());
+  std::fprintf(stderr,
+               "capture: %llu snapped, %llu tunneled, %llu fragments (%llu unmatched), "
+               "%llu out of time order, %llu kernel drops\n",
+               static_cast<unsigned long long>(s.snapped),
+               static_cast<unsigned long long>(s.tunneled),
+               static_cast<unsigned long long>(s.fragments),
+               static_cast<unsigned long long>(s.fragments_unmatched),
+               static_cast<unsigned long long>(s.time_went_back),
+               static_cast<unsigned long long>(kernel_drops));
+  std::fprintf(
+      stderr,
+      "sessions: %llu (idle %llu, active %llu, fin %llu, rst %llu, port reuse %llu, "
+      "evicted %llu, end of input %llu), ftp data tagged %llu\n",
+      static_cast<unsigned long long>(s.sessions), static_cast<unsigned long long>(s.closed_idle),
+      static_cast<unsigned long long>(s.closed_active),
+      static_cast<unsigned long long>(s.closed_fin), static_cast<unsigned long long>(s.closed_rst),
+      static_cast<unsigned long long>(s.closed_reuse), static_cast<unsigned long long>(s.evicted),
+      static_cast<unsigned long long>(s.closed_flush),
+      static_cast<unsigned long long>(s.ftp_data_tagged));
+  if (exporter != nullptr) {
+    std::fprintf(stderr, "export: %llu flows in %llu datagrams to %s (%llu skipped: IPv6 in v5)\n",
+                 static_cast<unsigned long long>(exporter->flows()),
+                 static_cast<unsigned long long>(exporter->datagrams()),
+                 exporter->destination().c_str(),
+                 static_cast<unsigned long long>(exporter->skipped()));
+  }
+}
+
+void run(const CaptureOptions& opt) {
+  const bool live = !opt.interface.empty();
+  if (live == !opt.files.empty()) {
+    throw UserError{"give either -r FILE... or -i INTERFACE", kExitUsage};
+  }
+  const bool exporting = !opt.export_target.empty() || !opt.export_pcap.empty();
+  std::string format = opt.format.empty() ? (exporting ? "ipfix" : "csv") : opt.format;
+  const bool text = format == "csv" || format == "json";
+  if (exporting && text) {
+    throw UserError{"--export sends v5, v9 or ipfix; use --format v5|v9|ipfix", kExitUsage};
+  }
+  if (!exporting && !text) {
+    throw UserError{"--format " + format + " needs --export HOST:PORT (or --export-pcap FILE)",
+                    kExitUsage};
+  }
+  capture::MeterConfig config;
+  config.active_timeout = seconds_to_ns(opt.active_timeout, "--active-timeout");
+  config.idle_timeout = seconds_to_ns(opt.idle_timeout, "--idle-timeout");
+  if (opt.max_flows == 0) throw UserError{"--max-flows: give at least 1", kExitUsage};
+  config.max_flows = opt.max_flows;
+  config.bytes = opt.bytes == "frame" ? capture::ByteCount::Frame : capture::ByteCount::Layer3;
+  std::string filter;
+  for (const std::string& w : opt.filter_words) filter += (filter.empty() ? "" : " ") + w;
+
+  std::vector<FieldId> fields;
+  std::FILE* out = stdout;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out_file(nullptr, &std::fclose);
+  std::unique_ptr<SessionWriter> writer;
+  if (text) {
+    fields = parse_fields(opt.fields);
+    if (opt.output != "-") {
+      out_file.reset(std::fopen(opt.output.c_str(), "w"));
+      if (!out_file) throw UserError{"-w " + opt.output + ": cannot create the file"};
+      out = out_file.get();
+    }
+    writer = std::make_unique<SessionWriter>(out, format == "json", fields);
+  }
+
+  std::vector<std::string> inputs =
+      live ? std::vector<std::string>{opt.interface} : expand_inputs(opt.files);
+  capture::FlowMeter meter(config);
+  SessionBatch sessions(kFlushRows);
+  std::unique_ptr<SessionExporter> exporter;
+  capture::TimeNs last_ts = 0;
+  auto drain = [&](bool force) {
+    if (sessions.empty() || (!force && sessions.size() < kFlushRows)) return;
+    if (writer) writer->write(sessions);
+    if (exporter) {
+      if (auto r = exporter->add(sessions, time_from_ms(last_ts / 1'000'000)); !r) {
+        throw UserError{"--export: " + r.error().message};
+      }
+    }
+    sessions.clear();
+  };
+
+  std::uint64_t kernel_drops = 0;
+  std::string read_error;
+  if (live) {
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+  }
+  for (const std::string& input : inputs) {
+    auto source = live ? capture::PcapSource::open_live(input, opt.snap_length)
+                       : capture::PcapSource::open(input);
+    if (!source) throw UserError{source.error().message};
+    if (!filter.empty()) {
+      if (auto r = source->set_filter(filter); !r) throw UserError{r.error().message, kExitUsage};
+    }
+    const LinkType link = source->link_type();
+    capture::TimeNs first_ts = 0;
+    std::uint64_t seen = 0;
+    while (g_stop == 0) {
+      auto pkt = source->next();
+      if (!pkt) {
+        read_error = pkt.error().message;
+        break;
+      }
+      if (!pkt->has_value()) break;
+      const capture::CapturedPacket& p = **pkt;
+      if (p.data.empty()) {  // live read timeout: run the timers on wall time
+        timespec now{};
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        meter.advance(capture::TimeNs{now.tv_sec} * 1'000'000'000 + now.tv_nsec, sessions);
+      } else {
+        if (exporter == nullptr && exporting) {
+          // Uptime starts an hour before the first packet, as on a probe that was running.
+          auto e = SessionExporter::open(
+              {*decode::parse_export_format(format), opt.export_target, opt.export_pcap, 1},
+              time_from_ms(p.timestamp_ns / 1'000'000 - 3'600'000));
+          if (!e) throw UserError{"--export: " + e.error().message};
+          exporter = std::move(*e);
+        }
+        if (first_ts == 0) first_ts = p.timestamp_ns;
+        last_ts = std::max(last_ts, p.timestamp_ns);
+        meter.add(link, p.data, p.wire_length, p.timestamp_ns, sessions);
+        ++seen;
+      }
+      drain(false);
+      if (opt.count != 0 && seen >= opt.count) break;
+      if (live && opt.duration > 0 && first_ts != 0 &&
+          last_ts - first_ts >= static_cast<capture::TimeNs>(opt.duration * 1e9)) {
+        break;
+      }
+    }
+    kernel_drops += source->kernel_drops();
+    if (!read_error.empty()) break;
+  }
+  meter.flush(sessions);
+  if (exporting && exporter == nullptr) {
+    auto e = SessionExporter::open(
+        {*decode::parse_export_format(format), opt.export_target, opt.export_pcap, 1},
+        time_from_ms(last_ts / 1'000'000 - 3'600'000));
+    if (!e) throw UserError{"--export: " + e.error().message};
+    exporter = std::move(*e);
+  }
+  drain(true);
+  if (exporter) {
+    if (auto r = exporter->finish(); !r) throw UserError{r.error().message};
+  }
+  if (out_file) {
+    if (std::fclose(out_file.release()) != 0)
+      throw UserError{"-w " + opt.output + ": write failed"};
+  } else {
+    std::fflush(stdout);
+  }
+  if (!opt.quiet) print_summary(meter.stats(), inputs.size(), kernel_drops, exporter.get());
+  if (!read_error.empty()) throw UserError{read_error};
+}
+
+}  // namespace
+
+void register_capture(CLI::App& app) {
+  auto opt = std::make_shared<CaptureOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "capture",
+      "Meter packets (pcap files or a live interface) into two-way sessions; write "
+      "them as CSV/JSON or export them as NetFlow v5/v9 or IPFIX");
+  cmd->add_option("-r,--read", opt->files,
+                  "Capture files (pcap or pcapng; globs allowed; - for standard input)");
+  cmd->add_option("-i,--interface", opt->interface, "Capture live on this interface");
+  cmd->add_option("expression", opt->filter_words,
+                  "BPF filter expression, as for tcpdump (pcap-filter(7))");
+  cmd->add_option("--format", opt->format,
+                  "csv or json: write sessions; v5, v9 or ipfix: the export format (default csv, "
+                  "or ipfix with --export)")
+      ->check(CLI::IsMember({"csv", "json", "v5", "v9", "ipfix"}));
+  cmd->add_option("--fields", opt->fields,
+                  "Session fields for csv/json (see 'flowscope fields --kind session')")
+      ->capture_default_str();
+  cmd->add_option("-w,--output", opt->output, "Write csv/json here instead of standard output");
+  cmd->add_option("--export", opt->export_target,
+                  "Send the metered flows to this collector, HOST:PORT (UDP)");
+  cmd->add_option("--export-pcap", opt->export_pcap,
+                  "Also write the export datagrams to this pcap file");
+  cmd->add_option("--active-timeout", opt->active_timeout,
+                  "Seconds after which a long session is reported and continued")
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", opt->idle_timeout,
+                  "Seconds without a packet after which a session ends")
+      ->capture_default_str();
+  cmd->add_option("--max-flows", opt->max_flows,
+                  "Open sessions at most; the least recently seen is evicted beyond")
+      ->capture_default_str();
+  cmd->add_option("--bytes", opt->bytes,
+                  "Count IP packet bytes (ip, as NetFlow) or whole frames (frame, as tshark)")
+      ->check(CLI::IsMember({"ip", "frame"}))
+      ->capture_default_str();
+  cmd->add_option("-c,--count", opt->count, "Stop after this many packets (per input)");
+  cmd->add_option("--duration", opt->duration, "Live: stop after this many seconds of traffic");
+  cmd->add_option("-s,--snaplen", opt->snap_length, "Live: bytes captured per packet")
+      ->capture_default_str();
+  cmd->add_flag("-q,--quiet", opt->quiet, "No summary on standard error");
+  cmd->footer(
+      "Sessions are two-way: the client is the side that sent the first SYN, else the rule of\n"
+      "docs/sessions.md. The summary on standard error counts packets, malformed packets by\n"
+      "kind, sessions by end reason and evictions (docs/capture.md).\n\n"
+      "Examples:\n"
+      "  flowscope capture -r day1.pcap day2.pcapng                sessions as CSV\n"
+      "  flowscope capture -r 'traces/*.pcap' --format json tcp port 443\n"
+      "  flowscope capture -r trace.pcap --export 127.0.0.1:2055 --format v9\n"
+      "  flowscope capture -i eth0 --export collector:4739 --idle-timeout 30\n"
+      "  tcpdump -w - -i eth0 | flowscope capture -r - --fields cln_addr,srv_addr,cln_rtt");
+  cmd->callback([opt] { run(*opt); });
+}
+
+}  // namespace flowscope::cli
