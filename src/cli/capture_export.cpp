@@ -24,7 +24,8 @@ void add_direction(const SessionBatch& s, std::size_t row, bool client, FlowBatc
   out.set<FieldId::DstAddr>(r, client ? srv : cln);
   // ICMP echo sessions carry the request's type in the server port; the reply is type 0 (v4)
   // or 129 (v6) as NetFlow puts type * 256 + code in the destination port.
-  if ((proto == 1 || proto == 58) && cln_port == 0) {
+  const bool echo = (proto == 1 && srv_port == 0x0800) || (proto == 58 && srv_port == 0x8000);
+  if (echo) {
     out.set<FieldId::SrcPort>(r, 0);
     out.set<FieldId::DstPort>(r, client ? srv_port : (proto == 1 ? 0 : 0x8100));
   } else {

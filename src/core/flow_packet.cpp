@@ -132,7 +132,10 @@ PacketIssue ipv4(Bytes b, FlowPacket& out, Bytes& transport) {
   const std::byte* p = b.data();
   const unsigned ihl = (u8(p) & 0x0F) * 4u;
   if ((u8(p) >> 4) != 4 || ihl < 20) return PacketIssue::Ipv4BadHeader;
-  const std::uint16_t total = u16(p + 2);
+  std::size_t total = u16(p + 2);
+  // A total length of 0 comes from TCP segmentation offload on the capturing host: the frame
+  // holds the whole packet (Wireshark assumes the same).
+  if (total == 0) total = b.size();
   if (total < ihl) return PacketIssue::Ipv4BadLength;
   if (b.size() < ihl) return PacketIssue::Ipv4Truncated;
   out.tos = u8(p + 1);
@@ -140,7 +143,7 @@ PacketIssue ipv4(Bytes b, FlowPacket& out, Bytes& transport) {
   out.src = IpAddress::v4(u32(p + 12));
   out.dst = IpAddress::v4(u32(p + 16));
   out.ipv6 = false;
-  out.ip_length = total;
+  out.ip_length = static_cast<std::uint32_t>(total);
   const std::uint16_t frag = u16(p + 6);
   out.fragment = (frag & 0x3FFF) != 0;  // RFC 791: MF set or a non-zero offset
   out.later_fragment = (frag & 0x1FFF) != 0;
@@ -151,7 +154,7 @@ PacketIssue ipv4(Bytes b, FlowPacket& out, Bytes& transport) {
     end = b.size();
   }
   transport = out.later_fragment ? Bytes() : b.subspan(ihl, end - ihl);
-  out.payload_length = total - ihl;  // the transport layer's share, by the header
+  out.payload_length = static_cast<std::uint32_t>(total - ihl);  // by the header
   return PacketIssue::None;
 }
 
