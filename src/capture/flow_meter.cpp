@@ -86,12 +86,9 @@ struct FlowMeter::Side {
   bool echo_request = false;
   // TCP health
   bool seq_known = false;
-  bool hole = false;
   bool zero_window = false;
   bool fin = false;
   std::uint32_t max_end = 0;  // highest sequence number + length seen
-  std::uint32_t hole_start = 0;
-  std::uint32_t hole_end = 0;
   TimeNs max_end_time = 0;
   TimeNs syn_time = 0;  // the last SYN (or SYN-ACK) this side sent
   std::uint32_t retrans = 0;
@@ -442,7 +439,6 @@ void FlowMeter::track_tcp(Entry& e, int dir, const FlowPacket& p, TimeNs ts) {
     if (e.syn_seen && !e.synack_seen && e.client == 1 - dir) {
       e.srv_rtt_us = (ts - peer.syn_time) / 1000;
     }
-    if (e.synack_seen) ++me.retrans;  // a SYN-ACK again
     e.synack_seen = true;
     e.synack_time = ts;
   } else if ((f & kAck) != 0 && (f & kRst) == 0 && e.synack_seen && !e.established &&
@@ -481,11 +477,6 @@ void FlowMeter::track_tcp(Entry& e, int dir, const FlowPacket& p, TimeNs ts) {
     return;
   }
   if (!seq_before(seq, me.max_end)) {
-    if (seq != me.max_end) {  // a gap: segments are missing or will come out of order
-      me.hole = true;
-      me.hole_start = me.max_end;
-      me.hole_end = seq;
-    }
     me.max_end = end;
     me.max_end_time = ts;
     return;
@@ -496,23 +487,17 @@ void FlowMeter::track_tcp(Entry& e, int dir, const FlowPacket& p, TimeNs ts) {
     me.max_end_time = ts;
     return;
   }
-  // Entirely below the highest sequence seen: it fills the hole if it arrives soon after the
-  // segment that jumped ahead (reordering), else it is a retransmission.
+  // Entirely below the highest sequence seen: out of order when it comes soon after the segment
+  // that went ahead (within the handshake RTT, else 3 ms) and does not end where that one
+  // ended; else a retransmission (Wireshark's tcp analysis draws the same line).
   const TimeNs rtt_ns =
       (std::max<std::int64_t>(e.cln_rtt_us, 0) + std::max<std::int64_t>(e.srv_rtt_us, 0)) * 1000;
-  const TimeNs window = std::max(kMinReorderWindow, rtt_ns);
-  if (me.hole && !seq_before(seq, me.hole_start) && !seq_before(me.hole_end, end) &&
-      ts - me.max_end_time < window) {
+  const TimeNs window = rtt_ns > 0 ? rtt_ns : kMinReorderWindow;
+  const TimeNs since = ts - me.max_end_time;  // negative in captures merged out of time order
+  if (since >= 0 && since < window && end != me.max_end) {
     ++me.ooo;
-    if (seq == me.hole_start) me.hole_start = end;
-    if (end == me.hole_end) me.hole_end = seq;
-    if (!seq_before(me.hole_start, me.hole_end)) me.hole = false;
   } else {
     ++me.retrans;
-    if (me.hole && seq == me.hole_start) {
-      me.hole_start = end;
-      if (!seq_before(me.hole_start, me.hole_end)) me.hole = false;
-    }
   }
 }
 
