@@ -582,8 +582,9 @@ void FlowMeter::parse_ftp(Entry& e, int dir, const FlowPacket& p, TimeNs ts) {
     if (text.starts_with("227")) {
       found = parse_host_port(text.substr(3), addr, port);
     } else if (text.starts_with("229")) {
-      addr = p.src;
-      found = parse_extended(text.substr(3), addr, port);
+      addr = p.src;  // the reply names only the port: the data connection goes to the server
+      const auto open = text.find('(');
+      found = open != std::string_view::npos && parse_extended(text.substr(open + 1), addr, port);
     }
   }
   (void)dir;
