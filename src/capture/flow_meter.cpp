@@ -670,7 +670,9 @@ void FlowMeter::add(LinkType link, std::span<const std::byte> frame, std::size_t
   Side& s = e.side[dir];
   if (s.packets == 0) s.first = ts;
   ++s.packets;
-  s.bytes += config_.bytes == ByteCount::Frame ? wire_length : p.ip_length;
+  const std::uint64_t bytes = config_.bytes == ByteCount::Frame ? wire_length : p.ip_length;
+  s.bytes += bytes;
+  stats_.metered_bytes += bytes;
   s.flags |= p.tcp_flags;
   if (echo_request) s.echo_request = true;
   if (ts > e.last) e.last = ts;

@@ -70,10 +70,11 @@ enum class EndReason : std::uint8_t {
 enum class TcpOutcome : std::uint8_t { Unknown = 0, Established, Refused, Reset, TimedOut };
 
 struct MeterStats {
-  std::uint64_t packets = 0;      // frames offered
-  std::uint64_t frame_bytes = 0;  // their wire lengths
-  std::uint64_t metered = 0;      // frames that counted in a session
-  std::uint64_t not_ip = 0;       // ARP, LLDP, ...: skipped, not malformed
+  std::uint64_t packets = 0;        // frames offered
+  std::uint64_t frame_bytes = 0;    // their wire lengths
+  std::uint64_t metered = 0;        // frames that counted in a session
+  std::uint64_t metered_bytes = 0;  // what they added to the sessions' byte counters
+  std::uint64_t not_ip = 0;         // ARP, LLDP, ...: skipped, not malformed
   std::array<std::uint64_t, kPacketIssueCount> malformed{};  // by PacketIssue
   std::uint64_t snapped = 0;   // metered although cut short by the snap length
   std::uint64_t tunneled = 0;  // metered on an inner packet of a tunnel

@@ -162,14 +162,14 @@ void print_summary(const capture::MeterStats& s, std::size_t files, std::uint64_
                  std::to_string(s.malformed[i]);
   }
   if (!malformed.empty()) malformed += ")";
-  std::fprintf(stderr,
-               "capture: %zu input(s), %llu packets (%llu bytes), %llu metered, %llu not IP, "
-               "%llu malformed%s\n",
-               files, static_cast<unsigned long long>(s.packets),
-               static_cast<unsigned long long>(s.frame_bytes),
-               static_cast<unsigned long long>(s.metered),
-               static_cast<unsigned long long>(s.not_ip),
-               static_cast<unsigned long long>(s.malformed_total()), malformed.c_str());
+  std::fprintf(
+      stderr,
+      "capture: %zu input(s), %llu packets (%llu bytes), %llu metered (%llu bytes), "
+      "%llu not IP, %llu malformed%s\n",
+      files, static_cast<unsigned long long>(s.packets),
+      static_cast<unsigned long long>(s.frame_bytes), static_cast<unsigned long long>(s.metered),
+      static_cast<unsigned long long>(s.metered_bytes), static_cast<unsigned long long>(s.not_ip),
+      static_cast<unsigned long long>(s.malformed_total()), malformed.c_str());
   std::fprintf(stderr,
                "capture: %llu snapped, %llu tunneled, %llu fragments (%llu unmatched), "
                "%llu out of time order, %llu kernel drops\n",
