@@ -1,8 +1,10 @@
 #pragma once
 // PcapSource: packets from a pcap or pcapng file (or "-" for standard input), or from a live
 // interface, through libpcap, optionally through a BPF filter. Files are opened at nanosecond
-// timestamp precision (libpcap scales microsecond files). The packet bytes returned by next()
-// are borrowed from libpcap and valid until the next call.
+// timestamp precision (libpcap scales microsecond files). Classic pcap files (not pcapng, not
+// standard input) are memory-mapped and their records read in place, with libpcap compiling
+// and running the BPF filter: no copy per packet, the probe's fast path. The packet bytes
+// returned by next() are borrowed (from libpcap or the mapping) and valid until the next call.
 // Not thread-safe; one reader per file or interface.
 
 #include <cstddef>
@@ -17,6 +19,7 @@
 #include "core/time.h"
 
 struct pcap;
+struct bpf_program;
 
 namespace flowscope::capture {
 
@@ -59,6 +62,16 @@ class PcapSource {
   struct Closer {
     void operator()(pcap* p) const;
   };
+  struct Mapping {  // a classic pcap file mapped read-only
+    const std::byte* data = nullptr;
+    std::size_t size = 0;
+    ~Mapping();
+  };
+  struct FilterFree {
+    void operator()(bpf_program* p) const;
+  };
+  static Result<std::optional<PcapSource>> open_mapped(const std::string& path);
+  Result<std::optional<CapturedPacket>> next_mapped();
   explicit PcapSource(std::unique_ptr<pcap, Closer> handle, LinkType link, std::string path)
       : handle_(std::move(handle)), link_(link), path_(std::move(path)) {}
 
@@ -67,6 +80,10 @@ class PcapSource {
   std::string path_;
   bool live_ = false;
   bool nano_ = true;  // timestamps' sub-second part is in nanoseconds (else microseconds)
+  std::unique_ptr<Mapping> mapping_;                 // set for a mapped classic pcap file
+  std::size_t offset_ = 0;                           // next record in the mapping
+  bool swapped_ = false;                             // the file's byte order is not ours
+  std::unique_ptr<bpf_program, FilterFree> filter_;  // mapped files: the compiled filter
 };
 
 }  // namespace flowscope::capture
