@@ -7,7 +7,9 @@
 # summary) before it gives a speed. The captures are those where the two agree by definition:
 # softflowd counts Ethernet padding as bytes (frame length - 14; IPFIX octetDeltaCount, which we
 # follow, is the IP packet) and does not open tunnels. Times are CPU seconds (user + system) of each whole program.
-# Prints one markdown table row. Usage: capture_vs_softflowd.sh FLOWSCOPE_BIN WORKDIR
+# Two rows: the captures repeated as they are (the same few dozen flows again and again), and
+# with every repetition given its own addresses (bench/tools/vary_pcap.py: tens of thousands of
+# concurrent flows). Prints markdown table rows. Usage: capture_vs_softflowd.sh FLOWSCOPE_BIN WORKDIR
 set -euo pipefail
 bin=${1:?usage: capture_vs_softflowd.sh FLOWSCOPE_BIN WORKDIR}
 work=${2:?}
@@ -33,6 +35,17 @@ t="$corpus/tcp"
   "$t/tf_udp.pcap" "$t/tf_test3.pcap" "$t/nd_http_ipv6.pcap" \
   "$t/tf_airsnort-linux-browser_page_load.pcap" "$t/nd_windowsupdate_over_http.pcap"
 cat "$pcap" >/dev/null  # warm the page cache for both
+# Packets in one repetition (vary_pcap.py numbers the repetitions).
+"$root/bench/tools/repeat_pcap.py" "$work/capture_bench_one.pcap" 1 "$t/tf_test1.pcap" \
+  "$t/tf_bug6.pcap" "$t/tf_udp.pcap" "$t/tf_test3.pcap" "$t/nd_http_ipv6.pcap" \
+  "$t/tf_airsnort-linux-browser_page_load.pcap" "$t/nd_windowsupdate_over_http.pcap"
+capinfos_packets() {
+  python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); import struct
+pos, n = 24, 0
+while pos + 16 <= len(d):
+    pos += 16 + struct.unpack("<I", d[pos + 8:pos + 12])[0]; n += 1
+print(n)' "$work/capture_bench_one.pcap"
+}
 
 # A sink for both exporters: binds port 0, writes the port, drains until killed.
 python3 - "$work/sink_port" <<'PY' &
@@ -56,23 +69,33 @@ cpu_seconds() {  # CPU seconds of a command; its output goes to the file given f
   awk '{printf "%.3f", $1 + $2}' "$work/time.txt"
 }
 
-fs_time=$(cpu_seconds "$work/fs.err" "$bin" capture -r "$pcap" --export "127.0.0.1:$port" \
-  --format v9 --idle-timeout 60 --active-timeout 1800)
-sf_time=$(cpu_seconds "$work/sf.err" "$softflowd" -r "$pcap" -d -c none -6 -v 9 \
-  -n "127.0.0.1:$port" -p "$work/softflowd.pid" -t general=60 -t tcp=60 -t udp=60 \
-  -t icmp=60 -t tcp.rst=60 -t tcp.fin=60 -t maxlife=1800)
+bench_one() {
+  local name=$1 capture=$2
+  local fs_time sf_time fs_packets fs_bytes sf_packets sf_bytes
+  fs_time=$(cpu_seconds "$work/fs.err" "$bin" capture -r "$capture" --export "127.0.0.1:$port" \
+    --format v9 --idle-timeout 60 --active-timeout 1800)
+  sf_time=$(cpu_seconds "$work/sf.err" "$softflowd" -r "$capture" -d -c none -6 -v 9 \
+    -n "127.0.0.1:$port" -p "$work/softflowd.pid" -t general=60 -t tcp=60 -t udp=60 \
+    -t icmp=60 -t tcp.rst=60 -t tcp.fin=60 -t maxlife=1800 -m 1000000)
+  # Same answer: packets and IP bytes metered.
+  read -r fs_packets fs_bytes < <(sed -n 's/.* \([0-9]*\) metered (\([0-9]*\) bytes).*/\1 \2/p' "$work/fs.err")
+  read -r sf_packets sf_bytes < <(awk '/Per-protocol statistics/ {on = 1; next}
+                                       on && /\):/ {b += $(NF - 3); p += $(NF - 2)}
+                                       END {printf "%d %d\n", p, b}' "$work/sf.err")
+  if [[ $fs_packets != "$sf_packets" || $fs_bytes != "$sf_bytes" ]]; then
+    echo "| capture -r vs softflowd -r, $name | - | ANSWERS DIFFER: flowscope $fs_packets packets / $fs_bytes bytes, softflowd $sf_packets / $sf_bytes |"
+    return
+  fi
+  local ratio fs_rate sf_rate
+  ratio=$(echo "$sf_time / $fs_time" | bc -l)
+  fs_rate=$(echo "$fs_packets / $fs_time / 1000000" | bc -l)
+  sf_rate=$(echo "$sf_packets / $sf_time / 1000000" | bc -l)
+  printf '| capture -r vs softflowd -r, %s | %.2fx softflowd'"'"'s speed | %d packets, same packet and IP byte totals; flowscope %.2f M packets/s, softflowd %.2f M packets/s (CPU time, whole program, v9 export to a local sink) |\n' \
+    "$name" "$ratio" "$fs_packets" "$fs_rate" "$sf_rate"
+}
 
-# Same answer: packets and IP bytes metered.
-read -r fs_packets fs_bytes < <(sed -n 's/.* \([0-9]*\) metered (\([0-9]*\) bytes).*/\1 \2/p' "$work/fs.err")
-read -r sf_packets sf_bytes < <(awk '/Per-protocol statistics/ {on = 1; next}
-                                     on && /\):/ {b += $(NF - 3); p += $(NF - 2)}
-                                     END {printf "%d %d\n", p, b}' "$work/sf.err")
-if [[ $fs_packets != "$sf_packets" || $fs_bytes != "$sf_bytes" ]]; then
-  echo "| capture vs softflowd | - | ANSWERS DIFFER: flowscope $fs_packets packets / $fs_bytes bytes, softflowd $sf_packets / $sf_bytes |"
-  exit 0
-fi
-ratio=$(echo "$sf_time / $fs_time" | bc -l)
-fs_rate=$(echo "$fs_packets / $fs_time / 1000000" | bc -l)
-sf_rate=$(echo "$sf_packets / $sf_time / 1000000" | bc -l)
-printf '| capture -r vs softflowd -r | %.2fx softflowd'"'"'s speed | %d packets, same packet and IP byte totals; flowscope %.2f M packets/s, softflowd %.2f M packets/s (CPU time, whole program, v9 export to a local sink) |\n' \
-  "$ratio" "$fs_packets" "$fs_rate" "$sf_rate"
+bench_one "same flows repeated" "$pcap"
+# Every repetition with its own addresses: tens of thousands of concurrent flows.
+"$root/bench/tools/vary_pcap.py" "$work/capture_bench_many.pcap" "$(capinfos_packets)" "$pcap"
+cat "$work/capture_bench_many.pcap" >/dev/null
+bench_one "many flows" "$work/capture_bench_many.pcap"

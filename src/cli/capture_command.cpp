@@ -31,6 +31,7 @@ struct CaptureOptions {
   std::vector<std::string> files;
   std::string interface;
   std::vector<std::string> filter_words;
+  std::string filter;
   std::string format;
   std::string fields = kDefaultFields;
   std::string output = "-";
@@ -219,7 +220,7 @@ void run(const CaptureOptions& opt) {
   if (opt.max_flows == 0) throw UserError{"--max-flows: give at least 1", kExitUsage};
   config.max_flows = opt.max_flows;
   config.bytes = opt.bytes == "frame" ? capture::ByteCount::Frame : capture::ByteCount::Layer3;
-  std::string filter;
+  std::string filter = opt.filter;
   for (const std::string& w : opt.filter_words) filter += (filter.empty() ? "" : " ") + w;
 
   std::vector<FieldId> fields;
@@ -339,7 +340,9 @@ void register_capture(CLI::App& app) {
                   "Capture files (pcap or pcapng; globs allowed; - for standard input)");
   cmd->add_option("-i,--interface", opt->interface, "Capture live on this interface");
   cmd->add_option("expression", opt->filter_words,
-                  "BPF filter expression, as for tcpdump (pcap-filter(7))");
+                  "BPF filter expression, as for tcpdump (pcap-filter(7)); after -r files, "
+                  "put it after -- or use -f");
+  cmd->add_option("-f,--filter", opt->filter, "BPF filter expression (joined with EXPRESSION)");
   cmd->add_option("--format", opt->format,
                   "csv or json: write sessions; v5, v9 or ipfix: the export format (default csv, "
                   "or ipfix with --export)")
@@ -376,7 +379,8 @@ void register_capture(CLI::App& app) {
       "kind, sessions by end reason and evictions (docs/capture.md).\n\n"
       "Examples:\n"
       "  flowscope capture -r day1.pcap day2.pcapng                sessions as CSV\n"
-      "  flowscope capture -r 'traces/*.pcap' --format json tcp port 443\n"
+      "  flowscope capture -r 'traces/*.pcap' --format json -f 'tcp port 443'\n"
+      "  flowscope capture -r a.pcap b.pcap -- udp and not port 53\n"
       "  flowscope capture -r trace.pcap --export 127.0.0.1:2055 --format v9\n"
       "  flowscope capture -i eth0 --export collector:4739 --idle-timeout 30\n"
       "  tcpdump -w - -i eth0 | flowscope capture -r - --fields cln_addr,srv_addr,cln_rtt");
