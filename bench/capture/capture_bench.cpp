@@ -2,6 +2,7 @@
 // FlowMeter::add (packet decoding, the flow table, TCP health, FTP parsing). Two shapes:
 // the captures as they are, repeated (a few dozen hot flows), and copies whose IPv4 client
 // addresses differ per copy (tens of thousands of concurrent flows, cache misses in the table).
+// Each with nDPI application labels off (ndpi:0) and on (ndpi:1, when built with nDPI).
 // Items are packets. Data from FLOWSCOPE_CORPUS (default ../shared/corpus).
 #include <cstdlib>
 #include <filesystem>
@@ -47,6 +48,7 @@ void run(benchmark::State& state, const std::vector<Frame>& frames) {
     return;
   }
   MeterConfig config;
+  config.application_labels = state.range(0) != 0;  // nDPI, when built with it
   FlowMeter meter(config);
   SessionBatch out(4096);
   TimeNs ts = 1'700'000'000 * kNsPerSecond;
@@ -67,7 +69,7 @@ void BM_MeterHotFlows(benchmark::State& state) {
   static const std::vector<Frame> frames = load_frames();
   run(state, frames);
 }
-BENCHMARK(BM_MeterHotFlows);
+BENCHMARK(BM_MeterHotFlows)->ArgName("ndpi")->Arg(0)->Arg(1);
 
 void BM_MeterManyFlows(benchmark::State& state) {
   static const std::vector<Frame> frames = [] {
@@ -89,7 +91,7 @@ void BM_MeterManyFlows(benchmark::State& state) {
   }();
   run(state, frames);
 }
-BENCHMARK(BM_MeterManyFlows);
+BENCHMARK(BM_MeterManyFlows)->ArgName("ndpi")->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace flowscope::capture

@@ -71,9 +71,10 @@ cpu_seconds() {  # CPU seconds of a command; its output goes to the file given f
 
 bench_one() {
   local name=$1 capture=$2
+  shift 2  # the rest: extra flowscope options
   local fs_time sf_time fs_packets fs_bytes sf_packets sf_bytes
   fs_time=$(cpu_seconds "$work/fs.err" "$bin" capture -r "$capture" --export "127.0.0.1:$port" \
-    --format v9 --idle-timeout 60 --active-timeout 1800)
+    --format v9 --idle-timeout 60 --active-timeout 1800 "$@")
   sf_time=$(cpu_seconds "$work/sf.err" "$softflowd" -r "$capture" -d -c none -6 -v 9 \
     -n "127.0.0.1:$port" -p "$work/softflowd.pid" -t general=60 -t tcp=60 -t udp=60 \
     -t icmp=60 -t tcp.rst=60 -t tcp.fin=60 -t maxlife=1800 -m 1000000)
@@ -94,8 +95,11 @@ bench_one() {
     "$name" "$ratio" "$fs_packets" "$fs_rate" "$sf_rate"
 }
 
-bench_one "same flows repeated" "$pcap"
+# softflowd does no application detection: the like-for-like rows run without nDPI, and a last
+# row shows what nDPI labels (on by default) cost.
+bench_one "same flows repeated, --no-dpi" "$pcap" --no-dpi
 # Every repetition with its own addresses: tens of thousands of concurrent flows.
 "$root/bench/tools/vary_pcap.py" "$work/capture_bench_many.pcap" "$(capinfos_packets)" "$pcap"
 cat "$work/capture_bench_many.pcap" >/dev/null
-bench_one "many flows" "$work/capture_bench_many.pcap"
+bench_one "many flows, --no-dpi" "$work/capture_bench_many.pcap" --no-dpi
+bench_one "many flows, nDPI labels on" "$work/capture_bench_many.pcap"

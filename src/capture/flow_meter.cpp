@@ -125,6 +125,10 @@ struct FlowMeter::Entry {
   TimeNs synack_time = 0;
   std::int64_t cln_rtt_us = -1;
   std::int64_t srv_rtt_us = -1;
+  // Application label (nDPI): its state while undecided, then the label.
+  AppClassifier::Flow* dpi = nullptr;
+  AppClassifier::Label app;
+  bool app_done = false;
 };
 
 struct FlowMeter::FragmentSlot {
@@ -163,9 +167,13 @@ FlowMeter::FlowMeter(MeterConfig config)
   const std::size_t initial = std::min<std::size_t>(config_.max_flows, 1024);
   entries_.reserve(initial);
   index_.assign(std::max<std::size_t>(16, std::bit_ceil(initial * 2)), 0);
+  if (config_.application_labels) classifier_ = AppClassifier::create();
 }
 
-FlowMeter::~FlowMeter() = default;
+FlowMeter::~FlowMeter() {
+  if (!classifier_) return;
+  for (Entry& e : entries_) classifier_->release(e.dpi);
+}
 
 // ---- the table --------------------------------------------------------------------------------
 
@@ -242,6 +250,7 @@ void FlowMeter::remove(std::uint32_t idx) {
     }
   }
   index_[hole] = 0;
+  if (classifier_) classifier_->release(e.dpi);
   lru_unlink(idx);
   age_unlink(idx);
   e.used = false;
@@ -341,6 +350,14 @@ void FlowMeter::emit(Entry& e, EndReason reason, SessionBatch& out) {
   out.set<FieldId::EndReason>(row, static_cast<std::uint8_t>(reason));
   if (e.key.vlan != 0) out.set<FieldId::InVlan>(row, e.key.vlan);
   if (e.ftp_ctrl != 0) out.set<FieldId::FtpControl>(row, e.ftp_ctrl);
+  if (classifier_) {
+    if (!e.app_done) {
+      classifier_->give_up(e.dpi, e.app);
+      e.app_done = true;  // a continued record keeps the label
+    }
+    const std::string_view name = classifier_->name(e.app);
+    if (!name.empty()) out.set<FieldId::Application>(row, name);
+  }
   if (proto == 6) {
     out.set<FieldId::TcpFlags>(row, static_cast<std::uint8_t>(cs.flags | ss.flags));
     out.set<FieldId::ClnTcpFlags>(row, cs.flags);
@@ -691,6 +708,9 @@ void FlowMeter::add(LinkType link, std::span<const std::byte> frame, std::size_t
   if (ts > e.last) e.last = ts;
   if (ts < e.first) e.first = ts;
   if (bare_syn && e.client < 0) e.client = static_cast<std::int8_t>(dir);
+  if (classifier_ && !e.app_done && !p.fragment && !p.ip.empty()) {
+    e.app_done = classifier_->process(e.dpi, p.ip, ts / 1'000'000, e.app);
+  }
   if (!tcp) return;
   track_tcp(e, dir, p, ts);
   if (!p.payload.empty() && (p.src_port == 21 || p.dst_port == 21)) parse_ftp(e, dir, p, ts);

@@ -18,6 +18,7 @@
 //   retransmitted and out-of-order segments per side, zero-window events, outcome.
 // - FTP: PORT/EPRT commands and 227/229 replies on port 21 announce a data connection; the
 //   session that opens it gets the control session's id in ftp_ctrl_id.
+// - Application: nDPI's label from a flow's first packets (capture/app_classifier.h).
 //
 // Hot path: no allocation per packet once the table has grown. Entries live in a slab found
 // through an open-addressing index (linear probing, backward-shift deletion); two intrusive
@@ -28,9 +29,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "capture/app_classifier.h"
 #include "core/client_rule.h"
 #include "core/flow_packet.h"
 #include "core/ip_address.h"
@@ -55,6 +58,8 @@ struct MeterConfig {
   std::uint64_t first_session_id = 1;
   ByteCount bytes = ByteCount::Layer3;
   ServicePorts services = ServicePorts::well_known();
+  // nDPI application labels (the `application` field) when built with nDPI.
+  bool application_labels = true;
 };
 
 // IPFIX flowEndReason (RFC 7012 IE 136), which the end_reason field carries.
@@ -112,6 +117,8 @@ class FlowMeter {
 
   const MeterStats& stats() const { return stats_; }
   std::size_t open_flows() const { return open_; }
+  // Whether sessions get nDPI application labels (configured, and built with nDPI).
+  bool labels_applications() const { return classifier_ != nullptr; }
 
  private:
   struct Key;
@@ -149,6 +156,7 @@ class FlowMeter {
   std::vector<Expectation> expectations_;
   std::size_t next_expectation_ = 0;
   FlowPacket packet_;
+  std::unique_ptr<AppClassifier> classifier_;
 };
 
 }  // namespace flowscope::capture

@@ -24,7 +24,7 @@ namespace {
 
 constexpr const char* kDefaultFields =
     "session_id,start_time,end_time,proto,cln_addr,cln_port,srv_addr,srv_port,cln_packets,"
-    "srv_packets,cln_bytes,srv_bytes,cln_tcp_flags,srv_tcp_flags,end_reason";
+    "srv_packets,cln_bytes,srv_bytes,cln_tcp_flags,srv_tcp_flags,end_reason,application";
 constexpr std::size_t kFlushRows = 4096;
 
 struct CaptureOptions {
@@ -45,6 +45,7 @@ struct CaptureOptions {
   double duration = 0;
   int snap_length = 262144;
   bool quiet = false;
+  bool no_dpi = false;
 };
 
 // Set by SIGINT/SIGTERM during a live capture: the loop ends and open sessions are flushed.
@@ -220,6 +221,7 @@ void run(const CaptureOptions& opt) {
   if (opt.max_flows == 0) throw UserError{"--max-flows: give at least 1", kExitUsage};
   config.max_flows = opt.max_flows;
   config.bytes = opt.bytes == "frame" ? capture::ByteCount::Frame : capture::ByteCount::Layer3;
+  config.application_labels = !opt.no_dpi;
   std::string filter = opt.filter;
   for (const std::string& w : opt.filter_words) filter += (filter.empty() ? "" : " ") + w;
 
@@ -373,6 +375,8 @@ void register_capture(CLI::App& app) {
   cmd->add_option("-s,--snaplen", opt->snap_length, "Live: bytes captured per packet")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", opt->quiet, "No summary on standard error");
+  cmd->add_flag("--no-dpi", opt->no_dpi,
+                "No nDPI application labels (faster; they need a build with libndpi-dev)");
   cmd->footer(
       "Sessions are two-way: the client is the side that sent the first SYN, else the rule of\n"
       "docs/sessions.md. The summary on standard error counts packets, malformed packets by\n"

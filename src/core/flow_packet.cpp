@@ -154,6 +154,7 @@ PacketIssue ipv4(Bytes b, FlowPacket& out, Bytes& transport) {
     end = b.size();
   }
   transport = out.later_fragment ? Bytes() : b.subspan(ihl, end - ihl);
+  out.ip = b.first(end);
   out.payload_length = static_cast<std::uint32_t>(total - ihl);  // by the header
   return PacketIssue::None;
 }
@@ -175,6 +176,7 @@ PacketIssue ipv6(Bytes b, FlowPacket& out, Bytes& transport) {
     out.snapped = true;
     end = b.size();
   }
+  out.ip = b.first(end);
   std::size_t pos = 40;
   std::size_t declared_end = 40u + payload_length;
   // RFC 8200 §4: hop-by-hop (0), routing (43), fragment (44), destination options (60),

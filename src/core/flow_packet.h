@@ -77,6 +77,7 @@ struct FlowPacket {
   std::uint16_t window = 0;
   std::uint32_t payload_length = 0;    // transport payload by the IP length (not the capture)
   std::span<const std::byte> payload;  // the captured part of the transport payload
+  std::span<const std::byte> ip;       // the (innermost) IP packet as captured, header first
 };
 
 // Decodes `frame` into `out`. Returns PacketIssue::None when `out` holds a flow packet.
