@@ -20,7 +20,8 @@
 //   session that opens it gets the control session's id in ftp_ctrl_id.
 // - Application: nDPI's label from a flow's first packets (capture/app_classifier.h).
 //
-// Hot path: no allocation per packet once the table has grown. Entries live in a slab found
+// Hot path: no allocation per packet once the table has grown (nDPI, when on, allocates its
+// state once per new session and frees it when the label is known). Entries live in a slab found
 // through an open-addressing index (linear probing, backward-shift deletion); two intrusive
 // lists order them by last packet (idle expiry, eviction) and by start (active expiry), so
 // expiry is O(1) per packet. Not thread-safe: one meter per thread; shard packets by the
