@@ -5,8 +5,6 @@
 namespace flowscope {
 namespace {
 
-constexpr std::uint16_t kEtherTypeMpls = 0x8847;
-constexpr std::uint16_t kEtherTypeMplsMulticast = 0x8848;
 constexpr std::uint16_t kEtherTypePppoeSession = 0x8864;
 constexpr std::uint16_t kEtherTypeTeb = 0x6558;  // GRE transparent Ethernet bridging
 
