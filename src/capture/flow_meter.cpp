@@ -202,7 +202,7 @@ void FlowMeter::grow_index() {
 }
 
 std::uint32_t FlowMeter::create(const Key& key, std::uint32_t hash, TimeNs ts, SessionBatch& out) {
-  if (open_ >= config_.max_flows) {
+  while (open_ >= config_.max_flows) {  // more than one after reconfigure() lowered the bound
     ++stats_.evicted;
     end(lru_tail_, EndReason::LackOfResources, out);
   }
@@ -419,6 +419,12 @@ void FlowMeter::expire(TimeNs now, SessionBatch& out) {
 void FlowMeter::advance(TimeNs now, SessionBatch& out) {
   if (now > now_) now_ = now;
   expire(now_, out);
+}
+
+void FlowMeter::reconfigure(TimeNs idle_timeout, TimeNs active_timeout, std::size_t max_flows) {
+  config_.idle_timeout = idle_timeout;
+  config_.active_timeout = active_timeout;
+  config_.max_flows = std::max<std::size_t>(1, max_flows);
 }
 
 void FlowMeter::flush(SessionBatch& out) {

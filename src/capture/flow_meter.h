@@ -115,6 +115,9 @@ class FlowMeter {
   void advance(TimeNs now, SessionBatch& out);
   // Ends every open session (end of input, shutdown).
   void flush(SessionBatch& out);
+  // New timeouts and table bound from now on (a scheduled probe configuration); open sessions
+  // keep their counters. A lower max_flows evicts as new sessions arrive.
+  void reconfigure(TimeNs idle_timeout, TimeNs active_timeout, std::size_t max_flows);
 
   const MeterStats& stats() const { return stats_; }
   std::size_t open_flows() const { return open_; }

@@ -201,16 +201,23 @@ Result<void> PcapSource::set_filter(const std::string& expression) {
     return Error{ErrorCode::Malformed, "filter \"" + expression + "\": " +
                                            pcap_geterr(handle_.get()) + " (see pcap-filter(7))"};
   }
-  if (mapping_) {  // next_mapped() runs it
-    filter_.reset(new bpf_program(program));
-    return {};
-  }
-  const int rc = pcap_setfilter(handle_.get(), &program);
-  pcap_freecode(&program);
+  filter_.reset(new bpf_program(program));  // mapped files: next_mapped() runs it
+  if (mapping_) return {};
+  // libpcap copies the program; ours stays for matches().
+  const int rc = pcap_setfilter(handle_.get(), filter_.get());
   if (rc != 0) {
     return Error{ErrorCode::Io, "filter \"" + expression + "\": " + pcap_geterr(handle_.get())};
   }
   return {};
+}
+
+bool PcapSource::matches(const CapturedPacket& packet) const {
+  if (!filter_) return true;
+  pcap_pkthdr hdr{};
+  hdr.caplen = static_cast<bpf_u_int32>(packet.data.size());
+  hdr.len = static_cast<bpf_u_int32>(packet.wire_length);
+  return pcap_offline_filter(filter_.get(), &hdr,
+                             reinterpret_cast<const u_char*>(packet.data.data())) != 0;
 }
 
 std::uint64_t PcapSource::kernel_drops() const {

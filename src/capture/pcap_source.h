@@ -42,6 +42,9 @@ class PcapSource {
   // Keeps only the packets that match a BPF expression (pcap-filter(7)); errors name the
   // expression and libpcap's reason.
   Result<void> set_filter(const std::string& expression);
+  // Whether a packet passes the filter set last (true without one): for a packet read before
+  // the filter changed.
+  bool matches(const CapturedPacket& packet) const;
 
   PcapSource(PcapSource&&) noexcept = default;
   PcapSource& operator=(PcapSource&&) noexcept = default;
@@ -83,7 +86,7 @@ class PcapSource {
   std::unique_ptr<Mapping> mapping_;                 // set for a mapped classic pcap file
   std::size_t offset_ = 0;                           // next record in the mapping
   bool swapped_ = false;                             // the file's byte order is not ours
-  std::unique_ptr<bpf_program, FilterFree> filter_;  // mapped files: the compiled filter
+  std::unique_ptr<bpf_program, FilterFree> filter_;  // the compiled filter set last
 };
 
 }  // namespace flowscope::capture

@@ -2,9 +2,12 @@
 // sessions (capture/flow_meter.h) and writes them as CSV or JSON lines, or exports them to a
 // collector as NetFlow v5, v9 or IPFIX (cli/capture_export.h). A summary of what was counted
 // goes to standard error (docs/capture.md).
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +17,7 @@
 
 #include "capture/flow_meter.h"
 #include "capture/pcap_source.h"
+#include "capture/probe_config.h"
 #include "cli/capture_export.h"
 #include "cli/commands.h"
 #include "core/field_format.h"
@@ -46,6 +50,10 @@ struct CaptureOptions {
   int snap_length = 262144;
   bool quiet = false;
   bool no_dpi = false;
+  std::string config;  // probe configuration file
+  // Filled from `config` (apply_config): scheduled settings, and the file's identity.
+  std::string config_name;
+  std::vector<capture::ScheduledSettings> scheduled;
 };
 
 // Set by SIGINT/SIGTERM during a live capture: the loop ends and open sessions are flushed.
@@ -200,6 +208,39 @@ void print_summary(const capture::MeterStats& s, std::size_t files, std::uint64_
   }
 }
 
+// The configuration file's settings for every option not given on the command line.
+void apply_config(CaptureOptions& opt, const CLI::App& cmd) {
+  if (opt.config.empty()) return;
+  auto loaded = capture::load_probe_config(opt.config);
+  if (!loaded) throw UserError{loaded.error().message};
+  const capture::ProbeConfig& c = *loaded;
+  const capture::ProbeSettings& s = c.settings;
+  auto unset = [&](const char* option) { return cmd.count(option) == 0; };
+  if (opt.files.empty() && opt.interface.empty()) opt.interface = c.interface;
+  if (s.idle_timeout && unset("--idle-timeout")) opt.idle_timeout = *s.idle_timeout;
+  if (s.active_timeout && unset("--active-timeout")) opt.active_timeout = *s.active_timeout;
+  if (s.max_flows && unset("--max-flows")) opt.max_flows = *s.max_flows;
+  if (s.filter && unset("--filter") && opt.filter_words.empty()) opt.filter = *s.filter;
+  if (s.export_target && unset("--export")) opt.export_target = *s.export_target;
+  if (s.format && unset("--format")) opt.format = *s.format;
+  if (s.bytes && unset("--bytes")) opt.bytes = *s.bytes;
+  if (s.dpi && unset("--no-dpi")) opt.no_dpi = !*s.dpi;
+  opt.config_name = c.name.empty() ? opt.config : c.name;
+  opt.scheduled = c.scheduled;
+}
+
+std::int64_t file_mtime_ns(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+std::int64_t wall_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
 void run(const CaptureOptions& opt) {
   const bool live = !opt.interface.empty();
   if (live == !opt.files.empty()) {
@@ -243,6 +284,62 @@ void run(const CaptureOptions& opt) {
       live ? std::vector<std::string>{opt.interface} : expand_inputs(opt.files);
   capture::FlowMeter meter(config);
   SessionBatch sessions(kFlushRows);
+  // Scheduled settings (a probe configuration's [[scheduled]] blocks) apply when the clock
+  // (packet time; wall time on a quiet live link) reaches their start_at. A live probe re-reads
+  // the file when it changes, so blocks added while it runs are picked up too.
+  std::vector<capture::ScheduledSettings> scheduled = opt.scheduled;
+  std::size_t next_scheduled = 0;
+  std::int64_t last_applied_ms = std::numeric_limits<std::int64_t>::min();
+  std::uint64_t applied = 0;
+  std::int64_t config_mtime = opt.config.empty() ? -1 : file_mtime_ns(opt.config);
+  std::int64_t next_config_check = 0;
+  capture::TimeNs idle_ns = config.idle_timeout, active_ns = config.active_timeout;
+  std::size_t max_flows = config.max_flows;
+  capture::PcapSource* current_source = nullptr;
+  auto run_schedule = [&](std::int64_t now_ms) {
+    while (next_scheduled < scheduled.size() &&
+           to_ms(scheduled[next_scheduled].start_at) <= now_ms) {
+      const capture::ScheduledSettings& block = scheduled[next_scheduled++];
+      const capture::ProbeSettings& s = block.settings;
+      if (s.idle_timeout) idle_ns = seconds_to_ns(*s.idle_timeout, "idle_timeout");
+      if (s.active_timeout) active_ns = seconds_to_ns(*s.active_timeout, "active_timeout");
+      if (s.max_flows) max_flows = *s.max_flows;
+      meter.reconfigure(idle_ns, active_ns, max_flows);
+      if (s.filter) {
+        filter = *s.filter;
+        if (current_source != nullptr) {
+          if (auto r = current_source->set_filter(filter); !r) {
+            std::fprintf(stderr, "flowscope: warning: %s:%d: %s; the filter is unchanged\n",
+                         opt.config.c_str(), block.line, r.error().message.c_str());
+          }
+        }
+      }
+      last_applied_ms = to_ms(block.start_at);
+      ++applied;
+      if (!opt.quiet) {
+        std::fprintf(stderr, "config: %s: settings of line %d in effect from %s\n",
+                     opt.config_name.c_str(), block.line, format_time(block.start_at).c_str());
+      }
+    }
+  };
+  auto reload_config = [&](std::int64_t wall) {
+    if (opt.config.empty() || wall < next_config_check) return;
+    next_config_check = wall + 1'000'000'000;
+    const std::int64_t mtime = file_mtime_ns(opt.config);
+    if (mtime == config_mtime) return;
+    config_mtime = mtime;
+    auto loaded = capture::load_probe_config(opt.config);
+    if (!loaded) {
+      std::fprintf(stderr, "flowscope: warning: %s; keeping the running configuration\n",
+                   loaded.error().message.c_str());
+      return;
+    }
+    scheduled.clear();
+    for (const capture::ScheduledSettings& block : loaded->scheduled) {
+      if (to_ms(block.start_at) > last_applied_ms) scheduled.push_back(block);
+    }
+    next_scheduled = 0;
+  };
   std::unique_ptr<SessionExporter> exporter;
   capture::TimeNs last_ts = 0;
   auto drain = [&](bool force) {
@@ -269,6 +366,7 @@ void run(const CaptureOptions& opt) {
     if (!filter.empty()) {
       if (auto r = source->set_filter(filter); !r) throw UserError{r.error().message, kExitUsage};
     }
+    current_source = &*source;
     const LinkType link = source->link_type();
     capture::TimeNs first_ts = 0;
     std::uint64_t seen = 0;
@@ -281,10 +379,16 @@ void run(const CaptureOptions& opt) {
       if (!pkt->has_value()) break;
       const capture::CapturedPacket& p = **pkt;
       if (p.data.empty()) {  // live read timeout: run the timers on wall time
-        timespec now{};
-        ::clock_gettime(CLOCK_REALTIME, &now);
-        meter.advance(capture::TimeNs{now.tv_sec} * 1'000'000'000 + now.tv_nsec, sessions);
+        const std::int64_t now = wall_ns();
+        reload_config(now);
+        run_schedule(now / 1'000'000);
+        meter.advance(now, sessions);
       } else {
+        if (live && (seen & 0xFFFF) == 0) reload_config(wall_ns());
+        if (next_scheduled < scheduled.size()) {
+          run_schedule(p.timestamp_ns / 1'000'000);
+          if (!source->matches(p)) continue;  // read before a scheduled filter took effect
+        }
         if (exporter == nullptr && exporting) {
           // Uptime starts an hour before the first packet, as on a probe that was running.
           auto e = SessionExporter::open(
@@ -306,6 +410,7 @@ void run(const CaptureOptions& opt) {
       }
     }
     kernel_drops += source->kernel_drops();
+    current_source = nullptr;
     if (!read_error.empty()) break;
   }
   meter.flush(sessions);
@@ -326,7 +431,14 @@ void run(const CaptureOptions& opt) {
   } else {
     std::fflush(stdout);
   }
-  if (!opt.quiet) print_summary(meter.stats(), inputs.size(), kernel_drops, exporter.get());
+  if (!opt.quiet) {
+    print_summary(meter.stats(), inputs.size(), kernel_drops, exporter.get());
+    if (!opt.config.empty()) {
+      std::fprintf(stderr, "config: %s: %llu scheduled setting(s) applied, %zu pending\n",
+                   opt.config_name.c_str(), static_cast<unsigned long long>(applied),
+                   scheduled.size() - next_scheduled);
+    }
+  }
   if (!read_error.empty()) throw UserError{read_error};
 }
 
@@ -375,6 +487,9 @@ void register_capture(CLI::App& app) {
   cmd->add_option("-s,--snaplen", opt->snap_length, "Live: bytes captured per packet")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", opt->quiet, "No summary on standard error");
+  cmd->add_option("--config", opt->config,
+                  "Probe configuration file (TOML): settings, and [[scheduled]] settings that "
+                  "take effect at their start_at without a restart (docs/capture.md)");
   cmd->add_flag("--no-dpi", opt->no_dpi,
                 "No nDPI application labels (faster; they need a build with libndpi-dev)");
   cmd->footer(
@@ -387,8 +502,12 @@ void register_capture(CLI::App& app) {
       "  flowscope capture -r a.pcap b.pcap -- udp and not port 53\n"
       "  flowscope capture -r trace.pcap --export 127.0.0.1:2055 --format v9\n"
       "  flowscope capture -i eth0 --export collector:4739 --idle-timeout 30\n"
+      "  flowscope capture --config /etc/flowscope/edge-1.toml     a named probe\n"
       "  tcpdump -w - -i eth0 | flowscope capture -r - --fields cln_addr,srv_addr,cln_rtt");
-  cmd->callback([opt] { run(*opt); });
+  cmd->callback([opt, cmd] {
+    apply_config(*opt, *cmd);
+    run(*opt);
+  });
 }
 
 }  // namespace flowscope::cli
