@@ -12,12 +12,12 @@ packages=(
   libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev
   # application labels of the probe (optional in CMake; on when present)
   libndpi-dev
-  # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
-  libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
+  # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
+  libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
   # time zone data for named-zone parsing and its tests
   tzdata
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
-  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump
+  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd
 )
 
 if [[ "${1:-}" == "--bench" ]]; then
