@@ -12,6 +12,8 @@ packages=(
   libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev
   # nfcapd files compressed with LZO (nfcapd -z) or BZ2 (-j)
   liblzo2-dev libbz2-dev
+  # application labels of the probe (optional in CMake; on when present)
+  libndpi-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration

@@ -17,6 +17,7 @@ void register_serve(CLI::App& app);
 void register_user(CLI::App& app);
 void register_query(CLI::App& app);
 void register_stat(CLI::App& app);
+void register_capture(CLI::App& app);
 
 // Builds the whole command line; `main` and the CLI tests share it.
 void register_all(CLI::App& app);

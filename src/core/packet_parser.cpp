@@ -8,7 +8,9 @@ namespace {
 
 // BSD address families for IPv4 and the three values used for IPv6 (BSDs differ).
 constexpr std::uint32_t kAfInet = 2;
-constexpr bool is_af_inet6(std::uint32_t af) { return af == 10 || af == 24 || af == 28 || af == 30; }
+constexpr bool is_af_inet6(std::uint32_t af) {
+  return af == 10 || af == 24 || af == 28 || af == 30;
+}
 
 Error truncated(const char* what) {
   return Error{ErrorCode::Truncated, std::string(what) + " header truncated"};
@@ -36,6 +38,18 @@ Result<NetworkView> parse_link(LinkType link, std::span<const std::byte> frame) 
         type = r.u16be();
       }
       if (r.failed()) return truncated("Ethernet");
+      if (type == kEtherTypeMpls || type == kEtherTypeMplsMulticast) {
+        // RFC 3032: labels until the bottom-of-stack bit; the payload has no type field, so
+        // IPv4 or IPv6 is read from its first nibble.
+        std::uint32_t label = 0;
+        do label = r.u32be();
+        while (!r.failed() && (label & 0x100) == 0);
+        if (r.failed() || r.empty()) return truncated("MPLS");
+        const auto nibble = static_cast<std::uint8_t>(r.rest()[0]) >> 4;
+        if (nibble == 4) return NetworkView{kEtherTypeIpv4, vlan, r.rest()};
+        if (nibble == 6) return NetworkView{kEtherTypeIpv6, vlan, r.rest()};
+        return Error{ErrorCode::Unsupported, "MPLS payload that is not IP"};
+      }
       return NetworkView{type, vlan, r.rest()};
     }
     case LinkType::LinuxSll: {

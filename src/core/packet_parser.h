@@ -1,9 +1,10 @@
 #pragma once
 // Layer-by-layer packet parsing from a borrowed frame (STYLE.md §5): link layer (Ethernet with
-// 802.1Q/QinQ tags, Linux cooked SLL/SLL2, BSD loopback, raw IP), IPv4 and IPv6 (with extension
-// headers), then UDP, TCP and ICMP. Each layer is a function over a span that returns a view of
-// the next layer or an Error, so a bad length in one layer cannot spill into the next. It lives
-// in core because flow decoders (sFlow's sampled headers) and the probe (capture) both need it.
+// 802.1Q/QinQ tags and MPLS label stacks, Linux cooked SLL/SLL2, BSD loopback, raw IP), IPv4 and
+// IPv6 (with extension headers), then UDP, TCP and ICMP. Each layer is a function over a span that
+// returns a view of the next layer or an Error, so a bad length in one layer cannot spill into the
+// next. It lives in core because flow decoders (sFlow's sampled headers) and the probe (capture)
+// both need it.
 //
 // Pure functions over spans; any thread. The returned spans point into the frame.
 
@@ -18,10 +19,10 @@ namespace flowscope {
 
 // Link types by their pcap LINKTYPE_ value (https://www.tcpdump.org/linktypes.html).
 enum class LinkType : std::uint16_t {
-  Null = 0,        // BSD loopback: 4-byte host-order address family
+  Null = 0,  // BSD loopback: 4-byte host-order address family
   Ethernet = 1,
-  Raw = 101,       // raw IPv4 or IPv6, version from the first nibble
-  Loop = 108,      // OpenBSD loopback: 4-byte network-order address family
+  Raw = 101,   // raw IPv4 or IPv6, version from the first nibble
+  Loop = 108,  // OpenBSD loopback: 4-byte network-order address family
   LinuxSll = 113,
   Ipv4 = 228,
   Ipv6 = 229,
@@ -32,6 +33,8 @@ inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
 inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86DD;
 inline constexpr std::uint16_t kEtherTypeVlan = 0x8100;
 inline constexpr std::uint16_t kEtherTypeQinQ = 0x88A8;
+inline constexpr std::uint16_t kEtherTypeMpls = 0x8847;
+inline constexpr std::uint16_t kEtherTypeMplsMulticast = 0x8848;
 
 // The network-layer payload of a frame.
 struct NetworkView {
@@ -43,11 +46,11 @@ struct NetworkView {
 struct IpView {
   IpAddress src;
   IpAddress dst;
-  std::uint8_t protocol = 0;  // after IPv6 extension headers
-  std::uint8_t tos = 0;       // IPv4 type of service, IPv6 traffic class
-  std::uint32_t length = 0;   // the declared layer-3 length (header and payload)
-  bool truncated = false;     // the capture holds less than `length` (Snap::Allow only)
-  bool later_fragment = false;  // a fragment other than the first (Snap::Allow only)
+  std::uint8_t protocol = 0;           // after IPv6 extension headers
+  std::uint8_t tos = 0;                // IPv4 type of service, IPv6 traffic class
+  std::uint32_t length = 0;            // the declared layer-3 length (header and payload)
+  bool truncated = false;              // the capture holds less than `length` (Snap::Allow only)
+  bool later_fragment = false;         // a fragment other than the first (Snap::Allow only)
   std::span<const std::byte> payload;  // bounded by the IP length and by what was captured
 };
 
@@ -92,8 +95,8 @@ struct PacketSummary {
   std::uint8_t tcp_flags = 0;
   std::uint16_t src_port = 0;
   std::uint16_t dst_port = 0;
-  std::uint16_t vlan = 0;        // outermost 802.1Q id, 0 when untagged
-  std::uint32_t ip_length = 0;   // the declared layer-3 length
+  std::uint16_t vlan = 0;       // outermost 802.1Q id, 0 when untagged
+  std::uint32_t ip_length = 0;  // the declared layer-3 length
 };
 Result<PacketSummary> summarize_packet(LinkType link, std::span<const std::byte> frame);
 

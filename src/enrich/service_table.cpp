@@ -91,8 +91,8 @@ Result<void> ServiceTable::add_text(std::string_view text, std::string_view sour
   return ok();
 }
 
-session::ServicePorts ServiceTable::service_ports() const {
-  session::ServicePorts out;
+ServicePorts ServiceTable::service_ports() const {
+  ServicePorts out;
   constexpr std::uint8_t kProtos[] = {6, 17, 132};
   for (std::size_t i = 0; i < 3; ++i) {
     for (std::size_t port = 1; port < 65536; ++port) {

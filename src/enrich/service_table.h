@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "session/service_ports.h"
+#include "core/service_ports.h"
 
 namespace flowscope::enrich {
 
@@ -35,7 +35,7 @@ class ServiceTable {
   }
   std::size_t size() const { return entries_; }
   // The known ports, for the stitcher's client/server rule.
-  session::ServicePorts service_ports() const;
+  ServicePorts service_ports() const;
 
  private:
   const std::vector<std::uint16_t>* select(std::uint8_t proto) const {

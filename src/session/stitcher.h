@@ -21,8 +21,8 @@
 #include "core/ip_address.h"
 #include "core/record_batch.h"
 #include "core/time.h"
-#include "session/client_rule.h"
-#include "session/service_ports.h"
+#include "core/client_rule.h"
+#include "core/service_ports.h"
 
 namespace flowscope::session {
 

@@ -31,13 +31,25 @@ TEST(PacketParser, EthernetWithVlanTagsToUdp) {
   EXPECT_EQ(net->vlan, 100);
 }
 
+TEST(PacketParser, MplsLabelStackToUdp) {
+  PacketBuilder b;
+  b.zeros(12).u16(kEtherTypeMpls).u32(100 << 12 | 64).u32(200 << 12 | 0x100 | 64);
+  ipv4_udp(b, 3);
+  auto d = extract_udp(LinkType::Ethernet, b.bytes());
+  ASSERT_TRUE(d.has_value()) << d.error().message;
+  EXPECT_EQ(d->udp.dst_port, 2055);
+  PacketBuilder cut;
+  cut.zeros(12).u16(kEtherTypeMpls).u32(100 << 12 | 64);  // no bottom of stack
+  EXPECT_FALSE(parse_link(LinkType::Ethernet, cut.bytes()).has_value());
+}
+
 TEST(PacketParser, Ipv6WithExtensionHeaderAndSll) {
   PacketBuilder b;
   b.u16(0).u16(1).u16(6).zeros(8).u16(kEtherTypeIpv6);  // Linux SLL
-  b.u32(0x60000000).u16(8 + 8 + 3).u8(60).u8(64);        // destination options next
+  b.u32(0x60000000).u16(8 + 8 + 3).u8(60).u8(64);       // destination options next
   b.raw({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
   b.raw({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2});
-  b.u8(17).u8(0).zeros(6);                                 // 8-byte destination options
+  b.u8(17).u8(0).zeros(6);  // 8-byte destination options
   b.u16(1).u16(4739).u16(11).u16(0).raw({1, 2, 3});
   auto d = extract_udp(LinkType::LinuxSll, b.bytes());
   ASSERT_TRUE(d.has_value()) << d.error().message;

@@ -23,7 +23,7 @@ TEST(ServiceTable, ShippedTableAndUserOverrides) {
   EXPECT_EQ(t.name(6, 443), "web");
   EXPECT_EQ(t.name(17, 443), "https") << "UDP entry untouched";
 
-  const session::ServicePorts ports = t.service_ports();
+  const ServicePorts ports = t.service_ports();
   EXPECT_TRUE(ports.contains(6, 8443));
   EXPECT_TRUE(ports.contains(17, 53));
   EXPECT_FALSE(ports.contains(6, 50123));

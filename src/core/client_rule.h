@@ -1,6 +1,7 @@
 #pragma once
-// Which endpoint of a stitched session is the client: the rule of docs/sessions.md, as a pure
-// function so that it is tested on crafted cases without a stitcher.
+// Which endpoint of a two-way session is the client: the rule of docs/sessions.md, as a pure
+// function so that it is tested on crafted cases without a stitcher. It lives in core because
+// both the stitcher (session) and the flow meter (capture) decide with it.
 //
 //   1. TCP, SYN evidence: a side whose cumulative flags carry SYN without ACK opened the
 //      connection (a refused or unanswered attempt). When both sides carry SYN, the side whose
@@ -16,9 +17,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "session/service_ports.h"
+#include "core/service_ports.h"
 
-namespace flowscope::session {
+namespace flowscope {
 
 // What the stitcher knows about the traffic one endpoint sent.
 struct SideView {
@@ -49,4 +50,4 @@ struct ClientDecision {
 ClientDecision decide_client(std::uint8_t proto, const SideView (&sides)[2],
                              const ServicePorts& services, int first_seen);
 
-}  // namespace flowscope::session
+}  // namespace flowscope

@@ -1,8 +1,8 @@
-#include "session/client_rule.h"
+#include "core/client_rule.h"
 
 #include "core/tcp_flags.h"
 
-namespace flowscope::session {
+namespace flowscope {
 
 std::string_view client_reason_name(ClientReason r) {
   switch (r) {
@@ -53,4 +53,4 @@ ClientDecision decide_client(std::uint8_t proto, const SideView (&sides)[2],
   return {first_seen, ClientReason::FirstSeen};
 }
 
-}  // namespace flowscope::session
+}  // namespace flowscope

@@ -1,8 +1,8 @@
 #pragma once
-// ServicePorts: the set of (protocol, port) pairs that name a service, which the stitcher's
-// client/server rule asks "is this side talking to a known service?" (docs/sessions.md).
-// The default is a small built-in well-known set; enrich's ServiceTable builds a full one from
-// the shipped IANA-derived table (session cannot include enrich: STYLE.md §1).
+// ServicePorts: the set of (protocol, port) pairs that name a service, which the client/server
+// rule (core/client_rule.h, used by the stitcher and the flow meter) asks "is this side talking
+// to a known service?" (docs/sessions.md). The default is a small built-in well-known set;
+// enrich's ServiceTable builds a full one from the shipped IANA-derived table.
 //
 // Two fixed bitsets (TCP-like and UDP-like protocols), 16 KiB in all: a lookup is one bit test.
 // Immutable after construction; any thread.
@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 
-namespace flowscope::session {
+namespace flowscope {
 
 class ServicePorts {
  public:
@@ -44,4 +44,4 @@ class ServicePorts {
   std::bitset<65536> datagram_;
 };
 
-}  // namespace flowscope::session
+}  // namespace flowscope

@@ -1,6 +1,6 @@
-#include "session/service_ports.h"
+#include "core/service_ports.h"
 
-namespace flowscope::session {
+namespace flowscope {
 
 void ServicePorts::add(std::uint8_t proto, std::uint16_t port) {
   switch (proto) {
@@ -29,4 +29,4 @@ ServicePorts ServicePorts::well_known() {
   return s;
 }
 
-}  // namespace flowscope::session
+}  // namespace flowscope

@@ -1,10 +1,10 @@
-#include "session/client_rule.h"
+#include "core/client_rule.h"
 
 #include <gtest/gtest.h>
 
 #include "core/tcp_flags.h"
 
-namespace flowscope::session {
+namespace flowscope {
 namespace {
 
 using namespace tcp_flags;
@@ -85,4 +85,4 @@ TEST(ServicePorts, WellKnownAndProtocolFamilies) {
 }
 
 }  // namespace
-}  // namespace flowscope::session
+}  // namespace flowscope
