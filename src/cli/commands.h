@@ -3,6 +3,8 @@
 // top-level app with its options, help text and Examples footer (STYLE.md §14). Called once from
 // main() on the main thread.
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace flowscope::cli {
@@ -12,6 +14,7 @@ void register_decode(CLI::App& app);
 void register_gen(CLI::App& app);
 void register_store(CLI::App& app);
 void register_import(CLI::App& app);
+void register_tcpflow(CLI::App& app);
 
 // Builds the whole command line; `main` and the CLI tests share it.
 void register_all(CLI::App& app);
@@ -23,6 +26,9 @@ inline constexpr int kExitUsage = 2;
 
 // Thrown by a subcommand's callback to end with a message the user can act on: what is wrong,
 // where, and the fix. main() prints "flowscope: error: <message>" and exits with `code`.
+// `flowscope tcpflow` outside CLI11: main() calls it when the binary is invoked as `tcpflow`.
+int tcpflow_main(int argc, char** argv);
+
 struct UserError {
   std::string message;
   int code = kExitError;

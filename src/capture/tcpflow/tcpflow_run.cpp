@@ -1,0 +1,256 @@
+#include "capture/tcpflow/tcpflow_run.h"
+
+#include <pcap/pcap.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "capture/tcp_reassembler.h"
+#include "capture/tcpflow/dfxml_report.h"
+#include "capture/tcpflow/flow_output.h"
+#include "capture/tcpflow/frame_decoder.h"
+
+namespace flowscope::capture::tcpflow {
+namespace {
+
+// Set by the signal handler, read by the packet loop: the one piece of process-wide state, as a
+// signal handler can reach nothing else safely.
+volatile std::sig_atomic_t g_stop = 0;
+
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+struct PcapCloser {
+  void operator()(pcap_t* p) const {
+    if (p != nullptr) pcap_close(p);
+  }
+};
+struct DumperCloser {
+  void operator()(pcap_dumper_t* d) const {
+    if (d != nullptr) pcap_dump_close(d);
+  }
+};
+using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
+
+class SignalScope {
+ public:
+  SignalScope() {
+    g_stop = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~SignalScope() {
+    for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+ private:
+  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[3];
+};
+
+class Runner {
+ public:
+  Runner(const TcpflowOptions& o, std::FILE* err) : o_(o), err_(err) {}
+
+  // Processes one capture (file or live); false on a fatal error (already reported).
+  bool process(pcap_t* pd, const std::string& name, TcpReassembler& reassembler) {
+    const int dlt = pcap_datalink(pd);
+    if (!link_type_supported(dlt)) {
+      fmt::print(err_, "tcpflow: sorry - unknown datalink type {} on interface {}\n", dlt, name);
+      return false;
+    }
+    if (!o_.expression.empty() || true) {
+      bpf_program prog{};
+      if (pcap_compile(pd, &prog, o_.expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        fmt::print(err_, "tcpflow: filter '{}': {}\n", o_.expression, pcap_geterr(pd));
+        return false;
+      }
+      const int rc = pcap_setfilter(pd, &prog);
+      pcap_freecode(&prog);
+      if (rc < 0) {
+        fmt::print(err_, "tcpflow: {}\n", pcap_geterr(pd));
+        return false;
+      }
+    }
+    if (!o_.unprocessed_file.empty() && !dumper_) {
+      dumper_.reset(pcap_dump_open(pd, o_.unprocessed_file.c_str()));
+      if (!dumper_) {
+        fmt::print(err_, "tcpflow: cannot write {}: {}\n", o_.unprocessed_file, pcap_geterr(pd));
+        return false;
+      }
+    }
+    TcpPacket packet;
+    pcap_pkthdr* hdr = nullptr;
+    const u_char* bytes = nullptr;
+    while (g_stop == 0) {
+      const int rc = pcap_next_ex(pd, &hdr, &bytes);
+      if (rc == 0) continue;  // live capture timeout
+      if (rc == PCAP_ERROR_BREAK) break;
+      if (rc < 0) {
+        fmt::print(err_, "tcpflow: {}: {}\n", name, pcap_geterr(pd));
+        return false;
+      }
+      const TimeUs ts = (static_cast<TimeUs>(hdr->ts.tv_sec) + o_.tdelta) * 1000000 +
+                        static_cast<TimeUs>(hdr->ts.tv_usec);
+      const FrameKind kind =
+          decode_frame(dlt, {bytes, hdr->caplen}, hdr->len, ts, packet);
+      bool unprocessed = kind == FrameKind::Unprocessed;
+      if (kind == FrameKind::Tcp) {
+        unprocessed = reassembler.process(packet) == TcpVerdict::NotProcessed;
+      }
+      if (unprocessed && dumper_) {
+        pcap_dump(reinterpret_cast<u_char*>(dumper_.get()), hdr, bytes);
+      }
+    }
+    return true;
+  }
+
+ private:
+  const TcpflowOptions& o_;
+  std::FILE* err_;
+  std::unique_ptr<pcap_dumper_t, DumperCloser> dumper_;
+};
+
+PcapHandle open_offline(const std::string& path, std::FILE* err) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* pd = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO,
+                                                       errbuf);
+  if (pd == nullptr) fmt::print(err, "tcpflow: {}\n", errbuf);
+  return PcapHandle(pd);
+}
+
+PcapHandle open_live(const TcpflowOptions& o, std::FILE* err) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  std::string device = o.device;
+  if (device.empty()) {
+    pcap_if_t* all = nullptr;
+    if (pcap_findalldevs(&all, errbuf) == 0 && all != nullptr) {
+      device = all->name;
+      pcap_freealldevs(all);
+    } else {
+      fmt::print(err, "tcpflow: no capture device: {}; use -i IFACE or -r FILE\n", errbuf);
+      return nullptr;
+    }
+  }
+  pcap_t* pd = pcap_open_live(device.c_str(), 65535, o.no_promisc ? 0 : 1, 1000, errbuf);
+  if (pd == nullptr) fmt::print(err, "tcpflow: {}: {}\n", device, errbuf);
+  return PcapHandle(pd);
+}
+
+}  // namespace
+
+int run_tcpflow(const TcpflowOptions& o, const std::string& command_line, std::FILE* out,
+                std::FILE* err) {
+  if (o.help > 0 || o.help_scanners) {
+    const std::string text = tcpflow_usage(o.help_scanners ? 2 : o.help);
+    std::fwrite(text.data(), 1, text.size(), out);
+    return 0;
+  }
+  if (o.version) {
+    fmt::print(out, "tcpflow 1.6.1\n");
+    return 0;
+  }
+  if (o.python) {
+    fmt::print(err,
+               "tcpflow: warning: the python scanner is not available in flowscope tcpflow; "
+               "continuing without it\n");
+  }
+  if (o.post_processing && !o.store) {
+    fmt::print(err, "ERROR: post_processing currently requires storing output.\n");
+    return 1;
+  }
+  // Check the template once, so a bad %x is a usage error and not a failure per flow.
+  {
+    TcpStream probe;
+    if (auto r = expand_template(o.filename_template, probe, 0); !r) {
+      fmt::print(err, "tcpflow: {}\n", r.error().message);
+      return 1;
+    }
+  }
+  struct stat st {};
+  if (::stat(o.outdir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      fmt::print(err, "outdir is not a directory: {}\n", o.outdir);
+      return 1;
+    }
+  } else if (::mkdir(o.outdir.c_str(), 0777) != 0) {
+    fmt::print(err, "cannot create {}: {}\n", o.outdir, std::strerror(errno));
+    return 1;
+  }
+  if (!o.unprocessed_file.empty() && o.read_files.empty()) {
+    fmt::print(err, "currently the -w option requires the -r option\n");
+    return 1;
+  }
+
+  std::optional<DfxmlReport> report;
+  if (o.enable_report) {
+    const std::string path = o.report_file.empty() ? o.outdir + "/report.xml" : o.report_file;
+    auto r = DfxmlReport::open(path, command_line);
+    if (!r) {
+      fmt::print(err, "tcpflow: {}\n", r.error().message);
+      return 1;
+    }
+    report.emplace(std::move(*r));
+  }
+
+  SignalScope signals;
+  int exit_code = 0;
+  {
+    FlowOutput output(o, report ? &*report : nullptr, out);
+    TcpReassemblerOptions ro;
+    ro.console = o.console;
+    ro.store = o.store;
+    ro.purge_on_fin = !o.no_purge;
+    ro.max_seek = o.max_seek;
+    ro.tcp_timeout_s = o.tcp_timeout;
+    TcpReassembler reassembler(ro, output);
+    Runner runner(o, err);
+
+    if (o.read_files.empty() && o.finish_files.empty()) {
+      reassembler.set_start_new_connections(true);
+      PcapHandle pd = open_live(o, err);
+      if (!pd || !runner.process(pd.get(), o.device, reassembler)) exit_code = 1;
+    } else {
+      reassembler.set_start_new_connections(true);
+      for (const auto& f : o.read_files) {
+        if (g_stop != 0) break;
+        PcapHandle pd = open_offline(f, err);
+        if (!pd || !runner.process(pd.get(), f, reassembler)) {
+          exit_code = 1;
+          break;
+        }
+      }
+      reassembler.set_start_new_connections(false);
+      for (const auto& f : o.finish_files) {
+        if (exit_code != 0 || g_stop != 0) break;
+        PcapHandle pd = open_offline(f, err);
+        if (!pd || !runner.process(pd.get(), f, reassembler)) exit_code = 1;
+      }
+    }
+    const std::size_t open_fds = output.open_files();
+    const std::size_t map_size = reassembler.open_streams();
+    reassembler.close_all();
+    if (report) {
+      DfxmlReport::Summary sum;
+      sum.open_fds_at_end = open_fds;
+      sum.max_open_flows = output.max_open_files();
+      sum.total_flows = reassembler.stats().flows;
+      sum.flow_map_size = map_size;
+      sum.total_packets = reassembler.stats().packets;
+      report->finish(sum);
+    }
+    std::fflush(out);
+  }
+  return exit_code;
+}
+
+}  // namespace flowscope::capture::tcpflow
