@@ -63,9 +63,9 @@ TcpReassembler::TcpReassembler(TcpReassemblerOptions options, TcpStreamSink& sin
 TcpVerdict TcpReassembler::process(const TcpPacket& packet) {
   const TcpVerdict verdict = process_segment(packet);
   // tcpflow ages flows after the packet; age only changes when the second does.
-  if (options_.tcp_timeout_s > 0 && packet.ts / 1000000 != last_expire_s_) {
-    last_expire_s_ = packet.ts / 1000000;
-    expire(packet.ts);
+  if (options_.tcp_timeout_s > 0 && packet.ts_raw.sec != last_expire_s_) {
+    last_expire_s_ = packet.ts_raw.sec;
+    expire(packet.ts_raw.sec);
   }
   return verdict;
 }
@@ -128,6 +128,7 @@ TcpVerdict TcpReassembler::process_segment(const TcpPacket& packet) {
     fresh->mac_dst = packet.mac_dst;
     fresh->id = stats_.flows++;
     fresh->tstart = packet.ts;
+    fresh->tstart_raw = packet.ts_raw;
     fresh->isn = syn ? seq : seq - 1;
     fresh->nsn = fresh->isn + 1;
     fresh->lru_tick = ++tick_;
@@ -138,6 +139,7 @@ TcpVerdict TcpReassembler::process_segment(const TcpPacket& packet) {
   }
 
   s->tlast = packet.ts;
+  s->tlast_raw = packet.ts_raw;
   s->packets++;
   s->len += packet.wire_length;
   s->caplen += packet.cap_length;
@@ -237,11 +239,10 @@ void TcpReassembler::save(const TcpStream& s) {
   saved_order_.push_back(s.key);
 }
 
-void TcpReassembler::expire(TimeUs now) {
-  const std::int64_t now_s = now / 1000000;
+void TcpReassembler::expire(std::int64_t now_s) {
   std::vector<TcpFlowKey> old;
   for (const auto& [key, stream] : flows_) {
-    const std::int64_t age = now_s - stream->tlast / 1000000;
+    const std::int64_t age = now_s - stream->tlast_raw.sec;
     if (age > static_cast<std::int64_t>(options_.tcp_timeout_s)) old.push_back(key);
   }
   for (const auto& key : old) remove(key);

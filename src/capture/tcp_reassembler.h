@@ -33,6 +33,14 @@ namespace flowscope::capture {
 // Microseconds since the Unix epoch (pcap resolution).
 using TimeUs = std::int64_t;
 
+// A pcap timestamp as recorded (seconds, microseconds). Kept apart from TimeUs because tcpflow
+// prints and names files from the two fields as they are, even when a capture holds a
+// microsecond field of a million or more.
+struct PcapTime {
+  std::int64_t sec = 0;
+  std::int64_t usec = 0;
+};
+
 // One direction of a TCP connection: addresses in network byte order (IPv4 in the first 4).
 struct TcpFlowKey {
   std::array<std::uint8_t, 16> src{};
@@ -73,6 +81,8 @@ struct TcpStream {
   std::uint64_t id = 0;  // creation order over the run (tcpflow's connection number)
   TimeUs tstart = 0;
   TimeUs tlast = 0;
+  PcapTime tstart_raw;
+  PcapTime tlast_raw;
   std::uint64_t packets = 0;
   std::uint64_t len = 0;     // sum of wire lengths of its frames
   std::uint64_t caplen = 0;  // sum of captured lengths
@@ -96,6 +106,7 @@ struct TcpStream {
 // A packet as the reassembler needs it; the TCP segment bytes are borrowed for the call.
 struct TcpPacket {
   TimeUs ts = 0;
+  PcapTime ts_raw;
   std::uint32_t wire_length = 0;  // the frame's length on the wire
   std::uint32_t cap_length = 0;   // the frame's captured length
   TcpFlowKey key;
@@ -175,7 +186,7 @@ class TcpReassembler {
   void remove(const TcpFlowKey& key);
   void store(TcpStream& s, std::span<const std::uint8_t> data, std::uint32_t length,
              std::int32_t delta, TimeUs ts);
-  void expire(TimeUs now);
+  void expire(std::int64_t now_s);
   void save(const TcpStream& s);
 
   struct Saved {

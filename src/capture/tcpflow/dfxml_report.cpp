@@ -28,19 +28,13 @@ std::string mac_text(const std::array<std::uint8_t, 6>& m) {
 
 }  // namespace
 
-std::string iso8601_us(TimeUs t) {
-  std::int64_t sec = t / 1000000;
-  std::int64_t usec = t % 1000000;
-  if (usec < 0) {
-    usec += 1000000;
-    sec -= 1;
-  }
-  const std::time_t tt = static_cast<std::time_t>(sec);
+std::string iso8601_us(PcapTime t) {
+  const std::time_t tt = static_cast<std::time_t>(t.sec);
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:06d}Z", buf, usec);
+  return fmt::format("{}.{:06d}Z", buf, t.usec);
 }
 
 std::string address_text(const std::array<std::uint8_t, 16>& addr, std::uint8_t family) {
@@ -134,8 +128,8 @@ void DfxmlReport::add_flow(const TcpStream& s, const std::string& filename,
   std::string out = "    <fileobject>\n";
   if (!filename.empty()) out += fmt::format("      <filename>{}</filename>\n", xml_escape(filename));
   out += fmt::format("      <filesize>{}</filesize>\n", s.last_byte);
-  out += fmt::format("      <tcpflow startime='{}' endtime='{}' ", iso8601_us(s.tstart),
-                     iso8601_us(s.tlast));
+  out += fmt::format("      <tcpflow startime='{}' endtime='{}' ", iso8601_us(s.tstart_raw),
+                     iso8601_us(s.tlast_raw));
   if (s.has_mac) {
     out += fmt::format("mac_daddr='{}' mac_saddr='{}' ", mac_text(s.mac_dst), mac_text(s.mac_src));
   }

@@ -46,7 +46,7 @@ class DfxmlReport {
 };
 
 // Time as tcpflow's to8601: 2008-10-06T17:54:54.796605Z.
-std::string iso8601_us(TimeUs t);
+std::string iso8601_us(PcapTime t);
 // Text form of an address: dotted quad or RFC 5952 IPv6 (inet_ntop).
 std::string address_text(const std::array<std::uint8_t, 16>& addr, std::uint8_t family);
 // XML-escapes &, <, >, ' and ".

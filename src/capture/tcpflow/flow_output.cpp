@@ -88,7 +88,7 @@ Result<std::string> expand_template(const std::string& tpl, const TcpStream& s,
                    fmt::format("invalid filename template '{}': it cannot end with a %", tpl)};
     }
     const char c = tpl[++i];
-    const std::int64_t sec = s.tstart >= 0 ? s.tstart / 1000000 : (s.tstart - 999999) / 1000000;
+    const std::int64_t sec = s.tstart_raw.sec;
     switch (c) {
       case 'A': out += ip_for_name(s.key.src, s.key.family); break;
       case 'a': out += fmt::format("{:05d}", s.key.sport); break;
@@ -165,7 +165,7 @@ void FlowOutput::on_open(TcpStream& s) {
     slot = files_.size();
     files_.emplace_back();
   }
-  files_[slot].tstart = s.tstart;
+  files_[slot].tstart = s.tstart_raw;
   s.sink_slot = slot;
 }
 
@@ -245,8 +245,10 @@ void FlowOutput::close_fd(File& f) {
   if (f.fd < 0) return;
   flush(f);
   timespec times[2];
-  times[0].tv_sec = static_cast<time_t>(f.tstart / 1000000);
-  times[0].tv_nsec = static_cast<long>(f.tstart % 1000000) * 1000;
+  // As tcpflow: the flow's first packet time, with an out-of-range microsecond field as 0.
+  times[0].tv_sec = static_cast<time_t>(f.tstart.sec);
+  times[0].tv_nsec =
+      f.tstart.usec >= 0 && f.tstart.usec < 1000000 ? static_cast<long>(f.tstart.usec) * 1000 : 0;
   times[1] = times[0];
   ::futimens(f.fd, times);
   ::close(f.fd);
@@ -265,7 +267,7 @@ void FlowOutput::enforce_budget() {
 }
 
 void FlowOutput::on_store(TcpStream& s, std::uint64_t offset, std::span<const std::uint8_t> data,
-                          std::uint32_t length, TimeUs ts) {
+                          std::uint32_t length, TimeUs /*ts*/) {
   File& f = files_[s.sink_slot];
   std::uint64_t wlength = length;
   if (options_.max_bytes >= 0) {
@@ -295,8 +297,8 @@ void FlowOutput::on_store(TcpStream& s, std::uint64_t offset, std::span<const st
     }
   }
   if (options_.packet_index) {
-    std::int64_t sec = ts / 1000000;
-    std::int64_t usec = ts % 1000000;
+    const std::int64_t sec = s.tlast_raw.sec;
+    const std::int64_t usec = s.tlast_raw.usec;
     f.findx += fmt::format("{}|{}.{:06d}|{}\n", offset, sec, usec, wlength);
   }
   touch(s.sink_slot, f);

@@ -77,7 +77,7 @@ class FlowOutput final : public TcpStreamSink {
     bool findx_created = false;
     std::list<std::size_t>::iterator lru;
     bool in_lru = false;
-    TimeUs tstart = 0;
+    PcapTime tstart;
   };
 
   bool ensure_open(TcpStream& s, File& f);

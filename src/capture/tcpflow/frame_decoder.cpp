@@ -31,10 +31,12 @@ FrameKind decode_ip(std::span<const std::uint8_t> ip, TcpPacket& packet) {
     packet.key.dst = {};
     std::memcpy(packet.key.src.data(), ip.data() + 12, 4);
     std::memcpy(packet.key.dst.data(), ip.data() + 16, 4);
-    packet.segment_length = static_cast<std::uint16_t>(total - header);
+    // tcpflow 1.6.1 takes the TCP length from what was captured, not from the IP total length:
+    // Ethernet padding after a short segment becomes stream data, and bytes cut by the snap
+    // length are simply absent.
     const std::size_t avail = ip.size() > header ? ip.size() - header : 0;
-    packet.segment = ip.subspan(std::min<std::size_t>(header, ip.size()),
-                                std::min<std::size_t>(avail, packet.segment_length));
+    packet.segment_length = static_cast<std::uint32_t>(avail);
+    packet.segment = ip.subspan(std::min<std::size_t>(header, ip.size()), avail);
   } else if (version == 6) {
     if (ip.size() < 40) return FrameKind::Unprocessed;
     if (ip[6] != 6) return FrameKind::Unprocessed;
@@ -75,12 +77,18 @@ bool link_type_supported(int dlt) {
 }
 
 FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32_t wire_length,
-                       TimeUs ts, TcpPacket& packet) {
-  packet.ts = ts;
+                       PcapTime ts, TcpPacket& packet) {
+  packet.ts_raw = ts;
+  packet.ts = ts.sec * 1000000 + ts.usec;
   packet.wire_length = wire_length;
   packet.cap_length = static_cast<std::uint32_t>(frame.size());
   packet.vlan = -1;
-  packet.has_mac = false;
+  // tcpflow reports the first 12 bytes of every frame as MAC addresses, whatever the link type.
+  packet.has_mac = frame.size() >= 12;
+  if (packet.has_mac) {
+    std::memcpy(packet.mac_dst.data(), frame.data(), 6);
+    std::memcpy(packet.mac_src.data(), frame.data() + 6, 6);
+  }
   std::span<const std::uint8_t> ip;
   switch (dlt) {
     case kDltNull: {
@@ -133,9 +141,6 @@ FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32
       if (caplen < 14 || type_at + 2 > frame.size()) return FrameKind::Ignored;
       const std::uint16_t type = be16(frame.data() + type_at);
       if (type != 0x0800 && type != 0x86dd) return FrameKind::Ignored;
-      packet.has_mac = true;
-      std::memcpy(packet.mac_dst.data(), frame.data(), 6);
-      std::memcpy(packet.mac_src.data(), frame.data() + 6, 6);
       ip = frame.subspan(data_at, caplen - 14);
       break;
     }

@@ -25,8 +25,8 @@ enum class FrameKind : std::uint8_t {
 // Whether tcpflow 1.6.1 has a handler for this pcap link type.
 bool link_type_supported(int dlt);
 
-// `ts` is the capture time in microseconds; wire/cap lengths are the pcap header's.
+// `ts` is the capture time as the pcap header has it; wire/cap lengths are the pcap header's.
 FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32_t wire_length,
-                       TimeUs ts, TcpPacket& packet);
+                       PcapTime ts, TcpPacket& packet);
 
 }  // namespace flowscope::capture::tcpflow

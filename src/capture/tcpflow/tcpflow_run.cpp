@@ -99,8 +99,8 @@ class Runner {
         fmt::print(err_, "tcpflow: {}: {}\n", name, pcap_geterr(pd));
         return false;
       }
-      const TimeUs ts = (static_cast<TimeUs>(hdr->ts.tv_sec) + o_.tdelta) * 1000000 +
-                        static_cast<TimeUs>(hdr->ts.tv_usec);
+      const PcapTime ts{static_cast<std::int64_t>(hdr->ts.tv_sec) + o_.tdelta,
+                        static_cast<std::int64_t>(hdr->ts.tv_usec)};
       const FrameKind kind =
           decode_frame(dlt, {bytes, hdr->caplen}, hdr->len, ts, packet);
       bool unprocessed = kind == FrameKind::Unprocessed;
