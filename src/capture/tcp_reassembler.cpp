@@ -31,10 +31,9 @@ std::size_t TcpFlowKeyHash::operator()(const TcpFlowKey& k) const noexcept {
   const std::size_t alen = k.family == 6 ? 16 : 4;
   mix(k.src.data(), alen);
   mix(k.dst.data(), alen);
-  const std::uint8_t tail[5] = {static_cast<std::uint8_t>(k.sport >> 8),
-                                static_cast<std::uint8_t>(k.sport),
-                                static_cast<std::uint8_t>(k.dport >> 8),
-                                static_cast<std::uint8_t>(k.dport), k.family};
+  const std::uint8_t tail[5] = {
+      static_cast<std::uint8_t>(k.sport >> 8), static_cast<std::uint8_t>(k.sport),
+      static_cast<std::uint8_t>(k.dport >> 8), static_cast<std::uint8_t>(k.dport), k.family};
   mix(tail, sizeof tail);
   return static_cast<std::size_t>(h);
 }
@@ -111,7 +110,8 @@ TcpVerdict TcpReassembler::process_segment(const TcpPacket& packet) {
   std::int32_t delta = 0;
   if (s != nullptr) {
     delta = static_cast<std::int32_t>(seq - s->nsn);
-    if (static_cast<std::uint32_t>(std::abs(static_cast<std::int64_t>(delta))) > options_.max_seek) {
+    if (static_cast<std::uint32_t>(std::abs(static_cast<std::int64_t>(delta))) >
+        options_.max_seek) {
       remove(packet.key);
       delta = 0;
       s = nullptr;

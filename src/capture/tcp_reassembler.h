@@ -155,10 +155,10 @@ struct TcpReassemblerOptions {
 enum class TcpVerdict : std::uint8_t { Processed, NotProcessed };
 
 struct TcpReassemblerStats {
-  std::uint64_t packets = 0;        // TCP packets that reached a flow (tcpflow's total_packets)
-  std::uint64_t flows = 0;          // streams created
-  std::uint64_t max_open = 0;       // most streams in the table at once
-  std::uint64_t seen_dropped = 0;   // streams whose seen set overflowed kMaxSeenIntervals
+  std::uint64_t packets = 0;       // TCP packets that reached a flow (tcpflow's total_packets)
+  std::uint64_t flows = 0;         // streams created
+  std::uint64_t max_open = 0;      // most streams in the table at once
+  std::uint64_t seen_dropped = 0;  // streams whose seen set overflowed kMaxSeenIntervals
 };
 
 class TcpReassembler {

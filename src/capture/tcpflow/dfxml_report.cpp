@@ -1,10 +1,8 @@
 #include "capture/tcpflow/dfxml_report.h"
 
 #include <arpa/inet.h>
-#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -12,6 +10,8 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <pwd.h>
+#include <unistd.h>
 
 namespace flowscope::capture::tcpflow {
 namespace {
@@ -34,6 +34,8 @@ std::string iso8601_us(PcapTime t) {
   gmtime_r(&tt, &tm);
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  // tcpflow's to8601 leaves the fraction out when the microseconds are zero.
+  if (t.usec == 0) return fmt::format("{}Z", buf);
   return fmt::format("{}.{:06d}Z", buf, t.usec);
 }
 
@@ -62,8 +64,9 @@ std::string xml_escape(const std::string& s) {
 Result<DfxmlReport> DfxmlReport::open(const std::string& path, const std::string& command_line) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) {
-    return Error{ErrorCode::Io, fmt::format("cannot create the DFXML report {}: {}; check -X and -o",
-                                            path, std::strerror(errno))};
+    return Error{ErrorCode::Io,
+                 fmt::format("cannot create the DFXML report {}: {}; check -X and -o", path,
+                             std::strerror(errno))};
   }
   DfxmlReport r(f);
   r.start_clock_ = wall_seconds();
@@ -126,16 +129,18 @@ void DfxmlReport::add_flow(const TcpStream& s, const std::string& filename,
                            const std::string& extra) {
   if (file_ == nullptr) return;
   std::string out = "    <fileobject>\n";
-  if (!filename.empty()) out += fmt::format("      <filename>{}</filename>\n", xml_escape(filename));
+  if (!filename.empty())
+    out += fmt::format("      <filename>{}</filename>\n", xml_escape(filename));
   out += fmt::format("      <filesize>{}</filesize>\n", s.last_byte);
   out += fmt::format("      <tcpflow startime='{}' endtime='{}' ", iso8601_us(s.tstart_raw),
                      iso8601_us(s.tlast_raw));
   if (s.has_mac) {
     out += fmt::format("mac_daddr='{}' mac_saddr='{}' ", mac_text(s.mac_dst), mac_text(s.mac_src));
   }
-  out += fmt::format("family='{}' src_ipn='{}' dst_ipn='{}' srcport='{}' dstport='{}' packets='{}' ",
-                     s.key.family == 6 ? 10 : 2, address_text(s.key.src, s.key.family),
-                     address_text(s.key.dst, s.key.family), s.key.sport, s.key.dport, s.packets);
+  out +=
+      fmt::format("family='{}' src_ipn='{}' dst_ipn='{}' srcport='{}' dstport='{}' packets='{}' ",
+                  s.key.family == 6 ? 10 : 2, address_text(s.key.src, s.key.family),
+                  address_text(s.key.dst, s.key.family), s.key.sport, s.key.dport, s.packets);
   if (s.out_of_order_count) out += fmt::format("out_of_order_count='{}' ", s.out_of_order_count);
   if (s.violations) out += fmt::format("violations='{}' ", s.violations);
   out += fmt::format("len='{}' ", s.len);

@@ -1,11 +1,8 @@
 #include "capture/tcpflow/flow_output.h"
 
-#include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,7 +10,10 @@
 #include <cstring>
 #include <ctime>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <openssl/evp.h>
+#include <unistd.h>
 
 #include "capture/tcpflow/http_scanner.h"
 

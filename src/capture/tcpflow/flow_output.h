@@ -35,8 +35,8 @@ Result<std::string> expand_template(const std::string& tpl, const TcpStream& s,
 
 struct FlowOutputStats {
   std::uint64_t files_created = 0;
-  std::uint64_t writes = 0;      // pwrite calls on flow files
-  std::uint64_t reopens = 0;     // files reopened after an LRU eviction
+  std::uint64_t writes = 0;   // pwrite calls on flow files
+  std::uint64_t reopens = 0;  // files reopened after an LRU eviction
   std::uint64_t open_errors = 0;
 };
 

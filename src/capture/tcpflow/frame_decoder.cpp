@@ -69,10 +69,8 @@ bool link_type_supported(int dlt) {
     case kDltEthernet:
     case kDltIeee802:
     case kDltPpp:
-    case kDltLinuxSll:
-      return true;
-    default:
-      return false;
+    case kDltLinuxSll: return true;
+    default: return false;
   }
 }
 
@@ -100,9 +98,7 @@ FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32
     }
     case 12:
     case 14:
-    case 101:
-      ip = frame;
-      break;
+    case 101: ip = frame; break;
     case kDltPpp:
       if (frame.size() < 4) return FrameKind::Ignored;
       ip = frame.subspan(4);
@@ -144,8 +140,7 @@ FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32
       ip = frame.subspan(data_at, caplen - 14);
       break;
     }
-    default:
-      return FrameKind::Ignored;
+    default: return FrameKind::Ignored;
   }
   return decode_ip(ip, packet);
 }

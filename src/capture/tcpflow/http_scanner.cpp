@@ -1,16 +1,15 @@
 #include "capture/tcpflow/http_scanner.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-#include <zlib.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <optional>
 #include <utility>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
+#include <zlib.h>
 
 namespace flowscope::capture::tcpflow {
 namespace {
@@ -74,8 +73,7 @@ constexpr std::pair<std::string_view, std::string_view> kMimeExtensions[] = {
 };
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -83,7 +81,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -252,10 +251,14 @@ std::vector<HttpBodyFile> scan_http_stream(std::span<const std::uint8_t> stream,
         bool any = false;
         for (char c : *size_line) {
           int v;
-          if (c >= '0' && c <= '9') v = c - '0';
-          else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-          else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-          else break;
+          if (c >= '0' && c <= '9')
+            v = c - '0';
+          else if (c >= 'a' && c <= 'f')
+            v = c - 'a' + 10;
+          else if (c >= 'A' && c <= 'F')
+            v = c - 'A' + 10;
+          else
+            break;
           size = size * 16 + static_cast<std::uint64_t>(v);
           any = true;
         }
@@ -267,7 +270,8 @@ std::vector<HttpBodyFile> scan_http_stream(std::span<const std::uint8_t> stream,
           complete = true;
           break;
         }
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(size, data.size() - at));
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(size, data.size() - at));
         emit(at, n);
         at += n;
         if (n < size) break;

@@ -19,7 +19,7 @@ namespace flowscope::capture::tcpflow {
 struct HttpBodyFile {
   std::uint64_t stream_offset = 0;  // where the body starts in the flow file
   std::string path;
-  std::uint64_t size = 0;           // bytes written (after gunzip)
+  std::uint64_t size = 0;  // bytes written (after gunzip)
 };
 
 // Whether the scanner applies (the stream starts with "HTTP/1.").

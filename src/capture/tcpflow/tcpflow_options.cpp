@@ -9,7 +9,8 @@ namespace flowscope::capture::tcpflow {
 namespace {
 
 // getopt(3) option string of tcpflow 1.6.1 (a letter followed by ':' takes an argument).
-constexpr std::string_view kOptString = "aA:Bb:cCd:DE:e:F:f:gHhIi:KlL:m:o:PpqR:r:S:sT:U:Vvw:x:X:z:Z0";
+constexpr std::string_view kOptString =
+    "aA:Bb:cCd:DE:e:F:f:gHhIi:KlL:m:o:PpqR:r:S:sT:U:Vvw:x:X:z:Z0";
 
 bool takes_argument(char c, bool* known) {
   const auto pos = kOptString.find(c);
@@ -63,25 +64,18 @@ Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
       o.opt_md5 = true;
       enable_scanner(o, "all");
       break;
-    case 'A':
-      break;  // deprecated in tcpflow ("just use -a"); accepted
+    case 'A': break;  // deprecated in tcpflow ("just use -a"); accepted
     case 'b':
       if (auto r = number(&n); !r) return r;
       o.max_bytes = n;
       break;
-    case 'B':
-      o.strip_nonprint = false;
-      break;
+    case 'B': o.strip_nonprint = false; break;
     case 'C':
       o.console = true;
       o.suppress_header = true;
       break;
-    case 'c':
-      o.console = true;
-      break;
-    case '0':
-      o.no_newline = true;
-      break;
+    case 'c': o.console = true; break;
+    case '0': o.no_newline = true; break;
     case 'd':
       if (auto r = number(&n); !r) return r;
       o.debug = n < 0 ? 1 : static_cast<int>(n);
@@ -101,32 +95,19 @@ Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
     case 'F':
       for (char f : arg) {
         switch (f) {
-          case 'c':
-            replace_all(o.filename_template, "%c", "%C");
-            break;
-          case 'k':
-            o.filename_template = "%K/" + o.filename_template;
-            break;
-          case 'm':
-            o.filename_template = "%M000-%M999/%M%K/" + o.filename_template;
-            break;
+          case 'c': replace_all(o.filename_template, "%c", "%C"); break;
+          case 'k': o.filename_template = "%K/" + o.filename_template; break;
+          case 'm': o.filename_template = "%M000-%M999/%M%K/" + o.filename_template; break;
           case 'g':
             o.filename_template = "%G000000-%G999999/%G%M000-%G%M999/%G%M%K/" + o.filename_template;
             break;
-          case 't':
-            o.filename_template = "%tT" + o.filename_template;
-            break;
-          case 'T':
-            o.filename_template = "%T" + o.filename_template;
-            break;
-          case 'X':
-            o.store = false;
-            break;
-          case 'M':
-            o.opt_md5 = true;
-            break;
+          case 't': o.filename_template = "%tT" + o.filename_template; break;
+          case 'T': o.filename_template = "%T" + o.filename_template; break;
+          case 'X': o.store = false; break;
+          case 'M': o.opt_md5 = true; break;
           default:
-            return usage_error(fmt::format("-F: invalid format specification '{}'; use c t T X M k m g", f));
+            return usage_error(
+                fmt::format("-F: invalid format specification '{}'; use c t T X M k m g", f));
         }
       }
       break;
@@ -134,52 +115,24 @@ Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
       if (auto r = number(&n); !r) return r;
       o.max_fds = static_cast<int>(n);
       break;
-    case 'g':
-      o.color = true;
-      break;
-    case 'H':
-      o.help_scanners = true;
-      break;
-    case 'h':
-      o.help++;
-      break;
-    case 'I':
-      o.packet_index = true;
-      break;
-    case 'i':
-      o.device = arg;
-      break;
-    case 'K':
-      o.keep_pcap = true;
-      break;
-    case 'l':
-      o.trailing_input_list = true;
-      break;
-    case 'L':
-      o.semlock = arg;
-      break;
+    case 'g': o.color = true; break;
+    case 'H': o.help_scanners = true; break;
+    case 'h': o.help++; break;
+    case 'I': o.packet_index = true; break;
+    case 'i': o.device = arg; break;
+    case 'K': o.keep_pcap = true; break;
+    case 'l': o.trailing_input_list = true; break;
+    case 'L': o.semlock = arg; break;
     case 'm':
       if (auto r = number(&n); !r) return r;
       o.max_seek = static_cast<std::uint32_t>(n);
       break;
-    case 'o':
-      o.outdir = arg;
-      break;
-    case 'P':
-      o.no_purge = true;
-      break;
-    case 'p':
-      o.no_promisc = true;
-      break;
-    case 'q':
-      o.quiet = true;
-      break;
-    case 'R':
-      o.finish_files.push_back(arg);
-      break;
-    case 'r':
-      o.read_files.push_back(arg);
-      break;
+    case 'o': o.outdir = arg; break;
+    case 'P': o.no_purge = true; break;
+    case 'p': o.no_promisc = true; break;
+    case 'q': o.quiet = true; break;
+    case 'R': o.finish_files.push_back(arg); break;
+    case 'r': o.read_files.push_back(arg); break;
     case 'S': {
       const auto eq = arg.find('=');
       if (eq == std::string::npos || arg.find('=', eq + 1) != std::string::npos) {
@@ -188,48 +141,32 @@ Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
       const std::string name = arg.substr(0, eq);
       const std::string value = arg.substr(eq + 1);
       o.settings[name] = value;
-      if (name == "tcp_timeout") o.tcp_timeout = static_cast<std::uint32_t>(std::atoi(value.c_str()));
+      if (name == "tcp_timeout")
+        o.tcp_timeout = static_cast<std::uint32_t>(std::atoi(value.c_str()));
       if (name == "tdelta") o.tdelta = std::atoll(value.c_str());
       if (name == "enable_report") {
         o.enable_report = !(value == "NO" || value == "no" || value == "0" || value == "false");
       }
       break;
     }
-    case 's':
-      o.strip_nonprint = true;
-      break;
+    case 's': o.strip_nonprint = true; break;
     case 'T':
       o.filename_template = arg;
       if (arg.find("%c") == std::string::npos) o.filename_template += "%C%c";
       break;
-    case 'U':
-      o.user = arg;
-      break;
-    case 'V':
-      o.version = true;
-      break;
-    case 'v':
-      o.debug = 10;
-      break;
-    case 'w':
-      o.unprocessed_file = arg;
-      break;
+    case 'U': o.user = arg; break;
+    case 'V': o.version = true; break;
+    case 'v': o.debug = 10; break;
+    case 'w': o.unprocessed_file = arg; break;
     case 'x':
       if (arg == "http") o.http = false;
       if (arg == "md5") o.md5 = false;
       if (arg == "python") o.python = false;
       break;
-    case 'X':
-      o.report_file = arg;
-      break;
-    case 'z':
-      o.chroot_dir = arg;
-      break;
-    case 'Z':
-      o.gzip_decompress = false;
-      break;
-    default:
-      return usage_error(fmt::format("unknown option -{}; see tcpflow -h", c));
+    case 'X': o.report_file = arg; break;
+    case 'z': o.chroot_dir = arg; break;
+    case 'Z': o.gzip_decompress = false; break;
+    default: return usage_error(fmt::format("unknown option -{}; see tcpflow -h", c));
   }
   return {};
 }
@@ -356,34 +293,33 @@ std::string tcpflow_usage(int level) {
       "expression: tcpdump-like filtering expression\n\n"
       "See docs/tcpflow.md (flowscope) or the tcpflow man page for additional information.\n\n";
   if (level < 2) return s;
-  s +=
-      "Settable Options (and their defaults):\n"
-      "   -S enable_report=YES    Enable report.xml\n"
-      "   -S tcp_timeout=0    Timeout for TCP connections (tcpdemux)\n"
-      "   -S tdelta=0    Time delta in seconds\n\n"
-      "Scanners (enable with -e): http md5 python (python: not built in flowscope)\n\n"
-      "Filename Prefixes:\n"
-      "   -Fc : append the connection counter to ALL filenames\n"
-      "   -Ft : prepend the time_t UTC timestamp to ALL filenames\n"
-      "   -FT : prepend the ISO8601 UTC timestamp to ALL filenames\n"
-      "   -FX : Do not output any files (other than report files)\n"
-      "   -FM : Calculate the MD5 for every flow (stores in DFXML)\n"
-      "   -Fk : Bin output in 1K directories\n"
-      "   -Fm : Bin output in 1M directories (2 levels)\n"
-      "   -Fg : Bin output in 1G directories (3 levels)\n"
-      "Filename template format for option -T:\n"
-      "  %A/%a - source IP address/port;          %B/%b - dest IP address/port\n"
-      "  %E/%e - source/dest Ethernet Mac address\n"
-      "  %V/%v - VLAN number, '--' if no vlan/'' if no vlan\n"
-      "  %T/%t - Timestamp in ISO8601 format/unix time_t\n"
-      "  %c - connection_count for connections>0 / %# for all connections;  %C - 'c' if "
-      "connection_count >0\n"
-      "  %N - (connection_number )             % 1000\n"
-      "  %K - (connection_number / 1000)       % 1000\n"
-      "  %M - (connection_number / 1000000)    % 1000\n"
-      "  %G - (connection_number / 1000000000) % 1000\n"
-      "  %% - Output a '%'\n\n"
-      "Default value is: '%A.%a-%B.%b%V%v%C%c'\n";
+  s += "Settable Options (and their defaults):\n"
+       "   -S enable_report=YES    Enable report.xml\n"
+       "   -S tcp_timeout=0    Timeout for TCP connections (tcpdemux)\n"
+       "   -S tdelta=0    Time delta in seconds\n\n"
+       "Scanners (enable with -e): http md5 python (python: not built in flowscope)\n\n"
+       "Filename Prefixes:\n"
+       "   -Fc : append the connection counter to ALL filenames\n"
+       "   -Ft : prepend the time_t UTC timestamp to ALL filenames\n"
+       "   -FT : prepend the ISO8601 UTC timestamp to ALL filenames\n"
+       "   -FX : Do not output any files (other than report files)\n"
+       "   -FM : Calculate the MD5 for every flow (stores in DFXML)\n"
+       "   -Fk : Bin output in 1K directories\n"
+       "   -Fm : Bin output in 1M directories (2 levels)\n"
+       "   -Fg : Bin output in 1G directories (3 levels)\n"
+       "Filename template format for option -T:\n"
+       "  %A/%a - source IP address/port;          %B/%b - dest IP address/port\n"
+       "  %E/%e - source/dest Ethernet Mac address\n"
+       "  %V/%v - VLAN number, '--' if no vlan/'' if no vlan\n"
+       "  %T/%t - Timestamp in ISO8601 format/unix time_t\n"
+       "  %c - connection_count for connections>0 / %# for all connections;  %C - 'c' if "
+       "connection_count >0\n"
+       "  %N - (connection_number )             % 1000\n"
+       "  %K - (connection_number / 1000)       % 1000\n"
+       "  %M - (connection_number / 1000000)    % 1000\n"
+       "  %G - (connection_number / 1000000000) % 1000\n"
+       "  %% - Output a '%'\n\n"
+       "Default value is: '%A.%a-%B.%b%V%v%C%c'\n";
   return s;
 }
 

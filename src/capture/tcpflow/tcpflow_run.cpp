@@ -1,6 +1,5 @@
 #include "capture/tcpflow/tcpflow_run.h"
 
-#include <pcap/pcap.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <pcap/pcap.h>
 
 #include "capture/tcp_reassembler.h"
 #include "capture/tcpflow/dfxml_report.h"
@@ -101,8 +101,7 @@ class Runner {
       }
       const PcapTime ts{static_cast<std::int64_t>(hdr->ts.tv_sec) + o_.tdelta,
                         static_cast<std::int64_t>(hdr->ts.tv_usec)};
-      const FrameKind kind =
-          decode_frame(dlt, {bytes, hdr->caplen}, hdr->len, ts, packet);
+      const FrameKind kind = decode_frame(dlt, {bytes, hdr->caplen}, hdr->len, ts, packet);
       bool unprocessed = kind == FrameKind::Unprocessed;
       if (kind == FrameKind::Tcp) {
         unprocessed = reassembler.process(packet) == TcpVerdict::NotProcessed;
@@ -122,8 +121,8 @@ class Runner {
 
 PcapHandle open_offline(const std::string& path, std::FILE* err) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* pd = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO,
-                                                       errbuf);
+  pcap_t* pd =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
   if (pd == nullptr) fmt::print(err, "tcpflow: {}\n", errbuf);
   return PcapHandle(pd);
 }
