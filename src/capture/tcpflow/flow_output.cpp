@@ -177,7 +177,11 @@ void FlowOutput::create_file(TcpStream& s, File& f) {
       return;
     }
     std::string path = prefix_ + *name;
-    if (path.find('/') != std::string::npos) mkdirs_for(path);
+    // Directories from the template (-T with '/', -Fk/-Fm/-Fg), each made once.
+    if (const auto slash = name->rfind('/'); slash != std::string::npos) {
+      const std::string dir = prefix_ + name->substr(0, slash);
+      if (made_dirs_.insert(dir).second) mkdirs_for(path);
+    }
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0666);
     if (fd >= 0) {
       f.fd = fd;

@@ -19,6 +19,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "capture/tcp_reassembler.h"
@@ -42,8 +43,8 @@ struct FlowOutputStats {
 
 class FlowOutput final : public TcpStreamSink {
  public:
-  static constexpr std::size_t kStreamBuffer = 256 * 1024;
-  static constexpr std::size_t kTotalBuffer = 32 * 1024 * 1024;
+  static constexpr std::size_t kStreamBuffer = 128 * 1024;
+  static constexpr std::size_t kTotalBuffer = 8 * 1024 * 1024;
 
   FlowOutput(const TcpflowOptions& options, DfxmlReport* report, std::FILE* console);
   ~FlowOutput() override;
@@ -99,6 +100,7 @@ class FlowOutput final : public TcpStreamSink {
   std::list<std::size_t> lru_;  // open descriptors, least recently used first
   std::size_t max_open_seen_ = 0;
   std::size_t buffered_ = 0;
+  std::unordered_set<std::string> made_dirs_;
   std::vector<std::string> saved_paths_;
   std::vector<std::size_t> free_saved_;
   FlowOutputStats stats_;
