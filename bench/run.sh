@@ -64,7 +64,6 @@ cat >>"$out" <<'EOF_MD'
 | store ingest and size vs nfcapd | - | not yet (F5): store_bench above gives absolute ingest, bytes/session, scan and WAL replay figures |
 | top-N / filtered query vs nfdump | - | not yet: issue F6 |
 | collector load vs nfcapd | - | not yet: issue F7 |
-| TCP reassembly vs tcpflow | - | not yet: issue F9 |
 EOF_MD
 
 echo >&2

@@ -9,13 +9,13 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
   # libraries
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev libdate-tz3
-  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev
+  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev libssl-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
   # time zone data for named-zone parsing and its tests
   tzdata
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
-  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump
+  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump tcpflow
 )
 
 if [[ "${1:-}" == "--bench" ]]; then
