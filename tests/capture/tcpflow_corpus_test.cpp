@@ -3,13 +3,19 @@
 // files); and, when /usr/bin/tcpflow is installed, both programs are run on freshly generated
 // captures (retransmissions, reordering, gaps, gzip HTTP, IPv6, VLAN, repeated 4-tuples,
 // wraparound) and must agree.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -28,6 +34,11 @@ std::string slurp(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Removes a test's directory unless FLOWSCOPE_KEEP_TEST_OUTPUT is set (to inspect a failure).
+void cleanup(const fs::path& dir) {
+  if (std::getenv("FLOWSCOPE_KEEP_TEST_OUTPUT") == nullptr) fs::remove_all(dir);
 }
 
 fs::path fresh_dir(const std::string& name) {
@@ -72,7 +83,7 @@ void check_corpus(bool http) {
     EXPECT_EQ(describe_differences(expected, actual), "");
     EXPECT_TRUE(dfxml_closed(out / "report.xml"));
   }
-  fs::remove_all(base);
+  cleanup(base);
 }
 
 TEST(TcpflowCorpus, FilesAndReportMatchTcpflow161) { check_corpus(false); }
@@ -100,7 +111,7 @@ std::string gzip(const std::string& in) {
 class Conversation {
  public:
   Conversation(TcpPcapFile& file, TcpFrameSpec client, std::int64_t t0)
-      : file_(file), c_(client), t_(t0) {
+      : file_(&file), c_(client), t_(t0) {
     s_ = c_;
     std::swap(s_.src, s_.dst);
     std::swap(s_.sport, s_.dport);
@@ -142,6 +153,8 @@ class Conversation {
     side.seq++;
   }
   void rst(bool from_client) { send(from_client ? c_ : s_, kRst, {}); }
+  // Later packets go to another capture file (a flow that continues in the next file).
+  void switch_to(TcpPcapFile& file) { file_ = &file; }
 
  private:
   static constexpr std::uint8_t kSyn = capture::tcpflow::kTcpSyn;
@@ -154,7 +167,7 @@ class Conversation {
     spec.flags = kAck | capture::tcpflow::kTcpPsh;
     const auto b = bytes(payload);
     capture::tcpflow::build_tcp_frame(spec, b, frame_);
-    file_.write(t_, frame_);
+    file_->write(t_, frame_);
     t_ += 1000;
   }
   void send(TcpFrameSpec& side, std::uint8_t flags, const std::string& payload) {
@@ -162,10 +175,10 @@ class Conversation {
     spec.flags = flags;
     const auto b = bytes(payload);
     capture::tcpflow::build_tcp_frame(spec, b, frame_);
-    file_.write(t_, frame_);
+    file_->write(t_, frame_);
     t_ += 1000;
   }
-  TcpPcapFile& file_;
+  TcpPcapFile* file_;
   TcpFrameSpec c_;
   TcpFrameSpec s_;
   std::int64_t t_;
@@ -307,7 +320,140 @@ TEST(TcpflowLive, AgreesWithInstalledTcpflowOnGeneratedCaptures) {
         describe_differences(dfxml_flows(theirs / "report.xml"), dfxml_flows(ours / "report.xml")),
         "");
   }
-  fs::remove_all(dir);
+  cleanup(dir);
+}
+
+// Option sets whose files (and console output) must equal tcpflow's.
+TEST(TcpflowLive, OptionsAgreeWithInstalledTcpflow) {
+  const std::string tcpflow = "/usr/bin/tcpflow";
+  if (access(tcpflow.c_str(), X_OK) != 0) GTEST_SKIP() << "tcpflow not installed at " << tcpflow;
+  const fs::path dir = fresh_dir("options");
+  const fs::path pcap = dir / "generated.pcap";
+  write_generated(pcap);
+  const std::vector<std::vector<std::string>> option_sets = {
+      {"-Fk"},
+      {"-Fm"},
+      {"-FT"},
+      {"-Ft"},
+      {"-Fc"},
+      {"-T", "%N/%A-%a_%B-%b_%t_%#_%V%v%%"},
+      {"-b", "700"},
+      {"-I"},
+      {"-e", "http", "-Z"},
+      {"-e", "md5"},
+      {"-FX"},
+      {"-m", "1000"},
+      {"-c"},
+      {"-C", "-D"},
+      {"-c", "-g"},
+      {"-c", "-s"},
+      {"-c", "-b", "100"},
+      {"-C", "-0"},
+      {"port", "40001"},
+  };
+  int index = 0;
+  for (const auto& extra : option_sets) {
+    std::string label;
+    for (const auto& e : extra) label += e + " ";
+    SCOPED_TRACE(label);
+    const fs::path theirs = dir / ("theirs" + std::to_string(index));
+    const fs::path ours = dir / ("ours" + std::to_string(index));
+    ++index;
+    // Both write into the same directory name (console output prints it), then it is moved.
+    const fs::path run = dir / "run";
+    auto args_for = [&](const fs::path& report) {
+      std::vector<std::string> a = {"-r", pcap.string(), "-o", run.string(), "-X", report.string()};
+      a.insert(a.end(), extra.begin(), extra.end());
+      return a;
+    };
+    ASSERT_EQ(run_binary(tcpflow, args_for(theirs.string() + ".xml"), 60, theirs.string() + ".out"),
+              0);
+    if (fs::exists(run)) fs::rename(run, theirs);
+    ASSERT_EQ(run_our_tcpflow(args_for(ours.string() + ".xml"), ours.string() + ".out"), 0);
+    if (fs::exists(run)) fs::rename(run, ours);
+    EXPECT_EQ(manifest(ours), manifest(theirs));
+    EXPECT_EQ(slurp(ours.string() + ".out"), slurp(theirs.string() + ".out"));
+    EXPECT_EQ(describe_differences(dfxml_flows(theirs.string() + ".xml"),
+                                   dfxml_flows(ours.string() + ".xml")),
+              "");
+  }
+  cleanup(dir);
+}
+
+// -R: a flow started in the -r file continues in the -R file; a flow that starts in the -R
+// file is ignored.
+TEST(TcpflowLive, FlowsContinueIntoFinishFiles) {
+  const std::string tcpflow = "/usr/bin/tcpflow";
+  if (access(tcpflow.c_str(), X_OK) != 0) GTEST_SKIP() << "tcpflow not installed at " << tcpflow;
+  const fs::path dir = fresh_dir("finish");
+  {
+    TcpPcapFile first((dir / "first.pcap").string());
+    TcpPcapFile second((dir / "second.pcap").string());
+    std::int64_t t = 1700000000LL * 1000000;
+    Conversation a(first, endpoint(7, 41000), t);
+    a.handshake(10, 20);
+    a.send_data(true, "GET /a HTTP/1.1\r\n\r\n", 1460);
+    a.send_data(false, http_response(text_body(50, 3), false, false, "text/html"), 900);
+    a.switch_to(second);
+    a.send_data(false, http_response(text_body(80, 5), false, false, "text/plain"), 900);
+    a.fin(false);
+    a.fin(true);
+    Conversation b(second, endpoint(8, 41001), t + 1000000);
+    b.handshake(30, 40);
+    b.send_data(true, "GET /b HTTP/1.1\r\n\r\n", 1460);
+  }
+  auto args_for = [&](const fs::path& out) {
+    return std::vector<std::string>{"-r", (dir / "first.pcap").string(),
+                                    "-R", (dir / "second.pcap").string(),
+                                    "-o", out.string(),
+                                    "-e", "http"};
+  };
+  ASSERT_EQ(run_binary(tcpflow, args_for(dir / "theirs"), 60), 0);
+  ASSERT_EQ(run_our_tcpflow(args_for(dir / "ours")), 0);
+  const std::string expected = manifest(dir / "theirs");
+  EXPECT_EQ(manifest(dir / "ours"), expected);
+  EXPECT_NE(expected.find("-HTTPBODY-002.txt"), std::string::npos);  // from the -R file
+  EXPECT_EQ(expected.find("41001"), std::string::npos);              // not started by -R
+  cleanup(dir);
+}
+
+// SIGTERM during a run: the flows seen so far are written and the report is a closed document.
+// Runs the build's bin/tcpflow link, so it also checks the argv[0] dispatch.
+TEST(TcpflowSignals, ReportIsClosedWhenInterrupted) {
+  const fs::path binary = fs::path(FLOWSCOPE_BINARY).parent_path() / "tcpflow";
+  ASSERT_TRUE(fs::exists(binary)) << binary;
+  const fs::path dir = fresh_dir("signal");
+  const fs::path pcap = dir / "generated.pcap";
+  write_generated(pcap);
+  const std::string data = slurp(pcap);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[0], 0);
+    close(fds[1]);
+    const std::string out = (dir / "out").string();
+    execl(binary.c_str(), "tcpflow", "-r", "-", "-o", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[0]);
+  // The whole capture, but keep the pipe open: tcpflow waits for more packets.
+  ASSERT_EQ(write(fds[1], data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  const fs::path first = dir / "out" / "192.168.001.002.40001-010.000.000.080.00080";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!fs::exists(first) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(fs::exists(first));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(fds[1]);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(dfxml_closed(dir / "out" / "report.xml"));
+  EXPECT_FALSE(dfxml_flows(dir / "out" / "report.xml").empty());
+  cleanup(dir);
 }
 
 }  // namespace

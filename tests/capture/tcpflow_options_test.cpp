@@ -13,6 +13,8 @@ TcpflowOptions parse(std::vector<std::string> args) {
 }
 
 TEST(TcpflowOptions, AttachedAndSeparateArgumentsAndBundles) {
+  EXPECT_TRUE(parse({}).strip_nonprint);  // tcpflow strips console output by default
+  EXPECT_FALSE(parse({"-B"}).strip_nonprint);
   auto o = parse({"-r", "a.pcap", "-ra2.pcap", "-o", "out", "-ehttp", "-cs", "-b100", "-Fk"});
   EXPECT_EQ(o.read_files, (std::vector<std::string>{"a.pcap", "a2.pcap"}));
   EXPECT_EQ(o.outdir, "out");

@@ -52,21 +52,25 @@ fs::path tcp_corpus_dir() {
   return fs::path(FLOWSCOPE_SOURCE_DIR) / ".." / "shared" / "corpus";
 }
 
-int run_our_tcpflow(const std::vector<std::string>& args) {
+int run_our_tcpflow(const std::vector<std::string>& args, const std::string& stdout_path) {
   auto options = capture::tcpflow::parse_tcpflow_args(args);
   if (!options) return 2;
-  std::FILE* null_out = std::fopen("/dev/null", "w");
+  std::FILE* null_out = std::fopen(stdout_path.empty() ? "/dev/null" : stdout_path.c_str(), "w");
   const int rc = capture::tcpflow::run_tcpflow(*options, "tcpflow (test)", null_out, stderr);
   std::fclose(null_out);
   return rc;
 }
 
-int run_binary(const std::string& binary, const std::vector<std::string>& args, int timeout_s) {
+int run_binary(const std::string& binary, const std::vector<std::string>& args, int timeout_s,
+               const std::string& stdout_path) {
   const pid_t pid = fork();
   if (pid == 0) {
     const int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, 0);
-    dup2(devnull, 1);
+    const int out = stdout_path.empty()
+                        ? devnull
+                        : open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
     dup2(devnull, 2);
     std::vector<std::string> copy = args;
     std::vector<char*> argv;

@@ -13,12 +13,14 @@ namespace flowscope::testing {
 // The corpus root: $FLOWSCOPE_CORPUS, else ../shared/corpus beside the source tree.
 std::filesystem::path tcp_corpus_dir();
 
-// Runs `flowscope tcpflow ARGS` in this process; returns its exit code (stdout to /dev/null).
-int run_our_tcpflow(const std::vector<std::string>& args);
+// Runs `flowscope tcpflow ARGS` in this process; returns its exit code. Standard output goes to
+// `stdout_path` (/dev/null when empty).
+int run_our_tcpflow(const std::vector<std::string>& args, const std::string& stdout_path = "");
 
-// Runs `binary ARGS` with stdin/stdout/stderr on /dev/null, killed after `timeout_s`.
-// Returns the exit code, or -1 when it had to be killed.
-int run_binary(const std::string& binary, const std::vector<std::string>& args, int timeout_s);
+// Runs `binary ARGS` with stdin and stderr on /dev/null and stdout to `stdout_path` (/dev/null
+// when empty), killed after `timeout_s`. Returns the exit code, or -1 when it had to be killed.
+int run_binary(const std::string& binary, const std::vector<std::string>& args, int timeout_s,
+               const std::string& stdout_path = "");
 
 // "file,bytes,md5" lines, sorted by name (C locale), of every file under `dir` except
 // report.xml, with a header line, as the corpus's tcp_truth.sh writes them.

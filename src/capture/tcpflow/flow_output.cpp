@@ -63,6 +63,19 @@ void append_file(const std::string& path, const std::string& text) {
   ::close(fd);
 }
 
+// tcpflow's scanners come from bulk_extractor, which does not scan a buffer made of one repeated
+// n-gram shorter than 10 bytes (all zeros, "xxxx", any buffer under 10 bytes): such streams get
+// neither an MD5 nor HTTP bodies. Returns the n-gram size, 0 when the buffer is not one.
+std::size_t repeating_ngram(std::span<const std::uint8_t> buf) {
+  constexpr std::size_t kMaxNgram = 10;
+  for (std::size_t ns = 1; ns < kMaxNgram; ++ns) {
+    bool match = true;
+    for (std::size_t i = ns; i < buf.size() && match; ++i) match = buf[i % ns] == buf[i];
+    if (match) return ns;
+  }
+  return 0;
+}
+
 std::string md5_hex(std::span<const std::uint8_t> data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -383,7 +396,8 @@ void FlowOutput::on_print(TcpStream& s, std::span<const std::uint8_t> data) {
   }
   if (f.console_name.empty()) {
     auto name = expand_template(options_.filename_template, s, 0);
-    f.console_name = name ? *name : std::string();
+    // tcpflow prints the name with the output directory, as the file would be called.
+    f.console_name = name ? prefix_ + *name : std::string();
   }
   write_console(f, s, data.first(length));
   s.last_byte += length;
@@ -392,8 +406,8 @@ void FlowOutput::on_print(TcpStream& s, std::span<const std::uint8_t> data) {
 std::string FlowOutput::post_process(TcpStream& s, File& f) {
   (void)s;
   std::string extra;
-  const bool want_http = options_.http;
-  const bool want_md5 = options_.md5;
+  bool want_http = options_.http;
+  bool want_md5 = options_.md5;
   if (!want_http && !want_md5) return extra;
   std::span<const std::uint8_t> content;
   void* map = MAP_FAILED;
@@ -410,6 +424,10 @@ std::string FlowOutput::post_process(TcpStream& s, File& f) {
       if (map != MAP_FAILED) content = {static_cast<const std::uint8_t*>(map), map_len};
     }
     if (fd >= 0 && fd != f.fd) ::close(fd);
+  }
+  if (repeating_ngram(content) > 0) {
+    want_md5 = false;
+    want_http = false;
   }
   if (want_md5) extra += fmt::format("<hashdigest type='MD5'>{}</hashdigest>", md5_hex(content));
   if (want_http && looks_like_http_response(content)) {

@@ -37,24 +37,24 @@ struct TcpflowOptions {
   bool suppress_header = false;       // -C
   bool hex = false;                   // -D
   bool color = false;                 // -g
-  bool strip_nonprint = false;        // -s
-  bool no_newline = false;            // -0
-  bool store = true;                  // -FX clears
-  bool opt_md5 = false;               // -FM / -a
-  bool post_processing = false;       // any -e / -a
-  bool http = false;                  // scanner http enabled
-  bool md5 = false;                   // scanner md5 enabled
-  bool python = false;                // scanner python requested
-  bool gzip_decompress = true;        // -Z clears
-  bool packet_index = false;          // -I
-  bool no_purge = false;              // -P
-  bool no_promisc = false;            // -p
-  bool quiet = false;                 // -q
-  bool keep_pcap = false;             // -K (accepted; not implemented in tcpflow 1.6.1 either)
-  bool trailing_input_list = false;   // -l
-  bool enable_report = true;          // -S enable_report=NO
-  std::uint32_t tcp_timeout = 0;      // -S tcp_timeout=N
-  std::int64_t tdelta = 0;            // -S tdelta=N (seconds added to timestamps)
+  bool strip_nonprint = true;        // console only; -B and -D clear it (tcpflow strips by default)
+  bool no_newline = false;           // -0
+  bool store = true;                 // -FX clears
+  bool opt_md5 = false;              // -FM / -a
+  bool post_processing = false;      // any -e / -a
+  bool http = false;                 // scanner http enabled
+  bool md5 = false;                  // scanner md5 enabled
+  bool python = false;               // scanner python requested
+  bool gzip_decompress = true;       // -Z clears
+  bool packet_index = false;         // -I
+  bool no_purge = false;             // -P
+  bool no_promisc = false;           // -p
+  bool quiet = false;                // -q
+  bool keep_pcap = false;            // -K (accepted; not implemented in tcpflow 1.6.1 either)
+  bool trailing_input_list = false;  // -l
+  bool enable_report = true;         // -S enable_report=NO
+  std::uint32_t tcp_timeout = 0;     // -S tcp_timeout=N
+  std::int64_t tdelta = 0;           // -S tdelta=N (seconds added to timestamps)
   std::map<std::string, std::string> settings;  // every -S name=value
   std::string semlock;                          // -L
   std::string user;                             // -U
