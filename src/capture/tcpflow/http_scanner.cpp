@@ -136,6 +136,7 @@ class BodyWriter {
     }
   }
   const std::string& output() const { return out_; }
+  std::string take() { return std::move(out_); }
 
  private:
   bool gunzip_;
@@ -175,8 +176,23 @@ bool looks_like_http_response(std::span<const std::uint8_t> stream) {
 
 std::vector<HttpBodyFile> scan_http_stream(std::span<const std::uint8_t> stream,
                                            const std::string& flow_path, bool gunzip) {
-  std::vector<HttpBodyFile> bodies;
-  if (!looks_like_http_response(stream)) return bodies;
+  std::vector<HttpBodyFile> files;
+  parse_http_bodies(stream, gunzip, [&](HttpBody&& b) {
+    std::string path = fmt::format("{}-HTTPBODY-{:03d}", flow_path, b.response_no);
+    if (!b.extension.empty()) {
+      path += '.';
+      path += b.extension;
+    }
+    if (write_file(path, b.content)) {
+      files.push_back(HttpBodyFile{b.stream_offset, std::move(path), b.content.size()});
+    }
+  });
+  return files;
+}
+
+void parse_http_bodies(std::span<const std::uint8_t> stream, bool gunzip,
+                       const std::function<void(HttpBody&&)>& on_body) {
+  if (!looks_like_http_response(stream)) return;
   const std::string_view data(reinterpret_cast<const char*>(stream.data()), stream.size());
   std::size_t at = 0;
   int response_no = 0;
@@ -288,19 +304,11 @@ std::vector<HttpBodyFile> scan_http_stream(std::span<const std::uint8_t> stream,
       at = data.size();
     }
     if (has_body) {
-      std::string path = fmt::format("{}-HTTPBODY-{:03d}", flow_path, response_no);
-      const std::string_view ext = extension_for_mime(content_type);
-      if (!ext.empty()) {
-        path += '.';
-        path += ext;
-      }
-      if (write_file(path, writer.output())) {
-        bodies.push_back(HttpBodyFile{body_offset, path, writer.output().size()});
-      }
+      on_body(HttpBody{body_offset, response_no, std::string(extension_for_mime(content_type)),
+                       writer.take()});
     }
     if (!complete) break;
   }
-  return bodies;
 }
 
 }  // namespace flowscope::capture::tcpflow

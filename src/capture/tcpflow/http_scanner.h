@@ -9,6 +9,7 @@
 // Pure function apart from the files it writes; any thread.
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,17 @@ struct HttpBodyFile {
 
 // Whether the scanner applies (the stream starts with "HTTP/1.").
 bool looks_like_http_response(std::span<const std::uint8_t> stream);
+
+// One response body as the scanner extracts it (pure: nothing written).
+struct HttpBody {
+  std::uint64_t stream_offset = 0;
+  int response_no = 0;    // 1-based
+  std::string extension;  // from Content-Type, "" when unknown
+  std::string content;    // de-chunked, gunzipped when asked
+};
+// Calls `on_body` for each body in order (one body in memory at a time).
+void parse_http_bodies(std::span<const std::uint8_t> stream, bool gunzip,
+                       const std::function<void(HttpBody&&)>& on_body);
 
 // Parses `stream` and writes the body files next to `flow_path`.
 std::vector<HttpBodyFile> scan_http_stream(std::span<const std::uint8_t> stream,
