@@ -350,6 +350,8 @@ TEST(TcpflowLive, OptionsAgreeWithInstalledTcpflow) {
       {"-c", "-b", "100"},
       {"-C", "-0"},
       {"port", "40001"},
+      {"-f", "1"},
+      {"-w", "RUN/unprocessed.pcap", "port", "40003", "or", "port", "40004"},
   };
   int index = 0;
   for (const auto& extra : option_sets) {
@@ -363,7 +365,9 @@ TEST(TcpflowLive, OptionsAgreeWithInstalledTcpflow) {
     const fs::path run = dir / "run";
     auto args_for = [&](const fs::path& report) {
       std::vector<std::string> a = {"-r", pcap.string(), "-o", run.string(), "-X", report.string()};
-      a.insert(a.end(), extra.begin(), extra.end());
+      for (const auto& e : extra) {
+        a.push_back(e.rfind("RUN/", 0) == 0 ? (run / e.substr(4)).string() : e);
+      }
       return a;
     };
     ASSERT_EQ(run_binary(tcpflow, args_for(theirs.string() + ".xml"), 60, theirs.string() + ".out"),

@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -30,11 +32,26 @@ struct PcapCloser {
     if (p != nullptr) pcap_close(p);
   }
 };
-struct DumperCloser {
-  void operator()(pcap_dumper_t* d) const {
-    if (d != nullptr) pcap_dump_close(d);
+struct FileCloser {
+  void operator()(std::FILE* f) const {
+    if (f != nullptr) std::fclose(f);
   }
 };
+
+// -w output as tcpflow writes it: a classic pcap whose header carries the input's DLT value as
+// pcap_datalink() returns it (12 for raw IP, where libpcap's own dumper would write LINKTYPE 101).
+std::FILE* open_unprocessed(const std::string& path, pcap_t* pd) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return nullptr;
+  const std::uint32_t header[6] = {0xa1b2c3d4,
+                                   0x00040002,
+                                   0,
+                                   0,
+                                   static_cast<std::uint32_t>(pcap_snapshot(pd)),
+                                   static_cast<std::uint32_t>(pcap_datalink(pd))};
+  std::fwrite(header, sizeof header, 1, f);
+  return f;
+}
 using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
 
 class SignalScope {
@@ -82,9 +99,10 @@ class Runner {
       }
     }
     if (!o_.unprocessed_file.empty() && !dumper_) {
-      dumper_.reset(pcap_dump_open(pd, o_.unprocessed_file.c_str()));
+      dumper_.reset(open_unprocessed(o_.unprocessed_file, pd));
       if (!dumper_) {
-        fmt::print(err_, "tcpflow: cannot write {}: {}\n", o_.unprocessed_file, pcap_geterr(pd));
+        fmt::print(err_, "tcpflow: cannot write {}: {}\n", o_.unprocessed_file,
+                   std::strerror(errno));
         return false;
       }
     }
@@ -109,7 +127,11 @@ class Runner {
         unprocessed = reassembler.process(packet) == TcpVerdict::NotProcessed;
       }
       if (unprocessed && dumper_) {
-        pcap_dump(reinterpret_cast<u_char*>(dumper_.get()), hdr, bytes);
+        const std::uint32_t rec[4] = {static_cast<std::uint32_t>(hdr->ts.tv_sec),
+                                      static_cast<std::uint32_t>(hdr->ts.tv_usec), hdr->caplen,
+                                      hdr->len};
+        std::fwrite(rec, sizeof rec, 1, dumper_.get());
+        std::fwrite(bytes, 1, hdr->caplen, dumper_.get());
       }
     }
     return true;
@@ -118,7 +140,7 @@ class Runner {
  private:
   const TcpflowOptions& o_;
   std::FILE* err_;
-  std::unique_ptr<pcap_dumper_t, DumperCloser> dumper_;
+  std::unique_ptr<std::FILE, FileCloser> dumper_;
 };
 
 // `buffer` must outlive the handle (glibc ignores setvbuf's size without a caller buffer).
