@@ -238,9 +238,8 @@ bool FlowOutput::ensure_open(TcpStream& s, File& f) {
   return true;
 }
 
-void FlowOutput::touch(std::size_t slot, File& f) {
+void FlowOutput::touch(File& f) {
   if (f.in_lru) lru_.splice(lru_.end(), lru_, f.lru);
-  (void)slot;
 }
 
 void FlowOutput::flush(File& f) {
@@ -318,7 +317,7 @@ void FlowOutput::on_store(TcpStream& s, std::uint64_t offset, std::span<const st
     const std::int64_t usec = s.tlast_raw.usec;
     f.findx += fmt::format("{}|{}.{:06d}|{}\n", offset, sec, usec, wlength);
   }
-  touch(s.sink_slot, f);
+  touch(f);
   if (f.buf.size() >= kStreamBuffer) flush(f);
   if (buffered_ > kTotalBuffer) enforce_budget();
 }

@@ -85,7 +85,7 @@ class FlowOutput final : public TcpStreamSink {
   void create_file(TcpStream& s, File& f);
   void flush(File& f);
   void close_fd(File& f);
-  void touch(std::size_t slot, File& f);
+  void touch(File& f);
   void enforce_budget();
   std::string post_process(TcpStream& s, File& f);
   void write_console(File& f, const TcpStream& s, std::span<const std::uint8_t> data);

@@ -291,7 +291,12 @@ std::string tcpflow_usage(int level) {
       "   -s: strip non-printable characters (change to '.')\n"
       "   -D: output in hex (useful to combine with -c or -C)\n\n"
       "expression: tcpdump-like filtering expression\n\n"
-      "See docs/tcpflow.md (flowscope) or the tcpflow man page for additional information.\n\n";
+      "See docs/tcpflow.md (flowscope) or the tcpflow man page for additional information.\n\n"
+      "Examples:\n"
+      "  flowscope tcpflow -r capture.pcap -o out           one file per TCP stream in out/\n"
+      "  flowscope tcpflow -r capture.pcap -o out -e http   plus HTTP bodies, gunzipped\n"
+      "  flowscope tcpflow -r capture.pcap -c port 80       print streams to the console\n"
+      "  flowscope tcpflow -r a.pcap -R b.pcap -o out -Fk   finish a.pcap's flows from b.pcap\n\n";
   if (level < 2) return s;
   s += "Settable Options (and their defaults):\n"
        "   -S enable_report=YES    Enable report.xml\n"

@@ -85,7 +85,7 @@ class Runner {
       fmt::print(err_, "tcpflow: sorry - unknown datalink type {} on interface {}\n", dlt, name);
       return false;
     }
-    if (!o_.expression.empty() || true) {
+    {  // tcpflow installs the filter even when the expression is empty (it matches everything)
       bpf_program prog{};
       if (pcap_compile(pd, &prog, o_.expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0) {
         fmt::print(err_, "tcpflow: filter '{}': {}\n", o_.expression, pcap_geterr(pd));
