@@ -163,9 +163,7 @@ FlowOutput::FlowOutput(const TcpflowOptions& options, DfxmlReport* report, std::
 }
 
 FlowOutput::~FlowOutput() {
-  for (auto& f : files_) {
-    if (f.fd >= 0) close_fd(f);
-  }
+  for (auto& f : files_) release_fd(f);
 }
 
 void FlowOutput::on_open(TcpStream& s) {
@@ -179,6 +177,7 @@ void FlowOutput::on_open(TcpStream& s) {
     files_.emplace_back();
   }
   files_[slot].tstart = s.tstart_raw;
+  files_[slot].slot = slot;
   s.sink_slot = slot;
 }
 
@@ -189,6 +188,7 @@ void FlowOutput::create_file(TcpStream& s, File& f) {
       stats_.open_errors++;
       return;
     }
+    make_room_for_fd();
     std::string path = prefix_ + *name;
     // Directories from the template (-T with '/', -Fk/-Fm/-Fg), each made once.
     if (const auto slash = name->rfind('/'); slash != std::string::npos) {
@@ -199,6 +199,7 @@ void FlowOutput::create_file(TcpStream& s, File& f) {
     if (fd >= 0) {
       f.fd = fd;
       f.path = std::move(path);
+      register_fd(f);
       stats_.files_created++;
       if (options_.packet_index) {
         const int ix = ::open((f.path + ".findx").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
@@ -218,55 +219,19 @@ void FlowOutput::create_file(TcpStream& s, File& f) {
   }
 }
 
-bool FlowOutput::ensure_open(TcpStream& s, File& f) {
-  if (f.fd >= 0) return true;
-  while (lru_.size() >= max_fds_) {
-    File& old = files_[lru_.front()];
-    close_fd(old);
-  }
-  if (f.path.empty()) {
-    create_file(s, f);
-  } else {
-    f.fd = ::open(f.path.c_str(), O_RDWR | O_CREAT, 0666);
-    stats_.reopens++;
-  }
-  if (f.fd < 0) return false;
-  lru_.push_back(s.sink_slot);
+void FlowOutput::make_room_for_fd() {
+  while (lru_.size() >= max_fds_) release_fd(files_[lru_.front()]);
+}
+
+void FlowOutput::register_fd(File& f) {
+  lru_.push_back(f.slot);
   f.lru = std::prev(lru_.end());
   f.in_lru = true;
   max_open_seen_ = std::max(max_open_seen_, lru_.size());
-  return true;
 }
 
-void FlowOutput::touch(File& f) {
-  if (f.in_lru) lru_.splice(lru_.end(), lru_, f.lru);
-}
-
-void FlowOutput::flush(File& f) {
-  if (!f.buf.empty() && f.fd >= 0) {
-    pwrite_all(f.fd, f.buf.data(), f.buf.size(), f.buf_off);
-    stats_.writes++;
-    f.flushed = true;
-  }
-  buffered_ -= f.buf.size();
-  f.buf.clear();
-  if (f.buf.capacity() > kStreamBuffer * 2) f.buf.shrink_to_fit();
-  if (!f.findx.empty()) {
-    append_file(f.path + ".findx", f.findx);
-    f.findx.clear();
-  }
-}
-
-void FlowOutput::close_fd(File& f) {
+void FlowOutput::release_fd(File& f) {
   if (f.fd < 0) return;
-  flush(f);
-  timespec times[2];
-  // As tcpflow: the flow's first packet time, with an out-of-range microsecond field as 0.
-  times[0].tv_sec = static_cast<time_t>(f.tstart.sec);
-  times[0].tv_nsec =
-      f.tstart.usec >= 0 && f.tstart.usec < 1000000 ? static_cast<long>(f.tstart.usec) * 1000 : 0;
-  times[1] = times[0];
-  ::futimens(f.fd, times);
   ::close(f.fd);
   f.fd = -1;
   if (f.in_lru) {
@@ -275,11 +240,62 @@ void FlowOutput::close_fd(File& f) {
   }
 }
 
-void FlowOutput::enforce_budget() {
-  // Flush the least recently written streams until half the budget is free.
-  for (auto it = lru_.begin(); it != lru_.end() && buffered_ > kTotalBuffer / 2; ++it) {
-    flush(files_[*it]);
+bool FlowOutput::ensure_fd(File& f) {
+  if (f.fd >= 0) {
+    lru_.splice(lru_.end(), lru_, f.lru);
+    return true;
   }
+  if (f.path.empty()) return false;
+  make_room_for_fd();
+  f.fd = ::open(f.path.c_str(), O_RDWR | O_CREAT, 0666);
+  if (f.fd < 0) return false;
+  stats_.reopens++;
+  register_fd(f);
+  return true;
+}
+
+void FlowOutput::flush(File& f) {
+  if (!f.buf.empty()) {
+    if (ensure_fd(f)) {
+      pwrite_all(f.fd, f.buf.data(), f.buf.size(), f.buf_off);
+      stats_.writes++;
+      f.flushed = true;
+    }
+    buffered_ -= f.buf.size();
+    f.buf.clear();
+    if (f.buf.capacity() > kStreamBuffer * 2) f.buf.shrink_to_fit();
+  }
+  if (f.in_dirty) {
+    dirty_.erase(f.dirty);
+    f.in_dirty = false;
+  }
+  if (!f.findx.empty()) {
+    append_file(f.path + ".findx", f.findx);
+    f.findx.clear();
+  }
+}
+
+void FlowOutput::finish_file(File& f) {
+  flush(f);
+  if (f.path.empty()) return;
+  // As tcpflow: mtime and atime are the flow's first packet time (a microsecond field out of
+  // range counts as 0). Set once at the end: earlier closes are followed by writes anyway.
+  timespec times[2];
+  times[0].tv_sec = static_cast<time_t>(f.tstart.sec);
+  times[0].tv_nsec =
+      f.tstart.usec >= 0 && f.tstart.usec < 1000000 ? static_cast<long>(f.tstart.usec) * 1000 : 0;
+  times[1] = times[0];
+  if (f.fd >= 0) {
+    ::futimens(f.fd, times);
+  } else {
+    ::utimensat(AT_FDCWD, f.path.c_str(), times, 0);
+  }
+  release_fd(f);
+}
+
+void FlowOutput::enforce_budget() {
+  // Flush the streams written longest ago until half the budget is free.
+  while (buffered_ > kTotalBuffer / 2 && !dirty_.empty()) flush(files_[dirty_.front()]);
 }
 
 void FlowOutput::on_store(TcpStream& s, std::uint64_t offset, std::span<const std::uint8_t> data,
@@ -291,7 +307,12 @@ void FlowOutput::on_store(TcpStream& s, std::uint64_t offset, std::span<const st
     if (offset >= max) wlength = 0;
     if (offset < max && offset + length > max) wlength = max - offset;
   }
-  if (!ensure_open(s, f)) return;
+  // The file is created with the stream's first stored segment, even one cut to nothing by -b,
+  // so connection counters are handed out in tcpflow's order.
+  if (f.path.empty()) {
+    create_file(s, f);
+    if (f.path.empty()) return;
+  }
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), wlength));
   if (n > 0) {
     if (f.buf.empty()) {
@@ -317,15 +338,23 @@ void FlowOutput::on_store(TcpStream& s, std::uint64_t offset, std::span<const st
     const std::int64_t usec = s.tlast_raw.usec;
     f.findx += fmt::format("{}|{}.{:06d}|{}\n", offset, sec, usec, wlength);
   }
-  touch(f);
+  if (!f.buf.empty()) {
+    if (!f.in_dirty) {
+      dirty_.push_back(f.slot);
+      f.dirty = std::prev(dirty_.end());
+      f.in_dirty = true;
+    } else {
+      dirty_.splice(dirty_.end(), dirty_, f.dirty);
+    }
+  }
   if (f.buf.size() >= kStreamBuffer) flush(f);
   if (buffered_ > kTotalBuffer) enforce_budget();
 }
 
 void FlowOutput::on_insert_front(TcpStream& s, std::uint64_t bytes) {
   File& f = files_[s.sink_slot];
-  if (!ensure_open(s, f)) return;
   flush(f);
+  if (!ensure_fd(f)) return;
   // As tcpflow's shift_file: move [0, size) up by `bytes`; [0, bytes) keeps what was there.
   struct stat st {};
   if (::fstat(f.fd, &st) != 0 || st.st_size == 0) return;
@@ -448,7 +477,7 @@ void FlowOutput::on_close(TcpStream& s) {
   File& f = files_[s.sink_slot];
   std::string extra;
   if (!f.path.empty() && options_.post_processing && s.last_byte > 0) extra = post_process(s, f);
-  if (f.fd >= 0) close_fd(f);
+  finish_file(f);
   if (report_ != nullptr) {
     report_->add_flow(s, options_.console ? f.console_name : f.path, extra);
   }

@@ -9,8 +9,10 @@
 //
 // Performance: where tcpflow issues one lseek+write per segment and reopens files as its
 // descriptor ring turns, we buffer each stream's contiguous bytes (up to kStreamBuffer, with a
-// global budget of kTotalBuffer flushed oldest-first) and write them with one pwrite; descriptors
-// stay open in an LRU of at most max_fds, so a file is reopened only after eviction.
+// global budget of kTotalBuffer flushed oldest-first) and write them with one pwrite. Buffers do
+// not hold descriptors: descriptors (at most max_fds, -f) are needed only to create a file and
+// to flush, and stay open in an LRU, so with a small -f a file is reopened once per flush, not
+// once per segment.
 //
 // Not thread-safe; driven by the TcpReassembler on the runner's thread.
 
@@ -78,14 +80,19 @@ class FlowOutput final : public TcpStreamSink {
     bool findx_created = false;
     std::list<std::size_t>::iterator lru;
     bool in_lru = false;
+    std::list<std::size_t>::iterator dirty;
+    bool in_dirty = false;
+    std::size_t slot = 0;
     PcapTime tstart;
   };
 
-  bool ensure_open(TcpStream& s, File& f);
   void create_file(TcpStream& s, File& f);
+  void make_room_for_fd();
+  void register_fd(File& f);
+  void release_fd(File& f);
+  bool ensure_fd(File& f);
   void flush(File& f);
-  void close_fd(File& f);
-  void touch(File& f);
+  void finish_file(File& f);
   void enforce_budget();
   std::string post_process(TcpStream& s, File& f);
   void write_console(File& f, const TcpStream& s, std::span<const std::uint8_t> data);
@@ -97,7 +104,8 @@ class FlowOutput final : public TcpStreamSink {
   std::size_t max_fds_ = 0;
   std::vector<File> files_;
   std::vector<std::size_t> free_slots_;
-  std::list<std::size_t> lru_;  // open descriptors, least recently used first
+  std::list<std::size_t> lru_;    // open descriptors, least recently used first
+  std::list<std::size_t> dirty_;  // streams with buffered bytes, least recently written first
   std::size_t max_open_seen_ = 0;
   std::size_t buffered_ = 0;
   std::unordered_set<std::string> made_dirs_;
