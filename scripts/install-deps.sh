@@ -10,6 +10,8 @@ packages=(
   # libraries
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev libdate-tz3
   libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev libssl-dev
+  # optional: tcpflow's -e python scanner (cmake -DFLOWSCOPE_TCPFLOW_PYTHON=ON)
+  pybind11-dev python3-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
   # time zone data for named-zone parsing and its tests

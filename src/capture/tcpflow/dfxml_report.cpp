@@ -61,7 +61,8 @@ std::string xml_escape(const std::string& s) {
   return out;
 }
 
-Result<DfxmlReport> DfxmlReport::open(const std::string& path, const std::string& command_line) {
+Result<DfxmlReport> DfxmlReport::open(const std::string& path, const std::string& command_line,
+                                      bool result_namespace) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) {
     return Error{ErrorCode::Io,
@@ -81,7 +82,7 @@ Result<DfxmlReport> DfxmlReport::open(const std::string& path, const std::string
   std::strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", &tm);
   fmt::print(f,
              "<?xml version='1.0' encoding='UTF-8'?>\n"
-             "<dfxml xmloutputversion='1.0'>\n"
+             "<dfxml xmloutputversion='1.0'{}>\n"
              "  <metadata \n"
              "  xmlns='http://afflib.org/tcpflow/' \n"
              "  xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' \n"
@@ -110,6 +111,7 @@ Result<DfxmlReport> DfxmlReport::open(const std::string& path, const std::string
              "  </configuration>\n"
              "  <tdelta>0</tdelta>\n"
              "  <configuration>\n",
+             result_namespace ? " xmlns:tcpflow='http://afflib.org/tcpflow/'" : "",
              xml_escape(un.sysname), xml_escape(un.release), xml_escape(un.version),
              xml_escape(un.nodename), xml_escape(un.machine), xml_escape(command_line), getuid(),
              xml_escape(pw != nullptr ? pw->pw_name : ""), start);

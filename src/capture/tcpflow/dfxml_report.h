@@ -21,7 +21,11 @@ namespace flowscope::capture::tcpflow {
 
 class DfxmlReport {
  public:
-  static Result<DfxmlReport> open(const std::string& path, const std::string& command_line);
+  // `result_namespace`: declare the tcpflow: prefix on the root (the python scanner's
+  // <tcpflow:result> elements use it; tcpflow leaves it unbound, which namespace-aware parsers
+  // reject).
+  static Result<DfxmlReport> open(const std::string& path, const std::string& command_line,
+                                  bool result_namespace = false);
   DfxmlReport(DfxmlReport&& other) noexcept;
   DfxmlReport& operator=(DfxmlReport&&) = delete;
   DfxmlReport(const DfxmlReport&) = delete;

@@ -147,8 +147,9 @@ Result<std::string> expand_template(const std::string& tpl, const TcpStream& s,
   return out;
 }
 
-FlowOutput::FlowOutput(const TcpflowOptions& options, DfxmlReport* report, std::FILE* console)
-    : options_(options), report_(report), console_(console) {
+FlowOutput::FlowOutput(const TcpflowOptions& options, DfxmlReport* report, std::FILE* console,
+                       PythonScanner* python)
+    : options_(options), report_(report), console_(console), python_(python) {
   if (options.outdir != "." && !options.outdir.empty()) prefix_ = options.outdir + "/";
   rlimit lim{};
   std::size_t sys = 1024;
@@ -436,7 +437,8 @@ std::string FlowOutput::post_process(TcpStream& s, File& f) {
   std::string extra;
   bool want_http = options_.http;
   bool want_md5 = options_.md5;
-  if (!want_http && !want_md5) return extra;
+  bool want_python = python_ != nullptr;
+  if (!want_http && !want_md5 && !want_python) return extra;
   std::span<const std::uint8_t> content;
   void* map = MAP_FAILED;
   std::size_t map_len = 0;
@@ -456,6 +458,7 @@ std::string FlowOutput::post_process(TcpStream& s, File& f) {
   if (repeating_ngram(content) > 0) {
     want_md5 = false;
     want_http = false;
+    want_python = false;
   }
   if (want_md5) extra += fmt::format("<hashdigest type='MD5'>{}</hashdigest>", md5_hex(content));
   if (want_http && looks_like_http_response(content)) {
@@ -469,6 +472,8 @@ std::string FlowOutput::post_process(TcpStream& s, File& f) {
     }
     extra += "    </byte_runs>";
   }
+  // Scanner order as tcpflow's: md5, http, then python.
+  if (want_python) extra += python_->scan(content);
   if (map != MAP_FAILED) ::munmap(map, map_len);
   return extra;
 }

@@ -26,6 +26,7 @@
 
 #include "capture/tcp_reassembler.h"
 #include "capture/tcpflow/dfxml_report.h"
+#include "capture/tcpflow/python_scanner.h"
 #include "capture/tcpflow/tcpflow_options.h"
 #include "core/result.h"
 
@@ -48,7 +49,9 @@ class FlowOutput final : public TcpStreamSink {
   static constexpr std::size_t kStreamBuffer = 128 * 1024;
   static constexpr std::size_t kTotalBuffer = 8 * 1024 * 1024;
 
-  FlowOutput(const TcpflowOptions& options, DfxmlReport* report, std::FILE* console);
+  // `python` may be null (no -e python).
+  FlowOutput(const TcpflowOptions& options, DfxmlReport* report, std::FILE* console,
+             PythonScanner* python = nullptr);
   ~FlowOutput() override;
   FlowOutput(const FlowOutput&) = delete;
   FlowOutput& operator=(const FlowOutput&) = delete;
@@ -100,6 +103,7 @@ class FlowOutput final : public TcpStreamSink {
   const TcpflowOptions& options_;
   DfxmlReport* report_;
   std::FILE* console_;
+  PythonScanner* python_;
   std::string prefix_;  // outdir + '/' unless outdir is "." or ""
   std::size_t max_fds_ = 0;
   std::vector<File> files_;

@@ -17,6 +17,7 @@
 #include "capture/tcpflow/dfxml_report.h"
 #include "capture/tcpflow/flow_output.h"
 #include "capture/tcpflow/frame_decoder.h"
+#include "capture/tcpflow/python_scanner.h"
 
 namespace flowscope::capture::tcpflow {
 namespace {
@@ -193,10 +194,19 @@ int run_tcpflow(const TcpflowOptions& o, const std::string& command_line, std::F
     fmt::print(out, "tcpflow 1.6.1\n");
     return 0;
   }
-  if (o.python) {
-    fmt::print(err,
-               "tcpflow: warning: the python scanner is not available in flowscope tcpflow; "
-               "continuing without it\n");
+  std::unique_ptr<PythonScanner> python;
+  if (o.python && o.post_processing) {
+    auto setting = [&o](const char* name) {
+      auto it = o.settings.find(name);
+      return it == o.settings.end() ? std::string() : it->second;
+    };
+    auto scanner =
+        PythonScanner::open(setting("py_path"), setting("py_module"), setting("py_function"));
+    if (!scanner) {
+      fmt::print(err, "tcpflow: {}\n", scanner.error().message);
+      return 1;
+    }
+    python = std::move(*scanner);
   }
   if (o.post_processing && !o.store) {
     fmt::print(err, "ERROR: post_processing currently requires storing output.\n");
@@ -228,7 +238,7 @@ int run_tcpflow(const TcpflowOptions& o, const std::string& command_line, std::F
   std::optional<DfxmlReport> report;
   if (o.enable_report) {
     const std::string path = o.report_file.empty() ? o.outdir + "/report.xml" : o.report_file;
-    auto r = DfxmlReport::open(path, command_line);
+    auto r = DfxmlReport::open(path, command_line, python != nullptr);
     if (!r) {
       fmt::print(err, "tcpflow: {}\n", r.error().message);
       return 1;
@@ -239,7 +249,7 @@ int run_tcpflow(const TcpflowOptions& o, const std::string& command_line, std::F
   SignalScope signals;
   int exit_code = 0;
   {
-    FlowOutput output(o, report ? &*report : nullptr, out);
+    FlowOutput output(o, report ? &*report : nullptr, out, python.get());
     TcpReassemblerOptions ro;
     ro.console = o.console;
     ro.store = o.store;
