@@ -61,7 +61,6 @@ for script in "$root"/bench/e2e/*.sh; do
 done
 cat >>"$out" <<'EOF_MD'
 | probe from pcap vs softflowd | - | not yet: issue F3 |
-| store ingest and size vs nfcapd | - | not yet (F5): store_bench above gives absolute ingest, bytes/session, scan and WAL replay figures |
 | top-N / filtered query vs nfdump | - | not yet: issue F6 |
 | collector load vs nfcapd | - | not yet: issue F7 |
 EOF_MD

@@ -12,12 +12,12 @@ packages=(
   libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev libssl-dev
   # optional: tcpflow's -e python scanner (cmake -DFLOWSCOPE_TCPFLOW_PYTHON=ON)
   pybind11-dev python3-dev
-  # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
-  libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
+  # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
+  libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
   # time zone data for named-zone parsing and its tests
   tzdata
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
-  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump tcpflow
+  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd tcpflow
 )
 
 if [[ "${1:-}" == "--bench" ]]; then

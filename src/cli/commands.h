@@ -14,6 +14,7 @@ void register_decode(CLI::App& app);
 void register_gen(CLI::App& app);
 void register_store(CLI::App& app);
 void register_import(CLI::App& app);
+void register_ipinfo(CLI::App& app);
 void register_tcpflow(CLI::App& app);
 
 // Builds the whole command line; `main` and the CLI tests share it.

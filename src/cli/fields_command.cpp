@@ -118,6 +118,7 @@ void register_all(CLI::App& app) {
   register_gen(app);
   register_store(app);
   register_import(app);
+  register_ipinfo(app);
   register_tcpflow(app);
 }
 

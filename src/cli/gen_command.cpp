@@ -2,7 +2,9 @@
 // Draws sessions from gen::FlowModel, encodes them per exporter with the decode module's
 // encoders, and sends them over UDP paced to --rate, writes them to a pcap, or both. With
 // --seed the output is byte for byte the same on every run: the clock it encodes is simulated.
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -19,6 +21,8 @@
 
 #include "gen/flow_generator.h"
 #include "gen/pcap_writer.h"
+#include "gen/traffic_runner.h"
+#include "gen/traffic_scenario.h"
 #include "gen/udp_sender.h"
 
 namespace flowscope::cli {
@@ -237,10 +241,55 @@ void run(const GenOptions& opt) {
   }
 }
 
+struct TrafficOptions {
+  std::string scenario;
+  std::string expect;
+  bool quiet = false;
+};
+
+std::atomic<bool> g_traffic_cancel{false};
+
+void run_traffic(const TrafficOptions& opt) {
+  auto scenario = gen::load_scenario(opt.scenario);
+  if (!scenario) throw UserError{scenario.error().message, kExitUsage};
+  // Ctrl-C ends the scenario early; the report still lists what was sent.
+  std::signal(SIGINT, [](int) { g_traffic_cancel.store(true); });
+  std::signal(SIGTERM, [](int) { g_traffic_cancel.store(true); });
+  if (!opt.quiet) {
+    std::fprintf(stderr, "gen traffic: scenario \"%s\", %zu streams on %s for at most %.1f s\n",
+                 scenario->name.c_str(), scenario->streams.size(),
+                 scenario->address.to_string().c_str(),
+                 double(scenario->duration.count()) / 1000.0);
+  }
+  auto report = gen::run_scenario(*scenario, &g_traffic_cancel);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!report) throw UserError{report.error().message};
+  if (!opt.expect.empty()) {
+    std::FILE* f = opt.expect == "-" ? stdout : std::fopen(opt.expect.c_str(), "w");
+    if (f == nullptr) throw UserError{"--expect " + opt.expect + ": cannot write the file"};
+    const std::string text = gen::report_json_lines(*report);
+    std::fwrite(text.data(), 1, text.size(), f);
+    if (f != stdout) std::fclose(f);
+  }
+  if (!opt.quiet) {
+    std::fprintf(stderr, "gen traffic: %llu events, %zu sessions, %llu failures%s%s\n",
+                 static_cast<unsigned long long>(report->events), report->sessions.size(),
+                 static_cast<unsigned long long>(report->failures),
+                 report->timed_out ? "; the duration ended some streams early" : "",
+                 report->cancelled ? "; cancelled" : "");
+    for (const std::string& p : report->problems) std::fprintf(stderr, "  %s\n", p.c_str());
+  }
+  if (report->failures > 0) {
+    throw UserError{"some exchanges failed (see above); is something else using the ports?"};
+  }
+}
+
 }  // namespace
 
 void register_gen(CLI::App& app) {
-  CLI::App* gen = app.add_subcommand("gen", "Generate synthetic flow export (and, later, traffic)");
+  CLI::App* gen =
+      app.add_subcommand("gen", "Generate synthetic flow export, or real traffic on loopback");
   gen->require_subcommand(1);
   gen->footer(
       "Examples:\n"
@@ -299,6 +348,35 @@ void register_gen(CLI::App& app) {
       "  flowscope gen flows --format v5 --seed 1 --count 2000 --pcap v5.pcap && \\\n"
       "      flowscope decode v5.pcap --stats");
   cmd->callback([opt] { run(*opt); });
+
+  auto topt = std::make_shared<TrafficOptions>();
+  CLI::App* traffic = gen->add_subcommand(
+      "traffic", "Make real traffic on loopback from a scenario file (probe tests, demos)");
+  traffic->add_option("scenario", topt->scenario, "Scenario file (TOML, docs/gen.md)")->required();
+  traffic->add_option("--expect", topt->expect,
+                      "Write the sessions a probe should see as JSON lines to FILE (- for "
+                      "stdout)");
+  traffic->add_flag("-q,--quiet", topt->quiet, "No summary on stderr");
+  traffic->footer(
+      "Streams: [[udp]] [[tcp]] [[icmp]] [[dns]] [[ntp]] [[snmp]] [[http]] [[ftp]], each with\n"
+      "port, size, rate (events/s) and count; gen starts the servers itself and stops at the\n"
+      "end of the scenario (or its duration). Only loopback addresses, unless netns names a\n"
+      "network namespace made with `ip netns add`.\n\n"
+      "Example scenario:\n"
+      "  name = \"smoke\"\n"
+      "  duration = \"10s\"\n"
+      "  [[dns]]\n"
+      "  count = 20\n"
+      "  rate = 10\n"
+      "  [[http]]\n"
+      "  size = 200000\n"
+      "  count = 3\n"
+      "  [[ftp]]\n"
+      "  mode = \"pasv\"\n\n"
+      "Examples:\n"
+      "  flowscope gen traffic scenario.toml\n"
+      "  flowscope gen traffic --expect expected.jsonl scenario.toml");
+  traffic->callback([topt] { run_traffic(*topt); });
 }
 
 }  // namespace flowscope::cli

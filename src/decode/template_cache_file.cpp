@@ -145,7 +145,7 @@ Result<std::size_t> TemplateEngine::load(const std::filesystem::path& path) {
     }
     if (r.failed()) break;
     ExporterStats& st = scratch_stats.of(key.exporter);
-    std::optional<CompiledTemplate> tpl = compile(std::move(spec), st, key.exporter);
+    std::optional<CompiledTemplate> tpl = compile(std::move(spec), st, key);
     if (!tpl) return corrupt("template " + std::to_string(i) + " is invalid");
     if (store(key, std::move(*tpl), key.exporter)) ++loaded;
   }

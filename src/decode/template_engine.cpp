@@ -27,6 +27,13 @@ constexpr std::uint16_t kIeFlowEndMilliseconds = 153;
 constexpr std::uint16_t kIeFlowEndNanoseconds = 157;
 constexpr std::uint16_t kIeSystemInitTimeMilliseconds = 160;
 constexpr std::uint16_t kIeSelectorId = 302;
+constexpr std::uint16_t kIeIngressInterface = 10;
+constexpr std::uint16_t kIeEgressInterface = 14;
+constexpr std::uint16_t kIeInterfaceName = 82;
+constexpr std::uint16_t kIeInterfaceDescription = 83;
+constexpr std::uint16_t kIeIngressPhysicalInterface = 252;
+constexpr std::uint16_t kIeEgressPhysicalInterface = 253;
+constexpr std::uint16_t kV9ScopeInterface = 2;  // RFC 3954 §6.1
 
 constexpr std::size_t kMaxSamplersPerDomain = 64;
 static_assert(FlowBatch::kColumns <= 255, "FieldOp::column is one byte");
@@ -64,19 +71,34 @@ inline std::int64_t ntp_to_ms(std::uint64_t ntp) {
   return seconds * 1000 + fraction_ms;
 }
 
-// Chooses how a field is decoded. Scope fields of options templates are never mapped: in v9
-// their types are scope types (RFC 3954 §6.1: 1 = System), not element ids.
-FieldOp compile_field(const TemplateField& f, bool is_scope, ExporterStats& st) {
+// Chooses how a field is decoded. Scope fields of options templates are not copied into
+// columns: in v9 their types are scope types (RFC 3954 §6.1: 1 = System, 2 = Interface), not
+// element ids; a scope naming an interface is kept as IfIndex for interface names.
+FieldOp compile_field(const TemplateField& f, bool is_scope, std::uint8_t version,
+                      ExporterStats& st) {
   FieldOp op;
   op.length = f.length;
-  if (is_scope) return op;
+  const bool fixed = f.length != kVariableLength;
+  const bool int_width = fixed && f.length >= 1 && f.length <= 8;
+  if (is_scope) {
+    const bool interface_scope =
+        f.enterprise == 0 &&
+        (version == 9
+             ? f.id == kV9ScopeInterface
+             : (f.id == kIeIngressInterface || f.id == kIeEgressInterface ||
+                f.id == kIeIngressPhysicalInterface || f.id == kIeEgressPhysicalInterface));
+    if (interface_scope && int_width) op.kind = OpKind::IfIndex;
+    return op;
+  }
   if (f.enterprise != 0) {
     ++st.enterprise_elements;
     return op;
   }
-  const bool fixed = f.length != kVariableLength;
-  const bool int_width = fixed && f.length >= 1 && f.length <= 8;
   switch (f.id) {
+    case kIeInterfaceName:
+    case kIeInterfaceDescription:
+      op.kind = f.id == kIeInterfaceName ? OpKind::IfName : OpKind::IfDescr;
+      return op;
     case kIeFlowStartSysUpTime:
     case kIeFlowEndSysUpTime:
       if (int_width) {
@@ -179,7 +201,8 @@ TemplateEngine::TemplateEngine(DecodeStats& stats, EngineOptions options)
     : stats_(stats), options_(options) {}
 
 std::optional<CompiledTemplate> TemplateEngine::compile(TemplateSpec&& spec, ExporterStats& st,
-                                                        const IpAddress& exporter) {
+                                                        const DomainKey& key) {
+  const IpAddress& exporter = key.exporter;
   if (spec.fields.empty() || spec.fields.size() > options_.limits.max_fields ||
       spec.scope_count > spec.fields.size() || spec.template_id < 256) {
     stats_.count(exporter, DecodeError::BadTemplate);
@@ -198,7 +221,7 @@ std::optional<CompiledTemplate> TemplateEngine::compile(TemplateSpec&& spec, Exp
     } else {
       min_length += f.length;
     }
-    FieldOp op = compile_field(f, spec.options && field_idx < spec.scope_count, st);
+    FieldOp op = compile_field(f, spec.options && field_idx < spec.scope_count, key.version, st);
     if (writes_column(op)) {
       op.column = static_cast<std::uint8_t>(FlowBatch::column_index(op.field));
       tpl.sets_sampling = tpl.sets_sampling || op.field == FieldId::Sampling;
@@ -244,7 +267,7 @@ bool TemplateEngine::add_template(const ExportContext& ctx, TemplateSpec spec, F
   // equal to the cached one keeps its compiled form instead of being compiled again.
   const CompiledTemplate* current = find(ctx.key, id);
   if (current == nullptr || !(current->spec == spec)) {
-    std::optional<CompiledTemplate> tpl = compile(std::move(spec), st, ctx.key.exporter);
+    std::optional<CompiledTemplate> tpl = compile(std::move(spec), st, ctx.key);
     if (!tpl || !store(ctx.key, std::move(*tpl), ctx.key.exporter)) return false;
   }
   ++(options ? st.options_templates : st.templates);
@@ -384,7 +407,7 @@ std::size_t TemplateEngine::decode_records(const CompiledTemplate& tpl, const Ex
       }
     }
     if (tpl.spec.options) {
-      if (dom != nullptr) apply_options(tpl, *dom, body.data() + pos);
+      if (dom != nullptr) apply_options(tpl, ctx.key, *dom, body.data() + pos);
       ++st.options_records;
     } else {
       emit_record(tpl, ctx, dom, body.data() + pos, batch);
@@ -439,6 +462,9 @@ void TemplateEngine::emit_record(const CompiledTemplate& tpl, const ExportContex
         break;
       case OpKind::SystemInit: init_ms = static_cast<std::int64_t>(load_be(p, len)); break;
       case OpKind::SamplerId: sampler_id = static_cast<std::uint32_t>(load_be(p, len)); break;
+      case OpKind::IfIndex:
+      case OpKind::IfName:
+      case OpKind::IfDescr: break;  // options data only (apply_options)
       case OpKind::AppId: {
         // RFC 6759 §4: one byte of classification engine id, then the selector id. Shown as
         // "engine:selector" with the selector as a number when it fits 8 bytes, else in hex.
@@ -505,13 +531,28 @@ void TemplateEngine::emit_record(const CompiledTemplate& tpl, const ExportContex
   batch.set<FieldId::SourceId>(row, ctx.key.domain);
 }
 
-void TemplateEngine::apply_options(const CompiledTemplate& tpl, DomainState& dom,
-                                   const std::byte* p) {
+void TemplateEngine::apply_options(const CompiledTemplate& tpl, const DomainKey& key,
+                                   DomainState& dom, const std::byte* p) {
   std::optional<std::uint32_t> sampler_id;
   std::optional<std::uint32_t> interval;
+  std::optional<std::uint32_t> if_index;
+  std::string_view if_name;
+  std::string_view if_descr;
+  auto text = [](const std::byte* data, std::size_t len) {
+    // Names are NUL-padded to their fixed length by many exporters.
+    std::string_view s(reinterpret_cast<const char*>(data), len);
+    const std::size_t nul = s.find('\0');
+    return nul == std::string_view::npos ? s : s.substr(0, nul);
+  };
   for (const FieldOp& op : tpl.ops) {
-    const std::size_t len = field_length(op, p);
-    if (op.kind == OpKind::SamplerId) {
+    const std::size_t len = field_length(op, p);  // steps past a length prefix
+    if (op.kind == OpKind::IfIndex || (op.kind == OpKind::UInt && op.field == FieldId::InIf)) {
+      if_index = static_cast<std::uint32_t>(load_be(p, len));
+    } else if (op.kind == OpKind::IfName) {
+      if_name = text(p, len);
+    } else if (op.kind == OpKind::IfDescr) {
+      if_descr = text(p, len);
+    } else if (op.kind == OpKind::SamplerId) {
       sampler_id = static_cast<std::uint32_t>(load_be(p, len));
     } else if (op.kind == OpKind::SystemInit) {
       dom.system_init_ms = static_cast<std::int64_t>(load_be(p, len));
@@ -519,6 +560,14 @@ void TemplateEngine::apply_options(const CompiledTemplate& tpl, DomainState& dom
       interval = static_cast<std::uint32_t>(load_be(p, len));
     }
     p += len;
+  }
+  if (if_index && (!if_name.empty() || !if_descr.empty())) {
+    if (interface_names_.size() < options_.limits.max_interface_names) {
+      interface_names_.push_back(InterfaceName{key.exporter, key.domain, *if_index,
+                                               std::string(if_name), std::string(if_descr)});
+    } else {
+      ++interface_names_dropped_;
+    }
   }
   if (!interval) return;
   if (!sampler_id) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/field_registry.h"
@@ -73,17 +74,20 @@ struct ExportContext {
 
 // How one template field is decoded; chosen once, when the template is compiled.
 enum class OpKind : std::uint8_t {
-  Skip,         // unmapped, enterprise, or a length the field cannot take
-  UInt,         // unsigned big-endian integer, 1-8 bytes (reduced-size, RFC 7011 §6.2)
-  Ip4,          // 4-byte address
-  Ip6,          // 16-byte address
-  TimeSec,      // dateTimeSeconds (IE 150/151)
-  TimeMs,       // dateTimeMilliseconds (IE 152/153)
-  TimeNtp,      // dateTimeMicro/Nanoseconds, NTP format (IE 154-157, RFC 7011 §6.1.9-10)
-  TimeUptime,   // ms of exporter uptime (IE 21/22)
-  SystemInit,   // systemInitTimeMilliseconds (IE 160): base of IE 21/22 in IPFIX
-  SamplerId,    // sampler id (IE 48, 302): resolved through options data
-  AppId,        // applicationId (IE 95, RFC 6759): "engine:selector"
+  Skip,        // unmapped, enterprise, or a length the field cannot take
+  UInt,        // unsigned big-endian integer, 1-8 bytes (reduced-size, RFC 7011 §6.2)
+  Ip4,         // 4-byte address
+  Ip6,         // 16-byte address
+  TimeSec,     // dateTimeSeconds (IE 150/151)
+  TimeMs,      // dateTimeMilliseconds (IE 152/153)
+  TimeNtp,     // dateTimeMicro/Nanoseconds, NTP format (IE 154-157, RFC 7011 §6.1.9-10)
+  TimeUptime,  // ms of exporter uptime (IE 21/22)
+  SystemInit,  // systemInitTimeMilliseconds (IE 160): base of IE 21/22 in IPFIX
+  SamplerId,   // sampler id (IE 48, 302): resolved through options data
+  AppId,       // applicationId (IE 95, RFC 6759): "engine:selector"
+  IfIndex,     // options scope naming an interface (v9 scope type 2, IPFIX IE 10/14/252/253)
+  IfName,      // interfaceName (IE 82), in options data
+  IfDescr,     // interfaceDescription (IE 83), in options data
 };
 
 struct FieldOp {
@@ -105,12 +109,24 @@ struct CompiledTemplate {
   bool sets_sampling = false;         // an element fills `sampling` directly
 };
 
+// An interface named by options data (RFC 3954 §6.1 scope "Interface" or an IPFIX options
+// template scoped by ingressInterface, with interfaceName / interfaceDescription): what the
+// enrichment's interface table learns from the exporter itself.
+struct InterfaceName {
+  IpAddress exporter;
+  std::uint32_t domain = 0;
+  std::uint32_t if_index = 0;
+  std::string name;         // IE 82, "" when absent
+  std::string description;  // IE 83, "" when absent
+};
+
 struct EngineLimits {
-  std::size_t max_templates = 65536;       // over all exporters
-  std::size_t max_fields = 512;            // per template
-  std::size_t max_domains = 65536;         // options state (sampler, uptime) per domain
-  std::size_t pending_max_sets = 256;      // data sets waiting for their template
+  std::size_t max_templates = 65536;   // over all exporters
+  std::size_t max_fields = 512;        // per template
+  std::size_t max_domains = 65536;     // options state (sampler, uptime) per domain
+  std::size_t pending_max_sets = 256;  // data sets waiting for their template
   std::size_t pending_max_bytes = 1 << 20;
+  std::size_t max_interface_names = 4096;  // learned, not yet taken by the caller
 };
 
 struct EngineOptions {
@@ -141,6 +157,11 @@ class TemplateEngine {
 
   // Drops every buffered set, counting each as unknown_template (end of input).
   void drop_pending();
+
+  // The interface names options data announced since the last call (bounded by
+  // limits.max_interface_names; beyond, announcements are dropped until taken, and counted).
+  std::vector<InterfaceName> take_interface_names() { return std::exchange(interface_names_, {}); }
+  std::uint64_t interface_names_dropped() const { return interface_names_dropped_; }
 
   std::size_t template_count() const { return templates_.size(); }
   std::size_t pending_sets() const { return pending_.size(); }
@@ -176,16 +197,16 @@ class TemplateEngine {
   };
 
   std::optional<CompiledTemplate> compile(TemplateSpec&& spec, ExporterStats& st,
-                                          const IpAddress& exporter);
+                                          const DomainKey& key);
   bool store(const DomainKey& key, CompiledTemplate&& tpl, const IpAddress& exporter);
   std::size_t decode_records(const CompiledTemplate& tpl, const ExportContext& ctx,
                              std::span<const std::byte> body, FlowBatch& batch);
   void emit_record(const CompiledTemplate& tpl, const ExportContext& ctx, DomainState* dom,
                    const std::byte* p, FlowBatch& batch);
-  void apply_options(const CompiledTemplate& tpl, DomainState& dom, const std::byte* p);
+  void apply_options(const CompiledTemplate& tpl, const DomainKey& key, DomainState& dom,
+                     const std::byte* p);
   DomainState* domain_state(const DomainKey& key, bool create);
-  void buffer_set(const ExportContext& ctx, std::uint16_t set_id,
-                  std::span<const std::byte> body);
+  void buffer_set(const ExportContext& ctx, std::uint16_t set_id, std::span<const std::byte> body);
 
   DecodeStats& stats_;
   EngineOptions options_;
@@ -193,6 +214,8 @@ class TemplateEngine {
   std::unordered_map<DomainKey, DomainState, DomainKeyHash> domains_;
   std::deque<PendingSet> pending_;
   std::size_t pending_bytes_ = 0;
+  std::vector<InterfaceName> interface_names_;
+  std::uint64_t interface_names_dropped_ = 0;
 };
 
 }  // namespace flowscope::decode

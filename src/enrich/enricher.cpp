@@ -24,6 +24,9 @@ void Enricher::enrich(SessionBatch& batch) {
   const std::shared_ptr<const ServiceTable> services =
       sources_.services ? sources_.services->snapshot() : nullptr;
 
+  const std::shared_ptr<const InterfaceMap> interfaces =
+      sources_.interfaces ? sources_.interfaces->snapshot() : nullptr;
+
   const auto cln = batch.values<FieldId::ClnAddr>();
   const auto srv = batch.values<FieldId::SrvAddr>();
   const auto srv_port = batch.values<FieldId::SrvPort>();
@@ -74,6 +77,21 @@ void Enricher::enrich(SessionBatch& batch) {
       if (std::string_view name = services->name(proto[row], srv_port[row]); !name.empty()) {
         batch.set<FieldId::Service>(row, name);
         ++stats_.service_hits;
+      }
+    }
+    if (interfaces && interfaces->size() > 0 && batch.is_set(FieldId::Exporter, row)) {
+      const IpAddress exporter = batch.get<FieldId::Exporter>(row);
+      if (batch.is_set(FieldId::InIf, row)) {
+        if (const InterfaceInfo* i = interfaces->find(exporter, batch.get<FieldId::InIf>(row))) {
+          batch.set<FieldId::InIfName>(row, i->label());
+          ++stats_.interface_hits;
+        }
+      }
+      if (batch.is_set(FieldId::OutIf, row)) {
+        if (const InterfaceInfo* i = interfaces->find(exporter, batch.get<FieldId::OutIf>(row))) {
+          batch.set<FieldId::OutIfName>(row, i->label());
+          ++stats_.interface_hits;
+        }
       }
     }
     if (sources_.reverse_dns != nullptr) {

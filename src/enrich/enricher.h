@@ -16,6 +16,7 @@
 
 #include "core/record_batch.h"
 #include "enrich/geoip.h"
+#include "enrich/interface_table.h"
 #include "enrich/ip_groups.h"
 #include "enrich/reloadable.h"
 #include "enrich/reverse_dns.h"
@@ -27,16 +28,18 @@ struct EnrichSources {
   const Reloadable<GeoDb>* geo = nullptr;
   const Reloadable<IpGroups>* groups = nullptr;
   const Reloadable<ServiceTable>* services = nullptr;
-  ReverseDns* reverse_dns = nullptr;  // may be null: no names
+  ReverseDns* reverse_dns = nullptr;           // may be null: no names
+  const InterfaceTable* interfaces = nullptr;  // may be null: no interface names
 };
 
 struct EnrichStats {
   std::uint64_t sessions = 0;
-  std::uint64_t geo_hits = 0;      // sides with a country
-  std::uint64_t as_hits = 0;       // sides with an AS from GeoIP
-  std::uint64_t group_hits = 0;    // sides in a group
-  std::uint64_t service_hits = 0;  // sessions with a service name
-  std::uint64_t dns_requests = 0;  // addresses handed to ReverseDns
+  std::uint64_t geo_hits = 0;        // sides with a country
+  std::uint64_t as_hits = 0;         // sides with an AS from GeoIP
+  std::uint64_t group_hits = 0;      // sides in a group
+  std::uint64_t service_hits = 0;    // sessions with a service name
+  std::uint64_t dns_requests = 0;    // addresses handed to ReverseDns
+  std::uint64_t interface_hits = 0;  // input or output interfaces named
 };
 
 class Enricher {

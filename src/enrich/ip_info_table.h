@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/ip_address.h"
+#include "core/result.h"
 #include "core/time.h"
 
 namespace flowscope::enrich {
@@ -26,6 +28,8 @@ enum class NameState : std::uint8_t {
   NotFound,  // NXDOMAIN or no PTR record (negative cache)
   Failed,    // timeout or server failure (negative cache, shorter)
 };
+
+std::string_view name_state_name(NameState s);
 
 struct IpInfo {
   std::string name;
@@ -48,8 +52,21 @@ class IpInfoTable {
   // Addresses to resolve for a refresh: those in state New, or every one with `all`.
   std::vector<IpAddress> refresh_candidates(bool all) const;
 
+  // Adds `address` in state New when the table does not know it; true when added.
+  bool add_new(const IpAddress& address);
+  // Every entry, sorted by address (for listing and saving).
+  std::vector<std::pair<IpAddress, IpInfo>> entries() const;
+
   std::size_t size() const;
   std::uint64_t refused() const;
+
+  // The table's file in a data directory (docs/enrich.md "IP-info file"): a header line
+  // "# flowscope ipinfo 1" then one line per address: address, state, updated (ms since the
+  // epoch), name, separated by tabs. save() writes a temporary file and renames it, so a
+  // crash leaves the old file or the new one. load() adds the file's entries (Queued ones come
+  // back as New); errors name the file and line.
+  Result<void> save(const std::filesystem::path& path) const;
+  Result<void> load(const std::filesystem::path& path);
 
  private:
   bool insert_allowed() const { return map_.size() < max_entries_; }

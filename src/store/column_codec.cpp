@@ -1,10 +1,13 @@
 #include "store/column_codec.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -24,35 +27,77 @@ constexpr std::size_t kPackSlack = 8;
 
 std::size_t packed_size(std::size_t n, unsigned width) { return (n * width + 7) / 8 + kPackSlack; }
 
+// Packs groups of 8 values into exactly W bytes with constant shifts (the mirror of
+// unpack_fixed below). REQUIRES: `base` has packed_size(n, W) zeroed bytes.
+template <unsigned W>
+void pack_fixed(const std::uint64_t* values, std::size_t n, char* base) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8, base += W) {
+    for (unsigned j = 0; j < 8; ++j) {
+      std::uint64_t word;
+      std::memcpy(&word, base + (j * W) / 8, 8);
+      word |= values[i + j] << ((j * W) % 8);
+      std::memcpy(base + (j * W) / 8, &word, 8);
+    }
+  }
+  for (unsigned j = 0; i < n; ++i, ++j) {
+    std::uint64_t word;
+    std::memcpy(&word, base + (j * W) / 8, 8);
+    word |= values[i] << ((j * W) % 8);
+    std::memcpy(base + (j * W) / 8, &word, 8);
+  }
+}
+
+using PackFn = void (*)(const std::uint64_t*, std::size_t, char*);
+template <std::size_t... Ws>
+constexpr std::array<PackFn, sizeof...(Ws)> make_packers(std::index_sequence<Ws...>) {
+  return {&pack_fixed<static_cast<unsigned>(Ws == 0 ? 1 : Ws)>...};
+}
+constexpr auto kPackers = make_packers(std::make_index_sequence<kMaxPackedWidth + 1>{});
+
+// REQUIRES: every value fits `width` bits, width <= kMaxPackedWidth.
 void pack_bits(std::span<const std::uint64_t> values, unsigned width, std::string& out) {
   const std::size_t start = out.size();
   out.resize(start + packed_size(values.size(), width), '\0');
   if (width == 0) return;
-  char* base = out.data() + start;
-  std::size_t bit = 0;
-  for (std::uint64_t v : values) {
+  kPackers[width](values.data(), values.size(), out.data() + start);
+}
+
+// Unpacks groups of 8 values, which take exactly W bytes, so every shift is a constant and the
+// compiler unrolls the group. REQUIRES: `packed` holds packed_size(n, W) bytes.
+template <unsigned W>
+void unpack_fixed(const std::byte* packed, std::size_t n, std::uint64_t* out) {
+  constexpr std::uint64_t kMask = (std::uint64_t{1} << W) - 1;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8, packed += W) {
+    for (unsigned j = 0; j < 8; ++j) {
+      std::uint64_t word;
+      std::memcpy(&word, packed + (j * W) / 8, 8);
+      out[i + j] = (word >> ((j * W) % 8)) & kMask;
+    }
+  }
+  for (unsigned j = 0; i < n; ++i, ++j) {
     std::uint64_t word;
-    std::memcpy(&word, base + bit / 8, 8);
-    word |= v << (bit % 8);
-    std::memcpy(base + bit / 8, &word, 8);
-    bit += width;
+    std::memcpy(&word, packed + (j * W) / 8, 8);
+    out[i] = (word >> ((j * W) % 8)) & kMask;
   }
 }
 
-// REQUIRES: `packed` holds packed_size(n, width) bytes (checked by the caller).
+using UnpackFn = void (*)(const std::byte*, std::size_t, std::uint64_t*);
+template <std::size_t... Ws>
+constexpr std::array<UnpackFn, sizeof...(Ws)> make_unpackers(std::index_sequence<Ws...>) {
+  return {&unpack_fixed<static_cast<unsigned>(Ws == 0 ? 1 : Ws)>...};
+}
+constexpr auto kUnpackers = make_unpackers(std::make_index_sequence<kMaxPackedWidth + 1>{});
+
+// REQUIRES: `packed` holds packed_size(n, width) bytes (checked by the caller), width <=
+// kMaxPackedWidth.
 void unpack_bits(const std::byte* packed, std::size_t n, unsigned width, std::uint64_t* out) {
   if (width == 0) {
     std::fill_n(out, n, 0);
     return;
   }
-  const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
-  std::size_t bit = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint64_t word;
-    std::memcpy(&word, packed + bit / 8, 8);
-    out[i] = (word >> (bit % 8)) & mask;
-    bit += width;
-  }
+  kUnpackers[width](packed, n, out);
 }
 
 unsigned bits_for(std::uint64_t max_value) {
@@ -198,31 +243,41 @@ struct DictBuilder {
   }
 };
 
-Result<void> decompress(ByteReader& r, std::string& raw) {
+// The chunk's payload decompressed: the chunk's own bytes when stored uncompressed, else
+// `scratch` (reused by the caller across chunks, so a scan allocates nothing per chunk).
+Result<std::span<const std::byte>> decompress(ByteReader& r, std::string& scratch) {
   const auto codec = static_cast<Codec>(r.u8());
   const std::uint32_t raw_size = r.u32le();
   if (r.failed()) return Error{ErrorCode::Corruption, "chunk header is truncated"};
   auto payload = r.rest();
-  raw.resize(raw_size);
   switch (codec) {
     case Codec::None:
       if (payload.size() != raw_size) break;
-      std::memcpy(raw.data(), payload.data(), raw_size);
-      return ok();
+      return payload;
     case Codec::Lz4: {
-      int n = LZ4_decompress_safe(reinterpret_cast<const char*>(payload.data()), raw.data(),
+      if (scratch.size() < raw_size) scratch.resize(raw_size);
+      int n = LZ4_decompress_safe(reinterpret_cast<const char*>(payload.data()), scratch.data(),
                                   static_cast<int>(payload.size()), static_cast<int>(raw_size));
       if (n != static_cast<int>(raw_size)) break;
-      return ok();
+      return std::span<const std::byte>(reinterpret_cast<const std::byte*>(scratch.data()),
+                                        raw_size);
     }
     case Codec::Zstd: {
-      std::size_t n = ZSTD_decompress(raw.data(), raw_size, payload.data(), payload.size());
+      if (scratch.size() < raw_size) scratch.resize(raw_size);
+      std::size_t n = ZSTD_decompress(scratch.data(), raw_size, payload.data(), payload.size());
       if (ZSTD_isError(n) || n != raw_size) break;
-      return ok();
+      return std::span<const std::byte>(reinterpret_cast<const std::byte*>(scratch.data()),
+                                        raw_size);
     }
   }
   return Error{ErrorCode::Corruption, fmt::format("chunk does not decompress (codec {}, {} bytes)",
                                                   static_cast<int>(codec), payload.size())};
+}
+
+// Bit-packed high-entropy columns (ports, random counters) hardly compress; storing them
+// uncompressed costs under 1/32 more space and saves a decompression on every scan.
+bool saves_little(std::size_t raw_size, std::size_t compressed) {
+  return compressed + raw_size / 32 >= raw_size;
 }
 
 void compress(const std::string& raw, const ChunkOptions& opt, std::string& out) {
@@ -238,6 +293,11 @@ void compress(const std::string& raw, const ChunkOptions& opt, std::string& out)
       out.resize(start + static_cast<std::size_t>(bound));
       int n =
           LZ4_compress_default(raw.data(), out.data() + start, static_cast<int>(raw.size()), bound);
+      if (n <= 0 || saves_little(raw.size(), static_cast<std::size_t>(n))) {
+        out.resize(header);
+        compress(raw, ChunkOptions{Codec::None, 0, opt.fast}, out);
+        return;
+      }
       out.resize(start + static_cast<std::size_t>(n));
       return;
     }
@@ -246,7 +306,8 @@ void compress(const std::string& raw, const ChunkOptions& opt, std::string& out)
       out.resize(start + ZSTD_compressBound(raw.size()));
       std::size_t n = ZSTD_compress(out.data() + start, out.size() - start, raw.data(), raw.size(),
                                     opt.zstd_level);
-      if (ZSTD_isError(n)) {  // cannot happen with a bound-sized buffer; store uncompressed
+      // An error cannot happen with a bound-sized buffer; either way, store uncompressed.
+      if (ZSTD_isError(n) || saves_little(raw.size(), n)) {
         out.resize(header);
         compress(raw, ChunkOptions{Codec::None, 0, opt.fast}, out);
         return;
@@ -277,15 +338,26 @@ std::size_t bloom_bit(std::uint64_t h, int i, std::size_t bits) {
 
 std::string build_address_bloom(std::span<const IpAddress> values,
                                 std::span<const std::uint64_t> validity) {
-  std::vector<std::uint64_t> hashes;
-  hashes.reserve(values.size());
+  thread_local std::vector<std::uint64_t> hashes;
+  hashes.clear();
   for (std::size_t i = 0; i < values.size(); ++i) {
     if ((validity[i / 64] >> (i % 64)) & 1u) hashes.push_back(address_hash(values[i]));
   }
   if (hashes.empty()) return {};
-  std::sort(hashes.begin(), hashes.end());
-  hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
-  const std::size_t bits = std::max<std::size_t>(64, std::bit_ceil(hashes.size() * 8));
+  // The filter is sized by the number of distinct addresses, estimated by linear counting
+  // (Whang et al. 1990) over a bitmap of at least as many bits as values: one pass instead of
+  // a sort. Adding a repeated address to the filter changes nothing.
+  const std::size_t m = std::max<std::size_t>(64, std::bit_ceil(hashes.size()));
+  thread_local std::vector<std::uint64_t> seen;
+  seen.assign(m / 64, 0);
+  for (std::uint64_t h : hashes) seen[(h >> 7) % m / 64] |= std::uint64_t{1} << ((h >> 7) % 64);
+  std::size_t zeros = 0;
+  for (std::uint64_t w : seen) zeros += static_cast<std::size_t>(std::popcount(~w));
+  const double distinct = zeros == 0 ? double(hashes.size())
+                                     : std::min(double(hashes.size()),
+                                                -double(m) * std::log(double(zeros) / double(m)));
+  const std::size_t bits =
+      std::max<std::size_t>(64, std::bit_ceil(static_cast<std::size_t>(distinct + 0.5) * 8));
   std::string bloom(bits / 8, '\0');
   for (std::uint64_t h : hashes) {
     for (int i = 0; i < kBloomProbes; ++i) {
@@ -411,9 +483,12 @@ EncodedChunk encode_column(const Column& col, std::size_t begin, std::size_t row
 Result<void> decode_column(std::span<const std::byte> chunk, std::size_t rows, FieldType type,
                            Column& out) {
   ByteReader outer(chunk);
-  std::string raw;
-  if (auto r = decompress(outer, raw); !r) return r;
-  ByteReader r(as_bytes(raw));
+  // Per-thread scratch: decoding allocates nothing per chunk once warm.
+  thread_local std::string scratch;
+  thread_local std::vector<std::uint64_t> u;
+  auto raw = decompress(outer, scratch);
+  if (!raw) return raw.error();
+  ByteReader r(*raw);
   const auto enc = static_cast<Encoding>(r.u8());
   const auto validity = static_cast<Validity>(r.u8());
   if (r.failed() || static_cast<std::uint8_t>(enc) > 4 || static_cast<std::uint8_t>(validity) > 2) {
@@ -475,7 +550,7 @@ Result<void> decode_column(std::span<const std::byte> chunk, std::size_t rows, F
             }
             std::memcpy(static_cast<void*>(values), src.data(), src.size());
           } else if constexpr (kIsInteger<T>) {
-            std::vector<std::uint64_t> u(rows);
+            if (u.size() < rows) u.resize(rows);
             status = decode_integers(r, enc, rows, sizeof(T), u.data());
             if (!status) return;
             for (std::size_t i = 0; i < rows; ++i) values[i] = from_u64<T>(u[i]);

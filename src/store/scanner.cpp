@@ -1,7 +1,9 @@
 // Scans: partition pruning, zone maps per block, predicate columns decoded first and the other
 // projected columns only for blocks with matching rows (late materialisation).
 #include <algorithm>
+#include <limits>
 #include <numeric>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -12,17 +14,50 @@ namespace flowscope::store {
 namespace {
 
 // Keeps the rows of `sel` whose value in `col` is present and within the predicate's range.
+// Integer columns compare native values against the range clamped to their type (no per-row
+// OrderKey), over the whole block when nothing was filtered out yet (`sel` is 0..n-1).
 void refine(const Column& col, const ScanPredicate& p, std::vector<std::uint32_t>& sel) {
+  const auto words = col.validity_words();
+  auto valid = [&](std::uint32_t row) { return (words[row >> 6] >> (row & 63)) & 1u; };
   std::visit(
       [&](const auto& data) {
         using D = std::decay_t<decltype(data)>;
-        if constexpr (!std::is_same_v<D, StringColumn>) {
+        if constexpr (std::is_same_v<D, StringColumn>) {
+          return;
+        } else {
+          using T = typename D::value_type;
           std::size_t kept = 0;
-          for (std::uint32_t row : sel) {
-            const OrderKey k = order_key(data[row]);
-            const bool match = col.valid(row) && !(k < p.lo) && !(p.hi < k);
-            sel[kept] = row;
-            kept += match;
+          if constexpr (std::is_unsigned_v<T>) {
+            // Unsigned integers have OrderKey {0, v}: clamp the range to T.
+            if (p.lo.hi != 0 || p.lo.lo > std::numeric_limits<T>::max()) {
+              sel.clear();
+              return;
+            }
+            const T lo = static_cast<T>(p.lo.lo);
+            const T hi = (p.hi.hi != 0 || p.hi.lo > std::numeric_limits<T>::max())
+                             ? std::numeric_limits<T>::max()
+                             : static_cast<T>(p.hi.lo);
+            const T* v = data.data();
+            const bool dense = !sel.empty() && sel.back() + 1 == sel.size();
+            if (dense) {
+              const auto n = static_cast<std::uint32_t>(sel.size());
+              for (std::uint32_t row = 0; row < n; ++row) {
+                sel[kept] = row;
+                kept += static_cast<std::size_t>(v[row] >= lo) & (v[row] <= hi) & valid(row);
+              }
+            } else {
+              for (std::uint32_t row : sel) {
+                sel[kept] = row;
+                kept += static_cast<std::size_t>(v[row] >= lo) & (v[row] <= hi) & valid(row);
+              }
+            }
+          } else {
+            for (std::uint32_t row : sel) {
+              const OrderKey k = order_key(data[row]);
+              const bool match = valid(row) && !(k < p.lo) && !(p.hi < k);
+              sel[kept] = row;
+              kept += match;
+            }
           }
           sel.resize(kept);
         }

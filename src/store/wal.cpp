@@ -1,6 +1,7 @@
 #include "store/wal.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -73,7 +74,15 @@ Result<void> WalWriter::append(WalRecordType type, std::uint64_t sequence,
   w.u64(sequence);
   w.u64(record_checksum(length, static_cast<std::uint8_t>(type), sequence, as_bytes(payload)));
   buffer_ += payload;
-  if (auto r = write_all(fd_, path_, buffer_); !r) return r;
+  if (auto r = write_all(fd_, path_, buffer_); !r) {
+    // A full disk or an I/O error may leave part of the record written: cut it, so the WAL
+    // ends with whole records and a later append (once space is freed) follows them.
+    if (::ftruncate(fd_, static_cast<off_t>(bytes_)) != 0) {
+      return Error{r.error().code, r.error().message + "; the torn record could not be cut (" +
+                                       std::strerror(errno) + "), it is cut at the next open"};
+    }
+    return r;
+  }
   bytes_ += buffer_.size();
   return ok();
 }

@@ -55,3 +55,60 @@ TEST(Enricher, StitchedSessionsGetGeoGroupsAndServices) {
 
 }  // namespace
 }  // namespace flowscope::enrich
+
+namespace flowscope::enrich {
+namespace {
+
+TEST(InterfaceTable, OptionsDataNamesSessionsAndSnmpWins) {
+  const IpAddress router = *IpAddress::parse("192.0.2.7");
+  InterfaceTable table;
+  InterfaceUpdate gi{router, 5, {"Gi0/1", "to core", 0, InterfaceSource::OptionsData, {}}};
+  InterfaceUpdate none{router, 0, {"Null0", "", 0, InterfaceSource::OptionsData, {}}};
+  InterfaceUpdate te{router, 6, {"", "TenGigE0_0_1_0", 0, InterfaceSource::OptionsData, {}}};
+  std::vector<InterfaceUpdate> first{gi, none, te};
+  EXPECT_EQ(table.update(first), 2u);  // ifIndex 0 is never an interface
+  auto before = table.snapshot();
+  EXPECT_EQ(table.update(first), 0u);  // re-announced unchanged: no new snapshot
+  EXPECT_EQ(table.snapshot(), before);
+
+  // SNMP renames 5 and gives a speed; options data cannot overwrite that name afterwards.
+  std::vector<InterfaceUpdate> snmp{
+      {router, 5, {"GigabitEthernet0/1", "core", 1'000'000'000, InterfaceSource::Snmp, {}}}};
+  EXPECT_EQ(table.update(snmp), 1u);
+  EXPECT_EQ(table.update(std::vector<InterfaceUpdate>{gi}), 0u);
+  ASSERT_NE(table.snapshot()->find(router, 5), nullptr);
+  EXPECT_EQ(table.snapshot()->find(router, 5)->name, "GigabitEthernet0/1");
+  EXPECT_EQ(table.snapshot()->find(router, 5)->speed_bps, 1'000'000'000u);
+  EXPECT_EQ(before->find(router, 5)->name, "Gi0/1");  // old readers keep their snapshot
+
+  EnrichSources sources;
+  sources.interfaces = &table;
+  Enricher enricher(sources);
+  SessionBatch batch(4);
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t row = batch.add_row();
+    batch.set<FieldId::ClnAddr>(row, *IpAddress::parse("10.0.0.1"));
+    batch.set<FieldId::SrvAddr>(row, *IpAddress::parse("10.0.0.2"));
+    batch.set<FieldId::Exporter>(row, i == 2 ? *IpAddress::parse("192.0.2.8") : router);
+    batch.set<FieldId::InIf>(row, 5);
+    batch.set<FieldId::OutIf>(row, i == 0 ? 6u : 0u);
+  }
+  enricher.enrich(batch);
+  EXPECT_EQ(batch.get<FieldId::InIfName>(0), "GigabitEthernet0/1");
+  EXPECT_EQ(batch.get<FieldId::OutIfName>(0), "TenGigE0_0_1_0");  // the description, no name
+  EXPECT_FALSE(batch.is_set(FieldId::OutIfName, 1));  // ifIndex 0
+  EXPECT_FALSE(batch.is_set(FieldId::InIfName, 2));   // another exporter's ifIndex 5
+  EXPECT_EQ(enricher.stats().interface_hits, 3u);
+}
+
+TEST(InterfaceTable, BoundedAndCounted) {
+  InterfaceTable table(1);
+  const IpAddress r = *IpAddress::parse("192.0.2.7");
+  std::vector<InterfaceUpdate> u{{r, 1, {"a", "", 0, InterfaceSource::OptionsData, {}}},
+                                 {r, 2, {"b", "", 0, InterfaceSource::OptionsData, {}}}};
+  EXPECT_EQ(table.update(u), 1u);
+  EXPECT_EQ(table.refused(), 1u);
+}
+
+}  // namespace
+}  // namespace flowscope::enrich

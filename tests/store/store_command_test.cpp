@@ -1,10 +1,16 @@
 // `flowscope import`, `flowscope store stats` and `flowscope store retention`, run as a user
 // would: the built binary against a temporary data directory.
+#include <sys/mount.h>
+#include <sys/wait.h>
+
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sched.h>
+#include <unistd.h>
 
 #include "store_test_support.h"
 #include "test_support.h"
@@ -77,6 +83,81 @@ TEST(StoreCommand, ImportsNfcapdThroughNfdump) {
   EXPECT_EQ(j["partitions"][0]["partition"], "2026-11-11T20");
   EXPECT_EQ(j["partitions"][0]["first"], "2026-11-11T20:01:11.806Z");
   EXPECT_EQ(j["partitions"][0]["rows"], 2);
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_sessions(const std::filesystem::path& path, int rows, int first_octet) {
+  std::ofstream out(path);
+  out << "cln_addr,srv_addr,srv_port,start_time,cln_bytes,srv_bytes,cln_packets\n";
+  for (int i = 0; i < rows; ++i) {
+    out << first_octet << '.' << (i >> 16 & 255) << '.' << (i >> 8 & 255) << '.' << (i & 255)
+        << ",192.0.2." << (i % 200) << ',' << (1000 + i % 5000)
+        << ",2026-11-24T00:" << (10 + i % 50) << ":00." << (i % 1000) << "Z," << i * 7 << ','
+        << i * 13 << ',' << i % 97 << '\n';
+  }
+}
+
+// A disk that fills up during an import: the import stops with an error naming the file and the
+// fix, what was stored before stays readable and intact, and the WAL keeps only whole records
+// (no torn tail to cut at the next open). The disk is a 2 MiB tmpfs mounted in a private mount
+// namespace of a child process, so nothing outside the test sees it.
+TEST(StoreCommand, FullDiskStopsTheImportAndKeepsWhatWasStored) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  testing::TempDir dir;
+  const auto small = dir.path() / "small.csv";
+  const auto big = dir.path() / "big.csv";
+  write_sessions(small, 1000, 10);
+  write_sessions(big, 400000, 11);
+  const auto disk = dir.path() / "disk";
+  std::filesystem::create_directories(disk);
+  const auto out = dir.path() / "out";
+  std::filesystem::create_directories(out);
+  const std::string bin = FLOWSCOPE_BINARY;
+  const std::string store = (disk / "store").string();
+  const std::string o = out.string();
+  const std::string script = bin + " import -d " + store + " " + small.string() + " >" + o +
+                             "/imp1.out 2>" + o + "/imp1.err; echo $? >" + o + "/imp1.rc; " + bin +
+                             " import -d " + store + " " + big.string() + " >" + o +
+                             "/imp2.out 2>" + o + "/imp2.err; echo $? >" + o + "/imp2.rc; " + bin +
+                             " store stats --json -d " + store + " >" + o + "/stats.out 2>" + o +
+                             "/stats.err; echo $? >" + o + "/stats.rc";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNS) != 0) ::_exit(77);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(77);
+    if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=2m") != 0) ::_exit(77);
+    ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    ::_exit(78);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace here";
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+
+  EXPECT_EQ(slurp(out / "imp1.rc"), "0\n") << slurp(out / "imp1.err");
+  EXPECT_EQ(slurp(out / "imp2.rc"), "1\n");
+  const std::string err = slurp(out / "imp2.err");
+  EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+  EXPECT_NE(err.find(store), std::string::npos) << err;         // names the file
+  EXPECT_NE(err.find("free space"), std::string::npos) << err;  // and the fix
+
+  ASSERT_EQ(slurp(out / "stats.rc"), "0\n") << slurp(out / "stats.err");
+  EXPECT_EQ(slurp(out / "stats.err").find("cut"), std::string::npos)
+      << "the WAL was left with a torn record: " << slurp(out / "stats.err");
+  auto j = nlohmann::json::parse(slurp(out / "stats.out"));
+  std::uint64_t rows = j["wal"]["rows"].get<std::uint64_t>();
+  for (const auto& p : j["partitions"]) rows += p["rows"].get<std::uint64_t>();
+  EXPECT_GE(rows, 1000u);            // the first import, whole
+  EXPECT_LT(rows, 1000u + 400000u);  // the disk did fill up
+  EXPECT_TRUE(j["damaged"].empty());
 }
 
 TEST(StoreCommand, ConfigDrivesRollupsAndRetention) {

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# F5 bench: the embedded store against nfdump's own files, on the same records in the same run.
+# Data: `flowscope gen flows --format v9 --seed 1` sent on loopback to nfcapd 1.7 (LZ4, -y);
+# the records nfcapd stored are "the records" (nfcapd may drop a few under load; both tools
+# then work on what it kept). Rows:
+#   - bytes per record on disk: nfcapd's LZ4 file vs flowscope's segments after `import`;
+#   - ingest: turning that nfcapd file into each tool's storage (`nfdump -r F -y -w OUT` vs
+#     `flowscope import`), CPU seconds of the whole program and its children;
+#   - scan: counting the records with one predicate (server/destination port 22), nfdump over
+#     its file vs `flowscope query` over the store (needs F6's query command).
+# Each row checks that both tools saw the same number of records before it gives a ratio.
+# Usage: store_vs_nfdump.sh FLOWSCOPE_BIN WORKDIR
+set -euo pipefail
+bin=${1:?usage: store_vs_nfdump.sh FLOWSCOPE_BIN WORKDIR}
+work=${2:?}/store
+flows=${STORE_BENCH_FLOWS:-2000000}
+rate=${STORE_BENCH_RATE:-250000}
+mkdir -p "$work"
+rm -rf "$work"/*
+
+if ! command -v nfcapd >/dev/null || ! command -v nfdump >/dev/null; then
+  echo "| store vs nfdump | - | skipped: nfdump is not installed (scripts/install-deps.sh) |"
+  exit 0
+fi
+
+cpu_seconds() {  # CPU seconds (user + system, children included) of a command; stdout to $1
+  local out=$1
+  shift
+  /usr/bin/time -f '%U %S' -o "$work/time.txt" "$@" >"$out" 2>"$work/stderr.txt"
+  awk '{printf "%.3f", $1 + $2}' "$work/time.txt"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The records: gen → nfcapd on loopback.
+port=$(free_port)
+mkdir -p "$work/nfcapd"
+nfcapd -y -w "$work/nfcapd" -b 127.0.0.1 -p "$port" -B 8388608 >"$work/nfcapd.log" 2>&1 &
+nfcapd_pid=$!
+sleep 1
+"$bin" gen flows --format v9 --seed 1 --count "$flows" --rate "$rate" --to "127.0.0.1:$port" -q
+sleep 1
+kill -TERM "$nfcapd_pid"
+wait "$nfcapd_pid" || true
+file=$(ls "$work"/nfcapd/nfcapd.2* | head -1)
+records=$(nfdump -r "$file" -I | awk '/^Flows:/ {print $2}')
+file_bytes=$(stat -c %s "$file")
+
+# Ingest: each tool turns the file into its storage.
+nf_ingest=$(cpu_seconds /dev/null nfdump -r "$file" -y -w "$work/rewritten.nfcapd")
+fs_ingest=$(cpu_seconds "$work/import.txt" "$bin" import -d "$work/data" "$file")
+read -r fs_rows fs_bytes < <("$bin" store stats -d "$work/data" --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+raw = [p for p in j["partitions"] if p["level"] == "raw"]
+print(sum(p["rows"] for p in raw) + j["wal"]["rows"], sum(p["bytes"] for p in raw))')
+
+if [[ $fs_rows != "$records" ]]; then
+  echo "| store size vs nfdump | - | ANSWERS DIFFER: nfcapd stored $records records, flowscope import stored $fs_rows ($(grep -m1 -o 'skipped [0-9]* ([^)]*)' "$work/import.txt" || true)) |"
+  echo "| store ingest vs nfdump | - | ANSWERS DIFFER (see the row above) |"
+else
+  printf '| store size vs nfdump LZ4 | %.2fx smaller | %d records; nfcapd -y %.1f B/record, flowscope segments %.1f B/record (goal: 3x smaller) |\n' \
+    "$(echo "($file_bytes / $records) / ($fs_bytes / $fs_rows)" | bc -l)" "$records" \
+    "$(echo "$file_bytes / $records" | bc -l)" "$(echo "$fs_bytes / $fs_rows" | bc -l)"
+  printf '| store ingest vs nfdump (nfcapd file into each store) | %.2fx | %d records; flowscope import %.2f M records/s, nfdump -r -w %.2f M records/s (CPU time incl. children) |\n' \
+    "$(echo "$nf_ingest / $fs_ingest" | bc -l)" "$records" \
+    "$(echo "$records / $fs_ingest / 1000000" | bc -l)" "$(echo "$records / $nf_ingest / 1000000" | bc -l)"
+fi
+
+# Scan with one predicate: records to port 22.
+if ! "$bin" --help | grep -qE '^  query '; then
+  echo "| store scan (one predicate) vs nfdump | - | not yet: needs flowscope query (F6); store_bench's BM_StoreScanOnePredicate gives the scan rate |"
+  exit 0
+fi
+nf_scan=$(cpu_seconds "$work/nf_scan.txt" nfdump -r "$file" -q -o 'fmt:%sa' 'dst port 22')
+nf_hits=$(wc -l <"$work/nf_scan.txt")
+fs_scan=$(cpu_seconds "$work/fs_scan.txt" "$bin" query -d "$work/data" -t all -c -f CLNIP 'SRVPORT == 22')
+fs_hits=$(wc -l <"$work/fs_scan.txt")
+if [[ $nf_hits != "$fs_hits" ]]; then
+  echo "| store scan (one predicate) vs nfdump | - | ANSWERS DIFFER: nfdump $nf_hits records to port 22, flowscope $fs_hits |"
+else
+  printf '| store scan (one predicate) vs nfdump | %.1fx faster | %d of %d records match; flowscope %.0f M rows/s, nfdump %.1f M rows/s (CPU time, whole program) |\n' \
+    "$(echo "$nf_scan / $fs_scan" | bc -l)" "$fs_hits" "$records" \
+    "$(echo "$records / $fs_scan / 1000000" | bc -l)" "$(echo "$records / $nf_scan / 1000000" | bc -l)"
+fi
