@@ -63,7 +63,6 @@ cat >>"$out" <<'EOF_MD'
 | probe from pcap vs softflowd | - | not yet: issue F3 |
 | top-N / filtered query vs nfdump | - | not yet: issue F6 |
 | collector load vs nfcapd | - | not yet: issue F7 |
-| TCP reassembly vs tcpflow | - | not yet: issue F9 |
 EOF_MD
 
 echo >&2

@@ -14,6 +14,9 @@ packages=(
   liblzo2-dev libbz2-dev
   # application labels of the probe (optional in CMake; on when present)
   libndpi-dev
+  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev libssl-dev
+  # optional: tcpflow's -e python scanner (cmake -DFLOWSCOPE_TCPFLOW_PYTHON=ON)
+  pybind11-dev python3-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
@@ -25,7 +28,7 @@ packages=(
   # PNG graphs of `flowscope stat -g` (optional at build time)
   libcairo2-dev
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
-  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd
+  libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd tcpflow
 )
 
 if [[ "${1:-}" == "--bench" ]]; then

@@ -3,6 +3,8 @@
 // top-level app with its options, help text and Examples footer (STYLE.md §14). Called once from
 // main() on the main thread.
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace flowscope::cli {
@@ -18,6 +20,7 @@ void register_user(CLI::App& app);
 void register_query(CLI::App& app);
 void register_stat(CLI::App& app);
 void register_capture(CLI::App& app);
+void register_tcpflow(CLI::App& app);
 
 // Builds the whole command line; `main` and the CLI tests share it.
 void register_all(CLI::App& app);
@@ -29,6 +32,9 @@ inline constexpr int kExitUsage = 2;
 
 // Thrown by a subcommand's callback to end with a message the user can act on: what is wrong,
 // where, and the fix. main() prints "flowscope: error: <message>" and exits with `code`.
+// `flowscope tcpflow` outside CLI11: main() calls it when the binary is invoked as `tcpflow`.
+int tcpflow_main(int argc, char** argv);
+
 struct UserError {
   std::string message;
   int code = kExitError;

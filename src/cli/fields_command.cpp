@@ -124,6 +124,7 @@ void register_all(CLI::App& app) {
   register_query(app);
   register_stat(app);
   register_capture(app);
+  register_tcpflow(app);
 }
 
 }  // namespace flowscope::cli

@@ -15,6 +15,14 @@
 
 int main(int argc, char** argv) {
   using namespace flowscope;
+  // Invoked as `tcpflow` (the build's bin/tcpflow link): behave as `flowscope tcpflow`.
+  if (argc > 0) {
+    const std::string self = argv[0];
+    const auto slash = self.rfind('/');
+    if (self.substr(slash == std::string::npos ? 0 : slash + 1) == "tcpflow") {
+      return cli::tcpflow_main(argc, argv);
+    }
+  }
   CLI::App app{"flowscope: collect, stitch, store and query network flows", "flowscope"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("flowscope ") + FLOWSCOPE_VERSION);

@@ -1,0 +1,32 @@
+#pragma once
+// Frames to TCP segments the way tcpflow 1.6.1's datalink handlers and IP layer read them, so
+// the same packets make the same flows: Ethernet (any number of 802.1Q/802.1ad/0x9100 tags; the
+// flow's VLAN is the raw 16-bit tag control word of an outer 0x8100 tag), BSD null (only the
+// first byte is read as the family, 2 or 10), raw IP (link types 12, 14, 101), PPP, Linux SLL
+// (with MPLS labels); IPv4 without fragments after the first, IPv6 whose next header is TCP (no
+// extension headers). The TCP length comes from the IP header; bytes past the capture are not
+// invented (the reassembler seeks over them).
+//
+// Pure functions; any thread.
+
+#include <cstdint>
+#include <span>
+
+#include "capture/tcp_reassembler.h"
+
+namespace flowscope::capture::tcpflow {
+
+enum class FrameKind : std::uint8_t {
+  Tcp,          // `packet` holds a TCP segment
+  Unprocessed,  // an IP packet tcpflow does not use (written with -w)
+  Ignored,      // dropped at the link layer (not IP, cut short); not written with -w
+};
+
+// Whether tcpflow 1.6.1 has a handler for this pcap link type.
+bool link_type_supported(int dlt);
+
+// `ts` is the capture time as the pcap header has it; wire/cap lengths are the pcap header's.
+FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32_t wire_length,
+                       PcapTime ts, TcpPacket& packet);
+
+}  // namespace flowscope::capture::tcpflow
