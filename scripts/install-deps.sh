@@ -9,18 +9,15 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
   # libraries
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libhowardhinnant-date-dev libdate-tz3
-  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev
+  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev libssl-dev
   # nfcapd files compressed with LZO (nfcapd -z) or BZ2 (-j)
   liblzo2-dev libbz2-dev
   # application labels of the probe (optional in CMake; on when present)
   libndpi-dev
-  libpcap-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev libssl-dev
   # optional: tcpflow's -e python scanner (cmake -DFLOWSCOPE_TCPFLOW_PYTHON=ON)
   pybind11-dev python3-dev
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
-  # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration
-  libmaxminddb-dev libc-ares-dev libtomlplusplus-dev
   # the server: password hashes (argon2id), the admin HTTP port
   libsodium-dev libcpp-httplib-dev
   # time zone data for named-zone parsing and its tests

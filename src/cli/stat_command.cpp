@@ -127,7 +127,6 @@ void register_stat(CLI::App& app) {
       "  flowscope stat -d data -t 1d -grp host/24/48 -cnt sessions 'PROTO == tcp'\n"
       "  flowscope stat -d data -t today -grp srvport -cnt bytes -w 1h -c+\n"
       "  flowscope stat -d data -t 'last day' -grp host -snd -n 8 -g hosts.png -gx 1200\n"
-      "  flowscope stat -d data -grp country -cnt unique:SRVPORT --json");
       "  flowscope stat -d data -grp country -cnt unique:SRVPORT --json\n"
       "  flowscope stat -srv localhost:9640 -us KEY -grp host -cnt bytes");
   cmd->callback([opt] { run_stat(*opt); });
