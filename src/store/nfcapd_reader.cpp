@@ -348,17 +348,16 @@ bool NfcapdReader::next_block() {
 }
 
 void NfcapdReader::parse_record(std::span<const std::byte> record, FlowBatch& out) {
+  if (record.size() < kV3HeaderSize) {
+    skip("malformed_record", 1,
+         fmt::format("block {}: a flow record of {} bytes is shorter than its header", block_index_,
+                     record.size()));
+    return;
+  }
   ByteReader r(record);
   r.skip(4);  // type and size, checked by the caller
   const std::uint16_t num_elements = r.u16le();
   r.skip(6);  // engine type and id, exporter id, flags, NetFlow version
-  if (r.failed()) {
-    skip("malformed_record", 1,
-         fmt::format("block {}: a flow record of {} bytes is shorter "
-                     "than its header",
-                     block_index_, record.size()));
-    return;
-  }
   FlowValues v;
   for (std::uint16_t element_idx = 0; element_idx < num_elements; ++element_idx) {
     const std::uint16_t type = r.u16le();

@@ -348,12 +348,17 @@ TEST(NfcapdReader, HandMadeRecordsUnknownTypesAndElements) {
   overrun[14] = '\x7f';  // the element's length runs past the record
   body += overrun;
   body += v3_record({element(2, "abc")});  // an IPv4 element too short for its addresses
+  std::string stub;
+  put_le(stub, 11, 2);
+  put_le(stub, 8, 2);
+  put_le(stub, 1, 4);
+  body += stub;  // a flow record shorter than its 12-byte header
   std::string exporter_info;
   put_le(exporter_info, 7, 2);
   put_le(exporter_info, 8, 2);
   put_le(exporter_info, 0, 4);
   body += exporter_info;  // not a flow, not counted as skipped
-  const std::string file = file_header(1) + block(6, body);
+  const std::string file = file_header(1) + block(7, body);
   auto reader = NfcapdReader::from_bytes(file, "hand");
   ASSERT_TRUE(reader.has_value()) << reader.error().message;
   FlowBatch flows;
@@ -382,9 +387,9 @@ TEST(NfcapdReader, HandMadeRecordsUnknownTypesAndElements) {
   EXPECT_FALSE(flows.is_set(FieldId::SrcMask, 1));  // no flow misc element
   const ImportStats& st = reader->stats();
   EXPECT_EQ(st.records, 2u);
-  EXPECT_EQ(st.skipped, 3u);
+  EXPECT_EQ(st.skipped, 4u);
   EXPECT_EQ(st.skipped_by_reason.at("unknown_record_type"), 1u);
-  EXPECT_EQ(st.skipped_by_reason.at("malformed_record"), 2u);
+  EXPECT_EQ(st.skipped_by_reason.at("malformed_record"), 3u);
   ASSERT_FALSE(st.examples.empty());
   EXPECT_NE(st.examples[0].find("hand: block 1: a record of type 99"), std::string::npos)
       << st.examples[0];
