@@ -69,6 +69,7 @@ class FlowOutput final : public TcpStreamSink {
 
   std::size_t open_files() const { return lru_.size(); }
   std::size_t max_open_files() const { return max_open_seen_; }
+  std::size_t buffered_bytes() const { return buffered_; }
   const FlowOutputStats& stats() const { return stats_; }
 
  private:

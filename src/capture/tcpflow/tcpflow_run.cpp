@@ -116,7 +116,6 @@ class Runner {
       if (rc == PCAP_ERROR_BREAK) break;
       if (rc < 0) {
         if (g_stop != 0) break;  // a read interrupted by SIGINT/SIGTERM: a normal stop
-        if (g_stop != 0) break;  // a read interrupted by SIGINT/SIGTERM: a normal stop
         fmt::print(err_, "tcpflow: {}: {}\n", name, pcap_geterr(pd));
         return false;
       }
