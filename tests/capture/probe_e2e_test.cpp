@@ -91,13 +91,26 @@ count = 1
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(work / "probe.err");
 
-  std::map<std::string, nlohmann::json> ours;  // "proto cln:port srv:port" -> session
+  // "proto cln:port srv:port" -> session. UDP sessions are filed under both orientations: their
+  // client is decided by the F4 rule (no SYN: the higher port is the client), which need not
+  // be the side gen made the client.
+  std::map<std::string, nlohmann::json> ours;
   std::istringstream in(slurp(work / "sessions.json"));
   for (std::string line; std::getline(in, line);) {
     auto s = nlohmann::json::parse(line);
-    ours[s["proto"].get<std::string>() + " " + s["cln_addr"].get<std::string>() + ":" +
-         std::to_string(s["cln_port"].get<int>()) + " " + s["srv_addr"].get<std::string>() + ":" +
-         std::to_string(s["srv_port"].get<int>())] = s;
+    const std::string cln =
+        s["cln_addr"].get<std::string>() + ":" + std::to_string(s["cln_port"].get<int>());
+    const std::string srv =
+        s["srv_addr"].get<std::string>() + ":" + std::to_string(s["srv_port"].get<int>());
+    const std::string proto = s["proto"];
+    ours[proto + " " + cln + " " + srv] = s;
+    if (proto == "udp") {
+      auto r = s;
+      for (const char* f : {"addr", "port", "packets", "bytes"}) {
+        std::swap(r[std::string("cln_") + f], r[std::string("srv_") + f]);
+      }
+      ours.emplace(proto + " " + srv + " " + cln, r);
+    }
   }
   std::istringstream expect(slurp(work / "expect.json"));
   int checked = 0;
