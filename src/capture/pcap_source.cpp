@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <unistd.h>
 
 namespace flowscope::capture {
@@ -180,6 +181,9 @@ Result<PcapSource> PcapSource::open_live(const std::string& interface, int snap_
   pcap_set_snaplen(p, snap_length);
   pcap_set_promisc(p, promiscuous ? 1 : 0);
   pcap_set_timeout(p, timeout_ms);
+  // Packets as they arrive rather than when a kernel buffer block fills: a probe's sessions
+  // and timers should not lag its link by up to a block, and a stop should lose nothing.
+  pcap_set_immediate_mode(p, 1);
   (void)pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);  // else microseconds
   const int rc = pcap_activate(p);
   if (rc < 0) {
@@ -188,9 +192,15 @@ Result<PcapSource> PcapSource::open_live(const std::string& interface, int snap_
                              : std::string(pcap_geterr(p));
     return Error{ErrorCode::Io, "interface " + interface + ": cannot capture: " + reason};
   }
+  // Non-blocking reads and our own poll(): in immediate mode libpcap's timeout does not run,
+  // and a poll() returns on a signal (SIGTERM ends a probe) where a blocking read would not.
+  if (pcap_setnonblock(p, 1, errbuf) != 0 || pcap_get_selectable_fd(p) < 0) {
+    return Error{ErrorCode::Io, "interface " + interface + ": cannot poll the capture: " + errbuf};
+  }
   LinkType link = link_from_dlt(pcap_datalink(p));
   PcapSource source(std::move(handle), link, interface);
   source.live_ = true;
+  source.timeout_ms_ = timeout_ms;
   source.nano_ = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
   return source;
 }
@@ -232,8 +242,13 @@ Result<std::optional<CapturedPacket>> PcapSource::next() {
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
   int rc = pcap_next_ex(handle_.get(), &header, &data);
+  if (rc == 0 && live_) {
+    // Nothing buffered: wait for the interface, a timeout, or a signal.
+    pollfd fd{pcap_get_selectable_fd(handle_.get()), POLLIN, 0};
+    if (::poll(&fd, 1, timeout_ms_) > 0) rc = pcap_next_ex(handle_.get(), &header, &data);
+    if (rc == 0) return std::optional<CapturedPacket>(CapturedPacket{});  // timeout
+  }
   if (rc == PCAP_ERROR_BREAK) return std::optional<CapturedPacket>();
-  if (rc == 0 && live_) return std::optional<CapturedPacket>(CapturedPacket{});  // timeout
   if (rc != 1) {
     return Error{ErrorCode::Truncated,
                  path_ + ": " + pcap_geterr(handle_.get()) + " (file cut short?)"};

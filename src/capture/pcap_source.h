@@ -82,7 +82,8 @@ class PcapSource {
   LinkType link_ = LinkType::Ethernet;
   std::string path_;
   bool live_ = false;
-  bool nano_ = true;  // timestamps' sub-second part is in nanoseconds (else microseconds)
+  int timeout_ms_ = 500;  // live: how long next() waits before it returns an empty packet
+  bool nano_ = true;      // timestamps' sub-second part is in nanoseconds (else microseconds)
   std::unique_ptr<Mapping> mapping_;                 // set for a mapped classic pcap file
   std::size_t offset_ = 0;                           // next record in the mapping
   bool swapped_ = false;                             // the file's byte order is not ours

@@ -367,6 +367,11 @@ void run(const CaptureOptions& opt) {
       if (auto r = source->set_filter(filter); !r) throw UserError{r.error().message, kExitUsage};
     }
     current_source = &*source;
+    if (live && !opt.quiet) {
+      // Said once the interface is open, so scripts (and tests) know packets are being seen.
+      std::fprintf(stderr, "capture: listening on %s\n", input.c_str());
+      std::fflush(stderr);
+    }
     const LinkType link = source->link_type();
     capture::TimeNs first_ts = 0;
     std::uint64_t seen = 0;
