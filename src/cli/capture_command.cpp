@@ -58,7 +58,7 @@ struct CaptureOptions {
 
 // Set by SIGINT/SIGTERM during a live capture: the loop ends and open sessions are flushed.
 volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) { g_stop = 1; }
+extern "C" void on_capture_stop_signal(int) { g_stop = 1; }
 
 std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
   std::vector<std::string> out;
@@ -356,8 +356,8 @@ void run(const CaptureOptions& opt) {
   std::uint64_t kernel_drops = 0;
   std::string read_error;
   if (live) {
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
+    std::signal(SIGINT, on_capture_stop_signal);
+    std::signal(SIGTERM, on_capture_stop_signal);
   }
   for (const std::string& input : inputs) {
     auto source = live ? capture::PcapSource::open_live(input, opt.snap_length)

@@ -26,7 +26,7 @@ namespace {
 // signal handler can reach nothing else safely.
 volatile std::sig_atomic_t g_stop = 0;
 
-extern "C" void on_stop_signal(int) { g_stop = 1; }
+extern "C" void on_tcpflow_stop_signal(int) { g_stop = 1; }
 
 struct PcapCloser {
   void operator()(pcap_t* p) const {
@@ -60,7 +60,7 @@ class SignalScope {
   SignalScope() {
     g_stop = 0;
     struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
+    sa.sa_handler = on_tcpflow_stop_signal;
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &old_[i]);
   }
