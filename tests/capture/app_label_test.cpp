@@ -57,7 +57,9 @@ TEST(AppLabel, NdpiNamesTheApplicationsOfAKnownCapture) {
       EXPECT_TRUE(label.starts_with("DNS")) << label;
       ++dns;
     }
-    if (key == "udp/123") EXPECT_EQ(label, "NTP");
+    if (key == "udp/123") {
+      EXPECT_EQ(label, "NTP");
+    }
   }
   EXPECT_EQ(http, 3);
   EXPECT_EQ(dns, 2);
