@@ -31,7 +31,7 @@ void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
   add_server_options(&cmd, opt.server);
   cmd.add_option("-t,--time", opt.time,
                  "Time window: 15m, 'last 5 hours', 'last week', today, "
-                 "'2026-11-24 08:00..2026-11-24 09:00' (docs/time.md)")
+                 "'2026-11-24 08:00..2026-11-24 09:00' (docs/time.md), or all")
       ->capture_default_str();
   cmd.add_option("-f,--filter", opt.filter_option,
                  "Filter in FlowTraq's syntax, e.g. 'SRVPORT == 443 && CLNIP == 10.0.0.0/8'");
@@ -63,10 +63,12 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
     if (!now) throw UserError{render_error("--now", opt.now, now.error()), kExitUsage};
     ctx.now = *now;
   }
-  auto window = parse_window(opt.time, ctx);
-  if (!window) throw UserError{render_error("time", opt.time, window.error()), kExitUsage};
-  q.where.begin_ms = to_ms(window->begin);
-  q.where.end_ms = to_ms(window->end);
+  if (opt.time != "all") {  // "all": every session, whatever its time (the Selection default)
+    auto window = parse_window(opt.time, ctx);
+    if (!window) throw UserError{render_error("time", opt.time, window.error()), kExitUsage};
+    q.where.begin_ms = to_ms(window->begin);
+    q.where.end_ms = to_ms(window->end);
+  }
 
   std::string flowtraq = opt.filter_option;
   for (const std::string& w : opt.filter_words) {
