@@ -40,7 +40,8 @@ constexpr Slot kSlots[] = {
     {FieldId::First, 0, 0, 2, 0},       {FieldId::Last, 0, 0, 2, 0},
     {FieldId::SrcAs, 0, 0, 0, 4},       {FieldId::DstAs, 0, 0, 0, 4},
     {FieldId::SrcMask, 0, 1, 0, 1},     {FieldId::DstMask, 0, 1, 0, 1},
-    {FieldId::SrcVlan, 0, 0, 0, 2},     {FieldId::Direction, 0, 0, 0, 1},
+    {FieldId::SrcVlan, 0, 0, 0, 2},     {FieldId::DstVlan, 0, 0, 0, 2},
+    {FieldId::Direction, 0, 0, 0, 1},
 };
 
 std::vector<TemplateEncoder::Element> build_template(bool ipfix, bool ipv6) {

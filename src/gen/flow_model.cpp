@@ -152,7 +152,7 @@ std::size_t FlowModel::add_session(TimeMs now, FlowBatch& batch, std::size_t max
     IpAddress next_hop;
     std::uint32_t src_as, dst_as;
     std::uint8_t src_mask, dst_mask;
-    std::uint16_t vlan;
+    std::uint16_t in_vlan, out_vlan;
   };
   auto write = [&](const Direction& d) {
     const std::size_t row = batch.add_row();
@@ -174,23 +174,25 @@ std::size_t FlowModel::add_session(TimeMs now, FlowBatch& batch, std::size_t max
     batch.set<FieldId::DstAs>(row, d.dst_as);
     batch.set<FieldId::SrcMask>(row, d.src_mask);
     batch.set<FieldId::DstMask>(row, d.dst_mask);
-    batch.set<FieldId::SrcVlan>(row, d.vlan);
+    batch.set<FieldId::SrcVlan>(row, d.in_vlan);
+    batch.set<FieldId::DstVlan>(row, d.out_vlan);
     batch.set<FieldId::Direction>(row, 0);
   };
   const bool tcp = svc.proto == ip_proto::kTcp;
   const std::uint8_t mask_client = v6 ? 64 : 24;
   const std::uint8_t mask_server = v6 ? 48 : 20;
-  // Client to server: in on interface 1 (inside), out on 2.
+  // Client to server: in on interface 1 (inside, VLAN 100), out on 2 (VLAN 200); the reverse
+  // flow mirrors both, so the stitcher pairs the two directions (docs/sessions.md).
   write({caddr, saddr, client_port, request_port,
          static_cast<std::uint8_t>(tcp ? (refused ? tcp_flags::kSyn : kTcpSession) : 0),
          client_packets, client_bytes, client_first, 1, 2, outside_hop, kClientAs, server_as,
-         mask_client, mask_server, 100});
+         mask_client, mask_server, 100, 200});
   if (max_rows < 2) return 1;
   // Server to client: in on 2, out on 1; starts one round trip later.
   write({saddr, caddr, static_cast<std::uint16_t>(icmp ? 0 : svc.port), reply_port,
          static_cast<std::uint8_t>(tcp ? (refused ? kTcpRefused : kTcpSession) : 0), server_packets,
          server_bytes, std::min(client_first + rtt, client_last), 2, 1, inside_hop, server_as,
-         kClientAs, mask_server, mask_client, 200});
+         kClientAs, mask_server, mask_client, 200, 100});
   return 2;
 }
 

@@ -21,6 +21,7 @@
 #include "decode/corpus_support.h"
 
 #include "gen/flow_model.h"
+#include "session/stitcher.h"
 #include "test_support.h"
 
 namespace flowscope::testing {
@@ -91,6 +92,27 @@ TEST(GenFlows, OurDecoderReadsEverythingWithoutErrors) {
     EXPECT_EQ(d.batch.get<FieldId::SrcAddr>(0), d.batch.get<FieldId::DstAddr>(1)) << format;
     EXPECT_EQ(d.batch.get<FieldId::DstAddr>(0), d.batch.get<FieldId::SrcAddr>(1)) << format;
     EXPECT_EQ(d.batch.get<FieldId::SrcPort>(0), d.batch.get<FieldId::DstPort>(1)) << format;
+  }
+}
+
+// What gen sends stitches back into two-sided sessions: the two directions mirror their
+// interfaces and VLANs (in 100 / out 200 and back), as one router would export them.
+TEST(GenFlows, DirectionsStitchIntoTwoSidedSessions) {
+  for (const char* format : {"v9", "ipfix", "sflow"}) {
+    const fs::path pcap = temp_file(std::string(format) + "_stitch.pcap");
+    auto r = gen(format, pcap, {"--seed", "8", "--count", "4000"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    DecodedCapture d = decode_capture(pcap);
+    session::Stitcher stitcher({});
+    SessionBatch out;
+    stitcher.add(d.batch, out);
+    stitcher.flush(out);
+    const session::StitchStats& st = stitcher.stats();
+    EXPECT_EQ(st.sessions, 2000u) << format;
+    EXPECT_EQ(st.sessions_two_sided, 2000u) << format;
+    ASSERT_GT(out.size(), 0u);
+    EXPECT_EQ(out.get<FieldId::InVlan>(0), 100) << format;  // the client's side
+    EXPECT_EQ(out.get<FieldId::OutVlan>(0), 200) << format;
   }
 }
 
