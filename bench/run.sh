@@ -59,11 +59,6 @@ for script in "$root"/bench/e2e/*.sh; do
   echo "== $(basename "$script")" >&2
   "$script" "$build/bin/flowscope" "$work" | tee -a "$out" >&2
 done
-cat >>"$out" <<'EOF_MD'
-| probe from pcap vs softflowd | - | not yet: issue F3 |
-| top-N / filtered query vs nfdump | - | not yet: issue F6 |
-| collector load vs nfcapd | - | not yet: issue F7 |
-EOF_MD
 
 echo >&2
 cat "$out"
