@@ -1,7 +1,12 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <fcntl.h>
@@ -20,6 +25,34 @@ std::string slurp(const std::string& path) {
 }
 
 }  // namespace
+
+std::filesystem::path corpus_root() {
+  const char* env = std::getenv("FLOWSCOPE_CORPUS");
+  return env != nullptr ? std::filesystem::path(env)
+                        : std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus";
+}
+
+std::string run_shell(const std::string& command) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
+  std::string out;
+  if (!pipe) return out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+int free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
 CommandResult run_flowscope(const std::vector<std::string>& args) {
   char out_tmpl[] = "/tmp/flowscope-test-out-XXXXXX";

@@ -13,12 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path corpus_tcp() {
-  const char* env = std::getenv("FLOWSCOPE_CORPUS");
-  fs::path base =
-      env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus";
-  return base / "tcp";
-}
+fs::path corpus_tcp() { return testing::corpus_root() / "tcp"; }
 
 std::size_t lines(const std::string& s) {
   std::size_t n = 0;

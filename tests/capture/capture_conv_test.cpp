@@ -21,12 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path corpus_tcp() {
-  const char* env = std::getenv("FLOWSCOPE_CORPUS");
-  fs::path base =
-      env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus";
-  return base / "tcp";
-}
+fs::path corpus_tcp() { return testing::corpus_root() / "tcp"; }
 
 // Per direction: what the lower endpoint (as text) sent, then the higher.
 struct Totals {
@@ -37,15 +32,7 @@ struct Totals {
 // proto "tcp"/"udp", lower endpoint, higher endpoint ("addr:port").
 using ConvKey = std::tuple<std::string, std::string, std::string>;
 
-std::string run_shell(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
-  std::string out;
-  if (!pipe) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
-  return out;
-}
+using testing::run_shell;
 
 void add(std::map<ConvKey, Totals>& m, const std::string& proto, const std::string& a,
          const std::string& b, std::uint64_t fa, std::uint64_t ba, std::uint64_t ua,

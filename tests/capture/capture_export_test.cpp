@@ -31,22 +31,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path corpus_tcp() {
-  const char* env = std::getenv("FLOWSCOPE_CORPUS");
-  fs::path base =
-      env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus";
-  return base / "tcp";
-}
+fs::path corpus_tcp() { return testing::corpus_root() / "tcp"; }
 
-std::string run_shell(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
-  std::string out;
-  if (!pipe) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
-  return out;
-}
+using testing::run_shell;
 
 std::vector<std::string> split(const std::string& line, char sep) {
   std::vector<std::string> v;
@@ -58,18 +45,7 @@ std::vector<std::string> split(const std::string& line, char sep) {
   return v;
 }
 
-// A free UDP port on 127.0.0.1 (bound to port 0, then released).
-int free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using testing::free_udp_port;
 
 // Whether some process has a UDP socket bound to 127.0.0.1:port (/proc/net/udp).
 bool udp_bound(int port) {

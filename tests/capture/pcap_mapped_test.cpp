@@ -12,17 +12,14 @@
 
 #include "capture/pcap_source.h"
 
+#include "test_support.h"
+
 namespace flowscope::capture {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path corpus_tcp() {
-  const char* env = std::getenv("FLOWSCOPE_CORPUS");
-  fs::path base =
-      env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus";
-  return base / "tcp";
-}
+fs::path corpus_tcp() { return testing::corpus_root() / "tcp"; }
 
 struct Read {
   std::size_t packets = 0;

@@ -22,22 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path corpus_tcp() {
-  const char* env = std::getenv("FLOWSCOPE_CORPUS");
-  fs::path base =
-      env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus";
-  return base / "tcp";
-}
+fs::path corpus_tcp() { return testing::corpus_root() / "tcp"; }
 
-std::string run_shell(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
-  std::string out;
-  if (!pipe) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
-  return out;
-}
+using testing::run_shell;
 
 std::vector<std::string> split(const std::string& line, char sep) {
   std::vector<std::string> v;

@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "test_support.h"
+
 namespace flowscope::enrich {
 namespace {
 
@@ -23,17 +25,7 @@ using namespace std::chrono_literals;
 
 const char* const kSnmpd = "/usr/sbin/snmpd";
 
-int free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using testing::free_udp_port;
 
 class Snmpd {
  public:
