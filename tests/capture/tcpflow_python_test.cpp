@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 
 TEST(TcpflowPython, FunctionResultsAreWrittenIntoTheReport) {
   if (!capture::tcpflow::PythonScanner::available()) {
-    GTEST_SKIP() << "built without the python scanner (-DFLOWSCOPE_TCPFLOW_PYTHON=ON)";
+    GTEST_SKIP()
+        << "built without the python scanner (apt-get install pybind11-dev python3-dev; not in "
+           "sanitizer builds)";
   }
   const fs::path capture = tcp_corpus_dir() / "tcp" / "tf_test1.pcap";
   if (!fs::exists(capture)) GTEST_SKIP() << "corpus not found at " << capture;
