@@ -51,6 +51,41 @@ Result<void> Server::load_enrichment(const ServerConfig& config) {
   return {};
 }
 
+// Reverse DNS (names kept in DATADIR/ipinfo.tsv across restarts) and SNMP polling of interface
+// names; both run on threads of their own, so ingest never waits for them.
+Result<void> Server::start_name_sources(const ServerConfig& config) {
+  const EnrichConfig& e = config.enrich;
+  if (e.reverse_dns) {
+    const auto path = config.store.dir / "ipinfo.tsv";
+    if (std::filesystem::exists(path)) {
+      if (auto r = ip_info_.load(path); !r) return r.error();
+    }
+    enrich::ReverseDnsConfig rc;
+    rc.servers = e.dns_servers;
+    rc.queries_per_second = static_cast<double>(e.dns_rate);
+    auto rdns = enrich::ReverseDns::start(rc, ip_info_);
+    if (!rdns) return rdns.error();
+    reverse_dns_ = std::move(*rdns);
+  }
+  if (!e.snmp_targets.empty()) {
+    enrich::SnmpConfig sc;
+    sc.interval = std::chrono::duration_cast<std::chrono::seconds>(e.snmp_interval);
+    for (const std::string& t : e.snmp_targets) {
+      const std::size_t eq = t.find('=');
+      enrich::SnmpTarget target;
+      target.exporter = *IpAddress::parse(t.substr(0, eq));  // checked by the config reader
+      if (eq != std::string::npos) target.agent = t.substr(eq + 1);
+      target.community = e.snmp_community;
+      sc.targets.push_back(std::move(target));
+    }
+    auto poller = enrich::SnmpPoller::create(std::move(sc), interfaces_);
+    if (!poller) return poller.error();
+    snmp_ = std::move(*poller);
+    snmp_->start();
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions options) {
   auto log = logger("server");
   std::unique_ptr<Server> s(new Server(std::move(options)));
@@ -71,8 +106,11 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
                                            s->options_.clock);
   if (auto r = s->auth_->reload_users(); !r) return r.error();
 
+  if (auto r = s->start_name_sources(config); !r) return r.error();
+
   s->queue_ = std::make_unique<FlowQueue>(config.ingest.queue_batches);
-  enrich::EnrichSources sources{&s->geo_, &s->groups_, &s->services_, nullptr};
+  enrich::EnrichSources sources{&s->geo_, &s->groups_, &s->services_, s->reverse_dns_.get(),
+                                &s->interfaces_};
   s->pipeline_ = std::make_unique<Pipeline>(*s->queue_, *s->store_, sources, config.stitch,
                                             config.store.commit_interval);
   s->pipeline_->start();
@@ -90,7 +128,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   if (!http) return http.error();
   s->http_ = std::move(*http);
 
-  auto ingest = UdpIngest::start(config.ingest, *s->queue_);
+  auto ingest = UdpIngest::start(config.ingest, *s->queue_, &s->interfaces_);
   if (!ingest) return ingest.error();
   s->ingest_ = std::move(*ingest);
   log->info("serving from {} (data in {})", config.source, config.store.dir.string());
@@ -190,6 +228,13 @@ void Server::stop() {
   if (http_) http_->stop();
   if (store_) {
     if (auto r = store_->close(); !r) log->error("closing the store: {}", r.error().message);
+  }
+  snmp_.reset();
+  if (reverse_dns_) {
+    reverse_dns_->wait_idle(std::chrono::seconds(2));  // answers in flight land in the table
+    reverse_dns_.reset();
+    const auto path = config().store.dir / "ipinfo.tsv";
+    if (auto r = ip_info_.save(path); !r) log->error("{}", r.error().message);
   }
   if (pipeline_) {
     const PipelineStats p = pipeline_->stats();

@@ -19,9 +19,13 @@
 #include <string>
 
 #include "enrich/geoip.h"
+#include "enrich/interface_table.h"
 #include "enrich/ip_groups.h"
+#include "enrich/ip_info_table.h"
 #include "enrich/reloadable.h"
+#include "enrich/reverse_dns.h"
 #include "enrich/service_table.h"
+#include "enrich/snmp_poller.h"
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/pipeline.h"
@@ -75,6 +79,7 @@ class Server {
 
  private:
   explicit Server(ServerOptions options);
+  Result<void> start_name_sources(const ServerConfig& config);
   Result<void> load_enrichment(const ServerConfig& config);
   void register_handlers();
   void register_query_handlers();  // query_handlers.cpp
@@ -90,6 +95,10 @@ class Server {
   enrich::Reloadable<enrich::GeoDb> geo_;
   enrich::Reloadable<enrich::IpGroups> groups_;
   enrich::Reloadable<enrich::ServiceTable> services_;
+  enrich::InterfaceTable interfaces_;  // options data (ingest workers) and SNMP
+  enrich::IpInfoTable ip_info_;        // reverse DNS names, saved to DATADIR/ipinfo.tsv
+  std::unique_ptr<enrich::ReverseDns> reverse_dns_;
+  std::unique_ptr<enrich::SnmpPoller> snmp_;
   LatencyHistogram query_latency_;
 
   std::unique_ptr<store::EmbeddedStore> store_;

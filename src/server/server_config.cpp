@@ -43,6 +43,17 @@ class SectionReader {
     return {};
   }
 
+  Result<void> boolean(std::string_view key, bool& out) {
+    const toml::node* n = find(key);
+    if (n == nullptr) return {};
+    auto v = n->value<bool>();
+    if (!v || !n->is_boolean()) {
+      return error_at(n, fmt::format("{} must be true or false (no quotes)", name(key)));
+    }
+    out = *v;
+    return {};
+  }
+
   Result<void> path(std::string_view key, std::filesystem::path& out) {
     std::string text;
     if (auto r = string(key, text); !r) return r;
@@ -253,6 +264,22 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     if (auto e = r.path("geoip_asn", cfg.enrich.geoip_asn); !e) return e.error();
     if (auto e = r.path("ip_groups", cfg.enrich.ip_groups); !e) return e.error();
     if (auto e = r.path("services", cfg.enrich.services); !e) return e.error();
+    if (auto e = r.boolean("reverse_dns", cfg.enrich.reverse_dns); !e) return e.error();
+    if (auto e = r.string_list("dns_servers", cfg.enrich.dns_servers); !e) return e.error();
+    if (auto e = r.integer("dns_rate", cfg.enrich.dns_rate, 1, 100000, ""); !e) return e.error();
+    if (auto e = r.string_list("snmp_targets", cfg.enrich.snmp_targets); !e) return e.error();
+    for (const std::string& t : cfg.enrich.snmp_targets) {
+      const std::string exporter = t.substr(0, t.find('='));
+      if (!IpAddress::parse(exporter)) {
+        return r.error_at(r.find("snmp_targets"),
+                          fmt::format("[enrich] snmp_targets: \"{}\" does not start with the "
+                                      "exporter's address; write \"192.0.2.1\" or "
+                                      "\"192.0.2.1=10.0.0.1:161\"",
+                                      t));
+      }
+    }
+    if (auto e = r.string("snmp_community", cfg.enrich.snmp_community); !e) return e.error();
+    if (auto e = r.duration("snmp_interval", cfg.enrich.snmp_interval); !e) return e.error();
     if (auto e = r.no_unknown_keys(); !e) return e.error();
   }
   {

@@ -44,6 +44,15 @@ struct EnrichConfig {
   std::filesystem::path geoip_asn;
   std::filesystem::path ip_groups;
   std::filesystem::path services;  // services.tsv; empty: the shipped table when found
+  // Reverse DNS of session addresses into DATADIR/ipinfo.tsv (docs/enrich.md).
+  bool reverse_dns = false;
+  std::vector<std::string> dns_servers;  // "host:port"; empty: /etc/resolv.conf
+  std::int64_t dns_rate = 200;           // queries per second at most
+  // SNMP polling of exporters' interface names (IF-MIB); agents "exporter" or
+  // "exporter=agent:port".
+  std::vector<std::string> snmp_targets;
+  std::string snmp_community = "public";
+  DurationMs snmp_interval{std::chrono::hours(1)};
 };
 
 struct StoreSection {

@@ -100,6 +100,7 @@ struct UdpIngest::Worker {
   int epoll_fd = -1;
   std::thread thread;
   std::size_t batch_rows = 0;
+  enrich::InterfaceTable* interfaces = nullptr;  // shared; thread-safe
 
   mutable std::mutex mutex;
   decode::FlowDecoder decoder;                     // guarded by mutex (stats read by stats())
@@ -112,6 +113,23 @@ struct UdpIngest::Worker {
   }
 
   void run(FlowQueue& queue, const std::atomic<bool>& stop);
+  // Moves the interface names options data announced into the shared table (rare: exporters
+  // send them every few minutes). REQUIRES: mutex held.
+  void learn_interfaces() {
+    std::vector<decode::InterfaceName> names = decoder.templates().take_interface_names();
+    if (names.empty()) return;
+    std::vector<enrich::InterfaceUpdate> updates;
+    updates.reserve(names.size());
+    for (decode::InterfaceName& n : names) {
+      enrich::InterfaceInfo info;
+      info.name = std::move(n.name);
+      info.description = std::move(n.description);
+      info.source = enrich::InterfaceSource::OptionsData;
+      info.updated = std::chrono::time_point_cast<DurationMs>(std::chrono::system_clock::now());
+      updates.push_back({n.exporter, n.if_index, std::move(info)});
+    }
+    interfaces->update(updates);
+  }
   void hand_over(FlowBatch& batch, FlowQueue& queue);
 };
 
@@ -179,6 +197,7 @@ void UdpIngest::Worker::run(FlowQueue& queue, const std::atomic<bool>& stop) {
               peer_address(peers[i]), now};
           decoder.decode(d, batch);
         }
+        if (interfaces != nullptr) learn_interfaces();
         if (n < static_cast<int>(kRecvBatch)) break;
         if (batch.size() >= batch_rows) break;
       }
@@ -197,7 +216,8 @@ void UdpIngest::Worker::run(FlowQueue& queue, const std::atomic<bool>& stop) {
   hand_over(batch, queue);
 }
 
-Result<std::unique_ptr<UdpIngest>> UdpIngest::start(const IngestConfig& config, FlowQueue& queue) {
+Result<std::unique_ptr<UdpIngest>> UdpIngest::start(const IngestConfig& config, FlowQueue& queue,
+                                                    enrich::InterfaceTable* interfaces) {
   auto log = logger("server");
   std::unique_ptr<UdpIngest> ingest(new UdpIngest());
   unsigned workers = config.workers;
@@ -205,6 +225,7 @@ Result<std::unique_ptr<UdpIngest>> UdpIngest::start(const IngestConfig& config, 
   for (unsigned w = 0; w < workers; ++w) {
     auto worker = std::make_unique<Worker>();
     worker->batch_rows = config.batch_rows;
+    worker->interfaces = interfaces;
     worker->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     ingest->workers_.push_back(std::move(worker));
   }

@@ -25,6 +25,7 @@
 #include "core/record_batch.h"
 #include "core/result.h"
 #include "decode/decode_stats.h"
+#include "enrich/interface_table.h"
 #include "server/bounded_queue.h"
 #include "server/server_config.h"
 
@@ -61,7 +62,9 @@ class UdpIngest {
  public:
   // Opens every socket (failing, with the address and the fix, when one cannot be bound; an
   // IPv6 address on a host without IPv6 is skipped with a warning) and starts the workers.
-  static Result<std::unique_ptr<UdpIngest>> start(const IngestConfig& config, FlowQueue& queue);
+  // Interface names that options data announces go into `interfaces` (may be null).
+  static Result<std::unique_ptr<UdpIngest>> start(const IngestConfig& config, FlowQueue& queue,
+                                                  enrich::InterfaceTable* interfaces = nullptr);
   ~UdpIngest();
   UdpIngest(const UdpIngest&) = delete;
   UdpIngest& operator=(const UdpIngest&) = delete;
