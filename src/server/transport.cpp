@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <climits>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -134,13 +136,24 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::server(const std::filesyst
                              "-nodes -keyout key.pem -out cert.pem -subj /CN=HOST'",
                              cert.string(), ssl_errors())};
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+  // Read apart from the context so that "not a key" and "not this certificate's key" differ.
+  // No passphrase callback: an encrypted key fails here instead of prompting on a terminal.
+  EVP_PKEY* pkey = nullptr;
+  if (FILE* f = std::fopen(key.c_str(), "r"); f != nullptr) {
+    pkey = PEM_read_PrivateKey(
+        f, nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
+    std::fclose(f);
+  }
+  if (pkey == nullptr) {
     return Error{ErrorCode::Parse,
                  fmt::format("[query] tls_key \"{}\": not a PEM private key ({}); give the "
                              "unencrypted PEM key of tls_cert",
                              key.string(), ssl_errors())};
   }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
+  const bool matches =
+      SSL_CTX_use_PrivateKey(ctx, pkey) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+  EVP_PKEY_free(pkey);
+  if (!matches) {
     ERR_clear_error();
     return Error{ErrorCode::InvalidArgument,
                  fmt::format("[query] tls_key \"{}\" is not the private key of the certificate "
