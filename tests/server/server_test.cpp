@@ -661,6 +661,24 @@ TEST_F(ServerTest, TlsRequiredRefusesPlainAndUnverifiedServers) {
   EXPECT_EQ(cli.exit_code, 1);
   EXPECT_NE(cli.err.find("accepts only TLS"), std::string::npos) << cli.err;
   EXPECT_GE(server_->query_server().stats().tls_failed, 3u);
+  EXPECT_NE(server_->metrics_text().find("flowscope_query_tls_handshakes_total{result=\"ok\"}"),
+            std::string::npos);
+
+  // A reload (SIGHUP) reads the certificate again: the other one is served from then on, and a
+  // pair that does not load leaves the running one in place.
+  ServerConfig renewed = server_->config();
+  renewed.query.tls_cert = other.cert;
+  renewed.query.tls_key = other.key;
+  ASSERT_TRUE(server_->reload(renewed));
+  ClientOptions trusts_other = o;
+  trusts_other.tls_ca = other.cert.string();
+  EXPECT_TRUE(Client::connect(trusts_other));
+  EXPECT_FALSE(Client::connect(o));  // the first certificate is no longer served
+  ServerConfig broken = server_->config();
+  broken.query.tls_key = dir_ / "missing.key";
+  ASSERT_TRUE(server_->reload(broken));
+  EXPECT_EQ(server_->config().query.tls_key, other.key);
+  EXPECT_TRUE(Client::connect(trusts_other));
 }
 
 TEST_F(ServerTest, TlsClientAgainstPlainServerSaysSo) {
