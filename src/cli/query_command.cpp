@@ -94,7 +94,9 @@ void register_query(CLI::App& app) {
       "  flowscope query -d data -c+ --fields start_time,cln_addr,srv_addr,total_bytes\n"
       "  flowscope query -d data --nfdump-filter 'src net 10.0.0.0/8 and dst port 53' --json\n"
       "  flowscope query -d data -o 'fmt:%cln_addr -> %srv_addr:%srv_port %total_bytes'\n"
-      "  flowscope query -srv localhost -un alice -up secret -t 1h SRVPORT == 22");
+      "  flowscope query -srv localhost -un alice -up secret -t 1h SRVPORT == 22\n"
+      "  flowscope query -srv flows.example.org --tls -un alice -up secret -t 1h\n"
+      "  flowscope query -srv 10.1.2.3 --tls-ca /etc/flowscope/ca.pem -us KEY -t 1h");
   cmd->callback([opt] { run_query(*opt); });
 }
 

@@ -16,6 +16,14 @@ void add_server_options(CLI::App* cmd, ServerLogin& login) {
   cmd->add_flag("--request-key", login.request_key,
                 "ask for a session key at login and print it on stderr (-us with -un)");
   cmd->add_option("--bind", login.bind, "source address of the connection");
+  cmd->add_flag("--tls", login.tls,
+                "connect with TLS, verifying the server against the system's CAs (or --tls-ca)");
+  cmd->add_option("--tls-ca", login.tls_ca,
+                  "PEM file of the CA (or the self-signed certificate) the server's certificate "
+                  "must chain to; implies --tls");
+  cmd->add_flag("--tls-insecure", login.tls_insecure,
+                "TLS without verifying the server's certificate (unsafe: the password can be "
+                "intercepted); implies --tls");
 }
 
 server::Client connect_server(const ServerLogin& login) {
@@ -26,8 +34,21 @@ server::Client connect_server(const ServerLogin& login) {
   opt.password = login.password;
   opt.key = login.key;
   opt.want_key = login.request_key;
+  opt.tls = login.tls || !login.tls_ca.empty() || login.tls_insecure;
+  opt.tls_ca = login.tls_ca;
+  opt.tls_insecure = login.tls_insecure;
+  if (opt.tls_insecure && !opt.tls_ca.empty()) {
+    throw UserError{"--tls-insecure skips the check --tls-ca asks for; give one of them",
+                    kExitUsage};
+  }
   if (opt.key.empty() && opt.user.empty()) {
     throw UserError{"log in with -un USER -up PASSWORD, or -us KEY", kExitUsage};
+  }
+  if (opt.tls_insecure) {
+    std::fprintf(stderr,
+                 "warning: --tls-insecure: the server's certificate is not verified; anyone "
+                 "between here and %s can pose as the server and read the password\n",
+                 opt.server.c_str());
   }
   auto client = server::Client::connect(opt);
   if (!client) throw UserError{"server " + opt.server + ": " + client.error().message};

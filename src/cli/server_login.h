@@ -2,7 +2,8 @@
 // The options that reach a `flowscope serve` over the query protocol, shared by `flowscope
 // query`, `stat` and `user key`: -srv HOST[:PORT], -un USER -up PASSWORD, -us (FlowTraq's
 // spelling). With -un, -us asks the server for a session key (printed on stderr); without, -us
-// KEY logs in with a key obtained earlier. Main thread only.
+// KEY logs in with a key obtained earlier. --tls wraps the connection in TLS (--tls-ca FILE,
+// --tls-insecure). Main thread only.
 
 #include <string>
 #include <vector>
@@ -20,9 +21,13 @@ struct ServerLogin {
   std::string key;
   bool request_key = false;
   std::string bind;  // --bind ADDRESS: the client's source address
+  bool tls = false;  // --tls
+  std::string tls_ca;
+  bool tls_insecure = false;
 };
 
-// Adds --srv/--un/--up/--key/--request-key/--bind to `cmd` (main() maps -srv etc. onto them).
+// Adds --srv/--un/--up/--key/--request-key/--bind/--tls/--tls-ca/--tls-insecure to `cmd` (main()
+// maps -srv etc. onto them).
 void add_server_options(CLI::App* cmd, ServerLogin& login);
 
 // Connects and logs in; prints an obtained key on stderr. Throws UserError.

@@ -73,6 +73,7 @@ Result<int> connect_to(const std::string& host, std::uint16_t port, const std::s
 
 Client::Client(Client&& other) noexcept
     : fd_(other.fd_),
+      conn_(std::move(other.conn_)),
       next_id_(other.next_id_),
       timeout_(other.timeout_),
       user_(std::move(other.user_)),
@@ -83,7 +84,8 @@ Client::Client(Client&& other) noexcept
 
 Client::~Client() {
   if (fd_ >= 0) {
-    (void)write_frame(fd_, FrameType::Bye, nlohmann::json::object());
+    (void)write_frame(conn_, FrameType::Bye, nlohmann::json::object());
+    conn_.close_notify();
     ::close(fd_);
   }
 }
@@ -95,14 +97,23 @@ Result<Client> Client::connect(const ClientOptions& options) {
   if (!fd) return fd.error();
   Client c;
   c.fd_ = *fd;
+  c.conn_ = Transport(c.fd_);
   c.timeout_ = options.timeout;
+  if (options.tls) {
+    auto ctx = TlsContext::client(options.tls_ca, options.tls_insecure);
+    if (!ctx) return ctx.error();
+    auto tls = Transport::connect_tls(c.fd_, **ctx, target->first,
+                                      std::chrono::steady_clock::now() + c.timeout_);
+    if (!tls) return tls.error();
+    c.conn_ = std::move(*tls);
+  }
   if (auto r = write_frame(
-          c.fd_, FrameType::Hello,
+          c.conn_, FrameType::Hello,
           {{"magic", kProtocolMagic}, {"version", kProtocolVersion}, {"client", "flowscope"}});
       !r) {
     return r.error();
   }
-  auto hello = read_frame(c.fd_, c.timeout_);
+  auto hello = read_frame(c.conn_, c.timeout_);
   if (!hello) return hello.error();
   if (hello->type == FrameType::Error) return frame_error(*hello);
   if (hello->type != FrameType::HelloOk) {
@@ -115,8 +126,8 @@ Result<Client> Client::connect(const ClientOptions& options) {
     login = {
         {"user", options.user}, {"password", options.password}, {"want_key", options.want_key}};
   }
-  if (auto r = write_frame(c.fd_, FrameType::Login, login); !r) return r.error();
-  auto ok = read_frame(c.fd_, c.timeout_);
+  if (auto r = write_frame(c.conn_, FrameType::Login, login); !r) return r.error();
+  auto ok = read_frame(c.conn_, c.timeout_);
   if (!ok) return ok.error();
   if (ok->type == FrameType::Error) return frame_error(*ok);
   if (ok->type != FrameType::LoginOk) {
@@ -131,10 +142,10 @@ Result<Client> Client::connect(const ClientOptions& options) {
 Result<nlohmann::json> Client::request(nlohmann::json request, const FrameSink& sink) {
   const std::uint64_t id = next_id_++;
   request["id"] = id;
-  if (auto r = write_frame(fd_, FrameType::Request, request); !r) return r.error();
+  if (auto r = write_frame(conn_, FrameType::Request, request); !r) return r.error();
   bool cancelled = false;
   for (;;) {
-    auto f = read_frame(fd_, timeout_);
+    auto f = read_frame(conn_, timeout_);
     if (!f) return f.error();
     switch (f->type) {
       case FrameType::Done: return std::move(f->body);
@@ -143,7 +154,7 @@ Result<nlohmann::json> Client::request(nlohmann::json request, const FrameSink& 
       case FrameType::Rows:
         if (!cancelled && sink && !sink(*f)) {
           cancelled = true;
-          if (auto r = write_frame(fd_, FrameType::Cancel, {{"id", id}}); !r) return r.error();
+          if (auto r = write_frame(conn_, FrameType::Cancel, {{"id", id}}); !r) return r.error();
         }
         break;
       default:

@@ -2,7 +2,8 @@
 // Client: the client side of the query protocol (docs/protocol.md), used by `flowscope query
 // -srv`, `flowscope stat -srv` and `flowscope user -us`. Connects, says Hello, logs in with a
 // password (optionally asking for a session key) or a key, then runs requests whose Header and
-// Rows frames go to a callback; a callback returning false cancels the request.
+// Rows frames go to a callback; a callback returning false cancels the request. With `tls` the
+// connection is TLS (server/transport.h), verified against the system's CAs or `tls_ca`.
 //
 // One thread per Client.
 
@@ -25,6 +26,9 @@ struct ClientOptions {
   std::string password;
   std::string key;  // a session key instead of user and password
   bool want_key = false;
+  bool tls = false;
+  std::string tls_ca;         // PEM CA file; empty: the system's trusted CAs
+  bool tls_insecure = false;  // TLS without verifying the server (tests, first setup)
   std::chrono::milliseconds timeout{30000};  // per frame
 };
 
@@ -48,10 +52,12 @@ class Client {
   // Done frame's body, or the Error frame as an error ("code: message").
   Result<nlohmann::json> request(nlohmann::json request, const FrameSink& sink = {});
   int fd() const { return fd_; }
+  Transport& transport() { return conn_; }
 
  private:
   Client() = default;
   int fd_ = -1;
+  Transport conn_{-1};
   std::uint64_t next_id_ = 1;
   std::chrono::milliseconds timeout_{30000};
   std::string user_, role_, key_;

@@ -11,53 +11,6 @@
 #include <unistd.h>
 
 namespace flowscope::server {
-namespace {
-
-Result<void> write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error{ErrorCode::Io, fmt::format("send: {}", std::strerror(errno))};
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return {};
-}
-
-// Reads exactly `size` bytes; `deadline` bounds the whole frame.
-Result<void> read_all(int fd, char* data, std::size_t size,
-                      std::optional<std::chrono::steady_clock::time_point> deadline) {
-  while (size > 0) {
-    int wait_ms = -1;
-    if (deadline) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          *deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return Error{ErrorCode::Io, "timed out waiting for the peer"};
-      wait_ms = static_cast<int>(left.count());
-    }
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, wait_ms);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      return Error{ErrorCode::Io, fmt::format("poll: {}", std::strerror(errno))};
-    }
-    if (ready == 0) return Error{ErrorCode::Io, "timed out waiting for the peer"};
-    const ssize_t n = ::recv(fd, data, size, 0);
-    if (n == 0) return Error{ErrorCode::Truncated, "the connection was closed"};
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error{ErrorCode::Io, fmt::format("recv: {}", std::strerror(errno))};
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return {};
-}
-
-}  // namespace
-
 std::string_view frame_type_name(FrameType type) {
   switch (type) {
     case FrameType::Hello: return "hello";
@@ -75,7 +28,7 @@ std::string_view frame_type_name(FrameType type) {
   return "unknown";
 }
 
-Result<void> write_frame(int fd, FrameType type, const nlohmann::json& body) {
+Result<void> write_frame(Transport& conn, FrameType type, const nlohmann::json& body) {
   const std::string payload = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (payload.size() + 1 > kMaxFrame) {
     return Error{ErrorCode::OutOfRange, "frame larger than 16 MiB"};
@@ -89,7 +42,12 @@ Result<void> write_frame(int fd, FrameType type, const nlohmann::json& body) {
   frame.push_back(static_cast<char>(len));
   frame.push_back(static_cast<char>(type));
   frame += payload;
-  return write_all(fd, frame.data(), frame.size());
+  return conn.write_all(frame.data(), frame.size());
+}
+
+Result<void> write_frame(int fd, FrameType type, const nlohmann::json& body) {
+  Transport plain(fd);
+  return write_frame(plain, type, body);
 }
 
 namespace {
@@ -159,24 +117,26 @@ Result<Frame> decode_frame(std::span<const std::byte> bytes) {
                        std::string_view(reinterpret_cast<const char*>(head + 5), bytes.size() - 5));
 }
 
-Result<Frame> read_frame(int fd, std::optional<std::chrono::milliseconds> timeout) {
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+Result<Frame> read_frame(Transport& conn, std::optional<std::chrono::milliseconds> timeout) {
+  Deadline deadline;
   if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
   unsigned char head[5];
-  if (auto r = read_all(fd, reinterpret_cast<char*>(head), sizeof head, deadline); !r) {
+  if (auto r = conn.read_all(reinterpret_cast<char*>(head), sizeof head, deadline); !r) {
     return r.error();
   }
   auto len = check_header(head);
   if (!len) return len.error();
   std::string payload(*len - 1, '\0');
-  if (auto r = read_all(fd, payload.data(), payload.size(), deadline); !r) return r.error();
+  if (auto r = conn.read_all(payload.data(), payload.size(), deadline); !r) return r.error();
   return parse_payload(head[4], payload);
 }
 
-bool frame_waiting(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
+Result<Frame> read_frame(int fd, std::optional<std::chrono::milliseconds> timeout) {
+  Transport plain(fd);
+  return read_frame(plain, timeout);
 }
+
+bool frame_waiting(Transport& conn) { return conn.readable_now(); }
 
 Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view text,
                                                               std::uint16_t default_port) {

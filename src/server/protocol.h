@@ -5,7 +5,8 @@
 // Login; then Requests, each answered by a stream of Header, Rows... and one Done or Error,
 // which a Cancel from the client cuts short.
 //
-// Functions on a connected socket; one thread reads and one writes a given socket at a time.
+// Functions on a connected socket or a Transport (plain TCP or TLS, server/transport.h); one
+// thread reads and one writes a given connection at a time.
 
 #include <chrono>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
+#include "server/transport.h"
 
 namespace flowscope::server {
 
@@ -58,13 +60,17 @@ bool bool_field(const nlohmann::json& body, std::string_view key, bool fallback 
 // for the fuzzer. Errors as read_frame's.
 Result<Frame> decode_frame(std::span<const std::byte> bytes);
 
-Result<void> write_frame(int fd, FrameType type, const nlohmann::json& body);
+Result<void> write_frame(Transport& conn, FrameType type, const nlohmann::json& body);
 // Waits up to `timeout` for a frame (nullopt timeout: forever). Errors: the peer closed the
 // connection (ErrorCode::Truncated), a frame over kMaxFrame or not JSON (Malformed), the timeout
 // (Io, "timed out").
-Result<Frame> read_frame(int fd, std::optional<std::chrono::milliseconds> timeout);
+Result<Frame> read_frame(Transport& conn, std::optional<std::chrono::milliseconds> timeout);
 // True when a frame (or EOF) is waiting to be read, without blocking.
-bool frame_waiting(int fd);
+bool frame_waiting(Transport& conn);
+
+// The same on a plain TCP socket.
+Result<void> write_frame(int fd, FrameType type, const nlohmann::json& body);
+Result<Frame> read_frame(int fd, std::optional<std::chrono::milliseconds> timeout);
 
 // "HOST", "HOST:PORT", "[V6]:PORT", "V6" -> host and port (default_port when absent).
 Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view text,

@@ -29,32 +29,38 @@ IpAddress address_of(const sockaddr_storage& ss) {
       reinterpret_cast<const std::byte*>(v6->sin6_addr.s6_addr), 16));
 }
 
-void send_error(int fd, std::optional<std::uint64_t> id, std::string_view code,
+void send_error(Transport& conn, std::optional<std::uint64_t> id, std::string_view code,
                 std::string_view message) {
   nlohmann::json body = {{"code", code}, {"message", message}};
   if (id) body["id"] = *id;
-  (void)write_frame(fd, FrameType::Error, body);
+  (void)write_frame(conn, FrameType::Error, body);
+}
+
+void send_error(int fd, std::optional<std::uint64_t> id, std::string_view code,
+                std::string_view message) {
+  Transport plain(fd);
+  send_error(plain, id, code, message);
 }
 
 }  // namespace
 
 Result<void> ResultStream::header(const std::vector<std::string>& columns) {
-  return write_frame(fd_, FrameType::Header, {{"id", id_}, {"columns", columns}});
+  return write_frame(conn_, FrameType::Header, {{"id", id_}, {"columns", columns}});
 }
 
 Result<void> ResultStream::rows(nlohmann::json rows) {
   rows_sent_ += rows.size();
-  return write_frame(fd_, FrameType::Rows, {{"id", id_}, {"rows", std::move(rows)}});
+  return write_frame(conn_, FrameType::Rows, {{"id", id_}, {"rows", std::move(rows)}});
 }
 
 Result<void> ResultStream::text(std::string text, std::uint64_t rows) {
   rows_sent_ += rows;
-  return write_frame(fd_, FrameType::Rows, {{"id", id_}, {"text", std::move(text)}});
+  return write_frame(conn_, FrameType::Rows, {{"id", id_}, {"text", std::move(text)}});
 }
 
 bool ResultStream::cancelled() {
-  while (!cancelled_ && frame_waiting(fd_)) {
-    auto f = read_frame(fd_, std::chrono::milliseconds(1000));
+  while (!cancelled_ && frame_waiting(conn_)) {
+    auto f = read_frame(conn_, std::chrono::milliseconds(1000));
     if (!f || f->type == FrameType::Bye) {
       cancelled_ = true;  // the client went away
     } else if (f->type == FrameType::Cancel && uint_field(f->body, "id") == id_) {
@@ -69,6 +75,12 @@ QueryServer::QueryServer(AuthService& auth, LatencyHistogram& latency,
     : auth_(auth), latency_(latency), allow_(std::move(allow)) {}
 
 QueryServer::~QueryServer() { stop(); }
+
+void QueryServer::set_tls(std::shared_ptr<const TlsContext> tls, bool required) {
+  std::lock_guard lock(mutex_);
+  tls_ = std::move(tls);
+  tls_required_ = tls_ != nullptr && required;
+}
 
 void QueryServer::handle(std::string kind, RequestHandler handler) {
   handlers_[std::move(kind)] = std::move(handler);
@@ -192,29 +204,86 @@ void QueryServer::accept_loop() {
 }
 
 void QueryServer::serve(Connection& c) {
-  const int fd = c.fd;
-  auto hello = read_frame(fd, kHandshakeTimeout);
+  std::shared_ptr<const TlsContext> tls;
+  bool required = false;
+  {
+    std::lock_guard lock(mutex_);
+    tls = tls_;
+    required = tls_required_;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kHandshakeTimeout;
+  // The first byte tells TLS (a handshake record) from a plain Hello frame (its length's high
+  // byte, 0 or 1), so one port serves both.
+  pollfd p{c.fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kHandshakeTimeout).count())) <= 0) {
+    return;
+  }
+  unsigned char first = 0;
+  if (::recv(c.fd, &first, 1, MSG_PEEK) != 1) return;
+  auto log = logger("server");
+  Transport conn(c.fd);
+  if (first == kTlsHandshakeByte) {
+    auto accepted = tls ? Transport::accept_tls(c.fd, *tls, deadline)
+                        : Result<Transport>(Error{ErrorCode::InvalidArgument,
+                                                  "TLS is not enabled on this server; set [query] "
+                                                  "tls_cert and tls_key"});
+    if (!accepted) {
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.tls_failed;
+      }
+      log->info("query connection from {}: {}", c.peer.to_string(), accepted.error().message);
+      if (!tls) {
+        char drain[4096];  // read the ClientHello so that close() sends FIN, not RST
+        (void)::recv(c.fd, drain, sizeof drain, MSG_DONTWAIT);
+      }
+      return;
+    }
+    conn = std::move(*accepted);
+    std::lock_guard lock(mutex_);
+    ++stats_.tls;
+  } else if (required) {
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.tls_failed;
+    }
+    (void)read_frame(conn, std::chrono::seconds(5));  // the Hello, so that the Error arrives
+    send_error(conn, std::nullopt, "tls_required",
+               "this server accepts only TLS connections ([query] tls_required); connect with "
+               "--tls");
+    return;
+  }
+  try {
+    serve_session(c, conn);
+  } catch (const std::exception& e) {
+    send_error(conn, std::nullopt, "internal", e.what());
+  }
+  conn.close_notify();
+}
+
+void QueryServer::serve_session(Connection& c, Transport& conn) {
+  auto hello = read_frame(conn, kHandshakeTimeout);
   if (!hello) return;
   if (hello->type != FrameType::Hello || text_field(hello->body, "magic") != kProtocolMagic) {
-    send_error(fd, std::nullopt, "protocol", "expected a flowscope Hello frame");
+    send_error(conn, std::nullopt, "protocol", "expected a flowscope Hello frame");
     return;
   }
   const auto version = uint_field(hello->body, "version");
   if (version != kProtocolVersion) {
-    send_error(fd, std::nullopt, "version",
+    send_error(conn, std::nullopt, "version",
                fmt::format("protocol version {} is not supported; this server speaks {}", version,
                            kProtocolVersion));
     return;
   }
   if (!write_frame(
-          fd, FrameType::HelloOk,
+          conn, FrameType::HelloOk,
           {{"version", kProtocolVersion}, {"server", "flowscope " FLOWSCOPE_SERVER_VERSION}})) {
     return;
   }
-  auto login = read_frame(fd, kHandshakeTimeout);
+  auto login = read_frame(conn, kHandshakeTimeout);
   if (!login) return;
   if (login->type != FrameType::Login) {
-    send_error(fd, std::nullopt, "protocol", "expected a Login frame");
+    send_error(conn, std::nullopt, "protocol", "expected a Login frame");
     return;
   }
   Result<Principal> principal = Error{ErrorCode::InvalidArgument, "bad_credentials"};
@@ -233,19 +302,19 @@ void QueryServer::serve(Connection& c) {
   }
   if (!principal) {
     const std::string& msg = principal.error().message;
-    send_error(fd, std::nullopt, msg.substr(0, msg.find(':')), msg);
+    send_error(conn, std::nullopt, msg.substr(0, msg.find(':')), msg);
     return;
   }
   nlohmann::json ok = {{"user", principal->user}, {"role", role_name(principal->role)}};
   if (!key.empty()) ok["key"] = key;
-  if (!write_frame(fd, FrameType::LoginOk, ok)) return;
+  if (!write_frame(conn, FrameType::LoginOk, ok)) return;
 
   for (;;) {
-    auto frame = read_frame(fd, kIdleTimeout);
+    auto frame = read_frame(conn, kIdleTimeout);
     if (!frame || frame->type == FrameType::Bye) return;
     if (frame->type == FrameType::Cancel) continue;  // for a request already finished
     if (frame->type != FrameType::Request) {
-      send_error(fd, std::nullopt, "protocol", "expected a Request frame");
+      send_error(conn, std::nullopt, "protocol", "expected a Request frame");
       return;
     }
     const auto started = std::chrono::steady_clock::now();
@@ -257,11 +326,11 @@ void QueryServer::serve(Connection& c) {
     }
     auto handler = handlers_.find(kind);
     if (handler == handlers_.end()) {
-      send_error(fd, id, "unknown_request",
+      send_error(conn, id, "unknown_request",
                  fmt::format("request kind \"{}\" is not known to this server", kind));
       continue;
     }
-    ResultStream out(fd, id);
+    ResultStream out(conn, id);
     RequestContext ctx{*principal, frame->body, out};
     Result<nlohmann::json> done = nlohmann::json::object();
     try {
@@ -274,7 +343,7 @@ void QueryServer::serve(Connection& c) {
     if (!done) {
       std::lock_guard lock(mutex_);
       ++stats_.errors;
-      send_error(fd, id, error_code_name(done.error().code), done.error().message);
+      send_error(conn, id, error_code_name(done.error().code), done.error().message);
       continue;
     }
     nlohmann::json body = std::move(*done);
@@ -287,7 +356,7 @@ void QueryServer::serve(Connection& c) {
       std::lock_guard lock(mutex_);
       ++stats_.cancelled;
     }
-    if (!write_frame(fd, FrameType::Done, body)) return;
+    if (!write_frame(conn, FrameType::Done, body)) return;
   }
 }
 

@@ -5,6 +5,10 @@
 // A handler streams Header and Rows frames through a ResultStream and returns the Done frame's
 // extra fields; it checks cancelled() between chunks, which reads a waiting Cancel frame.
 //
+// With a TlsContext set (set_tls), a connection whose first byte opens a TLS handshake is
+// wrapped in TLS before Hello; with `required`, a plain connection gets an Error frame
+// "tls_required" after its Hello and is closed. Without one, TLS connections are closed.
+//
 // Connections from addresses outside the allow-list are closed at accept. At most
 // kMaxConnections at a time (more are refused with an Error frame). Exceptions thrown by a
 // handler become an Error frame (the connection boundary of STYLE.md §4).
@@ -33,7 +37,7 @@ namespace flowscope::server {
 
 class ResultStream {
  public:
-  ResultStream(int fd, std::uint64_t id) : fd_(fd), id_(id) {}
+  ResultStream(Transport& conn, std::uint64_t id) : conn_(conn), id_(id) {}
   Result<void> header(const std::vector<std::string>& columns);
   // `rows`: a JSON array of rows (arrays of values).
   Result<void> rows(nlohmann::json rows);
@@ -45,7 +49,7 @@ class ResultStream {
   std::uint64_t id() const { return id_; }
 
  private:
-  int fd_;
+  Transport& conn_;
   std::uint64_t id_;
   std::uint64_t rows_sent_ = 0;
   bool cancelled_ = false;
@@ -67,6 +71,8 @@ struct QueryServerStats {
   std::uint64_t cancelled = 0;
   std::uint64_t errors = 0;
   std::uint64_t active = 0;
+  std::uint64_t tls = 0;         // connections that completed a TLS handshake
+  std::uint64_t tls_failed = 0;  // failed handshakes, TLS without a certificate, plain refused
 };
 
 class QueryServer {
@@ -80,6 +86,8 @@ class QueryServer {
   QueryServer& operator=(const QueryServer&) = delete;
 
   void handle(std::string kind, RequestHandler handler);
+  // TLS for the connections accepted from now on (null: plain only); any thread.
+  void set_tls(std::shared_ptr<const TlsContext> tls, bool required);
   // Binds and starts accepting. Errors name the address and the fix.
   Result<void> start(const std::string& address, std::uint16_t port);
   void stop();
@@ -95,6 +103,7 @@ class QueryServer {
   };
   void accept_loop();
   void serve(Connection& c);
+  void serve_session(Connection& c, Transport& conn);
   void reap(bool all);
 
   AuthService& auth_;
@@ -107,8 +116,10 @@ class QueryServer {
   std::atomic<bool> stop_{false};
 
   mutable std::mutex mutex_;
-  std::list<Connection> connections_;  // guarded by mutex_
-  QueryServerStats stats_;             // guarded by mutex_
+  std::list<Connection> connections_;      // guarded by mutex_
+  QueryServerStats stats_;                 // guarded by mutex_
+  std::shared_ptr<const TlsContext> tls_;  // guarded by mutex_
+  bool tls_required_ = false;              // guarded by mutex_
 };
 
 }  // namespace flowscope::server

@@ -119,6 +119,11 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   s->query_ = std::make_unique<QueryServer>(*s->auth_, s->query_latency_,
                                             [self] { return self->config().query.allow; });
   s->register_handlers();
+  if (!config.query.tls_cert.empty()) {
+    auto tls = TlsContext::server(config.query.tls_cert, config.query.tls_key);
+    if (!tls) return Error{tls.error().code, config.source + ": " + tls.error().message};
+    s->query_->set_tls(std::move(*tls), config.query.tls_required);
+  }
   if (auto r = s->query_->start(config.query.address, config.query.port); !r) return r.error();
 
   auto http =
@@ -165,6 +170,18 @@ void Server::apply(ServerConfig next) {
   next.http.port = running.http.port;
   if (auto r = load_enrichment(next); !r) {
     log->error("{}: enrichment not reloaded: {}", next.source, r.error().message);
+  }
+  // TLS: the certificate and key are read again (a renewed certificate in the same files takes
+  // effect); on an error the running ones stay.
+  if (next.query.tls_cert.empty()) {
+    query_->set_tls(nullptr, false);
+  } else if (auto tls = TlsContext::server(next.query.tls_cert, next.query.tls_key); tls) {
+    query_->set_tls(std::move(*tls), next.query.tls_required);
+  } else {
+    log->error("{}: TLS not reloaded: {}", next.source, tls.error().message);
+    next.query.tls_cert = running.query.tls_cert;
+    next.query.tls_key = running.query.tls_key;
+    next.query.tls_required = running.query.tls_required;
   }
   auth_->set_config(next.auth);
   if (auto r = auth_->reload_users(); !r) {

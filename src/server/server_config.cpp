@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "server/transport.h"
+
 namespace flowscope::server {
 namespace {
 
@@ -60,6 +62,17 @@ class SectionReader {
     if (text.empty()) return {};
     std::filesystem::path p(text);
     out = p.is_relative() && !base_.empty() ? base_ / p : p;
+    return {};
+  }
+
+  Result<void> boolean(std::string_view key, bool& out) {
+    const toml::node* n = find(key);
+    if (n == nullptr) return {};
+    auto v = n->value<bool>();
+    if (!v || !n->is_boolean()) {
+      return error_at(n, fmt::format("{} must be true or false (no quotes)", name(key)));
+    }
+    out = *v;
     return {};
   }
 
@@ -301,6 +314,29 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
   }
   {
     SectionReader r(root["query"].as_table(), "query", source, base);
+    ListenerConfig& q = cfg.query;
+    if (auto e = r.path("tls_cert", q.tls_cert); !e) return e.error();
+    if (auto e = r.path("tls_key", q.tls_key); !e) return e.error();
+    if (auto e = r.boolean("tls_required", q.tls_required); !e) return e.error();
+    const toml::node* cert_node = root["query"]["tls_cert"].node();
+    const toml::node* key_node = root["query"]["tls_key"].node();
+    if (q.tls_cert.empty() != q.tls_key.empty()) {
+      return r.error_at(q.tls_cert.empty() ? key_node : cert_node,
+                        "[query] tls_cert and tls_key go together: give both PEM files, or "
+                        "neither for plain TCP");
+    }
+    if (q.tls_required && q.tls_cert.empty()) {
+      return r.error_at(root["query"]["tls_required"].node(),
+                        "[query] tls_required needs tls_cert and tls_key");
+    }
+    if (!q.tls_cert.empty()) {
+      // The files are read now so that a bad path or key stops `serve` (and --check, and a
+      // reload) with the line, rather than failing at the first connection.
+      if (auto ctx = TlsContext::server(q.tls_cert, q.tls_key); !ctx) {
+        const std::string& m = ctx.error().message;
+        return r.error_at(m.rfind("[query] tls_key", 0) == 0 ? key_node : cert_node, m);
+      }
+    }
     if (auto e = read_listener(r, cfg.query, "query"); !e) return e.error();
   }
   {

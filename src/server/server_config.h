@@ -66,6 +66,10 @@ struct ListenerConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;
   std::vector<Cidr> allow;  // empty: every address
+  // [query] only: TLS (docs/serve.md). Both files or neither; checked when the file is read.
+  std::filesystem::path tls_cert;  // PEM certificate chain
+  std::filesystem::path tls_key;   // PEM private key of tls_cert
+  bool tls_required = false;       // refuse plain connections
 };
 
 struct AuthConfig {
@@ -86,8 +90,8 @@ struct ServerConfig {
   StitchConfig stitch;
   EnrichConfig enrich;
   StoreSection store;
-  ListenerConfig query{"127.0.0.1", 9640, {}};
-  ListenerConfig http{"127.0.0.1", 9641, {}};
+  ListenerConfig query{"127.0.0.1", 9640, {}, {}, {}, false};
+  ListenerConfig http{"127.0.0.1", 9641, {}, {}, {}, false};
   AuthConfig auth;
 
   std::filesystem::path users_path() const {

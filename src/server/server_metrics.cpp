@@ -109,6 +109,12 @@ std::string Server::metrics_text() const {
   const QueryServerStats q = query_->stats();
   w.family("flowscope_query_requests_total", "counter", "query protocol requests");
   w.sample("flowscope_query_requests_total", static_cast<double>(q.requests));
+  w.family("flowscope_query_tls_handshakes_total", "counter",
+           "TLS on the query port: handshakes by result (failed includes plain clients refused "
+           "by tls_required)");
+  w.sample("flowscope_query_tls_handshakes_total", static_cast<double>(q.tls), {{"result", "ok"}});
+  w.sample("flowscope_query_tls_handshakes_total", static_cast<double>(q.tls_failed),
+           {{"result", "failed"}});
   w.family("flowscope_query_connections", "gauge", "open query connections");
   w.sample("flowscope_query_connections", static_cast<double>(q.active));
   w.family("flowscope_query_latency_seconds", "histogram", "query request latency");

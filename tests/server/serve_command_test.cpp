@@ -1,6 +1,7 @@
 // `flowscope serve` and `flowscope user` as processes: a config error exits 1 naming the line;
-// SIGHUP reloads (the new stitch window shows in /metrics); SIGTERM stores every open session
-// and exits 0. The daemon binds free ports (0) on 127.0.0.1 and is stopped by its PID.
+// a bad TLS key refuses to start naming the file and line; SIGHUP reloads (the new stitch window
+// shows in /metrics); SIGTERM stores every open session and exits 0. The daemon binds free ports
+// (0) on 127.0.0.1 and is stopped by its PID.
 #include <sys/wait.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "server/test_certs.h"
 #include "store/embedded_store.h"
 
 #include "gen/udp_sender.h"
@@ -99,6 +101,45 @@ TEST_F(ServeCommand, ConfigErrorExitsOneNamingTheLine) {
   EXPECT_NE(r.err.find("serve.toml:4: [stitch] window must be a duration"), std::string::npos)
       << r.err;
   write(dir_ / "serve.toml", config("60s"));
+  r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(ServeCommand, BadTlsKeyRefusesToStartNamingTheFile) {
+  const testing::TestCert cert = testing::make_self_signed(dir_, "server");
+  const testing::TestCert other = testing::make_self_signed(dir_, "other");
+  const std::string base = config("60s");
+  // Lines 1-13 are config(); [query] is line 11, so tls_cert is 12 and tls_key 13 below.
+  const auto with_tls = [&](const std::string& key) {
+    std::string text = base;
+    text.replace(text.find("[query]\n"), 8,
+                 "[query]\ntls_cert = \"" + cert.cert.string() + "\"\ntls_key = \"" + key + "\"\n");
+    return text;
+  };
+  const int key_line = [&] {
+    const std::string t = with_tls("x");
+    return static_cast<int>(std::count(t.begin(), t.begin() + t.find("tls_key"), '\n')) + 1;
+  }();
+  write(dir_ / "serve.toml", with_tls("missing.key"));
+  auto r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("serve.toml:" + std::to_string(key_line) + ": [query] tls_key"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("missing.key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot read the file"), std::string::npos) << r.err;
+
+  write(dir_ / "serve.toml", with_tls(other.key.string()));
+  r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is not the private key of the certificate"), std::string::npos) << r.err;
+
+  write(dir_ / "serve.toml", base + "tls_required = true\n");  // appended to [http]
+  r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unknown key [http] tls_required"), std::string::npos) << r.err;
+
+  write(dir_ / "serve.toml", with_tls(cert.key.string()));
   r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }

@@ -67,6 +67,17 @@ TEST(ServerConfig, ErrorsNameFileLineAndFix) {
   EXPECT_NE(
       error_of("start_at = \"tomorrowish\"\n[store]\ndir = \"d\"\n").find("serve.toml:1: start_at"),
       std::string::npos);
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[query]\ntls_cert = \"c.pem\"\n"),
+            "serve.toml:4: [query] tls_cert and tls_key go together: give both PEM files, or "
+            "neither for plain TCP");
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[query]\ntls_required = true\n"),
+            "serve.toml:4: [query] tls_required needs tls_cert and tls_key");
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[query]\ntls_required = \"yes\"\n"),
+            "serve.toml:4: [query] tls_required must be true or false (no quotes)");
+  EXPECT_NE(error_of("[store]\ndir = \"d\"\n[query]\ntls_cert = \"/nonexistent/c.pem\"\n"
+                     "tls_key = \"/nonexistent/k.pem\"\n")
+                .find("serve.toml:4: [query] tls_cert \"/nonexistent/c.pem\": cannot read"),
+            std::string::npos);
 }
 
 TEST(ServerConfig, RestartNeeded) {

@@ -2,7 +2,8 @@
 // over UDP reach the store as sessions; queries over the query protocol equal local queries of
 // the same store; the auth matrix (wrong password, unknown user, expired key, key from another
 // address, a group outside its IP groups, throttling); reload and start_at with an injected
-// clock; /metrics and /healthz.
+// clock; /metrics and /healthz; TLS on the query port (plain and TLS give the same rows,
+// tls_required, verification against another CA, a bad key).
 #include "server/server.h"
 
 #include <arpa/inet.h>
@@ -27,8 +28,10 @@
 #include "query/output.h"
 #include "server/client.h"
 #include "server/protocol.h"
+#include "server/test_certs.h"
 
 #include "gen/udp_sender.h"
+#include "test_support.h"
 
 namespace flowscope::server {
 namespace {
@@ -640,6 +643,158 @@ TEST(ServerConfig, NameSourceKeysAreChecked) {
   EXPECT_TRUE(good->enrich.reverse_dns);
   EXPECT_EQ(good->enrich.snmp_targets.size(), 2u);
   EXPECT_EQ(good->enrich.snmp_interval, std::chrono::minutes(10));
+// TLS on the query port (docs/serve.md "TLS"): the same query over TLS and over plain TCP gives
+// the same rows, through the Client and through `flowscope query --tls-ca`.
+TEST_F(ServerTest, TlsQueryEqualsPlainQuery) {
+  if (skip_without_corpus()) GTEST_SKIP() << "corpus not found at " << testing::corpus_dir();
+  make_users();
+  const testing::TestCert cert = testing::make_self_signed(dir_, "server");
+  ServerConfig c = config();
+  c.query.tls_cert = cert.cert;
+  c.query.tls_key = cert.key;
+  start(c);
+  wait_stored(send_corpus());
+
+  ClientOptions o = client_options();
+  o.user = "admin";
+  o.password = "adminpw";
+  auto plain = remote_query(o, "");
+  ASSERT_TRUE(plain) << plain.error().message;
+  o.tls = true;
+  o.tls_ca = cert.cert.string();
+  auto tls = remote_query(o, "");
+  ASSERT_TRUE(tls) << tls.error().message;
+  EXPECT_GT(std::count(tls->begin(), tls->end(), '\n'), 10);
+  EXPECT_EQ(*tls, *plain);
+  EXPECT_EQ(*tls, local_query(""));
+  EXPECT_GE(server_->query_server().stats().tls, 1u);
+
+  const std::string srv = "127.0.0.1:" + std::to_string(server_->query_port());
+  const std::vector<std::string> args = {"query", "-srv",    srv,  "-un", "admin",
+                                         "-up",   "adminpw", "-t", "all", "-c+"};
+  auto cli_plain = testing::run_flowscope(args);
+  ASSERT_EQ(cli_plain.exit_code, 0) << cli_plain.err;
+  std::vector<std::string> with_ca = args;
+  with_ca.insert(with_ca.end(), {"--tls-ca", cert.cert.string()});
+  auto cli_tls = testing::run_flowscope(with_ca);
+  ASSERT_EQ(cli_tls.exit_code, 0) << cli_tls.err;
+  EXPECT_GT(std::count(cli_tls.out.begin(), cli_tls.out.end(), '\n'), 10);
+  EXPECT_EQ(cli_tls.out, cli_plain.out);
+  EXPECT_EQ(cli_tls.err.find("warning"), std::string::npos) << cli_tls.err;
+
+  std::vector<std::string> insecure = args;
+  insecure.push_back("--tls-insecure");
+  auto cli_insecure = testing::run_flowscope(insecure);
+  ASSERT_EQ(cli_insecure.exit_code, 0) << cli_insecure.err;
+  EXPECT_EQ(cli_insecure.out, cli_plain.out);
+  EXPECT_NE(cli_insecure.err.find("warning: --tls-insecure"), std::string::npos);
+}
+
+TEST_F(ServerTest, TlsRequiredRefusesPlainAndUnverifiedServers) {
+  make_users();
+  const testing::TestCert cert = testing::make_self_signed(dir_, "server");
+  const testing::TestCert other = testing::make_self_signed(dir_, "other-ca");
+  ServerConfig c = config();
+  c.query.tls_cert = cert.cert;
+  c.query.tls_key = cert.key;
+  c.query.tls_required = true;
+  start(c);
+
+  ClientOptions o = client_options();
+  o.user = "admin";
+  o.password = "adminpw";
+  auto plain = Client::connect(o);
+  ASSERT_FALSE(plain);
+  EXPECT_NE(plain.error().message.find("tls_required"), std::string::npos) << plain.error().message;
+  EXPECT_NE(plain.error().message.find("--tls"), std::string::npos);
+
+  o.tls = true;
+  o.tls_ca = other.cert.string();
+  auto foreign = Client::connect(o);
+  ASSERT_FALSE(foreign);
+  EXPECT_NE(foreign.error().message.find("did not verify"), std::string::npos)
+      << foreign.error().message;
+  EXPECT_NE(foreign.error().message.find("--tls-ca"), std::string::npos);
+
+  // The system CAs do not know a self-signed certificate either.
+  o.tls_ca.clear();
+  auto system = Client::connect(o);
+  ASSERT_FALSE(system);
+  EXPECT_NE(system.error().message.find("did not verify"), std::string::npos);
+
+  o.tls_ca = cert.cert.string();
+  auto good = Client::connect(o);
+  ASSERT_TRUE(good) << good.error().message;
+  EXPECT_EQ(good->user(), "admin");
+  EXPECT_EQ(good->transport().protocol_version().rfind("TLSv1.", 0), 0u);
+  auto rows = remote_query(o, "");  // requests run over TLS after the login
+  EXPECT_TRUE(rows) << rows.error().message;
+
+  ClientOptions by_name = o;
+  by_name.server = "localhost:" + std::to_string(server_->query_port());
+  EXPECT_TRUE(Client::connect(by_name));  // DNS:localhost is in the certificate
+
+  ClientOptions insecure = o;
+  insecure.tls_ca.clear();
+  insecure.tls_insecure = true;
+  EXPECT_TRUE(Client::connect(insecure));
+
+  auto cli =
+      testing::run_flowscope({"query", "-srv", "127.0.0.1:" + std::to_string(server_->query_port()),
+                              "-un", "admin", "-up", "adminpw", "-t", "all"});
+  EXPECT_EQ(cli.exit_code, 1);
+  EXPECT_NE(cli.err.find("accepts only TLS"), std::string::npos) << cli.err;
+  EXPECT_GE(server_->query_server().stats().tls_failed, 3u);
+  EXPECT_NE(server_->metrics_text().find("flowscope_query_tls_handshakes_total{result=\"ok\"}"),
+            std::string::npos);
+
+  // A reload (SIGHUP) reads the certificate again: the other one is served from then on, and a
+  // pair that does not load leaves the running one in place.
+  ServerConfig renewed = server_->config();
+  renewed.query.tls_cert = other.cert;
+  renewed.query.tls_key = other.key;
+  ASSERT_TRUE(server_->reload(renewed));
+  ClientOptions trusts_other = o;
+  trusts_other.tls_ca = other.cert.string();
+  EXPECT_TRUE(Client::connect(trusts_other));
+  EXPECT_FALSE(Client::connect(o));  // the first certificate is no longer served
+  ServerConfig broken = server_->config();
+  broken.query.tls_key = dir_ / "missing.key";
+  ASSERT_TRUE(server_->reload(broken));
+  EXPECT_EQ(server_->config().query.tls_key, other.key);
+  EXPECT_TRUE(Client::connect(trusts_other));
+}
+
+TEST_F(ServerTest, TlsClientAgainstPlainServerSaysSo) {
+  make_users();
+  start(config());
+  ClientOptions o = client_options();
+  o.user = "admin";
+  o.password = "adminpw";
+  o.tls = true;
+  o.tls_insecure = true;
+  auto r = Client::connect(o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("tls_cert"), std::string::npos) << r.error().message;
+  o.tls = false;
+  o.tls_insecure = false;
+  EXPECT_TRUE(Client::connect(o));  // the server still serves plain connections
+}
+
+TEST_F(ServerTest, BadTlsKeyRefusesToStart) {
+  const testing::TestCert cert = testing::make_self_signed(dir_, "server");
+  const testing::TestCert other = testing::make_self_signed(dir_, "other");
+  ServerConfig c = config();
+  c.query.tls_cert = cert.cert;
+  c.query.tls_key = dir_ / "missing.key";
+  auto missing = Server::start(c, ServerOptions{clock_.clock()});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("missing.key"), std::string::npos);
+  c.query.tls_key = other.key;
+  auto mismatch = Server::start(c, ServerOptions{clock_.clock()});
+  ASSERT_FALSE(mismatch);
+  EXPECT_NE(mismatch.error().message.find("is not the private key"), std::string::npos)
+      << mismatch.error().message;
 }
 
 }  // namespace
