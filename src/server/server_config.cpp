@@ -65,17 +65,6 @@ class SectionReader {
     return {};
   }
 
-  Result<void> boolean(std::string_view key, bool& out) {
-    const toml::node* n = find(key);
-    if (n == nullptr) return {};
-    auto v = n->value<bool>();
-    if (!v || !n->is_boolean()) {
-      return error_at(n, fmt::format("{} must be true or false (no quotes)", name(key)));
-    }
-    out = *v;
-    return {};
-  }
-
   template <typename T>
   Result<void> integer(std::string_view key, T& out, std::int64_t lo, std::int64_t hi,
                        std::string_view hint) {
