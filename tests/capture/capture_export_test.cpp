@@ -2,6 +2,11 @@
 // IPFIX export on loopback, and `nfdump -r` shows the same flows, packets and bytes as our
 // meter's sessions (each session = a client->server and a server->client flow); tshark decodes
 // the same export, written to a pcap, without errors and with the same totals.
+// GCC 12 at -O1 with the sanitizers (make asan) reports -Wmaybe-uninitialized inside
+// libstdc++'s std::regex, which this test uses; a false positive that Release does not show.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>

@@ -643,6 +643,8 @@ TEST(ServerConfig, NameSourceKeysAreChecked) {
   EXPECT_TRUE(good->enrich.reverse_dns);
   EXPECT_EQ(good->enrich.snmp_targets.size(), 2u);
   EXPECT_EQ(good->enrich.snmp_interval, std::chrono::minutes(10));
+}
+
 // TLS on the query port (docs/serve.md "TLS"): the same query over TLS and over plain TCP gives
 // the same rows, through the Client and through `flowscope query --tls-ca`.
 TEST_F(ServerTest, TlsQueryEqualsPlainQuery) {
