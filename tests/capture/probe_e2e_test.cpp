@@ -85,6 +85,9 @@ count = 1
   auto gen =
       testing::run_flowscope({"gen", "traffic", "-q", "--expect", (work / "expect.json").string(),
                               (work / "scenario.toml").string()});
+  // The probe reads the ring buffer on its own clock: give it a moment to meter the last packets
+  // (a loaded machine running tests in parallel delays it) before SIGTERM ends the capture.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ::kill(probe, SIGTERM);  // flushes the open sessions and exits
   int status = 0;
   ::waitpid(probe, &status, 0);
