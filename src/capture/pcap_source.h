@@ -60,6 +60,9 @@ class PcapSource {
   bool live() const { return live_; }
   // Packets the kernel dropped (live capture), from pcap_stats; 0 for files.
   std::uint64_t kernel_drops() const;
+  // Live: how long next() waits for the interface before it returns an empty packet; 0 = not at
+  // all (after a stop signal, to meter what the kernel already captured, then end).
+  void set_wait(int timeout_ms) { timeout_ms_ = timeout_ms; }
 
  private:
   struct Closer {

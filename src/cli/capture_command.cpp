@@ -375,7 +375,19 @@ void run(const CaptureOptions& opt) {
     const LinkType link = source->link_type();
     capture::TimeNs first_ts = 0;
     std::uint64_t seen = 0;
-    while (g_stop == 0) {
+    // After SIGINT/SIGTERM a live capture still meters what the kernel has already captured
+    // (it stops waiting for more), so the last packets before the signal are not lost.
+    // The drain is bounded in time: a busy interface never empties its ring.
+    bool draining = false;
+    std::int64_t drain_until = 0;
+    while (true) {
+      if (g_stop != 0 && !draining) {
+        if (!live) break;
+        draining = true;
+        drain_until = wall_ns() + 1'000'000'000;
+        source->set_wait(0);
+      }
+      if (draining && wall_ns() > drain_until) break;
       auto pkt = source->next();
       if (!pkt) {
         read_error = pkt.error().message;
@@ -383,7 +395,8 @@ void run(const CaptureOptions& opt) {
       }
       if (!pkt->has_value()) break;
       const capture::CapturedPacket& p = **pkt;
-      if (p.data.empty()) {  // live read timeout: run the timers on wall time
+      if (p.data.empty() && draining) break;  // the ring is empty
+      if (p.data.empty()) {                   // live read timeout: run the timers on wall time
         const std::int64_t now = wall_ns();
         reload_config(now);
         run_schedule(now / 1'000'000);
