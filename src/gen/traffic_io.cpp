@@ -69,6 +69,13 @@ Result<Fd> connect_tcp(const IpAddress& a, std::uint16_t port) {
   Fd fd(::socket(family(a), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return sys_error("socket");
   set_timeouts(fd.get());
+  // From the scenario's address too: on loopback the kernel would pick 127.0.0.1 as the source
+  // for any 127/8 destination, and the traffic would not be the scenario's alone.
+  sockaddr_storage local;
+  const socklen_t local_len = make_sockaddr(a, 0, local);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), local_len) != 0) {
+    return sys_error(fmt::format("bind to {}", a.to_string()));
+  }
   sockaddr_storage ss;
   const socklen_t len = make_sockaddr(a, port, ss);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {

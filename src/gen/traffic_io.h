@@ -64,6 +64,7 @@ void set_timeouts(int fd);  // kIoTimeoutMs on receives and sends
 // A socket of `type` bound to a:port (SO_REUSEADDR); port 0 = a free one.
 Result<Fd> bound_socket(const IpAddress& a, std::uint16_t port, int type);
 Result<Fd> listen_tcp(const IpAddress& a, std::uint16_t port);
+// Connects from `a` (port 0) to a:port.
 Result<Fd> connect_tcp(const IpAddress& a, std::uint16_t port);
 // Waits for a connection on `listener` until `stop`; an invalid Fd when stopped.
 Fd accept_until(int listener, const std::atomic<bool>& stop);

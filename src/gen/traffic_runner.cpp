@@ -169,7 +169,7 @@ void run_icmp(Run& run, const StreamSpec& spec) {
   std::uint16_t ident = static_cast<std::uint16_t>(::getpid() & 0xffff);
   if (!raw) {
     sockaddr_storage any;
-    const socklen_t len = make_sockaddr(v4 ? IpAddress::v4(0) : IpAddress(), 0, any);
+    const socklen_t len = make_sockaddr(addr, 0, any);  // from the scenario's address
     ::bind(fd.get(), reinterpret_cast<sockaddr*>(&any), len);
     ident = local_port(fd.get());
   }

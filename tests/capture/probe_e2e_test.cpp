@@ -2,8 +2,10 @@
 // and writes the sessions a probe should see (--expect); `flowscope capture -i lo` meters them
 // at the same time. Every expected session must be there with the same client and server, the
 // exact UDP datagram counts, the application bytes plus per-packet headers, an established TCP
-// outcome, and the FTP data session tagged with its control session. Other loopback traffic on
-// the machine only adds sessions, which are ignored. Needs root (capture on lo, FTP on port 21).
+// outcome, and the FTP data session tagged with its control session. The scenario runs on its
+// own loopback address, 127.0.0.77, and the probe's BPF filter keeps only that host, so the
+// traffic of tests running in parallel never reaches (and never overflows) the probe's buffer.
+// Needs root (capture on lo, FTP on port 21).
 #include <sys/wait.h>
 
 #include <chrono>
@@ -42,6 +44,7 @@ TEST(ProbeEndToEnd, CaptureOnLoopbackSeesWhatGenTrafficMade) {
   fs::create_directories(work);
   std::ofstream(work / "scenario.toml") << R"(name = "probe e2e"
 duration = "20s"
+address = "127.0.0.77"
 [[udp]]
 size = 200
 reply_size = 50
@@ -68,7 +71,7 @@ count = 1
     ::execl(FLOWSCOPE_BINARY, "flowscope", "capture", "-i", "lo", "--format", "json", "--fields",
             "session_id,proto,cln_addr,cln_port,srv_addr,srv_port,cln_packets,srv_packets,"
             "cln_bytes,srv_bytes,ftp_ctrl_id,tcp_outcome",
-            static_cast<char*>(nullptr));
+            "-f", "host 127.0.0.77", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
