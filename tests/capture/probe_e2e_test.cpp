@@ -118,6 +118,8 @@ count = 1
       ours.emplace(proto + " " + srv + " " + cln, r);
     }
   }
+  // The probe's summary (packets, kernel drops, sessions) explains any difference below.
+  SCOPED_TRACE("probe: " + slurp(work / "probe.err"));
   std::istringstream expect(slurp(work / "expect.json"));
   int checked = 0;
   std::uint64_t control_id = 0;
