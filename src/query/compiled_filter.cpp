@@ -118,7 +118,9 @@ void eval_stored(const Column& col, std::size_t rows, Comparator op, const Filte
           col.vec<IpAddress>().data(), rows, valid,
           [=](const IpAddress& a) {
             const std::uint8_t* b = a.bytes().data();
-            const bool in = ((load_be64(b) & mhi) == nhi) & ((load_be64(b + 8) & mlo) == nlo);
+            // Branch-free: both halves compared, then combined as integers.
+            const bool in = (static_cast<unsigned>((load_be64(b) & mhi) == nhi) &
+                             static_cast<unsigned>((load_be64(b + 8) & mlo) == nlo)) != 0;
             return in == want;
           },
           out);
