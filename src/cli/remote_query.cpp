@@ -35,6 +35,9 @@ void run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOpt
     throw UserError{"server " + opt.server.server + ": " + m, usage ? kExitUsage : kExitError};
   }
   if (server::bool_field(*done, "cancelled")) throw UserError{"query cancelled (Ctrl-C)"};
+  if (server::bool_field(*done, "saturated") && output.rfind("csv", 0) == 0) {
+    std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';
+  }
   if (opt.explain) {
     std::cerr << fmt::format(
         "server: source {}; rows {} read; {} ms\n", server::text_field(*done, "source"),

@@ -79,6 +79,10 @@ void run_stat(const StatOptions& opt) {
     }
   }
   query::write_stat(std::cout, spec, *result, q.output);
+  if (result->saturated && (q.output.format == query::OutputFormat::Csv ||
+                            q.output.format == query::OutputFormat::CsvHeader)) {
+    std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';
+  }
   for (const auto& e : result->stats.scan.errors) {
     std::cerr << "flowscope: warning: " << e.message << '\n';
   }

@@ -95,6 +95,9 @@ struct StatResult {
   // `others` last.
   std::vector<std::int64_t> buckets;
   std::vector<std::uint64_t> series;
+  // A sum reached 2^64 - 1 and was clamped there (core/saturating.h): hostile or corrupt
+  // counters. Outputs say so.
+  bool saturated = false;
   QueryStats stats;
 };
 

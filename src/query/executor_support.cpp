@@ -2,11 +2,18 @@
 
 namespace flowscope::query {
 
-Result<CompiledFilter> compile_selection(const Selection& where, const FilterContext& ctx) {
+Result<FilterExpr> selection_filter(const Selection& where, const FilterContext& ctx) {
   auto parsed = where.syntax == FilterSyntax::Nfdump ? parse_nfdump_filter(where.filter, ctx)
                                                      : parse_filter(where.filter, ctx);
   if (!parsed) return parsed.error();
-  return CompiledFilter::compile(*parsed);
+  if (!where.restriction) return parsed;
+  return and_of(std::move(*parsed), *where.restriction);
+}
+
+Result<CompiledFilter> compile_selection(const Selection& where, const FilterContext& ctx) {
+  auto filter = selection_filter(where, ctx);
+  if (!filter) return filter.error();
+  return CompiledFilter::compile(*filter);
 }
 
 std::uint64_t integer_at(const Column& col, std::size_t row) {

@@ -17,6 +17,10 @@
 
 namespace flowscope::query {
 
+// The user's filter parsed in its syntax, ANDed as a tree with the selection's restriction.
+// Errors keep their positions in the user's text.
+Result<FilterExpr> selection_filter(const Selection& where, const FilterContext& ctx);
+// selection_filter() compiled.
 Result<CompiledFilter> compile_selection(const Selection& where, const FilterContext& ctx);
 
 // The value of a Sum or Diff field at `row` (absent operands count as 0); nullopt when both

@@ -31,8 +31,16 @@ std::string value_text(const FieldInfo& info, const FilterValue& v) {
     return host ? c->network().to_string() : c->to_string();
   }
   if (const auto* cc = std::get_if<CountryCode>(&v)) return std::string(cc->view());
+  // Always quoted, with the parser's escapes, so that no string can end its quotes early and
+  // print → parse is an identity for every value (tests/query/filter_roundtrip_test.cpp).
   const auto& s = std::get<std::string>(v);
-  return s.find('"') == std::string::npos ? "\"" + s + "\"" : "'" + s + "'";
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
 }
 
 void write(std::string& out, const FilterExpr& e, bool nested) {
@@ -72,6 +80,20 @@ std::string to_text(const FilterExpr& e) {
   std::string out;
   write(out, e, false);
   return out;
+}
+
+FilterExpr and_of(FilterExpr a, FilterExpr b) {
+  if (a.op == FilterExpr::Op::All) return b;
+  if (b.op == FilterExpr::Op::All) return a;
+  std::vector<FilterExpr> children;
+  for (FilterExpr* e : {&a, &b}) {
+    if (e->op == FilterExpr::Op::And) {
+      for (auto& c : e->children) children.push_back(std::move(c));
+    } else {
+      children.push_back(std::move(*e));
+    }
+  }
+  return FilterExpr::make(FilterExpr::Op::And, std::move(children));
 }
 
 bool same_filter(const FilterExpr& a, const FilterExpr& b) {

@@ -65,6 +65,11 @@ struct FilterExpr {
 // server's query echo and tests.
 std::string to_text(const FilterExpr& e);
 
+// `a AND b` as a tree: All vanishes, nested ANDs are flattened (so a top-level conjunction
+// stays one node the store can push down). How a permission restriction is joined to a user's
+// filter: never through text.
+FilterExpr and_of(FilterExpr a, FilterExpr b);
+
 // Equal trees and values; offsets are ignored.
 bool same_filter(const FilterExpr& a, const FilterExpr& b);
 

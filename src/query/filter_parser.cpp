@@ -195,25 +195,42 @@ class FlowTraqParser {
     return std::nullopt;
   }
 
-  // A quoted string ("..." or '...', no escapes) or a run up to white space, ')', "&&" or "||".
-  Result<std::string_view> read_value() {
+  // A quoted string ("..." or '...'; inside it a backslash takes the next character as it is,
+  // so \" \' and \\ write a quote or a backslash) or a run up to white space, '(', ')', "&&" or
+  // "||". A quote inside an unquoted run is an error: a value is either quoted or not, so what
+  // to_text() prints reads back as the same value and no value can swallow the operators after
+  // it.
+  Result<std::string> read_value() {
     if (pos_ < text_.size() && (text_[pos_] == '"' || text_[pos_] == '\'')) {
       const char quote = text_[pos_];
       const std::size_t open = pos_;
-      const std::size_t close = text_.find(quote, pos_ + 1);
-      if (close == std::string_view::npos) {
-        return parse_error(
-            fmt::format("the string starting here is never closed; expected {}", quote), open);
+      std::string value;
+      for (std::size_t i = pos_ + 1; i < text_.size(); ++i) {
+        if (text_[i] == '\\') {
+          if (++i == text_.size()) break;
+          value += text_[i];
+        } else if (text_[i] == quote) {
+          pos_ = i + 1;
+          return value;
+        } else {
+          value += text_[i];
+        }
       }
-      pos_ = close + 1;
-      return text_.substr(open + 1, close - open - 1);
+      return parse_error(
+          fmt::format("the string starting here is never closed; expected {}", quote), open);
     }
     const std::size_t start = pos_;
     while (pos_ < text_.size() && !is_space(text_[pos_]) && text_[pos_] != ')' &&
            text_[pos_] != '(' && text_.substr(pos_, 2) != "&&" && text_.substr(pos_, 2) != "||") {
+      if (text_[pos_] == '"' || text_[pos_] == '\'') {
+        return parse_error(
+            "a quote inside a value; quote the whole value and write a quote inside it as \\\" "
+            "(e.g. SERVICE == \"it\\\"s\")",
+            pos_);
+      }
       ++pos_;
     }
-    return text_.substr(start, pos_ - start);
+    return std::string(text_.substr(start, pos_ - start));
   }
 
   std::string_view text_;

@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstring>
 
+#include "core/saturating.h"
+
 namespace flowscope::query {
 namespace {
 
@@ -205,8 +207,8 @@ void FixedKeyAggregator::add(const SessionBatch& batch, std::span<const std::uin
     std::uint64_t h = 0x51ED2701;
     for (std::size_t j = 0; j < words_; ++j) h = mix(h, key[j]);
     const std::uint32_t g = find_or_insert(key, h);
-    counts_[g] += (count_valid[row / 64] & bit) ? counts[row] : 1;
-    for (std::size_t j = 0; j < nsums; ++j) sums_[g * nsums + j] += sums[j][row];
+    sat_accumulate(counts_[g], (count_valid[row / 64] & bit) ? counts[row] : 1);
+    for (std::size_t j = 0; j < nsums; ++j) sat_accumulate(sums_[g * nsums + j], sums[j][row]);
   }
 }
 

@@ -356,6 +356,7 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
     total["sessions"] = result.total.sessions;
     total["bytes"] = result.total.bytes;
     total["packets"] = result.total.packets;
+    if (result.saturated) total["saturated"] = true;
     out << total.dump() << '\n';
     out.flush();
     return;
@@ -436,6 +437,7 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
     Table t(headers, right);
     for (auto& r : rows) t.add(std::move(r));
     t.write(out);
+    if (result.saturated) out << kSaturatedNote << '\n';
   } else {
     if (options.format == OutputFormat::CsvHeader) out << csv_line(headers);
     for (const auto& r : rows) out << csv_line(r);

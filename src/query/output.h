@@ -49,7 +49,12 @@ class RowWriter {
 
 // Writes a stat: group columns, then the count, sessions, bytes, packets (and for a series one
 // row per group and bucket: the bucket's time and value), then "others" and "total" rows
-// (table and CSV; in JSON lines as objects with "row": "others" / "total").
+// (table and CSV; in JSON lines as objects with "row": "others" / "total"). When a sum was
+// clamped (StatResult::saturated) the table ends with kSaturatedNote and the JSON total has
+// "saturated": true; CSV stays machine-readable and callers warn on stderr.
+inline constexpr const char* kSaturatedNote =
+    "note: some sums reached 18446744073709551615 (2^64 - 1) and were clamped there: the input "
+    "holds counters too large to be real (a hostile or broken exporter?)";
 void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& result,
                 const OutputOptions& options);
 

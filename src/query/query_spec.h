@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,10 +21,17 @@ namespace flowscope::query {
 
 enum class FilterSyntax : std::uint8_t { FlowTraq, Nfdump };
 
+struct FilterExpr;
+
 // The window and filter every query has.
 struct Selection {
   std::string filter;  // text in `syntax`; "" = every session
   FilterSyntax syntax = FilterSyntax::FlowTraq;
+  // A parsed restriction ANDed to the filter as a tree (query/executor_support.h
+  // selection_filter): the user's data permissions, set by the server
+  // (server/permission_filter.h). Null = none. Never on the wire (to_json leaves it out and
+  // *_from_json never sets it), so no text a client sends can reach it.
+  std::shared_ptr<const FilterExpr> restriction;
   // start_time in [begin_ms, end_ms); the CLI resolves `-t` (core/time.h parse_window).
   std::int64_t begin_ms = std::numeric_limits<std::int64_t>::min();
   std::int64_t end_ms = std::numeric_limits<std::int64_t>::max();

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "core/cidr.h"
+#include "core/saturating.h"
 #include "query/executor.h"
 #include "query/executor_support.h"
 #include "query/fixed_key_aggregator.h"
@@ -249,9 +250,10 @@ Result<std::vector<store::AggregateResult>> run_aggregates(
 }
 
 void add_values(StatValues& to, const StatValues& v) {
-  to.bytes += v.bytes;
-  to.packets += v.packets;
-  to.sessions += v.sessions;
+  sat_accumulate(to.bytes, v.bytes);
+  sat_accumulate(to.packets, v.packets);
+  sat_accumulate(to.sessions, v.sessions);
+  sat_accumulate(to.value, v.value);
 }
 
 std::uint64_t value_of(const StatSpec& spec, const Acc& a) {
@@ -353,8 +355,8 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
       v.sessions = agg->counts[r];
       switch (spec.side) {
         case Side::Both:
-          v.bytes = s[0] + s[1];
-          v.packets = s[2] + s[3];
+          v.bytes = sat_add(s[0], s[1]);
+          v.packets = sat_add(s[2], s[3]);
           break;
         case Side::Send:
           v.bytes = sent_bytes;
@@ -437,18 +439,19 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
       result.rows.push_back(g.total.v);
     } else {
       add_values(result.others, g.total.v);
-      result.others.value += g.total.v.value;
       ++result.other_groups;
     }
     add_values(result.total, g.total.v);
-    result.total.value += g.total.v.value;
     for (const auto& [t, acc] : g.buckets) {
       const std::size_t row = is_top ? i : shown;
-      result.series[row * nb + bucket_index(t)] += value_of(spec, acc);
+      sat_accumulate(result.series[row * nb + bucket_index(t)], value_of(spec, acc));
     }
   }
   result.total_groups = groups.size();
   if (spec.count == CountKind::Unique) result.total.value = all_unique.size();
+  // Every sum is at most its total, so a clamped sum anywhere shows in the totals.
+  result.saturated = result.total.bytes == kSaturated || result.total.packets == kSaturated ||
+                     result.total.sessions == kSaturated || result.total.value == kSaturated;
   return result;
 }
 

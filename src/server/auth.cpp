@@ -8,7 +8,6 @@
 #include <sodium.h>
 
 #include "core/log.h"
-#include "enrich/ip_groups.h"
 
 namespace flowscope::server {
 namespace {
@@ -235,42 +234,6 @@ bool allowed(const std::vector<Cidr>& allow, const IpAddress& address) {
   if (allow.empty()) return true;
   return std::any_of(allow.begin(), allow.end(),
                      [&](const Cidr& c) { return c.contains(address); });
-}
-
-bool permits(const Principal& principal, const enrich::IpGroups* groups, const SessionBatch& batch,
-             std::size_t row) {
-  if (principal.all_data) return true;
-  for (const GroupPerms& g : principal.groups) {
-    if (!g.exporters.empty()) {
-      if (!batch.is_set(FieldId::Exporter, row)) continue;
-      const IpAddress e = batch.get<FieldId::Exporter>(row);
-      if (std::find(g.exporters.begin(), g.exporters.end(), e) == g.exporters.end()) continue;
-    }
-    if (g.ip_groups.empty()) return true;
-    const IpAddress cln = batch.get<FieldId::ClnAddr>(row);
-    const IpAddress srv = batch.get<FieldId::SrvAddr>(row);
-    const std::uint32_t cln_group =
-        batch.is_set(FieldId::ClnGroup, row) ? batch.get<FieldId::ClnGroup>(row) : 0;
-    const std::uint32_t srv_group =
-        batch.is_set(FieldId::SrvGroup, row) ? batch.get<FieldId::SrvGroup>(row) : 0;
-    for (const std::string& item : g.ip_groups) {
-      if (auto c = Cidr::parse(item, Cidr::HostBits::Clear)) {
-        if ((batch.is_set(FieldId::ClnAddr, row) && c->contains(cln)) ||
-            (batch.is_set(FieldId::SrvAddr, row) && c->contains(srv))) {
-          return true;
-        }
-        continue;
-      }
-      if (groups == nullptr) continue;
-      const enrich::IpGroup* ig = groups->find(item);
-      if (ig == nullptr) continue;
-      if ((cln_group != 0 && groups->is_within(cln_group, ig->id)) ||
-          (srv_group != 0 && groups->is_within(srv_group, ig->id))) {
-        return true;
-      }
-    }
-  }
-  return false;
 }
 
 }  // namespace flowscope::server

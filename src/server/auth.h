@@ -123,11 +123,6 @@ class AuthService {
   std::ofstream audit_;                       // guarded by mutex_
 };
 
-// True when `principal` may see row `row` of `batch` (its groups' IP groups and exporters;
-// `groups` resolves IP group names, may be null: names then match nothing).
-bool permits(const Principal& principal, const enrich::IpGroups* groups, const SessionBatch& batch,
-             std::size_t row);
-
 // Appends an admin action done locally (`flowscope user`) to the audit log at `path`, as the
 // user running the command from source "local".
 void append_audit(const std::filesystem::path& path, std::string_view event,

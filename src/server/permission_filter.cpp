@@ -68,28 +68,14 @@ FilterExpr permission_filter(const Principal& principal, const enrich::IpGroups*
   return any_of(std::move(per_group));
 }
 
-Result<query::Selection> restrict_selection(const query::Selection& where,
-                                            const Principal& principal,
-                                            const enrich::IpGroups* groups,
-                                            const query::FilterContext& ctx) {
+query::Selection restrict_selection(query::Selection where, const Principal& principal,
+                                    const enrich::IpGroups* groups) {
   if (principal.all_data) return where;
-  auto user = where.syntax == query::FilterSyntax::Nfdump
-                  ? query::parse_nfdump_filter(where.filter, ctx)
-                  : query::parse_filter(where.filter, ctx);
-  if (!user) return user.error();
   FilterExpr allowed = permission_filter(principal, groups);
-  FilterExpr combined;
-  if (user->op == FilterExpr::Op::All) {
-    combined = std::move(allowed);
-  } else if (allowed.op == FilterExpr::Op::All) {
-    combined = std::move(*user);
-  } else {
-    combined = FilterExpr::make(FilterExpr::Op::And, {std::move(*user), std::move(allowed)});
-  }
-  query::Selection out = where;
-  out.filter = query::to_text(combined);
-  out.syntax = query::FilterSyntax::FlowTraq;
-  return out;
+  where.restriction = std::make_shared<const FilterExpr>(
+      where.restriction ? query::and_of(*where.restriction, std::move(allowed))
+                        : std::move(allowed));
+  return where;
 }
 
 }  // namespace flowscope::server

@@ -1,5 +1,5 @@
 #pragma once
-// The data permissions of a Principal as a query filter (docs/users.md "Permissions"): the
+// The data permissions of a Principal as a query filter tree (docs/users.md "Permissions"): the
 // user's filter AND (group 1's restriction OR group 2's ...), where a group's restriction is
 // (exporter is one of its exporters) AND (an address is in one of its CIDRs, or a side's IP
 // group is one of its IP groups or nested in one). Because the restriction is part of the
@@ -21,11 +21,10 @@ namespace flowscope::server {
 // without groups). IP group names unknown to `groups` (may be null) match nothing.
 query::FilterExpr permission_filter(const Principal& principal, const enrich::IpGroups* groups);
 
-// `where` with the principal's restriction ANDed to its filter, in FlowTraq syntax. Fails when
-// the user's filter does not parse (the error keeps its position in the user's text).
-Result<query::Selection> restrict_selection(const query::Selection& where,
-                                            const Principal& principal,
-                                            const enrich::IpGroups* groups,
-                                            const query::FilterContext& ctx);
+// `where` with the principal's restriction attached as a parsed tree (Selection::restriction),
+// which the executor ANDs to the user's parsed filter. The user's text is never rewritten or
+// re-parsed with the restriction, so no string in it can escape into the restriction.
+query::Selection restrict_selection(query::Selection where, const Principal& principal,
+                                    const enrich::IpGroups* groups);
 
 }  // namespace flowscope::server

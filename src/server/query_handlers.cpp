@@ -51,9 +51,7 @@ void Server::register_query_handlers() {
     if (!spec) return spec.error();
     auto p = prepare(ctx.request, groups_.snapshot(), options_.clock());
     if (!p) return p.error();
-    auto where = restrict_selection(spec->where, ctx.principal, p->groups.get(), p->exec.filter);
-    if (!where) return where.error();
-    spec->where = *where;
+    spec->where = restrict_selection(std::move(spec->where), ctx.principal, p->groups.get());
     if (spec->fields.empty()) spec->fields = query::default_query_fields();
     std::ostringstream text;
     auto writer = query::RowWriter::create(text, spec->fields, p->output);
@@ -102,9 +100,7 @@ void Server::register_query_handlers() {
     if (!spec) return spec.error();
     auto p = prepare(ctx.request, groups_.snapshot(), options_.clock());
     if (!p) return p.error();
-    auto where = restrict_selection(spec->where, ctx.principal, p->groups.get(), p->exec.filter);
-    if (!where) return where.error();
-    spec->where = *where;
+    spec->where = restrict_selection(std::move(spec->where), ctx.principal, p->groups.get());
     p->exec.force_scan = ctx.request.value("raw", false);
     auto result = query::execute_stat(*store_, *spec, p->exec);
     if (!result) return result.error();
@@ -113,7 +109,8 @@ void Server::register_query_handlers() {
     if (auto r = ctx.out.header({}); !r) return r.error();
     if (auto r = ctx.out.text(text.str(), result->rows.size()); !r) return r.error();
     return nlohmann::json{{"source", result->stats.source},
-                          {"rows_read", result->stats.scan.rows_read}};
+                          {"rows_read", result->stats.scan.rows_read},
+                          {"saturated", result->saturated}};
   });
 }
 

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "core/field_format.h"
+#include "query/compiled_filter.h"
+#include "server/permission_filter.h"
 #include "server/server.h"
 
 namespace flowscope::server {
@@ -18,10 +20,6 @@ const std::vector<FieldId> kDefaultColumns = {
     FieldId::StartTime, FieldId::EndTime,  FieldId::Proto,    FieldId::ClnAddr,
     FieldId::ClnPort,   FieldId::SrvAddr,  FieldId::SrvPort,  FieldId::ClnBytes,
     FieldId::SrvBytes,  FieldId::Exporter, FieldId::SessionId};
-
-// Columns a permission check reads, whatever the request shows.
-const std::vector<FieldId> kPermissionColumns = {
-    FieldId::Exporter, FieldId::ClnAddr, FieldId::SrvAddr, FieldId::ClnGroup, FieldId::SrvGroup};
 
 Result<std::vector<FieldId>> columns_of(const nlohmann::json& request) {
   if (!request.contains("columns")) return kDefaultColumns;
@@ -81,7 +79,13 @@ void Server::register_handlers() {
     const std::size_t chunk_rows =
         std::clamp<std::size_t>(uint_field(ctx.request, "chunk", kRowsPerFrame), 1, 10000);
     scan.columns = *columns;
-    for (FieldId id : kPermissionColumns) {
+    // The same permission tree as query and stat (server/permission_filter.h), compiled; its
+    // columns are read whatever the request shows.
+    const auto groups = groups_.snapshot();
+    auto allowed = query::CompiledFilter::compile(permission_filter(ctx.principal, groups.get()));
+    if (!allowed) return allowed.error();
+    for (const store::ScanPredicate& p : allowed->pushdown()) scan.predicates.push_back(p);
+    for (FieldId id : allowed->columns()) {
       if (std::find(scan.columns.begin(), scan.columns.end(), id) == scan.columns.end()) {
         scan.columns.push_back(id);
       }
@@ -90,7 +94,6 @@ void Server::register_handlers() {
     for (FieldId id : *columns) names.emplace_back(field_info(id).name);
     if (auto r = ctx.out.header(names); !r) return r.error();
     if (ctx.out.cancelled()) return nlohmann::json::object();
-    const auto groups = groups_.snapshot();
     nlohmann::json chunk = nlohmann::json::array();
     std::uint64_t matched = 0;
     bool write_failed = false;
@@ -103,9 +106,10 @@ void Server::register_handlers() {
       chunk = nlohmann::json::array();
       return !ctx.out.cancelled();
     };
+    std::vector<std::uint32_t> visible;
     auto stats = store_->scan(scan, [&](const SessionBatch& batch) {
-      for (std::size_t row = 0; row < batch.size(); ++row) {
-        if (!permits(ctx.principal, groups.get(), batch, row)) continue;
+      allowed->select_rows(batch, visible);
+      for (const std::uint32_t row : visible) {
         nlohmann::json r = nlohmann::json::array();
         for (FieldId id : *columns) r.push_back(format_field(batch.column(id), row));
         chunk.push_back(std::move(r));

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/saturating.h"
 #include "store/batch_codec.h"
 #include "store/group_key.h"
 
@@ -90,9 +91,10 @@ void Aggregator::add(const SessionBatch& batch) {
     }
     const std::size_t g = it->second;
     // A rollup row stands for `sessions` sessions; a raw session for one.
-    result_.counts[g] += count_col.valid(row) ? counts[row] : 1;
+    sat_accumulate(result_.counts[g], count_col.valid(row) ? counts[row] : 1);
     for (std::size_t j = 0; j < nsums; ++j) {
-      result_.sums[g * nsums + j] += integer_value(batch.column(request_.sums[j]), row);
+      sat_accumulate(result_.sums[g * nsums + j],
+                     integer_value(batch.column(request_.sums[j]), row));
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/saturating.h"
 #include "store/batch_codec.h"
 #include "store/group_key.h"
 #include "store/partition.h"
@@ -44,8 +45,8 @@ SessionBatch rollup_rows(const SessionBatch& rows, std::span<const FieldId> keys
       acc.emplace_back();
     }
     Acc& a = acc[it->second];
-    for (std::size_t j = 0; j < sum_cols.size(); ++j) a.sums[j] += sum_cols[j][row];
-    a.sessions += count_col.valid(row) ? counts[row] : 1;
+    for (std::size_t j = 0; j < sum_cols.size(); ++j) sat_accumulate(a.sums[j], sum_cols[j][row]);
+    sat_accumulate(a.sessions, count_col.valid(row) ? counts[row] : 1);
   }
   for (std::size_t g = 0; g < acc.size(); ++g) {
     out.set<FieldId::ClnBytes>(g, acc[g].sums[0]);

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/saturating.h"
+#include "query/filter_parser.h"
 #include "query/output.h"
 #include "store/batch_codec.h"
 #include "store/embedded_store.h"
@@ -309,6 +311,92 @@ TEST(Execute, BadFiltersReportTheirPosition) {
   ASSERT_FALSE(r);
   ASSERT_TRUE(r.error().where);
   EXPECT_EQ(r.error().where->offset, 17u);
+}
+
+// F15 item 7: hostile counters whose sum passes 2^64 clamp at 2^64 - 1 instead of wrapping (a
+// total smaller than its top row), on raw scans and rollups alike, and the output says so.
+TEST(ExecuteStat, SumsSaturateInsteadOfWrapping) {
+  store::testing::TempDir dir;
+  store::StoreOptions opt;
+  opt.dir = dir.path();
+  opt.sync_interval = std::chrono::milliseconds(0);
+  opt.rollups = {{"srv", {FieldId::SrvAddr}}};
+  auto st = store::EmbeddedStore::open(opt);
+  ASSERT_TRUE(st);
+  SessionBatch b;
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    const std::size_t r = b.add_row();
+    b.set<FieldId::SessionId>(r, i + 1);
+    b.set<FieldId::StartTime>(r, kDay0 + static_cast<std::int64_t>(i) * 1000);
+    b.set<FieldId::EndTime>(r, kDay0 + static_cast<std::int64_t>(i) * 1000 + 10);
+    b.set<FieldId::ClnAddr>(r, IpAddress::v4(0x0A000001u));
+    b.set<FieldId::SrvAddr>(r, IpAddress::v4(i < 3 ? 0xC0A80001u : 0xC0A80002u));
+    b.set<FieldId::ClnBytes>(r, i < 3 ? (std::uint64_t{1} << 63) + 5 : 10);
+    b.set<FieldId::SrvBytes>(r, i < 3 ? (std::uint64_t{1} << 63) : 20);
+    b.set<FieldId::ClnPackets>(r, 1);
+  }
+  ASSERT_TRUE((*st)->append(b));
+  ASSERT_TRUE((*st)->flush());
+  for (const bool raw : {true, false}) {
+    StatSpec spec;
+    spec.where = whole_day();
+    auto g = parse_group_spec("srv_addr");
+    ASSERT_TRUE(g);
+    spec.group_by = *g;
+    ExecOptions o;
+    o.force_scan = raw;
+    auto r = execute_stat(**st, spec, o);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->rows.size(), 2u);
+    EXPECT_EQ(r->rows[0].bytes, kSaturated) << (raw ? "raw" : r->stats.source);
+    EXPECT_EQ(r->rows[0].value, kSaturated);
+    EXPECT_EQ(r->rows[1].bytes, 30u);
+    EXPECT_EQ(r->total.bytes, kSaturated);
+    EXPECT_GE(r->total.value, r->rows[0].value);
+    EXPECT_TRUE(r->saturated);
+    std::ostringstream table;
+    write_stat(table, spec, *r, OutputOptions{});
+    EXPECT_NE(table.str().find("were clamped"), std::string::npos) << table.str();
+    std::ostringstream json;
+    OutputOptions jo;
+    jo.format = OutputFormat::JsonLines;
+    write_stat(json, spec, *r, jo);
+    EXPECT_NE(json.str().find("\"saturated\":true"), std::string::npos) << json.str();
+  }
+  // Ordinary sums say nothing.
+  Fixture fx;
+  StatSpec spec;
+  spec.where = whole_day();
+  auto r = execute_stat(*fx.store, spec);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->saturated);
+}
+
+// A restriction attached to a Selection is ANDed as a tree: it narrows whatever the filter says,
+// and the user's filter errors keep their positions in the user's text.
+TEST(Execute, RestrictionIsAndedAsATree) {
+  Fixture fx;
+  auto only_udp = parse_filter("PROTO == udp");
+  ASSERT_TRUE(only_udp);
+  QuerySpec q;
+  q.where = whole_day();
+  q.where.filter = "PROTO == tcp || PROTO == udp";
+  q.where.restriction = std::make_shared<const FilterExpr>(*only_udp);
+  q.fields = {FieldId::Proto};
+  std::size_t rows = 0;
+  std::size_t tcp = 0;
+  auto stats = execute_query(*fx.store, q, [&](const SessionBatch& batch) {
+    for (std::size_t i = 0; i < batch.size(); ++i) tcp += batch.get<FieldId::Proto>(i) == 6;
+    rows += batch.size();
+    return true;
+  });
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_GT(rows, 0u);
+  EXPECT_EQ(tcp, 0u);
+  q.where.filter = "SRVPORT == 80 && BOGUS == 1";
+  auto bad = execute_query(*fx.store, q, [](const SessionBatch&) { return true; });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where->offset, 17u);
 }
 
 TEST(QuerySpecJson, RoundTrips) {
