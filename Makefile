@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
 CMAKE_ARGS ?=
 
-.PHONY: all deps build run test asan fuzz bench format format-check clean help
+.PHONY: all deps build run test asan tsan fuzz bench format format-check clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make run      install, build and run flowscope's main job (see README)"
 	@echo "make test     install, build (Release) and run every test"
 	@echo "make asan     build with ASan+UBSan and run the unit tests"
+	@echo "make tsan     build with ThreadSanitizer and run the server, store and security tests"
 	@echo "make fuzz     build the libFuzzer targets with clang and run each FUZZ_SECONDS (600)"
 	@echo "make bench    build Release and run the benchmarks; writes bench/results/latest.md"
 	@echo "make format   clang-format the sources"
@@ -46,6 +47,12 @@ asan: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE slow
+
+# ThreadSanitizer over the tests whose code runs on several threads (server, store, security).
+tsan: deps
+	$(call configure,build/tsan,tsan,-DFLOWSCOPE_BUILD_BENCH=OFF)
+	@cmake --build build/tsan -j $(JOBS) --target flowscope server_tests store_tests security_tests
+	@scripts/run-tsan.sh build/tsan server_tests store_tests security_tests
 
 fuzz: deps
 	$(call configure,build/fuzz,fuzz,-DCMAKE_CXX_COMPILER=clang++)

@@ -1,8 +1,9 @@
-# Build types: Release (default), Debug, asan (ASan + UBSan, unit tests in CI), fuzz (clang +
+# Build types: Release (default), Debug, asan (ASan + UBSan, unit tests in CI), tsan
+# (ThreadSanitizer: the server, store and security tests, `make tsan`), fuzz (clang +
 # libFuzzer). Selected with -DCMAKE_BUILD_TYPE=...; the Makefile keeps one build directory each.
-set(_types Release Debug asan fuzz)
+set(_types Release Debug asan tsan fuzz)
 if(NOT CMAKE_BUILD_TYPE)
-  set(CMAKE_BUILD_TYPE Release CACHE STRING "Release, Debug, asan or fuzz" FORCE)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Release, Debug, asan, tsan or fuzz" FORCE)
 endif()
 set_property(CACHE CMAKE_BUILD_TYPE PROPERTY STRINGS ${_types})
 if(NOT CMAKE_BUILD_TYPE IN_LIST _types)
@@ -16,11 +17,15 @@ set(_san_flags "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 set(CMAKE_CXX_FLAGS_ASAN "-O1 -g ${_san_flags}" CACHE STRING "" FORCE)
 set(CMAKE_EXE_LINKER_FLAGS_ASAN "${_san_flags}" CACHE STRING "" FORCE)
 set(CMAKE_SHARED_LINKER_FLAGS_ASAN "${_san_flags}" CACHE STRING "" FORCE)
+set(_tsan_flags "-fsanitize=thread -fno-omit-frame-pointer")
+set(CMAKE_CXX_FLAGS_TSAN "-O1 -g ${_tsan_flags}" CACHE STRING "" FORCE)
+set(CMAKE_EXE_LINKER_FLAGS_TSAN "${_tsan_flags}" CACHE STRING "" FORCE)
+set(CMAKE_SHARED_LINKER_FLAGS_TSAN "${_tsan_flags}" CACHE STRING "" FORCE)
 set(CMAKE_CXX_FLAGS_FUZZ "-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer"
     CACHE STRING "" FORCE)
 set(CMAKE_EXE_LINKER_FLAGS_FUZZ "-fsanitize=address,undefined" CACHE STRING "" FORCE)
 
-if(CMAKE_BUILD_TYPE STREQUAL "asan")
+if(CMAKE_BUILD_TYPE STREQUAL "asan" OR CMAKE_BUILD_TYPE STREQUAL "tsan")
   set(FLOWSCOPE_SANITIZE ON)
 elseif(CMAKE_BUILD_TYPE STREQUAL "fuzz")
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
