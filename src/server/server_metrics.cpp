@@ -117,6 +117,14 @@ std::string Server::metrics_text() const {
            {{"result", "failed"}});
   w.family("flowscope_query_connections", "gauge", "open query connections");
   w.sample("flowscope_query_connections", static_cast<double>(q.active));
+  w.family("flowscope_query_connections_rejected_total", "counter",
+           "query connections refused or closed before their session, by reason ([query] "
+           "allow, max_connections_per_address, max_connections, admin_reserved_connections, "
+           "handshake_timeout; evicted: waiting for its login when the server was full)");
+  for (std::size_t r = 0; r < kRejectionCount; ++r) {
+    w.sample("flowscope_query_connections_rejected_total", static_cast<double>(q.rejected[r]),
+             {{"reason", rejection_name(static_cast<Rejection>(r))}});
+  }
   w.family("flowscope_query_latency_seconds", "histogram", "query request latency");
   w.histogram("flowscope_query_latency_seconds", query_latency_);
 
