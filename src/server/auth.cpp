@@ -13,11 +13,43 @@ namespace flowscope::server {
 namespace {
 
 constexpr std::size_t kKeyBytes = 32;
-// Bound of the throttling tables: beyond it the oldest quiet entries are forgotten.
-constexpr std::size_t kMaxTracked = 65536;
 
 Error refused(AuthFailure f, std::string_view hint) {
   return Error{ErrorCode::InvalidArgument, fmt::format("{}: {}", auth_failure_name(f), hint)};
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> raw(bytes);
+  randombytes_buf(raw.data(), raw.size());
+  std::string hex(bytes * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
+  hex.pop_back();
+  return hex;
+}
+
+bool same_perms(const GroupPerms* a, const GroupPerms* b) {
+  if (a == nullptr || b == nullptr) return a == b;
+  return a->ip_groups == b->ip_groups && a->exporters == b->exporters;
+}
+
+// What changed about `user` between two user files, as far as its keys are concerned; nullopt
+// when nothing did. (A principal is rebuilt from the file at each key use, but a key was issued
+// for a password and for permissions: a change is the reason to end it.)
+std::optional<std::string> change_of(const UserDb& before, const UserDb& after,
+                                     const std::string& user) {
+  const User* a = before.find(user);
+  const User* b = after.find(user);
+  if (b == nullptr) return fmt::format("user \"{}\" was removed", user);
+  if (a == nullptr) return fmt::format("user \"{}\" was replaced", user);
+  if (a->hash != b->hash) return fmt::format("the password of \"{}\" changed", user);
+  if (a->role != b->role) return fmt::format("the role of \"{}\" changed", user);
+  if (a->groups != b->groups) return fmt::format("the groups of \"{}\" changed", user);
+  for (const std::string& g : b->groups) {
+    if (!same_perms(before.find_group(g), after.find_group(g))) {
+      return fmt::format("the permissions of group \"{}\" of \"{}\" changed", g, user);
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -33,6 +65,7 @@ std::string_view auth_failure_name(AuthFailure f) {
     case AuthFailure::KeyUnknown: return "key_unknown";
     case AuthFailure::KeyExpired: return "key_expired";
     case AuthFailure::KeyWrongSource: return "key_wrong_source";
+    case AuthFailure::KeyRevoked: return "key_revoked";
   }
   return "bad_credentials";
 }
@@ -49,15 +82,49 @@ AuthService::AuthService(AuthConfig config, std::filesystem::path users_file,
     logger("server")->error("cannot open the audit log {}; audit events go to this log",
                             audit_path_.string());
   }
+  // Same parameters as every user's hash (hash_password), so that verifying against it costs
+  // what a real verification costs.
+  if (auto dummy = hash_password(random_hex(16)); dummy) {
+    dummy_hash_ = std::move(*dummy);
+  } else {
+    logger("server")->warn(
+        "no dummy password hash ({}): refusals of unknown user names are "
+        "faster than of wrong passwords",
+        dummy.error().message);
+  }
 }
 
 Result<void> AuthService::reload_users() {
   auto db = UserDb::load(users_file_);
   if (!db) return db.error();
-  std::lock_guard lock(mutex_);
-  users_ = std::make_shared<const UserDb>(std::move(*db));
-  // Keys of users that were removed stop working now.
-  std::erase_if(keys_, [&](const auto& kv) { return users_->find(kv.second.user) == nullptr; });
+  auto next = std::make_shared<const UserDb>(std::move(*db));
+  std::map<std::string, std::optional<std::string>> changes;  // per user with keys
+  std::uint64_t revoked = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, k] : keys_) {
+      auto it = changes.find(k.user);
+      if (it == changes.end())
+        it = changes.emplace(k.user, change_of(*users_, *next, k.user)).first;
+      if (it->second && k.revoked.empty()) {
+        k.revoked = *it->second;
+        ++revoked;
+      }
+    }
+    users_ = std::move(next);
+    stats_.keys_revoked += revoked;
+  }
+  for (const auto& [user, change] : changes) {
+    if (!change) continue;
+    logger("server")->info("users reloaded: session keys of \"{}\" revoked: {}", user, *change);
+    write_audit(nlohmann::json{
+        {"time", format_time(clock_())},
+        {"event", "keys_revoked"},
+        {"user", user},
+        {"source", "server"},
+        {"detail",
+         *change}}.dump());
+  }
   return {};
 }
 
@@ -73,24 +140,32 @@ void AuthService::audit(std::string_view event, std::string_view user, const IpA
                          {"user", user},
                          {"source", fmt::format("{}", source)}};
   if (!detail.empty()) line["detail"] = detail;
+  write_audit(line.dump());
+}
+
+void AuthService::write_audit(const std::string& line) {
   std::lock_guard lock(mutex_);
   if (audit_) {
-    audit_ << line.dump() << '\n';
+    audit_ << line << '\n';
     audit_.flush();
   } else {
-    logger("server")->info("audit: {}", line.dump());
+    logger("server")->info("audit: {}", line);
   }
 }
 
-bool AuthService::throttled(Failures& f, TimeMs now) const { return f.locked_until > now; }
-
-void AuthService::record_failure(Failures& f, TimeMs now) {
+void AuthService::count_failure(Failures& f, TimeMs now) const {
   std::erase_if(f.times, [&](TimeMs t) { return now - t >= config_.failure_window; });
   f.times.push_back(now);
   if (f.times.size() >= config_.max_failures) {
     f.locked_until = now + config_.lockout;
     f.times.clear();
   }
+}
+
+void AuthService::record_failure(const IpAddress& source, const std::string& user, TimeMs now) {
+  auto count = [&](Failures& f) { count_failure(f, now); };
+  by_address_.update(source, now, count);
+  if (!user.empty()) by_user_.update(user, now, count);
 }
 
 Result<Principal> AuthService::principal_of(const std::string& user) const {
@@ -112,9 +187,7 @@ Result<LoginOk> AuthService::login(const std::string& user, const std::string& p
   {
     std::lock_guard lock(mutex_);
     const TimeMs now = clock_();
-    if (by_address_.size() > kMaxTracked) by_address_.clear();
-    if (by_user_.size() > kMaxTracked) by_user_.clear();
-    if (throttled(by_address_[source], now) || throttled(by_user_[user], now)) {
+    if (throttled(by_address_.find(source), now) || throttled(by_user_.find(user), now)) {
       ++stats_.throttled;
       db = nullptr;
     } else {
@@ -126,15 +199,16 @@ Result<LoginOk> AuthService::login(const std::string& user, const std::string& p
     return refused(AuthFailure::Throttled,
                    "too many failed logins; wait for the lockout to pass and try again");
   }
-  // argon2id takes ~50 ms and 64 MiB: outside the lock.
+  // argon2id takes ~50 ms and 64 MiB: outside the lock. An unknown user costs the same
+  // verification (against the dummy hash), so that its refusal does not come sooner.
   const User* u = db->find(user);
-  const bool ok = u != nullptr && verify_password(u->hash, password);
+  const bool verified = verify_password(u != nullptr ? u->hash : dummy_hash_, password);
+  const bool ok = verified && u != nullptr;
   std::unique_lock lock(mutex_);
   const TimeMs now = clock_();
   if (!ok) {
     ++stats_.logins_failed;
-    record_failure(by_address_[source], now);
-    record_failure(by_user_[user], now);
+    record_failure(source, user, now);
     lock.unlock();
     audit("login_failed", user, source, u == nullptr ? "unknown user" : "wrong password");
     return refused(AuthFailure::BadCredentials, "wrong user name or password");
@@ -146,12 +220,8 @@ Result<LoginOk> AuthService::login(const std::string& user, const std::string& p
   if (!principal) return principal.error();
   LoginOk out{std::move(*principal), {}};
   if (want_key) {
-    unsigned char raw[kKeyBytes];
-    randombytes_buf(raw, sizeof raw);
-    char hex[kKeyBytes * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-    out.key = hex;
-    keys_[out.key] = KeyState{user, source, now, now};
+    out.key = random_hex(kKeyBytes);
+    keys_[out.key] = KeyState{user, source, now, now, {}};
   }
   lock.unlock();
   audit(want_key ? "login_key" : "login", user, source);
@@ -169,7 +239,8 @@ Result<Principal> AuthService::resume(const std::string& key, const IpAddress& s
   auto it = keys_.find(key);
   std::optional<AuthFailure> failure;
   std::string user;
-  if (throttled(by_address_[source], now)) {
+  std::string revoked;
+  if (throttled(by_address_.find(source), now)) {
     failure = AuthFailure::Throttled;
   } else if (it == keys_.end()) {
     failure = AuthFailure::KeyUnknown;
@@ -181,16 +252,27 @@ Result<Principal> AuthService::resume(const std::string& key, const IpAddress& s
       keys_.erase(it);
     } else if (!(k.origin == source)) {
       failure = AuthFailure::KeyWrongSource;
+    } else if (!k.revoked.empty()) {
+      failure = AuthFailure::KeyRevoked;
+      revoked = k.revoked;
     } else {
       k.last_used = now;
     }
   }
   if (failure) {
     ++stats_.keys_refused;
-    if (*failure != AuthFailure::Throttled) record_failure(by_address_[source], now);
+    // A revoked key was issued, not guessed: its use does not count toward a lockout.
+    if (*failure != AuthFailure::Throttled && *failure != AuthFailure::KeyRevoked) {
+      record_failure(source, {}, now);
+    }
     lock.unlock();
     audit("key_refused", user, source, auth_failure_name(*failure));
     switch (*failure) {
+      case AuthFailure::KeyRevoked:
+        return refused(*failure,
+                       fmt::format("the session key was revoked when the users were reloaded: "
+                                   "{}; log in again with -un/-up -us",
+                                   revoked));
       case AuthFailure::KeyExpired:
         return refused(*failure, "the session key expired; log in again with -un/-up -us");
       case AuthFailure::KeyWrongSource:
@@ -211,6 +293,11 @@ AuthStats AuthService::stats() const {
   std::lock_guard lock(mutex_);
   AuthStats s = stats_;
   s.keys_active = keys_.size();
+  for (std::size_t r = 0; r < kThrottleEvictionCount; ++r) {
+    s.address_evictions[r] = by_address_.evictions(static_cast<ThrottleEviction>(r));
+    s.user_evictions[r] = by_user_.evictions(static_cast<ThrottleEviction>(r));
+  }
+  s.throttle_evictions = by_address_.evictions() + by_user_.evictions();
   return s;
 }
 

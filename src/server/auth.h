@@ -6,15 +6,22 @@
 //   key (`-us`): 32 random bytes, hex. A key is accepted only from the address that obtained
 //   it, expires after `key_idle` without use (each use resets the idle timer) and after
 //   `max_key_age` (maxsessionkeyage) whatever its use.
+// - A key dies when its user changes: a users reload (reload_users) that finds the user's
+//   password, role, groups or one of its groups' permissions changed, or the user removed,
+//   revokes the user's keys (refused as key_revoked from then on).
+// - An unknown user's password is checked against a dummy hash of the same cost, so that the
+//   refusal takes as long as for a wrong password: the timing does not tell which names exist.
 // - Throttling: after `max_failures` failed logins from one address within `failure_window`,
 //   that address is refused for `lockout`, even with the right password (and so is the user
-//   name, from any address, so that a distributed guesser gains nothing).
+//   name, from any address, so that a distributed guesser gains nothing). The tables are
+//   bounded (ThrottleTable): at the cap they forget quiet entries first, not the lockouts.
 // - Audit: one JSON line per login, failure, refusal, key use and admin action, appended to
 //   the audit log (never the password).
 //
 // Time comes from an injected clock so that tests expire keys without waiting.
 // Threads: every method from any thread (one mutex; argon2id verification runs outside it).
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +38,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "server/server_config.h"
+#include "server/throttle_table.h"
 #include "server/users.h"
 
 namespace flowscope::enrich {
@@ -49,6 +57,7 @@ enum class AuthFailure : std::uint8_t {
   KeyUnknown,      // no such key (never issued, or expired and forgotten)
   KeyExpired,      // idle too long or older than maxsessionkeyage
   KeyWrongSource,  // used from another address than the one that obtained it
+  KeyRevoked,      // its user changed or was removed since it was issued
 };
 std::string_view auth_failure_name(AuthFailure f);
 
@@ -73,6 +82,11 @@ struct AuthStats {
   std::uint64_t key_uses = 0;
   std::uint64_t keys_refused = 0;
   std::uint64_t keys_active = 0;
+  std::uint64_t keys_revoked = 0;        // their user changed or was removed (reload)
+  std::uint64_t throttle_evictions = 0;  // entries the throttling tables forgot at their cap
+  // The same by table and ThrottleEviction reason.
+  std::array<std::uint64_t, kThrottleEvictionCount> address_evictions{};
+  std::array<std::uint64_t, kThrottleEvictionCount> user_evictions{};
 };
 
 class AuthService {
@@ -100,27 +114,30 @@ class AuthService {
     IpAddress origin;
     TimeMs created;
     TimeMs last_used;
+    std::string revoked;  // why, once its user changed; kept until it would have expired
   };
-  struct Failures {
-    std::vector<TimeMs> times;  // within failure_window
-    TimeMs locked_until{};
-  };
-  bool throttled(Failures& f, TimeMs now) const;
-  void record_failure(Failures& f, TimeMs now);
+  static bool throttled(const Failures* f, TimeMs now) { return f && f->locked_until > now; }
+  // REQUIRES: mutex_ held.
+  void record_failure(const IpAddress& source, const std::string& user, TimeMs now);
+  void count_failure(Failures& f, TimeMs now) const;
   Result<Principal> principal_of(const std::string& user) const;
+  void write_audit(const std::string& line);  // one JSON line; takes mutex_
 
   Clock clock_;
   std::filesystem::path users_file_;
   std::filesystem::path audit_path_;
 
   mutable std::mutex mutex_;
-  AuthConfig config_;                         // guarded by mutex_
-  std::shared_ptr<const UserDb> users_;       // guarded by mutex_
-  std::map<std::string, KeyState> keys_;      // guarded by mutex_
-  std::map<IpAddress, Failures> by_address_;  // guarded by mutex_
-  std::map<std::string, Failures> by_user_;   // guarded by mutex_
-  AuthStats stats_;                           // guarded by mutex_
-  std::ofstream audit_;                       // guarded by mutex_
+  AuthConfig config_;                    // guarded by mutex_
+  std::shared_ptr<const UserDb> users_;  // guarded by mutex_
+  // argon2id of a random password with the users' parameters (made once, at construction).
+  std::string dummy_hash_;
+
+  std::map<std::string, KeyState> keys_;  // guarded by mutex_
+  ThrottleTable<IpAddress> by_address_;   // guarded by mutex_
+  ThrottleTable<std::string> by_user_;    // guarded by mutex_
+  AuthStats stats_;                       // guarded by mutex_
+  std::ofstream audit_;                   // guarded by mutex_
 };
 
 // Appends an admin action done locally (`flowscope user`) to the audit log at `path`, as the

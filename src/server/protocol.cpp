@@ -52,9 +52,11 @@ Result<void> write_frame(int fd, FrameType type, const nlohmann::json& body) {
 
 namespace {
 
-// The 5-byte header: the length of type + payload, then the type. Checked before the payload is
-// read so that a hostile length cannot make us allocate 4 GiB.
-Result<std::uint32_t> check_header(const unsigned char* head) {
+// The 5-byte header: the length of type + payload, then the type. The length is checked on its
+// own first: a length of 0 has no type byte after it, so a reader waiting for a fifth byte would
+// hang on it (docs/protocol.md: it ends the connection); and a hostile length must not make us
+// allocate 4 GiB.
+Result<std::uint32_t> check_length(const unsigned char* head) {
   const std::uint32_t len = (std::uint32_t{head[0]} << 24) | (std::uint32_t{head[1]} << 16) |
                             (std::uint32_t{head[2]} << 8) | std::uint32_t{head[3]};
   if (len < 1 || len > kMaxFrame) {
@@ -62,10 +64,20 @@ Result<std::uint32_t> check_header(const unsigned char* head) {
         ErrorCode::Malformed,
         fmt::format("frame length {} outside 1..{}: not a flowscope peer?", len, kMaxFrame)};
   }
-  const std::uint8_t type = head[4];
+  return len;
+}
+
+Result<void> check_type(std::uint8_t type) {
   if (type < 1 || type > static_cast<std::uint8_t>(FrameType::Bye)) {
     return Error{ErrorCode::Malformed, fmt::format("unknown frame type {}", type)};
   }
+  return {};
+}
+
+Result<std::uint32_t> check_header(const unsigned char* head) {
+  auto len = check_length(head);
+  if (!len) return len.error();
+  if (auto t = check_type(head[4]); !t) return t.error();
   return len;
 }
 
@@ -121,11 +133,13 @@ Result<Frame> read_frame(Transport& conn, std::optional<std::chrono::millisecond
   Deadline deadline;
   if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
   unsigned char head[5];
-  if (auto r = conn.read_all(reinterpret_cast<char*>(head), sizeof head, deadline); !r) {
+  if (auto r = conn.read_all(reinterpret_cast<char*>(head), 4, deadline); !r) return r.error();
+  auto len = check_length(head);
+  if (!len) return len.error();
+  if (auto r = conn.read_all(reinterpret_cast<char*>(head + 4), 1, deadline); !r) {
     return r.error();
   }
-  auto len = check_header(head);
-  if (!len) return len.error();
+  if (auto t = check_type(head[4]); !t) return t.error();
   std::string payload(*len - 1, '\0');
   if (auto r = conn.read_all(payload.data(), payload.size(), deadline); !r) return r.error();
   return parse_payload(head[4], payload);

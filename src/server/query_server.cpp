@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,7 +18,6 @@
 namespace flowscope::server {
 namespace {
 
-constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 constexpr auto kIdleTimeout = std::chrono::minutes(30);
 
 IpAddress address_of(const sockaddr_storage& ss) {
@@ -42,7 +42,42 @@ void send_error(int fd, std::optional<std::uint64_t> id, std::string_view code,
   send_error(plain, id, code, message);
 }
 
+// What is left of `deadline`, at least 0.
+std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+// Whether `deadline` has come, give or take the millisecond that poll(2) timeouts are
+// truncated to (a wait for the deadline may end up to 1 ms early).
+bool past(std::chrono::steady_clock::time_point deadline) {
+  return left_until(deadline).count() == 0;
+}
+
+// read_frame's and the TLS handshake's timeout (protocol.h: Io, "timed out ...").
+bool is_timeout(const Error& e) {
+  return e.code == ErrorCode::Io && e.message.find("timed out") != std::string::npos;
+}
+
+std::string seconds_text(DurationMs d) {
+  return d.count() % 1000 == 0 ? fmt::format("{}s", d.count() / 1000)
+                               : fmt::format("{}ms", d.count());
+}
+
 }  // namespace
+
+std::string_view rejection_name(Rejection r) {
+  switch (r) {
+    case Rejection::AllowList: return "allow";
+    case Rejection::PerAddress: return "per_address";
+    case Rejection::Full: return "full";
+    case Rejection::AdminReserved: return "admin_reserved";
+    case Rejection::HandshakeTimeout: return "handshake_timeout";
+    case Rejection::Evicted: return "evicted";
+  }
+  return "full";
+}
 
 Result<void> ResultStream::header(const std::vector<std::string>& columns) {
   return write_frame(conn_, FrameType::Header, {{"id", id_}, {"columns", columns}});
@@ -62,7 +97,8 @@ bool ResultStream::cancelled() {
   while (!cancelled_ && frame_waiting(conn_)) {
     auto f = read_frame(conn_, std::chrono::milliseconds(1000));
     if (!f || f->type == FrameType::Bye) {
-      cancelled_ = true;  // the client went away
+      cancelled_ = true;  // the client went away, or broke the framing
+      lost_ = true;
     } else if (f->type == FrameType::Cancel && uint_field(f->body, "id") == id_) {
       cancelled_ = true;
     }
@@ -80,6 +116,11 @@ void QueryServer::set_tls(std::shared_ptr<const TlsContext> tls, bool required) 
   std::lock_guard lock(mutex_);
   tls_ = std::move(tls);
   tls_required_ = tls_ != nullptr && required;
+}
+
+void QueryServer::set_limits(const QueryLimits& limits) {
+  std::lock_guard lock(mutex_);
+  limits_ = limits;
 }
 
 void QueryServer::handle(std::string kind, RequestHandler handler) {
@@ -176,13 +217,17 @@ void QueryServer::accept_loop() {
     std::lock_guard lock(mutex_);
     if (!allowed(allow_(), address)) {
       ++stats_.refused;
+      reject(Rejection::AllowList);
       auth_.audit("address_refused", "", address, "query port allow-list");
       ::close(fd);
       continue;
     }
-    if (connections_.size() >= kMaxConnections) {
+    if (auto refusal = admit(address)) {
       ++stats_.refused;
-      send_error(fd, std::nullopt, "busy", "too many connections; try again later");
+      reject(refusal->first);
+      send_error(fd, std::nullopt, "busy", refusal->second);
+      char drain[4096];  // a Hello already sent: read, so that close() sends FIN, not RST
+      (void)::recv(fd, drain, sizeof drain, MSG_DONTWAIT);
       ::close(fd);
       continue;
     }
@@ -190,6 +235,7 @@ void QueryServer::accept_loop() {
     Connection& c = connections_.emplace_back();
     c.fd = fd;
     c.peer = address;
+    c.deadline = std::chrono::steady_clock::now() + limits_.handshake_timeout;
     c.thread = std::thread([this, &c] {
       // The boundary of a connection (STYLE.md §4): whatever a client sends, an exception ends
       // this connection with an Error frame, never the daemon.
@@ -203,6 +249,89 @@ void QueryServer::accept_loop() {
   }
 }
 
+std::optional<std::pair<Rejection, std::string>> QueryServer::admit(const IpAddress& address) {
+  std::size_t live = 0;
+  std::size_t from_address = 0;
+  Connection* oldest_waiting = nullptr;  // connections_ is in accept order
+  for (Connection& c : connections_) {
+    if (c.done.load() || c.evicted) continue;
+    ++live;
+    if (c.peer == address) ++from_address;
+    if (oldest_waiting == nullptr && c.phase == Phase::Handshake) oldest_waiting = &c;
+  }
+  if (from_address >= limits_.per_address) {
+    return std::pair{Rejection::PerAddress,
+                     fmt::format("too many connections from {}: [query] "
+                                 "max_connections_per_address is {}; close some, or raise it",
+                                 address, limits_.per_address)};
+  }
+  if (live < limits_.max_connections) return std::nullopt;
+  if (oldest_waiting == nullptr) {
+    return std::pair{Rejection::Full,
+                     fmt::format("the server has its [query] max_connections ({}) connections, "
+                                 "all logged in; try again later",
+                                 limits_.max_connections)};
+  }
+  // Wake its thread (reads end as at EOF) and let it say why; the write side stays open.
+  oldest_waiting->evicted = true;
+  ::shutdown(oldest_waiting->fd, SHUT_RD);
+  reject(Rejection::Evicted);
+  return std::nullopt;
+}
+
+void QueryServer::reject(Rejection why) { ++stats_.rejected[static_cast<std::size_t>(why)]; }
+
+void QueryServer::handshake_failed(Connection& c, Transport& conn, bool timed_out) {
+  bool evicted = false;
+  DurationMs timeout{};
+  {
+    std::lock_guard lock(mutex_);
+    evicted = c.evicted;
+    timeout = limits_.handshake_timeout;
+    if (!evicted && (timed_out || past(c.deadline))) {
+      reject(Rejection::HandshakeTimeout);
+    } else if (!evicted) {
+      return;  // the client closed or sent garbage
+    }
+  }
+  if (evicted) {
+    send_error(conn, std::nullopt, "busy",
+               "the server was full and this connection had not logged in yet; connect again "
+               "and log in at once");
+  } else {
+    send_error(conn, std::nullopt, "timeout",
+               fmt::format("no Login within {} of connecting ([query] handshake_timeout); a "
+                           "client sends Hello and Login at once",
+                           seconds_text(timeout)));
+  }
+}
+
+bool QueryServer::take_slot(Connection& c, Transport& conn, const Principal& principal) {
+  std::string refusal;
+  {
+    std::lock_guard lock(mutex_);
+    const bool admin = principal.role == Role::Admin;
+    if (!admin) {
+      std::size_t users = 0;
+      for (const Connection& other : connections_) {
+        if (&other != &c && !other.done.load() && other.phase == Phase::User) ++users;
+      }
+      const std::size_t for_users = limits_.max_connections - limits_.admin_reserved;
+      if (users >= for_users) {
+        reject(Rejection::AdminReserved);
+        refusal = fmt::format(
+            "busy: the {} connections for non-admin users are taken ([query] max_connections {} "
+            "less admin_reserved_connections {}); try again later",
+            for_users, limits_.max_connections, limits_.admin_reserved);
+      }
+    }
+    if (refusal.empty()) c.phase = admin ? Phase::Admin : Phase::User;
+  }
+  if (refusal.empty()) return true;
+  send_error(conn, std::nullopt, "busy", refusal);
+  return false;
+}
+
 void QueryServer::serve(Connection& c) {
   std::shared_ptr<const TlsContext> tls;
   bool required = false;
@@ -211,17 +340,21 @@ void QueryServer::serve(Connection& c) {
     tls = tls_;
     required = tls_required_;
   }
-  const auto deadline = std::chrono::steady_clock::now() + kHandshakeTimeout;
+  const auto deadline = c.deadline;
+  Transport conn(c.fd);
   // The first byte tells TLS (a handshake record) from a plain Hello frame (its length's high
   // byte, 0 or 1), so one port serves both.
   pollfd p{c.fd, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kHandshakeTimeout).count())) <= 0) {
+  if (const int ready = ::poll(&p, 1, static_cast<int>(left_until(deadline).count())); ready <= 0) {
+    handshake_failed(c, conn, ready == 0);
     return;
   }
   unsigned char first = 0;
-  if (::recv(c.fd, &first, 1, MSG_PEEK) != 1) return;
+  if (::recv(c.fd, &first, 1, MSG_PEEK) != 1) {
+    handshake_failed(c, conn, false);
+    return;
+  }
   auto log = logger("server");
-  Transport conn(c.fd);
   if (first == kTlsHandshakeByte) {
     auto accepted = tls ? Transport::accept_tls(c.fd, *tls, deadline)
                         : Result<Transport>(Error{ErrorCode::InvalidArgument,
@@ -231,6 +364,9 @@ void QueryServer::serve(Connection& c) {
       {
         std::lock_guard lock(mutex_);
         ++stats_.tls_failed;
+        if (!c.evicted && (past(deadline) || is_timeout(accepted.error()))) {
+          reject(Rejection::HandshakeTimeout);
+        }
       }
       log->info("query connection from {}: {}", c.peer.to_string(), accepted.error().message);
       if (!tls) {
@@ -247,7 +383,7 @@ void QueryServer::serve(Connection& c) {
       std::lock_guard lock(mutex_);
       ++stats_.tls_failed;
     }
-    (void)read_frame(conn, std::chrono::seconds(5));  // the Hello, so that the Error arrives
+    (void)read_frame(conn, left_until(deadline));  // the Hello, so that the Error arrives
     send_error(conn, std::nullopt, "tls_required",
                "this server accepts only TLS connections ([query] tls_required); connect with "
                "--tls");
@@ -262,8 +398,11 @@ void QueryServer::serve(Connection& c) {
 }
 
 void QueryServer::serve_session(Connection& c, Transport& conn) {
-  auto hello = read_frame(conn, kHandshakeTimeout);
-  if (!hello) return;
+  auto hello = read_frame(conn, left_until(c.deadline));
+  if (!hello) {
+    handshake_failed(c, conn, is_timeout(hello.error()));
+    return;
+  }
   if (hello->type != FrameType::Hello || text_field(hello->body, "magic") != kProtocolMagic) {
     send_error(conn, std::nullopt, "protocol", "expected a flowscope Hello frame");
     return;
@@ -280,11 +419,25 @@ void QueryServer::serve_session(Connection& c, Transport& conn) {
           {{"version", kProtocolVersion}, {"server", "flowscope " FLOWSCOPE_SERVER_VERSION}})) {
     return;
   }
-  auto login = read_frame(conn, kHandshakeTimeout);
-  if (!login) return;
+  auto login = read_frame(conn, left_until(c.deadline));
+  if (!login) {
+    handshake_failed(c, conn, is_timeout(login.error()));
+    return;
+  }
   if (login->type != FrameType::Login) {
     send_error(conn, std::nullopt, "protocol", "expected a Login frame");
     return;
+  }
+  {
+    // From here the connection cannot be evicted (it is verifying, then logged in); one evicted
+    // while its Login arrived is told so.
+    std::unique_lock lock(mutex_);
+    if (c.evicted) {
+      lock.unlock();
+      handshake_failed(c, conn, false);
+      return;
+    }
+    c.phase = Phase::Verifying;
   }
   Result<Principal> principal = Error{ErrorCode::InvalidArgument, "bad_credentials"};
   std::string key;
@@ -305,6 +458,7 @@ void QueryServer::serve_session(Connection& c, Transport& conn) {
     send_error(conn, std::nullopt, msg.substr(0, msg.find(':')), msg);
     return;
   }
+  if (!take_slot(c, conn, *principal)) return;
   nlohmann::json ok = {{"user", principal->user}, {"role", role_name(principal->role)}};
   if (!key.empty()) ok["key"] = key;
   if (!write_frame(conn, FrameType::LoginOk, ok)) return;
@@ -356,14 +510,16 @@ void QueryServer::serve_session(Connection& c, Transport& conn) {
       std::lock_guard lock(mutex_);
       ++stats_.cancelled;
     }
-    if (!write_frame(conn, FrameType::Done, body)) return;
+    if (!write_frame(conn, FrameType::Done, body) || out.lost()) return;
   }
 }
 
 QueryServerStats QueryServer::stats() const {
   std::lock_guard lock(mutex_);
   QueryServerStats s = stats_;
-  s.active = connections_.size();
+  s.active =
+      static_cast<std::uint64_t>(std::count_if(connections_.begin(), connections_.end(),
+                                               [](const Connection& c) { return !c.done.load(); }));
   return s;
 }
 

@@ -119,6 +119,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   s->query_ = std::make_unique<QueryServer>(*s->auth_, s->query_latency_,
                                             [self] { return self->config().query.allow; });
   s->register_handlers();
+  s->query_->set_limits(config.query.limits);
   if (!config.query.tls_cert.empty()) {
     auto tls = TlsContext::server(config.query.tls_cert, config.query.tls_key);
     if (!tls) return Error{tls.error().code, config.source + ": " + tls.error().message};
@@ -183,6 +184,7 @@ void Server::apply(ServerConfig next) {
     next.query.tls_key = running.query.tls_key;
     next.query.tls_required = running.query.tls_required;
   }
+  query_->set_limits(next.query.limits);
   auth_->set_config(next.auth);
   if (auto r = auth_->reload_users(); !r) {
     log->error("users not reloaded: {}", r.error().message);

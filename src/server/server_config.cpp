@@ -326,6 +326,27 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
         return r.error_at(m.rfind("[query] tls_key", 0) == 0 ? key_node : cert_node, m);
       }
     }
+    QueryLimits& lim = q.limits;
+    if (auto e = r.integer("max_connections", lim.max_connections, 1, 4096, ""); !e) {
+      return e.error();
+    }
+    const std::string within = fmt::format(" (at most max_connections, {})", lim.max_connections);
+    if (auto e = r.integer("max_connections_per_address", lim.per_address, 1,
+                           static_cast<std::int64_t>(lim.max_connections), within);
+        !e) {
+      return e.error();
+    }
+    if (auto e = r.integer("admin_reserved_connections", lim.admin_reserved, 0,
+                           static_cast<std::int64_t>(lim.max_connections) - 1,
+                           fmt::format(" (below max_connections, {}: others need a slot too)",
+                                       lim.max_connections));
+        !e) {
+      return e.error();
+    }
+    if (auto e = r.duration("handshake_timeout", lim.handshake_timeout); !e) return e.error();
+    // Defaults shrink with a small max_connections (values given were checked above).
+    lim.per_address = std::min(lim.per_address, lim.max_connections);
+    lim.admin_reserved = std::min(lim.admin_reserved, lim.max_connections - 1);
     if (auto e = read_listener(r, cfg.query, "query"); !e) return e.error();
   }
   {

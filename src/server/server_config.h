@@ -62,6 +62,15 @@ struct StoreSection {
   DurationMs commit_interval{std::chrono::seconds(1)};  // longest a session waits for append
 };
 
+// [query] connection limits (docs/serve.md "Connection limits"): bounds on what clients that
+// have not logged in can hold, so that idle connections cannot lock the users out.
+struct QueryLimits {
+  std::size_t max_connections = 64;  // at a time, all states
+  std::size_t per_address = 8;       // max_connections_per_address, logged in or not
+  std::size_t admin_reserved = 2;    // of max_connections, only admins may use them
+  DurationMs handshake_timeout{std::chrono::seconds(5)};  // connect -> Login frame read
+};
+
 struct ListenerConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;
@@ -70,6 +79,7 @@ struct ListenerConfig {
   std::filesystem::path tls_cert;  // PEM certificate chain
   std::filesystem::path tls_key;   // PEM private key of tls_cert
   bool tls_required = false;       // refuse plain connections
+  QueryLimits limits;              // [query] only
 };
 
 struct AuthConfig {
@@ -90,8 +100,8 @@ struct ServerConfig {
   StitchConfig stitch;
   EnrichConfig enrich;
   StoreSection store;
-  ListenerConfig query{"127.0.0.1", 9640, {}, {}, {}, false};
-  ListenerConfig http{"127.0.0.1", 9641, {}, {}, {}, false};
+  ListenerConfig query{"127.0.0.1", 9640, {}, {}, {}, false, {}};
+  ListenerConfig http{"127.0.0.1", 9641, {}, {}, {}, false, {}};
   AuthConfig auth;
 
   std::filesystem::path users_path() const {

@@ -106,6 +106,20 @@ std::string Server::metrics_text() const {
   w.sample("flowscope_logins_total", static_cast<double>(a.throttled), {{"result", "throttled"}});
   w.family("flowscope_session_keys", "gauge", "session keys held");
   w.sample("flowscope_session_keys", static_cast<double>(a.keys_active));
+  w.family("flowscope_session_keys_revoked_total", "counter",
+           "session keys revoked because their user changed or was removed (users reload)");
+  w.sample("flowscope_session_keys_revoked_total", static_cast<double>(a.keys_revoked));
+  w.family("flowscope_auth_throttle_evictions_total", "counter",
+           "entries the login throttling tables forgot at their cap (65536 addresses, 65536 "
+           "names), by table and reason (lock_passed, quiet, locked)");
+  for (const auto& [table, counts] :
+       {std::pair{"address", a.address_evictions}, std::pair{"user", a.user_evictions}}) {
+    for (std::size_t r = 0; r < kThrottleEvictionCount; ++r) {
+      w.sample(
+          "flowscope_auth_throttle_evictions_total", static_cast<double>(counts[r]),
+          {{"table", table}, {"reason", throttle_eviction_name(static_cast<ThrottleEviction>(r))}});
+    }
+  }
   const QueryServerStats q = query_->stats();
   w.family("flowscope_query_requests_total", "counter", "query protocol requests");
   w.sample("flowscope_query_requests_total", static_cast<double>(q.requests));
@@ -117,6 +131,14 @@ std::string Server::metrics_text() const {
            {{"result", "failed"}});
   w.family("flowscope_query_connections", "gauge", "open query connections");
   w.sample("flowscope_query_connections", static_cast<double>(q.active));
+  w.family("flowscope_query_connections_rejected_total", "counter",
+           "query connections refused or closed before their session, by reason ([query] "
+           "allow, max_connections_per_address, max_connections, admin_reserved_connections, "
+           "handshake_timeout; evicted: waiting for its login when the server was full)");
+  for (std::size_t r = 0; r < kRejectionCount; ++r) {
+    w.sample("flowscope_query_connections_rejected_total", static_cast<double>(q.rejected[r]),
+             {{"reason", rejection_name(static_cast<Rejection>(r))}});
+  }
   w.family("flowscope_query_latency_seconds", "histogram", "query request latency");
   w.histogram("flowscope_query_latency_seconds", query_latency_);
 
