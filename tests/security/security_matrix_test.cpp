@@ -385,6 +385,39 @@ TEST_F(SecurityMatrix, AuthenticationRefusesEveryWrongWay) {
   clock_.advance(29min);
   refused(k, "key_expired", "key past its maximum age");
 
+  // Keys die with the password, the group and the user they were issued for (at the reload,
+  // as SIGHUP does).
+  auto edit = [&](const std::function<void(UserDb&)>& change) {
+    auto db = UserDb::load(dir_ / "users.json");
+    ASSERT_TRUE(db);
+    change(*db);
+    ASSERT_TRUE(db->save(dir_ / "users.json"));
+    ASSERT_TRUE(server_->auth().reload_users());
+  };
+  auto key_for = [&](const Who& w) {
+    ClientOptions lo = login(w);
+    lo.want_key = true;
+    auto c = Client::connect(lo);
+    EXPECT_TRUE(c) << w.user;
+    ClientOptions ko = login(w);
+    ko.user.clear();
+    ko.password.clear();
+    ko.key = c ? c->key() : "";
+    return ko;
+  };
+  const Who carol = users()[2];
+  ClientOptions bob_key = key_for(bob);
+  ClientOptions carol_key = key_for(carol);
+  edit([](UserDb& db) { ASSERT_TRUE(db.set_password("bob", "newpw")); });
+  refused(bob_key, "key_revoked", "key after a password change");
+  ++tally.tried;
+  if (!Client::connect(carol_key)) tally.bypass("an unchanged user's key was refused");
+  edit([](UserDb& db) { ASSERT_TRUE(db.grant("edge", GrantKind::Exporter, "192.0.2.2")); });
+  refused(carol_key, "key_revoked", "key after its group's permissions changed");
+  carol_key = key_for(carol);
+  edit([](UserDb& db) { ASSERT_TRUE(db.remove_user("carol")); });
+  refused(carol_key, "key_revoked", "key of a removed user");
+
   std::cout << fmt::format("security matrix (auth): {} tried, {} bypassed\n", tally.tried,
                            tally.bypassed);
   for (const auto& e : tally.examples) std::cout << "  bypass: " << e << '\n';
