@@ -209,7 +209,9 @@ void EmbeddedStore::orphan(const fs::path& file) {
   ++recovery_.orphaned_segments;
   if (options_.read_only) {
     recovery_.notes.push_back(
-        fmt::format("{}: not referenced by the checkpoint; skipped", file.string()));
+        fmt::format("{}: not referenced by the checkpoint; skipped ('flowscope store repair' "
+                    "restores it)",
+                    file.string()));
     return;
   }
   auto moved = move_to_orphans(options_.dir, fs::relative(file, options_.dir));
