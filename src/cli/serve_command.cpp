@@ -58,6 +58,12 @@ void run_serve(const ServeOptions& opt) {
     next = std::move(*n);
   }
   if (opt.check) {
+    // The checks start() runs before it binds anything, so that --check passing means start
+    // gets past them too.
+    if (auto r = server::Server::check(*cfg); !r) throw UserError{r.error().message};
+    if (next) {
+      if (auto r = server::Server::check(*next); !r) throw UserError{r.error().message};
+    }
     std::printf("%s: ok\n", opt.config.c_str());
     return;
   }

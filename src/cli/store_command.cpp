@@ -1,5 +1,6 @@
-// `flowscope store stats|retention -d DATADIR`: what the embedded store holds per level and
-// partition, and dropping whole partitions older than a cutoff (docs/storage.md).
+// `flowscope store stats|retention|config|check|repair -d DATADIR`: what the embedded store
+// holds per level and partition, dropping whole partitions older than a cutoff, its settings,
+// and checking or rebuilding what its CHECKPOINT references (docs/storage.md).
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -7,12 +8,14 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/table_writer.h"
 #include "core/time.h"
 #include "store/embedded_store.h"
+#include "store/store_check.h"
 #include "store/store_config.h"
 
 namespace flowscope::cli {
@@ -27,6 +30,10 @@ struct ConfigOptions {
   std::string dir;
   std::vector<std::string> rollups;
   std::vector<std::string> keeps;
+};
+
+struct DirOptions {
+  std::string dir;
 };
 
 struct RetentionOptions {
@@ -213,6 +220,42 @@ void run_retention(const RetentionOptions& opt) {
   if (auto r = s->close(); !r) throw UserError{r.error().message};
 }
 
+void run_check(const DirOptions& opt) {
+  auto report = store::check_store(opt.dir);
+  if (!report) throw UserError{report.error().message};
+  const store::StoreCheckReport& r = *report;
+  if (r.checkpoint_present) {
+    std::cout << "checkpoint: segments up to WAL " << r.checkpoint.wal_number << ", last sequence "
+              << r.checkpoint.last_sequence << '\n';
+  } else {
+    std::cout << "checkpoint: missing\n";
+  }
+  std::cout << "referenced: " << r.segments << " segments, " << r.raw_rows << " rows (raw)\n"
+            << "wal: " << r.wal_files << " files\n";
+  if (r.pending_segments > 0) {
+    std::cout << "pending: " << r.pending_segments
+              << " segments of a flush cut short (the WAL replays their rows)\n";
+  }
+  for (const std::string& note : r.notes) std::cout << "note: " << note << '\n';
+  for (const std::string& problem : r.problems) std::cout << "problem: " << problem << '\n';
+  if (!r.consistent()) {
+    throw UserError{
+        fmt::format("{}: {} problems (listed above); 'flowscope store repair -d {}' "
+                    "fixes those it names",
+                    opt.dir, r.problems.size(), opt.dir)};
+  }
+  std::cout << "consistent\n";
+}
+
+void run_repair(const DirOptions& opt) {
+  auto report = store::repair_store(opt.dir);
+  if (!report) throw UserError{report.error().message};
+  for (const std::string& action : report->actions) std::cout << action << '\n';
+  std::cout << "restored " << report->restored << " segments, moved " << report->set_aside
+            << " stray files to " << opt.dir << "/orphans/; checkpoint: segments up to WAL "
+            << report->after.wal_number << '\n';
+}
+
 }  // namespace
 
 void register_store(CLI::App& app) {
@@ -221,7 +264,8 @@ void register_store(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  flowscope store stats -d /var/lib/flowscope       partitions, rows, sizes per level\n"
-      "  flowscope store retention -d /var/lib/flowscope --keep 7d");
+      "  flowscope store retention -d /var/lib/flowscope --keep 7d\n"
+      "  flowscope store check -d /var/lib/flowscope        exit 0 when consistent");
 
   auto stats = std::make_shared<StatsOptions>();
   CLI::App* st = cmd->add_subcommand(
@@ -273,6 +317,34 @@ void register_store(CLI::App& app) {
       "hosts=cln_addr,srv_addr\n"
       "  flowscope store config -d data --keep raw=7d --keep 1m=30d --keep 1h=365d");
   cf->callback([cfg] { run_config(*cfg); });
+
+  auto chk = std::make_shared<DirOptions>();
+  CLI::App* ck = cmd->add_subcommand(
+      "check", "Compare what CHECKPOINT references with the segments on disk (read-only)");
+  ck->add_option("-d,--data-dir", chk->dir, "Data directory of the store")->required();
+  ck->footer(
+      "Reports the segments the checkpoint references (reading every chunk, so it takes as\n"
+      "long as a full scan), segments on disk or in orphans/ it does not reference, damaged\n"
+      "segments and files that are not store data. Exit code 0 when consistent, 1 when not.\n"
+      "Read-only: it runs beside a collector (which may be half-way through a flush).\n\n"
+      "Examples:\n"
+      "  flowscope store check -d /var/lib/flowscope\n"
+      "  flowscope store check -d data && echo consistent");
+  ck->callback([chk] { run_check(*chk); });
+
+  auto rep = std::make_shared<DirOptions>();
+  CLI::App* rp = cmd->add_subcommand(
+      "repair", "Rebuild CHECKPOINT from the segments and restore segments kept in orphans/");
+  rp->add_option("-d,--data-dir", rep->dir, "Data directory of the store")->required();
+  rp->footer(
+      "Moves readable segments from orphans/ back into place, moves files that are not store\n"
+      "data into orphans/, and rewrites CHECKPOINT from the segments' own footers so that\n"
+      "every sealed row is queryable again. Deletes nothing. Damaged segments are left where\n"
+      "they are and named. Needs the store's write lock: stop the collector first.\n\n"
+      "Examples:\n"
+      "  flowscope store repair -d /var/lib/flowscope\n"
+      "  flowscope store repair -d data && flowscope store check -d data");
+  rp->callback([rep] { run_repair(*rep); });
 }
 
 }  // namespace flowscope::cli

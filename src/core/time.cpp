@@ -342,7 +342,7 @@ Result<DurationMs> parse_duration_at(std::string_view text, std::size_t base) {
                  base + unit_at);
     }
     total += *len * n;
-    if (total > days(365 * 100))
+    if (total > kMaxDuration)
       return err(ErrorCode::OutOfRange, "duration is too long", base + num_at);
     any = true;
     skip_spaces();

@@ -85,6 +85,8 @@ Result<TimeMs> parse_time(std::string_view text, const TimeContext& ctx);
 // Errors name the position of the offending character.
 Result<TimeWindow> parse_window(std::string_view text, const TimeContext& ctx);
 
+// The longest duration parse_duration accepts (100 years); longer ones are OutOfRange errors.
+inline constexpr DurationMs kMaxDuration = std::chrono::days(36'500);
 // "90s", "15m", "1h30m", "7d", "2w", "250ms", also "5 minutes", "1 hour".
 Result<DurationMs> parse_duration(std::string_view text);
 

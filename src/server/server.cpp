@@ -30,14 +30,24 @@ Result<void> Server::load_enrichment(const ServerConfig& config) {
   const EnrichConfig& e = config.enrich;
   if (!e.geoip_city.empty() || !e.geoip_asn.empty()) {
     auto geo = enrich::GeoDb::load({e.geoip_city, e.geoip_asn});
-    if (!geo) return geo.error();
+    if (!geo) {
+      return Error{
+          geo.error().code,
+          fmt::format("{}: [enrich] geoip: {}",
+                      config.where(e.geoip_city.empty() ? "enrich.geoip_asn" : "enrich.geoip_city"),
+                      geo.error().message)};
+    }
     geo_.store(*geo);
   } else {
     geo_.store(nullptr);
   }
   if (!e.ip_groups.empty()) {
     auto groups = enrich::IpGroups::load(e.ip_groups);
-    if (!groups) return groups.error();
+    if (!groups) {
+      return Error{groups.error().code,
+                   fmt::format("{}: [enrich] ip_groups: {}; give an ipInfo.ini (or .toml) file",
+                               config.where("enrich.ip_groups"), groups.error().message)};
+    }
     groups_.store(std::make_shared<const enrich::IpGroups>(std::move(*groups)));
   } else {
     groups_.store(std::make_shared<const enrich::IpGroups>());
@@ -45,7 +55,10 @@ Result<void> Server::load_enrichment(const ServerConfig& config) {
   auto services = std::make_shared<enrich::ServiceTable>();
   const auto path = e.services.empty() ? shipped_services() : e.services;
   if (!path.empty()) {
-    if (auto r = services->add_file(path); !r) return r.error();
+    if (auto r = services->add_file(path); !r) {
+      return Error{r.error().code, fmt::format("{}: [enrich] services: {}",
+                                               config.where("enrich.services"), r.error().message)};
+    }
   }
   services_.store(std::move(services));
   return {};
@@ -90,6 +103,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   auto log = logger("server");
   std::unique_ptr<Server> s(new Server(std::move(options)));
   s->config_ = config;
+  if (auto r = check(config); !r) return r.error();
   if (auto r = s->load_enrichment(config); !r) return r.error();
 
   std::error_code ec;

@@ -44,7 +44,13 @@ struct ServerOptions {
 
 class Server {
  public:
+  // Runs check(), then opens and binds everything.
   static Result<std::unique_ptr<Server>> start(ServerConfig config, ServerOptions options = {});
+  // What start() verifies before it opens the store or binds a port: the listeners do not
+  // collide, the data directory is (or can be) a directory, the enrichment and users files
+  // load. `flowscope serve --check` runs it; errors name the file:line of the key and the fix.
+  // Creates nothing.
+  static Result<void> check(const ServerConfig& config);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -79,7 +79,8 @@ class SectionReader {
     return {};
   }
 
-  Result<void> duration(std::string_view key, DurationMs& out) {
+  // Zero is refused unless the key gives it a meaning (zero_allowed: sync_interval).
+  Result<void> duration(std::string_view key, DurationMs& out, bool zero_allowed = false) {
     const toml::node* n = find(key);
     if (n == nullptr) return {};
     auto text = n->value<std::string>();
@@ -88,7 +89,16 @@ class SectionReader {
           n, fmt::format("{} must be a duration in quotes, e.g. \"30m\" or \"90s\"", name(key)));
     }
     auto d = parse_duration(*text);
-    if (!d || d->count() <= 0) {
+    if (!d && d.error().code == ErrorCode::OutOfRange) {
+      return error_at(n, fmt::format("{} \"{}\" is too large; the maximum is \"{}d\"", name(key),
+                                     *text, kMaxDuration.count() / 86'400'000));
+    }
+    if (d && d->count() == 0 && !zero_allowed) {
+      return error_at(n, fmt::format("{} \"{}\" must be more than zero; use e.g. \"30m\", "
+                                     "\"12h\", \"90s\"",
+                                     name(key), *text));
+    }
+    if (!d || d->count() < 0) {
       return error_at(n, fmt::format("{} \"{}\" is not a duration; use e.g. \"30m\", \"12h\", "
                                      "\"90s\"",
                                      name(key), *text));
@@ -167,6 +177,20 @@ Result<void> read_listener(SectionReader& r, ListenerConfig& out, std::string_vi
                                            section, out.address));
   }
   return r.no_unknown_keys();
+}
+
+// "section.key" (and "section") -> line, for ServerConfig::where.
+void record_lines(const toml::table& root, std::map<std::string, std::size_t>& out) {
+  for (const auto& [key, node] : root) {
+    const std::string name(key.str());
+    out[name] = static_cast<std::size_t>(node.source().begin.line);
+    if (const toml::table* t = node.as_table()) {
+      for (const auto& [sub, sub_node] : *t) {
+        out[name + "." + std::string(sub.str())] =
+            static_cast<std::size_t>(sub_node.source().begin.line);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -293,7 +317,10 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
                         "[store] dir is required: add dir = \"/var/lib/flowscope\" under "
                         "[store]");
     }
-    if (auto e = r.duration("sync_interval", cfg.store.sync_interval); !e) return e.error();
+    // 0: every append is synced before it returns (docs/storage.md, EmbeddedStore).
+    if (auto e = r.duration("sync_interval", cfg.store.sync_interval, /*zero_allowed=*/true); !e) {
+      return e.error();
+    }
     if (auto e = r.duration("commit_interval", cfg.store.commit_interval); !e) return e.error();
     if (auto e = r.integer("flush_rows", cfg.store.flush_rows, 1000, std::int64_t{1} << 32, "");
         !e) {
@@ -365,7 +392,13 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     if (auto e = r.duration("lockout", a.lockout); !e) return e.error();
     if (auto e = r.no_unknown_keys(); !e) return e.error();
   }
+  record_lines(root, cfg.lines);
   return cfg;
+}
+
+std::string ServerConfig::where(std::string_view key) const {
+  auto it = lines.find(std::string(key));
+  return it == lines.end() ? source : fmt::format("{}:{}", source, it->second);
 }
 
 Result<ServerConfig> load_server_config(const std::filesystem::path& path) {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,6 +95,9 @@ struct AuthConfig {
 
 struct ServerConfig {
   std::string source;  // the file it was read from, for messages
+  // Line of each key and section ("store.dir", "http.port", "enrich"), for the errors of checks
+  // that run after parsing (Server::check).
+  std::map<std::string, std::size_t> lines;
   std::optional<TimeMs> start_at;
   std::string log_level = "info";
   IngestConfig ingest;
@@ -110,6 +114,8 @@ struct ServerConfig {
   std::filesystem::path audit_path() const {
     return auth.audit_log.empty() ? store.dir / "audit.log" : auth.audit_log;
   }
+  // "serve.toml:12" for "store.dir" when the file sets it, else "serve.toml" (a default).
+  std::string where(std::string_view key) const;
 };
 
 // Parses and validates. `source` names the input in errors. Relative paths are resolved

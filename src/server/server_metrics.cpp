@@ -98,6 +98,11 @@ std::string Server::metrics_text() const {
   w.sample("flowscope_sessions_stored_total", static_cast<double>(p.sessions));
   w.family("flowscope_store_errors_total", "counter", "store appends that failed");
   w.sample("flowscope_store_errors_total", static_cast<double>(p.store_errors));
+  w.family("flowscope_store_orphaned_segments_total", "counter",
+           "segments the checkpoint did not reference, moved to DATADIR/orphans/ at open "
+           "(flowscope store repair brings them back)");
+  w.sample("flowscope_store_orphaned_segments_total",
+           static_cast<double>(store_->recovery().orphaned_segments));
 
   const AuthStats a = auth_->stats();
   w.family("flowscope_logins_total", "counter", "query logins by result");

@@ -14,6 +14,7 @@
 #include "core/byte_reader.h"
 #include "core/log.h"
 #include "store/batch_codec.h"
+#include "store/checkpoint.h"
 #include "store/file_util.h"
 #include "store/rollup.h"
 #include "store/snapshot.h"
@@ -23,54 +24,9 @@ namespace flowscope::store {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::string_view kSegmentPrefix = "seg-";
-constexpr std::string_view kSegmentSuffix = ".fsg";
 constexpr std::string_view kWalSuffix = ".wal";
 constexpr std::string_view kTmpSuffix = ".tmp";
 constexpr std::size_t kCoalesceRows = 4096;
-
-// The WAL number in "seg-000000000012.fsg"; nullopt for other names.
-std::optional<std::uint64_t> segment_number(const std::string& name) {
-  if (!name.starts_with(kSegmentPrefix) || !name.ends_with(kSegmentSuffix)) return std::nullopt;
-  const std::string digits = name.substr(
-      kSegmentPrefix.size(), name.size() - kSegmentPrefix.size() - kSegmentSuffix.size());
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  return std::stoull(digits);
-}
-
-struct Checkpoint {
-  std::uint64_t wal_number = 0;
-  std::uint64_t last_sequence = 0;
-};
-
-Result<Checkpoint> read_checkpoint(const fs::path& path) {
-  if (!fs::exists(path)) return Checkpoint{};
-  auto data = read_file(path);
-  if (!data) return data.error();
-  ByteReader r(as_bytes(*data));
-  Checkpoint c;
-  c.wal_number = r.u64le();
-  c.last_sequence = r.u64le();
-  const std::uint64_t sum = r.u64le();
-  if (r.failed() || !r.empty() || checksum(std::string_view(*data).substr(0, 16)) != sum) {
-    return Error{ErrorCode::Corruption,
-                 fmt::format("{}: checkpoint is damaged; restore it from a backup (it names the "
-                             "last WAL file whose records are in segments)",
-                             path.string())};
-  }
-  return c;
-}
-
-Result<void> write_checkpoint(const fs::path& path, const Checkpoint& c) {
-  std::string data;
-  ByteWriter w(data);
-  w.u64(c.wal_number);
-  w.u64(c.last_sequence);
-  w.u64(checksum(data));
-  return write_file_atomic(path, data);
-}
 
 bool entry_less(const SegmentEntry& a, const SegmentEntry& b) {
   return std::tie(a.level, a.view, a.partition_begin, a.segment->path()) <
@@ -121,7 +77,10 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::open(const StoreOptions& o
   }
   if (auto r = store->recover(); !r) return r.error();
   if (!options.read_only) {
-    const std::uint64_t next_wal = std::max(store->checkpoint_wal_, store->last_wal_number_) + 1;
+    // Above every segment number too, orphaned ones included, so that a new flush never
+    // writes a segment under the name of one that `store repair` may bring back.
+    const std::uint64_t next_wal =
+        std::max({store->checkpoint_wal_, store->last_wal_number_, store->max_segment_number_}) + 1;
     if (auto r = store->start_wal(next_wal); !r) return r.error();
     if (options.sync_interval.count() > 0) {
       store->sync_thread_ = std::thread([s = store.get()] { s->sync_loop(); });
@@ -151,7 +110,7 @@ Result<void> EmbeddedStore::recover() {
   constexpr int kAttempts = 5;
   std::shared_ptr<Snapshot> snap;
   for (int attempt = 0;; ++attempt) {
-    auto cp = read_checkpoint(options_.dir / "CHECKPOINT");
+    auto cp = read_checkpoint(options_.dir / kCheckpointFile);
     if (!cp) return cp.error();
     checkpoint_wal_ = cp->wal_number;
     next_seq_ = cp->last_sequence + 1;
@@ -160,7 +119,7 @@ Result<void> EmbeddedStore::recover() {
     if (auto r = load_segments(*snap); !r) return r;
     if (auto r = replay(*snap); !r) return r;
     if (!options_.read_only || attempt + 1 == kAttempts) break;
-    auto again = read_checkpoint(options_.dir / "CHECKPOINT");
+    auto again = read_checkpoint(options_.dir / kCheckpointFile);
     if (again && again->wal_number == cp->wal_number) break;
   }
   durable_seq_ = next_seq_ - 1;
@@ -206,10 +165,18 @@ Result<void> EmbeddedStore::load_segments(Snapshot& snap) {
               fmt::format("{}: not a segment file; ignored", file.path().string()));
           continue;
         }
+        max_segment_number_ = std::max(max_segment_number_, *number);
         if (*number > checkpoint_wal_) {
-          // Written by a flush that did not reach its checkpoint: the WAL replays these rows.
-          if (!options_.read_only) fs::remove(file.path(), ec);
-          ++recovery_.incomplete_segments_removed;
+          if (fs::exists(wal_path(*number), ec)) {
+            // Written by a flush that did not reach its checkpoint: its WAL file is still
+            // there (a flush trims it only after the checkpoint) and replays these rows.
+            if (!options_.read_only) fs::remove(file.path(), ec);
+            ++recovery_.incomplete_segments_removed;
+          } else {
+            // Neither the checkpoint nor a WAL file accounts for these rows (a lost or older
+            // CHECKPOINT): keep them aside for `flowscope store repair`.
+            orphan(file.path());
+          }
           continue;
         }
         auto seg = Segment::open(file.path());
@@ -222,7 +189,43 @@ Result<void> EmbeddedStore::load_segments(Snapshot& snap) {
     }
   }
   std::sort(snap.segments.begin(), snap.segments.end(), entry_less);
+  if (!options_.read_only && fs::is_directory(options_.dir / kOrphansDir, ec)) {
+    for (const auto& f : fs::recursive_directory_iterator(options_.dir / kOrphansDir, ec)) {
+      if (auto n = segment_number(f.path().filename().string())) {
+        max_segment_number_ = std::max(max_segment_number_, *n);
+      }
+    }
+  }
+  if (recovery_.orphaned_segments > 0) {
+    logger("store")->warn(
+        "{}: moved {} segments the checkpoint does not reference to {}/ (nothing deleted); "
+        "run 'flowscope store repair -d {}' to bring their rows back",
+        options_.dir.string(), recovery_.orphaned_segments, kOrphansDir, options_.dir.string());
+  }
   return ok();
+}
+
+void EmbeddedStore::orphan(const fs::path& file) {
+  ++recovery_.orphaned_segments;
+  if (options_.read_only) {
+    recovery_.notes.push_back(
+        fmt::format("{}: not referenced by the checkpoint; skipped ('flowscope store repair' "
+                    "restores it)",
+                    file.string()));
+    return;
+  }
+  auto moved = move_to_orphans(options_.dir, fs::relative(file, options_.dir));
+  if (moved) {
+    recovery_.notes.push_back(fmt::format("{}: not referenced by the checkpoint; moved to {}",
+                                          file.string(), moved->string()));
+  } else {
+    recovery_.notes.push_back(
+        fmt::format("{}: not referenced by the checkpoint; left in place "
+                    "({})",
+                    file.string(), moved.error().message));
+  }
+  // One line per file moved (the summary after the scan is the warning).
+  logger("store")->info("{}", recovery_.notes.back());
 }
 
 Result<void> EmbeddedStore::replay(Snapshot& snap) {
@@ -293,7 +296,7 @@ void EmbeddedStore::raise_durable(std::uint64_t seq) {
 }
 
 Result<void> EmbeddedStore::write_checkpoint_file(std::uint64_t wal_number) {
-  return write_checkpoint(options_.dir / "CHECKPOINT", Checkpoint{wal_number, next_seq_ - 1});
+  return write_checkpoint(options_.dir / kCheckpointFile, Checkpoint{wal_number, next_seq_ - 1});
 }
 
 void EmbeddedStore::publish(std::shared_ptr<const Snapshot> snap) {

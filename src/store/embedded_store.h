@@ -9,9 +9,10 @@
 // durable_sequence() says how far. When the tail reaches flush_rows, flush() seals it: one
 // segment per partition (and per rollup view and level), then the CHECKPOINT file names the WAL
 // file whose records are now in segments, then older WAL files are deleted. Recovery (open)
-// deletes segments newer than the checkpoint (a flush cut short; their rows are still in the
-// WAL) and replays the WAL, cutting a torn or damaged tail: every synced record is there exactly
-// once.
+// deletes segments newer than the checkpoint whose WAL file is still there (a flush cut short;
+// the WAL replays their rows), moves other segments newer than the checkpoint to orphans/ (a
+// lost or older CHECKPOINT: never delete data nothing else accounts for) and replays the WAL,
+// cutting a torn or damaged tail: every synced record is there exactly once.
 //
 // Threads: one writer thread calls append, flush, sync, drop_before, close; any number of threads
 // call snapshot, scan, aggregate and the stats at the same time. One writer process per
@@ -65,6 +66,9 @@ struct RecoveryReport {
   std::uint64_t wal_rows = 0;
   std::uint64_t wal_dropped_bytes = 0;  // torn or damaged tails that were cut
   std::uint64_t incomplete_segments_removed = 0;
+  // Segments neither the checkpoint nor a WAL file accounts for: moved to DATADIR/orphans/
+  // (writable opens) or skipped (read-only); `flowscope store repair` brings them back.
+  std::uint64_t orphaned_segments = 0;
   std::vector<std::string> notes;  // one line per cut tail, naming the file
 };
 
@@ -128,6 +132,7 @@ class EmbeddedStore final : public Backend {
   explicit EmbeddedStore(StoreOptions options) : options_(std::move(options)) {}
   Result<void> recover();
   Result<void> load_segments(Snapshot& snap);
+  void orphan(const std::filesystem::path& file);
   Result<void> replay(Snapshot& snap);
   Result<void> start_wal(std::uint64_t number);
   void publish(std::shared_ptr<const Snapshot> snap);
@@ -151,6 +156,7 @@ class EmbeddedStore final : public Backend {
   std::uint64_t next_seq_ = 1;
   std::uint64_t checkpoint_wal_ = 0;   // WAL files up to this one are in segments
   std::uint64_t last_wal_number_ = 0;  // highest WAL file number found at open
+  std::uint64_t max_segment_number_ = 0;  // highest segment number found at open
 
   std::mutex wal_mutex_;
   std::shared_ptr<WalWriter> wal_;  // guarded by wal_mutex_

@@ -144,6 +144,62 @@ TEST_F(ServeCommand, BadTlsKeyRefusesToStartNamingTheFile) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// F15 item 8: what makes start fail makes --check fail, with the same message (the same
+// Server::check runs in both).
+TEST_F(ServeCommand, CheckRefusesWhatStartRefuses) {
+  const std::string base = config("60s");
+  const auto line_of = [](const std::string& text, const std::string& needle) {
+    return std::to_string(std::count(text.begin(), text.begin() + text.find(needle), '\n') + 1);
+  };
+  const fs::path cfg = dir_ / "serve.toml";
+  const auto expect_refused = [&](const std::string& text, const std::string& message) {
+    write(cfg, text);
+    auto check = testing::run_flowscope({"serve", "-c", cfg.string(), "--check"});
+    EXPECT_EQ(check.exit_code, 1) << check.out;
+    EXPECT_NE(check.err.find(message), std::string::npos) << check.err;
+    auto start = testing::run_flowscope({"serve", "-c", cfg.string()});
+    EXPECT_EQ(start.exit_code, 1) << start.out;
+    EXPECT_NE(start.err.find(message), std::string::npos) << start.err;
+  };
+
+  std::string text = base + "[enrich]\nip_groups = \"missing.ini\"\n";
+  expect_refused(text, "serve.toml:" + line_of(text, "ip_groups") + ": [enrich] ip_groups");
+
+  write(dir_ / "groups.json", "{\"groups\": {\"lab\": [\"10.0.0.0/8\"]}}\n");
+  text = base + "[enrich]\nip_groups = \"groups.json\"\n";
+  expect_refused(text, "serve.toml:" + line_of(text, "ip_groups") + ": [enrich] ip_groups");
+
+  write(dir_ / "afile", "x\n");
+  text = base;
+  text.replace(text.find("dir = \"data\""), 12, "dir = \"afile\"");
+  expect_refused(text, "serve.toml:" + line_of(text, "dir =") + ": [store] dir");
+
+  // Refused before anything binds, so the fixed port is never opened.
+  text = base;
+  text.replace(text.find("[query]\nport = 0"), 16, "[query]\nport = 19641");
+  text.replace(text.find("[http]\nport = 0"), 15, "[http]\nport = 19641");
+  const std::string http_port_line = std::to_string(std::stoi(line_of(text, "[http]")) + 1);
+  expect_refused(text, "serve.toml:" + http_port_line +
+                           ": [http] port 19641 is also the [query] "
+                           "port");
+
+  text = base;
+  text.replace(text.find("window = \"60s\""), 14, "window = \"0s\"");
+  write(cfg, text);
+  auto r = testing::run_flowscope({"serve", "-c", cfg.string(), "--check"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("serve.toml:" + line_of(text, "window") +
+                       ": [stitch] window \"0s\" must be more than zero"),
+            std::string::npos)
+      << r.err;
+
+  write(dir_ / "groups.ini", "[lab]\nnet = 10.0.0.0/8\n");
+  write(cfg, base + "[enrich]\nip_groups = \"groups.ini\"\n");
+  r = testing::run_flowscope({"serve", "-c", cfg.string(), "--check"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("serve.toml: ok"), std::string::npos) << r.out;
+}
+
 TEST_F(ServeCommand, SighupReloadsAndSigtermStoresEverything) {
   write(dir_ / "serve.toml", config("1h"));
   spawn();

@@ -1,7 +1,15 @@
-// Configuration errors name the file, the line and the fix; defaults; restart_needed.
+// Configuration errors name the file, the line and the fix; defaults; restart_needed; the
+// checks start() runs before it binds anything (Server::check, also `serve --check`).
 #include "server/server_config.h"
 
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "server/server.h"
 
 namespace flowscope::server {
 namespace {
@@ -90,6 +98,114 @@ TEST(ServerConfig, RestartNeeded) {
   b.ingest.netflow_port = 1;
   b.store.dir = "e";
   EXPECT_EQ(restart_needed(*a, b).size(), 2u);
+}
+
+TEST(ServerConfig, ZeroAndOverflowingDurationsHaveTheirOwnMessages) {
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[auth]\nkey_idle = \"0s\"\n"),
+            "serve.toml:4: [auth] key_idle \"0s\" must be more than zero; use e.g. \"30m\", "
+            "\"12h\", \"90s\"");
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\ncommit_interval = \"0ms\"\n"),
+            "serve.toml:3: [store] commit_interval \"0ms\" must be more than zero; use e.g. "
+            "\"30m\", \"12h\", \"90s\"");
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[stitch]\nwindow = \"99999999999d\"\n"),
+            "serve.toml:4: [stitch] window \"99999999999d\" is too large; the maximum is "
+            "\"36500d\"");
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[auth]\nlockout = \"36501d\"\n"),
+            "serve.toml:4: [auth] lockout \"36501d\" is too large; the maximum is \"36500d\"");
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\nsync_interval = \"99999999999d\"\n"),
+            "serve.toml:3: [store] sync_interval \"99999999999d\" is too large; the maximum is "
+            "\"36500d\"");
+  auto longest =
+      parse_server_config("[store]\ndir = \"d\"\n[auth]\nlockout = \"36500d\"\n", "serve.toml");
+  ASSERT_TRUE(longest) << longest.error().message;
+  EXPECT_EQ(longest->auth.lockout, std::chrono::days(36500));
+}
+
+// docs/storage.md: "sync_interval ... 0 syncs every append".
+TEST(ServerConfig, SyncIntervalZeroMakesEveryAppendDurable) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("flowscope-sync0-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  for (const char* interval : {"0s", "1h"}) {
+    auto c = parse_server_config(
+        fmt::format("[ingest]\nlisten = [\"127.0.0.1\"]\nnetflow_port = 0\nipfix_port = 0\n"
+                    "sflow_port = 0\nworkers = 1\n[store]\ndir = \"{}\"\nsync_interval = "
+                    "\"{}\"\n[query]\nport = 0\n[http]\nport = 0\n",
+                    (dir / interval).string(), interval),
+        "serve.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->store.sync_interval.count(), std::string(interval) == "0s" ? 0 : 3'600'000);
+    auto s = Server::start(*c);
+    ASSERT_TRUE(s) << s.error().message;
+    SessionBatch batch;
+    batch.add_row();
+    batch.set<FieldId::SessionId>(0, 1);
+    auto seq = (*s)->store().append(batch);
+    ASSERT_TRUE(seq) << seq.error().message;
+    if (std::string(interval) == "0s") {
+      EXPECT_EQ((*s)->store().durable_sequence(), *seq);  // synced before append returned
+    } else {
+      EXPECT_LT((*s)->store().durable_sequence(), *seq);  // waits for the hourly sync
+    }
+    (*s)->stop();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// What start() refuses, Server::check (and so `serve --check`) refuses, naming the key's line.
+class ServerCheck : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("flowscope-server-check-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string check_error(const std::string& text) {
+    auto c = parse_server_config(text, "serve.toml", dir_);
+    EXPECT_TRUE(c) << c.error().message;
+    if (!c) return {};
+    auto r = Server::check(*c);
+    EXPECT_FALSE(r);
+    return r ? std::string() : r.error().message;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ServerCheck, EachBadSettingIsNamedWithItsLine) {
+  const std::string store = "[store]\ndir = \"data\"\n";
+  std::string m = check_error(store + "[enrich]\nip_groups = \"missing.ini\"\n");
+  EXPECT_NE(m.find("serve.toml:4: [enrich] ip_groups"), std::string::npos) << m;
+  EXPECT_NE(m.find("missing.ini"), std::string::npos) << m;
+
+  std::ofstream(dir_ / "groups.json") << "{\"groups\": {\"a\": [\"10.0.0.0/8\"]}}\n";
+  m = check_error(store + "[enrich]\nip_groups = \"groups.json\"\n");
+  EXPECT_NE(m.find("serve.toml:4: [enrich] ip_groups"), std::string::npos) << m;
+  EXPECT_NE(m.find("groups.json:1:"), std::string::npos) << m;
+
+  std::ofstream(dir_ / "afile") << "not a directory\n";
+  m = check_error("[store]\ndir = \"afile\"\n");
+  EXPECT_NE(m.find("serve.toml:2: [store] dir"), std::string::npos) << m;
+  EXPECT_NE(m.find("is not a directory"), std::string::npos) << m;
+
+  m = check_error(store + "[query]\nport = 19640\n[http]\nport = 19640\n");
+  EXPECT_NE(m.find("serve.toml:6: [http] port 19640 is also the [query] port"), std::string::npos)
+      << m;
+  m = check_error(store + "[query]\nlisten = \"0.0.0.0\"\nport = 19640\n[http]\nport = 19640\n");
+  EXPECT_NE(m.find("[http] port 19640 is also the [query] port"), std::string::npos) << m;
+}
+
+TEST_F(ServerCheck, AGoodConfigurationPasses) {
+  std::ofstream(dir_ / "groups.ini") << "[lab]\nnet = 10.0.0.0/8\n";
+  auto c = parse_server_config(
+      "[store]\ndir = \"data\"\n[enrich]\nip_groups = \"groups.ini\"\n[query]\nport = 19640\n"
+      "[http]\nlisten = \"127.0.0.2\"\nport = 19640\n",
+      "serve.toml", dir_);
+  ASSERT_TRUE(c) << c.error().message;
+  auto r = Server::check(*c);
+  EXPECT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "data"));  // a check creates nothing
 }
 
 }  // namespace

@@ -294,6 +294,35 @@ TEST_F(ServerTest, StopStoresOpenSessions) {
   EXPECT_EQ(rows, open);
 }
 
+// F15 item 2: segments a lost CHECKPOINT no longer references are kept in orphans/ and counted
+// where the store's other counters are.
+TEST_F(ServerTest, OrphanedSegmentsAreCountedInMetrics) {
+  {
+    store::StoreOptions so;
+    so.dir = dir_ / "data";
+    so.sync_interval = std::chrono::milliseconds(0);
+    auto st = store::EmbeddedStore::open(so);
+    ASSERT_TRUE(st) << st.error().message;
+    for (std::uint64_t flush = 0; flush < 3; ++flush) {
+      SessionBatch batch;
+      batch.add_row();
+      batch.set<FieldId::SessionId>(0, flush + 1);
+      batch.set<FieldId::StartTime>(0, std::int64_t{1'764'000'000'000});
+      ASSERT_TRUE((*st)->append(batch));
+      ASSERT_TRUE((*st)->flush());
+    }
+    ASSERT_TRUE((*st)->close());
+  }
+  ASSERT_TRUE(fs::remove(dir_ / "data" / "CHECKPOINT"));
+  start(config());
+  EXPECT_NE(server_->metrics_text().find("flowscope_store_orphaned_segments_total 3"),
+            std::string::npos)
+      << server_->metrics_text();
+  EXPECT_EQ(std::distance(fs::recursive_directory_iterator(dir_ / "data" / "orphans"),
+                          fs::recursive_directory_iterator{}),
+            5);  // raw/, one partition, 3 segments
+}
+
 TEST_F(ServerTest, AuthMatrix) {
   make_users();
   start(config());

@@ -108,14 +108,18 @@ TEST(EmbeddedStore, SegmentsOfAFlushCutShortAreIgnoredAndRemoved) {
     ASSERT_TRUE(store->append(make_sessions(0, 100, kT0)).has_value());
     ASSERT_TRUE(store->close().has_value());
   }
-  // A flush that wrote its segment but died before its checkpoint (and a segment being
-  // written): their rows are still in the WAL, so recovery must not count them twice.
+  // A flush of WAL file 2 (the one close() started) that wrote its segment but died before
+  // its checkpoint (and a segment being written): their rows are still in wal/2, which a
+  // flush trims only after its checkpoint, so recovery must not count them twice.
   const auto part = dir.path() / "raw" / "2025-11-24T16";
-  std::filesystem::copy_file(part / "seg-000000000001.fsg", part / "seg-000000000009.fsg");
+  ASSERT_TRUE(std::filesystem::exists(dir.path() / "wal" / "000000000002.wal"));
+  std::filesystem::copy_file(part / "seg-000000000001.fsg", part / "seg-000000000002.fsg");
   std::ofstream(part / "seg-000000000010.fsg.tmp") << "partial";
   auto store = open_store(options_for(dir));
   EXPECT_EQ(store->recovery().incomplete_segments_removed, 2u);
-  EXPECT_FALSE(std::filesystem::exists(part / "seg-000000000009.fsg"));
+  EXPECT_EQ(store->recovery().orphaned_segments, 0u);
+  EXPECT_FALSE(std::filesystem::exists(part / "seg-000000000002.fsg"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "orphans"));
   EXPECT_EQ(scan_all(*store).size(), 100u);
 }
 
