@@ -22,6 +22,7 @@
 #include "query/query_spec.h"
 #include "server/client.h"
 #include "server/server.h"
+#include "server/server_fixture.h"
 #include "server/users.h"
 #include "store/embedded_store.h"
 
@@ -31,7 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr std::int64_t kNowMs = 1'790'000'000'000;
+constexpr std::int64_t kNowMs = 1'790'000'000'000;  // ManualClock's start
 constexpr std::size_t kRows = 240;
 
 // Service and application names that are themselves attacks once printed without escaping.
@@ -43,15 +44,7 @@ struct Row {
   IpAddress cln, srv, exporter;
 };
 
-struct FakeClock {
-  std::shared_ptr<std::atomic<std::int64_t>> ms =
-      std::make_shared<std::atomic<std::int64_t>>(kNowMs);
-  Clock clock() const {
-    auto p = ms;
-    return [p] { return time_from_ms(p->load()); };
-  }
-  void advance(DurationMs d) { ms->fetch_add(d.count()); }
-};
+using FakeClock = testing::ManualClock;  // starts at kNowMs
 
 // Who may see what, written here from the grants below (not from server code).
 struct Who {

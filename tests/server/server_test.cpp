@@ -28,6 +28,7 @@
 #include "query/output.h"
 #include "server/client.h"
 #include "server/protocol.h"
+#include "server/server_fixture.h"
 #include "server/test_certs.h"
 
 #include "gen/udp_sender.h"
@@ -43,26 +44,12 @@ const char* const kCaptures[] = {"netflow/ls_netflow5_microtik.pcap",
                                  "netflow/ls_netflow5_juniper_mx80.pcap",
                                  "netflow/ls_netflow9_cisco_asa_1.pcap"};
 
-// Waits for `done` with a deadline (STYLE §9: no bare sleeps; this polls a condition).
+// The shared helpers of the server tests (server_fixture.h).
 template <typename F>
 bool wait_for(F done, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
+  return testing::wait_until(done, limit);
 }
-
-struct FakeClock {
-  std::shared_ptr<std::atomic<std::int64_t>> ms =
-      std::make_shared<std::atomic<std::int64_t>>(1'790'000'000'000);
-  Clock clock() const {
-    auto p = ms;
-    return [p] { return time_from_ms(p->load()); };
-  }
-  void advance(DurationMs d) { ms->fetch_add(d.count()); }
-};
+using FakeClock = testing::ManualClock;
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -117,9 +104,9 @@ class ServerTest : public ::testing::Test {
     auto sender = gen::UdpSender::open("127.0.0.1:" + std::to_string(server_->netflow_port()));
     EXPECT_TRUE(sender);
     for (const char* c : kCaptures) {
-      const fs::path path = testing::corpus_dir() / c;
-      records += testing::decode_capture(path).batch.size();
-      for (const auto& payload : testing::udp_payloads(path)) {
+      const fs::path path = flowscope::testing::corpus_dir() / c;
+      records += flowscope::testing::decode_capture(path).batch.size();
+      for (const auto& payload : flowscope::testing::udp_payloads(path)) {
         std::span<const std::byte> one(payload);
         EXPECT_TRUE(sender->send(std::span(&one, 1)));
       }
@@ -182,10 +169,11 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
 };
 
-bool skip_without_corpus() { return !fs::exists(testing::corpus_dir() / kCaptures[0]); }
+bool skip_without_corpus() { return !fs::exists(flowscope::testing::corpus_dir() / kCaptures[0]); }
 
 TEST_F(ServerTest, CorpusFlowsBecomeSessionsAndRemoteQueryEqualsLocal) {
-  if (skip_without_corpus()) GTEST_SKIP() << "corpus not found at " << testing::corpus_dir();
+  if (skip_without_corpus())
+    GTEST_SKIP() << "corpus not found at " << flowscope::testing::corpus_dir();
   make_users();
   start(config());
   const std::size_t records = send_corpus();
@@ -246,16 +234,17 @@ TEST_F(ServerTest, CorpusFlowsBecomeSessionsAndRemoteQueryEqualsLocal) {
 }
 
 TEST_F(ServerTest, Ipv6ListenerReceives) {
-  if (skip_without_corpus()) GTEST_SKIP() << "corpus not found at " << testing::corpus_dir();
+  if (skip_without_corpus())
+    GTEST_SKIP() << "corpus not found at " << flowscope::testing::corpus_dir();
   if (!fs::exists("/proc/net/if_inet6")) GTEST_SKIP() << "no IPv6 on this host";
   ServerConfig c = config();
   c.ingest.listen = {"127.0.0.1", "::1"};
   start(c);
   auto sender = gen::UdpSender::open("[::1]:" + std::to_string(server_->ipfix_port()));
   ASSERT_TRUE(sender) << sender.error().message;
-  const fs::path path = testing::corpus_dir() / kCaptures[0];
-  const std::size_t records = testing::decode_capture(path).batch.size();
-  for (const auto& payload : testing::udp_payloads(path)) {
+  const fs::path path = flowscope::testing::corpus_dir() / kCaptures[0];
+  const std::size_t records = flowscope::testing::decode_capture(path).batch.size();
+  for (const auto& payload : flowscope::testing::udp_payloads(path)) {
     std::span<const std::byte> one(payload);
     ASSERT_TRUE(sender->send(std::span(&one, 1)));
   }
@@ -268,7 +257,8 @@ TEST_F(ServerTest, Ipv6ListenerReceives) {
 }
 
 TEST_F(ServerTest, StopStoresOpenSessions) {
-  if (skip_without_corpus()) GTEST_SKIP() << "corpus not found at " << testing::corpus_dir();
+  if (skip_without_corpus())
+    GTEST_SKIP() << "corpus not found at " << flowscope::testing::corpus_dir();
   ServerConfig c = config();
   c.stitch.window = std::chrono::hours(1);  // nothing closes by itself
   start(c);
@@ -402,7 +392,8 @@ TEST_F(ServerTest, AuthMatrix) {
 }
 
 TEST_F(ServerTest, GroupSeesOnlyItsIpGroups) {
-  if (skip_without_corpus()) GTEST_SKIP() << "corpus not found at " << testing::corpus_dir();
+  if (skip_without_corpus())
+    GTEST_SKIP() << "corpus not found at " << flowscope::testing::corpus_dir();
   make_users();
   start(config());
   const std::size_t records = send_corpus();
@@ -439,7 +430,8 @@ TEST_F(ServerTest, GroupSeesOnlyItsIpGroups) {
 }
 
 TEST_F(ServerTest, CancelStopsAStream) {
-  if (skip_without_corpus()) GTEST_SKIP() << "corpus not found at " << testing::corpus_dir();
+  if (skip_without_corpus())
+    GTEST_SKIP() << "corpus not found at " << flowscope::testing::corpus_dir();
   make_users();
   start(config());
   wait_stored(send_corpus());
@@ -595,9 +587,10 @@ namespace {
 // the sessions' INIFNAME/OUTIFNAME; with reverse_dns on, the session addresses are resolved by a
 // resolver on 127.0.0.1 and the names are saved to DATADIR/ipinfo.tsv when the server stops.
 TEST_F(ServerTest, InterfaceNamesAndReverseDnsReachTheStore) {
-  const fs::path asr9k = testing::corpus_dir() / "netflow" / "ls_netflow9_cisco_asr9k.pcap";
+  const fs::path asr9k =
+      flowscope::testing::corpus_dir() / "netflow" / "ls_netflow9_cisco_asr9k.pcap";
   if (!fs::exists(asr9k)) GTEST_SKIP() << "corpus capture not found: " << asr9k;
-  testing::TinyDns dns;
+  flowscope::testing::TinyDns dns;
   ASSERT_TRUE(dns.ok());
   ServerConfig c = config();
   c.stitch.window = std::chrono::hours(1);
@@ -609,8 +602,8 @@ TEST_F(ServerTest, InterfaceNamesAndReverseDnsReachTheStore) {
   std::size_t records = 0;
   // Twice: the options data arrives mid-capture; the second pass meets a named table.
   for (int pass = 0; pass < 2; ++pass) {
-    records += testing::decode_capture(asr9k).batch.size();
-    for (const auto& payload : testing::udp_payloads(asr9k)) {
+    records += flowscope::testing::decode_capture(asr9k).batch.size();
+    for (const auto& payload : flowscope::testing::udp_payloads(asr9k)) {
       std::span<const std::byte> one(payload);
       ASSERT_TRUE(sender->send(std::span(&one, 1)));
     }
@@ -677,9 +670,10 @@ TEST(ServerConfig, NameSourceKeysAreChecked) {
 // TLS on the query port (docs/serve.md "TLS"): the same query over TLS and over plain TCP gives
 // the same rows, through the Client and through `flowscope query --tls-ca`.
 TEST_F(ServerTest, TlsQueryEqualsPlainQuery) {
-  if (skip_without_corpus()) GTEST_SKIP() << "corpus not found at " << testing::corpus_dir();
+  if (skip_without_corpus())
+    GTEST_SKIP() << "corpus not found at " << flowscope::testing::corpus_dir();
   make_users();
-  const testing::TestCert cert = testing::make_self_signed(dir_, "server");
+  const flowscope::testing::TestCert cert = flowscope::testing::make_self_signed(dir_, "server");
   ServerConfig c = config();
   c.query.tls_cert = cert.cert;
   c.query.tls_key = cert.key;
@@ -703,11 +697,11 @@ TEST_F(ServerTest, TlsQueryEqualsPlainQuery) {
   const std::string srv = "127.0.0.1:" + std::to_string(server_->query_port());
   const std::vector<std::string> args = {"query", "-srv",    srv,  "-un", "admin",
                                          "-up",   "adminpw", "-t", "all", "-c+"};
-  auto cli_plain = testing::run_flowscope(args);
+  auto cli_plain = flowscope::testing::run_flowscope(args);
   ASSERT_EQ(cli_plain.exit_code, 0) << cli_plain.err;
   std::vector<std::string> with_ca = args;
   with_ca.insert(with_ca.end(), {"--tls-ca", cert.cert.string()});
-  auto cli_tls = testing::run_flowscope(with_ca);
+  auto cli_tls = flowscope::testing::run_flowscope(with_ca);
   ASSERT_EQ(cli_tls.exit_code, 0) << cli_tls.err;
   EXPECT_GT(std::count(cli_tls.out.begin(), cli_tls.out.end(), '\n'), 10);
   EXPECT_EQ(cli_tls.out, cli_plain.out);
@@ -715,7 +709,7 @@ TEST_F(ServerTest, TlsQueryEqualsPlainQuery) {
 
   std::vector<std::string> insecure = args;
   insecure.push_back("--tls-insecure");
-  auto cli_insecure = testing::run_flowscope(insecure);
+  auto cli_insecure = flowscope::testing::run_flowscope(insecure);
   ASSERT_EQ(cli_insecure.exit_code, 0) << cli_insecure.err;
   EXPECT_EQ(cli_insecure.out, cli_plain.out);
   EXPECT_NE(cli_insecure.err.find("warning: --tls-insecure"), std::string::npos);
@@ -723,8 +717,8 @@ TEST_F(ServerTest, TlsQueryEqualsPlainQuery) {
 
 TEST_F(ServerTest, TlsRequiredRefusesPlainAndUnverifiedServers) {
   make_users();
-  const testing::TestCert cert = testing::make_self_signed(dir_, "server");
-  const testing::TestCert other = testing::make_self_signed(dir_, "other-ca");
+  const flowscope::testing::TestCert cert = flowscope::testing::make_self_signed(dir_, "server");
+  const flowscope::testing::TestCert other = flowscope::testing::make_self_signed(dir_, "other-ca");
   ServerConfig c = config();
   c.query.tls_cert = cert.cert;
   c.query.tls_key = cert.key;
@@ -770,9 +764,9 @@ TEST_F(ServerTest, TlsRequiredRefusesPlainAndUnverifiedServers) {
   insecure.tls_insecure = true;
   EXPECT_TRUE(Client::connect(insecure));
 
-  auto cli =
-      testing::run_flowscope({"query", "-srv", "127.0.0.1:" + std::to_string(server_->query_port()),
-                              "-un", "admin", "-up", "adminpw", "-t", "all"});
+  auto cli = flowscope::testing::run_flowscope(
+      {"query", "-srv", "127.0.0.1:" + std::to_string(server_->query_port()), "-un", "admin", "-up",
+       "adminpw", "-t", "all"});
   EXPECT_EQ(cli.exit_code, 1);
   EXPECT_NE(cli.err.find("accepts only TLS"), std::string::npos) << cli.err;
   EXPECT_GE(server_->query_server().stats().tls_failed, 3u);
@@ -813,8 +807,8 @@ TEST_F(ServerTest, TlsClientAgainstPlainServerSaysSo) {
 }
 
 TEST_F(ServerTest, BadTlsKeyRefusesToStart) {
-  const testing::TestCert cert = testing::make_self_signed(dir_, "server");
-  const testing::TestCert other = testing::make_self_signed(dir_, "other");
+  const flowscope::testing::TestCert cert = flowscope::testing::make_self_signed(dir_, "server");
+  const flowscope::testing::TestCert other = flowscope::testing::make_self_signed(dir_, "other");
   ServerConfig c = config();
   c.query.tls_cert = cert.cert;
   c.query.tls_key = dir_ / "missing.key";
