@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "capture/tcpflow/tcp_pcap_builder.h"
@@ -375,6 +376,59 @@ TEST(TcpflowCompat, TdeltaShiftsTimesAndIsRecorded) {
       describe_differences(dfxml_flows(theirs / "report.xml"), dfxml_flows(mine / "report.xml")),
       "");
   EXPECT_EQ(manifest(mine), manifest(theirs));
+}
+
+// ---- 5. -U and -z
+// --------------------------------------------------------------------------------
+
+// After opening the capture both programs chroot into DIR and become `nobody`: the files are
+// written inside DIR, owned by nobody; a missing user or directory stops the run.
+TEST(TcpflowCompat, DropsPrivilegesAndChroots) {
+  REQUIRE_TCPFLOW();
+  if (geteuid() != 0) GTEST_SKIP() << "-U/-z need root";
+  const passwd* pw = getpwnam("nobody");
+  if (pw == nullptr) GTEST_SKIP() << "no user nobody";
+  const uid_t nobody = pw->pw_uid;
+  const fs::path pcap = corpus("tf_test1.pcap");
+  REQUIRE_CORPUS(pcap);
+  TempDir dir("privs");
+  for (const char* side : {"theirs", "ours"}) {
+    fs::create_directories(dir / side / "out");
+    fs::permissions(dir / side / "out", fs::perms::all);
+  }
+  const auto args = [&](const char* side) {
+    return std::vector<std::string>{"-U", "nobody",      "-z", (dir / side).string(),
+                                    "-r", pcap.string(), "-o", "out"};
+  };
+  const RunResult t = run(kTcpflow, args("theirs"), dir.path(), "t");
+  const RunResult o = run(ours(), args("ours"), dir.path(), "o");
+  EXPECT_EQ(t.rc, 0) << t.err;
+  EXPECT_EQ(o.rc, 0) << o.err;
+  EXPECT_NE(o.err.find("dropped privs to nobody"), std::string::npos) << o.err;
+  const std::string expected = manifest(dir / "theirs" / "out");
+  EXPECT_NE(expected.find("00080"), std::string::npos);
+  EXPECT_EQ(manifest(dir / "ours" / "out"), expected);
+  for (const auto& e : fs::directory_iterator(dir / "ours" / "out")) {
+    struct stat st {};
+    ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, nobody) << e.path();  // written after the switch (or chowned: report)
+  }
+  // refusals: an unknown user, a chroot directory that does not exist
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"-U", "no-such-user-f16"}, {"-U", "nobody", "-z", (dir / "missing").string()}}) {
+    auto a = bad;
+    for (const auto& x :
+         {std::string("-r"), pcap.string(), std::string("-o"), (dir / "refused").string()}) {
+      a.push_back(x);
+    }
+    const RunResult tr = run(kTcpflow, a, dir.path(), "tr");
+    fs::remove_all(dir / "refused");
+    const RunResult orr = run(ours(), a, dir.path(), "or");
+    EXPECT_EQ(tr.rc, 1) << bad[1];
+    EXPECT_EQ(orr.rc, 1) << bad[1] << ": " << orr.err;
+    EXPECT_EQ(manifest(dir / "refused"), manifest(dir / "nothing")) << "no flow files";
+    fs::remove_all(dir / "refused");
+  }
 }
 
 }  // namespace
