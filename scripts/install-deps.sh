@@ -24,8 +24,6 @@ packages=(
   tzdata
   # PNG graphs of `flowscope stat -g` and tcpflow's netviz report.pdf (optional at build time)
   libcairo2-dev
-  # tcpflow -e http names body files by libmagic's MIME type, as tcpflow does
-  libmagic-dev
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
   libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd tcpflow
   # the tcpflow tests render and read netviz's report.pdf (pdftoppm, pdftotext)

@@ -431,5 +431,69 @@ TEST(TcpflowCompat, DropsPrivilegesAndChroots) {
   }
 }
 
+// ---- 6. body file extensions ------------------------------------------------------------------
+
+// One server-to-client stream of keep-alive responses, one per Content-Type: tcpflow names each
+// body from its Content-Type table (video/mp4 is .m4v); ours must give every name it gives.
+TEST(TcpflowCompat, BodyExtensionsAsTcpflow) {
+  REQUIRE_TCPFLOW();
+  TempDir dir("mime");
+  std::vector<std::string> types = {"video/mp4",
+                                    "video/x-m4v",
+                                    "video/MP4",
+                                    "text/html; charset=utf-8",
+                                    "text/html ; charset=utf-8",
+                                    "TEXT/HTML",
+                                    "text/javascript",
+                                    "application/javascript",
+                                    "text/xml",
+                                    "application/json",
+                                    "image/x-icon",
+                                    "image/png",
+                                    "application/octet-stream",
+                                    "no/such-type"};
+  {  // and every 7th type Debian lists
+    std::ifstream in("/etc/mime.types");
+    std::string line;
+    for (int n = 0; std::getline(in, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      if (n++ % 7 == 0) types.push_back(line.substr(0, line.find_first_of(" \t")));
+    }
+  }
+  const fs::path pcap = dir / "types.pcap";
+  {
+    TcpPcapFile file(pcap.string());
+    ASSERT_TRUE(file.ok());
+    TcpFrameSpec s;
+    s.src = {10, 0, 0, 2};
+    s.dst = {10, 0, 0, 1};
+    s.sport = 80;
+    s.dport = 40000;
+    s.seq = 5000;
+    std::vector<std::uint8_t> frame;
+    std::int64_t t = 1700000000LL * 1000000;
+    s.flags = capture::tcpflow::kTcpSyn | capture::tcpflow::kTcpAck;
+    build_tcp_frame(s, {}, frame);
+    file.write(t, frame);
+    s.seq++;
+    std::string stream;
+    for (const auto& type : types) {
+      stream += "HTTP/1.1 200 OK\r\nContent-Type: " + type + "\r\nContent-Length: 6\r\n\r\nbody!\n";
+    }
+    s.flags = capture::tcpflow::kTcpAck;
+    for (std::size_t at = 0; at < stream.size(); at += 1400) {
+      const std::string part = stream.substr(at, 1400);
+      build_tcp_frame(s, std::vector<std::uint8_t>(part.begin(), part.end()), frame);
+      file.write(t += 1000, frame);
+      s.seq += static_cast<std::uint32_t>(part.size());
+    }
+  }
+  const auto [theirs, mine] = run_both({"-e", "http", "-r", pcap.string()}, dir, "x");
+  const std::string expected = manifest(theirs);
+  EXPECT_NE(expected.find("HTTPBODY-001.m4v,"), std::string::npos);
+  EXPECT_GT(std::count(expected.begin(), expected.end(), '\n'), 50);
+  EXPECT_EQ(manifest(mine), expected);
+}
+
 }  // namespace
 }  // namespace flowscope::testing
