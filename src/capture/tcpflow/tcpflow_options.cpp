@@ -324,7 +324,7 @@ std::string tcpflow_usage(int level) {
        "   -S enable_report=YES    Enable report.xml\n"
        "   -S tcp_timeout=0    Timeout for TCP connections (tcpdemux)\n"
        "   -S tdelta=0    Time delta in seconds\n\n"
-       "Scanners (enable with -e): http md5 python (python: not built in flowscope)\n\n"
+       "Scanners (enable with -e; -H for details): http md5 netviz python wifiviz; tcpdemux on\n\n"
        "Filename Prefixes:\n"
        "   -Fc : append the connection counter to ALL filenames\n"
        "   -Ft : prepend the time_t UTC timestamp to ALL filenames\n"
