@@ -22,10 +22,12 @@ packages=(
   libsodium-dev libcpp-httplib-dev
   # time zone data for named-zone parsing and its tests
   tzdata
-  # PNG graphs of `flowscope stat -g` (optional at build time)
+  # PNG graphs of `flowscope stat -g` and tcpflow's netviz report.pdf (optional at build time)
   libcairo2-dev
   # tests and benchmarks; tshark and nfdump are independent peers the tests compare against
   libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd tcpflow
+  # the tcpflow tests render and read netviz's report.pdf (pdftoppm, pdftotext)
+  poppler-utils
 )
 
 if [[ "${1:-}" == "--bench" ]]; then

@@ -30,6 +30,8 @@ int run_tcpflow_args(const std::string& program, const std::vector<std::string>&
     std::fprintf(stderr, "tcpflow: %s\n", options.error().message.c_str());
     return kExitUsage;
   }
+  // tcpflow prefixes its messages with argv[0]; as a subcommand we answer to "tcpflow".
+  options->program = program == "flowscope tcpflow" ? "tcpflow" : program;
   return capture::tcpflow::run_tcpflow(*options, join_command_line(program, args), stdout, stderr);
 }
 

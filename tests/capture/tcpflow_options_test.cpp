@@ -48,6 +48,22 @@ TEST(TcpflowOptions, FilenameFlagsFollowTcpflow) {
   EXPECT_TRUE(m.md5);
 }
 
+// tcpflow applies -e/-E/-x in order after parsing; `all` skips python (it needs settings).
+TEST(TcpflowOptions, ScannerCommandsApplyInOrder) {
+  auto a = parse({"-a"});
+  EXPECT_TRUE(a.http && a.md5 && a.netviz && a.tcpdemux);
+  EXPECT_FALSE(a.python);
+  auto e = parse({"-e", "all", "-x", "netviz"});
+  EXPECT_TRUE(e.http && e.md5 && e.tcpdemux && e.post_processing);
+  EXPECT_FALSE(e.netviz || e.python);
+  auto only = parse({"-e", "md5", "-E", "http"});
+  EXPECT_TRUE(only.http);
+  EXPECT_FALSE(only.md5 || only.tcpdemux || only.netviz);
+  EXPECT_TRUE(parse({"-x", "tcpdemux"}).scanner_error.empty());
+  EXPECT_FALSE(parse({"-x", "tcpdemux"}).tcpdemux);
+  EXPECT_EQ(parse({"-e", "nope"}).scanner_error.rfind("Invalid scanner name 'nope'", 0), 0u);
+}
+
 TEST(TcpflowOptions, SettingsAndLongOptions) {
   auto o = parse({"-S", "tcp_timeout=30", "-Senable_report=NO", "--verbose", "--help"});
   EXPECT_EQ(o.tcp_timeout, 30u);

@@ -67,7 +67,7 @@ int run_our_tcpflow(const std::vector<std::string>& args, const std::string& std
 }
 
 int run_binary(const std::string& binary, const std::vector<std::string>& args, int timeout_s,
-               const std::string& stdout_path) {
+               const std::string& stdout_path, const std::string& stderr_path) {
   const pid_t pid = fork();
   if (pid == 0) {
     const int devnull = open("/dev/null", O_RDWR);
@@ -76,7 +76,10 @@ int run_binary(const std::string& binary, const std::vector<std::string>& args, 
                         ? devnull
                         : open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(out, 1);
-    dup2(devnull, 2);
+    const int err = stderr_path.empty()
+                        ? devnull
+                        : open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(err, 2);
     std::vector<std::string> copy = args;
     std::vector<char*> argv;
     std::string b = binary;

@@ -17,10 +17,11 @@ std::filesystem::path tcp_corpus_dir();
 // `stdout_path` (/dev/null when empty).
 int run_our_tcpflow(const std::vector<std::string>& args, const std::string& stdout_path = "");
 
-// Runs `binary ARGS` with stdin and stderr on /dev/null and stdout to `stdout_path` (/dev/null
-// when empty), killed after `timeout_s`. Returns the exit code, or -1 when it had to be killed.
+// Runs `binary ARGS` with stdin on /dev/null, stdout to `stdout_path` and stderr to
+// `stderr_path` (/dev/null when empty), killed after `timeout_s`. Returns the exit code, or -1
+// when it had to be killed.
 int run_binary(const std::string& binary, const std::vector<std::string>& args, int timeout_s,
-               const std::string& stdout_path = "");
+               const std::string& stdout_path = "", const std::string& stderr_path = "");
 
 // "file,bytes,md5" lines, sorted by name (C locale), of every file under `dir` except
 // report.xml, with a header line, as the corpus's tcp_truth.sh writes them.

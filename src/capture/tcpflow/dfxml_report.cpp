@@ -62,7 +62,7 @@ std::string xml_escape(const std::string& s) {
 }
 
 Result<DfxmlReport> DfxmlReport::open(const std::string& path, const std::string& command_line,
-                                      bool result_namespace) {
+                                      bool result_namespace, std::int64_t tdelta) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) {
     return Error{ErrorCode::Io,
@@ -109,12 +109,12 @@ Result<DfxmlReport> DfxmlReport::open(const std::string& path, const std::string
              "  </creator>\n"
              "  <configuration>\n"
              "  </configuration>\n"
-             "  <tdelta>0</tdelta>\n"
+             "  <tdelta>{}</tdelta>\n"
              "  <configuration>\n",
              result_namespace ? " xmlns:tcpflow='http://afflib.org/tcpflow/'" : "",
              xml_escape(un.sysname), xml_escape(un.release), xml_escape(un.version),
              xml_escape(un.nodename), xml_escape(un.machine), xml_escape(command_line), getuid(),
-             xml_escape(pw != nullptr ? pw->pw_name : ""), start);
+             xml_escape(pw != nullptr ? pw->pw_name : ""), start, tdelta);
   return r;
 }
 

@@ -24,8 +24,9 @@ class DfxmlReport {
   // `result_namespace`: declare the tcpflow: prefix on the root (the python scanner's
   // <tcpflow:result> elements use it; tcpflow leaves it unbound, which namespace-aware parsers
   // reject).
+  // `tdelta`: the -S tdelta setting, recorded in <tdelta> as tcpflow does.
   static Result<DfxmlReport> open(const std::string& path, const std::string& command_line,
-                                  bool result_namespace = false);
+                                  bool result_namespace = false, std::int64_t tdelta = 0);
   DfxmlReport(DfxmlReport&& other) noexcept;
   DfxmlReport& operator=(DfxmlReport&&) = delete;
   DfxmlReport(const DfxmlReport&) = delete;

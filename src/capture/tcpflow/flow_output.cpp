@@ -180,6 +180,13 @@ void FlowOutput::on_open(TcpStream& s) {
   files_[slot].tstart = s.tstart_raw;
   files_[slot].slot = slot;
   s.sink_slot = slot;
+  if (options_.debug >= 5) {
+    const std::string src = address_text(s.key.src, s.key.family);
+    const std::string dst = address_text(s.key.dst, s.key.family);
+    std::fprintf(stderr, "%s: new flow flow[%s:%d->%s:%d]. path:  next seq num (nsn):%d\n",
+                 options_.program.c_str(), src.c_str(), s.key.sport, dst.c_str(), s.key.dport,
+                 static_cast<int>(s.nsn));
+  }
 }
 
 void FlowOutput::create_file(TcpStream& s, File& f) {
@@ -197,7 +204,22 @@ void FlowOutput::create_file(TcpStream& s, File& f) {
       if (made_dirs_.insert(dir).second) mkdirs_for(path);
     }
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0666);
+    if (options_.debug >= 2) {
+      std::fprintf(stderr, "%s: retrying_open ::open(fn=%s,oflag=x%x,mask:x%x)=%d\n",
+                   options_.program.c_str(), path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0666, fd);
+      if (fd < 0) {
+        const int e = errno;
+        std::fprintf(stderr, "%s: retrying_open ::open failed with errno=%d\n",
+                     options_.program.c_str(), e);
+        std::fprintf(stderr, "%s: retrying_open ::open failed with errno=%d (%s)\n",
+                     options_.program.c_str(), e, std::strerror(e));
+        errno = e;
+      }
+    }
     if (fd >= 0) {
+      if (options_.debug >= 5) {
+        std::fprintf(stderr, "%s: %s: created new file\n", options_.program.c_str(), path.c_str());
+      }
       f.fd = fd;
       f.path = std::move(path);
       register_fd(f);
@@ -279,6 +301,10 @@ void FlowOutput::flush(File& f) {
 void FlowOutput::finish_file(File& f) {
   flush(f);
   if (f.path.empty()) return;
+  if (options_.debug >= 5) {
+    std::fprintf(stderr, "%s: %s: closing file in tcpip::close_file\n", options_.program.c_str(),
+                 f.path.c_str());
+  }
   // As tcpflow: mtime and atime are the flow's first packet time (a microsecond field out of
   // range counts as 0). Set once at the end: earlier closes are followed by writes anyway.
   timespec times[2];

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace flowscope::capture::tcpflow {
 namespace {
@@ -74,6 +75,61 @@ bool link_type_supported(int dlt) {
   }
 }
 
+std::optional<std::span<const std::uint8_t>> link_payload(int dlt,
+                                                          std::span<const std::uint8_t> frame,
+                                                          std::int32_t* vlan) {
+  switch (dlt) {
+    case kDltNull: {
+      if (frame.size() < 4) return std::nullopt;
+      // tcpflow reads the family from the first byte only: AF_INET (2) or Linux's AF_INET6 (10).
+      if (frame[0] != 2 && frame[0] != 10) return std::nullopt;
+      return frame.subspan(4);
+    }
+    case 12:
+    case 14:
+    case 101: return frame;
+    case kDltPpp:
+      if (frame.size() < 4) return std::nullopt;
+      return frame.subspan(4);
+    case kDltLinuxSll: {
+      if (frame.size() < 16) return std::nullopt;
+      std::size_t caplen = frame.size();
+      std::size_t mpls = 0;
+      if (be16(frame.data() + 14) == 0x8847) {
+        do {
+          if (frame.size() < 16 + mpls + 4) return std::nullopt;
+          mpls += 4;
+          caplen -= 4;
+        } while ((frame[16 + mpls - 2] & 1) == 0);
+      }
+      return frame.subspan(16 + mpls, caplen - 16);
+    }
+    case kDltEthernet:
+    case kDltIeee802: {
+      if (frame.size() < 12) return std::nullopt;
+      std::size_t caplen = frame.size();
+      std::size_t type_at = 12;
+      std::size_t data_at = 14;
+      if (frame.size() >= 16 && be16(frame.data() + 12) == 0x8100) {
+        if (vlan != nullptr) *vlan = be16(frame.data() + 14);
+      }
+      while (type_at + 2 <= frame.size()) {
+        const std::uint16_t t = be16(frame.data() + type_at);
+        if (t != 0x8100 && t != 0x9100 && t != 0x88a8) break;
+        type_at += 4;
+        data_at += 4;
+        caplen -= 4;
+        if (caplen < 12) return std::nullopt;
+      }
+      if (caplen < 14 || type_at + 2 > frame.size()) return std::nullopt;
+      const std::uint16_t type = be16(frame.data() + type_at);
+      if (type != 0x0800 && type != 0x86dd) return std::nullopt;
+      return frame.subspan(data_at, caplen - 14);
+    }
+    default: return std::nullopt;
+  }
+}
+
 FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32_t wire_length,
                        PcapTime ts, TcpPacket& packet) {
   packet.ts_raw = ts;
@@ -87,62 +143,9 @@ FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32
     std::memcpy(packet.mac_dst.data(), frame.data(), 6);
     std::memcpy(packet.mac_src.data(), frame.data() + 6, 6);
   }
-  std::span<const std::uint8_t> ip;
-  switch (dlt) {
-    case kDltNull: {
-      if (frame.size() < 4) return FrameKind::Ignored;
-      // tcpflow reads the family from the first byte only: AF_INET (2) or Linux's AF_INET6 (10).
-      if (frame[0] != 2 && frame[0] != 10) return FrameKind::Ignored;
-      ip = frame.subspan(4);
-      break;
-    }
-    case 12:
-    case 14:
-    case 101: ip = frame; break;
-    case kDltPpp:
-      if (frame.size() < 4) return FrameKind::Ignored;
-      ip = frame.subspan(4);
-      break;
-    case kDltLinuxSll: {
-      if (frame.size() < 16) return FrameKind::Ignored;
-      std::size_t caplen = frame.size();
-      std::size_t mpls = 0;
-      if (be16(frame.data() + 14) == 0x8847) {
-        do {
-          if (frame.size() < 16 + mpls + 4) return FrameKind::Ignored;
-          mpls += 4;
-          caplen -= 4;
-        } while ((frame[16 + mpls - 2] & 1) == 0);
-      }
-      ip = frame.subspan(16 + mpls, caplen - 16);
-      break;
-    }
-    case kDltEthernet:
-    case kDltIeee802: {
-      if (frame.size() < 12) return FrameKind::Ignored;
-      std::size_t caplen = frame.size();
-      std::size_t type_at = 12;
-      std::size_t data_at = 14;
-      if (frame.size() >= 16 && be16(frame.data() + 12) == 0x8100) {
-        packet.vlan = be16(frame.data() + 14);
-      }
-      while (type_at + 2 <= frame.size()) {
-        const std::uint16_t t = be16(frame.data() + type_at);
-        if (t != 0x8100 && t != 0x9100 && t != 0x88a8) break;
-        type_at += 4;
-        data_at += 4;
-        caplen -= 4;
-        if (caplen < 12) return FrameKind::Ignored;
-      }
-      if (caplen < 14 || type_at + 2 > frame.size()) return FrameKind::Ignored;
-      const std::uint16_t type = be16(frame.data() + type_at);
-      if (type != 0x0800 && type != 0x86dd) return FrameKind::Ignored;
-      ip = frame.subspan(data_at, caplen - 14);
-      break;
-    }
-    default: return FrameKind::Ignored;
-  }
-  return decode_ip(ip, packet);
+  const auto ip = link_payload(dlt, frame, &packet.vlan);
+  if (!ip) return FrameKind::Ignored;
+  return decode_ip(*ip, packet);
 }
 
 }  // namespace flowscope::capture::tcpflow

@@ -10,6 +10,7 @@
 // Pure functions; any thread.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "capture/tcp_reassembler.h"
@@ -24,6 +25,13 @@ enum class FrameKind : std::uint8_t {
 
 // Whether tcpflow 1.6.1 has a handler for this pcap link type.
 bool link_type_supported(int dlt);
+
+// The IP bytes of a frame that tcpflow's datalink handler passes on (IP/IPv6 Ethernet types
+// after any VLAN tags, BSD null families 2/10, raw IP, PPP, SLL), nullopt when it drops it.
+// `vlan` (may be null) receives the outer 802.1Q tag control word.
+std::optional<std::span<const std::uint8_t>> link_payload(int dlt,
+                                                          std::span<const std::uint8_t> frame,
+                                                          std::int32_t* vlan);
 
 // `ts` is the capture time as the pcap header has it; wire/cap lengths are the pcap header's.
 FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32_t wire_length,

@@ -14,62 +14,11 @@
 namespace flowscope::capture::tcpflow {
 namespace {
 
-// Content types and the extension of the first name the IANA-derived mime.types gives them.
-// Types missing here get no extension, as in tcpflow.
+// Content types and the extensions tcpflow 1.6.1 gives their bodies: tcpflow uses a fixed table
+// (not libmagic), observed from Debian's binary by scripts/gen-tcpflow-mime-table.py for every
+// type in /etc/mime.types and common web types. Sorted by type; types missing get no extension.
 constexpr std::pair<std::string_view, std::string_view> kMimeExtensions[] = {
-    {"application/atom+xml", "atom"},
-    {"application/ecmascript", "ecma"},
-    {"application/java-archive", "jar"},
-    {"application/javascript", "js"},
-    {"application/json", "json"},
-    {"application/msword", "doc"},
-    {"application/ogg", "ogx"},
-    {"application/pdf", "pdf"},
-    {"application/pgp-signature", "asc"},
-    {"application/pkix-cert", "cer"},
-    {"application/postscript", "ps"},
-    {"application/rdf+xml", "rdf"},
-    {"application/rss+xml", "rss"},
-    {"application/rtf", "rtf"},
-    {"application/vnd.ms-excel", "xls"},
-    {"application/vnd.ms-powerpoint", "ppt"},
-    {"application/x-bzip2", "bz2"},
-    {"application/x-gzip", "gz"},
-    {"application/x-javascript", "js"},
-    {"application/x-shockwave-flash", "swf"},
-    {"application/x-tar", "tar"},
-    {"application/xhtml+xml", "xhtml"},
-    {"application/xml", "xml"},
-    {"application/zip", "zip"},
-    {"audio/midi", "mid"},
-    {"audio/mp4", "mp4a"},
-    {"audio/mpeg", "mpga"},
-    {"audio/ogg", "oga"},
-    {"audio/x-wav", "wav"},
-    {"image/bmp", "bmp"},
-    {"image/gif", "gif"},
-    {"image/jpeg", "jpg"},
-    {"image/png", "png"},
-    {"image/svg+xml", "svg"},
-    {"image/tiff", "tiff"},
-    {"image/vnd.microsoft.icon", "ico"},
-    {"image/webp", "webp"},
-    {"image/x-icon", "ico"},
-    {"text/calendar", "ics"},
-    {"text/css", "css"},
-    {"text/csv", "csv"},
-    {"text/html", "html"},
-    {"text/javascript", "js"},
-    {"text/plain", "txt"},
-    {"text/richtext", "rtx"},
-    {"text/xml", "xml"},
-    {"video/mp4", "mp4"},
-    {"video/mpeg", "mpeg"},
-    {"video/ogg", "ogv"},
-    {"video/quicktime", "qt"},
-    {"video/webm", "webm"},
-    {"video/x-flv", "flv"},
-    {"video/x-msvideo", "avi"},
+#include "capture/tcpflow/tcpflow_mime_table.inc"
 };
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -162,11 +111,15 @@ bool write_file(const std::string& path, const std::string& content) {
 }  // namespace
 
 std::string_view extension_for_mime(std::string_view content_type) {
-  std::string_view t = content_type.substr(0, content_type.find(';'));
-  t = trim(t);
-  for (const auto& [mime, ext] : kMimeExtensions) {
-    if (iequals(mime, t)) return ext;
-  }
+  // As tcpflow: everything from the first ';' is dropped, the rest lower-cased and looked up
+  // as it is (so "text/html ; charset=x", with a space, has no extension).
+  std::string t(content_type.substr(0, content_type.find(';')));
+  std::transform(t.begin(), t.end(), t.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const auto* end = std::end(kMimeExtensions);
+  const auto* it = std::lower_bound(std::begin(kMimeExtensions), end, std::string_view(t),
+                                    [](const auto& e, std::string_view k) { return e.first < k; });
+  if (it != end && it->first == t) return it->second;
   return {};
 }
 

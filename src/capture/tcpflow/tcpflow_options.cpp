@@ -1,5 +1,6 @@
 #include "capture/tcpflow/tcpflow_options.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -33,20 +34,43 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
   s = std::move(out);
 }
 
-void enable_scanner(TcpflowOptions& o, std::string_view name) {
-  if (name == "all") {
-    o.http = o.md5 = o.python = true;
-  } else if (name == "http") {
-    o.http = true;
-  } else if (name == "md5") {
-    o.md5 = true;
-  } else if (name == "python") {
-    o.python = true;
-  }
-  // netviz, wifiviz, tcpdemux: accepted, nothing to produce here (no file output of their own).
+// tcpflow queues -e/-E/-x and applies them after parsing, in order; `all` reaches every scanner
+// without settings (python needs -S py_module, so `all` leaves it alone: flowscope's choice, as
+// Debian's tcpflow is built without it). "-E NAME" is "disable all, then enable NAME".
+struct ScannerCommand {
+  std::string name;  // "*" with enable=false: disable every scanner (-E)
+  bool enable;
+};
+
+bool* scanner_flag(TcpflowOptions& o, std::string_view name) {
+  if (name == "http") return &o.http;
+  if (name == "md5") return &o.md5;
+  if (name == "python") return &o.python;
+  if (name == "netviz") return &o.netviz;
+  if (name == "wifiviz") return &o.wifiviz;
+  if (name == "tcpdemux") return &o.tcpdemux;
+  return nullptr;
 }
 
-Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
+void apply_scanner_commands(TcpflowOptions& o, const std::vector<ScannerCommand>& commands) {
+  for (const auto& c : commands) {
+    if (c.name == "*") {
+      o.http = o.md5 = o.python = o.netviz = o.wifiviz = o.tcpdemux = false;
+    } else if (c.name == "all") {
+      o.http = o.md5 = o.netviz = o.wifiviz = o.tcpdemux = c.enable;
+    } else if (bool* flag = scanner_flag(o, c.name)) {
+      *flag = c.enable;
+    } else if (o.scanner_error.empty()) {
+      o.scanner_error = fmt::format(
+          "Invalid scanner name '{}'; the scanners are http md5 netviz python tcpdemux wifiviz "
+          "(see tcpflow -H)",
+          c.name);
+    }
+  }
+}
+
+Result<void> apply(TcpflowOptions& o, std::vector<ScannerCommand>& scanners, char c,
+                   const std::string& arg) {
   auto number = [&](std::int64_t* out) -> Result<void> {
     char* end = nullptr;
     const long long v = std::strtoll(arg.c_str(), &end, 10);
@@ -62,9 +86,9 @@ Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
     case 'a':
       o.post_processing = true;
       o.opt_md5 = true;
-      enable_scanner(o, "all");
+      scanners.push_back({"all", true});
       break;
-    case 'A': break;  // deprecated in tcpflow ("just use -a"); accepted
+    case 'A': std::fputs("-AH has been deprecated. Just use -a\n", stderr); break;
     case 'b':
       if (auto r = number(&n); !r) return r;
       o.max_bytes = n;
@@ -85,11 +109,11 @@ Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
       o.strip_nonprint = false;
       break;
     case 'E':
-      o.http = o.md5 = o.python = false;
-      enable_scanner(o, arg);
+      scanners.push_back({"*", false});
+      scanners.push_back({arg, true});
       break;
     case 'e':
-      enable_scanner(o, arg);
+      scanners.push_back({arg, true});
       o.post_processing = true;
       break;
     case 'F':
@@ -158,11 +182,7 @@ Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
     case 'V': o.version = true; break;
     case 'v': o.debug = 10; break;
     case 'w': o.unprocessed_file = arg; break;
-    case 'x':
-      if (arg == "http") o.http = false;
-      if (arg == "md5") o.md5 = false;
-      if (arg == "python") o.python = false;
-      break;
+    case 'x': scanners.push_back({arg, false}); break;
     case 'X': o.report_file = arg; break;
     case 'z': o.chroot_dir = arg; break;
     case 'Z': o.gzip_decompress = false; break;
@@ -175,6 +195,7 @@ Result<void> apply(TcpflowOptions& o, char c, const std::string& arg) {
 
 Result<TcpflowOptions> parse_tcpflow_args(const std::vector<std::string>& args) {
   TcpflowOptions o;
+  std::vector<ScannerCommand> scanners;
   std::vector<std::string> words;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -225,7 +246,7 @@ Result<TcpflowOptions> parse_tcpflow_args(const std::vector<std::string>& args) 
         }
         k = a.size();
       }
-      if (auto r = apply(o, c, arg); !r) return std::move(r).error();
+      if (auto r = apply(o, scanners, c, arg); !r) return std::move(r).error();
     }
   }
   if (!o.chroot_dir.empty() && o.user.empty()) {
@@ -240,7 +261,8 @@ Result<TcpflowOptions> parse_tcpflow_args(const std::vector<std::string>& args) 
     }
   }
   // -FM asks for the md5 scanner, which only runs when post-processing is on (as in tcpflow).
-  if (o.opt_md5) o.md5 = true;
+  if (o.opt_md5) scanners.push_back({"md5", true});
+  apply_scanner_commands(o, scanners);
   return o;
 }
 
@@ -302,7 +324,7 @@ std::string tcpflow_usage(int level) {
        "   -S enable_report=YES    Enable report.xml\n"
        "   -S tcp_timeout=0    Timeout for TCP connections (tcpdemux)\n"
        "   -S tdelta=0    Time delta in seconds\n\n"
-       "Scanners (enable with -e): http md5 python (python: not built in flowscope)\n\n"
+       "Scanners (enable with -e; -H for details): http md5 netviz python wifiviz; tcpdemux on\n\n"
        "Filename Prefixes:\n"
        "   -Fc : append the connection counter to ALL filenames\n"
        "   -Ft : prepend the time_t UTC timestamp to ALL filenames\n"

@@ -37,31 +37,37 @@ struct TcpflowOptions {
   bool suppress_header = false;       // -C
   bool hex = false;                   // -D
   bool color = false;                 // -g
-  bool strip_nonprint = true;        // console only; -B and -D clear it (tcpflow strips by default)
-  bool no_newline = false;           // -0
-  bool store = true;                 // -FX clears
-  bool opt_md5 = false;              // -FM / -a
-  bool post_processing = false;      // any -e / -a
-  bool http = false;                 // scanner http enabled
-  bool md5 = false;                  // scanner md5 enabled
-  bool python = false;               // scanner python requested
-  bool gzip_decompress = true;       // -Z clears
-  bool packet_index = false;         // -I
-  bool no_purge = false;             // -P
-  bool no_promisc = false;           // -p
-  bool quiet = false;                // -q
-  bool keep_pcap = false;            // -K (accepted; not implemented in tcpflow 1.6.1 either)
-  bool trailing_input_list = false;  // -l
-  bool enable_report = true;         // -S enable_report=NO
-  std::uint32_t tcp_timeout = 0;     // -S tcp_timeout=N
-  std::int64_t tdelta = 0;           // -S tdelta=N (seconds added to timestamps)
+  bool strip_nonprint = true;    // console only; -B and -D clear it (tcpflow strips by default)
+  bool no_newline = false;       // -0
+  bool store = true;             // -FX clears
+  bool opt_md5 = false;          // -FM / -a
+  bool post_processing = false;  // any -e / -a
+  // Scanners, as tcpflow's -e/-E/-x/-a leave them (commands applied in order after parsing):
+  bool http = false;            // http (body files)
+  bool md5 = false;             // md5 (hash digest in the report)
+  bool python = false;          // python (needs -S py_module...; never enabled by `all`)
+  bool netviz = false;          // netviz (report.pdf)
+  bool wifiviz = false;         // wifiviz (802.11 captures only: no output here)
+  bool tcpdemux = true;         // the flow files themselves (-E NAME and -x tcpdemux turn it off)
+  std::string scanner_error;    // "Invalid scanner name 'X'" (tcpflow exits 1 before reading)
+  bool gzip_decompress = true;  // -Z clears
+  bool packet_index = false;    // -I
+  bool no_purge = false;        // -P
+  bool no_promisc = false;      // -p
+  bool quiet = false;           // -q
+  bool keep_pcap = false;       // -K: one .pcap per flow direction instead of flow files
+  bool trailing_input_list = false;             // -l
+  bool enable_report = true;                    // -S enable_report=NO
+  std::uint32_t tcp_timeout = 0;                // -S tcp_timeout=N
+  std::int64_t tdelta = 0;                      // -S tdelta=N (seconds added to timestamps)
   std::map<std::string, std::string> settings;  // every -S name=value
   std::string semlock;                          // -L
   std::string user;                             // -U
   std::string chroot_dir;                       // -z
-  int help = 0;                                 // -h count (-hh = 2)
-  bool help_scanners = false;                   // -H
-  bool version = false;                         // -V
+  std::string program = "tcpflow";  // argv[0]: tcpflow's messages start with it ("tcpflow: ")
+  int help = 0;                     // -h count (-hh = 2)
+  bool help_scanners = false;       // -H
+  bool version = false;             // -V
 };
 
 // Parses tcpflow's arguments (without the program name). Usage errors name the option.
