@@ -36,8 +36,6 @@ setup(
     version="0.1.0",
     description="flowscope network flow analytics, and a pyflowtools-compatible flowtools module",
     packages=["flowscope", "flowtools"],
-    package_dir={"": str(HERE.relative_to(pathlib.Path.cwd()))
-                 if HERE != pathlib.Path.cwd() else "."},
     ext_modules=[Extension("flowscope._native", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     python_requires=">=3.9",
