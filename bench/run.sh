@@ -60,5 +60,12 @@ for script in "$root"/bench/e2e/*.sh; do
   "$script" "$build/bin/flowscope" "$work" | tee -a "$out" >&2
 done
 
+# The Python modules (docs/python.md), when they were built.
+if [[ -f "$build/python/flowscope/__init__.py" ]] && /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+  echo "== python_flowset_bench.py" >&2
+  PYTHONPATH="$build/python" /usr/bin/python3 "$root/bench/python_flowset_bench.py" "$work" |
+    tee -a "$out" >&2
+fi
+
 echo >&2
 cat "$out"

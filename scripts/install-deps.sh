@@ -14,8 +14,10 @@ packages=(
   liblzo2-dev libbz2-dev
   # application labels of the probe (optional in CMake; on when present)
   libndpi-dev
-  # optional: tcpflow's -e python scanner (cmake -DFLOWSCOPE_TCPFLOW_PYTHON=ON)
+  # optional: tcpflow's -e python scanner and the Python modules flowscope and flowtools
   pybind11-dev python3-dev
+  # the Python modules (python/, docs/python.md) and their tests; pip for `pip install ./python`
+  python3-numpy python3-pandas python3-pytest python3-setuptools python3-pip
   # enrichment: GeoIP (MaxMind DB), reverse DNS, TOML configuration, SNMP interface names
   libmaxminddb-dev libc-ares-dev libtomlplusplus-dev libsnmp-dev
   # the server: password hashes (argon2id), the admin HTTP port

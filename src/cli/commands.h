@@ -19,6 +19,7 @@ void register_serve(CLI::App& app);
 void register_user(CLI::App& app);
 void register_query(CLI::App& app);
 void register_stat(CLI::App& app);
+void register_export(CLI::App& app);
 void register_capture(CLI::App& app);
 void register_tcpflow(CLI::App& app);
 

@@ -123,6 +123,7 @@ void register_all(CLI::App& app) {
   register_user(app);
   register_query(app);
   register_stat(app);
+  register_export(app);
   register_capture(app);
   register_tcpflow(app);
 }

@@ -1,0 +1,385 @@
+// flowtools: pyflowtools' API over flowscope's flow-tools reader and writer
+// (store/flowtools_reader.h, store/flowtools_writer.h) and PDU decoder (store/netflow_pdu.h).
+// Behaviour follows pyflowtools 0.3 (theraphim/pyflowtools flowtools.c), read to learn:
+// attribute names and kinds, getID's byte layout, FlowPDU's comparisons and is_next.
+#include "flowtools_binding.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include "store/flowtools_format.h"
+#include "store/format.h"
+#include "store/flowtools_reader.h"
+#include "store/flowtools_writer.h"
+#include "store/netflow_pdu.h"
+
+namespace py = pybind11;
+
+namespace flowscope::python {
+namespace {
+
+using store::FtField;
+using store::FtKind;
+using store::FtLayout;
+using store::FtRecord;
+
+// Raises flowtools.<name> (Error, IOError or AttributeError) with `message`.
+[[noreturn]] void raise(const char* name, const std::string& message) {
+  py::object cls = py::module_::import("flowscope._native").attr("flowtools").attr(name);
+  PyErr_SetString(cls.ptr(), message.c_str());
+  throw py::error_already_set();
+}
+
+[[noreturn]] void raise_error(const Error& e) {
+  raise(e.code == ErrorCode::Io ? "IOError" : "Error", e.message);
+}
+
+std::string dotted(std::uint32_t a) {
+  return fmt::format("{}.{}.{}.{}", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+struct Flow {
+  FtRecord rec;
+  const FtLayout* layout = nullptr;
+
+  std::uint32_t get_checked(FtField f) const {
+    // pyflowtools raises for a field the record version lacks rather than answering 0.
+    if (!layout->has(f)) raise("AttributeError", "Attribute not supported by flow type");
+    return rec.get(f);
+  }
+
+  // pyflowtools copies each field in the record's memory (host) order: source address, port,
+  // input interface, then the same for the destination, then the protocol. With bidir the
+  // smaller half (memcmp) comes first. The buffer is 18 bytes; its last byte, which
+  // pyflowtools leaves uninitialised, is 0 here.
+  py::bytes get_id(int bidir) const {
+    char src[8], dst[8], out[18] = {};
+    auto half = [&](char* p, FtField addr, FtField port, FtField ifc) {
+      const std::uint32_t a = rec.get(addr);
+      const auto pt = static_cast<std::uint16_t>(rec.get(port));
+      const auto i = static_cast<std::uint16_t>(rec.get(ifc));
+      std::memcpy(p, &a, 4);
+      std::memcpy(p + 4, &pt, 2);
+      std::memcpy(p + 6, &i, 2);
+    };
+    half(src, FtField::Srcaddr, FtField::Srcport, FtField::Input);
+    half(dst, FtField::Dstaddr, FtField::Dstport, FtField::Output);
+    const bool keep = !bidir || std::memcmp(src, dst, 8) < 0;
+    std::memcpy(out, keep ? src : dst, 8);
+    std::memcpy(out + 8, keep ? dst : src, 8);
+    out[16] = static_cast<char>(rec.get(FtField::Prot));
+    return py::bytes(out, sizeof out);
+  }
+};
+
+// A parsed NetFlow PDU and its bytes (for comparisons).
+struct FlowPdu {
+  store::NetflowPdu pdu;
+  std::string raw;
+};
+
+bool is_adjacent(const FlowPdu& a, const FlowPdu& b) {
+  // As pyflowtools: the sequence wraps at 2^32 - 1, and its nanosecond test compares b with
+  // itself, so only seconds and uptime order the two.
+  const std::uint32_t next = (a.pdu.flow_sequence + a.pdu.count) % std::uint32_t{0xffffffff};
+  return next == b.pdu.flow_sequence && a.pdu.sys_uptime <= b.pdu.sys_uptime &&
+         a.pdu.unix_secs <= b.pdu.unix_secs;
+}
+
+bool precedes(const FlowPdu& a, const FlowPdu& b) {
+  if (is_adjacent(a, b)) return true;
+  const auto& x = a.pdu;
+  const auto& y = b.pdu;
+  if (x.flow_sequence == y.flow_sequence) {
+    return x.unix_secs < y.unix_secs ||
+           (x.unix_secs == y.unix_secs && x.unix_nsecs == y.unix_nsecs);
+  }
+  if (x.flow_sequence < y.flow_sequence) {
+    if (x.sys_uptime <= y.sys_uptime) {
+      return x.unix_secs < y.unix_secs ||
+             (x.unix_secs == y.unix_secs && x.unix_nsecs <= y.unix_nsecs);
+    }
+    // The router rebooted between them: a later PDU has the smaller uptime.
+    return x.unix_secs > y.unix_secs ||
+           (x.unix_secs == y.unix_secs && x.unix_nsecs >= y.unix_nsecs);
+  }
+  return false;
+}
+
+py::object compare(const FlowPdu& a, const FlowPdu& b, int op) {
+  const bool same_size = a.raw.size() == b.raw.size();
+  if (!same_size && (op == Py_EQ || op == Py_NE)) return py::bool_(op == Py_NE);
+  if (op == Py_EQ || op == Py_NE || op == Py_LE || op == Py_GE) {
+    if (same_size && a.raw == b.raw) return py::bool_(op != Py_NE);
+    if (op == Py_EQ || op == Py_NE) return py::bool_(op == Py_NE);
+  }
+  if (a.pdu.exporter != b.pdu.exporter) return py::bool_(false);
+  if (op == Py_LT || op == Py_LE) return py::bool_(precedes(a, b));
+  return py::bool_(precedes(b, a));
+}
+
+// Reads all of standard input without the GIL (FlowSet("-")).
+std::string read_stdin() {
+  py::gil_scoped_release release;
+  std::string data;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+class FlowSet {
+ public:
+  FlowSet(const std::optional<std::string>& filename, const py::object& for_writing,
+          unsigned version, int z_level, const std::string& byte_order,
+          const std::optional<std::string>& comments) {
+    const std::string path = filename.value_or("-");
+    // pyflowtools writes only when for_writing is the object True.
+    if (!for_writing.is(py::bool_(true))) {
+      auto reader = path == "-" ? store::FlowtoolsReader::from_bytes(read_stdin(), "stdin")
+                                : store::FlowtoolsReader::open_records(path);
+      if (!reader) raise_error(reader.error());
+      reader_.emplace(std::move(*reader));
+      return;
+    }
+    if (byte_order != "little" && byte_order != "big") {
+      raise("Error", fmt::format("byte_order \"{}\" is neither \"little\" nor \"big\"", byte_order));
+    }
+    store::FlowtoolsHeader h;
+    h.version = static_cast<std::uint16_t>(version);
+    h.big_endian = byte_order == "big";
+    h.comments = comments;
+    if (path == "-") {
+      h.flags = store::kFtFlagStreaming;  // like flow-gen and flow-cat to a pipe
+    } else {
+      h.flow_count = 0;  // as pyflowtools: the count is set when the set is closed
+    }
+    auto writer = store::FlowtoolsWriter::create(path, std::move(h), {z_level, true});
+    if (!writer) raise_error(writer.error());
+    writer_.emplace(std::move(*writer));
+  }
+
+  FlowSet& iter() {
+    if (!reader_) throw py::value_error("FlowSet was opened for writing; it cannot be iterated");
+    return *this;
+  }
+
+  Flow next() {
+    if (!reader_) throw py::value_error("FlowSet was opened for writing; it cannot be iterated");
+    Flow f;
+    if (!reader_->next(f.rec)) throw py::stop_iteration();
+    f.layout = &reader_->layout();
+    return f;
+  }
+
+  void write(const py::object& what) {
+    if (!writer_) throw py::value_error("FlowSet was opened for reading; open it with True");
+    auto put = [&](const FtRecord& r) {
+      if (auto ok = writer_->write(r); !ok) raise_error(ok.error());
+    };
+    if (py::isinstance<FlowPdu>(what)) {
+      for (const FtRecord& r : what.cast<const FlowPdu&>().pdu.records) put(r);
+    } else if (py::isinstance<Flow>(what)) {
+      put(what.cast<const Flow&>().rec);
+    } else {
+      throw py::type_error("FlowSet.write takes a FlowPDU (or a Flow)");
+    }
+  }
+
+  void close() {
+    if (writer_) {
+      auto r = writer_->close();
+      writer_.reset();
+      if (!r) raise_error(r.error());
+    }
+  }
+
+  py::dict header() const {
+    const store::FlowtoolsHeader& h = reader_ ? reader_->header() : writer_->header();
+    py::dict d;
+    d["version"] = reader_ ? reader_->layout().name() : writer_->layout().name();
+    d["byte_order"] = h.big_endian ? "big" : "little";
+    d["flags"] = h.flags;
+    d["compressed"] = h.compressed();
+    auto opt = [&](const char* key, const auto& v) {
+      if (v) d[key] = *v;
+    };
+    opt("exporter_ip", h.exporter_ip);
+    opt("cap_start", h.cap_start);
+    opt("cap_end", h.cap_end);
+    opt("flow_count", h.flow_count);
+    opt("flows_lost", h.flows_lost);
+    opt("flows_misordered", h.flows_misordered);
+    opt("pkts_corrupt", h.pkts_corrupt);
+    opt("seq_reset", h.seq_reset);
+    opt("hostname", h.hostname);
+    opt("comments", h.comments);
+    return d;
+  }
+
+  // The remaining records as one structured array: one column per field of the version,
+  // named as the Flow attribute with the same value (addresses and times raw).
+  py::array to_numpy() {
+    if (!reader_) throw py::value_error("FlowSet was opened for writing");
+    const FtLayout& layout = reader_->layout();
+    py::list names, formats;
+    for (const store::FtSlot& s : layout.slots) {
+      const auto& info = store::ft_field_info(s.field);
+      names.append(info.kind == FtKind::Uint ? std::string(info.name)
+                                             : std::string(info.name) + "_raw");
+      formats.append(info.width == 1 ? "u1" : info.width == 2 ? "u2" : "u4");
+    }
+    py::dict spec;
+    spec["names"] = names;
+    spec["formats"] = formats;
+    py::dtype dtype = py::dtype::from_args(spec);
+    const std::size_t rows = reader_->remaining();
+    py::array out(dtype, std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows)});
+    const auto item = static_cast<std::size_t>(dtype.itemsize());
+    std::vector<std::size_t> offsets;
+    for (std::size_t i = 0; i < layout.slots.size(); ++i) {
+      offsets.push_back(dtype.attr("fields")[names[i]][py::int_(1)].cast<std::size_t>());
+    }
+    auto* base = static_cast<char*>(out.mutable_data());
+    {
+      py::gil_scoped_release release;
+      FtRecord r;
+      for (std::size_t row = 0; row < rows && reader_->next(r); ++row) {
+        char* p = base + row * item;
+        for (std::size_t i = 0; i < layout.slots.size(); ++i) {
+          const store::FtSlot& s = layout.slots[i];
+          const std::uint32_t v = r.get(s.field);
+          switch (store::ft_field_info(s.field).width) {
+            case 1: p[offsets[i]] = static_cast<char>(v); break;
+            case 2: {
+              const auto v16 = static_cast<std::uint16_t>(v);
+              std::memcpy(p + offsets[i], &v16, 2);
+              break;
+            }
+            default: std::memcpy(p + offsets[i], &v, 4); break;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::optional<store::FlowtoolsReader> reader_;
+  std::optional<store::FlowtoolsWriter> writer_;
+};
+
+void bind_flow_attributes(py::class_<Flow>& cls) {
+  // One table (store/flowtools_format.h) gives every attribute: its name, and for addresses and
+  // times a second one ending in _raw with the integer.
+  for (const store::FtFieldInfo& info : store::kFtFields) {
+    const FtField f = info.id;
+    const std::string name(info.name);
+    auto raw = [f](const Flow& flow) { return flow.get_checked(f); };
+    switch (info.kind) {
+      case FtKind::Uint: cls.def_property_readonly(name.c_str(), raw); break;
+      case FtKind::Addr:
+        cls.def_property_readonly(name.c_str(),
+                                  [f](const Flow& flow) { return dotted(flow.get_checked(f)); });
+        cls.def_property_readonly((name + "_raw").c_str(), raw);
+        break;
+      case FtKind::Time:
+        cls.def_property_readonly(name.c_str(), [f](const Flow& flow) {
+          const store::FtTime t = store::ft_absolute_time(flow.rec, flow.get_checked(f));
+          return static_cast<double>(t.secs) + t.msecs * 1e-3;
+        });
+        cls.def_property_readonly((name + "_raw").c_str(), raw);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void bind_flowtools(py::module_& m) {
+  py::object error = py::reinterpret_steal<py::object>(
+      PyErr_NewException("flowtools.Error", nullptr, nullptr));
+  m.attr("Error") = error;
+  auto sub = [&](const char* name, PyObject* base) {
+    py::tuple bases = py::make_tuple(error, py::handle(base));
+    m.attr(name) = py::reinterpret_steal<py::object>(
+        PyErr_NewException(fmt::format("flowtools.{}", name).c_str(), bases.ptr(), nullptr));
+  };
+  sub("IOError", PyExc_IOError);
+  sub("AttributeError", PyExc_AttributeError);
+
+  py::class_<Flow> flow(m, "Flow", "One flow record (pyflowtools' Flow)");
+  bind_flow_attributes(flow);
+  flow.def("getID", &Flow::get_id, py::arg("bidir") = 0,
+           "Flow ID bytes: source addr/port/input, destination addr/port/output, protocol");
+  flow.def_property_readonly("version", [](const Flow& f) { return f.layout->name(); });
+
+  py::class_<FlowPdu>(m, "FlowPDU", "FlowPDU(exporter, buffer): a NetFlow v1/v5/v7 PDU")
+      .def(py::init([](std::uint32_t exporter, const py::bytes& buffer) {
+             FlowPdu p;
+             p.raw = buffer;
+             auto pdu = store::decode_netflow_pdu(exporter, store::as_bytes(p.raw));
+             if (!pdu) raise("Error", pdu.error().message);
+             p.pdu = std::move(*pdu);
+             return p;
+           }),
+           py::arg("exporter"), py::arg("buffer"))
+      .def_property_readonly("version", [](const FlowPdu& p) { return p.pdu.version; })
+      .def_property_readonly("count", [](const FlowPdu& p) { return p.pdu.count; })
+      .def_property_readonly("sysUpTime", [](const FlowPdu& p) { return p.pdu.sys_uptime; })
+      .def_property_readonly("unix_secs", [](const FlowPdu& p) { return p.pdu.unix_secs; })
+      .def_property_readonly("unix_nsecs", [](const FlowPdu& p) { return p.pdu.unix_nsecs; })
+      .def_property_readonly("sequence", [](const FlowPdu& p) { return p.pdu.flow_sequence; })
+      .def_property_readonly("flow_sequence",
+                             [](const FlowPdu& p) { return p.pdu.flow_sequence; })
+      .def_property_readonly("engine_type", [](const FlowPdu& p) { return p.pdu.engine_type; })
+      .def_property_readonly("engine_id", [](const FlowPdu& p) { return p.pdu.engine_id; })
+      .def_property_readonly("sampling", [](const FlowPdu& p) { return p.pdu.sampling; })
+      .def_property_readonly("exporter", [](const FlowPdu& p) { return p.pdu.exporter; })
+      .def("__len__", [](const FlowPdu& p) { return p.pdu.records.size(); })
+      .def("__iter__",
+           [](const FlowPdu& p) {
+             py::list flows;
+             for (const FtRecord& r : p.pdu.records) flows.append(Flow{r, p.pdu.layout});
+             return py::iter(flows);
+           })
+      .def("is_next", [](const FlowPdu& a, const FlowPdu& b) { return is_adjacent(a, b); },
+           py::arg("other"), "True when `other` immediately follows this PDU")
+      .def("__eq__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_EQ); })
+      .def("__ne__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_NE); })
+      .def("__lt__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_LT); })
+      .def("__le__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_LE); })
+      .def("__gt__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_GT); })
+      .def("__ge__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_GE); })
+      .attr("__hash__") = py::none();
+
+  py::class_<FlowSet>(m, "FlowSet", "FlowSet(filename='-', for_writing=False): flow-tools file")
+      .def(py::init<const std::optional<std::string>&, const py::object&, unsigned, int,
+                    const std::string&, const std::optional<std::string>&>(),
+           py::arg("filename") = py::none(), py::arg("for_writing") = py::none(),
+           py::kw_only(), py::arg("version") = 5, py::arg("z_level") = 9,
+           py::arg("byte_order") = "little", py::arg("comments") = py::none())
+      .def("__iter__", &FlowSet::iter, py::return_value_policy::reference_internal)
+      .def("__next__", &FlowSet::next)
+      .def("write", &FlowSet::write, py::arg("pdu"))
+      .def("close", &FlowSet::close)
+      .def("__enter__", [](FlowSet& s) -> FlowSet& { return s; },
+           py::return_value_policy::reference_internal)
+      .def("__exit__", [](FlowSet& s, const py::args&) { s.close(); })
+      .def_property_readonly("header", &FlowSet::header)
+      .def("to_numpy", &FlowSet::to_numpy);
+}
+
+}  // namespace flowscope::python
