@@ -1,8 +1,15 @@
 #include "session/stitcher.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <variant>
 
 namespace flowscope::session {
 namespace {
@@ -83,6 +90,99 @@ Normalized normalize(const IpAddress& src, std::uint16_t sport, const IpAddress&
   return n;
 }
 
+
+// ---- fields carried as they are -----------------------------------------------------------
+// Every stored field that both one-way flows and sessions have (Scope::Both in core/fields.def)
+// reaches the session. These have a rule of their own; every other one is carried generically
+// from the describing side's record (the client's, else the server's), so that a row added to
+// the registry is carried without a change here (tests/session/stitch_fields_test.cpp).
+constexpr bool has_own_rule(FieldId id) {
+  switch (id) {
+    case FieldId::Proto:     // part of the key
+    case FieldId::TcpFlags:  // the union of both sides, and each side's in cln/srv_tcp_flags
+    case FieldId::InIf:      // swapped when the describing record is the server's
+    case FieldId::OutIf:
+    case FieldId::Exporter:  // chooses between exporters' copies of a direction (precedence)
+    case FieldId::Sampling:  // the per-exporter override; scales the counts
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr bool carried(const FieldInfo& f) {
+  return f.scope == Scope::Both && f.kind == FieldKind::Stored && !has_own_rule(f.id);
+}
+
+constexpr std::size_t kCarried = [] {
+  std::size_t n = 0;
+  for (const FieldInfo& f : kFieldTable) n += carried(f);
+  return n;
+}();
+static_assert(kCarried <= 32, "the presence mask of carried fields is 32 bits");
+
+// A carried value's width in a side's buffer: text is held as an id of the stitcher's string
+// table (4 bytes, like the batches' dictionary ids).
+constexpr std::size_t carry_width(FieldType t) {
+  return t == FieldType::String ? sizeof(std::uint32_t) : type_width(t);
+}
+
+struct CarrySlot {
+  FieldId id;
+  std::uint16_t offset;
+  std::uint16_t width;
+  bool text;
+};
+
+constexpr std::array<CarrySlot, kCarried> kCarrySlots = [] {
+  std::array<CarrySlot, kCarried> slots{};
+  std::size_t i = 0;
+  std::size_t offset = 0;
+  for (const FieldInfo& f : kFieldTable) {
+    if (!carried(f)) continue;
+    slots[i++] = {f.id, static_cast<std::uint16_t>(offset),
+                  static_cast<std::uint16_t>(carry_width(f.type)), f.type == FieldType::String};
+    offset += carry_width(f.type);
+  }
+  return slots;
+}();
+
+constexpr std::size_t kCarryBytes = [] {
+  std::size_t n = 0;
+  for (const CarrySlot& s : kCarrySlots) n += s.width;
+  return n;
+}();
+
+// The carried values of one record or side; a bit of `present` per kCarrySlots entry.
+struct Carry {
+  std::array<std::byte, kCarryBytes> bytes{};
+  std::uint32_t present = 0;
+};
+
+// Raw bytes of a fixed-width column's values (nullptr for text).
+const std::byte* column_bytes(const Column& col) {
+  return std::visit(
+      [](const auto& v) -> const std::byte* {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, StringColumn>) {
+          return nullptr;
+        } else {
+          return reinterpret_cast<const std::byte*>(v.data());
+        }
+      },
+      col.data());
+}
+std::byte* column_bytes(Column& col) {
+  return std::visit(
+      [](auto& v) -> std::byte* {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, StringColumn>) {
+          return nullptr;
+        } else {
+          return reinterpret_cast<std::byte*>(v.data());
+        }
+      },
+      col.data());
+}
+
 // What one endpoint sent, as the chosen exporter reported it.
 struct Side {
   std::uint64_t packets = 0;
@@ -99,10 +199,9 @@ struct Side {
   std::uint32_t sampling = 0;
   std::uint16_t rank = kUnlistedRank;
   std::uint8_t flags = 0;
-  std::uint8_t tos = 0;
-  std::uint8_t version = 0;
   bool seen = false;
   bool echo_request = false;
+  Carry carry;
 };
 
 struct Entry {
@@ -131,8 +230,9 @@ struct Record {
   IpAddress exporter;
   std::uint32_t in_if, out_if, src_as, dst_as, sampling;
   std::uint16_t rank;
-  std::uint8_t flags, tos, version;
+  std::uint8_t flags;
   bool echo_request;
+  Carry carry;
 };
 
 struct ExporterInfo {
@@ -159,6 +259,28 @@ struct Stitcher::Impl {
   std::vector<ExporterInfo> exporters;
   ExporterInfo last_exporter;  // memo: records of a batch mostly share an exporter
   bool last_valid = false;
+  // Text of carried String fields (application labels): few distinct values, so a table that
+  // grows to kMaxStrings and then refuses new ones (counted in carried_text_dropped).
+  static constexpr std::size_t kMaxStrings = 1u << 16;
+  std::vector<std::string> strings;
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  std::unordered_map<std::string, std::uint32_t, TextHash, std::equal_to<>> string_ids;
+
+  // The id of `text` in the string table, or nullopt when the table is full.
+  std::optional<std::uint32_t> intern(std::string_view text) {
+    auto it = string_ids.find(text);
+    if (it != string_ids.end()) return it->second;
+    if (strings.size() >= kMaxStrings) return std::nullopt;
+    const auto id = static_cast<std::uint32_t>(strings.size());
+    strings.emplace_back(text);
+    string_ids.emplace(strings.back(), id);
+    return id;
+  }
 
   explicit Impl(StitcherConfig c) : config(std::move(c)) {
     config.max_open = std::clamp<std::size_t>(config.max_open, 1, std::size_t{1} << 31);
@@ -291,10 +413,9 @@ void fill_side(Side& s, const Record& r) {
   s.sampling = r.sampling;
   s.rank = r.rank;
   s.flags = r.flags;
-  s.tos = r.tos;
-  s.version = r.version;
   s.seen = true;
   s.echo_request = r.echo_request;
+  s.carry = r.carry;
 }
 
 void merge_side(Side& s, const Record& r) {
@@ -306,11 +427,40 @@ void merge_side(Side& s, const Record& r) {
   s.last = std::max(s.last, r.last);
   s.flags |= r.flags;
   s.echo_request = s.echo_request || r.echo_request;
+  // Carried values: the later record's present ones win (its end reason, its firewall event).
+  if (r.carry.present != 0) {
+    for (std::size_t i = 0; i < kCarried; ++i) {
+      if (((r.carry.present >> i) & 1u) == 0) continue;
+      const CarrySlot& slot = kCarrySlots[i];
+      std::memcpy(s.carry.bytes.data() + slot.offset, r.carry.bytes.data() + slot.offset,
+                  slot.width);
+    }
+    s.carry.present |= r.carry.present;
+  }
+}
+
+// Writes the describing side's carried values into row `row` of `out`.
+void emit_carried(const Carry& carry, const std::vector<std::string>& strings, std::size_t row,
+                  SessionBatch& out) {
+  for (std::size_t i = 0; i < kCarried; ++i) {
+    if (((carry.present >> i) & 1u) == 0) continue;
+    const CarrySlot& slot = kCarrySlots[i];
+    Column& col = out.mutable_column(slot.id);
+    if (slot.text) {
+      std::uint32_t id;
+      std::memcpy(&id, carry.bytes.data() + slot.offset, sizeof id);
+      col.strings().set(row, strings[id]);
+    } else {
+      std::memcpy(column_bytes(col) + row * slot.width, carry.bytes.data() + slot.offset,
+                  slot.width);
+    }
+    col.mark_valid(row);
+  }
 }
 
 // Writes one closed session as a row of `out`.
-void emit(const Entry& e, std::uint64_t id, const ServicePorts& services, SessionBatch& out,
-          StitchStats& stats) {
+void emit(const Entry& e, std::uint64_t id, const ServicePorts& services,
+          const std::vector<std::string>& strings, SessionBatch& out, StitchStats& stats) {
   SideView views[2];
   for (int i = 0; i < 2; ++i) {
     views[i] = {e.side[i].seen, e.key.port[i], e.side[i].flags, e.side[i].first,
@@ -366,9 +516,8 @@ void emit(const Entry& e, std::uint64_t id, const ServicePorts& services, Sessio
   if (srv_as != 0) out.set<FieldId::SrvAs>(row, srv_as);
   if (e.key.vlan[c] != 0) out.set<FieldId::InVlan>(row, e.key.vlan[c]);
   if (e.key.vlan[s] != 0) out.set<FieldId::OutVlan>(row, e.key.vlan[s]);
-  out.set<FieldId::Tos>(row, ps.tos);
+  emit_carried(ps.carry, strings, row, out);
   out.set<FieldId::Exporter>(row, ps.exporter);
-  out.set<FieldId::Version>(row, ps.version);
   if (ps.sampling > 1) out.set<FieldId::Sampling>(row, ps.sampling);
   const std::uint8_t sides = static_cast<std::uint8_t>(cs.seen + ss.seen);
   out.set<FieldId::Sides>(row, sides);
@@ -404,7 +553,6 @@ void Stitcher::add(const FlowBatch& flows, SessionBatch& out, TimeMs now) {
   const auto first = flows.values<FieldId::First>();
   const auto last = flows.values<FieldId::Last>();
   const auto flags = flows.values<FieldId::TcpFlags>();
-  const auto tos = flows.values<FieldId::Tos>();
   const auto exporter = flows.values<FieldId::Exporter>();
   const auto version = flows.values<FieldId::Version>();
   const auto sampling = flows.values<FieldId::Sampling>();
@@ -415,6 +563,19 @@ void Stitcher::add(const FlowBatch& flows, SessionBatch& out, TimeMs now) {
   const Column& src_col = flows.column(FieldId::SrcAddr);
   const Column& dst_col = flows.column(FieldId::DstAddr);
   const std::int64_t now_ms = to_ms(now);
+  // The carried columns this batch has values in (most exporters fill few of them).
+  struct CarrySource {
+    std::size_t slot;
+    const Column* col;
+    const std::byte* data;
+  };
+  std::array<CarrySource, kCarried> carry_sources;
+  std::size_t carry_count = 0;
+  for (std::size_t i = 0; i < kCarried; ++i) {
+    const Column& col = flows.column(kCarrySlots[i].id);
+    if (col.valid_count(flows.size()) == 0) continue;
+    carry_sources[carry_count++] = {i, &col, column_bytes(col)};
+  }
 
   for (std::size_t row = 0; row < flows.size(); ++row) {
     ++stats_.records;
@@ -450,9 +611,24 @@ void Stitcher::add(const FlowBatch& flows, SessionBatch& out, TimeMs now) {
     r.sampling = rate;
     r.rank = info.rank;
     r.flags = flags[row];
-    r.tos = tos[row];
-    r.version = version[row];
     r.echo_request = n.echo_request;
+    r.carry.present = 0;
+    for (std::size_t k = 0; k < carry_count; ++k) {
+      const CarrySource& source = carry_sources[k];
+      if (!source.col->valid(row)) continue;
+      const CarrySlot& slot = kCarrySlots[source.slot];
+      if (slot.text) {
+        const std::optional<std::uint32_t> id = m.intern(source.col->strings().get(row));
+        if (!id) {
+          ++stats_.carried_text_dropped;
+          continue;
+        }
+        std::memcpy(r.carry.bytes.data() + slot.offset, &*id, sizeof *id);
+      } else {
+        std::memcpy(r.carry.bytes.data() + slot.offset, source.data + row * slot.width, slot.width);
+      }
+      r.carry.present |= 1u << source.slot;
+    }
 
     const std::int64_t t = r.last != 0 ? r.last : (r.first != 0 ? r.first : now_ms);
     if (t > m.watermark) {
@@ -519,7 +695,7 @@ void Stitcher::flush(SessionBatch& out) { expire(out, true); }
 void Stitcher::close(std::uint32_t idx, SessionBatch& out) {
   Impl& m = *impl_;
   const Entry& e = m.entries[idx];
-  emit(e, m.next_id++, m.config.services, out, stats_);
+  emit(e, m.next_id++, m.config.services, m.strings, out, stats_);
   m.erase_slot(m.probe(e.key, e.hash32));
   m.free_list.push_back(idx);
 }

@@ -62,6 +62,7 @@ struct StitchStats {
   std::uint64_t closed_capacity = 0;       // evicted: max_open reached
   std::uint64_t closed_flush = 0;          // flush() (end of input, shutdown)
   std::uint64_t client_by_reason[7] = {};  // indexed by ClientReason
+  std::uint64_t carried_text_dropped = 0;  // text values not carried: string table full
 };
 
 class Stitcher {
