@@ -208,6 +208,7 @@ struct Entry {
   Key key;
   Side side[2];
   std::int64_t touched = 0;  // record-time watermark at the last record
+  std::uint64_t first_position = 0;  // raw-flow log position of the first record (0: none)
   std::uint32_t hash32 = 0;
   std::uint8_t first_seen = 0;
 };
@@ -540,6 +541,28 @@ std::uint64_t session_shard_hash(const FlowBatch& flows, std::size_t row) {
 }
 
 void Stitcher::add(const FlowBatch& flows, SessionBatch& out, TimeMs now) {
+  add_rows(flows, nullptr, out, now);
+}
+
+void Stitcher::add(const FlowBatch& flows, const RowSelection& selection, SessionBatch& out,
+                   TimeMs now) {
+  add_rows(flows, &selection, out, now);
+}
+
+std::int64_t Stitcher::watermark() const { return impl_->watermark; }
+
+void Stitcher::open_sessions(std::vector<OpenSession>& out) const {
+  const Impl& m = *impl_;
+  for (std::size_t k = 0; k < m.ring_count; ++k) {
+    const RingItem& item = m.ring[(m.ring_head + k) % m.ring.size()];
+    const Entry& e = m.entries[item.entry];
+    if (e.touched != item.touched) continue;  // a stale ring item; the entry is queued again
+    out.push_back({hash_key(e.key), e.first_position});
+  }
+}
+
+void Stitcher::add_rows(const FlowBatch& flows, const RowSelection* selection, SessionBatch& out,
+                        TimeMs now) {
   Impl& m = *impl_;
   const auto src = flows.values<FieldId::SrcAddr>();
   const auto dst = flows.values<FieldId::DstAddr>();
@@ -577,7 +600,11 @@ void Stitcher::add(const FlowBatch& flows, SessionBatch& out, TimeMs now) {
     carry_sources[carry_count++] = {i, &col, column_bytes(col)};
   }
 
-  for (std::size_t row = 0; row < flows.size(); ++row) {
+  const std::size_t count = selection != nullptr ? selection->rows.size() : flows.size();
+  const bool given_watermarks = selection != nullptr && !selection->watermarks.empty();
+  const std::uint64_t position_base = selection != nullptr ? selection->position_base : 0;
+  for (std::size_t sel_idx = 0; sel_idx < count; ++sel_idx) {
+    const std::size_t row = selection != nullptr ? selection->rows[sel_idx] : sel_idx;
     ++stats_.records;
     if (!src_col.valid(row) || !dst_col.valid(row)) {
       ++stats_.records_no_address;
@@ -630,7 +657,8 @@ void Stitcher::add(const FlowBatch& flows, SessionBatch& out, TimeMs now) {
       r.carry.present |= 1u << source.slot;
     }
 
-    const std::int64_t t = r.last != 0 ? r.last : (r.first != 0 ? r.first : now_ms);
+    std::int64_t t = r.last != 0 ? r.last : (r.first != 0 ? r.first : now_ms);
+    if (given_watermarks) t = std::max(t, selection->watermarks[sel_idx]);
     if (t > m.watermark) {
       m.watermark = t;
       // Close what went idle before this record can match it (a reverse record arriving after
@@ -660,12 +688,25 @@ void Stitcher::add(const FlowBatch& flows, SessionBatch& out, TimeMs now) {
       e.side[0] = Side{};
       e.side[1] = Side{};
       e.hash32 = h32;
+      e.first_position = position_base != 0 ? position_base + row : 0;
       e.first_seen = static_cast<std::uint8_t>(n.sender);
       e.touched = m.watermark;
       m.slots[pos] = {idx + 1, h32};
       m.ring_push(idx, m.watermark);
     } else {
       idx = m.slots[pos].entry_plus1 - 1;
+      Entry& old = m.entries[idx];
+      if (old.touched + m.config.window.count() <= m.watermark) {
+        // Idle for a window but not closed yet (its expiry-ring item sits behind a fresher
+        // one): this record starts a new session, whatever the ring's order. The entry is
+        // reused in place, so its ring item and index slot stay valid.
+        emit_entry(idx, out);
+        ++stats_.closed_idle;
+        old.side[0] = Side{};
+        old.side[1] = Side{};
+        old.first_position = position_base != 0 ? position_base + row : 0;
+        old.first_seen = static_cast<std::uint8_t>(n.sender);
+      }
     }
     Entry& e = m.entries[idx];
     e.touched = m.watermark;
@@ -692,10 +733,21 @@ void Stitcher::advance(TimeMs now, SessionBatch& out) {
 
 void Stitcher::flush(SessionBatch& out) { expire(out, true); }
 
+void Stitcher::emit_entry(std::uint32_t idx, SessionBatch& out) {
+  Impl& m = *impl_;
+  const Entry& e = m.entries[idx];
+  std::uint64_t id = e.first_position;
+  if (id == 0) {
+    id = m.next_id;
+    m.next_id += m.config.session_id_stride;
+  }
+  emit(e, id, m.config.services, m.strings, out, stats_);
+}
+
 void Stitcher::close(std::uint32_t idx, SessionBatch& out) {
   Impl& m = *impl_;
   const Entry& e = m.entries[idx];
-  emit(e, m.next_id++, m.config.services, m.strings, out, stats_);
+  emit_entry(idx, out);
   m.erase_slot(m.probe(e.key, e.hash32));
   m.free_list.push_back(idx);
 }

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/ip_address.h"
@@ -44,8 +45,31 @@ struct StitcherConfig {
   // Per-exporter sampling overrides.
   std::vector<ExporterRule> exporter_rules;
   ServicePorts services = ServicePorts::well_known();
-  // First session_id handed out; ids increase by one per session.
+  // First session_id handed out; ids increase by `session_id_stride` per session (shard k of
+  // N: first k + 1, stride N, so that shards never hand out the same id). Unused for sessions
+  // whose records came with positions (RowSelection::position_base).
   std::uint64_t first_session_id = 1;
+  std::uint64_t session_id_stride = 1;
+};
+
+// The rows of a batch that one shard's Stitcher takes (ShardRouter, session/shard_router.h).
+struct RowSelection {
+  std::span<const std::uint32_t> rows;  // ascending row indexes
+  // Per selected row: the record-time watermark of the whole stream up to that row (the
+  // router's running maximum), so that each shard closes idle sessions exactly when one
+  // Stitcher over the whole stream would. Empty: the rows' own times.
+  std::span<const std::int64_t> watermarks;
+  // Row r's position in the raw-flow log is position_base + r (0: no positions). A session
+  // whose records have positions gets the position of its first record as session_id: the
+  // same id when a replay of the log stitches it again (server/flow_wal.h).
+  std::uint64_t position_base = 0;
+};
+
+// An open session, for checkpoints: the hash of its normalized key (session_shard_hash) and
+// the log position of its first record.
+struct OpenSession {
+  std::uint64_t key_hash = 0;
+  std::uint64_t first_position = 0;
 };
 
 // Counters; "records_*" count input rows, "sessions_*" output rows, "closed_*" why.
@@ -75,6 +99,9 @@ class Stitcher {
   // Adds every record of `flows`; sessions that close meanwhile are appended to `out`.
   // `now` stands in for record time when a record carries none (and advances the clock).
   void add(const FlowBatch& flows, SessionBatch& out, TimeMs now = TimeMs{});
+  // Adds the selected rows of `flows` only (a shard's share of a batch).
+  void add(const FlowBatch& flows, const RowSelection& selection, SessionBatch& out,
+           TimeMs now = TimeMs{});
   // Moves record time to `now` without records and closes the sessions idle for a window.
   void advance(TimeMs now, SessionBatch& out);
   // Closes every open session.
@@ -85,12 +112,19 @@ class Stitcher {
   // Memory held per open-session slot (entry, index share, expiry ring share), for sizing.
   static std::size_t bytes_per_slot();
   std::size_t memory_bytes() const;
+  // Appends every open session (for checkpoints); O(open sessions).
+  void open_sessions(std::vector<OpenSession>& out) const;
+  // The record-time watermark (ms).
+  std::int64_t watermark() const;
 
  private:
   struct Impl;
+  void emit_entry(std::uint32_t entry, SessionBatch& out);
   void close(std::uint32_t entry, SessionBatch& out);
   void expire(SessionBatch& out, bool all);
   void evict_one(SessionBatch& out);
+  void add_rows(const FlowBatch& flows, const RowSelection* selection, SessionBatch& out,
+                TimeMs now);
 
   std::unique_ptr<Impl> impl_;
   StitchStats stats_;
