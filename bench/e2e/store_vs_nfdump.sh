@@ -7,8 +7,12 @@
 #   - ingest: turning that nfcapd file into each tool's storage (`nfdump -r F -y -w OUT` vs
 #     `flowscope import`), CPU seconds of the whole program and its children;
 #   - scan: counting the records with one predicate (server/destination port 22), nfdump over
-#     its file vs `flowscope query` over the store (needs F6's query command).
-# Each row checks that both tools saw the same number of records before it gives a ratio.
+#     its file vs `flowscope query` over the store (needs F6's query command);
+#   - the questions of issue F17, each as flowscope time / nfdump time (wall clock, whole
+#     program, runs alternating A B A B, median of STORE_BENCH_RUNS, default 3), on the store
+#     without rollups and on one with rollup views (cln_addr; srv_addr; cln_addr,srv_addr;
+#     srv_port,proto), each answer checked against nfdump's first.
+# Each row checks that both tools saw the same records (or answers) before it gives a ratio.
 # Usage: store_vs_nfdump.sh FLOWSCOPE_BIN WORKDIR
 set -euo pipefail
 bin=${1:?usage: store_vs_nfdump.sh FLOWSCOPE_BIN WORKDIR}
@@ -74,6 +78,9 @@ if ! "$bin" --help | grep -qE '^  query '; then
   echo "| store scan (one predicate) vs nfdump | - | not yet: needs flowscope query (F6); store_bench's BM_StoreScanOnePredicate gives the scan rate |"
   exit 0
 fi
+questions_vs_nfdump() {
+  "$(dirname "$0")/../tools/store_questions.sh" "$bin" "$work" "$file" "$work/data"
+}
 nf_scan=$(cpu_seconds "$work/nf_scan.txt" nfdump -r "$file" -q -o 'fmt:%sa' 'dst port 22')
 nf_hits=$(wc -l <"$work/nf_scan.txt")
 fs_scan=$(cpu_seconds "$work/fs_scan.txt" "$bin" query -d "$work/data" -t all -c --fields cln_addr --no-progress 'SRVPORT == 22')
@@ -85,3 +92,4 @@ else
     "$(echo "$nf_scan / $fs_scan" | bc -l)" "$fs_hits" "$records" \
     "$(echo "$records / $fs_scan / 1000000" | bc -l)" "$(echo "$records / $nf_scan / 1000000" | bc -l)"
 fi
+questions_vs_nfdump

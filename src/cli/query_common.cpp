@@ -51,6 +51,9 @@ void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
   cmd.add_flag("--no-progress", opt.no_progress, "Never show progress");
   cmd.add_flag("--explain", opt.explain,
                "Print to stderr what the store did: pushed-down ranges, rollup or raw, blocks");
+  cmd.add_option("--threads", opt.threads,
+                 "Scan threads for statistics (0: one per hardware thread); answers are the same")
+      ->capture_default_str();
 }
 
 ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
@@ -86,6 +89,7 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
   }
   q.filter_text = q.where.filter;
   q.exec.filter.time = ctx;
+  q.exec.threads = opt.threads;
   if (!opt.groups_file.empty()) {
     auto groups = enrich::IpGroups::load(opt.groups_file);
     if (!groups) throw UserError{"--groups: " + groups.error().message};

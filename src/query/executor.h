@@ -48,10 +48,15 @@ using ProgressFn = std::function<void(const QueryProgress&)>;
 
 struct ExecOptions {
   CancelToken cancel;
-  ProgressFn progress;   // called after each batch, on the executing thread; may be empty
+  // Called after each batch, one call at a time, from the executing thread or (execute_stat) a
+  // scan thread; may be empty.
+  ProgressFn progress;
   FilterContext filter;  // time context and IP group names for the filter
-  // For tests and diagnostics: never use Backend::aggregate (always scan and group here).
+  // For tests and diagnostics: never use Backend::aggregate or rollups (always scan raw
+  // sessions and group here).
   bool force_scan = false;
+  // Scan threads of execute_stat (0: one per hardware thread). Answers do not depend on it.
+  unsigned threads = 0;
 };
 
 struct QueryStats {

@@ -1,41 +1,30 @@
 // execute_stat: statistics over sessions (docs/query.md "stat"). Each side of a sided group
-// (ADDR = client address, then server address) is one Backend aggregation grouped by that
-// side's columns (plus the counted field for distinct counts, plus the time bucket); the rows
-// of all aggregations are then merged here by their (masked) keys, ranked, cut at the top N.
-// The aggregations go to Backend::aggregate (rollups) when the store can apply the whole
-// filter, else to a scan filtered here column-wise and grouped by store::Aggregator: the same
-// grouping either way, so both give identical results.
+// (ADDR = client address, then server address) is one aggregation grouped by that side's
+// columns (plus the counted field for distinct counts, plus the time bucket); stat_merge.h then
+// merges the rows of all aggregations by their (masked) keys, ranks them and cuts the top N.
+// Fixed-width groupings run the fixed-key aggregator here, over the rows the store finds
+// cheapest (a rollup view or raw sessions, Backend::plan_aggregate) when it can apply the whole
+// filter, else over raw sessions filtered here column-wise; scans are shared out to
+// ExecOptions::threads threads, each with its own aggregators, regrouped into disjoint parts
+// afterwards. Text groupings go to Backend::aggregate or store::Aggregator. Every path groups
+// the same rows the same way, so all give identical results.
 #include <algorithm>
-#include <cstring>
-#include <map>
-#include <set>
-#include <unordered_map>
-#include <unordered_set>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
-#include "core/cidr.h"
-#include "core/saturating.h"
 #include "query/executor.h"
 #include "query/executor_support.h"
-#include "query/fixed_key_aggregator.h"
+#include "query/stat_merge.h"
 #include "store/batch_codec.h"
+#include "store/fixed_key_aggregator.h"
 #include "store/rollup.h"
 
 namespace flowscope::query {
 namespace {
-
-struct U128 {
-  std::uint64_t hi = 0;
-  std::uint64_t lo = 0;
-  friend bool operator==(const U128&, const U128&) = default;
-};
-struct U128Hash {
-  std::size_t operator()(const U128& v) const noexcept {
-    return std::hash<std::uint64_t>()(v.hi * 0x9E3779B97F4A7C15ULL ^ v.lo);
-  }
-};
-using ValueSet = std::unordered_set<U128, U128Hash>;
 
 // The sums every aggregation asks for, in this order (all are rollup sums).
 constexpr FieldId kSums[] = {FieldId::ClnBytes, FieldId::SrvBytes, FieldId::ClnPackets,
@@ -50,19 +39,12 @@ int side_of(FieldId f) {
   return f == FieldId::SrvCountry || f == FieldId::SrvCity || f == FieldId::SrvAsOrg ? 1 : 0;
 }
 
-// One aggregation: the columns of the group items on one side, and of the counted field.
-struct Variant {
-  std::vector<FieldId> key_fields;     // per group item
-  std::vector<FieldId> unique_fields;  // CountKind::Unique
-  int side = 0;                        // whose traffic "sent" means
-};
-
-std::vector<Variant> plan_variants(const StatSpec& spec) {
+std::vector<StatVariant> plan_variants(const StatSpec& spec) {
   const bool sided = std::any_of(spec.group_by.begin(), spec.group_by.end(),
                                  [](const GroupKey& k) { return is_sided(k); });
-  std::vector<Variant> out;
+  std::vector<StatVariant> out;
   for (int v = 0; v < (sided ? 2 : 1); ++v) {
-    Variant var;
+    StatVariant var;
     for (const GroupKey& k : spec.group_by) {
       const auto fields = side_fields(k);
       var.key_fields.push_back(fields.size() == 2 ? fields[static_cast<std::size_t>(v)]
@@ -87,183 +69,192 @@ std::vector<Variant> plan_variants(const StatSpec& spec) {
   return out;
 }
 
-U128 unique_key(const Column& col, std::size_t row) {
-  if (col.info().type == FieldType::String) {
-    const std::string_view s = col.strings().get(row);
-    return {std::hash<std::string_view>()(s), s.size()};
+// One aggregation's rows: fixed-key parts with disjoint groups, or a general result.
+struct Aggregated {
+  std::vector<store::FixedKeyAggregator> parts;
+  std::optional<store::AggregateResult> general;
+  store::ScanStats stats;
+  std::string source;
+};
+
+// Progress of scans on several threads: counters summed, the callback one call at a time.
+class SharedProgress {
+ public:
+  SharedProgress(const ExecOptions& options, QueryProgress& progress)
+      : options_(options), progress_(progress) {}
+  void batch(std::uint64_t scanned, std::uint64_t matched) {
+    std::lock_guard lock(mutex_);
+    progress_.rows_scanned += scanned;
+    progress_.rows_matched += matched;
+    ++progress_.batches;
+    if (options_.progress) options_.progress(progress_);
   }
-  const store::OrderKey k = order_key_of(col, row);
-  return {k.hi, k.lo};
+
+ private:
+  const ExecOptions& options_;
+  std::mutex mutex_;
+  QueryProgress& progress_;  // guarded by mutex_
+};
+
+unsigned thread_count(const ExecOptions& options) {
+  const unsigned n = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
+  return std::clamp(n, 1u, 64u);
 }
 
-IpAddress masked(const IpAddress& a, const GroupKey& k) {
-  if (a.is_v4()) return k.v4_prefix >= 32 ? a : mask_address(a, 96u + k.v4_prefix);
-  return k.v6_prefix >= 128 ? a : mask_address(a, k.v6_prefix);
-}
+// The general aggregator on the scan path (text keys): one thread.
+struct GeneralScan {
+  store::Aggregator agg;
+  std::vector<FieldId> columns;
+  SessionBatch selected;  // its copy of the selected rows
+};
 
-// Appends the key bytes of one group item.
-void append_key(std::string& key, const Column& col, std::size_t row, const GroupKey& k) {
-  if (!col.valid(row)) {
-    key.push_back('\0');
-    return;
-  }
-  key.push_back('\1');
-  if (col.info().type == FieldType::Ip) {
-    const IpAddress a = masked(col.vec<IpAddress>()[row], k);
-    key.append(reinterpret_cast<const char*>(a.bytes().data()), 16);
-  } else if (col.info().type == FieldType::String) {
-    const std::string_view s = col.strings().get(row);
-    const auto n = static_cast<std::uint32_t>(s.size());
-    key.append(reinterpret_cast<const char*>(&n), sizeof n);
-    key.append(s);
-  } else {
-    const store::OrderKey o = order_key_of(col, row);
-    key.append(reinterpret_cast<const char*>(&o.hi), 8);
-    key.append(reinterpret_cast<const char*>(&o.lo), 8);
-  }
-}
-
-// Copies the value of `src` at `row` into `dst` at `drow` (same field type), masking addresses.
-void copy_key(const Column& src, std::size_t row, Column& dst, std::size_t drow,
-              const GroupKey& k) {
-  if (!src.valid(row)) return;
-  std::visit(
-      [&](const auto& s) {
-        using D = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<D, StringColumn>) {
-          dst.strings().set(drow, s.get(row));
-        } else if constexpr (std::is_same_v<D, std::vector<IpAddress>>) {
-          dst.template vec<IpAddress>()[drow] = masked(s[row], k);
-        } else {
-          dst.template vec<typename D::value_type>()[drow] = s[row];
+// Aggregations of the rows a rollup plan (or the store's cheapest source) gives: no residual
+// filter (the pushdown is exact). Per-thread aggregators, regrouped into disjoint parts.
+Result<void> run_planned(const store::Backend& backend, store::AggregateRequest request,
+                         const store::AggregatePlan& plan, store::FixedKeyAggregator proto,
+                         unsigned threads, const CancelToken& cancel, SharedProgress& progress,
+                         Aggregated& out) {
+  request.scan.columns = proto.scan_columns();
+  dedupe(request.scan.columns);
+  std::vector<store::FixedKeyAggregator> workers(threads, proto);
+  std::atomic<bool> cancelled{false};
+  store::AggregatePlan followed;
+  auto stats = backend.scan_aggregate_rows(
+      request, plan, threads,
+      [&](unsigned w, const SessionBatch& batch) {
+        if (cancel.cancelled()) {
+          cancelled = true;
+          return false;
         }
+        workers[w].add(batch);
+        progress.batch(batch.size(), batch.size());
+        return true;
       },
-      src.data());
-  dst.mark_valid(drow);
+      &followed);
+  if (!stats) return stats.error();
+  if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
+  out.parts = store::FixedKeyAggregator::repartition(std::move(workers), threads);
+  out.stats = std::move(*stats);
+  out.source = followed.from_rollup()
+                   ? fmt::format("{} (chosen by cost: {} rows to read, raw sessions {})",
+                                 followed.source, followed.rows, followed.raw_rows)
+                   : followed.source;
+  return ok();
 }
-
-struct Acc {
-  StatValues v;
-  ValueSet uniq;                    // distinct values, when rows may repeat them
-  std::uint64_t distinct_rows = 0;  // otherwise: each aggregation row is a new value
-};
-
-struct Group {
-  Acc total;
-  std::map<std::int64_t, Acc> buckets;
-  std::uint32_t variant = 0;  // where its key values are: aggregation `variant`, row `row`
-  std::uint32_t row = 0;
-};
-
-// One aggregation on the scan path: the fixed-key aggregator when it applies (no copies of
-// the selected rows), else the store's general one.
-struct ScanAggregation {
-  std::optional<FixedKeyAggregator> fast;
-  std::optional<store::Aggregator> general;
-  std::vector<FieldId> columns;  // what add() reads
-  SessionBatch selected;         // the general one's copy of the selected rows
-};
 
 // The aggregations of `requests` (one window and one set of pushed-down predicates): each from
-// Backend::aggregate when the backend has a faster way (rollups), the others together in one
-// scan that applies the rest of the filter column-wise.
-Result<std::vector<store::AggregateResult>> run_aggregates(
+// the cheapest rows the backend has when it can apply the whole filter (rollups), the others
+// together in one scan of raw sessions that applies the rest of the filter column-wise.
+Result<std::vector<Aggregated>> run_aggregates(
     const store::Backend& backend, const std::vector<store::AggregateRequest>& requests,
     const CompiledFilter& filter, const ExecOptions& options, QueryProgress& progress) {
-  std::vector<std::optional<store::AggregateResult>> done(requests.size());
-  std::vector<std::size_t> scanned;
-  std::vector<ScanAggregation> aggs;
+  std::vector<Aggregated> done(requests.size());
+  SharedProgress shared(options, progress);
+  unsigned threads = thread_count(options);
+  const bool exact = !options.force_scan && filter.pushdown_is_exact();
+  std::vector<std::size_t> scanned;  // requests left for the raw scan
+  std::vector<store::FixedKeyAggregator> protos;
+  std::vector<GeneralScan> general;  // per scanned request without a fixed-key aggregator
+  std::vector<int> general_of;       // index in `general` per scanned request, or -1
   for (std::size_t i = 0; i < requests.size(); ++i) {
     if (options.cancel.cancelled()) return Error{ErrorCode::Cancelled, "query cancelled"};
     const store::AggregateRequest& request = requests[i];
-    auto fast = FixedKeyAggregator::create(request);
-    if (!options.force_scan && filter.pushdown_is_exact() &&
-        (backend.aggregates_natively(request) || !fast)) {
+    auto fast = store::FixedKeyAggregator::create(request);
+    if (exact && fast) {
+      const store::AggregatePlan plan = backend.plan_aggregate(request);
+      if (plan.from_rollup()) {
+        if (auto r = run_planned(backend, request, plan, std::move(*fast), threads,
+                                 options.cancel, shared, done[i]);
+            !r) {
+          return r.error();
+        }
+        continue;
+      }
+    } else if (exact) {  // text keys: the backend's aggregation (rollups or its scan)
       auto r = backend.aggregate(request);
       if (!r) return r.error();
-      progress.rows_scanned += r->stats.rows_returned;
-      progress.rows_matched += r->stats.rows_returned;
-      ++progress.batches;
-      if (options.progress) options.progress(progress);
-      done[i] = std::move(*r);
+      shared.batch(r->stats.rows_returned, r->stats.rows_returned);
+      done[i].stats = r->stats;
+      done[i].source = r->source;
+      done[i].general = std::move(*r);
       continue;
     }
-    ScanAggregation agg;
-    if (fast) {
-      agg.columns = fast->scan_columns();
-      agg.fast = std::move(fast);
-    } else {
-      auto general = store::Aggregator::create(request);
-      if (!general) return general.error();
-      agg.columns = general->scan_columns();
-      agg.general = std::move(*general);
-    }
-    dedupe(agg.columns);
-    aggs.push_back(std::move(agg));
     scanned.push_back(i);
-  }
-  if (!aggs.empty()) {
-    store::ScanRequest scan = requests[scanned[0]].scan;
-    scan.columns = filter.columns();
-    for (const ScanAggregation& agg : aggs) {
-      scan.columns.insert(scan.columns.end(), agg.columns.begin(), agg.columns.end());
+    if (fast) {
+      protos.push_back(std::move(*fast));
+      general_of.push_back(-1);
+    } else {
+      auto g = store::Aggregator::create(request);
+      if (!g) return g.error();
+      protos.push_back(*store::FixedKeyAggregator::create(store::AggregateRequest{}));
+      general_of.push_back(static_cast<int>(general.size()));
+      std::vector<FieldId> columns = g->scan_columns();
+      general.push_back({std::move(*g), std::move(columns), SessionBatch{}});
     }
-    dedupe(scan.columns);
+  }
+  if (scanned.empty()) return done;
+
+  if (!general.empty()) threads = 1;  // store::Aggregator is one thread's
+  store::ScanRequest scan = requests[scanned[0]].scan;
+  scan.columns = filter.columns();
+  for (std::size_t j = 0; j < scanned.size(); ++j) {
+    const auto cols = general_of[j] >= 0 ? general[static_cast<std::size_t>(general_of[j])].columns
+                                         : protos[j].scan_columns();
+    scan.columns.insert(scan.columns.end(), cols.begin(), cols.end());
+  }
+  dedupe(scan.columns);
+  struct Worker {
     std::vector<std::uint32_t> rows;
-    bool cancelled = false;
-    auto stats = backend.scan(scan, [&](const SessionBatch& batch) {
-      if (options.cancel.cancelled()) {
-        cancelled = true;
-        return false;
-      }
-      filter.select_rows(batch, rows);
-      progress.rows_scanned += batch.size();
-      progress.rows_matched += rows.size();
-      ++progress.batches;
-      if (options.progress) options.progress(progress);
-      for (ScanAggregation& agg : aggs) {
-        if (agg.fast) {
-          agg.fast->add(batch, rows);
-        } else if (rows.size() == batch.size()) {
-          agg.general->add(batch);
-        } else if (!rows.empty()) {
-          agg.selected.clear();
-          store::append_rows(batch, rows, agg.selected, agg.columns);
-          agg.general->add(agg.selected);
-        }
-      }
-      return true;
-    });
-    if (!stats) return stats.error();
-    if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
-    for (std::size_t j = 0; j < aggs.size(); ++j) {
-      // One scan: its counters go with the first result only, so that sums stay right.
-      store::ScanStats s = j == 0 ? *stats : store::ScanStats{};
-      done[scanned[j]] = aggs[j].fast ? std::move(*aggs[j].fast).finish(std::move(s))
-                                      : std::move(*aggs[j].general).finish(std::move(s));
-      done[scanned[j]]->source = "raw";
+    std::vector<store::FixedKeyAggregator> aggs;
+  };
+  std::vector<Worker> workers(threads);
+  for (Worker& w : workers) w.aggs = protos;
+  std::atomic<bool> cancelled{false};
+  auto stats = backend.scan_parallel(scan, threads, [&](unsigned wi, const SessionBatch& batch) {
+    if (options.cancel.cancelled()) {
+      cancelled = true;
+      return false;
     }
+    Worker& w = workers[wi];
+    filter.select_rows(batch, w.rows);
+    shared.batch(batch.size(), w.rows.size());
+    const bool all = w.rows.size() == batch.size();
+    for (std::size_t j = 0; j < scanned.size(); ++j) {
+      if (general_of[j] < 0) {
+        if (all) {
+          w.aggs[j].add(batch);
+        } else {
+          w.aggs[j].add(batch, w.rows);
+        }
+        continue;
+      }
+      GeneralScan& g = general[static_cast<std::size_t>(general_of[j])];  // one worker
+      if (all) {
+        g.agg.add(batch);
+      } else if (!w.rows.empty()) {
+        g.selected.clear();
+        store::append_rows(batch, w.rows, g.selected, g.columns);
+        g.agg.add(g.selected);
+      }
+    }
+    return true;
+  });
+  if (!stats) return stats.error();
+  if (cancelled) return Error{ErrorCode::Cancelled, "query cancelled"};
+  for (std::size_t j = 0; j < scanned.size(); ++j) {
+    Aggregated& d = done[scanned[j]];
+    // One scan: its counters go with the first result only, so that sums stay right.
+    if (j == 0) d.stats = *stats;
+    d.source = "raw";
+    if (general_of[j] >= 0) {
+      d.general = std::move(general[static_cast<std::size_t>(general_of[j])].agg).finish({});
+      continue;
+    }
+    std::vector<store::FixedKeyAggregator> per_worker;
+    for (Worker& w : workers) per_worker.push_back(std::move(w.aggs[j]));
+    d.parts = store::FixedKeyAggregator::repartition(std::move(per_worker), threads);
   }
-  std::vector<store::AggregateResult> out;
-  for (auto& d : done) out.push_back(std::move(*d));
-  return out;
-}
-
-void add_values(StatValues& to, const StatValues& v) {
-  sat_accumulate(to.bytes, v.bytes);
-  sat_accumulate(to.packets, v.packets);
-  sat_accumulate(to.sessions, v.sessions);
-  sat_accumulate(to.value, v.value);
-}
-
-std::uint64_t value_of(const StatSpec& spec, const Acc& a) {
-  switch (spec.count) {
-    case CountKind::Bytes: return a.v.bytes;
-    case CountKind::Packets: return a.v.packets;
-    case CountKind::Sessions: return a.v.sessions;
-    case CountKind::Unique: return a.uniq.empty() ? a.distinct_rows : a.uniq.size();
-  }
-  return 0;
+  return done;
 }
 
 }  // namespace
@@ -274,6 +265,9 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
                                 const ExecOptions& options) {
   auto filter = compile_selection(spec.where, options.filter);
   if (!filter) return filter.error();
+  if (spec.group_by.size() > 24) {
+    return Error{ErrorCode::InvalidArgument, "at most 24 group items"};
+  }
   for (const GroupKey& k : spec.group_by) {
     const FieldInfo& info = field_info(k.field);
     if (!in_kind(info, RecordKind::Session) || info.kind == FieldKind::Sum ||
@@ -281,30 +275,13 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
       return Error{ErrorCode::InvalidArgument, fmt::format("cannot group by {}", info.name)};
     }
   }
-  const std::vector<Variant> variants = plan_variants(spec);
+  const std::vector<StatVariant> variants = plan_variants(spec);
 
   StatResult result;
   result.group_by = spec.group_by;
-  std::vector<FieldId> key_columns;
-  for (const GroupKey& k : spec.group_by) key_columns.push_back(key_column(k));
-
-  std::unordered_map<std::string, std::size_t> index;
-  std::vector<Group> groups;
-  ValueSet all_unique;
-  std::set<std::int64_t> bucket_set;
   QueryProgress progress;
-  std::vector<std::string> sources;
-  std::string key;
-
-  // Aggregation rows are distinct (group, value) pairs: one row is one distinct value unless
-  // two sides, network masks, two counted fields or buckets can repeat a value in a group.
-  const bool masked =
-      std::any_of(spec.group_by.begin(), spec.group_by.end(),
-                  [](const GroupKey& k) { return k.v4_prefix < 32 || k.v6_prefix < 128; });
-  const bool need_sets = variants.size() > 1 || masked || spec.bucket_ms > 0 ||
-                         (!variants.empty() && variants[0].unique_fields.size() > 1);
   std::vector<store::AggregateRequest> requests;
-  for (const Variant& var : variants) {
+  for (const StatVariant& var : variants) {
     store::AggregateRequest req;
     req.scan.begin_ms = spec.where.begin_ms;
     req.scan.end_ms = spec.where.end_ms;
@@ -319,139 +296,30 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
   auto aggregated = run_aggregates(backend, requests, *filter, options, progress);
   if (!aggregated) return aggregated.error();
   if (options.cancel.cancelled()) return Error{ErrorCode::Cancelled, "query cancelled"};
-  for (std::size_t vi = 0; vi < variants.size(); ++vi) {
-    const Variant& var = variants[vi];
-    store::AggregateResult* agg = &(*aggregated)[vi];
-    sources.push_back(agg->source);
-    result.stats.scan.segments += agg->stats.segments;
-    result.stats.scan.blocks += agg->stats.blocks;
-    result.stats.scan.blocks_skipped += agg->stats.blocks_skipped;
-    result.stats.scan.rows_read += agg->stats.rows_read;
-    result.stats.scan.rows_returned += agg->stats.rows_returned;
-    for (auto& e : agg->stats.errors) result.stats.scan.errors.push_back(std::move(e));
 
-    const SessionBatch& rows = agg->keys;
-    index.reserve(index.size() + rows.size());
-    groups.reserve(groups.size() + rows.size());
-    const std::size_t nsums = std::size(kSums);
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      key.clear();
-      for (std::size_t k = 0; k < spec.group_by.size(); ++k) {
-        append_key(key, rows.column(var.key_fields[k]), r, spec.group_by[k]);
-      }
-      auto [it, inserted] = index.try_emplace(key, groups.size());
-      if (inserted) {
-        groups.emplace_back();
-        groups.back().variant = static_cast<std::uint32_t>(vi);
-        groups.back().row = static_cast<std::uint32_t>(r);
-      }
-      Group& g = groups[it->second];
-      const std::uint64_t* s = &agg->sums[r * nsums];
-      const std::uint64_t sent_bytes = var.side == 0 ? s[0] : s[1];
-      const std::uint64_t recv_bytes = var.side == 0 ? s[1] : s[0];
-      const std::uint64_t sent_pkts = var.side == 0 ? s[2] : s[3];
-      const std::uint64_t recv_pkts = var.side == 0 ? s[3] : s[2];
-      StatValues v;
-      v.sessions = agg->counts[r];
-      switch (spec.side) {
-        case Side::Both:
-          v.bytes = sat_add(s[0], s[1]);
-          v.packets = sat_add(s[2], s[3]);
-          break;
-        case Side::Send:
-          v.bytes = sent_bytes;
-          v.packets = sent_pkts;
-          break;
-        case Side::Receive:
-          v.bytes = recv_bytes;
-          v.packets = recv_pkts;
-          break;
-      }
-      add_values(g.total.v, v);
-      Acc* bucket = nullptr;
-      if (spec.bucket_ms > 0) {
-        const std::int64_t t = rows.get<FieldId::StartTime>(r);
-        bucket_set.insert(t);
-        bucket = &g.buckets[t];
-        add_values(bucket->v, v);
-      }
-      for (FieldId u : var.unique_fields) {
-        const Column& col = rows.column(u);
-        if (!col.valid(r)) continue;
-        const U128 uk = unique_key(col, r);
-        all_unique.insert(uk);
-        if (!need_sets) {
-          ++g.total.distinct_rows;
-          continue;
-        }
-        g.total.uniq.insert(uk);
-        if (bucket != nullptr) bucket->uniq.insert(uk);
-      }
-    }
+  std::vector<VariantRows> inputs;
+  std::vector<std::string> sources;
+  for (std::size_t vi = 0; vi < variants.size(); ++vi) {
+    Aggregated& agg = (*aggregated)[vi];
+    sources.push_back(agg.source);
+    result.stats.scan.segments += agg.stats.segments;
+    result.stats.scan.blocks += agg.stats.blocks;
+    result.stats.scan.blocks_skipped += agg.stats.blocks_skipped;
+    result.stats.scan.rows_read += agg.stats.rows_read;
+    result.stats.scan.rows_returned += agg.stats.rows_returned;
+    for (auto& e : agg.stats.errors) result.stats.scan.errors.push_back(std::move(e));
+    VariantRows in;
+    in.variant = &variants[vi];
+    for (const auto& p : agg.parts) in.parts.push_back(&p);
+    if (agg.general) in.general = &*agg.general;
+    inputs.push_back(std::move(in));
   }
   result.stats.source = sources.empty() ? "raw" : sources[0];
   for (std::size_t i = 1; i < sources.size(); ++i) {
     if (sources[i] != sources[0]) result.stats.source += "; " + sources[i];
   }
   result.stats.rows_matched = progress.rows_matched;
-
-  // Rank: by value, then by key bytes for a stable order.
-  std::vector<std::string_view> key_of(groups.size());
-  for (const auto& [k, i] : index) key_of[i] = k;
-  std::vector<std::uint64_t> values(groups.size());
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    groups[i].total.v.value = value_of(spec, groups[i].total);
-    values[i] = groups[i].total.v.value;
-  }
-  std::vector<std::uint32_t> order(groups.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    if (values[a] != values[b]) return values[a] > values[b];
-    return key_of[a] < key_of[b];
-  });
-  const std::size_t shown =
-      spec.top == 0 ? order.size() : std::min<std::size_t>(order.size(), spec.top);
-
-  result.buckets.assign(bucket_set.begin(), bucket_set.end());
-  const std::size_t nb = result.buckets.size();
-  std::vector<std::uint32_t> top(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown));
-  // Key values of the shown groups only: a SessionBatch row costs every column.
-  result.keys.reserve(shown);
-  for (std::uint32_t gi : top) {
-    const Group& g = groups[gi];
-    const Variant& var = variants[g.variant];
-    const SessionBatch& from = (*aggregated)[g.variant].keys;
-    const std::size_t row = result.keys.add_row();
-    for (std::size_t k = 0; k < spec.group_by.size(); ++k) {
-      copy_key(from.column(var.key_fields[k]), g.row, result.keys.mutable_column(key_columns[k]),
-               row, spec.group_by[k]);
-    }
-  }
-  result.series.assign((shown + 1) * nb, 0);
-  auto bucket_index = [&](std::int64_t t) {
-    return static_cast<std::size_t>(
-        std::lower_bound(result.buckets.begin(), result.buckets.end(), t) - result.buckets.begin());
-  };
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const Group& g = groups[order[i]];
-    const bool is_top = i < shown;
-    if (is_top) {
-      result.rows.push_back(g.total.v);
-    } else {
-      add_values(result.others, g.total.v);
-      ++result.other_groups;
-    }
-    add_values(result.total, g.total.v);
-    for (const auto& [t, acc] : g.buckets) {
-      const std::size_t row = is_top ? i : shown;
-      sat_accumulate(result.series[row * nb + bucket_index(t)], value_of(spec, acc));
-    }
-  }
-  result.total_groups = groups.size();
-  if (spec.count == CountKind::Unique) result.total.value = all_unique.size();
-  // Every sum is at most its total, so a clamped sum anywhere shows in the totals.
-  result.saturated = result.total.bytes == kSaturated || result.total.packets == kSaturated ||
-                     result.total.sessions == kSaturated || result.total.value == kSaturated;
+  merge_stat(spec, inputs, result);
   return result;
 }
 

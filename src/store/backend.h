@@ -9,7 +9,8 @@
 // A row whose predicate column is absent does not match (as SQL's NULL).
 //
 // Threads: append and retention from one writer thread; scan and aggregate from any number of
-// threads at the same time, each seeing one consistent snapshot (never half a batch).
+// threads at the same time, each seeing one consistent snapshot (never half a batch);
+// scan_parallel and scan_aggregate_rows may run the sink on threads of their own.
 
 #include <cstdint>
 #include <functional>
@@ -70,6 +71,9 @@ struct ScanStats {
 // Receives batches of matching rows; returns false to stop the scan. The batch is valid only
 // during the call.
 using ScanSink = std::function<bool(const SessionBatch&)>;
+// The same for a scan shared out to worker threads: `worker` in [0, workers). Called from every
+// worker, never twice at once for the same worker; returning false stops every worker.
+using WorkerScanSink = std::function<bool(unsigned worker, const SessionBatch&)>;
 
 struct AggregateRequest {
   ScanRequest scan;
@@ -85,6 +89,22 @@ struct AggregateResult {
   std::vector<std::uint64_t> counts;  // sessions per group
   ScanStats stats;
   std::string source;  // what answered: "raw", or "rollup <view> <level> + raw tail"
+};
+
+// Which rows would answer an AggregateRequest, chosen by cost (rows to read).
+struct AggregatePlan {
+  std::string view;            // the rollup view; empty: raw sessions
+  std::uint64_t level_ms = 0;  // its bucket (60000, 3600000, 86400000)
+  std::uint64_t rows = 0;      // rows the plan reads (before zone maps), raw tail included
+  std::uint64_t raw_rows = 0;  // rows a raw scan would read
+  std::string source;          // as AggregateResult::source: "raw" or "rollup <view> <level> + raw tail"
+  bool from_rollup() const { return !view.empty(); }
+  static AggregatePlan raw(std::uint64_t rows = 0) {
+    AggregatePlan p;
+    p.rows = p.raw_rows = rows;
+    p.source = "raw";
+    return p;
+  }
 };
 
 class Backend {
@@ -107,6 +127,32 @@ class Backend {
   virtual bool aggregates_natively(const AggregateRequest& request) const {
     (void)request;
     return false;
+  }
+
+  // scan() with the blocks shared out to up to `workers` threads. The default scans on the
+  // caller's thread as worker 0.
+  virtual Result<ScanStats> scan_parallel(const ScanRequest& request, unsigned workers,
+                                          const WorkerScanSink& sink) const {
+    (void)workers;
+    return scan(request, [&](const SessionBatch& b) { return sink(0, b); });
+  }
+
+  // The cheapest rows that answer `request` exactly: a rollup view's rows (each weighing its
+  // `sessions`, keys and start_time = bucket start), or raw sessions. The default: raw.
+  virtual AggregatePlan plan_aggregate(const AggregateRequest& request) const {
+    (void)request;
+    return AggregatePlan::raw();
+  }
+  // Scans the rows of `plan` (projection and predicates from request.scan), for callers that
+  // group them with an aggregator of their own; returns the plan that was followed (raw when
+  // the rollup no longer answers, e.g. retention dropped it since plan_aggregate).
+  virtual Result<ScanStats> scan_aggregate_rows(const AggregateRequest& request,
+                                                const AggregatePlan& plan, unsigned workers,
+                                                const WorkerScanSink& sink,
+                                                AggregatePlan* followed) const {
+    (void)plan;
+    if (followed != nullptr) *followed = AggregatePlan::raw();
+    return scan_parallel(request.scan, workers, sink);
   }
 
   // Drops whole raw partitions that end at or before `cutoff_ms`; returns how many.

@@ -97,12 +97,20 @@ class EmbeddedStore final : public Backend {
   Result<std::uint64_t> append(const SessionBatch& batch) override;
   std::uint64_t durable_sequence() const override { return durable_seq_.load(); }
   Result<ScanStats> scan(const ScanRequest& request, const ScanSink& sink) const override;
-  // Answered from the coarsest rollup level of a view that covers the request exactly (keys,
+  Result<ScanStats> scan_parallel(const ScanRequest& request, unsigned workers,
+                                  const WorkerScanSink& sink) const override;
+  // Answered from the rollup level (of a view that covers the request exactly: keys,
   // predicates, sums, bucket-aligned window, and every sealed raw segment in the window has its
-  // rollup), plus the raw tail; otherwise by scanning raw sessions. `source` says which.
+  // rollup) with the fewest rows to read, plus the raw tail, when that is fewer rows than the
+  // raw sessions; otherwise by scanning raw sessions. `source` says which. Grouped by the
+  // fixed-key aggregator when the keys have fixed widths.
   Result<AggregateResult> aggregate(const AggregateRequest& request) const override;
-  // True when a rollup view answers `request` (what aggregate() would use).
+  // True when aggregate() would answer `request` from a rollup.
   bool aggregates_natively(const AggregateRequest& request) const override;
+  AggregatePlan plan_aggregate(const AggregateRequest& request) const override;
+  Result<ScanStats> scan_aggregate_rows(const AggregateRequest& request, const AggregatePlan& plan,
+                                        unsigned workers, const WorkerScanSink& sink,
+                                        AggregatePlan* followed) const override;
   Result<std::size_t> drop_before(std::int64_t cutoff_ms) override;
 
   // Makes every append so far durable now.

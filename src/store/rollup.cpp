@@ -1,18 +1,60 @@
 #include "store/rollup.h"
 
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/saturating.h"
 #include "store/batch_codec.h"
+#include "store/fixed_key_aggregator.h"
 #include "store/group_key.h"
 #include "store/partition.h"
 
 namespace flowscope::store {
 
+namespace {
+
+// Rollups of fixed-width keys: one pass of the fixed-key aggregator over every batch.
+std::optional<SessionBatch> rollup_fixed(std::span<const SessionBatch* const> parts,
+                                         std::span<const FieldId> keys, std::int64_t bucket_ms) {
+  AggregateRequest request;
+  request.group_by.assign(keys.begin(), keys.end());
+  request.sums.assign(std::begin(kRollupSums), std::end(kRollupSums));
+  request.bucket_ms = bucket_ms;
+  auto agg = FixedKeyAggregator::create(request, FixedKeyAggregator::BucketRule::PartitionTime);
+  if (!agg) return std::nullopt;
+  for (const SessionBatch* part : parts) agg->add(*part);
+  AggregateResult r = std::move(*agg).finish({});
+  SessionBatch out = std::move(r.keys);
+  const std::size_t nsums = std::size(kRollupSums);
+  for (std::size_t g = 0; g < out.size(); ++g) {
+    out.set<FieldId::EndTime>(g, out.get<FieldId::StartTime>(g) + bucket_ms);
+    out.set<FieldId::ClnBytes>(g, r.sums[g * nsums]);
+    out.set<FieldId::SrvBytes>(g, r.sums[g * nsums + 1]);
+    out.set<FieldId::ClnPackets>(g, r.sums[g * nsums + 2]);
+    out.set<FieldId::SrvPackets>(g, r.sums[g * nsums + 3]);
+    out.set<FieldId::SessionCount>(g, r.counts[g]);
+  }
+  return out;
+}
+
+}  // namespace
+
+SessionBatch rollup_batches(std::span<const SessionBatch* const> parts,
+                            std::span<const FieldId> keys, std::int64_t bucket_ms) {
+  if (auto fixed = rollup_fixed(parts, keys, bucket_ms)) return std::move(*fixed);
+  if (parts.size() == 1) return rollup_rows(*parts[0], keys, bucket_ms);
+  SessionBatch merged;
+  for (const SessionBatch* part : parts) append_all(rollup_rows(*part, keys, bucket_ms), merged);
+  // Rolling up again merges the groups that several batches share.
+  return rollup_rows(merged, keys, bucket_ms);
+}
+
 SessionBatch rollup_rows(const SessionBatch& rows, std::span<const FieldId> keys,
                          std::int64_t bucket_ms) {
+  const SessionBatch* all = &rows;
+  if (auto fixed = rollup_fixed(std::span(&all, 1), keys, bucket_ms)) return std::move(*fixed);
   SessionBatch out;
   std::unordered_map<std::string, std::uint32_t> index;
   std::string key;

@@ -21,5 +21,8 @@ inline constexpr FieldId kRollupSums[] = {FieldId::ClnBytes, FieldId::SrvBytes, 
 // REQUIRES: bucket_ms > 0.
 SessionBatch rollup_rows(const SessionBatch& rows, std::span<const FieldId> keys,
                          std::int64_t bucket_ms);
+// The same over several batches at once (the groups they share merged).
+SessionBatch rollup_batches(std::span<const SessionBatch* const> parts,
+                            std::span<const FieldId> keys, std::int64_t bucket_ms);
 
 }  // namespace flowscope::store

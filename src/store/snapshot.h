@@ -44,4 +44,18 @@ struct Snapshot {
 Result<ScanStats> scan_snapshot(const Snapshot& snapshot, Level level, std::string_view view,
                                 const ScanRequest& request, const ScanSink& sink);
 
+// What a scan reads: the segments of one level and view, and (with_tail) the raw tail.
+struct ScanSource {
+  Level level = Level::Raw;
+  std::string_view view;
+  bool with_tail = true;
+};
+
+// The same scan with blocks shared out to `workers` threads (the caller's thread is worker 0):
+// `sink` is called from every worker, with its number, never twice at once for one worker.
+// With one worker, rows arrive in store order.
+Result<ScanStats> scan_snapshot_parallel(const Snapshot& snapshot, const ScanSource& source,
+                                         const ScanRequest& request, unsigned workers,
+                                         const WorkerScanSink& sink);
+
 }  // namespace flowscope::store

@@ -75,16 +75,15 @@ Result<std::vector<SegmentEntry>> EmbeddedStore::seal(const Snapshot& snap,
   for (const RollupView& view : options_.rollups) {
     for (Level level : {Level::Minute, Level::Hour, Level::Day}) {
       // Hourly raw partitions nest in daily rollup partitions (both aligned to UTC midnight).
-      std::map<std::int64_t, SessionBatch> merged;
+      std::map<std::int64_t, std::vector<const SessionBatch*>> merged;
       for (const auto& [begin, parts] : raw) {
         for (const auto& part : parts) {
-          append_all(rollup_rows(*part, view.keys, bucket_ms(level)),
-                     merged[floor_to(begin, partition_span_ms(level))]);
+          merged[floor_to(begin, partition_span_ms(level))].push_back(part.get());
         }
       }
-      for (const auto& [begin, batch] : merged) {
-        // Rolling up again merges the groups that several batches and hours share.
-        const SessionBatch rolled = rollup_rows(batch, view.keys, bucket_ms(level));
+      for (const auto& [begin, batches] : merged) {
+        // One rollup of every batch of the partition: groups that batches and hours share merge.
+        const SessionBatch rolled = rollup_batches(batches, view.keys, bucket_ms(level));
         const SessionBatch* one = &rolled;
         if (auto r = write(level, view.name, begin, std::span(&one, 1)); !r) return r.error();
       }

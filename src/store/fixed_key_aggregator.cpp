@@ -1,22 +1,18 @@
-#include "query/fixed_key_aggregator.h"
+#include "store/fixed_key_aggregator.h"
 
 #include <bit>
 #include <cstring>
+#include <thread>
 
 #include "core/saturating.h"
+#include "store/partition.h"
 
-namespace flowscope::query {
+namespace flowscope::store {
 namespace {
 
-std::size_t key_words(FieldType t) { return t == FieldType::Ip ? 2 : 1; }
+std::size_t words_of_type(FieldType t) { return t == FieldType::Ip ? 2 : 1; }
 
 bool fixed_width(FieldType t) { return t != FieldType::String; }
-
-std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
-  h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
-  h *= 0xBF58476D1CE4E5B9ULL;
-  return h ^ (h >> 31);
-}
 
 std::uint64_t be64(const std::uint8_t* p) {
   std::uint64_t v;
@@ -50,17 +46,19 @@ std::int64_t bucket_of(std::int64_t t, std::int64_t size) {
 
 }  // namespace
 
-std::optional<FixedKeyAggregator> FixedKeyAggregator::create(
-    const store::AggregateRequest& request) {
+std::optional<FixedKeyAggregator> FixedKeyAggregator::create(const AggregateRequest& request,
+                                                              BucketRule rule) {
   std::size_t words = 1;  // validity bits
+  std::vector<std::size_t> offsets;
   for (FieldId id : request.group_by) {
     if (SessionBatch::column_index(id) < 0 || !fixed_width(field_info(id).type)) {
       return std::nullopt;
     }
-    words += key_words(field_info(id).type);
+    offsets.push_back(words);
+    words += words_of_type(field_info(id).type);
   }
   if (request.bucket_ms > 0) ++words;
-  if (words > kMaxWords || request.group_by.size() > 63) return std::nullopt;
+  if (words > kMaxWords || request.sums.size() > kMaxSums) return std::nullopt;
   for (FieldId id : request.sums) {
     if (SessionBatch::column_index(id) < 0 || field_info(id).type != FieldType::U64) {
       return std::nullopt;
@@ -68,8 +66,11 @@ std::optional<FixedKeyAggregator> FixedKeyAggregator::create(
   }
   FixedKeyAggregator a;
   a.request_ = request;
+  a.rule_ = rule;
   a.words_ = words;
-  a.slots_.assign(1024, 0);
+  a.nsums_ = request.sums.size();
+  a.offsets_ = std::move(offsets);
+  a.table_ = FlatKeyTable(words);
   return a;
 }
 
@@ -81,40 +82,13 @@ std::vector<FieldId> FixedKeyAggregator::scan_columns() const {
   return columns;
 }
 
-// A slot holds the group + 1 in its low 32 bits and the high half of the key's hash above, so
-// that most mismatches are told apart without touching the keys.
-void FixedKeyAggregator::grow() {
-  std::vector<std::uint64_t> slots(slots_.size() * 2, 0);
-  const std::size_t mask = slots.size() - 1;
-  for (std::size_t g = 0; g < hashes_.size(); ++g) {
-    std::size_t i = hashes_[g] & mask;
-    while (slots[i] != 0) i = (i + 1) & mask;
-    slots[i] = (hashes_[g] & 0xFFFFFFFF00000000ULL) | (g + 1);
-  }
-  slots_ = std::move(slots);
-}
-
 std::uint32_t FixedKeyAggregator::find_or_insert(const std::uint64_t* key, std::uint64_t hash) {
-  const std::size_t mask = slots_.size() - 1;
-  const std::uint64_t tag = hash & 0xFFFFFFFF00000000ULL;
-  std::size_t i = hash & mask;
-  while (slots_[i] != 0) {
-    if ((slots_[i] & 0xFFFFFFFF00000000ULL) == tag) {
-      const auto g = static_cast<std::uint32_t>((slots_[i] & 0xFFFFFFFFu) - 1);
-      const std::uint64_t* k = &keys_[g * words_];
-      bool same = true;
-      for (std::size_t j = 0; j < words_; ++j) same &= k[j] == key[j];
-      if (same) return g;
-    }
-    i = (i + 1) & mask;
+  bool inserted = false;
+  const std::uint32_t g = table_.find_or_insert(key, hash, inserted);
+  if (inserted) {
+    sums_.resize(sums_.size() + nsums_, 0);
+    counts_.push_back(0);
   }
-  const auto g = static_cast<std::uint32_t>(hashes_.size());
-  keys_.insert(keys_.end(), key, key + words_);
-  hashes_.push_back(hash);
-  sums_.resize(sums_.size() + request_.sums.size(), 0);
-  counts_.push_back(0);
-  slots_[i] = tag | (std::uint64_t{g} + 1);
-  if (hashes_.size() * 2 > slots_.size()) grow();
   return g;
 }
 
@@ -180,50 +154,117 @@ inline std::size_t words_at(const ColRef& ref, std::size_t row, std::uint64_t* o
 
 }  // namespace
 
-void FixedKeyAggregator::add(const SessionBatch& batch, std::span<const std::uint32_t> rows) {
-  std::vector<ColRef> cols;
-  for (FieldId id : request_.group_by) cols.push_back(resolve(batch.column(id)));
-  std::vector<const std::uint64_t*> sums;
-  for (FieldId id : request_.sums) sums.push_back(batch.column(id).vec<std::uint64_t>().data());
+template <bool kAll>
+void FixedKeyAggregator::add_rows(const SessionBatch& batch, std::span<const std::uint32_t> rows) {
+  ColRef cols[kMaxWords];
+  const std::size_t ncols = request_.group_by.size();
+  for (std::size_t k = 0; k < ncols; ++k) cols[k] = resolve(batch.column(request_.group_by[k]));
+  const std::uint64_t* sums[kMaxSums];
+  for (std::size_t j = 0; j < nsums_; ++j) {
+    sums[j] = batch.column(request_.sums[j]).vec<std::uint64_t>().data();
+  }
   const Column& count_col = batch.column(FieldId::SessionCount);
   const std::uint64_t* count_valid = count_col.validity_words().data();
   const std::uint64_t* counts = count_col.vec<std::uint64_t>().data();
   const std::int64_t* starts = batch.column(FieldId::StartTime).vec<std::int64_t>().data();
-  const std::size_t nsums = sums.size();
+  const std::size_t nsums = nsums_;
+  const std::int64_t bucket_ms = request_.bucket_ms;
+  const std::size_t n = kAll ? batch.size() : rows.size();
   std::uint64_t key[kMaxWords];
-  for (std::uint32_t row : rows) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t row = kAll ? i : rows[i];
     std::size_t w = 1;
     std::uint64_t valid = 0;
     const std::uint64_t bit = std::uint64_t{1} << (row % 64);
-    for (std::size_t k = 0; k < cols.size(); ++k) {
+    for (std::size_t k = 0; k < ncols; ++k) {
       // Absent values are zero in the column (record_batch.h), so their words are zero too.
       w += words_at(cols[k], row, &key[w]);
       if (cols[k].valid[row / 64] & bit) valid |= std::uint64_t{1} << k;
     }
     key[0] = valid;
-    if (request_.bucket_ms > 0) {
-      key[w++] = static_cast<std::uint64_t>(bucket_of(starts[row], request_.bucket_ms));
+    if (bucket_ms > 0) {
+      const std::int64_t t = starts[row];
+      key[w++] = static_cast<std::uint64_t>(rule_ == BucketRule::Floor
+                                                ? bucket_of(t, bucket_ms)
+                                                : floor_to(partition_time(t), bucket_ms));
     }
-    std::uint64_t h = 0x51ED2701;
-    for (std::size_t j = 0; j < words_; ++j) h = mix(h, key[j]);
-    const std::uint32_t g = find_or_insert(key, h);
+    const std::uint32_t g = find_or_insert(key, FlatKeyTable::hash_words(key, words_));
+    // A rollup row stands for `sessions` sessions; a raw session for one.
     sat_accumulate(counts_[g], (count_valid[row / 64] & bit) ? counts[row] : 1);
-    for (std::size_t j = 0; j < nsums; ++j) sat_accumulate(sums_[g * nsums + j], sums[j][row]);
+    std::uint64_t* to = &sums_[g * nsums];
+    for (std::size_t j = 0; j < nsums; ++j) sat_accumulate(to[j], sums[j][row]);
   }
 }
 
-store::AggregateResult FixedKeyAggregator::finish(store::ScanStats stats) && {
-  store::AggregateResult result;
-  const std::size_t groups = hashes_.size();
+void FixedKeyAggregator::add(const SessionBatch& batch, std::span<const std::uint32_t> rows) {
+  add_rows<false>(batch, rows);
+}
+
+void FixedKeyAggregator::add(const SessionBatch& batch) { add_rows<true>(batch, {}); }
+
+void FixedKeyAggregator::merge(const FixedKeyAggregator& other) {
+  for (std::size_t og = 0; og < other.groups(); ++og) {
+    const std::uint32_t g = find_or_insert(other.key(og), other.table_.hash(og));
+    sat_accumulate(counts_[g], other.counts_[og]);
+    for (std::size_t j = 0; j < nsums_; ++j) {
+      sat_accumulate(sums_[g * nsums_ + j], other.sums_[og * nsums_ + j]);
+    }
+  }
+}
+
+std::vector<FixedKeyAggregator> FixedKeyAggregator::repartition(
+    std::vector<FixedKeyAggregator>&& from, unsigned parts) {
+  if (from.size() <= 1 || parts <= 1) {
+    for (std::size_t i = 1; i < from.size(); ++i) from[0].merge(from[i]);
+    if (from.size() > 1) from.erase(from.begin() + 1, from.end());
+    return std::move(from);
+  }
+  std::vector<FixedKeyAggregator> out;
+  for (unsigned p = 0; p < parts; ++p) {
+    FixedKeyAggregator a;
+    a.request_ = from[0].request_;
+    a.rule_ = from[0].rule_;
+    a.words_ = from[0].words_;
+    a.nsums_ = from[0].nsums_;
+    a.offsets_ = from[0].offsets_;
+    a.table_ = FlatKeyTable(a.words_);
+    out.push_back(std::move(a));
+  }
+  auto work = [&](unsigned p) {
+    FixedKeyAggregator& to = out[p];
+    for (const FixedKeyAggregator& f : from) {
+      const std::size_t nsums = f.nsums_;
+      for (std::size_t og = 0; og < f.groups(); ++og) {
+        const std::uint64_t h = f.table_.hash(og);
+        if ((h >> 32) % parts != p) continue;
+        const std::uint32_t g = to.find_or_insert(f.key(og), h);
+        sat_accumulate(to.counts_[g], f.counts_[og]);
+        for (std::size_t j = 0; j < nsums; ++j) {
+          sat_accumulate(to.sums_[g * nsums + j], f.sums_[og * nsums + j]);
+        }
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (unsigned p = 1; p < parts; ++p) threads.emplace_back(work, p);
+    work(0);
+  }
+  return out;
+}
+
+AggregateResult FixedKeyAggregator::finish(ScanStats stats) && {
+  AggregateResult result;
+  const std::size_t groups = table_.size();
   result.keys.reserve(groups);
   for (std::size_t g = 0; g < groups; ++g) {
     const std::size_t row = result.keys.add_row();
-    const std::uint64_t* key = &keys_[g * words_];
+    const std::uint64_t* key = table_.key(g);
     std::size_t w = 1;
     for (std::size_t k = 0; k < request_.group_by.size(); ++k) {
       const FieldId id = request_.group_by[k];
       if ((key[0] >> k) & 1u) set_from_words(result.keys.mutable_column(id), row, &key[w]);
-      w += key_words(field_info(id).type);
+      w += words_of_type(field_info(id).type);
     }
     if (request_.bucket_ms > 0) {
       result.keys.set<FieldId::StartTime>(row, static_cast<std::int64_t>(key[w]));
@@ -236,4 +277,4 @@ store::AggregateResult FixedKeyAggregator::finish(store::ScanStats stats) && {
   return result;
 }
 
-}  // namespace flowscope::query
+}  // namespace flowscope::store

@@ -1,0 +1,193 @@
+// EmbeddedStore's read side: scans (one thread or shared out to workers) and aggregation, from
+// rollups or raw sessions chosen by cost (docs/storage.md "Scans", "Rollups").
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "store/embedded_store.h"  // IWYU pragma: associated
+#include "store/fixed_key_aggregator.h"
+#include "store/rollup.h"
+#include "store/snapshot.h"
+
+namespace flowscope::store {
+
+Result<ScanStats> EmbeddedStore::scan(const ScanRequest& request, const ScanSink& sink) const {
+  auto snap = snapshot();
+  return scan_snapshot(*snap, Level::Raw, "", request, sink);
+}
+
+Result<ScanStats> EmbeddedStore::scan_parallel(const ScanRequest& request, unsigned workers,
+                                               const WorkerScanSink& sink) const {
+  auto snap = snapshot();
+  return scan_snapshot_parallel(*snap, {Level::Raw, "", true}, request, workers, sink);
+}
+
+Result<ScanStats> EmbeddedStore::scan_rollup(const std::string& view, Level level,
+                                             const ScanRequest& request,
+                                             const ScanSink& sink) const {
+  auto snap = snapshot();
+  return scan_snapshot(*snap, level, view, request, sink);
+}
+
+namespace {
+
+bool aligned(std::int64_t bound, std::int64_t bucket, std::int64_t unbounded) {
+  return bound == unbounded || floor_to(bound, bucket) == bound;
+}
+
+bool overlaps(const SegmentInfo& info, const ScanRequest& scan) {
+  return !scan.time_bounded() || (info.max_time >= scan.begin_ms && info.min_time < scan.end_ms);
+}
+
+// Whether `view` at `level` answers `request` exactly, given what `snap` holds.
+bool rollup_answers(const Snapshot& snap, const RollupView& view, Level level,
+                    const AggregateRequest& request) {
+  auto is_key = [&](FieldId id) {
+    return std::find(view.keys.begin(), view.keys.end(), id) != view.keys.end();
+  };
+  for (FieldId id : request.group_by) {
+    if (!is_key(id)) return false;
+  }
+  for (const ScanPredicate& p : request.scan.predicates) {
+    if (!is_key(p.field)) return false;
+  }
+  for (FieldId id : request.sums) {
+    if (std::find(std::begin(kRollupSums), std::end(kRollupSums), id) == std::end(kRollupSums)) {
+      return false;
+    }
+  }
+  const std::int64_t b = bucket_ms(level);
+  if (request.bucket_ms > 0 && request.bucket_ms % b != 0) return false;
+  if (!aligned(request.scan.begin_ms, b, std::numeric_limits<std::int64_t>::min()) ||
+      !aligned(request.scan.end_ms, b, std::numeric_limits<std::int64_t>::max())) {
+    return false;
+  }
+  // Every sealed raw segment in the window must have been rolled up into this view and level
+  // (a view added later, or a rollup level dropped by its retention, would miss rows).
+  std::set<std::uint64_t> rolled;
+  for (const SegmentEntry& e : snap.segments) {
+    if (e.level == level && e.view == view.name) rolled.insert(e.segment->info().wal_number);
+  }
+  for (const SegmentEntry& e : snap.segments) {
+    if (e.level != Level::Raw) continue;
+    if (overlaps(e.segment->info(), request.scan) &&
+        !rolled.contains(e.segment->info().wal_number)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Rows of the segments of (level, view) in the request's window.
+std::uint64_t rows_in_window(const Snapshot& snap, Level level, std::string_view view,
+                             const ScanRequest& scan) {
+  std::uint64_t rows = 0;
+  for (const SegmentEntry& e : snap.segments) {
+    if (e.level == level && e.view == view && overlaps(e.segment->info(), scan)) {
+      rows += e.segment->info().rows;
+    }
+  }
+  return rows;
+}
+
+Level level_of_bucket(std::uint64_t ms) {
+  for (Level level : {Level::Minute, Level::Hour, Level::Day}) {
+    if (static_cast<std::uint64_t>(bucket_ms(level)) == ms) return level;
+  }
+  return Level::Raw;
+}
+
+}  // namespace
+
+namespace {
+
+// The cheapest plan on `snap`: the rollup (view, level) with the fewest rows in the window when
+// that is fewer than the raw rows; coarser levels first, so ties go to the coarser one.
+AggregatePlan plan_on(const Snapshot& snap, const std::vector<RollupView>& views,
+                      const AggregateRequest& request) {
+  AggregatePlan plan =
+      AggregatePlan::raw(rows_in_window(snap, Level::Raw, "", request.scan) + snap.tail_rows);
+  for (const RollupView& view : views) {
+    for (Level level : {Level::Day, Level::Hour, Level::Minute}) {
+      if (!rollup_answers(snap, view, level, request)) continue;
+      const std::uint64_t rows =
+          rows_in_window(snap, level, view.name, request.scan) + snap.tail_rows;
+      if (rows < plan.rows) {
+        plan.view = view.name;
+        plan.level_ms = static_cast<std::uint64_t>(bucket_ms(level));
+        plan.rows = rows;
+        plan.source = fmt::format("rollup {} {} + raw tail", view.name, level_name(level));
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace
+
+AggregatePlan EmbeddedStore::plan_aggregate(const AggregateRequest& request) const {
+  return plan_on(*snapshot(), options_.rollups, request);
+}
+
+bool EmbeddedStore::aggregates_natively(const AggregateRequest& request) const {
+  return plan_aggregate(request).from_rollup();
+}
+
+Result<ScanStats> EmbeddedStore::scan_aggregate_rows(const AggregateRequest& request,
+                                                     const AggregatePlan& plan, unsigned workers,
+                                                     const WorkerScanSink& sink,
+                                                     AggregatePlan* followed) const {
+  auto snap = snapshot();
+  if (plan.from_rollup()) {
+    const Level level = level_of_bucket(plan.level_ms);
+    for (const RollupView& view : options_.rollups) {
+      if (view.name != plan.view || level == Level::Raw) continue;
+      if (!rollup_answers(*snap, view, level, request)) break;
+      if (followed != nullptr) *followed = plan;
+      // The tail is not rolled up yet: its raw rows complete the answer.
+      return scan_snapshot_parallel(*snap, {level, view.name, true}, request.scan, workers, sink);
+    }
+  }
+  if (followed != nullptr) {
+    *followed = AggregatePlan::raw(plan.raw_rows);
+  }
+  return scan_snapshot_parallel(*snap, {Level::Raw, "", true}, request.scan, workers, sink);
+}
+
+Result<AggregateResult> EmbeddedStore::aggregate(const AggregateRequest& request) const {
+  const AggregatePlan plan = plan_aggregate(request);
+  AggregatePlan followed;
+  AggregateRequest req = request;
+  if (auto fast = FixedKeyAggregator::create(request)) {
+    req.scan.columns = fast->scan_columns();
+    auto stats = scan_aggregate_rows(
+        req, plan, 1,
+        [&](unsigned, const SessionBatch& b) {
+          fast->add(b);
+          return true;
+        },
+        &followed);
+    if (!stats) return stats.error();
+    AggregateResult result = std::move(*fast).finish(std::move(*stats));
+    result.source = followed.source;
+    return result;
+  }
+  auto agg = Aggregator::create(request);
+  if (!agg) return agg.error();
+  req.scan.columns = agg->scan_columns();
+  auto stats = scan_aggregate_rows(
+      req, plan, 1,
+      [&](unsigned, const SessionBatch& b) {
+        agg->add(b);
+        return true;
+      },
+      &followed);
+  if (!stats) return stats.error();
+  AggregateResult result = std::move(*agg).finish(std::move(*stats));
+  result.source = followed.source;
+  return result;
+}
+
+}  // namespace flowscope::store
