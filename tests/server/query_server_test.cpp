@@ -224,5 +224,29 @@ TEST(ServerConfigLimits, QueryKeysAreChecked) {
   }
 }
 
+TEST(Protocol, DecodeFrameAndHostPort) {
+  const std::string payload = R"({"id":7})";
+  std::vector<std::byte> bytes = {std::byte{0}, std::byte{0}, std::byte{0},
+                                  std::byte(payload.size() + 1), std::byte{10}};
+  for (char c : payload) bytes.push_back(std::byte(c));
+  auto f = decode_frame(bytes);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->type, FrameType::Cancel);
+  EXPECT_EQ(uint_field(f->body, "id"), 7u);
+  bytes[4] = std::byte{42};
+  EXPECT_FALSE(decode_frame(bytes));
+  bytes[4] = std::byte{10};
+  bytes.pop_back();
+  EXPECT_FALSE(decode_frame(bytes));
+  auto hp = parse_host_port("[::1]:9000", 9640);
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->first, "::1");
+  EXPECT_EQ(hp->second, 9000);
+  hp = parse_host_port("collector", 9640);
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->second, 9640);
+  EXPECT_FALSE(parse_host_port("host:99999", 9640));
+}
+
 }  // namespace
 }  // namespace flowscope::server::testing

@@ -208,5 +208,24 @@ TEST_F(ServerCheck, AGoodConfigurationPasses) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "data"));  // a check creates nothing
 }
 
+TEST(ServerConfig, NameSourceKeysAreChecked) {
+  auto bad = parse_server_config("[store]\ndir = \"d\"\n[enrich]\nsnmp_targets = [\"router1\"]\n",
+                                 "t.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("t.toml:4:"), std::string::npos) << bad.error().message;
+  auto flag =
+      parse_server_config("[store]\ndir = \"d\"\n[enrich]\nreverse_dns = \"yes\"\n", "t.toml");
+  ASSERT_FALSE(flag);
+  EXPECT_NE(flag.error().message.find("true or false"), std::string::npos);
+  auto good = parse_server_config(
+      "[store]\ndir = \"d\"\n[enrich]\nreverse_dns = true\ndns_servers = [\"127.0.0.1:53\"]\n"
+      "snmp_targets = [\"192.0.2.1\", \"192.0.2.2=10.0.0.2:1161\"]\nsnmp_interval = \"10m\"\n",
+      "t.toml");
+  ASSERT_TRUE(good) << good.error().message;
+  EXPECT_TRUE(good->enrich.reverse_dns);
+  EXPECT_EQ(good->enrich.snmp_targets.size(), 2u);
+  EXPECT_EQ(good->enrich.snmp_interval, std::chrono::minutes(10));
+}
+
 }  // namespace
 }  // namespace flowscope::server

@@ -525,30 +525,6 @@ TEST_F(ServerTest, HostileFramesEndOnlyTheirConnection) {
   EXPECT_EQ(client->role(), "admin");
 }
 
-TEST(Protocol, DecodeFrameAndHostPort) {
-  const std::string payload = R"({"id":7})";
-  std::vector<std::byte> bytes = {std::byte{0}, std::byte{0}, std::byte{0},
-                                  std::byte(payload.size() + 1), std::byte{10}};
-  for (char c : payload) bytes.push_back(std::byte(c));
-  auto f = decode_frame(bytes);
-  ASSERT_TRUE(f) << f.error().message;
-  EXPECT_EQ(f->type, FrameType::Cancel);
-  EXPECT_EQ(uint_field(f->body, "id"), 7u);
-  bytes[4] = std::byte{42};
-  EXPECT_FALSE(decode_frame(bytes));
-  bytes[4] = std::byte{10};
-  bytes.pop_back();
-  EXPECT_FALSE(decode_frame(bytes));
-  auto hp = parse_host_port("[::1]:9000", 9640);
-  ASSERT_TRUE(hp);
-  EXPECT_EQ(hp->first, "::1");
-  EXPECT_EQ(hp->second, 9000);
-  hp = parse_host_port("collector", 9640);
-  ASSERT_TRUE(hp);
-  EXPECT_EQ(hp->second, 9640);
-  EXPECT_FALSE(parse_host_port("host:99999", 9640));
-}
-
 TEST_F(ServerTest, ReloadAndStartAt) {
   make_users();
   start(config());
@@ -646,25 +622,6 @@ TEST_F(ServerTest, InterfaceNamesAndReverseDnsReachTheStore) {
   for (std::string line; std::getline(saved, line);) ++lines;
   EXPECT_GT(lines, 0u);
   EXPECT_GT(dns.queries(), 0u);
-}
-
-TEST(ServerConfig, NameSourceKeysAreChecked) {
-  auto bad = parse_server_config("[store]\ndir = \"d\"\n[enrich]\nsnmp_targets = [\"router1\"]\n",
-                                 "t.toml");
-  ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("t.toml:4:"), std::string::npos) << bad.error().message;
-  auto flag =
-      parse_server_config("[store]\ndir = \"d\"\n[enrich]\nreverse_dns = \"yes\"\n", "t.toml");
-  ASSERT_FALSE(flag);
-  EXPECT_NE(flag.error().message.find("true or false"), std::string::npos);
-  auto good = parse_server_config(
-      "[store]\ndir = \"d\"\n[enrich]\nreverse_dns = true\ndns_servers = [\"127.0.0.1:53\"]\n"
-      "snmp_targets = [\"192.0.2.1\", \"192.0.2.2=10.0.0.2:1161\"]\nsnmp_interval = \"10m\"\n",
-      "t.toml");
-  ASSERT_TRUE(good) << good.error().message;
-  EXPECT_TRUE(good->enrich.reverse_dns);
-  EXPECT_EQ(good->enrich.snmp_targets.size(), 2u);
-  EXPECT_EQ(good->enrich.snmp_interval, std::chrono::minutes(10));
 }
 
 // TLS on the query port (docs/serve.md "TLS"): the same query over TLS and over plain TCP gives
