@@ -1,36 +1,65 @@
 #pragma once
-// Pipeline: the consumer side of `flowscope serve`. One thread takes FlowBatches from the queue
-// the receive workers fill, stitches them into sessions (session/stitcher.h), enriches the
-// sessions (enrich/enricher.h) and appends them to the store (store::Backend), at the latest
-// every commit_interval so that a newcomer sees sessions within seconds.
+// Pipeline: the consumer side of `flowscope serve`, sharded (STYLE §8). Receive workers hand
+// decoded FlowBatches to hand_over(); under one lock (which orders the log) it routes the rows
+// over N shards by the normalized key's hash (session/shard_router.h), appends the batch to the
+// raw-flow log (server/flow_wal.h: durable at receipt) and pushes each shard its share through
+// a bounded SPSC queue (core/spsc_queue.h). Each shard thread owns a Stitcher, an Enricher and
+// its sessions: stitch -> enrich -> store append (appends of all shards share one lock: the
+// store has one writer at a time), at the latest every commit_interval.
 //
-// Record time drives the stitcher; while no records arrive, the clock is extrapolated from the
-// last record time by the wall time since (so replays of old captures still close their idle
-// sessions, without the wall clock closing sessions of a replay between two batches).
+// Back-pressure: a shard queue that is full makes hand_over() wait (counted), so a receive
+// worker stops reading its socket and overload shows as kernel socket drops, before the log;
+// what reached the log is never dropped (docs/serve.md "Back-pressure").
 //
-// Threads: start/stop/set_stitch from the control thread; stats() from any thread.
+// Durability: start() replays the log into the shards (each from its last checkpoint: the
+// sessions it held open and the seq it had consumed) and skips sessions the store already
+// has (ids are log positions, so a replay gives a session the same id). Shards checkpoint every
+// 2 s once their appended sessions are durable; the log is trimmed below every shard's oldest
+// open session.
+//
+// Record time drives the stitchers; while no records arrive, the clock is extrapolated from the
+// last record time by the wall time since (replays of old captures still close their sessions).
+//
+// Threads: start/stop/set_stitch from the control thread; hand_over from receive workers;
+// stats() from any thread.
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "enrich/enricher.h"
+#include "server/flow_wal.h"
+#include "server/server_config.h"
 #include "server/udp_ingest.h"
+#include "session/shard_router.h"
 #include "session/stitcher.h"
 #include "store/backend.h"
 
 namespace flowscope::server {
 
+struct PipelineOptions {
+  unsigned shards = 0;             // stitch/enrich/store workers; 0 = one per core
+  std::size_t queue_batches = 64;  // bound of each shard's queue, in batches
+  DurationMs commit_interval{std::chrono::seconds(1)};
+  // The raw-flow log's directory (DATADIR); empty: no log, nothing replayed (tests, tools).
+  std::filesystem::path data_dir;
+  DurationMs sync_interval{std::chrono::seconds(1)};
+  DurationMs checkpoint_interval{std::chrono::seconds(2)};
+};
+
 struct PipelineStats {
-  std::uint64_t flows = 0;            // records taken from the queue
+  std::uint64_t flows = 0;            // records stitched
   std::uint64_t sessions = 0;         // sessions appended to the store
-  std::uint64_t sessions_closed = 0;  // sessions the stitcher closed (stored or about to be)
+  std::uint64_t sessions_closed = 0;  // sessions the stitchers closed (stored or about to be)
   std::uint64_t appends = 0;          // store appends
   std::uint64_t store_errors = 0;     // appends that failed (sessions lost, logged)
   std::uint64_t sessions_lost = 0;    // sessions of failed appends
-  std::uint64_t open_sessions = 0;    // in the stitch window now
+  std::uint64_t open_sessions = 0;    // in the stitch windows now
   std::uint64_t stitch_memory = 0;    // bytes
   std::int64_t window_ms = 0;
   std::uint64_t closed_capacity = 0;  // sessions closed early: window full
@@ -38,49 +67,75 @@ struct PipelineStats {
   std::uint64_t duplicates_dropped = 0;
   std::uint64_t enrich_group_hits = 0;
   std::uint64_t enrich_geo_hits = 0;
+  unsigned shards = 0;
+  std::uint64_t queued_batches = 0;      // items waiting in the shard queues
+  std::uint64_t backpressure_waits = 0;  // hand_over() found a shard queue full and waited
+  std::uint64_t log_records = 0;         // raw-flow log: records and bytes written
+  std::uint64_t log_bytes = 0;
+  std::uint64_t log_errors = 0;          // appends that failed (those flows are not durable)
+  std::uint64_t replayed_flows = 0;      // flows the start-up replay gave the stitchers
+  std::uint64_t replayed_duplicates = 0; // replayed sessions the store already had (skipped)
+  std::uint64_t checkpoints = 0;
   bool running = false;
 };
 
-class Pipeline {
+class Pipeline final : public FlowSink {
  public:
-  Pipeline(FlowQueue& queue, store::Backend& backend, enrich::EnrichSources sources,
-           const StitchConfig& stitch, DurationMs commit_interval);
-  ~Pipeline();
+  Pipeline(store::Backend& backend, enrich::EnrichSources sources, const StitchConfig& stitch,
+           PipelineOptions options);
+  ~Pipeline() override;
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  void start();
-  // Drains the queue (REQUIRES: its producers stopped and it is closed), closes every open
-  // session and appends them: nothing received is lost on SIGTERM.
+  // Replays the raw-flow log (when configured), opens it for appends and starts the shards.
+  Result<void> start();
+  // Closes the queues (REQUIRES: the receive workers stopped), drains them, closes every open
+  // session and appends them, writes final checkpoints: nothing received is lost on SIGTERM.
   void stop();
   // Applies a new stitch configuration from the next batch on: the open sessions are closed
   // and stored first (a window change cannot reinterpret them).
   void set_stitch(const StitchConfig& stitch);
 
+  // FlowSink: takes `batch` (left empty). Thread-safe.
+  void hand_over(unsigned worker, FlowBatch& batch) override;
+
   PipelineStats stats() const;
   // Sessions appended so far (for tests waiting on ingest).
   std::uint64_t sessions_stored() const { return sessions_stored_.load(); }
+  unsigned shards() const { return static_cast<unsigned>(shards_.size()); }
 
  private:
-  void run();
-  void commit(SessionBatch& sessions);
-  session::StitcherConfig stitcher_config(const StitchConfig& c) const;
+  struct Item;
+  struct Shard;
+  void run(Shard& shard);
+  void commit(Shard& shard, SessionBatch& sessions);
+  void checkpoint(Shard& shard, bool final);
+  Result<void> replay();
+  session::StitcherConfig stitcher_config(const StitchConfig& c, std::size_t shard) const;
 
-  FlowQueue& queue_;
   store::Backend& backend_;
-  enrich::Enricher enricher_;
-  DurationMs commit_interval_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> sessions_stored_{0};
+  enrich::EnrichSources sources_;
+  PipelineOptions options_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<FlowWal> wal_;
 
-  mutable std::mutex mutex_;
-  std::unique_ptr<session::Stitcher> stitcher_;   // guarded by mutex_ (stats readers)
-  std::unique_ptr<StitchConfig> pending_stitch_;  // guarded by mutex_
-  std::int64_t window_ms_ = 0;                    // guarded by mutex_
-  PipelineStats counters_;                        // guarded by mutex_
-  std::uint64_t next_session_id_ = 1;             // pipeline thread
-  std::uint64_t closed_before_ = 0;  // guarded by mutex_: sessions of earlier stitchers
+  std::mutex dispatch_mutex_;  // orders log seqs and queue pushes
+  std::vector<std::unique_ptr<session::ShardRouter>> routers_;  // guarded by dispatch_mutex_
+  std::vector<session::ShardShare> shares_;                       // guarded by dispatch_mutex_
+  std::uint64_t next_seq_ = 1;  // guarded by dispatch_mutex_ (without a log)
+  std::mutex space_mutex_;
+  std::condition_variable space_cv_;
+  std::atomic<bool> producer_waiting_{false};
+  std::atomic<std::uint64_t> backpressure_waits_{0};
+  std::atomic<std::uint64_t> log_errors_{0};
+  std::atomic<bool> closed_{false};
+
+  std::mutex store_mutex_;  // one store writer at a time
+  std::atomic<std::uint64_t> sessions_stored_{0};
+  std::uint64_t replayed_flows_ = 0;       // set before the shards start
+  std::uint64_t replayed_duplicates_ = 0;  // set before the shards start
+  std::atomic<std::uint64_t> checkpoints_{0};
+  std::int64_t window_ms_ = 0;
 };
 
 }  // namespace flowscope::server

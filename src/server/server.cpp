@@ -122,12 +122,16 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
 
   if (auto r = s->start_name_sources(config); !r) return r.error();
 
-  s->queue_ = std::make_unique<FlowQueue>(config.ingest.queue_batches);
   enrich::EnrichSources sources{&s->geo_, &s->groups_, &s->services_, s->reverse_dns_.get(),
                                 &s->interfaces_};
-  s->pipeline_ = std::make_unique<Pipeline>(*s->queue_, *s->store_, sources, config.stitch,
-                                            config.store.commit_interval);
-  s->pipeline_->start();
+  PipelineOptions po;
+  po.shards = config.stitch.shards;
+  po.queue_batches = config.ingest.queue_batches;
+  po.commit_interval = config.store.commit_interval;
+  po.data_dir = config.store.dir;
+  po.sync_interval = config.store.sync_interval;
+  s->pipeline_ = std::make_unique<Pipeline>(*s->store_, sources, config.stitch, po);
+  if (auto r = s->pipeline_->start(); !r) return r.error();
 
   Server* self = s.get();
   s->query_ = std::make_unique<QueryServer>(*s->auth_, s->query_latency_,
@@ -148,7 +152,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   if (!http) return http.error();
   s->http_ = std::move(*http);
 
-  auto ingest = UdpIngest::start(config.ingest, *s->queue_, &s->interfaces_);
+  auto ingest = UdpIngest::start(config.ingest, *s->pipeline_, &s->interfaces_);
   if (!ingest) return ingest.error();
   s->ingest_ = std::move(*ingest);
   log->info("serving from {} (data in {})", config.source, config.store.dir.string());

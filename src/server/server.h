@@ -108,7 +108,6 @@ class Server {
   LatencyHistogram query_latency_;
 
   std::unique_ptr<store::EmbeddedStore> store_;
-  std::unique_ptr<FlowQueue> queue_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<UdpIngest> ingest_;
   std::unique_ptr<AuthService> auth_;

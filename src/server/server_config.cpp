@@ -273,13 +273,16 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     if (auto e = r.integer("queue_batches", in.queue_batches, 1, 1 << 20, ""); !e) {
       return e.error();
     }
-    if (auto e = r.integer("batch_rows", in.batch_rows, 1, 1 << 20, ""); !e) return e.error();
+    if (auto e = r.integer("batch_rows", in.batch_rows, 1, 65535, ""); !e) return e.error();
     if (auto e = r.no_unknown_keys(); !e) return e.error();
   }
   {
     SectionReader r(root["stitch"].as_table(), "stitch", source, base);
     if (auto e = r.duration("window", cfg.stitch.window); !e) return e.error();
     if (auto e = r.integer("max_open", cfg.stitch.max_open, 1024, std::int64_t{1} << 30, ""); !e) {
+      return e.error();
+    }
+    if (auto e = r.integer("shards", cfg.stitch.shards, 0, 256, " (0: one per core)"); !e) {
       return e.error();
     }
     if (auto e = r.no_unknown_keys(); !e) return e.error();
@@ -422,6 +425,7 @@ std::vector<std::string> restart_needed(const ServerConfig& running, const Serve
       a.socket_buffer != b.socket_buffer || a.queue_batches != b.queue_batches) {
     out.push_back("[ingest] listeners and workers");
   }
+  if (running.stitch.shards != next.stitch.shards) out.push_back("[stitch] shards");
   if (running.store.dir != next.store.dir) out.push_back("[store] dir");
   if (running.query.address != next.query.address || running.query.port != next.query.port) {
     out.push_back("[query] listen/port");

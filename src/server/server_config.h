@@ -37,7 +37,8 @@ struct IngestConfig {
 
 struct StitchConfig {
   DurationMs window{std::chrono::seconds(60)};
-  std::size_t max_open = 1u << 20;
+  std::size_t max_open = 1u << 20;  // over all shards
+  unsigned shards = 0;              // stitch/enrich/store workers; 0 = one per core
 };
 
 struct EnrichConfig {

@@ -81,7 +81,7 @@ std::string Server::metrics_text() const {
   w.family("flowscope_ingest_workers", "gauge", "receive workers");
   w.sample("flowscope_ingest_workers", in.workers);
   w.family("flowscope_queue_batches", "gauge", "batches waiting between decode and stitch");
-  w.sample("flowscope_queue_batches", static_cast<double>(queue_->size()));
+  w.sample("flowscope_queue_batches", static_cast<double>(p.queued_batches));
 
   w.family("flowscope_stitch_flows_total", "counter", "flow records stitched");
   w.sample("flowscope_stitch_flows_total", static_cast<double>(p.flows));

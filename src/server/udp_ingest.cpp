@@ -19,6 +19,8 @@ namespace flowscope::server {
 namespace {
 
 constexpr unsigned kRecvBatch = 64;
+// The raw-flow log keeps a row index in 16 bits (server/flow_wal.h).
+constexpr std::size_t kMaxBatchRows = 65535;
 constexpr std::size_t kMaxDatagram = 65536;
 constexpr auto kFlushAfter = std::chrono::milliseconds(100);
 
@@ -112,7 +114,7 @@ struct UdpIngest::Worker {
     if (epoll_fd >= 0) ::close(epoll_fd);
   }
 
-  void run(FlowQueue& queue, const std::atomic<bool>& stop);
+  void run(FlowSink& sink, const std::atomic<bool>& stop);
   // Moves the interface names options data announced into the shared table (rare: exporters
   // send them every few minutes). REQUIRES: mutex held.
   void learn_interfaces() {
@@ -130,23 +132,17 @@ struct UdpIngest::Worker {
     }
     interfaces->update(updates);
   }
-  void hand_over(FlowBatch& batch, FlowQueue& queue);
+  void hand_over(FlowBatch& batch, FlowSink& sink);
+  unsigned index = 0;
 };
 
-void UdpIngest::Worker::hand_over(FlowBatch& batch, FlowQueue& queue) {
+void UdpIngest::Worker::hand_over(FlowBatch& batch, FlowSink& sink) {
   if (batch.empty()) return;
-  if (queue.try_push(batch)) {
-    batch = FlowBatch(batch_rows);
-    return;
-  }
-  // The pipeline is behind: the batch is dropped, counted per exporter in records.
-  std::lock_guard lock(mutex);
-  const auto exporters = batch.values<FieldId::Exporter>();
-  for (const IpAddress& e : exporters) ++queue_drops[e];
-  batch.clear();
+  sink.hand_over(index, batch);
+  batch = FlowBatch(batch_rows);
 }
 
-void UdpIngest::Worker::run(FlowQueue& queue, const std::atomic<bool>& stop) {
+void UdpIngest::Worker::run(FlowSink& sink, const std::atomic<bool>& stop) {
   std::vector<std::byte> buffers(kRecvBatch * kMaxDatagram);
   std::vector<mmsghdr> msgs(kRecvBatch);
   std::vector<iovec> iovs(kRecvBatch);
@@ -202,21 +198,21 @@ void UdpIngest::Worker::run(FlowQueue& queue, const std::atomic<bool>& stop) {
         if (batch.size() >= batch_rows) break;
       }
       if (batch.size() >= batch_rows) {
-        hand_over(batch, queue);
+        hand_over(batch, sink);
         batch_started = std::chrono::steady_clock::now();
       }
     }
     if (!batch.empty() && std::chrono::steady_clock::now() - batch_started >= kFlushAfter) {
-      hand_over(batch, queue);
+      hand_over(batch, sink);
       batch_started = std::chrono::steady_clock::now();
     } else if (batch.empty()) {
       batch_started = std::chrono::steady_clock::now();
     }
   }
-  hand_over(batch, queue);
+  hand_over(batch, sink);
 }
 
-Result<std::unique_ptr<UdpIngest>> UdpIngest::start(const IngestConfig& config, FlowQueue& queue,
+Result<std::unique_ptr<UdpIngest>> UdpIngest::start(const IngestConfig& config, FlowSink& sink,
                                                     enrich::InterfaceTable* interfaces) {
   auto log = logger("server");
   std::unique_ptr<UdpIngest> ingest(new UdpIngest());
@@ -224,7 +220,8 @@ Result<std::unique_ptr<UdpIngest>> UdpIngest::start(const IngestConfig& config, 
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned w = 0; w < workers; ++w) {
     auto worker = std::make_unique<Worker>();
-    worker->batch_rows = config.batch_rows;
+    worker->batch_rows = std::min(config.batch_rows, kMaxBatchRows);
+    worker->index = w;
     worker->interfaces = interfaces;
     worker->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     ingest->workers_.push_back(std::move(worker));
@@ -279,7 +276,7 @@ Result<std::unique_ptr<UdpIngest>> UdpIngest::start(const IngestConfig& config, 
   for (auto& worker : ingest->workers_) {
     Worker* w = worker.get();
     UdpIngest* self = ingest.get();
-    w->thread = std::thread([w, self, &queue] { w->run(queue, self->stop_); });
+    w->thread = std::thread([w, self, &sink] { w->run(sink, self->stop_); });
   }
   log->info("receiving flow export on {} with {} workers", fmt::join(ingest->endpoints_, ", "),
             workers);

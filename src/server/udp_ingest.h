@@ -4,11 +4,11 @@
 // kernel spreads exporters over the workers by their address hash and one exporter always
 // reaches the same worker (its templates and sequence state live in that worker's decoder).
 // A worker waits on its sockets with epoll, reads up to 64 datagrams per recvmmsg(2), decodes
-// them with its own FlowDecoder and hands full FlowBatches to the pipeline queue.
+// them with its own FlowDecoder and hands full FlowBatches to the pipeline (a FlowSink).
 //
-// Drops are counted, never silent: kernel socket drops (SO_RXQ_OVFL, per socket), batches the
-// queue refused (per exporter, in records), decode errors and sequence gaps (the decoder's
-// per-exporter DecodeStats).
+// Drops are counted, never silent: kernel socket drops (SO_RXQ_OVFL, per socket), decode errors
+// and sequence gaps (the decoder's per-exporter DecodeStats). The sink may make a worker wait
+// (back-pressure); the socket buffer then fills and the kernel's drops show it.
 //
 // Threads: start() and stop() from one control thread; the workers are internal; stats() from
 // any thread (it takes each worker's lock briefly, the lock a worker holds per recvmmsg batch).
@@ -26,12 +26,18 @@
 #include "core/result.h"
 #include "decode/decode_stats.h"
 #include "enrich/interface_table.h"
-#include "server/bounded_queue.h"
 #include "server/server_config.h"
 
 namespace flowscope::server {
 
-using FlowQueue = BoundedQueue<FlowBatch>;
+// Where receive workers hand their batches. hand_over() takes `batch` (leaving it empty) and may
+// wait while the stages behind are full. Called by receive worker `worker` (0..workers-1), from
+// its own thread.
+class FlowSink {
+ public:
+  virtual ~FlowSink() = default;
+  virtual void hand_over(unsigned worker, FlowBatch& batch) = 0;
+};
 
 // One bound address:port and what the kernel dropped on its sockets.
 struct SocketStats {
@@ -43,7 +49,8 @@ struct SocketStats {
 
 struct ExporterIngest {
   decode::ExporterStats decode;   // per-exporter decoder counters (errors, sequence gaps)
-  std::uint64_t queue_drops = 0;  // records dropped because the pipeline queue was full
+  std::uint64_t queue_drops = 0;  // records dropped because the pipeline was behind (none
+                                  // since the pipeline applies back-pressure; kept for metrics)
 };
 
 struct IngestStats {
@@ -63,13 +70,13 @@ class UdpIngest {
   // Opens every socket (failing, with the address and the fix, when one cannot be bound; an
   // IPv6 address on a host without IPv6 is skipped with a warning) and starts the workers.
   // Interface names that options data announces go into `interfaces` (may be null).
-  static Result<std::unique_ptr<UdpIngest>> start(const IngestConfig& config, FlowQueue& queue,
+  static Result<std::unique_ptr<UdpIngest>> start(const IngestConfig& config, FlowSink& sink,
                                                   enrich::InterfaceTable* interfaces = nullptr);
   ~UdpIngest();
   UdpIngest(const UdpIngest&) = delete;
   UdpIngest& operator=(const UdpIngest&) = delete;
 
-  // Stops the workers after their current batch; hands their partial batches to the queue.
+  // Stops the workers after their current batch; hands their partial batches to the sink.
   void stop();
 
   IngestStats stats() const;
