@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
 CMAKE_ARGS ?=
 
-.PHONY: all deps build run test asan tsan fuzz bench format format-check clean help
+.PHONY: all deps build run test asan tsan fuzz bench soak format format-check clean help
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make tsan     build with ThreadSanitizer and run the server, store and security tests"
 	@echo "make fuzz     build the libFuzzer targets with clang and run each FUZZ_SECONDS (600)"
 	@echo "make bench    build Release and run the benchmarks; writes bench/results/latest.md"
+	@echo "make soak     SIGKILL flowscope serve SOAK_TRIALS (20) times mid-feed; lost/duplicate figures"
 	@echo "make format   clang-format the sources"
 
 deps:
@@ -64,6 +65,10 @@ bench: deps
 	$(call configure,build/release,Release)
 	@cmake --build build/release -j $(JOBS)
 	@bench/run.sh build/release
+
+SOAK_TRIALS ?= 20
+soak: build
+	@python3 scripts/soak.py build/release/bin/flowscope --trials $(SOAK_TRIALS)
 
 format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i

@@ -113,6 +113,7 @@ Result<void> Pipeline::start() {
 
 void Pipeline::stop() {
   closed_.store(true);
+  bool joined = false;
   for (auto& shard : shards_) {
     if (!shard->thread.joinable()) continue;
     {
@@ -121,8 +122,16 @@ void Pipeline::stop() {
     }
     shard->wake.notify_all();
     shard->thread.join();
+    joined = true;
   }
   space_cv_.notify_all();
+  // Every session is stored; once the final checkpoints say it is durable, the log before the
+  // current file is no longer needed (its rest replays into sessions the store's ids skip).
+  if (joined && wal_) {
+    bool all_final = true;
+    for (const auto& shard : shards_) all_final = all_final && shard->low_seq.load() != 0;
+    if (all_final) wal_->trim(wal_->next_seq());
+  }
 }
 
 void Pipeline::set_stitch(const StitchConfig& stitch) {
@@ -240,9 +249,6 @@ void Pipeline::checkpoint(Shard& shard, bool final) {
   for (const session::OpenSession& s : c.open) low = std::min(low, s.first_position >> 16);
   shard.low_seq.store(low);
   shard.pending.reset();
-  std::uint64_t all = std::numeric_limits<std::uint64_t>::max();
-  for (const auto& other : shards_) all = std::min(all, other->low_seq.load());
-  if (all != 0) wal_->trim(all);
 }
 
 void Pipeline::run(Shard& shard) {
@@ -304,6 +310,7 @@ void Pipeline::run(Shard& shard) {
   }
   commit(shard, sessions);
   shard.pending.reset();
+  shard.low_seq.store(0);
   checkpoint(shard, true);
   std::lock_guard lock(shard.mutex);
   shard.counters.running = false;
@@ -320,6 +327,10 @@ Result<void> Pipeline::replay() {
     if (c.shards != old_shards || c.shard >= old_shards) old_shards = 0;
   }
   if (old_shards == 0 || ckpts.size() != old_shards) ckpts.clear();
+  // TODO(F18, issue 17): replaying from the checkpoints (rows of consumed records only for the
+  // sessions then open) lost sessions in `make soak`; until that is found, every retained
+  // record is replayed and the store's ids weed out what was already stored.
+  ckpts.clear();
   std::unordered_map<std::uint64_t, std::uint64_t> open;  // key hash -> first position
   std::uint64_t start_seq = 0;
   if (!ckpts.empty()) {
@@ -357,6 +368,7 @@ Result<void> Pipeline::replay() {
       dir,
       [&](FlowWal::Record& rec) {
         max_seq = std::max(max_seq, rec.seq);
+        log_found_flows_ += rec.flows.size();
         if (rec.seq < start_seq) return;  // every shard is past it (trim lagged)
         ++records;
         while (routers.size() <= rec.worker) {
@@ -440,6 +452,7 @@ PipelineStats Pipeline::stats() const {
   out.window_ms = window_ms_;
   out.backpressure_waits = backpressure_waits_.load();
   out.log_errors = log_errors_.load();
+  out.log_found_flows = log_found_flows_;
   out.replayed_flows = replayed_flows_;
   out.replayed_duplicates = replayed_duplicates_;
   out.checkpoints = checkpoints_.load();

@@ -73,6 +73,7 @@ struct PipelineStats {
   std::uint64_t log_records = 0;         // raw-flow log: records and bytes written
   std::uint64_t log_bytes = 0;
   std::uint64_t log_errors = 0;          // appends that failed (those flows are not durable)
+  std::uint64_t log_found_flows = 0;     // flows in the log's records at start
   std::uint64_t replayed_flows = 0;      // flows the start-up replay gave the stitchers
   std::uint64_t replayed_duplicates = 0; // replayed sessions the store already had (skipped)
   std::uint64_t checkpoints = 0;
@@ -132,6 +133,7 @@ class Pipeline final : public FlowSink {
 
   std::mutex store_mutex_;  // one store writer at a time
   std::atomic<std::uint64_t> sessions_stored_{0};
+  std::uint64_t log_found_flows_ = 0;      // set before the shards start
   std::uint64_t replayed_flows_ = 0;       // set before the shards start
   std::uint64_t replayed_duplicates_ = 0;  // set before the shards start
   std::atomic<std::uint64_t> checkpoints_{0};

@@ -83,6 +83,27 @@ std::string Server::metrics_text() const {
   w.family("flowscope_queue_batches", "gauge", "batches waiting between decode and stitch");
   w.sample("flowscope_queue_batches", static_cast<double>(p.queued_batches));
 
+  w.family("flowscope_stitch_shards", "gauge", "stitch/enrich/store shards");
+  w.sample("flowscope_stitch_shards", p.shards);
+  w.family("flowscope_backpressure_waits_total", "counter",
+           "hand-overs that waited for a full shard queue (receive workers slowed down)");
+  w.sample("flowscope_backpressure_waits_total", static_cast<double>(p.backpressure_waits));
+  w.family("flowscope_flow_log_records_total", "counter", "raw-flow log records written");
+  w.sample("flowscope_flow_log_records_total", static_cast<double>(p.log_records));
+  w.family("flowscope_flow_log_bytes_total", "counter", "raw-flow log bytes written");
+  w.sample("flowscope_flow_log_bytes_total", static_cast<double>(p.log_bytes));
+  w.family("flowscope_flow_log_errors_total", "counter",
+           "raw-flow log appends that failed (those flows were stitched but not durable)");
+  w.sample("flowscope_flow_log_errors_total", static_cast<double>(p.log_errors));
+  w.family("flowscope_flow_log_found_flows", "gauge", "flows in the raw-flow log at start");
+  w.sample("flowscope_flow_log_found_flows", static_cast<double>(p.log_found_flows));
+  w.family("flowscope_flow_log_replayed_flows", "gauge",
+           "flows the start-up replay gave the stitchers (sessions open at the last checkpoint "
+           "and later records)");
+  w.sample("flowscope_flow_log_replayed_flows", static_cast<double>(p.replayed_flows));
+  w.family("flowscope_flow_log_replayed_duplicates", "gauge",
+           "sessions the replay stitched again that the store already had (not stored twice)");
+  w.sample("flowscope_flow_log_replayed_duplicates", static_cast<double>(p.replayed_duplicates));
   w.family("flowscope_stitch_flows_total", "counter", "flow records stitched");
   w.sample("flowscope_stitch_flows_total", static_cast<double>(p.flows));
   w.family("flowscope_stitch_open_sessions", "gauge", "sessions open in the stitch window");

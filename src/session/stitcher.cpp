@@ -555,8 +555,8 @@ void Stitcher::open_sessions(std::vector<OpenSession>& out) const {
   const Impl& m = *impl_;
   for (std::size_t k = 0; k < m.ring_count; ++k) {
     const RingItem& item = m.ring[(m.ring_head + k) % m.ring.size()];
+    // The ring holds exactly one item per open entry (stale or not: expire() re-queues).
     const Entry& e = m.entries[item.entry];
-    if (e.touched != item.touched) continue;  // a stale ring item; the entry is queued again
     out.push_back({hash_key(e.key), e.first_position});
   }
 }
