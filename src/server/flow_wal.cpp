@@ -21,7 +21,6 @@ constexpr char kMagic[8] = {'F', 'S', 'F', 'L', 'O', 'W', 'A', 'L'};
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kFileHeader = 16;
 constexpr std::size_t kRecordHeader = 4 + 8 + 2 + 8 + 8;
-constexpr std::uint64_t kRotateBytes = 64ull << 20;
 constexpr char kCheckpointMagic[8] = {'F', 'S', 'S', 'H', 'C', 'K', 'P', 'T'};
 
 template <typename T>
@@ -186,10 +185,12 @@ bool write_all(int fd, const char* p, std::size_t n) {
 }  // namespace
 
 Result<std::unique_ptr<FlowWal>> FlowWal::open(const std::filesystem::path& data_dir,
-                                               DurationMs sync_interval, std::uint64_t min_seq) {
+                                               DurationMs sync_interval, std::uint64_t min_seq,
+                                               std::uint64_t file_bytes) {
   std::unique_ptr<FlowWal> w(new FlowWal());
   w->dir_ = flows_dir(data_dir);
   w->sync_interval_ = sync_interval;
+  w->rotate_bytes_ = std::max<std::uint64_t>(file_bytes, 1);
   std::error_code ec;
   std::filesystem::create_directories(w->dir_, ec);
   if (ec) return store::io_error(w->dir_, "cannot create the flow log directory", ec.value());
@@ -198,6 +199,11 @@ Result<std::unique_ptr<FlowWal>> FlowWal::open(const std::filesystem::path& data
   if (!n) return n.error();
   w->files_ = list_files(w->dir_);
   if (!w->files_.empty()) last = std::max(last, w->files_.back().first);
+  for (const auto& [first, path] : w->files_) {
+    std::error_code size_ec;
+    const auto size = std::filesystem::file_size(path, size_ec);
+    if (!size_ec) w->closed_bytes_ += size;
+  }
   w->next_seq_ = std::max(last + 1, min_seq);
   if (auto r = w->start_file(); !r) return r.error();
   if (sync_interval.count() > 0) w->sync_thread_ = std::thread([p = w.get()] { p->sync_loop(); });
@@ -223,6 +229,7 @@ Result<void> FlowWal::start_file() {
   if (fd_ >= 0) {
     ::fdatasync(fd_);
     ::close(fd_);
+    closed_bytes_ += file_bytes_;
   }
   const auto path = dir_ / fmt::format("{:016x}.fwal", next_seq_);
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
@@ -242,7 +249,7 @@ Result<void> FlowWal::start_file() {
 Result<std::uint64_t> FlowWal::append(const FlowBatch& flows, std::uint16_t worker,
                                       std::int64_t watermark) {
   std::lock_guard lock(mutex_);
-  if (file_bytes_ >= kRotateBytes) {
+  if (file_bytes_ >= rotate_bytes_) {
     if (auto r = start_file(); !r) {
       ++stats_.write_errors;
       return r.error();
@@ -305,6 +312,8 @@ void FlowWal::trim(std::uint64_t seq) {
   // File i holds seqs [first_i, first_{i+1}); it can go when first_{i+1} <= seq.
   while (files_.size() >= 2 && files_[1].first <= seq) {
     std::error_code ec;
+    const auto size = std::filesystem::file_size(files_.front().second, ec);
+    if (!ec) closed_bytes_ -= std::min(closed_bytes_, static_cast<std::uint64_t>(size));
     std::filesystem::remove(files_.front().second, ec);
     files_.erase(files_.begin());
     ++stats_.files_deleted;
@@ -318,7 +327,9 @@ std::uint64_t FlowWal::next_seq() const {
 
 FlowWalStats FlowWal::stats() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  FlowWalStats out = stats_;
+  out.disk_bytes = closed_bytes_ + file_bytes_;
+  return out;
 }
 
 Result<std::uint64_t> FlowWal::replay(const std::filesystem::path& data_dir,

@@ -40,6 +40,9 @@
 
 namespace flowscope::server {
 
+// A log file's size after which appends go to a new file (trimming deletes whole files).
+inline constexpr std::uint64_t kFlowWalFileBytes = 64ull << 20;
+
 // Rows per record at most: positions keep the row in 16 bits.
 inline constexpr std::size_t kMaxWalBatchRows = 65535;
 
@@ -53,6 +56,7 @@ struct FlowWalStats {
   std::uint64_t syncs = 0;
   std::uint64_t files_deleted = 0;
   std::uint64_t write_errors = 0;
+  std::uint64_t disk_bytes = 0;  // the files kept now
 };
 
 class FlowWal {
@@ -60,7 +64,8 @@ class FlowWal {
   // Opens (creating) DIR/flows; appends go to a new file. Seqs continue above every record
   // found and above `min_seq`.
   static Result<std::unique_ptr<FlowWal>> open(const std::filesystem::path& data_dir,
-                                               DurationMs sync_interval, std::uint64_t min_seq);
+                                               DurationMs sync_interval, std::uint64_t min_seq,
+                                               std::uint64_t file_bytes = kFlowWalFileBytes);
   ~FlowWal();
   FlowWal(const FlowWal&) = delete;
   FlowWal& operator=(const FlowWal&) = delete;
@@ -95,6 +100,7 @@ class FlowWal {
 
   std::filesystem::path dir_;
   DurationMs sync_interval_{};
+  std::uint64_t rotate_bytes_ = kFlowWalFileBytes;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   int fd_ = -1;                      // guarded by mutex_
@@ -103,6 +109,7 @@ class FlowWal {
   bool dirty_ = false;               // guarded by mutex_
   bool stop_ = false;                // guarded by mutex_
   std::vector<std::pair<std::uint64_t, std::filesystem::path>> files_;  // guarded by mutex_
+  std::uint64_t closed_bytes_ = 0;   // guarded by mutex_: bytes of files_ but the last
   FlowWalStats stats_;               // guarded by mutex_
   std::string buffer_;               // guarded by mutex_
   std::thread sync_thread_;

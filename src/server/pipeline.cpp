@@ -95,7 +95,8 @@ session::StitcherConfig Pipeline::stitcher_config(const StitchConfig& c, std::si
 Result<void> Pipeline::start() {
   if (!options_.data_dir.empty()) {
     if (auto r = replay(); !r) return r.error();
-    auto wal = FlowWal::open(options_.data_dir, options_.sync_interval, next_seq_);
+    auto wal = FlowWal::open(options_.data_dir, options_.sync_interval, next_seq_,
+                             options_.log_file_bytes);
     if (!wal) return wal.error();
     wal_ = std::move(*wal);
     remove_checkpoints_from(options_.data_dir, static_cast<std::uint32_t>(shards_.size()));
@@ -188,7 +189,9 @@ void Pipeline::commit(Shard& shard, SessionBatch& sessions) {
   shard.enricher.enrich(sessions);
   Result<std::uint64_t> seq = [&] {
     std::lock_guard lock(store_mutex_);
-    return backend_.append(sessions);
+    auto appended = backend_.append(sessions);
+    if (appended) last_append_.store(*appended);
+    return appended;
   }();
   std::lock_guard lock(shard.mutex);
   ++shard.counters.appends;
@@ -224,7 +227,9 @@ void Pipeline::checkpoint(Shard& shard, bool final) {
       shard.stitcher->open_sessions(c.open);
     }
     shard.pending = std::move(c);
-    shard.pending_append = shard.last_append;
+    // Every session this shard closed is appended by now, by itself or by the start-up replay
+    // (which appends for all shards): the store's last sequence covers them all.
+    shard.pending_append = last_append_.load();
     shard.last_checkpoint = now;
   }
   if (!shard.pending) return;
@@ -249,6 +254,16 @@ void Pipeline::checkpoint(Shard& shard, bool final) {
   for (const session::OpenSession& s : c.open) low = std::min(low, s.first_position >> 16);
   shard.low_seq.store(low);
   shard.pending.reset();
+  if (final) return;  // stop() trims once every shard wrote its final checkpoint
+  // A log file can go once every shard's written checkpoint is past it: a replay then starts
+  // at the lowest of them (Pipeline::replay), so the log stays about one stitch window long.
+  std::uint64_t keep = std::numeric_limits<std::uint64_t>::max();
+  for (const auto& other : shards_) {
+    const std::uint64_t l = other->low_seq.load();
+    if (l == 0) return;  // a shard without a checkpoint yet replays the whole log
+    keep = std::min(keep, l);
+  }
+  wal_->trim(keep);
 }
 
 void Pipeline::run(Shard& shard) {
@@ -291,14 +306,18 @@ void Pipeline::run(Shard& shard) {
             sessions);
       }
     }
+    // A checkpoint needs every closed session appended; one that is due commits early, so a
+    // shard that is never idle (a steady feed) still checkpoints and the log is still trimmed.
+    const bool checkpoint_due =
+        wal_ && !shard.pending && wall - shard.last_checkpoint >= options_.checkpoint_interval;
     if (sessions.size() >= kCommitRows ||
-        (!sessions.empty() && wall - last_commit >= options_.commit_interval)) {
+        (!sessions.empty() && (checkpoint_due || wall - last_commit >= options_.commit_interval))) {
       commit(shard, sessions);
       last_commit = wall;
     }
+    if (sessions.empty()) checkpoint(shard, false);
     if (!item) {
       if (shard.stop.load() && shard.queue.empty()) break;
-      if (sessions.empty()) checkpoint(shard, false);
       std::unique_lock lock(shard.wake_mutex);
       shard.wake.wait_for(lock, kPollEvery,
                           [&] { return !shard.queue.empty() || shard.stop.load(); });
@@ -327,18 +346,19 @@ Result<void> Pipeline::replay() {
     if (c.shards != old_shards || c.shard >= old_shards) old_shards = 0;
   }
   if (old_shards == 0 || ckpts.size() != old_shards) ckpts.clear();
-  // TODO(F18, issue 17): replaying from the checkpoints (rows of consumed records only for the
-  // sessions then open) lost sessions in `make soak`; until that is found, every retained
-  // record is replayed and the store's ids weed out what was already stored.
-  ckpts.clear();
-  std::unordered_map<std::uint64_t, std::uint64_t> open;  // key hash -> first position
+  // Key hash -> the first position of the open sessions with that hash. Two open keys that
+  // share a hash (64 bits: about n^2 / 2^65 for n open sessions) keep the earlier position, so
+  // a collision can replay rows the store already has (its ids skip whole sessions), never
+  // drop rows of an open session.
+  std::unordered_map<std::uint64_t, std::uint64_t> open;
   std::uint64_t start_seq = 0;
   if (!ckpts.empty()) {
     start_seq = std::numeric_limits<std::uint64_t>::max();
     for (const ShardCheckpoint& c : ckpts) {
       start_seq = std::min(start_seq, c.consumed + 1);
       for (const session::OpenSession& s : c.open) {
-        open[s.key_hash] = s.first_position;
+        auto [it, added] = open.emplace(s.key_hash, s.first_position);
+        if (!added) it->second = std::min(it->second, s.first_position);
         start_seq = std::min(start_seq, s.first_position >> 16);
       }
     }
@@ -460,6 +480,8 @@ PipelineStats Pipeline::stats() const {
     const FlowWalStats w = wal_->stats();
     out.log_records = w.records;
     out.log_bytes = w.bytes;
+    out.log_disk_bytes = w.disk_bytes;
+    out.log_files_deleted = w.files_deleted;
   }
   return out;
 }

@@ -14,8 +14,9 @@
 // Durability: start() replays the log into the shards (each from its last checkpoint: the
 // sessions it held open and the seq it had consumed) and skips sessions the store already
 // has (ids are log positions, so a replay gives a session the same id). Shards checkpoint every
-// 2 s once their appended sessions are durable; the log is trimmed below every shard's oldest
-// open session.
+// 2 s; a checkpoint is written only once the store's durable_sequence() covers every append
+// made before it was taken. Then the log files below every shard's oldest open session (and
+// its consumed seq) are deleted: the log stays about one stitch window plus one file long.
 //
 // Record time drives the stitchers; while no records arrive, the clock is extrapolated from the
 // last record time by the wall time since (replays of old captures still close their sessions).
@@ -50,6 +51,8 @@ struct PipelineOptions {
   std::filesystem::path data_dir;
   DurationMs sync_interval{std::chrono::seconds(1)};
   DurationMs checkpoint_interval{std::chrono::seconds(2)};
+  // The log starts a new file after this many bytes; trimming deletes whole files.
+  std::uint64_t log_file_bytes = kFlowWalFileBytes;
 };
 
 struct PipelineStats {
@@ -73,6 +76,8 @@ struct PipelineStats {
   std::uint64_t log_records = 0;         // raw-flow log: records and bytes written
   std::uint64_t log_bytes = 0;
   std::uint64_t log_errors = 0;          // appends that failed (those flows are not durable)
+  std::uint64_t log_disk_bytes = 0;      // the log's files now (trimmed behind the checkpoints)
+  std::uint64_t log_files_deleted = 0;
   std::uint64_t log_found_flows = 0;     // flows in the log's records at start
   std::uint64_t replayed_flows = 0;      // flows the start-up replay gave the stitchers
   std::uint64_t replayed_duplicates = 0; // replayed sessions the store already had (skipped)
@@ -133,6 +138,7 @@ class Pipeline final : public FlowSink {
 
   std::mutex store_mutex_;  // one store writer at a time
   std::atomic<std::uint64_t> sessions_stored_{0};
+  std::atomic<std::uint64_t> last_append_{0};  // store sequence of the last append (any shard)
   std::uint64_t log_found_flows_ = 0;      // set before the shards start
   std::uint64_t replayed_flows_ = 0;       // set before the shards start
   std::uint64_t replayed_duplicates_ = 0;  // set before the shards start

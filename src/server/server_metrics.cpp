@@ -92,6 +92,12 @@ std::string Server::metrics_text() const {
   w.sample("flowscope_flow_log_records_total", static_cast<double>(p.log_records));
   w.family("flowscope_flow_log_bytes_total", "counter", "raw-flow log bytes written");
   w.sample("flowscope_flow_log_bytes_total", static_cast<double>(p.log_bytes));
+  w.family("flowscope_flow_log_disk_bytes", "gauge",
+           "raw-flow log bytes on disk (files behind every shard's checkpoint are deleted)");
+  w.sample("flowscope_flow_log_disk_bytes", static_cast<double>(p.log_disk_bytes));
+  w.family("flowscope_flow_log_files_deleted_total", "counter",
+           "raw-flow log files deleted behind the checkpoints");
+  w.sample("flowscope_flow_log_files_deleted_total", static_cast<double>(p.log_files_deleted));
   w.family("flowscope_flow_log_errors_total", "counter",
            "raw-flow log appends that failed (those flows were stitched but not durable)");
   w.sample("flowscope_flow_log_errors_total", static_cast<double>(p.log_errors));

@@ -1,0 +1,242 @@
+// The sharded pipeline's raw-flow log (server/pipeline.h, docs/serve.md "Durability"): a
+// process killed mid-feed and restarted stores the sessions one Stitcher over the whole feed
+// makes, each once, replaying from the shards' checkpoints; and under a steady feed the log is
+// trimmed behind the checkpoints instead of growing.
+#include "server/pipeline.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "session/flow_builder.h"
+#include "session/stitcher.h"
+#include "store/embedded_store.h"
+#include "store/store_test_support.h"
+
+namespace flowscope::server {
+namespace {
+
+constexpr std::int64_t kT0 = 1'767'225'600'000;  // 2026-01-01
+constexpr std::int64_t kBatchSpanMs = 100;       // record time per batch
+constexpr std::size_t kRows = 1000;
+
+// Batch `b` of a deterministic feed: clients of one /16 on reused ports talking to a few
+// servers, both directions, record time advancing kBatchSpanMs per batch. Clients of one /16
+// to one server are what made hash_key collide (session/stitcher.cpp).
+FlowBatch feed_batch(int b) {
+  FlowBatch flows;
+  std::uint64_t seed = 0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(b + 1);
+  auto next = [&] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return seed >> 33;
+  };
+  for (std::size_t i = 0; i < kRows; ++i) {
+    const std::int64_t t =
+        kT0 + b * kBatchSpanMs + static_cast<std::int64_t>(i) * kBatchSpanMs / kRows;
+    const auto client = fmt::format("10.0.{}.{}", next() % 8, next() % 250 + 1);
+    const auto server = fmt::format("198.51.100.{}", next() % 3 + 1);
+    const auto port = static_cast<std::uint16_t>(50000 + next() % 400);
+    testing::FlowSpec f{client, port, server, 443};
+    if (next() % 2 == 0) f = {server, 443, client, port};
+    f.packets = next() % 10 + 1;
+    f.bytes = f.packets * 100;
+    f.first = t - static_cast<std::int64_t>(next() % 500);
+    f.last = t;
+    testing::add_flow(flows, f);
+  }
+  return flows;
+}
+
+using Row = std::tuple<IpAddress, std::uint16_t, IpAddress, std::uint16_t, std::uint64_t,
+                       std::uint64_t, std::int64_t, std::int64_t>;
+
+void collect(const SessionBatch& b, std::map<Row, int>& out) {
+  for (std::size_t r = 0; r < b.size(); ++r) {
+    ++out[{b.get<FieldId::ClnAddr>(r), b.get<FieldId::ClnPort>(r), b.get<FieldId::SrvAddr>(r),
+           b.get<FieldId::SrvPort>(r), b.get<FieldId::ClnPackets>(r),
+           b.get<FieldId::SrvPackets>(r), b.get<FieldId::StartTime>(r),
+           b.get<FieldId::EndTime>(r)}];
+  }
+}
+
+// What one Stitcher makes of batches [0, batches).
+std::map<Row, int> reference(int batches, DurationMs window) {
+  session::StitcherConfig config;
+  config.window = window;
+  session::Stitcher s(config);
+  SessionBatch out;
+  for (int b = 0; b < batches; ++b) s.add(feed_batch(b), out);
+  s.flush(out);
+  std::map<Row, int> rows;
+  collect(out, rows);
+  return rows;
+}
+
+store::StoreOptions store_options(const std::filesystem::path& dir) {
+  store::StoreOptions o;
+  o.dir = dir;
+  o.sync_interval = std::chrono::milliseconds(5);
+  o.use_dir_config = false;
+  return o;
+}
+
+PipelineOptions pipeline_options(const std::filesystem::path& dir) {
+  PipelineOptions o;
+  o.shards = 2;
+  o.data_dir = dir;
+  o.commit_interval = std::chrono::milliseconds(10);
+  o.sync_interval = std::chrono::milliseconds(5);
+  o.checkpoint_interval = std::chrono::milliseconds(20);
+  return o;
+}
+
+StitchConfig stitch_config(DurationMs window) {
+  StitchConfig c;
+  c.window = window;
+  c.shards = 2;
+  return c;
+}
+
+// Feeds batches [from, to) with a short pause each, so that commits and checkpoints interleave
+// with the feed (but never the 100 ms idle after which a shard extrapolates record time).
+void feed(Pipeline& p, int from, int to) {
+  for (int b = from; b < to; ++b) {
+    FlowBatch flows = feed_batch(b);
+    p.hand_over(0, flows);
+    std::this_thread::sleep_for(std::chrono::milliseconds(8));
+  }
+}
+
+constexpr DurationMs kWindow{1000};
+constexpr int kBatches = 100;
+constexpr int kKillFrom = 30;  // 3 s of record time: sessions of the first 2 s are stored
+
+PipelineOptions crash_options(const std::filesystem::path& dir) {
+  PipelineOptions o = pipeline_options(dir);
+  // Longer than the commit interval, so that sessions are stored after the last checkpoint
+  // too and the replay re-derives some the store has.
+  o.checkpoint_interval = std::chrono::milliseconds(150);
+  return o;
+}
+
+// The child of the crash test: feeds batches from 0 on and, from kKillFrom on, dies without a
+// stop (as SIGKILL would: what was written stays, nothing is flushed) once both shards wrote
+// checkpoints, sessions are stored and a few batches went by since the last checkpoint. It
+// keeps feeding meanwhile (a pause would let the shards extrapolate record time). Exits with
+// the number of batches fed, or 255 when that never happened.
+[[noreturn]] void run_until_killed(const std::filesystem::path& dir) {
+  auto store = store::EmbeddedStore::open(store_options(dir));
+  if (!store) _exit(255);
+  Pipeline p(**store, {}, stitch_config(kWindow), crash_options(dir));
+  if (!p.start()) _exit(255);
+  std::uint64_t checkpoints = 0;
+  int since_checkpoint = 0;
+  for (int b = 0; b < kBatches - 10; ++b) {
+    feed(p, b, b + 1);
+    const std::uint64_t now = p.stats().checkpoints;
+    since_checkpoint = now == checkpoints ? since_checkpoint + 1 : 0;
+    checkpoints = now;
+    if (b + 1 >= kKillFrom && checkpoints >= 4 && p.sessions_stored() > 0 &&
+        since_checkpoint >= 5) {
+      _exit(b + 1);
+    }
+  }
+  _exit(255);
+}
+
+TEST(PipelineCrash, ReplayFromCheckpointsStoresEachSessionOnce) {
+  store::testing::TempDir dir;
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) run_until_killed(dir.path());
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  const int fed = WEXITSTATUS(status);
+  ASSERT_NE(fed, 255) << "the child did not store sessions and checkpoint";
+  ASSERT_FALSE(read_checkpoints(dir.path()).empty());
+
+  std::map<Row, int> got;
+  {
+    auto store = store::EmbeddedStore::open(store_options(dir.path()));
+    ASSERT_TRUE(store) << store.error().message;
+    Pipeline p(**store, {}, stitch_config(kWindow), crash_options(dir.path()));
+    ASSERT_TRUE(p.start());
+    const PipelineStats replay = p.stats();
+    EXPECT_GT(replay.replayed_duplicates, 0u) << "no stored session was replayed";
+    EXPECT_LT(replay.replayed_flows, replay.log_found_flows) << "the checkpoints were not used";
+    feed(p, fed, kBatches);
+    p.stop();
+    store::ScanRequest all;
+    ASSERT_TRUE((*store)->scan(all, [&](const SessionBatch& b) {
+      collect(b, got);
+      return true;
+    }));
+  }
+  const std::map<Row, int> want = reference(kBatches, kWindow);
+  int missing = 0;
+  int extra = 0;
+  for (const auto& [row, n] : want) {
+    auto it = got.find(row);
+    missing += std::max(0, n - (it == got.end() ? 0 : it->second));
+  }
+  for (const auto& [row, n] : got) {
+    auto it = want.find(row);
+    extra += std::max(0, n - (it == want.end() ? 0 : it->second));
+  }
+  std::size_t sessions = 0;
+  for (const auto& [row, n] : want) sessions += static_cast<std::size_t>(n);
+  EXPECT_EQ(missing, 0) << "of " << sessions << " sessions";
+  EXPECT_EQ(extra, 0) << "of " << sessions << " sessions";
+}
+
+// A feed much longer than the window: files behind the checkpoints go, the bytes on disk
+// level off, and a clean stop leaves the current file only.
+TEST(PipelineLog, StaysBoundedUnderASteadyFeed) {
+  store::testing::TempDir dir;
+  auto store = store::EmbeddedStore::open(store_options(dir.path()));
+  ASSERT_TRUE(store) << store.error().message;
+  PipelineOptions options = pipeline_options(dir.path());
+  options.log_file_bytes = 256 << 10;  // a batch is about 60 KiB
+  constexpr DurationMs kShortWindow{500};
+  Pipeline p(**store, {}, stitch_config(kShortWindow), options);
+  ASSERT_TRUE(p.start());
+  constexpr int kFeed = 200;  // 20 s of record time, 40 windows
+  std::uint64_t peak_first_half = 0;
+  std::uint64_t peak_second_half = 0;
+  for (int b = 0; b < kFeed; ++b) {
+    feed(p, b, b + 1);
+    const std::uint64_t disk = p.stats().log_disk_bytes;
+    (b < kFeed / 2 ? peak_first_half : peak_second_half) =
+        std::max(b < kFeed / 2 ? peak_first_half : peak_second_half, disk);
+  }
+  const PipelineStats s = p.stats();
+  EXPECT_GT(s.log_files_deleted, 0u);
+  EXPECT_LT(s.log_disk_bytes, s.log_bytes / 4) << "written " << s.log_bytes;
+  EXPECT_LE(peak_second_half, peak_first_half + 2 * options.log_file_bytes)
+      << "the log kept growing";
+  std::uint64_t on_disk = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path() / "flows")) {
+    if (f.path().extension() == ".fwal") on_disk += f.file_size();
+  }
+  EXPECT_EQ(on_disk, s.log_disk_bytes);
+  p.stop();
+  std::size_t files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path() / "flows")) {
+    files += f.path().extension() == ".fwal" ? 1 : 0;
+  }
+  EXPECT_EQ(files, 1u);
+  EXPECT_EQ(p.stats().sessions, p.stats().sessions_closed);
+}
+
+}  // namespace
+}  // namespace flowscope::server
