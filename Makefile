@@ -68,7 +68,8 @@ bench: deps
 
 SOAK_TRIALS ?= 20
 soak: build
-	@python3 scripts/soak.py build/release/bin/flowscope --trials $(SOAK_TRIALS)
+	@python3 scripts/soak.py build/release/bin/flowscope --trials $(SOAK_TRIALS) --flows 300000 \
+		--rate 60000 --window 2s
 
 format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i

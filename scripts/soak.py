@@ -39,7 +39,7 @@ def wait_for(cond, limit=30.0, what="condition"):
 
 
 class Serve:
-    def __init__(self, bin_, work, name):
+    def __init__(self, bin_, work, name, window="10s"):
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir, exist_ok=True)
         self.ready = os.path.join(self.dir, "ready.json")
@@ -51,7 +51,7 @@ ipfix_port = 0
 sflow_port = 0
 workers = 2
 [stitch]
-window = "10s"
+window = "{window}"
 shards = 2
 [store]
 dir = "data"
@@ -133,7 +133,7 @@ def gen(bin_, port, count, rate, seed):
 
 def trial(bin_, work, index, args, rng):
     seed = args.seed + index
-    live = Serve(bin_, work, f"trial{index}")
+    live = Serve(bin_, work, f"trial{index}", args.window)
     live.start()
     feed = gen(bin_, live.netflow, args.flows, args.rate, seed)
     duration = args.flows / args.rate
@@ -149,7 +149,7 @@ def trial(bin_, work, index, args, rng):
     live.stop()
     recovered = live.sessions()
 
-    ref = Serve(bin_, work, f"ref{index}")
+    ref = Serve(bin_, work, f"ref{index}", args.window)
     ref.start()
     if found > 0:
         g = gen(bin_, ref.netflow, found, args.rate, seed)
@@ -181,6 +181,8 @@ def main():
     p.add_argument("--flows", type=int, default=150000)
     p.add_argument("--rate", type=int, default=50000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--window", default="10s",
+                   help="stitch window; shorter than the feed stores sessions before the kill")
     args = p.parse_args()
     rng = random.Random(args.seed)
     work = tempfile.mkdtemp(prefix="flowscope-soak.")
