@@ -9,6 +9,7 @@
 
 #include "query/executor.h"
 #include "query/output.h"
+#include "query/stat_graph.h"
 #include "server/permission_filter.h"
 #include "server/server.h"
 
@@ -108,9 +109,14 @@ void Server::register_query_handlers() {
     query::write_stat(text, *spec, *result, p->output);
     if (auto r = ctx.out.header({}); !r) return r.error();
     if (auto r = ctx.out.text(text.str(), result->rows.size()); !r) return r.error();
-    return nlohmann::json{{"source", result->stats.source},
-                          {"rows_read", result->stats.scan.rows_read},
-                          {"saturated", result->saturated}};
+    nlohmann::json done{{"source", result->stats.source},
+                        {"rows_read", result->stats.scan.rows_read},
+                        {"saturated", result->saturated}};
+    // `stat -srv -g`: what the client's graph draws (query/stat_graph.h).
+    if (ctx.request.value("graph", false) && spec->bucket_ms > 0) {
+      done["graph"] = query::to_json(query::graph_data(*result, p->output.field.zone));
+    }
+    return done;
   });
 }
 
