@@ -162,8 +162,11 @@ TEST_F(QueryCommand, GraphIsAPng) {
   EXPECT_EQ(be32(16), 640u);
   EXPECT_EQ(be32(20), 300u);
   auto small = run("stat", {"-t", "last week", "-g", png, "-gx", "10"});
-  EXPECT_EQ(small.exit_code, 1);
-  EXPECT_NE(small.err.find("at least 200x120"), std::string::npos) << small.err;
+  // A usage error, before the query runs (F16: -gx/-gy range-checked).
+  EXPECT_EQ(small.exit_code, 2);
+  EXPECT_NE(small.err.find("200x120 to 16384x16384"), std::string::npos) << small.err;
+  auto huge = run("stat", {"-t", "last week", "-g", png, "-gy", "100000"});
+  EXPECT_EQ(huge.exit_code, 2) << huge.err;
 }
 
 TEST_F(QueryCommand, HelpEndsWithExamples) {
