@@ -12,6 +12,7 @@
 #include "query/executor.h"
 #include "query/output.h"
 #include "query/stat_graph.h"
+#include "query/stat_series.h"
 
 namespace flowscope::cli {
 namespace {
@@ -89,6 +90,7 @@ void run_stat(const StatOptions& opt) {
   auto result = query::execute_stat(*q.store, spec, q.exec);
   if (q.exec.progress) std::cerr << "\r\033[K" << std::flush;
   if (!result) throw_query_error(result.error(), q);
+  query::span_window_buckets(spec, *result);
   if (!opt.graph.empty()) {
     if (auto r = query::write_stat_graph(opt.graph, spec, *result, g); !r) {
       throw UserError{"-g: " + r.error().message};

@@ -10,6 +10,7 @@
 #include "query/executor.h"
 #include "query/output.h"
 #include "query/stat_graph.h"
+#include "query/stat_series.h"
 #include "server/permission_filter.h"
 #include "server/server.h"
 
@@ -105,6 +106,7 @@ void Server::register_query_handlers() {
     p->exec.force_scan = ctx.request.value("raw", false);
     auto result = query::execute_stat(*store_, *spec, p->exec);
     if (!result) return result.error();
+    query::span_window_buckets(*spec, *result);  // -w spans the whole -t window
     std::ostringstream text;
     query::write_stat(text, *spec, *result, p->output);
     if (auto r = ctx.out.header({}); !r) return r.error();

@@ -102,9 +102,11 @@ TEST_F(QueryCommand, StatisticsInEveryFormat) {
   golden(
       "stat_ports_received.txt", "stat",
       {"-t", "last week", "-grp", "srvport", "-cnt", "packets", "-rcv", "-n", "5", "PROTO == tcp"});
+  // A series spans its whole window, empty buckets as zeros (23:58:00 to 00:01:40 here).
+  const std::string minutes = "2026-11-19T23:58..2026-11-20T00:02";
   golden("stat_series.jsonl", "stat",
-         {"-t", "last week", "-grp", "proto", "-cnt", "bytes", "-w", "20s", "--json"});
-  golden("stat_series.txt", "stat", {"-t", "last week", "-grp", "srvport", "-n", "2", "-w", "30s"});
+         {"-t", minutes, "-grp", "proto", "-cnt", "bytes", "-w", "20s", "--json"});
+  golden("stat_series.txt", "stat", {"-t", minutes, "-grp", "srvport", "-n", "2", "-w", "30s"});
   golden("stat_unique_peers.csv", "stat",
          {"-t", "last week", "-grp", "srv_addr", "-cnt", "uhosts", "-n", "5", "-c"});
   golden("stat_totals_only.txt", "stat", {"-t", "last week", "-grp", "", "-cnt", "sessions"});
