@@ -1,7 +1,10 @@
 // flowscope: network flow analytics. Entry point: builds the command line from the subcommands,
 // turns errors into messages and exit codes (0 ok, 1 runtime error, 2 usage error).
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <memory>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -9,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/flowtraq_names.h"
 #include "cli/query_common.h"
 #include "cli/server_login.h"
 #include "core/log.h"
@@ -23,6 +27,22 @@ int main(int argc, char** argv) {
       return cli::tcpflow_main(argc, argv);
     }
   }
+  // Invoked as ftsq, ftstat or ftum (the installed links): FlowTraq's command lines.
+  std::vector<std::string> raw(argv, argv + argc);
+  const std::optional<std::string> flowtraq = argc > 0 ? cli::flowtraq_program(argv[0]) : std::nullopt;
+  if (flowtraq) raw = cli::flowtraq_program_args(*flowtraq, {raw.begin() + 1, raw.end()});
+  // Their CSV headers are FlowTraq's keywords (CLNIP, SRVPORT, ...).
+  std::unique_ptr<std::streambuf> keyword_buf;
+  std::streambuf* const cout_buf = std::cout.rdbuf();
+  if (flowtraq && std::find(raw.begin(), raw.end(), "-c+") != raw.end()) {
+    keyword_buf = cli::make_header_keyword_buf(cout_buf);
+    std::cout.rdbuf(keyword_buf.get());
+  }
+  struct RestoreCout {
+    std::streambuf* buf;
+    ~RestoreCout() { std::cout.flush(), std::cout.rdbuf(buf); }
+  } restore_cout{cout_buf};
+
   CLI::App app{"flowscope: collect, stitch, store and query network flows", "flowscope"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("flowscope ") + FLOWSCOPE_VERSION);
@@ -42,7 +62,10 @@ int main(int argc, char** argv) {
   cli::register_all(app);
 
   // FlowTraq's single-dash long options (-grp, -c+) in query/stat, as CLI11 reads them.
-  std::vector<std::string> args = cli::flowtraq_style_args(argc, argv);
+  std::vector<char*> raw_ptrs;
+  for (std::string& a : raw) raw_ptrs.push_back(a.data());
+  std::vector<std::string> args =
+      cli::flowtraq_style_args(static_cast<int>(raw_ptrs.size()), raw_ptrs.data());
   // and FlowTraq's -srv/-un/-up/-us, for the commands that reach a server.
   args = cli::translate_flowtraq_options(args);
   std::vector<char*> arg_ptrs;

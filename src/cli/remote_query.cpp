@@ -9,7 +9,7 @@
 
 namespace flowscope::cli {
 
-void run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOptions& opt,
+nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOptions& opt,
                 const nlohmann::json& extra) {
   std::string output = opt.csv ? "csv" : opt.csv_header ? "csv+" : opt.json ? "json" : "table";
   if (!opt.output.empty()) output = opt.output;
@@ -43,6 +43,7 @@ void run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOpt
         "server: source {}; rows {} read; {} ms\n", server::text_field(*done, "source"),
         server::uint_field(*done, "rows_read"), done->value("elapsed_ms", 0.0));
   }
+  return *done;
 }
 
 }  // namespace flowscope::cli

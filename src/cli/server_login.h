@@ -24,17 +24,25 @@ struct ServerLogin {
   bool tls = false;  // --tls
   std::string tls_ca;
   bool tls_insecure = false;
+  std::string password_file;  // --password-file FILE: its first line
+  bool flowtraq = false;      // invoked as ftsq/ftstat/ftum: the key is printed bare
 };
 
 // Adds --srv/--un/--up/--key/--request-key/--bind/--tls/--tls-ca/--tls-insecure to `cmd` (main()
 // maps -srv etc. onto them).
 void add_server_options(CLI::App* cmd, ServerLogin& login);
 
-// Connects and logs in; prints an obtained key on stderr. Throws UserError.
+// The password of a login with -un: -up, else --password-file, else $FLOWSCOPE_PASSWORD, else
+// asked on the terminal (echo off). Empty when a key is given. Throws UserError.
+std::string login_password(const ServerLogin& login);
+
+// Connects and logs in; prints an obtained key on stderr ("session key: KEY", or the bare key
+// under FlowTraq's names, as its manual shows). Throws UserError.
 server::Client connect_server(const ServerLogin& login);
 
 // FlowTraq-style single-dash long options (-srv, -un, -up, -us) as CLI11 wants them:
-// -srv -> --srv, -un -> --un, -up -> --up, -us -> --request-key when -un is given, else --key.
+// -srv -> --srv, -un -> --un, -up -> --up; -us followed by a key (hex digits) -> --key KEY,
+// a bare -us -> --request-key (FlowTraq: "-us" alone asks for a key, "-us KEY" uses one).
 std::vector<std::string> translate_flowtraq_options(std::vector<std::string> args);
 
 }  // namespace flowscope::cli

@@ -12,6 +12,7 @@
 #include "query/executor.h"
 #include "query/output.h"
 #include "query/stat_graph.h"
+#include "query/stat_series.h"
 
 namespace flowscope::cli {
 namespace {
@@ -54,6 +55,17 @@ void run_stat(const StatOptions& opt) {
     // A graph is a time series: about 120 points over the window unless -w says otherwise.
     spec.bucket_ms = query::graph_bucket_ms(spec.where.end_ms - spec.where.begin_ms);
   }
+  if (opt.graph_width < query::kGraphMinWidth || opt.graph_width > query::kGraphMaxSide ||
+      opt.graph_height < query::kGraphMinHeight || opt.graph_height > query::kGraphMaxSide) {
+    throw UserError{fmt::format("-gx {} -gy {}: a graph is {}x{} to {}x{} pixels", opt.graph_width,
+                                opt.graph_height, query::kGraphMinWidth, query::kGraphMinHeight,
+                                query::kGraphMaxSide, query::kGraphMaxSide),
+                    kExitUsage};
+  }
+  query::GraphOptions g;
+  g.width = opt.graph_width;
+  g.height = opt.graph_height;
+  g.zone = q.output.field.zone;
   q.exec.force_scan = opt.raw;
   if (q.output.format == query::OutputFormat::Template) {
     throw UserError{"format strings apply to `flowscope query`; use table, csv, csv+ or json",
@@ -61,19 +73,25 @@ void run_stat(const StatOptions& opt) {
   }
 
   if (!opt.common.server.server.empty()) {
-    nlohmann::json extra = {{"raw", opt.raw}};
-    run_remote("stat", query::to_json(spec), opt.common, extra);
+    nlohmann::json extra = {{"raw", opt.raw}, {"graph", !opt.graph.empty()}};
+    const nlohmann::json done = run_remote("stat", query::to_json(spec), opt.common, extra);
+    if (opt.graph.empty()) return;
+    if (!done.contains("graph")) {
+      throw UserError{"-g: the server sent no graph data; it predates `stat -srv -g` (upgrade it)"};
+    }
+    auto data = query::graph_data_from_json(done["graph"]);
+    if (!data) throw UserError{"-g: " + data.error().message};
+    if (auto r = query::write_graph(opt.graph, spec, *data, g); !r) {
+      throw UserError{"-g: " + r.error().message};
+    }
     return;
   }
   CancelOnInterrupt interrupt(q.exec.cancel);
   auto result = query::execute_stat(*q.store, spec, q.exec);
   if (q.exec.progress) std::cerr << "\r\033[K" << std::flush;
   if (!result) throw_query_error(result.error(), q);
+  query::span_window_buckets(spec, *result);
   if (!opt.graph.empty()) {
-    query::GraphOptions g;
-    g.width = opt.graph_width;
-    g.height = opt.graph_height;
-    g.zone = q.output.field.zone;
     if (auto r = query::write_stat_graph(opt.graph, spec, *result, g); !r) {
       throw UserError{"-g: " + r.error().message};
     }

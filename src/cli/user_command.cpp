@@ -285,7 +285,8 @@ void register_user(CLI::App& app) {
   }
   key->callback([opt] {
     ServerLogin login = opt->login;
-    login.request_key = true;
+    // ftum without -us only checks the login, as FlowTraq's does; `user key` always asks.
+    login.request_key = login.request_key || !login.flowtraq;
     server::Client client = connect_server(login);
     (void)client;
   });

@@ -143,14 +143,13 @@ constexpr std::size_t type_width(FieldType t) {
 }
 
 // Addresses compare by equality (with CIDRs), flag sets by containment, names by equality;
-// numbers and times are ordered.
+// numbers, times and protocol numbers are ordered (FlowTraq's manual lists PROTO with all six).
 constexpr ComparatorSet comparators_for(FieldType t) {
   switch (t) {
     case FieldType::Ip:
     case FieldType::Country:
     case FieldType::String:
-    case FieldType::TcpFlags:
-    case FieldType::Proto: return ComparatorSet::equality();
+    case FieldType::TcpFlags: return ComparatorSet::equality();
     default: return ComparatorSet::all();
   }
 }

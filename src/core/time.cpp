@@ -429,12 +429,144 @@ Result<TimeMs> parse_time(std::string_view text, const TimeContext& ctx) {
 
 Result<DurationMs> parse_duration(std::string_view text) { return parse_duration_at(text, 0); }
 
+namespace {
+
+// FlowTraq's Time Navigation forms beyond the ones above (docs/time.md "Calendar units and
+// relative points"): this hour/day/month/year, last N months/years, since TIME, -DURATION and
+// -DUR..-DUR. nullopt when `low` is none of them.
+TimeMs lenient_instant(LocalMs local, const TimeContext& ctx) {
+  return *to_instant(local, ctx.zone, false, 0);
+}
+
+// "-2h" or "now" as an instant; nullopt otherwise.
+std::optional<Result<TimeMs>> relative_point(std::string_view text, std::size_t base,
+                                             const TimeContext& ctx) {
+  auto [t, t_base] = trim(text, base);
+  if (lower(t) == "now") return Result<TimeMs>(ctx.now);
+  if (t.size() < 3 || t[0] != '-' || !looks_like_duration(t.substr(1))) return std::nullopt;
+  auto d = parse_duration_at(t.substr(1), t_base + 1);
+  if (!d) return Result<TimeMs>(d.error());
+  return Result<TimeMs>(ctx.now - *d);
+}
+
+std::optional<Result<TimeWindow>> navigation_window(std::string_view t, std::size_t base,
+                                                    const std::string& low,
+                                                    const TimeContext& ctx) {
+  const LocalMs local_now = to_local(ctx.now, ctx.zone);
+  const auto today = floor<days>(local_now);
+  const date::year_month_day ymd{today};
+  if (low == "this hour" || low == "this minute") {
+    const LocalMs first = low == "this hour" ? LocalMs(floor<hours>(local_now))
+                                             : LocalMs(floor<minutes>(local_now));
+    const LocalMs last = first + (low == "this hour" ? milliseconds(hours(1))
+                                                     : milliseconds(minutes(1)));
+    return Result<TimeWindow>(
+        TimeWindow{lenient_instant(first, ctx), lenient_instant(last, ctx)});
+  }
+  if (low == "this day") {
+    return Result<TimeWindow>(TimeWindow{lenient_instant(LocalMs(today), ctx),
+                                         lenient_instant(LocalMs(today + days(1)), ctx)});
+  }
+  if (low == "this month" || low == "this year") {
+    const date::year_month_day first =
+        low == "this month" ? ymd.year() / ymd.month() / 1 : ymd.year() / 1 / 1;
+    const date::year_month_day last = low == "this month"
+                                          ? date::year_month_day(first.year() / first.month() / 1 +
+                                                                 date::months(1))
+                                          : (first.year() + date::years(1)) / 1 / 1;
+    return Result<TimeWindow>(
+        TimeWindow{lenient_instant(LocalMs(date::local_days(first)), ctx),
+                   lenient_instant(LocalMs(date::local_days(last)), ctx)});
+  }
+  // last [N] month(s) / year(s): the calendar span up to now (the day clamped to the month's
+  // last: on 31 March, last month begins on 28 or 29 February).
+  if (low.rfind("last ", 0) == 0) {
+    std::string_view rest = std::string_view(low).substr(5);
+    std::int64_t n = 1;
+    std::size_t i = 0;
+    if (i < rest.size() && is_digit(rest[i])) {
+      n = 0;
+      while (i < rest.size() && is_digit(rest[i]) && n < 100000) n = n * 10 + (rest[i++] - '0');
+      while (i < rest.size() && rest[i] == ' ') ++i;
+    }
+    const std::string_view unit = rest.substr(i);
+    const bool month = unit == "month" || unit == "months" || unit == "mon";
+    const bool year = unit == "year" || unit == "years" || unit == "yr" || unit == "y";
+    if (month || year) {
+      if (n == 0) {
+        return Result<TimeWindow>(
+            err(ErrorCode::InvalidArgument, "a window of length 0 is empty", base + 5));
+      }
+      date::year_month_day back =
+          month ? ymd - date::months(static_cast<int>(n)) : ymd - date::years(static_cast<int>(n));
+      if (!back.ok()) back = back.year() / back.month() / date::last;
+      const LocalMs begin = LocalMs(date::local_days(back)) + (local_now - LocalMs(today));
+      return Result<TimeWindow>(TimeWindow{lenient_instant(begin, ctx), ctx.now});
+    }
+  }
+  // since TIME: from TIME up to now; a time of day alone is its latest past occurrence.
+  if (low.rfind("since ", 0) == 0) {
+    auto [rest, rest_base] = trim(t.substr(6), base + 6);
+    const bool clock = !rest.empty() && rest.size() <= 12 &&
+                       rest.find_first_not_of("0123456789:.") == std::string_view::npos &&
+                       rest.find(':') != std::string_view::npos;
+    if (clock) {
+      auto iso_day = [](date::local_days d) {
+        const date::year_month_day y{d};
+        return fmt::format("{:04}-{:02}-{:02}", int(y.year()), unsigned(y.month()),
+                           unsigned(y.day()));
+      };
+      auto p = parse_absolute(iso_day(today) + "T" + std::string(rest), 0, ctx);
+      if (!p) {
+        return Result<TimeWindow>(err(ErrorCode::Parse,
+                                      "expected a time of day such as 23:50 or 08:15:30 after "
+                                      "'since'",
+                                      rest_base));
+      }
+      TimeMs begin = p->instant;
+      if (begin > ctx.now) {
+        auto y = parse_absolute(iso_day(today - days(1)) + "T" + std::string(rest), 0, ctx);
+        if (!y) return Result<TimeWindow>(y.error());
+        begin = y->instant;
+      }
+      return Result<TimeWindow>(checked({begin, ctx.now}, rest_base));
+    }
+    if (auto r = relative_point(rest, rest_base, ctx)) {
+      if (!*r) return Result<TimeWindow>(r->error());
+      return Result<TimeWindow>(checked({**r, ctx.now}, rest_base));
+    }
+    return Result<TimeWindow>(range(rest, rest_base, {}, rest_base + rest.size(), ctx));
+  }
+  // -1h (the last hour), -2h..-1h, -30m..now.
+  if (!t.empty() && t[0] == '-') {
+    const auto dots = t.find("..");
+    if (dots == std::string_view::npos) {
+      if (auto r = relative_point(t, base, ctx)) {
+        if (!*r) return Result<TimeWindow>(r->error());
+        return Result<TimeWindow>(checked({**r, ctx.now}, base));
+      }
+      return std::nullopt;
+    }
+    auto a = relative_point(t.substr(0, dots), base, ctx);
+    auto b = relative_point(t.substr(dots + 2), base + dots + 2, ctx);
+    if (a && b) {
+      if (!*a) return Result<TimeWindow>(a->error());
+      if (!*b) return Result<TimeWindow>(b->error());
+      return Result<TimeWindow>(checked({**a, **b}, base + dots + 2));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<TimeWindow> parse_window(std::string_view text, const TimeContext& ctx) {
   auto [t, base] = trim(text, 0);
   if (t.empty()) {
     return err(ErrorCode::Parse, "expected a time window such as 15m, last 1h, today or A..B", 0);
   }
   std::string low = lower(t);
+  if (auto w = navigation_window(t, base, low, ctx)) return std::move(*w);
   if (low == "today" || low == "yesterday" || low == "this week" || low == "thisweek") {
     auto today = floor<days>(to_local(ctx.now, ctx.zone));
     date::local_days first = today, last = today + days(1);

@@ -20,7 +20,7 @@ namespace flowscope::decode {
 #define FLOWSCOPE_DECODE_ERRORS(M)                                                              \
   M(TruncatedHeader, "truncated_header", "datagram shorter than its protocol header")          \
   M(UnsupportedVersion, "unsupported_version", "version word is not 1, 5, 7, 9, 10 (or sFlow)")\
-  M(BadRecordCount, "bad_record_count", "v1/v5/v7 count is 0, over the maximum or past the end")\
+  M(BadRecordCount, "bad_record_count", "v1/v5/v7 count is 0 or past the end (the records that fit are kept)")\
   M(LengthMismatch, "length_mismatch", "IPFIX message length differs from the datagram")      \
   M(SetTooShort, "set_too_short", "set/flowset length shorter than its 4-byte header")         \
   M(SetLengthOverrun, "set_length_overrun", "set/flowset length runs past the datagram")       \

@@ -1,5 +1,7 @@
 #include "decode/netflow_v5.h"
 
+#include <algorithm>
+
 #include "core/byte_reader.h"
 
 namespace flowscope::decode {
@@ -11,7 +13,7 @@ struct Layout {
   std::uint8_t version;
   std::size_t header_size;
   std::size_t record_size;
-  std::size_t max_count;
+  std::size_t max_count;  // nominal (Cisco's documentation); real exporters send more
   std::size_t tcp_flags_at;
   std::size_t proto_at;
   std::size_t tos_at;
@@ -66,12 +68,14 @@ std::size_t NetflowV5Decoder::decode(std::span<const std::byte> datagram,
     sampling = r.u16be() & 0x3FFF;
   }
   r = ByteReader(datagram.subspan(layout->header_size));
-  // A count the datagram cannot hold is a contradiction: drop the packet rather than guess
-  // which records are real.
-  if (count == 0 || count > layout->max_count || r.remaining() < count * layout->record_size) {
-    stats_.count(exporter, DecodeError::BadRecordCount);
-    return 0;
-  }
+  // The header's count is a claim: exporters exceed the nominal maxima (softflowd sends 29 v1
+  // records where Cisco's documentation says 24), and nfdump and tshark read them. Decode every
+  // record the datagram holds; count a datagram whose count is 0 or runs past its end, and
+  // drop only the records that are not there.
+  const std::size_t fits = r.remaining() / layout->record_size;
+  if (count == 0 || fits < count) stats_.count(exporter, DecodeError::BadRecordCount);
+  const std::size_t records = std::min<std::size_t>(count, fits);
+  if (records == 0) return 0;
   const DomainKey key{exporter, domain, layout->version};
   if (layout->version != 1) {
     sequences_.observe(key, sequence, count, sys_uptime, st);
@@ -84,7 +88,7 @@ std::size_t NetflowV5Decoder::decode(std::span<const std::byte> datagram,
   auto absolute = [&](std::uint32_t uptime_ms) {
     return export_ms - static_cast<std::int32_t>(sys_uptime - uptime_ms);
   };
-  for (std::size_t record_idx = 0; record_idx < count; ++record_idx) {
+  for (std::size_t record_idx = 0; record_idx < records; ++record_idx) {
     ByteReader rec = r.take(layout->record_size);
     auto at = [&](std::size_t offset) {
       return static_cast<std::uint8_t>(rec.rest()[offset]);
@@ -117,8 +121,8 @@ std::size_t NetflowV5Decoder::decode(std::span<const std::byte> datagram,
     batch.set<FieldId::Version>(row, layout->version);
     batch.set<FieldId::SourceId>(row, domain);
   }
-  st.records += count;
-  return count;
+  st.records += records;
+  return records;
 }
 
 }  // namespace flowscope::decode

@@ -1,5 +1,6 @@
 #include "query/filter_parser.h"
 
+#include <algorithm>
 #include <bit>
 #include <cctype>
 #include <string>
@@ -527,7 +528,16 @@ class NfdumpParser {
       if (accept("duration")) {
         const std::size_t op_at = at();
         const Comparator op = read_comparator();
-        return compare(FieldId::TotalTime, kw_at, op, op_at, "a duration in milliseconds");
+        // nfdump's duration is in milliseconds; TTIME's bare numbers are seconds.
+        auto v = value("a duration in milliseconds");
+        if (!v) return v.error();
+        std::string text(v->text);
+        if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+              return std::isdigit(c) != 0;
+            })) {
+          text += "ms";
+        }
+        return make_comparison(FieldId::TotalTime, kw_at, op, op_at, text, v->offset, ctx_);
       }
       if (accept("tos")) {
         const std::size_t op_at = at();

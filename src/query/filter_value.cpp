@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -12,6 +13,42 @@
 
 namespace flowscope::query {
 namespace {
+
+// "[-]SECONDS[.FRACTION]" as milliseconds, rounded to the nearest; nullopt for anything else
+// (units, junk) and beyond kMaxDuration.
+std::optional<std::int64_t> parse_seconds_ms(std::string_view text) {
+  std::size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++i;
+  std::int64_t whole = 0;
+  std::size_t digits = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits) {
+    if (whole > kMaxDuration.count() / 1000) return std::nullopt;
+    whole = whole * 10 + (text[i] - '0');
+  }
+  std::int64_t frac_ms = 0;  // thousandths, then rounded by the next digit
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    std::int64_t scale = 100;
+    bool round_up = false;
+    std::size_t frac_digits = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++frac_digits) {
+      if (scale > 0) {
+        frac_ms += (text[i] - '0') * scale;
+        scale /= 10;
+      } else if (frac_digits == 3) {
+        round_up = text[i] >= '5';
+      }
+    }
+    if (frac_digits == 0 && digits == 0) return std::nullopt;
+    digits += frac_digits;
+    if (round_up) ++frac_ms;
+  }
+  if (digits == 0 || i != text.size()) return std::nullopt;
+  const std::int64_t ms = whole * 1000 + frac_ms;
+  if (ms > kMaxDuration.count()) return std::nullopt;
+  return negative ? -ms : ms;
+}
 
 Error value_error(std::string message, std::size_t offset) {
   return Error(ErrorCode::Parse, std::move(message), SourcePos{offset, 0});
@@ -93,7 +130,7 @@ std::string_view value_hint(FieldType type) {
     case FieldType::U32: return "a number from 0 to 4294967295";
     case FieldType::U64: return "a number";
     case FieldType::Time: return "a time (2026-11-24T08:00, \"2026-11-24 08:00\", epoch seconds)";
-    case FieldType::Duration: return "a duration (250ms, 10s, 5m) or milliseconds";
+    case FieldType::Duration: return "seconds (2.5) or a duration (250ms, 10s, 5m)";
     case FieldType::Country: return "a two-letter country code (BE, US)";
     case FieldType::String: return "a name or a quoted string";
     case FieldType::TcpFlags:
@@ -228,7 +265,8 @@ Result<FilterExpr> make_comparison(FieldId field, std::size_t field_offset, Comp
       break;
     }
     case FieldType::Duration: {
-      if (auto ms = parse_signed(text)) {
+      // FlowTraq: TTIME is in seconds, with a fraction (TTIME == 2.5, TTIME > 2).
+      if (auto ms = parse_seconds_ms(text)) {
         cmp.value = *ms;
         break;
       }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/field_format.h"
 #include "query/output.h"
@@ -24,10 +25,60 @@ std::int64_t graph_bucket_ms(std::int64_t window_ms, int points) {
   return kSteps[std::size(kSteps) - 1];
 }
 
+namespace {
+
+std::string row_label(const StatResult& result, std::size_t row, const TimeZoneRef& zone) {
+  std::string label;
+  FieldFormatOptions options;
+  options.zone = zone;
+  for (std::size_t k = 0; k < result.group_by.size(); ++k) {
+    if (!label.empty()) label.push_back(' ');
+    const std::string text = stat_key_text(result, k, row, options);
+    label.append(text.empty() ? std::string_view("-") : std::string_view(text));
+  }
+  return label.empty() ? std::string("all") : label;
+}
+
+}  // namespace
+
+GraphData graph_data(const StatResult& result, const TimeZoneRef& zone) {
+  GraphData d;
+  for (std::size_t r = 0; r < result.rows.size(); ++r) d.labels.push_back(row_label(result, r, zone));
+  d.labels.push_back(fmt::format("others ({})", result.other_groups));
+  d.buckets = result.buckets;
+  d.series = result.series;
+  d.series.resize(d.labels.size() * d.buckets.size());
+  return d;
+}
+
+nlohmann::json to_json(const GraphData& data) {
+  return {{"labels", data.labels}, {"buckets", data.buckets}, {"series", data.series}};
+}
+
+Result<GraphData> graph_data_from_json(const nlohmann::json& j) {
+  GraphData d;
+  try {
+    d.labels = j.at("labels").get<std::vector<std::string>>();
+    d.buckets = j.at("buckets").get<std::vector<std::int64_t>>();
+    d.series = j.at("series").get<std::vector<std::uint64_t>>();
+  } catch (const nlohmann::json::exception& e) {
+    return Error{ErrorCode::Parse, std::string("graph data from the server: ") + e.what()};
+  }
+  if (d.series.size() != d.labels.size() * d.buckets.size()) {
+    return Error{ErrorCode::Parse, "graph data from the server: series size does not match"};
+  }
+  return d;
+}
+
+Result<void> write_stat_graph(const std::string& path, const StatSpec& spec,
+                              const StatResult& result, const GraphOptions& options) {
+  return write_graph(path, spec, graph_data(result, options.zone), options);
+}
+
 #ifndef FLOWSCOPE_HAVE_CAIRO
 
-Result<void> write_stat_graph(const std::string&, const StatSpec&, const StatResult&,
-                              const GraphOptions&) {
+Result<void> write_graph(const std::string&, const StatSpec&, const GraphData&,
+                         const GraphOptions&) {
   return Error{ErrorCode::Unsupported,
                "this flowscope was built without cairo, so it cannot draw graphs; install "
                "libcairo2-dev (scripts/install-deps.sh) and rebuild"};
@@ -67,27 +118,18 @@ double nice_max(double v) {
   return 10 * p;
 }
 
-std::string row_label(const StatResult& result, std::size_t row, const TimeZoneRef& zone) {
-  std::string label;
-  FieldFormatOptions options;
-  options.zone = zone;
-  for (std::size_t k = 0; k < result.group_by.size(); ++k) {
-    if (!label.empty()) label.push_back(' ');
-    const std::string text = stat_key_text(result, k, row, options);
-    label.append(text.empty() ? std::string_view("-") : std::string_view(text));
-  }
-  return label.empty() ? std::string("all") : label;
-}
-
 }  // namespace
 
-Result<void> write_stat_graph(const std::string& path, const StatSpec& spec,
-                              const StatResult& result, const GraphOptions& options) {
-  if (options.width < 200 || options.height < 120) {
-    return Error{ErrorCode::InvalidArgument, "a graph needs at least 200x120 pixels (-gx, -gy)"};
+Result<void> write_graph(const std::string& path, const StatSpec& spec, const GraphData& result,
+                         const GraphOptions& options) {
+  if (options.width < kGraphMinWidth || options.height < kGraphMinHeight ||
+      options.width > kGraphMaxSide || options.height > kGraphMaxSide) {
+    return Error{ErrorCode::InvalidArgument,
+                 fmt::format("a graph is {}x{} to {}x{} pixels (-gx, -gy)", kGraphMinWidth,
+                             kGraphMinHeight, kGraphMaxSide, kGraphMaxSide)};
   }
   const std::size_t nb = result.buckets.size();
-  const std::size_t nrows = result.rows.size() + 1;  // + others
+  const std::size_t nrows = result.labels.size();  // ranked rows, then others
   const double w = options.width;
   const double h = options.height;
   const double left = 70, right = 210, top = 34, bottom = 40;
@@ -192,8 +234,7 @@ Result<void> write_stat_graph(const std::string& path, const StatSpec& spec,
     cairo_rectangle(cr, w - right + 12, y, 10, 10);
     cairo_fill(cr);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    const std::string label = r + 1 == nrows ? fmt::format("others ({})", result.other_groups)
-                                             : row_label(result, r, options.zone);
+    const std::string& label = result.labels[r];
     cairo_move_to(cr, w - right + 28, y + 9);
     cairo_show_text(cr, label.substr(0, 28).c_str());
   }

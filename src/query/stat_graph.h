@@ -7,6 +7,9 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "core/result.h"
 #include "core/time.h"
@@ -20,6 +23,28 @@ struct GraphOptions {
   int height = 450;  // pixels (-gy)
   TimeZoneRef zone;  // for the time axis
 };
+
+// What a graph draws, without the keys' columns: one label per ranked row then "others (N)",
+// the bucket start times and the series (row-major, `others` last, as StatResult::series). The
+// server sends it beside a remote stat's text so that `stat -srv -g` draws the same picture.
+struct GraphData {
+  std::vector<std::string> labels;
+  std::vector<std::int64_t> buckets;
+  std::vector<std::uint64_t> series;
+};
+GraphData graph_data(const StatResult& result, const TimeZoneRef& zone);
+nlohmann::json to_json(const GraphData& data);
+// Fails when the sizes do not agree (labels x buckets != series).
+Result<GraphData> graph_data_from_json(const nlohmann::json& j);
+
+// The smallest and largest graph (-gx, -gy) in pixels.
+inline constexpr int kGraphMinWidth = 200;
+inline constexpr int kGraphMinHeight = 120;
+inline constexpr int kGraphMaxSide = 16384;
+
+// REQUIRES: data.series.size() == data.labels.size() * data.buckets.size().
+Result<void> write_graph(const std::string& path, const StatSpec& spec, const GraphData& data,
+                         const GraphOptions& options);
 
 // REQUIRES: the result has a time series (spec.bucket_ms > 0). Fails when the file cannot be
 // written (naming it) or the size is below 200x120 pixels.

@@ -162,10 +162,16 @@ void AuthService::count_failure(Failures& f, TimeMs now) const {
   }
 }
 
+// A user's failures count per source address: five bad passwords lock the user out from the
+// address they came from only, so a guesser elsewhere cannot lock the real user out (F16).
+std::string AuthService::user_at(const std::string& user, const IpAddress& source) {
+  return user + '\n' + source.to_string();
+}
+
 void AuthService::record_failure(const IpAddress& source, const std::string& user, TimeMs now) {
   auto count = [&](Failures& f) { count_failure(f, now); };
   by_address_.update(source, now, count);
-  if (!user.empty()) by_user_.update(user, now, count);
+  if (!user.empty()) by_user_.update(user_at(user, source), now, count);
 }
 
 Result<Principal> AuthService::principal_of(const std::string& user) const {
@@ -187,7 +193,8 @@ Result<LoginOk> AuthService::login(const std::string& user, const std::string& p
   {
     std::lock_guard lock(mutex_);
     const TimeMs now = clock_();
-    if (throttled(by_address_.find(source), now) || throttled(by_user_.find(user), now)) {
+    if (throttled(by_address_.find(source), now) ||
+        throttled(by_user_.find(user_at(user, source)), now)) {
       ++stats_.throttled;
       db = nullptr;
     } else {
@@ -215,7 +222,7 @@ Result<LoginOk> AuthService::login(const std::string& user, const std::string& p
   }
   ++stats_.logins_ok;
   by_address_.erase(source);
-  by_user_.erase(user);
+  by_user_.erase(user_at(user, source));
   auto principal = principal_of(user);
   if (!principal) return principal.error();
   LoginOk out{std::move(*principal), {}};

@@ -119,6 +119,7 @@ class AuthService {
   static bool throttled(const Failures* f, TimeMs now) { return f && f->locked_until > now; }
   // REQUIRES: mutex_ held.
   void record_failure(const IpAddress& source, const std::string& user, TimeMs now);
+  static std::string user_at(const std::string& user, const IpAddress& source);
   void count_failure(Failures& f, TimeMs now) const;
   Result<Principal> principal_of(const std::string& user) const;
   void write_audit(const std::string& line);  // one JSON line; takes mutex_
@@ -135,7 +136,7 @@ class AuthService {
 
   std::map<std::string, KeyState> keys_;  // guarded by mutex_
   ThrottleTable<IpAddress> by_address_;   // guarded by mutex_
-  ThrottleTable<std::string> by_user_;    // guarded by mutex_
+  ThrottleTable<std::string> by_user_;    // keyed by user_at(user, address); guarded by mutex_
   AuthStats stats_;                       // guarded by mutex_
   std::ofstream audit_;                   // guarded by mutex_
 };

@@ -9,6 +9,8 @@
 
 #include "query/executor.h"
 #include "query/output.h"
+#include "query/stat_graph.h"
+#include "query/stat_series.h"
 #include "server/permission_filter.h"
 #include "server/server.h"
 
@@ -104,13 +106,19 @@ void Server::register_query_handlers() {
     p->exec.force_scan = ctx.request.value("raw", false);
     auto result = query::execute_stat(*store_, *spec, p->exec);
     if (!result) return result.error();
+    query::span_window_buckets(*spec, *result);  // -w spans the whole -t window
     std::ostringstream text;
     query::write_stat(text, *spec, *result, p->output);
     if (auto r = ctx.out.header({}); !r) return r.error();
     if (auto r = ctx.out.text(text.str(), result->rows.size()); !r) return r.error();
-    return nlohmann::json{{"source", result->stats.source},
-                          {"rows_read", result->stats.scan.rows_read},
-                          {"saturated", result->saturated}};
+    nlohmann::json done{{"source", result->stats.source},
+                        {"rows_read", result->stats.scan.rows_read},
+                        {"saturated", result->saturated}};
+    // `stat -srv -g`: what the client's graph draws (query/stat_graph.h).
+    if (ctx.request.value("graph", false) && spec->bucket_ms > 0) {
+      done["graph"] = query::to_json(query::graph_data(*result, p->output.field.zone));
+    }
+    return done;
   });
 }
 

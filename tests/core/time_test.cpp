@@ -135,6 +135,36 @@ TEST(Time, CalendarWindows) {
   EXPECT_EQ(w("today", ctx_in("America/Los_Angeles")).begin, t("2026-11-23T08:00Z"));
 }
 
+// FlowTraq's Time Navigation forms (F16). Now is 2026-11-24T05:06:17.123Z.
+TEST(Time, NavigationForms) {
+  const TimeMs now = time_from_ms(kNowMs);
+  EXPECT_EQ(w("this hour"), (TimeWindow{t("2026-11-24T05:00Z"), t("2026-11-24T06:00Z")}));
+  EXPECT_EQ(w("This Day"), w("today"));
+  EXPECT_EQ(w("this month"), (TimeWindow{t("2026-11-01"), t("2026-12-01")}));
+  EXPECT_EQ(w("this year"), (TimeWindow{t("2026-01-01"), t("2027-01-01")}));
+  EXPECT_EQ(w("last month"), (TimeWindow{t("2026-10-24T05:06:17.123Z"), now}));
+  EXPECT_EQ(w("last 2 months"), (TimeWindow{t("2026-09-24T05:06:17.123Z"), now}));
+  EXPECT_EQ(w("last year"), (TimeWindow{t("2025-11-24T05:06:17.123Z"), now}));
+  // 31 March minus a month is the last day of February.
+  const TimeContext march{t("2026-03-31T12:00Z"), TimeZoneRef::utc()};
+  EXPECT_EQ(w("last month", march).begin, t("2026-02-28T12:00Z"));
+  // since a time of day: its latest past occurrence (23:50 is yesterday's at 05:06).
+  EXPECT_EQ(w("since 23:50"), (TimeWindow{t("2026-11-23T23:50Z"), now}));
+  EXPECT_EQ(w("since 05:00"), (TimeWindow{t("2026-11-24T05:00Z"), now}));
+  EXPECT_EQ(w("since 2026-11-20"), (TimeWindow{t("2026-11-20"), now}));
+  EXPECT_EQ(w("since -3h"), (TimeWindow{now - hours(3), now}));
+  EXPECT_EQ(w("-1h"), (TimeWindow{now - hours(1), now}));
+  EXPECT_EQ(w("-2h..-1h"), (TimeWindow{now - hours(2), now - hours(1)}));
+  EXPECT_EQ(w("-30m..now"), (TimeWindow{now - minutes(30), now}));
+  // In a zone: this hour of Brussels (06:06 local) and since 23:50 local.
+  const auto brussels = ctx_in("Europe/Brussels");
+  EXPECT_EQ(w("this hour", brussels).begin, t("2026-11-24T05:00Z"));
+  EXPECT_EQ(w("since 23:50", brussels).begin, t("2026-11-23T22:50Z"));
+  EXPECT_FALSE(parse_window("since 25:99", utc_ctx()));
+  EXPECT_FALSE(parse_window("last 0 months", utc_ctx()));
+  EXPECT_FALSE(parse_window("-1h..-2h", utc_ctx()));
+}
+
 TEST(Time, Ranges) {
   // A date as the end includes that day.
   EXPECT_EQ(w("2026-11-01..2026-11-08"), (TimeWindow{t("2026-11-01"), t("2026-11-09")}));

@@ -31,6 +31,28 @@ PacketBuilder v5_packet(std::uint16_t count, std::uint32_t sequence = 100) {
   return b;
 }
 
+// Real exporters exceed Cisco's nominal maxima (softflowd: 29 v1 records; 24 documented):
+// every record the datagram holds is read, as nfdump and tshark do, and nothing is counted.
+TEST(NetflowV5, CountsOverTheNominalMaximumAreRead) {
+  FlowDecoder decoder;
+  FlowBatch batch;
+  PacketBuilder v1;
+  v1.u16(1).u16(29).u32(10'000).u32(1'700'000'000).u32(0);
+  for (int i = 0; i < 29; ++i) {
+    v1.ip4(10, 0, 0, 1).ip4(10, 0, 0, 2).ip4(0, 0, 0, 0).u16(1).u16(2).u32(1).u32(60);
+    v1.u32(9'000).u32(9'500).u16(1000).u16(53);
+    v1.u16(0).u8(17).u8(0).u8(0);  // pad, proto@38, tos@39, flags@40
+    v1.u8(0).u16(0).u32(0);        // reserved to byte 48
+  }
+  ASSERT_EQ(v1.size(), 16u + 29u * 48u);
+  EXPECT_EQ(decoder.decode({v1.bytes(), kExporter, {}}, batch), 29u);
+  EXPECT_EQ(batch.get<FieldId::DstPort>(28), 53u);
+  EXPECT_EQ(batch.get<FieldId::Proto>(28), 17u);
+  PacketBuilder v5 = v5_packet(35);  // over v5's nominal 30
+  EXPECT_EQ(decoder.decode({v5.bytes(), kExporter, {}}, batch), 35u);
+  EXPECT_EQ(decoder.stats().total().error(DecodeError::BadRecordCount), 0u);
+}
+
 TEST(NetflowV5, DecodesHeaderAndRecords) {
   FlowDecoder decoder;
   FlowBatch batch;
@@ -95,21 +117,23 @@ TEST(NetflowV5, V1AndV7ShareTheRecordDecoder) {
   EXPECT_EQ(batch.get<FieldId::SrcAs>(1), 65001u);
 }
 
-TEST(NetflowV5, BadCountsAreCountedAndAppendNothing) {
+// F16: the count is a claim. A count past the datagram's end keeps the records that fit (as
+// nfdump and tshark read them) and is counted; a count of 0 or a short header appends nothing.
+TEST(NetflowV5, BadCountsAreCountedAndKeepWhatFits) {
   FlowDecoder decoder;
   FlowBatch batch;
   PacketBuilder zero = v5_packet(0);
   PacketBuilder too_many = v5_packet(2);
-  too_many.patch16(2, 31);  // over the v5 maximum of 30
+  too_many.patch16(2, 31);  // claims 31, holds 2
   PacketBuilder cut = v5_packet(2);
-  cut.bytes().resize(cut.size() - 1);
+  cut.bytes().resize(cut.size() - 1);  // the second record is one byte short
   PacketBuilder header_only = v5_packet(1);
   header_only.bytes().resize(20);
-  for (const auto* b : {&zero, &too_many, &cut}) {
-    EXPECT_EQ(decoder.decode({b->bytes(), kExporter, {}}, batch), 0u);
-  }
+  EXPECT_EQ(decoder.decode({zero.bytes(), kExporter, {}}, batch), 0u);
+  EXPECT_EQ(decoder.decode({too_many.bytes(), kExporter, {}}, batch), 2u);
+  EXPECT_EQ(decoder.decode({cut.bytes(), kExporter, {}}, batch), 1u);
   EXPECT_EQ(decoder.decode({header_only.bytes(), kExporter, {}}, batch), 0u);
-  EXPECT_EQ(batch.size(), 0u);
+  EXPECT_EQ(batch.size(), 3u);
   const ExporterStats s = decoder.stats().total();
   EXPECT_EQ(s.error(DecodeError::BadRecordCount), 3u);
   EXPECT_EQ(s.error(DecodeError::TruncatedHeader), 1u);

@@ -95,6 +95,9 @@ TEST(FilterParser, ValuesAreTyped) {
   EXPECT_EQ(std::get<Cidr>(v("CLNIP == 2001:db8::/32")).to_string(), "2001:db8::/32");
   EXPECT_EQ(std::get<std::uint64_t>(v("PROTO == TCP")), 6u);
   EXPECT_EQ(std::get<std::uint64_t>(v("PROTO == 17")), 17u);
+  // The manual lists ==, !=, >=, <=, >, < for PROTO.
+  EXPECT_EQ(std::get<std::uint64_t>(v("PROTO < udp")), 17u);
+  EXPECT_EQ(std::get<std::uint64_t>(v("PROTO >= 6")), 6u);
   EXPECT_EQ(std::get<std::uint64_t>(v("FLAGS == FSYN|FACK")), tcp_flags::kSyn | tcp_flags::kAck);
   EXPECT_EQ(std::get<std::uint64_t>(v("FLAGS == FRST,FFIN,FPSH,FURG,FECN,FCWR")),
             tcp_flags::kRst | tcp_flags::kFin | tcp_flags::kPsh | tcp_flags::kUrg |
@@ -103,7 +106,11 @@ TEST(FilterParser, ValuesAreTyped) {
   EXPECT_EQ(std::get<std::int64_t>(v("STARTTIME >= \"2026-11-24 08:00\"")), 1795507200000);
   EXPECT_EQ(std::get<std::int64_t>(v("STARTTIME >= 1795507200000")), 1795507200000);
   EXPECT_EQ(std::get<std::int64_t>(v("TTIME > 1m30s")), 90000);
-  EXPECT_EQ(std::get<std::int64_t>(v("TTIME > 250")), 250);
+  EXPECT_EQ(std::get<std::int64_t>(v("TTIME > 250")), 250000);  // seconds, as FlowTraq
+  EXPECT_EQ(std::get<std::int64_t>(v("TTIME == 2.5")), 2500);
+  EXPECT_EQ(std::get<std::int64_t>(v("TTIME > 2")), 2000);
+  EXPECT_EQ(std::get<std::int64_t>(v("TTIME < 0.0015")), 2);
+  EXPECT_EQ(std::get<std::int64_t>(v("TTIME >= 250ms")), 250);
   EXPECT_EQ(std::get<std::string>(v("APP == 'web server'")), "web server");
   EXPECT_EQ(std::get<std::uint64_t>(v("SRVPORT == 0x1bb")), 443u);
   EXPECT_EQ(std::get<std::uint64_t>(v("CLNGRP == Campus")), 7u);
@@ -233,7 +240,7 @@ TEST(NfdumpFilter, TranslatesToTheFlowTraqEquivalent) {
       {"vlan 10", "VLAN == 10"},
       {"src vlan 10", "INVLAN == 10"},
       {"tos 184", "TOS == 184"},
-      {"duration > 1000", "TTIME > 1000"},
+      {"duration > 1000", "TTIME > 1.000"},
       {"router ip 192.0.2.1", "EXPIP == 192.0.2.1"},
       {"next ip 192.0.2.2", "NEXTHOP == 192.0.2.2"},
       {"ipv4", "CLNIP == 0.0.0.0/0"},

@@ -102,9 +102,11 @@ TEST_F(QueryCommand, StatisticsInEveryFormat) {
   golden(
       "stat_ports_received.txt", "stat",
       {"-t", "last week", "-grp", "srvport", "-cnt", "packets", "-rcv", "-n", "5", "PROTO == tcp"});
+  // A series spans its whole window, empty buckets as zeros (23:58:00 to 00:01:40 here).
+  const std::string minutes = "2026-11-19T23:58..2026-11-20T00:02";
   golden("stat_series.jsonl", "stat",
-         {"-t", "last week", "-grp", "proto", "-cnt", "bytes", "-w", "20s", "--json"});
-  golden("stat_series.txt", "stat", {"-t", "last week", "-grp", "srvport", "-n", "2", "-w", "30s"});
+         {"-t", minutes, "-grp", "proto", "-cnt", "bytes", "-w", "20s", "--json"});
+  golden("stat_series.txt", "stat", {"-t", minutes, "-grp", "srvport", "-n", "2", "-w", "30s"});
   golden("stat_unique_peers.csv", "stat",
          {"-t", "last week", "-grp", "srv_addr", "-cnt", "uhosts", "-n", "5", "-c"});
   golden("stat_totals_only.txt", "stat", {"-t", "last week", "-grp", "", "-cnt", "sessions"});
@@ -162,8 +164,11 @@ TEST_F(QueryCommand, GraphIsAPng) {
   EXPECT_EQ(be32(16), 640u);
   EXPECT_EQ(be32(20), 300u);
   auto small = run("stat", {"-t", "last week", "-g", png, "-gx", "10"});
-  EXPECT_EQ(small.exit_code, 1);
-  EXPECT_NE(small.err.find("at least 200x120"), std::string::npos) << small.err;
+  // A usage error, before the query runs (F16: -gx/-gy range-checked).
+  EXPECT_EQ(small.exit_code, 2);
+  EXPECT_NE(small.err.find("200x120 to 16384x16384"), std::string::npos) << small.err;
+  auto huge = run("stat", {"-t", "last week", "-g", png, "-gy", "100000"});
+  EXPECT_EQ(huge.exit_code, 2) << huge.err;
 }
 
 TEST_F(QueryCommand, HelpEndsWithExamples) {

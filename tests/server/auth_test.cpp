@@ -137,6 +137,24 @@ TEST_F(KeyRevocationTest, GroupPermissionChangeRevokesItsMembers) {
   EXPECT_TRUE(Client::connect(with_key(other)));
   EXPECT_GE(server_->auth().stats().keys_revoked, 1u);
 }
+// Five bad passwords lock the user out from the offending address only (F16): the same user
+// logs in from another address, and another user from a clean address too.
+TEST_F(AuthTest, LockoutIsPerOffendingAddress) {
+  make_users();
+  AuthConfig config;  // max_failures 5
+  AuthService auth = make_auth(config);
+  ASSERT_TRUE(auth.reload_users());
+  const IpAddress guesser = *IpAddress::parse("192.0.2.7");
+  const IpAddress office = *IpAddress::parse("198.51.100.9");
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(auth.login("bob", "guess", guesser, false));
+  auto locked = auth.login("bob", "bobpw", guesser, false);
+  ASSERT_FALSE(locked);
+  EXPECT_EQ(locked.error().message.rfind("throttled", 0), 0u) << locked.error().message;
+  EXPECT_TRUE(auth.login("bob", "bobpw", office, false)) << "locked out from everywhere";
+  // Four failures elsewhere do not lock; the guesser's count is its own.
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(auth.login("bob", "guess", office, false));
+  EXPECT_TRUE(auth.login("bob", "bobpw", office, false));
+}
 
 // More than 65,536 tracked addresses emptied the table, lockouts included: an attacker with
 // many source addresses reset the throttling of the address it was guessing from.
