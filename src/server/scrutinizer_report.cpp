@@ -72,7 +72,12 @@ FilterExpr any_of(std::vector<FilterExpr> items) {
   return FilterExpr::make(FilterExpr::Op::Or, std::move(items));
 }
 
+// Scrutinizer names exporters in hex ("0A010107"); its Grafana data source passes the address
+// get_known_objects gave, so a dotted or IPv6 address is read too.
 Result<IpAddress> hex_address(std::string_view hex) {
+  if (hex.find_first_of(".:") != std::string_view::npos) {
+    if (auto a = IpAddress::parse(hex)) return *a;
+  }
   if (hex.size() != 8 && hex.size() != 32) {
     return bad(fmt::format("\"{}\" is not an exporter in hex (8 digits for IPv4, e.g. 0A010107)",
                            hex));
@@ -141,8 +146,9 @@ Result<FilterExpr> device_filter(const std::string& key, const std::string& valu
   if (!exporter) return exporter.error();
   FilterExpr on_exporter = compare(FieldId::Exporter, Cidr::host(*exporter));
   if (rest == "ALL") return on_exporter;
-  const std::size_t dash = rest.find('-');
-  if (dash == std::string::npos || rest.substr(0, dash) != first) {
+  const std::size_t dash = rest.rfind('-');
+  auto same = dash == std::string::npos ? Result<IpAddress>(bad("")) : hex_address(rest.substr(0, dash));
+  if (!same || !(*same == *exporter)) {
     return bad(fmt::format("filter {}=\"{}\": write in_<hex>_ALL or in_<hex>_<hex>-<ifIndex>",
                            key, value));
   }
@@ -240,6 +246,8 @@ Result<std::int64_t> epoch_seconds(const nlohmann::json& j, std::string_view wha
 }
 
 }  // namespace
+
+Result<IpAddress> scrutinizer_exporter(std::string_view text) { return hex_address(text); }
 
 std::string_view direction_name(ReportDirection d) {
   return d == ReportDirection::Inbound ? "inbound" : "outbound";

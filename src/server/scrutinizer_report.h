@@ -79,4 +79,7 @@ std::int64_t auto_granularity_ms(std::int64_t window_ms);
 
 std::string_view direction_name(ReportDirection d);
 
+// An exporter as Scrutinizer names it: hex ("0A010107", 32 digits for IPv6) or an address.
+Result<IpAddress> scrutinizer_exporter(std::string_view text);
+
 }  // namespace flowscope::server
