@@ -135,7 +135,6 @@ Result<nlohmann::json> run_direction(Server& server, const Principal& who, const
       values(row, result->rows[i]);
       rows.push_back(std::move(row));
     }
-    nlohmann::json footer = nlohmann::json::array();
     query::StatValues rest = result->others;  // what is not in the page: past it, and others
     for (std::size_t i = end; i < result->rows.size(); ++i) {
       rest.value += result->rows[i].value;
@@ -143,10 +142,15 @@ Result<nlohmann::json> run_direction(Server& server, const Principal& who, const
       rest.packets += result->rows[i].packets;
       rest.sessions += result->rows[i].sessions;
     }
-    nlohmann::json others_row = nlohmann::json::array({cell("Other", nullptr)});
-    values(others_row, rest);
-    nlohmann::json total_row = nlohmann::json::array({cell("Total", nullptr)});
-    values(total_row, result->total);
+    // Footer rows line up with the columns: the label in the rank column, empty keys.
+    auto footer_row = [&](const char* label, const query::StatValues& v) {
+      nlohmann::json row = nlohmann::json::array({cell(label, nullptr)});
+      for (std::size_t k = 0; k < spec.group_by.size(); ++k) row.push_back(cell("", nullptr));
+      values(row, v);
+      return row;
+    };
+    nlohmann::json others_row = footer_row("Other", rest);
+    nlohmann::json total_row = footer_row("Total", result->total);
     report["table"][dir] = {{"columns", std::move(columns)},
                             {"rows", std::move(rows)},
                             {"total_rows", result->total_groups},
