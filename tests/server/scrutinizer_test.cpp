@@ -406,6 +406,48 @@ TEST_F(Scrutinizer, BadTokensAndBadInputAnswerErrAndChangeNothing) {
   EXPECT_EQ(still.json["report"]["table"]["inbound"]["rows"].size(), 3u) << still.body;
 }
 
+// examples/scrutinizer_report.py (urllib only, a POST form as Plixer's examples send) against
+// this server: its table is the report's.
+TEST_F(Scrutinizer, ThePythonExamplePrintsTheReportTable) {
+  if (flowscope::testing::run_shell("command -v python3").empty()) {
+    GTEST_SKIP() << "python3 not found";
+  }
+  const std::string script =
+      (std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "examples" / "scrutinizer_report.py").string();
+  const std::string out = flowscope::testing::run_shell(fmt::format(
+      "python3 {} --url http://127.0.0.1:{} --token {} --range Custom --start {} --end {} "
+      "--ip-group 16800023 -n 5 2>&1; echo exit=$?",
+      script, server_->http_port(), tokens_["admin"], kHttpNowMs / 1000 - 5400,
+      kHttpNowMs / 1000 - 600));
+  EXPECT_NE(out.find("exit=0"), std::string::npos) << out;
+  const auto cli = cli_stat({"-t", custom_window(), "-grp", "cln_addr,srv_addr", "-snd", "-n",
+                             "5", "GROUP == 16800023 || GROUP == 16800024"});
+  std::size_t checked = 0;
+  std::istringstream lines(out);
+  std::string header;
+  std::getline(lines, header);
+  EXPECT_EQ(header.rfind("Rank", 0), 0u) << out;
+  for (const auto& row : cli) {
+    if (row.contains("row")) continue;
+    std::string line;
+    ASSERT_TRUE(std::getline(lines, line)) << out;
+    std::istringstream cells(line);
+    std::string rank, cln, srv;
+    cells >> rank >> cln >> srv;
+    EXPECT_EQ(rank, std::to_string(checked + 1));
+    EXPECT_EQ(cln, row["cln_addr"].get<std::string>()) << line;
+    EXPECT_EQ(srv, row["srv_addr"].get<std::string>()) << line;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 5u);
+  // A bad token: the error and exit status 1.
+  const std::string bad = flowscope::testing::run_shell(fmt::format(
+      "python3 {} --url http://127.0.0.1:{} --token nope 2>&1; echo exit=$?", script,
+      server_->http_port()));
+  EXPECT_NE(bad.find("invalidToken"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("exit=1"), std::string::npos) << bad;
+}
+
 TEST_F(Scrutinizer, DateRangesFollowTheClientTimeZone) {
   // 2026-09-21T14:13:20Z is 10:13:20 in New York (EDT, UTC-4).
   const TimeMs now = time_from_ms(kHttpNowMs);
