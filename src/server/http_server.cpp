@@ -157,6 +157,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(Server& server, std::vecto
   }
   httplib::Server& srv = *h->http_;
   srv.set_payload_max_length(kMaxBody);
+  // Dashboards and scripts poll on one connection: keep it longer than httplib's 5 s / 5
+  // requests (an idle connection still holds a worker thread only while it waits for bytes).
+  srv.set_keep_alive_max_count(100);
+  srv.set_keep_alive_timeout(30);
   Server* s = &server;
   srv.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
     auto peer = IpAddress::parse(req.remote_addr);

@@ -111,10 +111,11 @@ Result<nlohmann::json> run_direction(Server& server, const Principal& who, const
     for (const query::GroupKey& k : spec.group_by) {
       columns.push_back({{"key", field_info(k.field).name}, {"label", field_info(k.field).description}});
     }
-    columns.push_back({{"key", r.order_by}, {"label", "Value"}});
-    columns.push_back({{"key", "sum_octetdeltacount"}, {"label", "Bytes"}});
-    columns.push_back({{"key", "sum_packetdeltacount"}, {"label", "Packets"}});
-    columns.push_back({{"key", "flows"}, {"label", "Flows"}});
+    // The ranked value (orderBy, in the unit and rate asked for), then the raw sums.
+    columns.push_back({{"key", "value"}, {"label", r.order_by}});
+    columns.push_back({{"key", "bytes"}, {"label", "sum_octetdeltacount"}});
+    columns.push_back({{"key", "packets"}, {"label", "sum_packetdeltacount"}});
+    columns.push_back({{"key", "flows"}, {"label", "flows"}});
     nlohmann::json rows = nlohmann::json::array();
     auto values = [&](nlohmann::json& row, const query::StatValues& v) {
       const Shaped s = shape(r, v.value, total, seconds);
