@@ -433,6 +433,18 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
     r.granularity_auto = false;
     r.granularity_ms = static_cast<std::int64_t>(*minutes) * 60'000;
   }
+  // "Last N minutes/hours/days" are whole intervals, as Scrutinizer reports them: both ends
+  // move back to an interval boundary (epoch-aligned, so up to an hour in any zone), which is
+  // also what lets a rollup of that interval answer. Calendar ranges start on their boundary
+  // already; Custom is taken as given.
+  if (r.date_range.rfind("Last", 0) == 0 && r.date_range != "LastWeek" &&
+      r.date_range != "LastMonth" && r.date_range != "LastMOnth" && r.date_range != "LastYear" &&
+      r.granularity_ms <= 3'600'000) {
+    const std::int64_t g = r.granularity_ms;
+    auto floor_to = [g](std::int64_t t) { return t - ((t % g) + g) % g; };
+    r.spec.where.begin_ms = floor_to(r.spec.where.begin_ms);
+    r.spec.where.end_ms = floor_to(r.spec.where.end_ms);
+  }
 
   auto filter = report_filters(rpt_json.value("filters", nlohmann::json()), r.direction,
                                ip_groups);

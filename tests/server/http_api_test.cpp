@@ -360,5 +360,36 @@ TEST_F(HttpFixture, HttpsUsesTheQueryCertificateAndTakesANewOneOnReload) {
   EXPECT_EQ(health(first.cert), -1);
 }
 
+TEST(HttpConfig, TlsAllowFileAndMetricsKeysAreCheckedWhenTheFileIsRead) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   fmt::format("flowscope-http-config-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  auto parse = [&](const std::string& http) {
+    return parse_server_config("[store]\ndir = \"d\"\n[http]\n" + http, "serve.toml", dir);
+  };
+  auto tls = parse("tls = true\n");
+  ASSERT_FALSE(tls);
+  EXPECT_NE(tls.error().message.find("[http] tls uses the certificate of the query"),
+            std::string::npos)
+      << tls.error().message;
+  auto missing = parse("allow_file = \"nope.cfg\"\n");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("nope.cfg"), std::string::npos);
+  std::ofstream(dir / "clients.cfg") << "# the NOC\n10.30.0.0/24   # scripts\n\n10.20.0.15\nfoo\n";
+  auto bad = parse("allow_file = \"clients.cfg\"\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("clients.cfg:5: \"foo\" is not an address or CIDR"),
+            std::string::npos)
+      << bad.error().message;
+  std::ofstream(dir / "clients.cfg") << "# the NOC\n10.30.0.0/24   # scripts\n\n10.20.0.15\n";
+  auto good = parse("allow_file = \"clients.cfg\"\nmetrics_public = false\n");
+  ASSERT_TRUE(good) << good.error().message;
+  ASSERT_EQ(good->http.token_allow.size(), 2u);
+  EXPECT_TRUE(good->http.token_allow[0].contains(*IpAddress::parse("10.30.0.9")));
+  EXPECT_TRUE(good->http.token_allow[1].contains(*IpAddress::parse("10.20.0.15")));
+  EXPECT_FALSE(good->http.metrics_public);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace flowscope::server::testing

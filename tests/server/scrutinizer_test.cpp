@@ -151,7 +151,9 @@ TEST_F(Scrutinizer, TheDocumentedExampleUrlAnswersTheHostPairsOfTheIpGroup) {
   ASSERT_FALSE(r.json.contains("err")) << r.body;
   const auto& table = r.json["report"]["table"]["inbound"];
   ASSERT_GT(table["rows"].size(), 0u);
-  const auto cli = cli_stat({"-t", fmt::format("{}..{}", kHttpNowMs / 1000 - 3600, kHttpNowMs / 1000),
+  // LastHour is the last 60 whole minutes (1-minute granularity): 13:13..14:13 at 14:13:20.
+  const std::int64_t minute_end = kHttpNowMs / 1000 / 60 * 60;
+  const auto cli = cli_stat({"-t", fmt::format("{}..{}", minute_end - 3600, minute_end),
                              "-grp", "cln_addr,srv_addr", "-cnt", "bytes", "-snd", "-n", "10",
                              "GROUP == 16800023 || GROUP == 16800024"});
   expect_same(table, cli, "cln_addr,srv_addr", "seed example");
@@ -164,6 +166,8 @@ TEST_F(Scrutinizer, TheDocumentedExampleUrlAnswersTheHostPairsOfTheIpGroup) {
     EXPECT_TRUE(campus.contains(*a) || campus.contains(*b)) << row.dump();
   }
   EXPECT_EQ(r.json["report_object"]["dataGranularity"]["used"], 1);
+  EXPECT_EQ(r.json["report_object"]["times"]["start"], minute_end - 3600);
+  EXPECT_EQ(r.json["report_object"]["times"]["end"], minute_end);
 }
 
 TEST_F(Scrutinizer, EveryReportTypeDirectionAndFilterKindIsFlowscopeStat) {
