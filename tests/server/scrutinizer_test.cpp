@@ -363,6 +363,11 @@ TEST_F(Scrutinizer, UserApiRoundTripsAndItsGroupsRestrictReports) {
   EXPECT_EQ(report(all, wanted("inbound", 10, "none"), erin).json["details"], "invalidToken");
   EXPECT_TRUE(call("delUsergroups", {{"delUsergroups", {gid}}}).json.contains("data"));
   EXPECT_FALSE(server_->auth().users()->find_group("netops"));
+  // Membership in group 1 (Administrators) is the admin role; 2 (Guests) alone read-only.
+  call("createUser", {{"users", {{{"name", "root2"}, {"pass", "pw"}, {"membership", {1}}},
+                                 {{"name", "guest"}, {"pass", "pw"}, {"membership", {2}}}}}});
+  EXPECT_EQ(server_->auth().users()->find("root2")->role, Role::Admin);
+  EXPECT_EQ(server_->auth().users()->find("guest")->role, Role::ReadOnly);
   // Only admins may.
   const HttpReply denied = post_form(kFcgi, {{"rm", "user_api"}, {"action", "createUser"},
                                              {"json", R"({"users":[]})"}, {"authToken", tokens_["bob"]}});
@@ -408,6 +413,41 @@ TEST_F(Scrutinizer, BadTokensAndBadInputAnswerErrAndChangeNothing) {
   EXPECT_EQ(users_before, server_->auth().users()->users().size() == 4 ? "4" : "?");
   const HttpReply still = report(ok, wanted("inbound", 3, "none"), tokens_["admin"]);
   EXPECT_EQ(still.json["report"]["table"]["inbound"]["rows"].size(), 3u) << still.body;
+}
+
+// bbp (bytes, bits, percent) and rateTotal (total, rate) change the value column only.
+TEST_F(Scrutinizer, UnitsAndRatesShapeTheValueColumn) {
+  auto value_of = [&](const char* bbp, const char* rate) {
+    nlohmann::json r = rpt("srcHosts", "inbound", nlohmann::json::object());
+    r["bbp"] = {{"selected", bbp}};
+    r["rateTotal"] = {{"selected", rate}};
+    const HttpReply a = report(r, wanted("inbound", 1000, "none"), tokens_["admin"]);
+    EXPECT_FALSE(a.json.contains("err")) << a.body;
+    std::vector<double> values;
+    std::vector<std::uint64_t> bytes;
+    for (const auto& row : a.json["report"]["table"]["inbound"]["rows"]) {
+      values.push_back(std::stod(row[2]["label"].get<std::string>()));
+      bytes.push_back(row[3]["rawValue"].get<std::uint64_t>());
+    }
+    return std::pair{values, bytes};
+  };
+  const auto [plain, bytes] = value_of("bytes", "total");
+  ASSERT_GT(plain.size(), 3u);
+  const auto [bits, b2] = value_of("bits", "total");
+  const auto [percent, b3] = value_of("percent", "total");
+  const auto [rate, b4] = value_of("bytes", "rate");
+  double percent_sum = 0;
+  const double seconds = 5400 - 600;
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_DOUBLE_EQ(plain[i], static_cast<double>(bytes[i]));
+    EXPECT_DOUBLE_EQ(bits[i], 8.0 * static_cast<double>(bytes[i]));
+    EXPECT_NEAR(rate[i], static_cast<double>(bytes[i]) / seconds, 1e-3);
+    percent_sum += percent[i];
+  }
+  EXPECT_NEAR(percent_sum, 100.0, 1e-6);  // every source host is a row: they make the whole
+  EXPECT_EQ(b2, bytes);
+  EXPECT_EQ(b3, bytes);
+  EXPECT_EQ(b4, bytes);
 }
 
 // examples/scrutinizer_report.py (urllib only, a POST form as Plixer's examples send) against
