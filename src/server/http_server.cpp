@@ -235,6 +235,12 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::dispatch(const Route& route, const httplib::Request& req,
                           httplib::Response& res) {
+  const auto started = std::chrono::steady_clock::now();
+  struct Observe {  // every answer, refusals included, is one latency sample
+    LatencyHistogram& histogram;
+    std::chrono::steady_clock::time_point started;
+    ~Observe() { histogram.observe(std::chrono::steady_clock::now() - started); }
+  } observe{server_.http_latency(), started};
   const bool scrut = route.access == Access::Scrutinizer;
   auto peer = IpAddress::parse(req.remote_addr);
   if (!peer) {

@@ -330,6 +330,11 @@ TEST_F(HttpFixture, MetricsNeedAnAdminUnlessPublic) {
   const HttpReply m = get("/metrics", tokens_["admin"]);
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("flowscope_up"), std::string::npos);
+  // The two refusals above were requests too: the HTTP latency histogram counted them.
+  const std::string count = "flowscope_http_latency_seconds_count ";
+  const std::size_t at = m.body.find(count);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(std::stoi(m.body.substr(at + count.size())), 2);
 }
 
 TEST_F(HttpFixture, HttpsUsesTheQueryCertificateAndTakesANewOneOnReload) {
