@@ -129,9 +129,10 @@ void run_groups(const UserOptions& opt) {
 
 void run_grant(const UserOptions& opt, bool grant) {
   if (opt.ip_groups.empty() && opt.exporters.empty() && opt.interfaces.empty()) {
-    throw UserError{"nothing to grant: give --ip-group NAME|CIDR, --exporter ADDRESS or "
-                    "--interface ADDRESS:IFINDEX",
-                    kExitUsage};
+    throw UserError{
+        "nothing to grant: give --ip-group NAME|CIDR, --exporter ADDRESS or "
+        "--interface ADDRESS:IFINDEX",
+        kExitUsage};
   }
   const Paths p = paths_of(opt.files);
   server::UserDb db = load(p);
@@ -157,7 +158,8 @@ void run_grant(const UserOptions& opt, bool grant) {
 void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
   CLI::App* token = cmd->add_subcommand("token", "API tokens for the HTTP API: add, list, revoke");
   token->require_subcommand(1);
-  CLI::App* add = token->add_subcommand("add", "make a token for a user; printed once, stored hashed");
+  CLI::App* add =
+      token->add_subcommand("add", "make a token for a user; printed once, stored hashed");
   add->add_option("name", opt->name, "the user the token acts as")->required();
   add->add_option("--label", opt->label, "what the token is for");
   add_files(add, opt->files);
@@ -172,7 +174,8 @@ void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
     std::cerr << "this token is shown only now; the server accepts it after a reload "
                  "(systemctl reload flowscope)\n";
   });
-  CLI::App* list = token->add_subcommand("list", "tokens: id, user, label, created (never the token)");
+  CLI::App* list =
+      token->add_subcommand("list", "tokens: id, user, label, created (never the token)");
   add_files(list, opt->files);
   list->add_flag("--json", opt->json, "JSON");
   list->footer("Examples:\n  flowscope user token list -c serve.toml");
@@ -181,7 +184,9 @@ void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
     if (opt->json) {
       nlohmann::json j = nlohmann::json::array();
       for (const server::ApiToken& t : db.tokens()) {
-        j.push_back({{"id", t.id}, {"user", t.user}, {"label", t.label},
+        j.push_back({{"id", t.id},
+                     {"user", t.user},
+                     {"label", t.label},
                      {"created", format_time(time_from_ms(t.created_ms))}});
       }
       std::cout << j.dump(2) << '\n';
@@ -341,7 +346,8 @@ void register_user(CLI::App& app) {
   };
   for (const auto& [sub, line] : examples) sub->footer(std::string("Examples:\n  ") + line);
   for (CLI::App* sub : cmd->get_subcommands({})) {
-    if (sub->get_name() == "token") sub->footer("Examples:\n  flowscope user token add grafana -c serve.toml");
+    if (sub->get_name() == "token")
+      sub->footer("Examples:\n  flowscope user token add grafana -c serve.toml");
     if (sub->get_name() == "grant" || sub->get_name() == "revoke") {
       sub->footer("Examples:\n  flowscope user " + sub->get_name() +
                   " campus --ip-group Campus --ip-group 10.1.0.0/16 --exporter 192.0.2.1 "

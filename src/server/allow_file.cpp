@@ -24,13 +24,12 @@ Result<std::vector<Cidr>> parse_allow_list(std::string_view text, std::string_vi
       line.remove_suffix(1);
     }
     if (line.empty()) continue;
-    auto cidr = line.find('/') == std::string_view::npos
-                    ? [&]() -> Result<Cidr> {
-                        auto a = IpAddress::parse(line);
-                        if (!a) return Error{ErrorCode::Parse, "not an IP address"};
-                        return Cidr::host(*a);
-                      }()
-                    : Cidr::parse(line, Cidr::HostBits::Clear);
+    auto cidr = line.find('/') == std::string_view::npos ? [&]() -> Result<Cidr> {
+      auto a = IpAddress::parse(line);
+      if (!a) return Error{ErrorCode::Parse, "not an IP address"};
+      return Cidr::host(*a);
+    }()
+        : Cidr::parse(line, Cidr::HostBits::Clear);
     if (!cidr) {
       return Error{ErrorCode::Parse,
                    fmt::format("{}:{}: \"{}\" is not an address or CIDR; write one per line, "

@@ -293,7 +293,7 @@ Result<Principal> AuthService::resume(const std::string& key, const IpAddress& s
 }
 
 Result<Principal> AuthService::token(const std::string& token, const IpAddress& source,
-                                    const std::vector<Cidr>& allow) {
+                                     const std::vector<Cidr>& allow) {
   std::unique_lock lock(mutex_);
   const TimeMs now = clock_();
   std::optional<AuthFailure> failure;

@@ -41,9 +41,12 @@ nlohmann::json group_json(const GroupPerms& g) {
   for (const InterfaceGrant& i : g.interfaces) {
     interfaces.push_back(fmt::format("{}:{}", i.exporter, i.if_index));
   }
-  return {{"id", g.id},          {"name", g.name},
-          {"ip_groups", g.ip_groups}, {"exporters", exporters},
-          {"interfaces", interfaces}, {"restricted", g.restricted}};
+  return {{"id", g.id},
+          {"name", g.name},
+          {"ip_groups", g.ip_groups},
+          {"exporters", exporters},
+          {"interfaces", interfaces},
+          {"restricted", g.restricted}};
 }
 
 // Runs `change` on the user file and audits it.
@@ -56,9 +59,9 @@ Result<HttpReply> edit(Server& s, HttpCall& call, std::string_view event, std::s
 }
 
 Result<GrantKind> grant_kind(const nlohmann::json& body, std::string& value) {
-  for (const auto& [key, kind] : {std::pair{"ip_group", GrantKind::IpGroup},
-                                  std::pair{"exporter", GrantKind::Exporter},
-                                  std::pair{"interface", GrantKind::Interface}}) {
+  for (const auto& [key, kind] :
+       {std::pair{"ip_group", GrantKind::IpGroup}, std::pair{"exporter", GrantKind::Exporter},
+        std::pair{"interface", GrantKind::Interface}}) {
     if (body.is_object() && body.contains(key) && body[key].is_string()) {
       value = body[key].get<std::string>();
       return kind;
@@ -74,18 +77,31 @@ Result<GrantKind> grant_kind(const nlohmann::json& body, std::string& value) {
 std::vector<Route> admin_routes(Server& server) {
   Server* s = &server;
   std::vector<Route> r;
-  r.push_back({"GET", "/api/v1/admin/users", Access::Admin, "users, roles and groups", {},
-               "Users", [s](HttpCall&) -> Result<HttpReply> {
+  r.push_back({"GET",
+               "/api/v1/admin/users",
+               Access::Admin,
+               "users, roles and groups",
+               {},
+               "Users",
+               [s](HttpCall&) -> Result<HttpReply> {
                  nlohmann::json users = nlohmann::json::array();
                  for (const User& u : s->auth().users()->users()) users.push_back(user_json(u));
                  return HttpReply{200, {{"users", std::move(users)}}};
                }});
-  r.push_back({"POST", "/api/v1/admin/users", Access::Admin, "add a user",
+  r.push_back({"POST",
+               "/api/v1/admin/users",
+               Access::Admin,
+               "add a user",
                {{"name", "body", "string", "user name", true, {}},
                 {"password", "body", "string", "password", true, {}},
-                {"role", "body", "string", "admin, analyst (default), read-only", false,
+                {"role",
+                 "body",
+                 "string",
+                 "admin, analyst (default), read-only",
+                 false,
                  {"admin", "analyst", "read-only"}}},
-               "Ok", [s](HttpCall& c) -> Result<HttpReply> {
+               "Ok",
+               [s](HttpCall& c) -> Result<HttpReply> {
                  const nlohmann::json body = json_body(c);
                  auto name = string_field(body, "name");
                  if (!name) return name.error();
@@ -99,48 +115,64 @@ std::vector<Route> admin_routes(Server& server) {
                    return db.set_groups(*name, groups);
                  });
                }});
-  r.push_back({"DELETE", "/api/v1/admin/users/{name}", Access::Admin,
+  r.push_back({"DELETE",
+               "/api/v1/admin/users/{name}",
+               Access::Admin,
                "remove a user (its keys and tokens end)",
-               {{"name", "path", "string", "user name", true, {}}}, "Ok",
+               {{"name", "path", "string", "user name", true, {}}},
+               "Ok",
                [s](HttpCall& c) -> Result<HttpReply> {
                  const std::string name = c.path.at(0);
                  return edit(*s, c, "user_remove", name,
                              [&](UserDb& db) { return db.remove_user(name); });
                }});
-  r.push_back({"GET", "/api/v1/admin/groups", Access::Admin, "groups and their permissions", {},
-               "Groups", [s](HttpCall&) -> Result<HttpReply> {
+  r.push_back({"GET",
+               "/api/v1/admin/groups",
+               Access::Admin,
+               "groups and their permissions",
+               {},
+               "Groups",
+               [s](HttpCall&) -> Result<HttpReply> {
                  nlohmann::json groups = nlohmann::json::array();
                  for (const GroupPerms& g : s->auth().users()->groups()) {
                    groups.push_back(group_json(g));
                  }
                  return HttpReply{200, {{"groups", std::move(groups)}}};
                }});
-  r.push_back({"POST", "/api/v1/admin/groups", Access::Admin, "add a group",
-               {{"name", "body", "string", "group name", true, {}}}, "Ok",
+  r.push_back({"POST",
+               "/api/v1/admin/groups",
+               Access::Admin,
+               "add a group",
+               {{"name", "body", "string", "group name", true, {}}},
+               "Ok",
                [s](HttpCall& c) -> Result<HttpReply> {
                  auto name = string_field(json_body(c), "name");
                  if (!name) return name.error();
                  return edit(*s, c, "group_add", *name,
                              [&](UserDb& db) { return db.add_group(*name); });
                }});
-  r.push_back({"DELETE", "/api/v1/admin/groups/{name}", Access::Admin,
+  r.push_back({"DELETE",
+               "/api/v1/admin/groups/{name}",
+               Access::Admin,
                "remove a group without members",
-               {{"name", "path", "string", "group name", true, {}}}, "Ok",
+               {{"name", "path", "string", "group name", true, {}}},
+               "Ok",
                [s](HttpCall& c) -> Result<HttpReply> {
                  const std::string name = c.path.at(0);
                  return edit(*s, c, "group_remove", name,
                              [&](UserDb& db) { return db.remove_group(name); });
                }});
   for (const bool grant : {true, false}) {
-    r.push_back({"POST", grant ? "/api/v1/admin/groups/{name}/grant"
-                               : "/api/v1/admin/groups/{name}/revoke",
+    r.push_back({"POST",
+                 grant ? "/api/v1/admin/groups/{name}/grant" : "/api/v1/admin/groups/{name}/revoke",
                  Access::Admin,
                  grant ? "let a group see an IP group, exporter or interface" : "take it back",
                  {{"name", "path", "string", "group name", true, {}},
                   {"ip_group", "body", "string", "IP group name or CIDR", false, {}},
                   {"exporter", "body", "string", "exporter address", false, {}},
                   {"interface", "body", "string", "EXPORTER:IFINDEX", false, {}}},
-                 "Ok", [s, grant](HttpCall& c) -> Result<HttpReply> {
+                 "Ok",
+                 [s, grant](HttpCall& c) -> Result<HttpReply> {
                    const std::string group = c.path.at(0);
                    std::string value;
                    auto kind = grant_kind(json_body(c), value);
@@ -152,8 +184,12 @@ std::vector<Route> admin_routes(Server& server) {
                                });
                  }});
   }
-  r.push_back({"GET", "/api/v1/admin/tokens", Access::Admin,
-               "API tokens: id, user, label, creation time (never the token)", {}, "Tokens",
+  r.push_back({"GET",
+               "/api/v1/admin/tokens",
+               Access::Admin,
+               "API tokens: id, user, label, creation time (never the token)",
+               {},
+               "Tokens",
                [s](HttpCall&) -> Result<HttpReply> {
                  nlohmann::json tokens = nlohmann::json::array();
                  for (const ApiToken& t : s->auth().users()->tokens()) {
@@ -164,11 +200,14 @@ std::vector<Route> admin_routes(Server& server) {
                  }
                  return HttpReply{200, {{"tokens", std::move(tokens)}}};
                }});
-  r.push_back({"POST", "/api/v1/admin/tokens", Access::Admin,
+  r.push_back({"POST",
+               "/api/v1/admin/tokens",
+               Access::Admin,
                "make an API token; the answer is the only time it is shown",
                {{"user", "body", "string", "the user it acts as", true, {}},
                 {"label", "body", "string", "what it is for", false, {}}},
-               "Token", [s](HttpCall& c) -> Result<HttpReply> {
+               "Token",
+               [s](HttpCall& c) -> Result<HttpReply> {
                  const nlohmann::json body = json_body(c);
                  auto user = string_field(body, "user");
                  if (!user) return user.error();
@@ -186,8 +225,12 @@ std::vector<Route> admin_routes(Server& server) {
                                  fmt::format("token {} for {}", id, *user));
                  return HttpReply{200, {{"id", id}, {"user", *user}, {"token", token}}};
                }});
-  r.push_back({"DELETE", "/api/v1/admin/tokens/{id}", Access::Admin, "revoke an API token",
-               {{"id", "path", "string", "the token's id (8 hex digits)", true, {}}}, "Ok",
+  r.push_back({"DELETE",
+               "/api/v1/admin/tokens/{id}",
+               Access::Admin,
+               "revoke an API token",
+               {{"id", "path", "string", "the token's id (8 hex digits)", true, {}}},
+               "Ok",
                [s](HttpCall& c) -> Result<HttpReply> {
                  const std::string id = c.path.at(0);
                  return edit(*s, c, "token_revoke", id,

@@ -36,8 +36,7 @@ Result<QueryContext> query_context(Server& server, const Params& params) {
 }
 
 Result<query::Selection> request_selection(const Params& params, const QueryContext& ctx,
-                                           const Principal& who,
-                                           std::string_view default_window) {
+                                           const Principal& who, std::string_view default_window) {
   query::Selection where;
   if (const std::string* f = find_param(params, "filter")) where.filter = *f;
   if (const std::string* s = find_param(params, "syntax")) {
@@ -86,8 +85,8 @@ Result<void> check_filter(const query::Selection& where, const QueryContext& ctx
 namespace {
 
 nlohmann::json body_or_form(const HttpCall& call) {
-  if (!call.request.body.empty() && call.request.get_header_value("Content-Type").find("json") !=
-                                        std::string::npos) {
+  if (!call.request.body.empty() &&
+      call.request.get_header_value("Content-Type").find("json") != std::string::npos) {
     auto j = nlohmann::json::parse(call.request.body, nullptr, false);
     if (!j.is_discarded()) return j;
     return nullptr;
@@ -147,13 +146,11 @@ Result<HttpReply> stat(Server& server, HttpCall& call) {
   out.field.zone = ctx->zone;
   std::ostringstream text;
   query::write_stat(text, spec, *result, out);
-  nlohmann::json body = {{"source", result->stats.source},
-                         {"rows_read", result->stats.scan.rows_read},
-                         {"group_by", nlohmann::json::array()},
-                         {"count", query::count_name(spec.count)},
-                         {"side", query::side_name(spec.side)},
-                         {"rows", nlohmann::json::array()},
-                         {"saturated", result->saturated}};
+  nlohmann::json body = {
+      {"source", result->stats.source},      {"rows_read", result->stats.scan.rows_read},
+      {"group_by", nlohmann::json::array()}, {"count", query::count_name(spec.count)},
+      {"side", query::side_name(spec.side)}, {"rows", nlohmann::json::array()},
+      {"saturated", result->saturated}};
   for (const query::GroupKey& k : spec.group_by) body["group_by"].push_back(group_key_text(k));
   std::istringstream lines(text.str());
   for (std::string line; std::getline(lines, line);) {
@@ -174,8 +171,7 @@ Result<HttpReply> stat(Server& server, HttpCall& call) {
 Result<HttpReply> exporters(Server& server, HttpCall& call) {
   const IngestStats in = server.ingest().stats();
   const auto ifaces = server.interfaces().snapshot();
-  const double uptime_s =
-      std::max<double>(1.0, (server.now() - server.started()).count() / 1000.0);
+  const double uptime_s = std::max<double>(1.0, (server.now() - server.started()).count() / 1000.0);
   nlohmann::json list = nlohmann::json::array();
   const Principal& who = *call.principal;
   for (const auto& [address, e] : in.exporters) {
@@ -197,14 +193,14 @@ Result<HttpReply> exporters(Server& server, HttpCall& call) {
       }
     }
     nlohmann::json interfaces = nlohmann::json::array();
-    ifaces->for_each([&](const IpAddress& exporter, std::uint32_t index,
-                         const enrich::InterfaceInfo& info) {
-      if (!(exporter == address)) return;
-      interfaces.push_back({{"index", index},
-                            {"name", info.name},
-                            {"description", info.description},
-                            {"speed_bps", info.speed_bps}});
-    });
+    ifaces->for_each(
+        [&](const IpAddress& exporter, std::uint32_t index, const enrich::InterfaceInfo& info) {
+          if (!(exporter == address)) return;
+          interfaces.push_back({{"index", index},
+                                {"name", info.name},
+                                {"description", info.description},
+                                {"speed_bps", info.speed_bps}});
+        });
     list.push_back({{"address", fmt::format("{}", address)},
                     {"packets", e.decode.packets},
                     {"records", e.decode.records},
@@ -216,21 +212,20 @@ Result<HttpReply> exporters(Server& server, HttpCall& call) {
                     {"decode_errors", std::move(errors)},
                     {"interfaces", std::move(interfaces)}});
   }
-  return HttpReply{200,
-                   {{"exporters", std::move(list)},
-                    {"uptime_s", uptime_s},
-                    {"drops",
-                     {{"socket", in.kernel_drops},
-                      {"queue", in.queue_drops},
-                      {"decode", in.decode_drops}}}}};
+  return HttpReply{
+      200,
+      {{"exporters", std::move(list)},
+       {"uptime_s", uptime_s},
+       {"drops",
+        {{"socket", in.kernel_drops}, {"queue", in.queue_drops}, {"decode", in.decode_drops}}}}};
 }
 
 Result<HttpReply> ipinfo(Server& server, HttpCall& call) {
   auto address = IpAddress::parse(call.path.at(0));
   if (!address) {
-    return Error{ErrorCode::InvalidArgument,
-                 fmt::format("\"{}\" is not an IP address; e.g. /api/v1/ipinfo/192.0.2.1",
-                             call.path.at(0))};
+    return Error{
+        ErrorCode::InvalidArgument,
+        fmt::format("\"{}\" is not an IP address; e.g. /api/v1/ipinfo/192.0.2.1", call.path.at(0))};
   }
   nlohmann::json body = {{"address", fmt::format("{}", *address)}};
   if (auto info = server.ip_info().get(*address); info && !info->name.empty()) {
@@ -304,14 +299,21 @@ std::vector<RouteParam> selection_params() {
 std::vector<Route> api_routes(Server& server) {
   Server* s = &server;
   std::vector<Route> r;
-  r.push_back({"POST", "/api/v1/login", Access::Public,
+  r.push_back({"POST",
+               "/api/v1/login",
+               Access::Public,
                "log in: a session key bound to the client address",
                {{"user", "body", "string", "user name", true, {}},
                 {"password", "body", "string", "password", true, {}}},
                "Login",
                [s](HttpCall& c) { return login(*s, c); }});
-  r.push_back({"POST", "/api/v1/logout", Access::User, "end the session key of the request", {},
-               "Ok", [s](HttpCall& c) -> Result<HttpReply> {
+  r.push_back({"POST",
+               "/api/v1/logout",
+               Access::User,
+               "end the session key of the request",
+               {},
+               "Ok",
+               [s](HttpCall& c) -> Result<HttpReply> {
                  if (c.bearer.empty()) {
                    return Error{ErrorCode::InvalidArgument,
                                 "logout ends a session key; this request used an API token "
@@ -320,8 +322,13 @@ std::vector<Route> api_routes(Server& server) {
                  s->auth().end_key(c.bearer, c.peer);
                  return HttpReply{200, {{"ok", true}}};
                }});
-  r.push_back({"GET", "/api/v1/health", Access::Public, "whether the collector receives and stores",
-               {}, "Health", [s](HttpCall&) -> Result<HttpReply> {
+  r.push_back({"GET",
+               "/api/v1/health",
+               Access::Public,
+               "whether the collector receives and stores",
+               {},
+               "Health",
+               [s](HttpCall&) -> Result<HttpReply> {
                  const bool ok = s->healthy();
                  const PipelineStats p = s->pipeline().stats();
                  return HttpReply{ok ? 200 : 503,
@@ -330,8 +337,13 @@ std::vector<Route> api_routes(Server& server) {
                                    {"open_sessions", p.open_sessions},
                                    {"store_errors", p.store_errors}}};
                }});
-  r.push_back({"GET", "/api/v1/fields", Access::User, "the session fields of the registry", {},
-               "Fields", [](HttpCall&) -> Result<HttpReply> {
+  r.push_back({"GET",
+               "/api/v1/fields",
+               Access::User,
+               "the session fields of the registry",
+               {},
+               "Fields",
+               [](HttpCall&) -> Result<HttpReply> {
                  nlohmann::json all = nlohmann::json::array();
                  for (const FieldInfo& f : kFieldTable) {
                    if (in_kind(f, RecordKind::Session)) all.push_back(query::field_json(f));
@@ -339,40 +351,67 @@ std::vector<Route> api_routes(Server& server) {
                  return HttpReply{200, {{"fields", std::move(all)}}};
                }});
   std::vector<RouteParam> stat_params = selection_params();
-  stat_params.push_back({"group", "query", "string",
+  stat_params.push_back({"group",
+                         "query",
+                         "string",
                          "what to rank, as stat -grp: host, pair, port, a field or a tuple",
-                         false, {}});
+                         false,
+                         {}});
+  stat_params.push_back({"count",
+                         "query",
+                         "string",
+                         "bytes, packets, sessions, uports, uhosts, unique:FIELD",
+                         false,
+                         {}});
   stat_params.push_back(
-      {"count", "query", "string", "bytes, packets, sessions, uports, uhosts, unique:FIELD",
-       false, {}});
-  stat_params.push_back({"dir", "query", "string", "snd or rcv (default both)", false,
-                         {"snd", "rcv", "both"}});
+      {"dir", "query", "string", "snd or rcv (default both)", false, {"snd", "rcv", "both"}});
   stat_params.push_back({"top", "query", "integer", "rows before others (default 10)", false, {}});
   stat_params.push_back({"others", "query", "integer", "1 (default): the others row", false, {}});
-  stat_params.push_back({"series", "query", "string", "a time series per row, bucket e.g. 5m",
-                         false, {}});
+  stat_params.push_back(
+      {"series", "query", "string", "a time series per row, bucket e.g. 5m", false, {}});
   stat_params.push_back({"raw", "query", "integer", "1: never answer from rollups", false, {}});
   r.push_back({"GET", "/api/v1/stat", Access::User, "top N statistics, as flowscope stat",
                std::move(stat_params), "Stat", [s](HttpCall& c) { return stat(*s, c); }});
-  r.push_back({"GET", "/api/v1/exporters", Access::User,
-               "exporters: rates, drops by kind, templates, sequence loss, interfaces", {},
-               "Exporters", [s](HttpCall& c) { return exporters(*s, c); }});
-  r.push_back({"GET", "/api/v1/ipinfo/{addr}", Access::User,
+  r.push_back({"GET",
+               "/api/v1/exporters",
+               Access::User,
+               "exporters: rates, drops by kind, templates, sequence loss, interfaces",
+               {},
+               "Exporters",
+               [s](HttpCall& c) { return exporters(*s, c); }});
+  r.push_back({"GET",
+               "/api/v1/ipinfo/{addr}",
+               Access::User,
                "what flowscope knows of an address: name, IP group, country, AS",
-               {{"addr", "path", "string", "an IPv4 or IPv6 address", true, {}}}, "IpInfo",
+               {{"addr", "path", "string", "an IPv4 or IPv6 address", true, {}}},
+               "IpInfo",
                [s](HttpCall& c) { return ipinfo(*s, c); }});
-  r.push_back({"GET", "/api/v1/openapi.json", Access::Public,
-               "this API as an OpenAPI 3 document (generated from the route table)", {},
-               "OpenApi", [s](HttpCall&) -> Result<HttpReply> {
+  r.push_back({"GET",
+               "/api/v1/openapi.json",
+               Access::Public,
+               "this API as an OpenAPI 3 document (generated from the route table)",
+               {},
+               "OpenApi",
+               [s](HttpCall&) -> Result<HttpReply> {
                  return HttpReply{200, openapi_document(s->http_server().routes())};
                }});
-  r.push_back({"GET", "/metrics", Access::Metrics, "Prometheus metrics", {}, "Text",
+  r.push_back({"GET",
+               "/metrics",
+               Access::Metrics,
+               "Prometheus metrics",
+               {},
+               "Text",
                [s](HttpCall& c) -> Result<HttpReply> {
                  c.response.set_content(s->metrics_text(),
                                         "text/plain; version=0.0.4; charset=utf-8");
                  return HttpReply{200, nullptr, true};
                }});
-  r.push_back({"GET", "/healthz", Access::Metrics, "ok (200) or unhealthy (503)", {}, "Text",
+  r.push_back({"GET",
+               "/healthz",
+               Access::Metrics,
+               "ok (200) or unhealthy (503)",
+               {},
+               "Text",
                [s](HttpCall& c) -> Result<HttpReply> {
                  const bool ok = s->healthy();
                  c.response.status = ok ? 200 : 503;

@@ -142,9 +142,9 @@ Result<nlohmann::json> json_param(const Params& params, std::string_view name) {
       }
       if (!node->is_object()) {
         if (!node->is_null()) {
-          return Error{ErrorCode::Parse,
-                       fmt::format("parameter \"{}\" gives both a value and keys to one name",
-                                   key)};
+          return Error{
+              ErrorCode::Parse,
+              fmt::format("parameter \"{}\" gives both a value and keys to one name", key)};
         }
         *node = nlohmann::json::object();
       }
@@ -176,9 +176,9 @@ Result<std::uint64_t> json_uint(const nlohmann::json& value, std::string_view wh
     ok = ec == std::errc() && p == s.data() + s.size() && !s.empty();
   }
   if (!ok || v > max) {
-    return Error{ErrorCode::OutOfRange,
-                 fmt::format("{} must be a whole number from 0 to {} (got {})", what, max,
-                             value.dump())};
+    return Error{
+        ErrorCode::OutOfRange,
+        fmt::format("{} must be a whole number from 0 to {} (got {})", what, max, value.dump())};
   }
   return v;
 }

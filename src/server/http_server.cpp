@@ -1,12 +1,11 @@
 #include "server/http_server.h"
 
-#include <openssl/ssl.h>
-
 #include <mutex>
 #include <regex>
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <openssl/ssl.h>
 
 #include "core/log.h"
 #include "server/server.h"
@@ -165,9 +164,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(Server& server, std::vecto
   srv.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
     auto peer = IpAddress::parse(req.remote_addr);
     if (!peer || !allowed(s->config().http.allow, *peer)) {
-      api_error(res, 403,
-                auth_error("forbidden", fmt::format("address {} is not in [http] allow", req.remote_addr),
-                           "ask the administrator to add it to [http] allow"));
+      api_error(
+          res, 403,
+          auth_error("forbidden", fmt::format("address {} is not in [http] allow", req.remote_addr),
+                     "ask the administrator to add it to [http] allow"));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -194,9 +194,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(Server& server, std::vecto
                 auth_error("NotFound", fmt::format("no route {} {}", req.method, req.path),
                            "see GET /api/v1/openapi.json for the routes"));
     } else if (res.status == 413) {
-      api_error(res, 413,
-                auth_error("OutOfRange", "the request body is larger than 4 MiB",
-                           "send a smaller body"));
+      api_error(
+          res, 413,
+          auth_error("OutOfRange", "the request body is larger than 4 MiB", "send a smaller body"));
     }
   });
   int bound = 0;
@@ -233,8 +233,7 @@ HttpServer::HttpServer(Server& server) : server_(server) {}
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::dispatch(const Route& route, const httplib::Request& req,
-                          httplib::Response& res) {
+void HttpServer::dispatch(const Route& route, const httplib::Request& req, httplib::Response& res) {
   const auto started = std::chrono::steady_clock::now();
   struct Observe {  // every answer, refusals included, is one latency sample
     LatencyHistogram& histogram;
@@ -257,7 +256,8 @@ void HttpServer::dispatch(const Route& route, const httplib::Request& req,
 
   const ServerConfig config = server_.config();
   Access access = route.access;
-  if (access == Access::Metrics) access = config.http.metrics_public ? Access::Public : Access::Admin;
+  if (access == Access::Metrics)
+    access = config.http.metrics_public ? Access::Public : Access::Admin;
   if (access != Access::Public) {
     std::string credential;
     const std::string authz = req.get_header_value("Authorization");
@@ -267,8 +267,9 @@ void HttpServer::dispatch(const Route& route, const httplib::Request& req,
     }
     if (credential.empty()) {
       server_.auth().audit("request_refused", "", *peer, "no credentials");
-      if (scrut) return scrutinizer_error(res, "Request cannot be authenticated: no authToken",
-                                          "invalidToken");
+      if (scrut)
+        return scrutinizer_error(res, "Request cannot be authenticated: no authToken",
+                                 "invalidToken");
       return api_error(res, 401,
                        auth_error("unauthorized", "no credentials",
                                   "send Authorization: Bearer KEY (POST /api/v1/login) or an API "
@@ -291,10 +292,10 @@ void HttpServer::dispatch(const Route& route, const httplib::Request& req,
     if (access == Access::Admin && who->role != Role::Admin) {
       server_.auth().audit("request_refused", who->user, *peer,
                            fmt::format("{} {} needs the admin role", route.method, route.path));
-      return api_error(res, 403,
-                       auth_error("forbidden",
-                                  fmt::format("{} {} is for admins", route.method, route.path),
-                                  "ask an admin"));
+      return api_error(
+          res, 403,
+          auth_error("forbidden", fmt::format("{} {} is for admins", route.method, route.path),
+                     "ask an admin"));
     }
     call.principal = std::move(*who);
   }

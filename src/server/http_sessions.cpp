@@ -34,9 +34,11 @@ struct Cursor {
 };
 
 std::string encode_cursor(const Cursor& c) {
-  const std::string text =
-      nlohmann::json{{"t", c.start_ms}, {"id", c.session_id}, {"b", c.begin_ms}, {"e", c.end_ms}}
-          .dump();
+  const std::string text = nlohmann::json{
+      {"t", c.start_ms},
+      {"id", c.session_id},
+      {"b", c.begin_ms},
+      {"e", c.end_ms}}.dump();
   std::string out(sodium_base64_ENCODED_LEN(text.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
                   '\0');
   sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
@@ -83,10 +85,10 @@ query::FilterExpr compare(FieldId field, Comparator op, query::FilterValue value
 query::FilterExpr after(const Cursor& c) {
   using query::FilterExpr;
   FilterExpr later = compare(FieldId::StartTime, Comparator::Gt, c.start_ms);
-  FilterExpr same = FilterExpr::make(
-      FilterExpr::Op::And,
-      {compare(FieldId::StartTime, Comparator::Eq, c.start_ms),
-       compare(FieldId::SessionId, Comparator::Gt, std::uint64_t{c.session_id})});
+  FilterExpr same =
+      FilterExpr::make(FilterExpr::Op::And,
+                       {compare(FieldId::StartTime, Comparator::Eq, c.start_ms),
+                        compare(FieldId::SessionId, Comparator::Gt, std::uint64_t{c.session_id})});
   return FilterExpr::make(FilterExpr::Op::Or, {std::move(later), std::move(same)});
 }
 
@@ -155,7 +157,8 @@ Result<HttpReply> sessions(Server& server, HttpCall& call) {
     spec.sort = {{FieldId::StartTime, false}, {FieldId::SessionId, false}};
   }
   const bool paging = spec.sort.size() == 2 && spec.sort[0].field == FieldId::StartTime &&
-                      spec.sort[1].field == FieldId::SessionId && (sort == nullptr || sort->empty());
+                      spec.sort[1].field == FieldId::SessionId &&
+                      (sort == nullptr || sort->empty());
   const std::int64_t now_ms = ctx->now.time_since_epoch().count();
   Cursor frozen{0, 0, spec.where.begin_ms, std::min(spec.where.end_ms, now_ms + 1)};
   if (cursor_text != nullptr) {
@@ -189,8 +192,7 @@ Result<HttpReply> sessions(Server& server, HttpCall& call) {
     shared_spec->limit = limit;
     Server* s = &server;
     call.response.set_chunked_content_provider(
-        "text/csv", [s, shared_ctx, shared_spec, shown, out](std::size_t,
-                                                             httplib::DataSink& sink) {
+        "text/csv", [s, shared_ctx, shared_spec, shown, out](std::size_t, httplib::DataSink& sink) {
           std::ostringstream text;
           auto writer = query::RowWriter::create(text, shown, out);
           if (!writer) {
@@ -268,11 +270,19 @@ std::vector<Route> sessions_routes(Server& server) {
       {"tz", "query", "string", "time zone of local times (default UTC)", false, {}},
       {"fields", "query", "string", "columns, comma-separated field names", false, {}},
       {"sort", "query", "string", "FIELD[:asc|:desc],... (no cursor then)", false, {}},
-      {"limit", "query", "integer", "rows per page (default 100, at most 10000; CSV: 0 = all)",
-       false, {}},
+      {"limit",
+       "query",
+       "integer",
+       "rows per page (default 100, at most 10000; CSV: 0 = all)",
+       false,
+       {}},
       {"cursor", "query", "string", "next_cursor of the previous page", false, {}},
-      {"format", "query", "string", "json (default) or csv (streamed; also Accept: text/csv)",
-       false, {"json", "csv"}},
+      {"format",
+       "query",
+       "string",
+       "json (default) or csv (streamed; also Accept: text/csv)",
+       false,
+       {"json", "csv"}},
   };
   return {{"GET", "/api/v1/sessions", Access::User, "raw sessions, paged by cursor, or CSV",
            std::move(params), "Sessions", [s](HttpCall& c) { return sessions(*s, c); }}};

@@ -38,7 +38,8 @@ nlohmann::json session_names() {
 nlohmann::json components() {
   nlohmann::json session = {{"type", "object"}, {"properties", nlohmann::json::object()}};
   for (const FieldInfo& f : kFieldTable) {
-    if (in_kind(f, RecordKind::Session)) session["properties"][std::string(f.name)] = field_schema(f);
+    if (in_kind(f, RecordKind::Session))
+      session["properties"][std::string(f.name)] = field_schema(f);
   }
   const nlohmann::json object = {{"type", "object"}};
   nlohmann::json c;
@@ -138,22 +139,23 @@ nlohmann::json openapi_document(const std::vector<Route>& routes) {
     if (!body_props.empty()) {
       nlohmann::json schema = {{"type", "object"}, {"properties", body_props}};
       if (!body_required.empty()) schema["required"] = body_required;
-      op["requestBody"] = {
-          {"content",
-           {{"application/json", {{"schema", schema}}},
-            {"application/x-www-form-urlencoded", {{"schema", schema}}}}}};
+      op["requestBody"] = {{"content",
+                            {{"application/json", {{"schema", schema}}},
+                             {"application/x-www-form-urlencoded", {{"schema", schema}}}}}};
     }
     const std::string ref = fmt::format("#/components/schemas/{}", r.response);
     op["responses"] = {
-        {"200", {{"description", "ok"}, {"content", {{"application/json", {{"schema", {{"$ref", ref}}}}}}}}},
+        {"200",
+         {{"description", "ok"},
+          {"content", {{"application/json", {{"schema", {{"$ref", ref}}}}}}}}},
         {"400",
          {{"description", "bad input"},
           {"content",
            {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
     if (r.access != Access::Public) {
       op["responses"]["401"] = {{"description", "no or bad credentials"}};
-      op["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}},
-                                              {{"authToken", nlohmann::json::array()}}});
+      op["security"] = nlohmann::json::array(
+          {{{"bearer", nlohmann::json::array()}}, {{"authToken", nlohmann::json::array()}}});
     }
     if (r.access == Access::Admin) op["responses"]["403"] = {{"description", "not an admin"}};
     std::string method(r.method);

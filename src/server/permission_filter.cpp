@@ -42,9 +42,9 @@ FilterExpr permission_filter(const Principal& principal, const enrich::IpGroups*
       for (const IpAddress& e : g.exporters)
         ex.push_back(compare(FieldId::Exporter, Cidr::host(e)));
       for (const InterfaceGrant& i : g.interfaces) {
-        ex.push_back(FilterExpr::make(
-            FilterExpr::Op::And, {compare(FieldId::Exporter, Cidr::host(i.exporter)),
-                                  compare(FieldId::Iface, std::uint64_t{i.if_index})}));
+        ex.push_back(FilterExpr::make(FilterExpr::Op::And,
+                                      {compare(FieldId::Exporter, Cidr::host(i.exporter)),
+                                       compare(FieldId::Iface, std::uint64_t{i.if_index})}));
       }
       parts.push_back(any_of(std::move(ex)));
     }

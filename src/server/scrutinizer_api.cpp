@@ -109,7 +109,8 @@ Result<nlohmann::json> run_direction(Server& server, const Principal& who, const
   if (w.table) {
     nlohmann::json columns = nlohmann::json::array({{{"key", "rank"}, {"label", "Rank"}}});
     for (const query::GroupKey& k : spec.group_by) {
-      columns.push_back({{"key", field_info(k.field).name}, {"label", field_info(k.field).description}});
+      columns.push_back(
+          {{"key", field_info(k.field).name}, {"label", field_info(k.field).description}});
     }
     // The ranked value (orderBy, in the unit and rate asked for), then the raw sums.
     columns.push_back({{"key", "value"}, {"label", r.order_by}});
@@ -152,12 +153,12 @@ Result<nlohmann::json> run_direction(Server& server, const Principal& who, const
     };
     nlohmann::json others_row = footer_row("Other", rest);
     nlohmann::json total_row = footer_row("Total", result->total);
-    report["table"][dir] = {{"columns", std::move(columns)},
-                            {"rows", std::move(rows)},
-                            {"total_rows", result->total_groups},
-                            {"offset", w.offset},
-                            {"footer", {{"others", std::move(others_row)},
-                                        {"total", std::move(total_row)}}}};
+    report["table"][dir] = {
+        {"columns", std::move(columns)},
+        {"rows", std::move(rows)},
+        {"total_rows", result->total_groups},
+        {"offset", w.offset},
+        {"footer", {{"others", std::move(others_row)}, {"total", std::move(total_row)}}}};
   }
   if (w.pie || w.timeseries) {
     const std::size_t shown = std::min<std::size_t>(result->rows.size(), graph_rows);
@@ -199,9 +200,10 @@ Result<nlohmann::json> run_direction(Server& server, const Principal& who, const
 }
 
 nlohmann::json report_object(const ReportRequest& r, std::string_view source) {
-  nlohmann::json granularity = {{"selected", r.granularity_auto ? nlohmann::json("auto")
-                                                                : nlohmann::json(r.granularity_ms / 60'000)},
-                                {"used", r.granularity_ms / 60'000}};
+  nlohmann::json granularity = {
+      {"selected",
+       r.granularity_auto ? nlohmann::json("auto") : nlohmann::json(r.granularity_ms / 60'000)},
+      {"used", r.granularity_ms / 60'000}};
   if (!source.empty()) granularity["source"] = source;
   const std::string group = [&] {
     std::string g;
@@ -210,25 +212,27 @@ nlohmann::json report_object(const ReportRequest& r, std::string_view source) {
     }
     return g;
   }();
-  return {{"reportTypeLang", r.type},
-          {"reportDirections", {{"selected", direction_name(r.direction)}}},
-          {"dataGranularity", std::move(granularity)},
-          {"times",
-           {{"dateRange", r.date_range},
-            {"start", r.spec.where.begin_ms / 1000},
-            {"end", r.spec.where.end_ms / 1000},
-            {"clientTimezone", r.time_zone}}},
-          {"orderBy", r.order_by},
-          {"rateTotal", {{"selected", r.rate ? "rate" : "total"}}},
-          {"bbp", {{"selected", r.unit == ReportUnit::Bits      ? "bits"
-                                : r.unit == ReportUnit::Percent ? "percent"
-                                                                : "bytes"}}},
-          // The same question as `flowscope stat` (docs/http.md): for scripts and tests.
-          {"flowscope",
-           {{"group", group},
-            {"count", query::count_name(r.spec.count)},
-            {"side", query::side_name(r.spec.side)},
-            {"filter", r.spec.where.restriction ? query::to_text(*r.spec.where.restriction) : ""}}}};
+  return {
+      {"reportTypeLang", r.type},
+      {"reportDirections", {{"selected", direction_name(r.direction)}}},
+      {"dataGranularity", std::move(granularity)},
+      {"times",
+       {{"dateRange", r.date_range},
+        {"start", r.spec.where.begin_ms / 1000},
+        {"end", r.spec.where.end_ms / 1000},
+        {"clientTimezone", r.time_zone}}},
+      {"orderBy", r.order_by},
+      {"rateTotal", {{"selected", r.rate ? "rate" : "total"}}},
+      {"bbp",
+       {{"selected", r.unit == ReportUnit::Bits      ? "bits"
+                     : r.unit == ReportUnit::Percent ? "percent"
+                                                     : "bytes"}}},
+      // The same question as `flowscope stat` (docs/http.md): for scripts and tests.
+      {"flowscope",
+       {{"group", group},
+        {"count", query::count_name(r.spec.count)},
+        {"side", query::side_name(r.spec.side)},
+        {"filter", r.spec.where.restriction ? query::to_text(*r.spec.where.restriction) : ""}}}};
 }
 
 Result<nlohmann::json> report_api(Server& server, HttpCall& call) {
@@ -271,8 +275,8 @@ Result<nlohmann::json> report_start(Server& server, HttpCall& call) {
   auto data = json_param(call.params, "report_data");
   if (!data) return data.error();
   if (data->is_null()) return Error{ErrorCode::InvalidArgument, "report_start needs report_data"};
-  auto request = parse_report_request(*data, nlohmann::json(), server.now(),
-                                      server.ip_groups().get());
+  auto request =
+      parse_report_request(*data, nlohmann::json(), server.now(), server.ip_groups().get());
   if (!request) return request.error();
   return nlohmann::json{{"report_object", report_object(*request, "")}};
 }
@@ -308,7 +312,8 @@ Result<std::map<IpAddress, Device>> devices(Server& server, const Principal& who
     if (!index.empty() && index != "0") d.interfaces[static_cast<std::uint32_t>(std::stoul(index))];
   }
   if (who.all_data) {
-    for (const auto& [address, e] : server.ingest().stats().exporters) out[address].address = address;
+    for (const auto& [address, e] : server.ingest().stats().exporters)
+      out[address].address = address;
   }
   server.interfaces().snapshot()->for_each(
       [&](const IpAddress& exporter, std::uint32_t index, const enrich::InterfaceInfo& info) {
@@ -379,8 +384,11 @@ Result<nlohmann::json> top_interfaces(Server& server, HttpCall& call) {
     for (const auto& [index, if_name] : d.interfaces) {
       const std::string label = if_name.empty() ? fmt::format("ifIndex {}", index) : if_name;
       rows.push_back(nlohmann::json::array(
-          {cell(name, name), cell(ip, ip), cell(hex_of(address), hex_of(address)),
-           cell(std::to_string(index), index), cell(label, label),
+          {cell(name, name),
+           cell(ip, ip),
+           cell(hex_of(address), hex_of(address)),
+           cell(std::to_string(index), index),
+           cell(label, label),
            {{"label", label}, {"filterDrag", {{"searchStr", std::to_string(index)}}}}}));
     }
   }
@@ -415,14 +423,22 @@ std::vector<Route> scrutinizer_routes(Server& server) {
     return HttpReply{200, std::move(*out)};
   };
   std::vector<RouteParam> params = {
-      {"rm", "query", "string", "run mode", true,
+      {"rm",
+       "query",
+       "string",
+       "run mode",
+       true,
        {"report_api", "report_start", "get_known_objects", "status", "user_api"}},
       {"action", "query", "string", "get (report_api), or a user_api action", false, {}},
       {"authToken", "query", "string", "an API token (flowscope user token add)", false, {}},
       {"rpt_json", "query", "string", "report_api: the report, JSON", false, {}},
       {"data_requested", "query", "string", "report_api: what to answer, JSON", false, {}},
       {"report_data", "query", "string", "report_start: the report, JSON", false, {}},
-      {"type", "query", "string", "get_known_objects: devices or deviceGroups", false,
+      {"type",
+       "query",
+       "string",
+       "get_known_objects: devices or deviceGroups",
+       false,
        {"devices", "deviceGroups"}},
       {"view", "query", "string", "status: topInterfaces", false, {}},
       {"session_state", "query", "string", "status: search, JSON", false, {}},
@@ -432,8 +448,7 @@ std::vector<Route> scrutinizer_routes(Server& server) {
            "Scrutinizer's API (report_api, report_start, get_known_objects, status, user_api)",
            params, "Scrutinizer", handler},
           {"POST", "/fcgi/scrut_fcgi.fcgi", Access::Scrutinizer,
-           "the same as a POST form (url-encoded or multipart)", params, "Scrutinizer",
-           handler}};
+           "the same as a POST form (url-encoded or multipart)", params, "Scrutinizer", handler}};
 }
 
 }  // namespace flowscope::server

@@ -79,8 +79,8 @@ Result<IpAddress> hex_address(std::string_view hex) {
     if (auto a = IpAddress::parse(hex)) return *a;
   }
   if (hex.size() != 8 && hex.size() != 32) {
-    return bad(fmt::format("\"{}\" is not an exporter in hex (8 digits for IPv4, e.g. 0A010107)",
-                           hex));
+    return bad(
+        fmt::format("\"{}\" is not an exporter in hex (8 digits for IPv4, e.g. 0A010107)", hex));
   }
   std::array<std::byte, 16> bytes{};
   for (std::size_t i = 0; i < hex.size(); i += 2) {
@@ -138,19 +138,21 @@ Result<FilterExpr> device_filter(const std::string& key, const std::string& valu
   const auto& [first, rest] = *parts;
   if (first == "GROUP") {
     if (rest == "ALL") return FilterExpr::all();
-    return bad(fmt::format("filter {}: device group \"{}\" is not known; flowscope has the "
-                           "group ALL (get_known_objects type=deviceGroups)",
-                           key, rest));
+    return bad(
+        fmt::format("filter {}: device group \"{}\" is not known; flowscope has the "
+                    "group ALL (get_known_objects type=deviceGroups)",
+                    key, rest));
   }
   auto exporter = hex_address(first);
   if (!exporter) return exporter.error();
   FilterExpr on_exporter = compare(FieldId::Exporter, Cidr::host(*exporter));
   if (rest == "ALL") return on_exporter;
   const std::size_t dash = rest.rfind('-');
-  auto same = dash == std::string::npos ? Result<IpAddress>(bad("")) : hex_address(rest.substr(0, dash));
+  auto same =
+      dash == std::string::npos ? Result<IpAddress>(bad("")) : hex_address(rest.substr(0, dash));
   if (!same || !(*same == *exporter)) {
-    return bad(fmt::format("filter {}=\"{}\": write in_<hex>_ALL or in_<hex>_<hex>-<ifIndex>",
-                           key, value));
+    return bad(fmt::format("filter {}=\"{}\": write in_<hex>_ALL or in_<hex>_<hex>-<ifIndex>", key,
+                           value));
   }
   auto index = json_uint(nlohmann::json(rest.substr(dash + 1)), key, 0xFFFFFFFFu);
   if (!index) return index.error();
@@ -180,26 +182,24 @@ Result<FilterExpr> ip_group_filter(const std::string& key, const std::string& va
   return any_of(std::move(any));
 }
 
-Result<FilterExpr> ip_filter(const std::string& key, const std::string& value,
-                             ReportDirection d) {
+Result<FilterExpr> ip_filter(const std::string& key, const std::string& value, ReportDirection d) {
   const std::size_t last = value.rfind('_');
   if (value.rfind("in_", 0) != 0 || last == std::string::npos || last < 3) {
-    return bad(fmt::format("filter {}=\"{}\": write in_<address or CIDR>_src|dst|both", key,
-                           value));
+    return bad(
+        fmt::format("filter {}=\"{}\": write in_<address or CIDR>_src|dst|both", key, value));
   }
   const std::string text = value.substr(3, last - 3);
-  auto cidr = text.find('/') != std::string::npos
-                  ? Cidr::parse(text, Cidr::HostBits::Clear)
-                  : [&]() -> Result<Cidr> {
-                      auto a = IpAddress::parse(text);
-                      if (!a) return bad("not an address");
-                      return Cidr::host(*a);
-                    }();
+  auto cidr = text.find('/') != std::string::npos ? Cidr::parse(text, Cidr::HostBits::Clear)
+                                                  : [&]() -> Result<Cidr> {
+    auto a = IpAddress::parse(text);
+    if (!a) return bad("not an address");
+    return Cidr::host(*a);
+  }();
   if (!cidr) {
     return bad(fmt::format("filter {}: \"{}\" is not an address or CIDR", key, text));
   }
-  auto field = side_field(key, value.substr(last + 1), d, FieldId::ClnAddr, FieldId::SrvAddr,
-                          FieldId::Addr);
+  auto field =
+      side_field(key, value.substr(last + 1), d, FieldId::ClnAddr, FieldId::SrvAddr, FieldId::Addr);
   if (!field) return field.error();
   return compare(*field, *cidr);
 }
@@ -224,9 +224,10 @@ Result<FilterExpr> report_filters(const nlohmann::json& filters, ReportDirection
       f = ip_filter(key, value, d);
       if (f) ips.push_back(std::move(*f));
     } else {
-      return bad(fmt::format("filter {} is not supported; use sdfDips_N, sdfIPGroups_N or "
-                             "sdfIps_N",
-                             key));
+      return bad(
+          fmt::format("filter {} is not supported; use sdfDips_N, sdfIPGroups_N or "
+                      "sdfIps_N",
+                      key));
     }
     if (!f) return f.error();
   }
@@ -260,10 +261,10 @@ std::int64_t auto_granularity_ms(std::int64_t window_ms) {
   return 1440 * kMinute;
 }
 
-Result<TimeWindow> report_window(const nlohmann::json& times, TimeMs now,
-                                 const TimeZoneRef& zone) {
+Result<TimeWindow> report_window(const nlohmann::json& times, TimeMs now, const TimeZoneRef& zone) {
   using namespace std::chrono;
-  if (!times.is_object()) return bad("times must be an object such as {\"dateRange\": \"LastHour\"}");
+  if (!times.is_object())
+    return bad("times must be an object such as {\"dateRange\": \"LastHour\"}");
   const std::string range = times.value("dateRange", std::string("LastFiveMinutes"));
   const TimeContext ctx{now, zone};
   auto minutes = [&](int n) { return TimeWindow{now - std::chrono::minutes(n), now}; };
@@ -274,10 +275,10 @@ Result<TimeWindow> report_window(const nlohmann::json& times, TimeMs now,
   const unsigned d = static_cast<unsigned>(std::stoi(local.substr(8, 2)));
   const year_month_day today{year{y}, month{m}, day{d}};
   auto midnight = [&](year_month_day day_) -> Result<TimeMs> {
-    return parse_time(fmt::format("{:04}-{:02}-{:02}", static_cast<int>(day_.year()),
-                                  static_cast<unsigned>(day_.month()),
-                                  static_cast<unsigned>(day_.day())),
-                      ctx);
+    return parse_time(
+        fmt::format("{:04}-{:02}-{:02}", static_cast<int>(day_.year()),
+                    static_cast<unsigned>(day_.month()), static_cast<unsigned>(day_.day())),
+        ctx);
   };
   auto span = [&](year_month_day a, year_month_day b) -> Result<TimeWindow> {
     auto begin = midnight(a);
@@ -358,9 +359,10 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
     names += t.name;
   }
   if (type == nullptr) {
-    return bad(fmt::format("reportTypeLang \"{}\" is not a report type flowscope knows; use one "
-                           "of {}",
-                           r.type, names));
+    return bad(
+        fmt::format("reportTypeLang \"{}\" is not a report type flowscope knows; use one "
+                    "of {}",
+                    r.type, names));
   }
   const std::string dir = selected(rpt_json, "reportDirections", "inbound");
   if (dir == "outbound") {
@@ -382,7 +384,7 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
   // Inbound: what the client (the source) sent. Outbound: the server's; with the server's field
   // first, "send" is the server's side, else it is what the client received.
   r.spec.side = r.direction == ReportDirection::Outbound && !any_swapped ? query::Side::Receive
-                                                                          : query::Side::Send;
+                                                                         : query::Side::Send;
   r.order_by = rpt_json.value("orderBy", std::string("sum_octetdeltacount"));
   if (r.order_by == "sum_octetdeltacount" || r.order_by.empty()) {
     r.spec.count = query::CountKind::Bytes;
@@ -391,9 +393,10 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
   } else if (r.order_by == "sum_flows" || r.order_by == "flows" || r.order_by == "count_flows") {
     r.spec.count = query::CountKind::Sessions;
   } else {
-    return bad(fmt::format("orderBy \"{}\" is not sum_octetdeltacount, sum_packetdeltacount or "
-                           "sum_flows",
-                           r.order_by));
+    return bad(
+        fmt::format("orderBy \"{}\" is not sum_octetdeltacount, sum_packetdeltacount or "
+                    "sum_flows",
+                    r.order_by));
   }
   const std::string rate = selected(rpt_json, "rateTotal", "total");
   if (rate != "rate" && rate != "total") {
@@ -426,9 +429,10 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
   } else {
     auto minutes = json_uint(nlohmann::json(granularity), "dataGranularity.selected", 525600);
     if (!minutes || *minutes == 0) {
-      return bad(fmt::format("dataGranularity.selected \"{}\" is not \"auto\" or minutes (1 to "
-                             "525600)",
-                             granularity));
+      return bad(
+          fmt::format("dataGranularity.selected \"{}\" is not \"auto\" or minutes (1 to "
+                      "525600)",
+                      granularity));
     }
     r.granularity_auto = false;
     r.granularity_ms = static_cast<std::int64_t>(*minutes) * 60'000;
@@ -446,8 +450,7 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
     r.spec.where.end_ms = floor_to(r.spec.where.end_ms);
   }
 
-  auto filter = report_filters(rpt_json.value("filters", nlohmann::json()), r.direction,
-                               ip_groups);
+  auto filter = report_filters(rpt_json.value("filters", nlohmann::json()), r.direction, ip_groups);
   if (!filter) return filter.error();
   if (filter->op != FilterExpr::Op::All) {
     r.spec.where.restriction = std::make_shared<const FilterExpr>(std::move(*filter));
@@ -470,7 +473,8 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
         const nlohmann::json& t = v["table"];
         if (t.is_object() && t.contains("query_limit")) {
           const nlohmann::json& q = t["query_limit"];
-          if (!q.is_object()) return bad("query_limit must be {\"offset\": N, \"max_num_rows\": N}");
+          if (!q.is_object())
+            return bad("query_limit must be {\"offset\": N, \"max_num_rows\": N}");
           if (q.contains("offset")) {
             auto o = json_uint(q["offset"], "query_limit.offset", kMaxReportRows);
             if (!o) return o.error();
@@ -494,8 +498,8 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
         } else if (g == "timeseries") {
           w.timeseries = true;
         } else if (!g.empty() && g != "none") {
-          return bad(fmt::format("data_requested.{}.graph \"{}\" is not all, pie or timeseries",
-                                 key, g));
+          return bad(
+              fmt::format("data_requested.{}.graph \"{}\" is not all, pie or timeseries", key, g));
         }
       }
       r.wanted.push_back(w);

@@ -53,7 +53,7 @@ struct DirectionRequest {
 struct ReportRequest {
   std::string type;  // reportTypeLang
   ReportDirection direction = ReportDirection::Inbound;
-  query::StatSpec spec;          // group_by, side, count, window; no restriction yet
+  query::StatSpec spec;  // group_by, side, count, window; no restriction yet
   std::int64_t granularity_ms = 0;
   bool granularity_auto = true;
   std::string date_range;  // as given

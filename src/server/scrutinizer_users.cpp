@@ -69,7 +69,8 @@ Result<void> apply_role_groups(UserDb& db, const std::string& user, const nlohma
       groups.push_back(g->name);
     }
   }
-  const Role role = admin ? Role::Admin : (guest && groups.empty() ? Role::ReadOnly : Role::Analyst);
+  const Role role =
+      admin ? Role::Admin : (guest && groups.empty() ? Role::ReadOnly : Role::Analyst);
   if (auto r = db.set_role(user, role); !r) return r;
   return db.set_groups(user, groups);
 }
@@ -120,8 +121,9 @@ Result<nlohmann::json> del_users(UserDb& db, const nlohmann::json& j) {
 
 Result<nlohmann::json> create_groups(UserDb& db, const nlohmann::json& j) {
   if (!j.contains("usergroups") || !j["usergroups"].is_array()) {
-    return bad("createUsergroup needs json {\"usergroups\": [{\"name\", \"template_usergroup\", "
-               "\"users\": [...]}]}");
+    return bad(
+        "createUsergroup needs json {\"usergroups\": [{\"name\", \"template_usergroup\", "
+        "\"users\": [...]}]}");
   }
   nlohmann::json data = nlohmann::json::array();
   for (const auto& g : j["usergroups"]) {
@@ -168,8 +170,8 @@ Result<nlohmann::json> create_groups(UserDb& db, const nlohmann::json& j) {
 }
 
 Result<nlohmann::json> del_groups(UserDb& db, const nlohmann::json& j) {
-  const nlohmann::json list = j.contains("delUsergroups") ? j["delUsergroups"]
-                                                          : j.value("usergroups", nlohmann::json());
+  const nlohmann::json list =
+      j.contains("delUsergroups") ? j["delUsergroups"] : j.value("usergroups", nlohmann::json());
   if (!list.is_array()) return bad("delUsergroups needs json {\"delUsergroups\": [id or name]}");
   nlohmann::json data = nlohmann::json::array();
   for (const auto& ref : list) {
@@ -198,8 +200,9 @@ Result<nlohmann::json> del_groups(UserDb& db, const nlohmann::json& j) {
 
 Result<nlohmann::json> membership(UserDb& db, const nlohmann::json& j) {
   if (!j.contains("membership") || !j["membership"].is_object()) {
-    return bad("membership needs json {\"membership\": {\"add\": [{\"user_id\", "
-               "\"usergroup_id\"}], \"remove\": [...]}}");
+    return bad(
+        "membership needs json {\"membership\": {\"add\": [{\"user_id\", "
+        "\"usergroup_id\"}], \"remove\": [...]}}");
   }
   nlohmann::json errors = nlohmann::json::array();
   nlohmann::json updated = nlohmann::json::array();
@@ -214,11 +217,11 @@ Result<nlohmann::json> membership(UserDb& db, const nlohmann::json& j) {
       const std::string user = u->name;
       const auto gid = id_of(gref);
       if (gid == kAdministratorsGroupId || gid == kGuestsGroupId) {
-        const Role role = add ? (gid == kAdministratorsGroupId ? Role::Admin : Role::ReadOnly)
-                              : Role::Analyst;
+        const Role role =
+            add ? (gid == kAdministratorsGroupId ? Role::Admin : Role::ReadOnly) : Role::Analyst;
         if (auto r = db.set_role(user, role); !r) return r.error();
-        updated.push_back(fmt::format("{} user {} {} usergroup {}", add ? "Added" : "Removed",
-                                      user, add ? "to" : "from", *gid));
+        updated.push_back(fmt::format("{} user {} {} usergroup {}", add ? "Added" : "Removed", user,
+                                      add ? "to" : "from", *gid));
         continue;
       }
       const GroupPerms* g = group_ref(db, gref);
@@ -241,8 +244,9 @@ Result<nlohmann::json> membership(UserDb& db, const nlohmann::json& j) {
 Result<nlohmann::json> permissions(UserDb& db, const nlohmann::json& j,
                                    const enrich::IpGroups* ip_groups) {
   if (!j.contains("permissions") || !j["permissions"].is_object()) {
-    return bad("permissions needs json {\"permissions\": {\"add\": [{\"usergroup_id\", "
-               "\"permission_type\", \"seccode\"}], \"remove\": [...]}}");
+    return bad(
+        "permissions needs json {\"permissions\": {\"add\": [{\"usergroup_id\", "
+        "\"permission_type\", \"seccode\"}], \"remove\": [...]}}");
   }
   nlohmann::json errors = nlohmann::json::array();
   nlohmann::json updated = nlohmann::json::array();
@@ -279,11 +283,10 @@ Result<nlohmann::json> permissions(UserDb& db, const nlohmann::json& j,
         kind = GrantKind::Interface;
         value = fmt::format("{}:{}", *a, code.substr(dash + 1));
       } else if (type == "group") {
-        const std::uint32_t id =
-            code.find_first_not_of("0123456789") == std::string::npos && !code.empty() &&
-                    code.size() < 10
-                ? static_cast<std::uint32_t>(std::stoul(code))
-                : 0;
+        const std::uint32_t id = code.find_first_not_of("0123456789") == std::string::npos &&
+                                         !code.empty() && code.size() < 10
+                                     ? static_cast<std::uint32_t>(std::stoul(code))
+                                     : 0;
         const enrich::IpGroup* ig = ip_groups != nullptr ? ip_groups->group(id) : nullptr;
         if (ig == nullptr) {
           errors.push_back(fmt::format("no IP group {}; see [enrich] ip_groups", code));
@@ -292,9 +295,10 @@ Result<nlohmann::json> permissions(UserDb& db, const nlohmann::json& j,
         kind = GrantKind::IpGroup;
         value = ig->name;
       } else {
-        errors.push_back(fmt::format("permission type \"{}\" has no flowscope equivalent (device, "
-                                     "interface and group do)",
-                                     type));
+        errors.push_back(
+            fmt::format("permission type \"{}\" has no flowscope equivalent (device, "
+                        "interface and group do)",
+                        type));
         continue;
       }
       auto r = add ? db.grant(group, kind, value) : db.revoke(group, kind, value);
@@ -346,10 +350,10 @@ Result<nlohmann::json> user_api(Server& server, HttpCall& call) {
   const auto groups = server.ip_groups();
   nlohmann::json data;
   auto r = server.auth().edit_users([&](UserDb& db) -> Result<void> {
-    Result<nlohmann::json> out = bad(fmt::format(
-        "user_api action \"{}\" is not one of createUser, delUsers, createUsergroup, "
-        "delUsergroups, membership, permissions, changeUsername",
-        *action));
+    Result<nlohmann::json> out = bad(
+        fmt::format("user_api action \"{}\" is not one of createUser, delUsers, createUsergroup, "
+                    "delUsergroups, membership, permissions, changeUsername",
+                    *action));
     if (*action == "createUser") out = create_users(db, *j);
     if (*action == "delUsers") out = del_users(db, *j);
     if (*action == "createUsergroup") out = create_groups(db, *j);

@@ -81,8 +81,8 @@ struct ListenerConfig {
   bool tls_required = false;       // refuse plain connections
   QueryLimits limits;              // [query] only
   // [http] only (docs/http.md):
-  bool tls = false;             // HTTPS with [query] tls_cert/tls_key (re-read on SIGHUP)
-  bool metrics_public = true;   // /metrics and /healthz answer without a login
+  bool tls = false;                  // HTTPS with [query] tls_cert/tls_key (re-read on SIGHUP)
+  bool metrics_public = true;        // /metrics and /healthz answer without a login
   std::filesystem::path allow_file;  // where API tokens may come from (auth_ips.cfg style)
   std::vector<Cidr> token_allow;     // allow_file's entries, read with the configuration
 };

@@ -148,8 +148,9 @@ Result<UserDb> UserDb::load(const std::filesystem::path& path) {
       }
       for (const auto& i : g.value("interfaces", nlohmann::json::array())) {
         auto a = IpAddress::parse(i.at("exporter").get<std::string>());
-        if (!a) return bad(fmt::format("group \"{}\": an interface's exporter is not an address",
-                                       perms.name));
+        if (!a)
+          return bad(
+              fmt::format("group \"{}\": an interface's exporter is not an address", perms.name));
         perms.interfaces.push_back(InterfaceGrant{*a, i.at("if_index").get<std::uint32_t>()});
       }
       perms.restricted = g.value("restricted", false);
@@ -208,10 +209,8 @@ Result<void> UserDb::save(const std::filesystem::path& path) const {
     for (const InterfaceGrant& i : g.interfaces) {
       interfaces.push_back({{"exporter", fmt::format("{}", i.exporter)}, {"if_index", i.if_index}});
     }
-    nlohmann::json group = {{"name", g.name},
-                            {"id", g.id},
-                            {"ip_groups", g.ip_groups},
-                            {"exporters", exporters}};
+    nlohmann::json group = {
+        {"name", g.name}, {"id", g.id}, {"ip_groups", g.ip_groups}, {"exporters", exporters}};
     if (!g.interfaces.empty()) group["interfaces"] = std::move(interfaces);
     if (g.restricted) group["restricted"] = true;
     j["groups"].push_back(std::move(group));
@@ -434,8 +433,8 @@ Result<std::string> UserDb::add_token(std::string_view user, std::string_view la
   ApiToken t;
   do {
     t.id = random_hex(4);
-  } while (std::any_of(tokens_.begin(), tokens_.end(),
-                       [&](const ApiToken& o) { return o.id == t.id; }));
+  } while (
+      std::any_of(tokens_.begin(), tokens_.end(), [&](const ApiToken& o) { return o.id == t.id; }));
   const std::string token = "fst_" + t.id + "_" + random_hex(16);
   t.user = std::string(user);
   t.hash = sha256_hex(token);
@@ -459,7 +458,8 @@ const ApiToken* UserDb::find_token(std::string_view token) const {
   const ApiToken* found = nullptr;
   // Every stored hash is compared (no early exit), each in constant time.
   for (const ApiToken& t : tokens_) {
-    if (t.hash.size() == hash.size() && sodium_memcmp(t.hash.data(), hash.data(), hash.size()) == 0) {
+    if (t.hash.size() == hash.size() &&
+        sodium_memcmp(t.hash.data(), hash.data(), hash.size()) == 0) {
       found = &t;
     }
   }

@@ -104,8 +104,7 @@ class UserDb {
 
   // A new token for `user`; returns the token text ("fst_" + id + "_" + 32 hex digits), which is
   // not stored and cannot be shown again.
-  Result<std::string> add_token(std::string_view user, std::string_view label,
-                                std::int64_t now_ms);
+  Result<std::string> add_token(std::string_view user, std::string_view label, std::int64_t now_ms);
   Result<void> remove_token(std::string_view id);
   // The token whose hash matches `token` (constant-time comparison of the hashes), or null.
   const ApiToken* find_token(std::string_view token) const;

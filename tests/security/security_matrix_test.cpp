@@ -371,13 +371,14 @@ TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {
     auto check_ids = [&](const std::vector<std::uint64_t>& ids, const std::string& what) {
       for (std::uint64_t id : ids) {
         const Row* row = row_of(id);
-        if (row == nullptr || !who.sees(*row)) tally.bypass(fmt::format("{}: session {}", what, id));
+        if (row == nullptr || !who.sees(*row))
+          tally.bypass(fmt::format("{}: session {}", what, id));
       }
     };
     for (const auto& [filter, syntax] : injection_corpus()) {
-      const std::string base = fmt::format(
-          "window=all&filter={}&syntax={}", url_encode(filter),
-          syntax == query::FilterSyntax::Nfdump ? "nfdump" : "flowtraq");
+      const std::string base =
+          fmt::format("window=all&filter={}&syntax={}", url_encode(filter),
+                      syntax == query::FilterSyntax::Nfdump ? "nfdump" : "flowtraq");
       const std::string label = fmt::format("{} {:?}", who.user, filter);
       // 1. /api/v1/sessions, paged by cursor (20 rows a page), every id one the user may see.
       std::vector<std::uint64_t> ids;
@@ -399,8 +400,8 @@ TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {
       }
       check_ids(ids, "http sessions " + label);
       if (ok && filter.empty() && ids.size() != allowed) {
-        tally.bypass(fmt::format("http sessions {}: {} rows, {} allowed", label, ids.size(),
-                                 allowed));
+        tally.bypass(
+            fmt::format("http sessions {}: {} rows, {} allowed", label, ids.size(), allowed));
       }
       // CSV.
       {
@@ -416,7 +417,8 @@ TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {
         }
         check_ids(csv, "http csv " + label);
         if (ok && csv.size() != ids.size()) {
-          tally.bypass(fmt::format("http csv {}: {} rows, pages {}", label, csv.size(), ids.size()));
+          tally.bypass(
+              fmt::format("http csv {}: {} rows, pages {}", label, csv.size(), ids.size()));
         }
       }
       // 2. /api/v1/stat, top 1 so that the rest is in 'others', with and without a series.
@@ -443,9 +445,10 @@ TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {
         const std::uint64_t total = j["total"].value("sessions", std::uint64_t{0});
         if (total > allowed || sum > allowed || series_sum > allowed ||
             (ok && total != ids.size())) {
-          tally.bypass(fmt::format("http stat{} {}: total {}, rows+others {}, series {}, {} "
-                                   "allowed, sessions {}",
-                                   series, label, total, sum, series_sum, allowed, ids.size()));
+          tally.bypass(
+              fmt::format("http stat{} {}: total {}, rows+others {}, series {}, {} "
+                          "allowed, sessions {}",
+                          series, label, total, sum, series_sum, allowed, ids.size()));
         }
       }
     }
@@ -458,21 +461,20 @@ TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {
         {{"sdfDips_0", "in_C0000202_ALL"}},
     };
     for (const auto& filters : sdf) {
-      const nlohmann::json rpt = {
-          {"reportTypeLang", "host2host"},
-          {"reportDirections", {{"selected", "inbound"}}},
-          {"times",
-           {{"dateRange", "Custom"},
-            {"start", (kNowMs - 7'200'000) / 1000},
-            {"end", kNowMs / 1000}}},
-          {"orderBy", "sum_flows"},
-          {"filters", filters}};
+      const nlohmann::json rpt = {{"reportTypeLang", "host2host"},
+                                  {"reportDirections", {{"selected", "inbound"}}},
+                                  {"times",
+                                   {{"dateRange", "Custom"},
+                                    {"start", (kNowMs - 7'200'000) / 1000},
+                                    {"end", kNowMs / 1000}}},
+                                  {"orderBy", "sum_flows"},
+                                  {"filters", filters}};
       const nlohmann::json wanted = {
           {"inbound",
            {{"graph", "all"}, {"table", {{"query_limit", {{"offset", 0}, {"max_num_rows", 1}}}}}}}};
       const auto [status, body] =
-          get("/fcgi/scrut_fcgi.fcgi?rm=report_api&action=get&rpt_json=" +
-                  url_encode(rpt.dump()) + "&data_requested=" + url_encode(wanted.dump()),
+          get("/fcgi/scrut_fcgi.fcgi?rm=report_api&action=get&rpt_json=" + url_encode(rpt.dump()) +
+                  "&data_requested=" + url_encode(wanted.dump()),
               token);
       ++tally.tried;
       const auto j = nlohmann::json::parse(body, nullptr, false);
@@ -485,7 +487,8 @@ TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {
       const std::uint64_t total = table["footer"]["total"][6]["rawValue"].get<std::uint64_t>();
       const std::uint64_t other = table["footer"]["others"][6]["rawValue"].get<std::uint64_t>();
       std::uint64_t pie = 0;
-      for (const auto& p : j["report"]["graph"]["pie"]["inbound"]) pie += p["value"].get<std::uint64_t>();
+      for (const auto& p : j["report"]["graph"]["pie"]["inbound"])
+        pie += p["value"].get<std::uint64_t>();
       std::uint64_t series = 0;
       for (const auto& s : j["report"]["graph"]["timeseries"]["inbound"]) {
         for (const auto& p : s) series += p[1].get<std::uint64_t>();
@@ -495,13 +498,16 @@ TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {
         const auto cln = IpAddress::parse(row[1]["label"].get<std::string>());
         const auto srv = IpAddress::parse(row[2]["label"].get<std::string>());
         bool any = false;
-        for (const Row& r : rows_) any = any || (cln && srv && r.cln == *cln && r.srv == *srv && who.sees(r));
-        if (!any) tally.bypass(fmt::format("report_api {}: pair {} not visible", who.user, row.dump()));
+        for (const Row& r : rows_)
+          any = any || (cln && srv && r.cln == *cln && r.srv == *srv && who.sees(r));
+        if (!any)
+          tally.bypass(fmt::format("report_api {}: pair {} not visible", who.user, row.dump()));
       }
       if (total > allowed || other > allowed || pie > allowed || series > allowed) {
-        tally.bypass(fmt::format("report_api {} {}: total {}, other {}, pie {}, series {}, {} "
-                                 "allowed",
-                                 who.user, filters.dump(), total, other, pie, series, allowed));
+        tally.bypass(
+            fmt::format("report_api {} {}: total {}, other {}, pie {}, series {}, {} "
+                        "allowed",
+                        who.user, filters.dump(), total, other, pie, series, allowed));
       }
       if (filters.empty()) report_flows[who.user] = total;
     }

@@ -8,8 +8,9 @@
 
 #include "query/filter_parser.h"
 #include "server/http_server.h"
-#include "server_fixture.h"
+
 #include "http_fixture.h"
+#include "server_fixture.h"
 #include "test_certs.h"
 
 namespace flowscope::server::testing {
@@ -109,7 +110,9 @@ TEST_F(HttpFixture, StatIsFlowscopeStat) {
        {"-grp", "host", "-cnt", "sessions", "-n", "5", "SRVPORT == 443"}},
       {{{"group", "srvport"}, {"count", "packets"}, {"dir", "rcv"}, {"series", "10m"}},
        {"-grp", "srvport", "-cnt", "packets", "-rcv", "-w", "10m"}},
-      {{{"group", "cln_addr/24"}, {"count", "uports"}, {"syntax", "nfdump"},
+      {{{"group", "cln_addr/24"},
+        {"count", "uports"},
+        {"syntax", "nfdump"},
         {"filter", "src net 10.1.0.0/16"}},
        {"-grp", "cln_addr/24", "-cnt", "uports", "--nfdump-filter", "src net 10.1.0.0/16"}},
   };
@@ -212,8 +215,7 @@ TEST_F(HttpFixture, SessionsMatchFlowscopeQueryAsJsonAndCsv) {
   for (const auto& row : json.json["rows"]) got.insert(row["session_id"].get<std::uint64_t>());
   EXPECT_EQ(got, expected);
   EXPECT_TRUE(json.json["next_cursor"].is_null());
-  for (const httplib::Headers& h :
-       {httplib::Headers{}, httplib::Headers{{"Accept", "text/csv"}}}) {
+  for (const httplib::Headers& h : {httplib::Headers{}, httplib::Headers{{"Accept", "text/csv"}}}) {
     const HttpReply csv =
         get("/api/v1/sessions?" + q + (h.empty() ? "&format=csv" : ""), tokens_["admin"], h);
     ASSERT_EQ(csv.status, 200);
@@ -246,9 +248,9 @@ TEST_F(HttpFixture, IpInfoAndExporters) {
 
 TEST_F(HttpFixture, AdminRoutesManageUsersAndTokensOnlyForAdmins) {
   EXPECT_EQ(get("/api/v1/admin/users", tokens_["bob"]).status, 403);
-  const HttpReply made = post_json("/api/v1/admin/users",
-                                   {{"name", "dave"}, {"password", "davepw"}, {"groups", {"edge"}}},
-                                   tokens_["admin"]);
+  const HttpReply made =
+      post_json("/api/v1/admin/users",
+                {{"name", "dave"}, {"password", "davepw"}, {"groups", {"edge"}}}, tokens_["admin"]);
   ASSERT_EQ(made.status, 200) << made.body;
   const HttpReply users = get("/api/v1/admin/users", tokens_["admin"]);
   bool found = false;
@@ -271,10 +273,10 @@ TEST_F(HttpFixture, AdminRoutesManageUsersAndTokensOnlyForAdmins) {
   const HttpReply wrong = get("/api/v1/fields", "fst_00000000_0123456789abcdef0123456789abcdef");
   EXPECT_EQ(wrong.status, 401);
   // Grants through the API reach the data permissions.
-  EXPECT_EQ(post_json("/api/v1/admin/groups/edge/grant", {{"interface", "192.0.2.2:1"}},
-                      tokens_["admin"])
-                .status,
-            200);
+  EXPECT_EQ(
+      post_json("/api/v1/admin/groups/edge/grant", {{"interface", "192.0.2.2:1"}}, tokens_["admin"])
+          .status,
+      200);
   const HttpReply groups = get("/api/v1/admin/groups", tokens_["admin"]);
   EXPECT_NE(groups.body.find("192.0.2.2:1"), std::string::npos);
 }
@@ -366,8 +368,8 @@ TEST_F(HttpFixture, HttpsUsesTheQueryCertificateAndTakesANewOneOnReload) {
 }
 
 TEST(HttpConfig, TlsAllowFileAndMetricsKeysAreCheckedWhenTheFileIsRead) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   fmt::format("flowscope-http-config-{}", ::getpid());
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("flowscope-http-config-{}", ::getpid());
   std::filesystem::create_directories(dir);
   auto parse = [&](const std::string& http) {
     return parse_server_config("[store]\ndir = \"d\"\n[http]\n" + http, "serve.toml", dir);

@@ -24,6 +24,7 @@
 #include "server/server.h"
 #include "server/users.h"
 #include "store/embedded_store.h"
+
 #include "test_support.h"
 
 namespace flowscope::server::testing {
@@ -269,8 +270,8 @@ class HttpFixture : public ::testing::Test {
                       const std::vector<std::pair<std::string, std::string>>& form,
                       const std::string& token = "") const {
     auto c = client();
-    return reply_of(c.Post(target, auth(token), query_string(form),
-                           "application/x-www-form-urlencoded"));
+    return reply_of(
+        c.Post(target, auth(token), query_string(form), "application/x-www-form-urlencoded"));
   }
 
   HttpReply post_multipart(const std::string& target,
@@ -283,9 +284,14 @@ class HttpFixture : public ::testing::Test {
 
   // `flowscope stat` on the same store, as JSON lines.
   std::vector<nlohmann::json> cli_stat(const std::vector<std::string>& args) const {
-    std::vector<std::string> all = {"stat",    "-d",     (dir_ / "data").string(),
-                                    "--now",   std::to_string(kHttpNowMs / 1000),
-                                    "--groups", groups_file_.string(), "--json"};
+    std::vector<std::string> all = {"stat",
+                                    "-d",
+                                    (dir_ / "data").string(),
+                                    "--now",
+                                    std::to_string(kHttpNowMs / 1000),
+                                    "--groups",
+                                    groups_file_.string(),
+                                    "--json"};
     all.insert(all.end(), args.begin(), args.end());
     const auto r = flowscope::testing::run_flowscope(all);
     EXPECT_EQ(r.exit_code, 0) << r.err;

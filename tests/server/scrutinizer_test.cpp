@@ -6,8 +6,9 @@
 // get_known_objects, status topInterfaces and user_api round trips; bad tokens and bad input.
 #include <set>
 
-#include "http_fixture.h"
 #include "server/scrutinizer_report.h"
+
+#include "http_fixture.h"
 
 namespace flowscope::server::testing {
 namespace {
@@ -80,7 +81,9 @@ class Scrutinizer : public HttpFixture {
             {"dataGranularity", {{"selected", "auto"}}}};
   }
   static nlohmann::json wanted(const std::string& dir, std::size_t rows, const char* graph) {
-    return {{dir, {{"graph", graph}, {"table", {{"query_limit", {{"offset", 0}, {"max_num_rows", rows}}}}}}}};
+    return {{dir,
+             {{"graph", graph},
+              {"table", {{"query_limit", {{"offset", 0}, {"max_num_rows", rows}}}}}}}};
   }
   HttpReply report(const nlohmann::json& rpt_json, const nlohmann::json& data,
                    const std::string& token) const {
@@ -153,8 +156,8 @@ TEST_F(Scrutinizer, TheDocumentedExampleUrlAnswersTheHostPairsOfTheIpGroup) {
   ASSERT_GT(table["rows"].size(), 0u);
   // LastHour is the last 60 whole minutes (1-minute granularity): 13:13..14:13 at 14:13:20.
   const std::int64_t minute_end = kHttpNowMs / 1000 / 60 * 60;
-  const auto cli = cli_stat({"-t", fmt::format("{}..{}", minute_end - 3600, minute_end),
-                             "-grp", "cln_addr,srv_addr", "-cnt", "bytes", "-snd", "-n", "10",
+  const auto cli = cli_stat({"-t", fmt::format("{}..{}", minute_end - 3600, minute_end), "-grp",
+                             "cln_addr,srv_addr", "-cnt", "bytes", "-snd", "-n", "10",
                              "GROUP == 16800023 || GROUP == 16800024"});
   expect_same(table, cli, "cln_addr,srv_addr", "seed example");
   // Every pair touches the group (Campus, Physics nested in it).
@@ -177,14 +180,20 @@ TEST_F(Scrutinizer, EveryReportTypeDirectionAndFilterKindIsFlowscopeStat) {
     for (const std::string dir : {"inbound", "outbound"}) {
       for (const FilterCase& f : filter_cases()) {
         const std::string what = fmt::format("{} {} {}", e.type, dir, f.name);
-        const HttpReply r = report(rpt(e.type, dir, f.filters), wanted(dir, 1000, "none"),
-                                   tokens_["admin"]);
+        const HttpReply r =
+            report(rpt(e.type, dir, f.filters), wanted(dir, 1000, "none"), tokens_["admin"]);
         ASSERT_EQ(r.status, 200) << what;
         ASSERT_FALSE(r.json.contains("err")) << what << ": " << r.body;
         const bool out = dir == "outbound";
         const std::string group = out ? e.outbound : e.inbound;
-        std::vector<std::string> args = {"-t", custom_window(), "-grp", group, "-cnt", "bytes",
-                                         out && e.outbound_receives ? "-rcv" : "-snd", "-n",
+        std::vector<std::string> args = {"-t",
+                                         custom_window(),
+                                         "-grp",
+                                         group,
+                                         "-cnt",
+                                         "bytes",
+                                         out && e.outbound_receives ? "-rcv" : "-snd",
+                                         "-n",
                                          "1000"};
         const std::string filter = out ? f.outbound : f.inbound;
         if (!filter.empty()) args.push_back(filter);
@@ -204,10 +213,11 @@ TEST_F(Scrutinizer, PostFormsMultipartAndGetAgreeAndGraphsFollowTheTable) {
   const nlohmann::json r = rpt("srcHosts", "inbound", {{"sdfDips_0", "in_GROUP_ALL"}});
   const nlohmann::json d = wanted("inbound", 5, "all");
   const HttpReply by_get = report(r, d, tokens_["admin"]);
-  const std::vector<std::pair<std::string, std::string>> form = {
-      {"rm", "report_api"},       {"action", "get"},
-      {"rpt_json", r.dump()},     {"data_requested", d.dump()},
-      {"authToken", tokens_["admin"]}};
+  const std::vector<std::pair<std::string, std::string>> form = {{"rm", "report_api"},
+                                                                 {"action", "get"},
+                                                                 {"rpt_json", r.dump()},
+                                                                 {"data_requested", d.dump()},
+                                                                 {"authToken", tokens_["admin"]}};
   const HttpReply by_form = post_form(kFcgi, form);
   const HttpReply by_multipart = post_multipart(kFcgi, form);
   ASSERT_FALSE(by_get.json.contains("err")) << by_get.body;
@@ -257,36 +267,34 @@ TEST_F(Scrutinizer, ReportStartKnownObjectsAndTopInterfacesServeTheGrafanaDataSo
                                  {"clientTimezone", "America/New_York"}}},
                                {"filters", {{"sdfDips_0", "in_GROUP_ALL"}}},
                                {"dataGranularity", {{"selected", "auto"}}}};
-  const HttpReply start = get(std::string(kFcgi) + "?" +
-                              query_string({{"rm", "report_start"},
-                                            {"report_data", data.dump()},
-                                            {"authToken", tokens_["admin"]}}));
+  const HttpReply start = get(
+      std::string(kFcgi) + "?" +
+      query_string(
+          {{"rm", "report_start"}, {"report_data", data.dump()}, {"authToken", tokens_["admin"]}}));
   ASSERT_EQ(start.json["report_object"]["dataGranularity"]["used"], 1) << start.body;
   nlohmann::json week = data;
   week["times"] = {{"dateRange", "LastSevenDays"}};
-  const HttpReply start7 = get(std::string(kFcgi) + "?" +
-                               query_string({{"rm", "report_start"},
-                                             {"report_data", week.dump()},
-                                             {"authToken", tokens_["admin"]}}));
+  const HttpReply start7 = get(
+      std::string(kFcgi) + "?" +
+      query_string(
+          {{"rm", "report_start"}, {"report_data", week.dump()}, {"authToken", tokens_["admin"]}}));
   EXPECT_EQ(start7.json["report_object"]["dataGranularity"]["used"], 60) << start7.body;
 
-  const HttpReply devices = get(std::string(kFcgi) + "?rm=get_known_objects&type=devices&authToken=" +
-                                tokens_["admin"]);
+  const HttpReply devices =
+      get(std::string(kFcgi) + "?rm=get_known_objects&type=devices&authToken=" + tokens_["admin"]);
   ASSERT_TRUE(devices.json.is_array()) << devices.body;
   std::set<std::string> ips;
   for (const auto& d : devices.json) ips.insert(d["ip"].get<std::string>());
   EXPECT_EQ(ips, (std::set<std::string>{"192.0.2.1", "192.0.2.2"}));
-  const HttpReply groups = get(std::string(kFcgi) +
-                               "?rm=get_known_objects&type=deviceGroups&authToken=" +
-                               tokens_["admin"]);
+  const HttpReply groups = get(
+      std::string(kFcgi) + "?rm=get_known_objects&type=deviceGroups&authToken=" + tokens_["admin"]);
   ASSERT_TRUE(groups.json.is_array());
   EXPECT_EQ(groups.json[0]["id"], "ALL");
 
   // As the data source asks for interfaces, then runs a report on one of them.
   const nlohmann::json state = {
       {"client_time_zone", "America/New_York"},
-      {"search",
-       {{{"column", "exporter_search"}, {"value", "192.0.2.2"}, {"comparison", "like"}}}},
+      {"search", {{{"column", "exporter_search"}, {"value", "192.0.2.2"}, {"comparison", "like"}}}},
       {"query_limit", {{"offset", 0}, {"max_num_rows", 50}}}};
   const HttpReply status = get(std::string(kFcgi) + "?" +
                                query_string({{"rm", "status"},
@@ -302,9 +310,9 @@ TEST_F(Scrutinizer, ReportStartKnownObjectsAndTopInterfacesServeTheGrafanaDataSo
   }
   // 192.0.2.2 exports the sessions with i % 3 != 0: in_if 2 and 3, out_if 10 and 11.
   EXPECT_EQ(indexes, (std::set<std::string>{"2", "3", "10", "11"}));
-  const HttpReply on_iface = report(
-      rpt("host2host", "inbound", {{"sdfDips_0", "in_192.0.2.2_192.0.2.2-2"}}),
-      wanted("inbound", 100, "none"), tokens_["admin"]);
+  const HttpReply on_iface =
+      report(rpt("host2host", "inbound", {{"sdfDips_0", "in_192.0.2.2_192.0.2.2-2"}}),
+             wanted("inbound", 100, "none"), tokens_["admin"]);
   ASSERT_FALSE(on_iface.json.contains("err")) << on_iface.body;
   const auto cli = cli_stat({"-t", custom_window(), "-grp", "cln_addr,srv_addr", "-snd", "-n",
                              "100", "EXPIP == 192.0.2.2 && IFACE == 2"});
@@ -318,12 +326,15 @@ TEST_F(Scrutinizer, UserApiRoundTripsAndItsGroupsRestrictReports) {
                              {"json", j.dump()},
                              {"authToken", tokens_["admin"]}});
   };
-  const HttpReply g = call("createUsergroup",
-                           {{"usergroups", {{{"name", "netops"}, {"template_usergroup", 2}, {"users", nlohmann::json::array()}}}}});
+  const HttpReply g = call(
+      "createUsergroup",
+      {{"usergroups",
+        {{{"name", "netops"}, {"template_usergroup", 2}, {"users", nlohmann::json::array()}}}}});
   ASSERT_TRUE(g.json.contains("data")) << g.body;
   const int gid = g.json["data"][0]["id"];
   EXPECT_GE(gid, 3);
-  const HttpReply u = call("createUser", {{"users", {{{"name", "erin"}, {"pass", "erinpw"}, {"membership", {gid}}}}}});
+  const HttpReply u = call(
+      "createUser", {{"users", {{{"name", "erin"}, {"pass", "erinpw"}, {"membership", {gid}}}}}});
   ASSERT_TRUE(u.json.contains("data")) << u.body;
   EXPECT_EQ(u.json["data"][0]["name"], "erin");
   const HttpReply tok = post_json("/api/v1/admin/tokens", {{"user", "erin"}}, tokens_["admin"]);
@@ -333,9 +344,11 @@ TEST_F(Scrutinizer, UserApiRoundTripsAndItsGroupsRestrictReports) {
   const HttpReply none = report(all, wanted("inbound", 1000, "none"), erin);
   ASSERT_FALSE(none.json.contains("err")) << none.body;
   EXPECT_EQ(none.json["report"]["table"]["inbound"]["rows"].size(), 0u);
-  const HttpReply p = call("permissions", {{"permissions",
-                                            {{"add", {{{"usergroup_id", gid}, {"permission_type", "group"}, {"seccode", "16800030"}}}},
-                                             {"remove", nlohmann::json::array()}}}});
+  const HttpReply p = call(
+      "permissions",
+      {{"permissions",
+        {{"add", {{{"usergroup_id", gid}, {"permission_type", "group"}, {"seccode", "16800030"}}}},
+         {"remove", nlohmann::json::array()}}}});
   ASSERT_EQ(p.json["data"]["errors"].size(), 0u) << p.body;
   const HttpReply dmz = report(all, wanted("inbound", 1000, "none"), erin);
   const auto cli = cli_stat({"-t", custom_window(), "-grp", "cln_addr,srv_addr", "-snd", "-n",
@@ -343,16 +356,25 @@ TEST_F(Scrutinizer, UserApiRoundTripsAndItsGroupsRestrictReports) {
   expect_same(dmz.json["report"]["table"]["inbound"], cli, "cln_addr,srv_addr", "granted DMZ");
   ASSERT_GT(dmz.json["report"]["table"]["inbound"]["rows"].size(), 0u);
   // Device permission: exporter 192.0.2.1 in hex, ANDed with the IP group.
-  call("permissions", {{"permissions", {{"add", {{{"usergroup_name", "netops"}, {"permission_type", "device"}, {"seccode", "C0000201"}}}}}}});
+  call("permissions", {{"permissions",
+                        {{"add",
+                          {{{"usergroup_name", "netops"},
+                            {"permission_type", "device"},
+                            {"seccode", "C0000201"}}}}}}});
   const HttpReply both = report(all, wanted("inbound", 1000, "none"), erin);
   const auto cli2 = cli_stat({"-t", custom_window(), "-grp", "cln_addr,srv_addr", "-snd", "-n",
                               "1000", "GROUP == 16800030 && EXPIP == 192.0.2.1"});
   expect_same(both.json["report"]["table"]["inbound"], cli2, "cln_addr,srv_addr", "DMZ+device");
   // Membership, rename, deletion.
-  EXPECT_EQ(call("membership", {{"membership", {{"remove", {{{"user_name", "erin"}, {"usergroup_id", gid}}}}}}})
-                .json["data"]["errors"].size(),
+  EXPECT_EQ(call("membership",
+                 {{"membership", {{"remove", {{{"user_name", "erin"}, {"usergroup_id", gid}}}}}}})
+                .json["data"]["errors"]
+                .size(),
             0u);
-  EXPECT_EQ(report(all, wanted("inbound", 10, "none"), erin).json["report"]["table"]["inbound"]["rows"].size(), 0u);
+  EXPECT_EQ(report(all, wanted("inbound", 10, "none"), erin)
+                .json["report"]["table"]["inbound"]["rows"]
+                .size(),
+            0u);
   const HttpReply renamed = call("changeUsername", {{"user_name", "erin"}, {"new_name", "erin2"}});
   EXPECT_TRUE(renamed.json.contains("data")) << renamed.body;
   EXPECT_TRUE(server_->auth().users()->find("erin2"));
@@ -364,13 +386,16 @@ TEST_F(Scrutinizer, UserApiRoundTripsAndItsGroupsRestrictReports) {
   EXPECT_TRUE(call("delUsergroups", {{"delUsergroups", {gid}}}).json.contains("data"));
   EXPECT_FALSE(server_->auth().users()->find_group("netops"));
   // Membership in group 1 (Administrators) is the admin role; 2 (Guests) alone read-only.
-  call("createUser", {{"users", {{{"name", "root2"}, {"pass", "pw"}, {"membership", {1}}},
-                                 {{"name", "guest"}, {"pass", "pw"}, {"membership", {2}}}}}});
+  call("createUser", {{"users",
+                       {{{"name", "root2"}, {"pass", "pw"}, {"membership", {1}}},
+                        {{"name", "guest"}, {"pass", "pw"}, {"membership", {2}}}}}});
   EXPECT_EQ(server_->auth().users()->find("root2")->role, Role::Admin);
   EXPECT_EQ(server_->auth().users()->find("guest")->role, Role::ReadOnly);
   // Only admins may.
-  const HttpReply denied = post_form(kFcgi, {{"rm", "user_api"}, {"action", "createUser"},
-                                             {"json", R"({"users":[]})"}, {"authToken", tokens_["bob"]}});
+  const HttpReply denied = post_form(kFcgi, {{"rm", "user_api"},
+                                             {"action", "createUser"},
+                                             {"json", R"({"users":[]})"},
+                                             {"authToken", tokens_["bob"]}});
   EXPECT_TRUE(denied.json.contains("err"));
 }
 
@@ -380,7 +405,8 @@ TEST_F(Scrutinizer, BadTokensAndBadInputAnswerErrAndChangeNothing) {
   EXPECT_EQ(bad.status, 200);
   EXPECT_EQ(bad.json["details"], "invalidToken");
   EXPECT_TRUE(bad.json.contains("err"));
-  EXPECT_EQ(report(ok, wanted("inbound", 10, "none"), "fst_deadbeef_00").json["details"], "invalidToken");
+  EXPECT_EQ(report(ok, wanted("inbound", 10, "none"), "fst_deadbeef_00").json["details"],
+            "invalidToken");
   EXPECT_EQ(get(std::string(kFcgi) + "?rm=report_api").json["details"], "invalidToken");
 
   const std::string users_before = server_->auth().users()->users().size() == 4 ? "4" : "?";
@@ -391,23 +417,36 @@ TEST_F(Scrutinizer, BadTokensAndBadInputAnswerErrAndChangeNothing) {
     EXPECT_EQ(r.status, 200);
     return r.json.value("err", std::string());
   };
-  EXPECT_NE(err_of({{"rm", "report_api"}, {"rpt_json", "{\"reportTypeLang\": "}}).find("rpt_json is not valid JSON"), std::string::npos);
-  EXPECT_NE(err_of({{"rm", "report_api"}, {"rpt_json", R"({"reportTypeLang":"topTalkersOfMars"})"}}).find("host2host"), std::string::npos);
+  EXPECT_NE(err_of({{"rm", "report_api"}, {"rpt_json", "{\"reportTypeLang\": "}})
+                .find("rpt_json is not valid JSON"),
+            std::string::npos);
+  EXPECT_NE(err_of({{"rm", "report_api"}, {"rpt_json", R"({"reportTypeLang":"topTalkersOfMars"})"}})
+                .find("host2host"),
+            std::string::npos);
   auto with = [&](nlohmann::json filters) {
-    return err_of({{"rm", "report_api"}, {"rpt_json", rpt("host2host", "inbound", filters).dump()}});
+    return err_of(
+        {{"rm", "report_api"}, {"rpt_json", rpt("host2host", "inbound", filters).dump()}});
   };
   EXPECT_NE(with({{"sdfIps_0", "in_10.0.0.300_src"}}).find("10.0.0.300"), std::string::npos);
   EXPECT_NE(with({{"sdfIPGroups_0", "in_77_src"}}).find("no IP group 77"), std::string::npos);
   EXPECT_NE(with({{"sdfDips_0", "in_XYZ_ALL"}}).find("hex"), std::string::npos);
   EXPECT_NE(with({{"sdfPorts_0", "in_53-17"}}).find("not supported"), std::string::npos);
-  const std::string past = err_of({{"rm", "report_api"}, {"rpt_json", ok.dump()},
-                                   {"data_requested", R"({"inbound":{"table":{"query_limit":{"offset":5000,"max_num_rows":10}}}})"}});
+  const std::string past =
+      err_of({{"rm", "report_api"},
+              {"rpt_json", ok.dump()},
+              {"data_requested",
+               R"({"inbound":{"table":{"query_limit":{"offset":5000,"max_num_rows":10}}}})"}});
   EXPECT_NE(past.find("past the end"), std::string::npos) << past;
-  const std::string huge = err_of({{"rm", "report_api"}, {"rpt_json", ok.dump()},
-                                   {"data_requested", R"({"inbound":{"table":{"query_limit":{"offset":0,"max_num_rows":1000000000}}}})"}});
+  const std::string huge =
+      err_of({{"rm", "report_api"},
+              {"rpt_json", ok.dump()},
+              {"data_requested",
+               R"({"inbound":{"table":{"query_limit":{"offset":0,"max_num_rows":1000000000}}}})"}});
   EXPECT_NE(huge.find("max_num_rows"), std::string::npos) << huge;
   EXPECT_NE(err_of({{"rm", "nonsense"}}).find("not supported"), std::string::npos);
-  EXPECT_NE(err_of({{"rm", "report_api"}, {"rpt_json", R"({"reportTypeLang":"host2host","times":{"dateRange":"NextTuesday"}})"}})
+  EXPECT_NE(err_of({{"rm", "report_api"},
+                    {"rpt_json",
+                     R"({"reportTypeLang":"host2host","times":{"dateRange":"NextTuesday"}})"}})
                 .find("LastHour"),
             std::string::npos);
   EXPECT_EQ(users_before, server_->auth().users()->users().size() == 4 ? "4" : "?");
@@ -464,8 +503,8 @@ TEST_F(Scrutinizer, ThePythonExamplePrintsTheReportTable) {
       script, server_->http_port(), tokens_["admin"], kHttpNowMs / 1000 - 5400,
       kHttpNowMs / 1000 - 600));
   EXPECT_NE(out.find("exit=0"), std::string::npos) << out;
-  const auto cli = cli_stat({"-t", custom_window(), "-grp", "cln_addr,srv_addr", "-snd", "-n",
-                             "5", "GROUP == 16800023 || GROUP == 16800024"});
+  const auto cli = cli_stat({"-t", custom_window(), "-grp", "cln_addr,srv_addr", "-snd", "-n", "5",
+                             "GROUP == 16800023 || GROUP == 16800024"});
   std::size_t checked = 0;
   std::istringstream lines(out);
   std::string header;
@@ -485,9 +524,9 @@ TEST_F(Scrutinizer, ThePythonExamplePrintsTheReportTable) {
   }
   EXPECT_EQ(checked, 5u);
   // A bad token: the error and exit status 1.
-  const std::string bad = flowscope::testing::run_shell(fmt::format(
-      "python3 {} --url http://127.0.0.1:{} --token nope 2>&1; echo exit=$?", script,
-      server_->http_port()));
+  const std::string bad = flowscope::testing::run_shell(
+      fmt::format("python3 {} --url http://127.0.0.1:{} --token nope 2>&1; echo exit=$?", script,
+                  server_->http_port()));
   EXPECT_NE(bad.find("invalidToken"), std::string::npos) << bad;
   EXPECT_NE(bad.find("exit=1"), std::string::npos) << bad;
 }
@@ -506,12 +545,16 @@ TEST_F(Scrutinizer, DateRangesFollowTheClientTimeZone) {
   EXPECT_EQ(window("Today", "America/New_York"), std::pair(ny_midnight, kHttpNowMs / 1000));
   EXPECT_EQ(window("Yesterday", "America/New_York"), std::pair(ny_midnight - 86400, ny_midnight));
   EXPECT_EQ(window("Today", "UTC").first, 1'789'948'800);  // 2026-09-21T00:00Z
-  EXPECT_EQ(window("LastFullHour", "UTC"), (std::pair<std::int64_t, std::int64_t>(1'789'999'200 - 3600, 1'789'999'200)));
+  EXPECT_EQ(window("LastFullHour", "UTC"),
+            (std::pair<std::int64_t, std::int64_t>(1'789'999'200 - 3600, 1'789'999'200)));
   EXPECT_EQ(window("ThisWeek", "UTC").first, 1'789'948'800);  // a Monday
-  EXPECT_EQ(window("LastWeek", "UTC"), (std::pair<std::int64_t, std::int64_t>(1'789'948'800 - 7 * 86400, 1'789'948'800)));
+  EXPECT_EQ(window("LastWeek", "UTC"),
+            (std::pair<std::int64_t, std::int64_t>(1'789'948'800 - 7 * 86400, 1'789'948'800)));
   EXPECT_EQ(window("ThisMonth", "UTC").first, 1'788'220'800);  // 2026-09-01
-  EXPECT_EQ(window("LastMonth", "UTC"), (std::pair<std::int64_t, std::int64_t>(1'785'542'400, 1'788'220'800)));
-  EXPECT_EQ(window("LastYear", "UTC"), (std::pair<std::int64_t, std::int64_t>(1'735'689'600, 1'767'225'600)));
+  EXPECT_EQ(window("LastMonth", "UTC"),
+            (std::pair<std::int64_t, std::int64_t>(1'785'542'400, 1'788'220'800)));
+  EXPECT_EQ(window("LastYear", "UTC"),
+            (std::pair<std::int64_t, std::int64_t>(1'735'689'600, 1'767'225'600)));
   EXPECT_EQ(window("LastHour", "UTC"), std::pair(kHttpNowMs / 1000 - 3600, kHttpNowMs / 1000));
 }
 

@@ -42,8 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     return 0;
   }
-  auto report =
-      parse_report_request(*rpt, *wanted, time_from_ms(1'790'000'000'000), &groups());
+  auto report = parse_report_request(*rpt, *wanted, time_from_ms(1'790'000'000'000), &groups());
   if (!report) {
     if (report.error().message.empty()) __builtin_trap();
     return 0;
