@@ -143,7 +143,8 @@ void AuthService::audit(std::string_view event, std::string_view user, const IpA
                          {"user", user},
                          {"source", fmt::format("{}", source)}};
   if (!detail.empty()) line["detail"] = detail;
-  write_audit(line.dump());
+  // Names and details may come from HTTP forms, which are bytes: never throw on bad UTF-8.
+  write_audit(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void AuthService::write_audit(const std::string& line) {

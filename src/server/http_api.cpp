@@ -155,7 +155,7 @@ Result<HttpReply> stat(Server& server, HttpCall& call) {
   std::istringstream lines(text.str());
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
-    auto row = nlohmann::json::parse(line);
+    auto row = nlohmann::json::parse(valid_utf8(line));
     const std::string kind = row.value("row", "");
     if (kind == "others") {
       if (with_others) body["others"] = std::move(row);
@@ -174,7 +174,8 @@ Result<HttpReply> exporters(Server& server, HttpCall& call) {
   const double uptime_s = std::max<double>(1.0, (server.now() - server.started()).count() / 1000.0);
   nlohmann::json list = nlohmann::json::array();
   const Principal& who = *call.principal;
-  for (const auto& [address, e] : in.exporters) {
+  for (const auto& [exporter_address, e] : in.exporters) {
+    const IpAddress address = exporter_address;  // a lambda below needs it (clang 14)
     // A user whose groups name exporters sees those only (their data permissions).
     if (!who.all_data) {
       bool visible = false;

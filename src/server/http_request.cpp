@@ -160,6 +160,50 @@ Result<nlohmann::json> json_param(const Params& params, std::string_view name) {
   return out;
 }
 
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    std::size_t len = 0;
+    std::uint32_t min = 0;
+    if (c < 0x80) {
+      len = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      min = 0x10000;
+    }
+    bool ok = len > 0 && i + len <= n;
+    std::uint32_t cp = len == 1 ? c : (c & (0x7F >> len));
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      ok = (p[i + k] & 0xC0) == 0x80;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    // RFC 3629 §3: no overlong forms, no surrogates, nothing above U+10FFFF.
+    ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (ok) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Result<std::uint64_t> json_uint(const nlohmann::json& value, std::string_view what,
                                 std::uint64_t max) {
   std::uint64_t v = 0;
@@ -176,9 +220,9 @@ Result<std::uint64_t> json_uint(const nlohmann::json& value, std::string_view wh
     ok = ec == std::errc() && p == s.data() + s.size() && !s.empty();
   }
   if (!ok || v > max) {
-    return Error{
-        ErrorCode::OutOfRange,
-        fmt::format("{} must be a whole number from 0 to {} (got {})", what, max, value.dump())};
+    return Error{ErrorCode::OutOfRange,
+                 fmt::format("{} must be a whole number from 0 to {} (got {})", what, max,
+                             json_text(value))};
   }
   return v;
 }

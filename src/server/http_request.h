@@ -38,6 +38,14 @@ const std::string* find_param(const Params& params, std::string_view name);
 // `name[a][]=v` appends to an array), else null when absent.
 Result<nlohmann::json> json_param(const Params& params, std::string_view name);
 
+// `value` as JSON text for messages and answers. Strings from forms are bytes, not checked
+// UTF-8: invalid sequences become U+FFFD instead of nlohmann's exception.
+std::string json_text(const nlohmann::json& value);
+
+// `text` with every invalid UTF-8 sequence replaced by U+FFFD (stored names come from exporters
+// and may be any bytes; JSON answers must be UTF-8).
+std::string valid_utf8(std::string_view text);
+
 // A JSON value that may be a number or a numeric string (forms carry only strings): the integer,
 // or an error naming `what`. Accepts 0 .. `max`.
 Result<std::uint64_t> json_uint(const nlohmann::json& value, std::string_view what,

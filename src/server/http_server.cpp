@@ -74,13 +74,13 @@ Result<Params> gather_params(const httplib::Request& req) {
 // Grafana data source reads `details == "invalidToken"` from a 200 answer).
 void scrutinizer_error(httplib::Response& res, std::string_view message, std::string_view details) {
   res.status = 200;
-  res.set_content(nlohmann::json{{"err", message}, {"details", details}}.dump(),
+  res.set_content(json_text(nlohmann::json{{"err", message}, {"details", details}}),
                   "application/json");
 }
 
 void api_error(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(json_text(body), "application/json");
 }
 
 nlohmann::json auth_error(std::string_view code, std::string_view message, std::string_view hint) {
@@ -313,8 +313,7 @@ void HttpServer::dispatch(const Route& route, const httplib::Request& req, httpl
   }
   if (reply->written) return;
   res.status = reply->status;
-  res.set_content(reply->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(json_text(reply->body), "application/json");
 }
 
 }  // namespace flowscope::server

@@ -244,7 +244,7 @@ Result<HttpReply> sessions(Server& server, HttpCall& call) {
   nlohmann::json rows = nlohmann::json::array();
   std::istringstream lines(text.str());
   for (std::string line; std::getline(lines, line) && rows.size() < limit;) {
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(valid_utf8(line)));
   }
   nlohmann::json names = nlohmann::json::array();
   for (FieldId f : shown) names.push_back(field_info(f).name);

@@ -55,7 +55,7 @@ std::string selected(const nlohmann::json& j, std::string_view key, std::string 
   const nlohmann::json& v = j[std::string(key)];
   const nlohmann::json& s = v.is_object() && v.contains("selected") ? v["selected"] : v;
   if (s.is_string()) return s.get<std::string>();
-  if (s.is_number()) return s.dump();
+  if (s.is_number()) return json_text(s);
   return fallback;
 }
 

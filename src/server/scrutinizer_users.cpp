@@ -65,7 +65,7 @@ Result<void> apply_role_groups(UserDb& db, const std::string& user, const nlohma
       guest = true;
     } else {
       const GroupPerms* g = group_ref(db, id);
-      if (g == nullptr) return bad(fmt::format("no usergroup {}", id.dump()));
+      if (g == nullptr) return bad(fmt::format("no usergroup {}", json_text(id)));
       groups.push_back(g->name);
     }
   }
@@ -107,7 +107,7 @@ Result<nlohmann::json> del_users(UserDb& db, const nlohmann::json& j) {
   for (const auto& ref : j["delUsers"]) {
     const User* u = user_ref(db, ref);
     const std::string what = ref.is_string() ? fmt::format("named '{}'", ref.get<std::string>())
-                                             : fmt::format("id {}", ref.dump());
+                                             : fmt::format("id {}", json_text(ref));
     if (u == nullptr) {
       data.push_back(fmt::format("Deleting user {} (0 matched)", what));
       continue;
@@ -162,7 +162,7 @@ Result<nlohmann::json> create_groups(UserDb& db, const nlohmann::json& j) {
       groups.push_back(name);
       const std::string uname = u->name;
       if (auto r = db.set_groups(uname, groups); !r) return r.error();
-      members.push_back(ref.is_string() ? ref.get<std::string>() : ref.dump());
+      members.push_back(ref.is_string() ? ref.get<std::string>() : json_text(ref));
     }
     data.push_back({{"id", db.find_group(name)->id}, {"name", name}, {"members", members}});
   }
@@ -182,7 +182,7 @@ Result<nlohmann::json> del_groups(UserDb& db, const nlohmann::json& j) {
     }
     const GroupPerms* g = group_ref(db, ref);
     if (g == nullptr) {
-      data.push_back(fmt::format("Deleting usergroup {} (0 matched)", ref.dump()));
+      data.push_back(fmt::format("Deleting usergroup {} (0 matched)", json_text(ref)));
       continue;
     }
     const std::string name = g->name;
@@ -193,7 +193,7 @@ Result<nlohmann::json> del_groups(UserDb& db, const nlohmann::json& j) {
       }
     }
     if (auto r = db.remove_group(name); !r) return r.error();
-    data.push_back(fmt::format("Deleting usergroup {} (1 matched)", ref.dump()));
+    data.push_back(fmt::format("Deleting usergroup {} (1 matched)", json_text(ref)));
   }
   return data;
 }
@@ -211,7 +211,7 @@ Result<nlohmann::json> membership(UserDb& db, const nlohmann::json& j) {
       const User* u = user_ref(db, member_of(e, "user_id", "user_name"));
       const nlohmann::json gref = member_of(e, "usergroup_id", "usergroup_name");
       if (u == nullptr) {
-        errors.push_back(fmt::format("no user {}", e.dump()));
+        errors.push_back(fmt::format("no user {}", json_text(e)));
         continue;
       }
       const std::string user = u->name;
@@ -226,7 +226,7 @@ Result<nlohmann::json> membership(UserDb& db, const nlohmann::json& j) {
       }
       const GroupPerms* g = group_ref(db, gref);
       if (g == nullptr) {
-        errors.push_back(fmt::format("no usergroup {}", gref.dump()));
+        errors.push_back(fmt::format("no usergroup {}", json_text(gref)));
         continue;
       }
       std::vector<std::string> groups = u->groups;
@@ -254,7 +254,7 @@ Result<nlohmann::json> permissions(UserDb& db, const nlohmann::json& j,
     for (const auto& e : j["permissions"].value(add ? "add" : "remove", nlohmann::json::array())) {
       const GroupPerms* g = group_ref(db, member_of(e, "usergroup_id", "usergroup_name"));
       if (g == nullptr) {
-        errors.push_back(fmt::format("no usergroup in {}", e.dump()));
+        errors.push_back(fmt::format("no usergroup in {}", json_text(e)));
         continue;
       }
       const std::string group = g->name;
@@ -262,7 +262,7 @@ Result<nlohmann::json> permissions(UserDb& db, const nlohmann::json& j,
       const std::string type = e.value("permission_type", "");
       const std::string code = e.contains("seccode") && e["seccode"].is_string()
                                    ? e["seccode"].get<std::string>()
-                                   : (e.contains("seccode") ? e["seccode"].dump() : "");
+                                   : (e.contains("seccode") ? json_text(e["seccode"]) : "");
       GrantKind kind = GrantKind::Exporter;
       std::string value;
       if (type == "device") {

@@ -298,6 +298,23 @@ TEST_F(HttpFixture, BadInputIsAClearErrorChangesNothingAndTheServerServesOn) {
   EXPECT_EQ(get("/api/v1/sessions?window=last%20blue%20moon", tokens_["admin"]).status, 400);
   EXPECT_EQ(get("/api/v1/stat?filter=%ZZ", tokens_["admin"]).status, 400);
   EXPECT_EQ(get("/api/v1/nowhere", tokens_["admin"]).status, 404);
+  // Bytes that are not UTF-8, in a form, a filter and a stored name: JSON answers all the same.
+  const HttpReply login = post_form("/api/v1/login", {{"user", "\x94\xff"}, {"password", "x"}});
+  EXPECT_EQ(login.status, 401);
+  EXPECT_FALSE(login.json.is_null()) << login.body;
+  const HttpReply filter = get("/api/v1/stat?filter=SERVICE%20%3D%3D%20%94", tokens_["admin"]);
+  EXPECT_FALSE(filter.json.is_null()) << filter.body;
+  SessionBatch b;
+  TestRow row = make_row(0, *groups_);
+  row.id = 9'999'999;
+  add_row(b, row, 0);
+  b.set<FieldId::Application>(0, "bad\x94name");
+  ASSERT_TRUE(server_->store().append(b));
+  const HttpReply stored = get(
+      "/api/v1/sessions?window=all&fields=session_id,application&filter=SESSID%20%3D%3D%209999999",
+      tokens_["admin"]);
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  EXPECT_EQ(stored.json["rows"][0]["application"], "bad\xEF\xBF\xBDname");
   const auto users_after = flowscope::testing::run_flowscope(
       {"user", "list", "--json", "--users", (dir_ / "users.json").string()});
   EXPECT_EQ(users_before.out, users_after.out);
