@@ -107,6 +107,11 @@ Result<nlohmann::json> json_param(const Params& params, std::string_view name) {
                    fmt::format("{} is not valid JSON at byte {}; send a JSON object, e.g. {}={{}}",
                                name, at, name),
                    SourcePos{at, 0}};
+    } catch (const nlohmann::json::exception& e) {
+      // out_of_range: a number beyond double ("1e99999"); nlohmann gives no byte for it.
+      return Error{ErrorCode::Parse,
+                   fmt::format("{} is not valid JSON: {}; send numbers within range", name,
+                               e.what())};
     }
     return j;
   }
