@@ -302,6 +302,12 @@ void HttpServer::dispatch(const Route& route, const httplib::Request& req, httpl
   Result<HttpReply> reply = Error{ErrorCode::Io, "no answer"};
   try {
     reply = route.handler(call);
+  } catch (const nlohmann::json::exception& e) {
+    // A member of the request's JSON with another type than the route reads: bad input.
+    reply = Error{ErrorCode::InvalidArgument,
+                  fmt::format("a JSON value of the request has the wrong type ({}); see "
+                              "docs/http.md for the shape",
+                              e.what())};
   } catch (const std::exception& e) {
     // The boundary of STYLE.md §4: a handler's exception is one request's 500, not the server's.
     logger("server")->error("{} {}: {}", req.method, req.path, e.what());

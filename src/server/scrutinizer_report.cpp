@@ -49,6 +49,16 @@ std::optional<FieldId> swapped(FieldId f) {
 
 Error bad(std::string message) { return Error{ErrorCode::InvalidArgument, std::move(message)}; }
 
+// A string member, `fallback` when absent; an error when it is there with another type
+// (json::value() would throw).
+Result<std::string> text_member(const nlohmann::json& j, std::string_view key,
+                                std::string fallback) {
+  if (!j.is_object() || !j.contains(key)) return fallback;
+  const nlohmann::json& v = j[std::string(key)];
+  if (!v.is_string()) return bad(fmt::format("{} must be a string (got {})", key, json_text(v)));
+  return v.get<std::string>();
+}
+
 // A string member, or `selected` of an object member ({"selected": "inbound"}).
 std::string selected(const nlohmann::json& j, std::string_view key, std::string fallback) {
   if (!j.contains(key)) return fallback;
@@ -265,7 +275,9 @@ Result<TimeWindow> report_window(const nlohmann::json& times, TimeMs now, const 
   using namespace std::chrono;
   if (!times.is_object())
     return bad("times must be an object such as {\"dateRange\": \"LastHour\"}");
-  const std::string range = times.value("dateRange", std::string("LastFiveMinutes"));
+  auto range_text = text_member(times, "dateRange", "LastFiveMinutes");
+  if (!range_text) return range_text.error();
+  const std::string range = *range_text;
   const TimeContext ctx{now, zone};
   auto minutes = [&](int n) { return TimeWindow{now - std::chrono::minutes(n), now}; };
   // Local calendar day of `now` in the zone, and local midnight of a day.
@@ -385,7 +397,9 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
   // first, "send" is the server's side, else it is what the client received.
   r.spec.side = r.direction == ReportDirection::Outbound && !any_swapped ? query::Side::Receive
                                                                          : query::Side::Send;
-  r.order_by = rpt_json.value("orderBy", std::string("sum_octetdeltacount"));
+  auto order_by = text_member(rpt_json, "orderBy", "sum_octetdeltacount");
+  if (!order_by) return order_by.error();
+  r.order_by = *order_by;
   if (r.order_by == "sum_octetdeltacount" || r.order_by.empty()) {
     r.spec.count = query::CountKind::Bytes;
   } else if (r.order_by == "sum_packetdeltacount") {
@@ -413,11 +427,13 @@ Result<ReportRequest> parse_report_request(const nlohmann::json& rpt_json,
   }
 
   const nlohmann::json times = rpt_json.value("times", nlohmann::json::object());
-  r.time_zone = times.is_object() ? times.value("clientTimezone", std::string("UTC")) : "UTC";
+  auto zone_text = text_member(times, "clientTimezone", "UTC");
+  if (!zone_text) return zone_text.error();
+  r.time_zone = *zone_text;
   if (r.time_zone.empty()) r.time_zone = "UTC";
   auto zone = TimeZoneRef::named(r.time_zone);
   if (!zone) return Error{zone.error().code, "times.clientTimezone: " + zone.error().message};
-  r.date_range = times.is_object() ? times.value("dateRange", std::string("LastFiveMinutes")) : "";
+  r.date_range = text_member(times, "dateRange", "LastFiveMinutes").value_or("");
   auto window = report_window(times, now, *zone);
   if (!window) return window.error();
   r.spec.where.begin_ms = to_ms(window->begin);

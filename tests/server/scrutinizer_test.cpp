@@ -444,6 +444,22 @@ TEST_F(Scrutinizer, BadTokensAndBadInputAnswerErrAndChangeNothing) {
                R"({"inbound":{"table":{"query_limit":{"offset":0,"max_num_rows":1000000000}}}})"}});
   EXPECT_NE(huge.find("max_num_rows"), std::string::npos) << huge;
   EXPECT_NE(err_of({{"rm", "nonsense"}}).find("not supported"), std::string::npos);
+  EXPECT_NE(
+      err_of({{"rm", "report_api"}, {"rpt_json", R"({"reportTypeLang":"host2host","orderBy":{}})"}})
+          .find("orderBy must be a string"),
+      std::string::npos);
+  EXPECT_NE(err_of({{"rm", "user_api"},
+                    {"action", "createUser"},
+                    {"json", R"({"users":[{"name":"x","pass":"y","membership":[77]}]})"}})
+                .find("no usergroup 77"),
+            std::string::npos);
+  EXPECT_EQ(server_->auth().users()->find("x"), nullptr);  // one request, all or nothing
+  EXPECT_NE(
+      err_of({{"rm", "user_api"},
+              {"action", "permissions"},
+              {"json", R"({"permissions":{"add":[{"usergroup_id":3,"permission_type":{}}]}})"}})
+          .find("wrong type"),
+      std::string::npos);
   EXPECT_NE(err_of({{"rm", "report_api"},
                     {"rpt_json",
                      R"({"reportTypeLang":"host2host","times":{"dateRange":"NextTuesday"}})"}})
