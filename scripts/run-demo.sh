@@ -30,6 +30,8 @@ port = 0
 port = 0
 TOML
 "$bin" user add demo --role admin -p demo -c "$work/serve.toml"
+# An API token for the HTTP API and Scrutinizer's report_api (docs/http.md); shown once.
+token=$("$bin" user token add demo --label "make run" -c "$work/serve.toml" 2>/dev/null)
 
 "$bin" serve -c "$work/serve.toml" --ready-file "$work/ready.json" &
 serve_pid=$!
@@ -68,5 +70,11 @@ cat <<TXT
   $bin stat -srv 127.0.0.1:$qp -un demo -up demo -t 15m -grp srvport -cnt sessions
   $bin query -d $data -t 15m -n 5          (the store directly, read-only)
   curl -s http://127.0.0.1:$hp/metrics | grep '^flowscope_'
+
+== the HTTP API on http://127.0.0.1:$hp (docs/http.md); demo token: $token
+  curl -s -H 'Authorization: Bearer $token' 'http://127.0.0.1:$hp/api/v1/stat?group=pair&dir=snd&top=5&window=15m'
+  curl -s -H 'Authorization: Bearer $token' 'http://127.0.0.1:$hp/api/v1/sessions?limit=3&format=csv'
+  curl -s http://127.0.0.1:$hp/api/v1/openapi.json | python3 -m json.tool | less
+  $root/examples/scrutinizer_report.py --url http://127.0.0.1:$hp --token $token --range LastFifteenMinutes
 TXT
 if [[ -n ${FLOWSCOPE_DEMO_SECONDS:-} ]]; then sleep "$FLOWSCOPE_DEMO_SECONDS"; else wait "$gen_pid"; fi

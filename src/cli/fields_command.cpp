@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/table_writer.h"
 #include "core/field_registry.h"
+#include "query/field_json.h"
 
 namespace flowscope::cli {
 namespace {
@@ -36,37 +37,11 @@ std::string comparator_list(const FieldInfo& f) {
   return out;
 }
 
-nlohmann::json field_json(const FieldInfo& f) {
-  nlohmann::json cmp = nlohmann::json::array();
-  for (Comparator c : kAllComparators) {
-    if (comparators(f).has(c)) cmp.push_back(comparator_symbol(c));
-  }
-  nlohmann::json wire = nlohmann::json::array();
-  for (std::uint16_t id : f.wire.view()) wire.push_back(id);
-  nlohmann::json j = {
-      {"name", f.name},
-      {"filter", f.filter_name},
-      {"scope", scope_name(f.scope)},
-      {"kind", kind_name(f.kind)},
-      {"type", type_name(f.type)},
-      {"width", f.kind == FieldKind::Stored ? type_width(f.type) : 0},
-      {"unit", f.unit},
-      {"comparators", cmp},
-      {"ipfix_ids", wire},
-      {"description", f.description},
-  };
-  if (f.kind != FieldKind::Stored) {
-    j["definition"] = definition(f);
-    j["operands"] = {field_info(f.operands[0]).name, field_info(f.operands[1]).name};
-  }
-  return j;
-}
-
 void run(const FieldsOptions& opt) {
   if (opt.json) {
     nlohmann::json all = nlohmann::json::array();
     for (const FieldInfo& f : kFieldTable) {
-      if (selected(f, opt)) all.push_back(field_json(f));
+      if (selected(f, opt)) all.push_back(query::field_json(f));
     }
     std::cout << all.dump(2) << '\n';
     return;

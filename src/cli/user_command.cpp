@@ -35,6 +35,8 @@ struct UserOptions {
   std::string group;
   std::vector<std::string> ip_groups;
   std::vector<std::string> exporters;
+  std::vector<std::string> interfaces;
+  std::string label;
   bool json = false;
   ServerLogin login;
 };
@@ -126,9 +128,11 @@ void run_groups(const UserOptions& opt) {
 }
 
 void run_grant(const UserOptions& opt, bool grant) {
-  if (opt.ip_groups.empty() && opt.exporters.empty()) {
-    throw UserError{"nothing to grant: give --ip-group NAME|CIDR or --exporter ADDRESS",
-                    kExitUsage};
+  if (opt.ip_groups.empty() && opt.exporters.empty() && opt.interfaces.empty()) {
+    throw UserError{
+        "nothing to grant: give --ip-group NAME|CIDR, --exporter ADDRESS or "
+        "--interface ADDRESS:IFINDEX",
+        kExitUsage};
   }
   const Paths p = paths_of(opt.files);
   server::UserDb db = load(p);
@@ -140,9 +144,70 @@ void run_grant(const UserOptions& opt, bool grant) {
     check(grant ? db.grant(opt.group, server::GrantKind::Exporter, e)
                 : db.revoke(opt.group, server::GrantKind::Exporter, e));
   }
+  for (const std::string& i : opt.interfaces) {
+    check(grant ? db.grant(opt.group, server::GrantKind::Interface, i)
+                : db.revoke(opt.group, server::GrantKind::Interface, i));
+  }
   save(db, p, grant ? "grant" : "revoke",
-       fmt::format("group {} ip_groups [{}] exporters [{}]", opt.group,
-                   fmt::join(opt.ip_groups, ","), fmt::join(opt.exporters, ",")));
+       fmt::format("group {} ip_groups [{}] exporters [{}] interfaces [{}]", opt.group,
+                   fmt::join(opt.ip_groups, ","), fmt::join(opt.exporters, ","),
+                   fmt::join(opt.interfaces, ",")));
+}
+
+// `flowscope user token add|list|revoke`: API tokens for the HTTP API (docs/http.md).
+void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
+  CLI::App* token = cmd->add_subcommand("token", "API tokens for the HTTP API: add, list, revoke");
+  token->require_subcommand(1);
+  CLI::App* add =
+      token->add_subcommand("add", "make a token for a user; printed once, stored hashed");
+  add->add_option("name", opt->name, "the user the token acts as")->required();
+  add->add_option("--label", opt->label, "what the token is for");
+  add_files(add, opt->files);
+  add->footer("Examples:\n  flowscope user token add grafana --label dashboards -c serve.toml");
+  add->callback([opt] {
+    const Paths p = paths_of(opt->files);
+    server::UserDb db = load(p);
+    auto t = db.add_token(opt->name, opt->label, to_ms(server::system_clock()()));
+    if (!t) throw UserError{t.error().message};
+    save(db, p, "token_add", fmt::format("token {} for {}", t->substr(4, 8), opt->name));
+    std::cout << *t << '\n';
+    std::cerr << "this token is shown only now; the server accepts it after a reload "
+                 "(systemctl reload flowscope)\n";
+  });
+  CLI::App* list =
+      token->add_subcommand("list", "tokens: id, user, label, created (never the token)");
+  add_files(list, opt->files);
+  list->add_flag("--json", opt->json, "JSON");
+  list->footer("Examples:\n  flowscope user token list -c serve.toml");
+  list->callback([opt] {
+    const server::UserDb db = load(paths_of(opt->files));
+    if (opt->json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const server::ApiToken& t : db.tokens()) {
+        j.push_back({{"id", t.id},
+                     {"user", t.user},
+                     {"label", t.label},
+                     {"created", format_time(time_from_ms(t.created_ms))}});
+      }
+      std::cout << j.dump(2) << '\n';
+      return;
+    }
+    TableWriter t({{"id"}, {"user"}, {"label"}, {"created"}});
+    for (const server::ApiToken& k : db.tokens()) {
+      t.add_row({k.id, k.user, k.label, format_time(time_from_ms(k.created_ms))});
+    }
+    t.write(std::cout);
+  });
+  CLI::App* revoke = token->add_subcommand("revoke", "revoke a token by its id");
+  revoke->add_option("id", opt->name, "the token's id (token list)")->required();
+  add_files(revoke, opt->files);
+  revoke->footer("Examples:\n  flowscope user token revoke 3f1c09ab -c serve.toml");
+  revoke->callback([opt] {
+    const Paths p = paths_of(opt->files);
+    server::UserDb db = load(p);
+    check(db.remove_token(opt->name));
+    save(db, p, "token_revoke", opt->name);
+  });
 }
 
 }  // namespace
@@ -160,6 +225,7 @@ void register_user(CLI::App& app) {
       "  flowscope user grant campus --ip-group Campus --exporter 10.0.0.1 -c serve.toml\n"
       "  flowscope user set-groups alice campus -c serve.toml\n"
       "  flowscope user list -c serve.toml\n"
+      "  flowscope user token add grafana -c serve.toml               (an HTTP API token)\n"
       "  flowscope user key -srv localhost -un alice -up secret      (prints a key on stderr)");
 
   CLI::App* add = cmd->add_subcommand("add", "add a user");
@@ -257,9 +323,12 @@ void register_user(CLI::App& app) {
     g->add_option("group", opt->group, "group name")->required();
     g->add_option("--ip-group", opt->ip_groups, "an IP group name (enrich) or a CIDR");
     g->add_option("--exporter", opt->exporters, "an exporter address");
+    g->add_option("--interface", opt->interfaces, "one interface: EXPORTER:IFINDEX");
     add_files(g, opt->files);
     g->callback([opt, grant] { run_grant(*opt, grant); });
   }
+
+  register_token(cmd, opt);
 
   CLI::App* key = cmd->add_subcommand("key", "log in to a server and print a session key (-us)");
   add_server_options(key, opt->login);
@@ -277,6 +346,8 @@ void register_user(CLI::App& app) {
   };
   for (const auto& [sub, line] : examples) sub->footer(std::string("Examples:\n  ") + line);
   for (CLI::App* sub : cmd->get_subcommands({})) {
+    if (sub->get_name() == "token")
+      sub->footer("Examples:\n  flowscope user token add grafana -c serve.toml");
     if (sub->get_name() == "grant" || sub->get_name() == "revoke") {
       sub->footer("Examples:\n  flowscope user " + sub->get_name() +
                   " campus --ip-group Campus --ip-group 10.1.0.0/16 --exporter 192.0.2.1 "

@@ -46,6 +46,11 @@ class InterfaceMap {
  public:
   const InterfaceInfo* find(const IpAddress& exporter, std::uint32_t if_index) const;
   std::size_t size() const { return map_.size(); }
+  // Calls f(exporter, if_index, info) for every interface, in no particular order.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const auto& [key, info] : map_) f(key.exporter, key.if_index, info);
+  }
 
  private:
   friend class InterfaceTable;

@@ -120,7 +120,7 @@ class CellWriter : public RowWriter {
       if (options_.format == OutputFormat::JsonLines) {
         nlohmann::json obj = nlohmann::json::object();
         for (FieldId f : fields_) json_value(obj, field_info(f).name, batch, f, r, options_.field);
-        out_ << obj.dump() << '\n';
+        out_ << obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         continue;
       }
       for (std::size_t c = 0; c < fields_.size(); ++c) {
@@ -334,7 +334,7 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
                {"value", result.series[series_row * nb + b]}});
         }
       }
-      out << obj.dump() << '\n';
+      out << obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     };
     for (std::size_t r = 0; r < result.rows.size(); ++r) {
       nlohmann::json obj = nlohmann::json::object();
@@ -357,7 +357,7 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
     total["bytes"] = result.total.bytes;
     total["packets"] = result.total.packets;
     if (result.saturated) total["saturated"] = true;
-    out << total.dump() << '\n';
+    out << total.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out.flush();
     return;
   }

@@ -29,7 +29,8 @@ std::string random_hex(std::size_t bytes) {
 
 bool same_perms(const GroupPerms* a, const GroupPerms* b) {
   if (a == nullptr || b == nullptr) return a == b;
-  return a->ip_groups == b->ip_groups && a->exporters == b->exporters;
+  return a->ip_groups == b->ip_groups && a->exporters == b->exporters &&
+         a->interfaces == b->interfaces && a->restricted == b->restricted;
 }
 
 // What changed about `user` between two user files, as far as its keys are concerned; nullopt
@@ -66,6 +67,8 @@ std::string_view auth_failure_name(AuthFailure f) {
     case AuthFailure::KeyExpired: return "key_expired";
     case AuthFailure::KeyWrongSource: return "key_wrong_source";
     case AuthFailure::KeyRevoked: return "key_revoked";
+    case AuthFailure::TokenInvalid: return "invalidToken";
+    case AuthFailure::AddressRefused: return "address_refused";
   }
   return "bad_credentials";
 }
@@ -140,7 +143,8 @@ void AuthService::audit(std::string_view event, std::string_view user, const IpA
                          {"user", user},
                          {"source", fmt::format("{}", source)}};
   if (!detail.empty()) line["detail"] = detail;
-  write_audit(line.dump());
+  // Names and details may come from HTTP forms, which are bytes: never throw on bad UTF-8.
+  write_audit(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void AuthService::write_audit(const std::string& line) {
@@ -294,6 +298,78 @@ Result<Principal> AuthService::resume(const std::string& key, const IpAddress& s
   lock.unlock();
   audit("key_used", user, source);
   return p;
+}
+
+Result<Principal> AuthService::token(const std::string& token, const IpAddress& source,
+                                     const std::vector<Cidr>& allow) {
+  std::unique_lock lock(mutex_);
+  const TimeMs now = clock_();
+  std::optional<AuthFailure> failure;
+  std::string user;
+  if (throttled(by_address_.find(source), now)) {
+    failure = AuthFailure::Throttled;
+  } else if (const ApiToken* t = users_->find_token(token); t == nullptr) {
+    failure = AuthFailure::TokenInvalid;
+  } else {
+    user = t->user;
+    if (!allowed(allow, source)) failure = AuthFailure::AddressRefused;
+  }
+  if (failure) {
+    ++stats_.keys_refused;
+    if (*failure == AuthFailure::TokenInvalid) record_failure(source, {}, now);
+    lock.unlock();
+    audit("token_refused", user, source, auth_failure_name(*failure));
+    switch (*failure) {
+      case AuthFailure::AddressRefused:
+        return refused(*failure,
+                       fmt::format("API tokens are not accepted from {}: the address is not in "
+                                   "[http] allow_file",
+                                   source));
+      case AuthFailure::Throttled:
+        return refused(*failure, "too many failures from this address; wait and try again");
+      default:
+        return refused(*failure,
+                       "no such API token (revoked, or never issued); make one with 'flowscope "
+                       "user token add USER'");
+    }
+  }
+  ++stats_.key_uses;
+  auto p = principal_of(user);
+  lock.unlock();
+  audit("token_used", user, source);
+  return p;
+}
+
+bool AuthService::end_key(const std::string& key, const IpAddress& source) {
+  std::string user;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = keys_.find(key);
+    if (it == keys_.end() || !(it->second.origin == source)) return false;
+    user = it->second.user;
+    keys_.erase(it);
+  }
+  audit("logout", user, source);
+  return true;
+}
+
+Result<void> AuthService::edit_users(const std::function<Result<void>(UserDb&)>& change) {
+  std::lock_guard edit(edit_mutex_);
+  auto db = UserDb::load(users_file_);
+  if (!db) return db.error();
+  if (auto r = change(*db); !r) return r.error();
+  if (auto r = db->save(users_file_); !r) return r.error();
+  return reload_users();
+}
+
+std::shared_ptr<const UserDb> AuthService::users() const {
+  std::lock_guard lock(mutex_);
+  return users_;
+}
+
+Result<Principal> AuthService::principal(const std::string& user) const {
+  std::lock_guard lock(mutex_);
+  return principal_of(user);
 }
 
 AuthStats AuthService::stats() const {

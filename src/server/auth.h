@@ -15,6 +15,10 @@
 //   that address is refused for `lockout`, even with the right password (and so is the user
 //   name, from any address, so that a distributed guesser gains nothing). The tables are
 //   bounded (ThrottleTable): at the cap they forget quiet entries first, not the lockouts.
+// - API tokens (docs/http.md): a token acts as its user; it is refused when unknown (counted
+//   like a wrong key toward the lockout) or used from outside the token allow-list ([http]
+//   allow_file). Tokens live in the user file, so a reload or an edit through edit_users() that
+//   removes one ends it at once.
 // - Audit: one JSON line per login, failure, refusal, key use and admin action, appended to
 //   the audit log (never the password).
 //
@@ -58,6 +62,8 @@ enum class AuthFailure : std::uint8_t {
   KeyExpired,      // idle too long or older than maxsessionkeyage
   KeyWrongSource,  // used from another address than the one that obtained it
   KeyRevoked,      // its user changed or was removed since it was issued
+  TokenInvalid,    // an API token that is unknown or revoked
+  AddressRefused,  // an API token used from outside [http] allow_file
 };
 std::string_view auth_failure_name(AuthFailure f);
 
@@ -102,6 +108,17 @@ class AuthService {
   Result<LoginOk> login(const std::string& user, const std::string& password,
                         const IpAddress& source, bool want_key);
   Result<Principal> resume(const std::string& key, const IpAddress& source);
+  // An API token, from `source`; `allow` is the token allow-list (empty: any address).
+  Result<Principal> token(const std::string& token, const IpAddress& source,
+                          const std::vector<Cidr>& allow);
+  // Ends a session key obtained from `source` (logout); false when there was none.
+  bool end_key(const std::string& key, const IpAddress& source);
+  // Changes the user file: reads it, applies `change`, saves it and reloads (keys of changed
+  // users are revoked as at SIGHUP). One edit at a time; on an error nothing is written.
+  Result<void> edit_users(const std::function<Result<void>(UserDb&)>& change);
+  std::shared_ptr<const UserDb> users() const;
+  // The principal of a user of the current user file (admin actions name users).
+  Result<Principal> principal(const std::string& user) const;
 
   void audit(std::string_view event, std::string_view user, const IpAddress& source,
              std::string_view detail = {});
@@ -128,6 +145,7 @@ class AuthService {
   std::filesystem::path users_file_;
   std::filesystem::path audit_path_;
 
+  std::mutex edit_mutex_;  // edit_users(): one read-change-write at a time
   mutable std::mutex mutex_;
   AuthConfig config_;                    // guarded by mutex_
   std::shared_ptr<const UserDb> users_;  // guarded by mutex_

@@ -36,10 +36,16 @@ FilterExpr permission_filter(const Principal& principal, const enrich::IpGroups*
   std::vector<FilterExpr> per_group;
   for (const GroupPerms& g : principal.groups) {
     std::vector<FilterExpr> parts;
-    if (!g.exporters.empty()) {
+    // The device dimension: whole exporters, or single interfaces of one (either side).
+    if (!g.exporters.empty() || !g.interfaces.empty()) {
       std::vector<FilterExpr> ex;
       for (const IpAddress& e : g.exporters)
         ex.push_back(compare(FieldId::Exporter, Cidr::host(e)));
+      for (const InterfaceGrant& i : g.interfaces) {
+        ex.push_back(FilterExpr::make(FilterExpr::Op::And,
+                                      {compare(FieldId::Exporter, Cidr::host(i.exporter)),
+                                       compare(FieldId::Iface, std::uint64_t{i.if_index})}));
+      }
       parts.push_back(any_of(std::move(ex)));
     }
     if (!g.ip_groups.empty()) {
@@ -59,7 +65,10 @@ FilterExpr permission_filter(const Principal& principal, const enrich::IpGroups*
       }
       parts.push_back(where.empty() ? nothing() : any_of(std::move(where)));
     }
-    if (parts.empty()) return FilterExpr::all();  // a group without restrictions sees all
+    if (parts.empty()) {
+      if (g.restricted) continue;  // made through user_api: no grant, nothing
+      return FilterExpr::all();    // a group without restrictions sees all
+    }
     per_group.push_back(parts.size() == 1
                             ? std::move(parts.front())
                             : FilterExpr::make(FilterExpr::Op::And, std::move(parts)));

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "server/admin_http.h"
+#include "server/http_server.h"
 
 namespace flowscope::server {
 namespace {
@@ -104,6 +104,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   std::unique_ptr<Server> s(new Server(std::move(options)));
   s->config_ = config;
   if (auto r = check(config); !r) return r.error();
+  s->started_ = s->options_.clock();
   if (auto r = s->load_enrichment(config); !r) return r.error();
 
   std::error_code ec;
@@ -145,10 +146,17 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   }
   if (auto r = s->query_->start(config.query.address, config.query.port); !r) return r.error();
 
-  auto http =
-      AdminHttp::start(config.http.address, config.http.port,
-                       {[self] { return self->metrics_text(); }, [self] { return self->healthy(); },
-                        [self] { return self->config().http.allow; }});
+  std::vector<Route> routes = api_routes(*self);
+  for (auto* more : {&admin_routes, &scrutinizer_routes}) {
+    for (Route& r : (*more)(*self)) routes.push_back(std::move(r));
+  }
+  std::shared_ptr<const TlsContext> http_tls;
+  if (config.http.tls) {
+    auto tls = TlsContext::server(config.query.tls_cert, config.query.tls_key);
+    if (!tls) return Error{tls.error().code, config.source + ": " + tls.error().message};
+    http_tls = std::move(*tls);
+  }
+  auto http = HttpServer::start(*self, std::move(routes), std::move(http_tls));
   if (!http) return http.error();
   s->http_ = std::move(*http);
 
@@ -187,6 +195,10 @@ void Server::apply(ServerConfig next) {
   next.query.port = running.query.port;
   next.http.address = running.http.address;
   next.http.port = running.http.port;
+  if (next.http.tls != running.http.tls) {
+    log->warn("{}: [http] tls changed; it takes effect at the next restart", next.source);
+    next.http.tls = running.http.tls;
+  }
   if (auto r = load_enrichment(next); !r) {
     log->error("{}: enrichment not reloaded: {}", next.source, r.error().message);
   }
@@ -195,6 +207,7 @@ void Server::apply(ServerConfig next) {
   if (next.query.tls_cert.empty()) {
     query_->set_tls(nullptr, false);
   } else if (auto tls = TlsContext::server(next.query.tls_cert, next.query.tls_key); tls) {
+    if (http_) http_->set_tls(*tls);  // HTTPS, when on, uses the same pair
     query_->set_tls(std::move(*tls), next.query.tls_required);
   } else {
     log->error("{}: TLS not reloaded: {}", next.source, tls.error().message);

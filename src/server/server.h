@@ -1,7 +1,8 @@
 #pragma once
 // Server: `flowscope serve` as an object (docs/serve.md). Owns the embedded store, the
 // enrichment sources, the UDP ingest workers, the pipeline (stitch, enrich, store), the query
-// protocol listener with its authentication, and the admin HTTP port (/metrics, /healthz).
+// protocol listener with its authentication, and the HTTP listener (JSON API, Scrutinizer's
+// fcgi, /metrics, /healthz; server/http_server.h).
 //
 // Lifecycle: start() validates and opens everything (an error names what and the fix);
 // reload() applies a new configuration, or schedules it when it has a future `start_at`;
@@ -36,7 +37,8 @@
 
 namespace flowscope::server {
 
-class AdminHttp;
+class HttpServer;
+struct Route;
 
 struct ServerOptions {
   Clock clock = system_clock();
@@ -82,6 +84,13 @@ class Server {
   const UdpIngest& ingest() const { return *ingest_; }
   std::shared_ptr<const enrich::IpGroups> ip_groups() const { return groups_.snapshot(); }
   QueryServer& query_server() { return *query_; }
+  HttpServer& http_server() { return *http_; }
+  const enrich::InterfaceTable& interfaces() const { return interfaces_; }
+  const enrich::IpInfoTable& ip_info() const { return ip_info_; }
+  std::shared_ptr<const enrich::GeoDb> geo_snapshot() const { return geo_.snapshot(); }
+  TimeMs now() const { return options_.clock(); }
+  TimeMs started() const { return started_; }
+  LatencyHistogram& http_latency() { return http_latency_; }
 
  private:
   explicit Server(ServerOptions options);
@@ -106,13 +115,15 @@ class Server {
   std::unique_ptr<enrich::ReverseDns> reverse_dns_;
   std::unique_ptr<enrich::SnmpPoller> snmp_;
   LatencyHistogram query_latency_;
+  LatencyHistogram http_latency_;
+  TimeMs started_{};
 
   std::unique_ptr<store::EmbeddedStore> store_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<UdpIngest> ingest_;
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<QueryServer> query_;
-  std::unique_ptr<AdminHttp> http_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace flowscope::server

@@ -381,6 +381,20 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
   }
   {
     SectionReader r(root["http"].as_table(), "http", source, base);
+    ListenerConfig& h = cfg.http;
+    if (auto e = r.boolean("tls", h.tls); !e) return e.error();
+    if (auto e = r.boolean("metrics_public", h.metrics_public); !e) return e.error();
+    if (auto e = r.path("allow_file", h.allow_file); !e) return e.error();
+    if (h.tls && cfg.query.tls_cert.empty()) {
+      return r.error_at(root["http"]["tls"].node(),
+                        "[http] tls uses the certificate of the query port: set [query] tls_cert "
+                        "and tls_key, or tls = false");
+    }
+    if (!h.allow_file.empty()) {
+      auto allow = load_allow_file(h.allow_file);
+      if (!allow) return r.error_at(root["http"]["allow_file"].node(), allow.error().message);
+      h.token_allow = std::move(*allow);
+    }
     if (auto e = read_listener(r, cfg.http, "http"); !e) return e.error();
   }
   {

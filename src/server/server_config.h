@@ -82,6 +82,11 @@ struct ListenerConfig {
   std::filesystem::path tls_key;   // PEM private key of tls_cert
   bool tls_required = false;       // refuse plain connections
   QueryLimits limits;              // [query] only
+  // [http] only (docs/http.md):
+  bool tls = false;                  // HTTPS with [query] tls_cert/tls_key (re-read on SIGHUP)
+  bool metrics_public = true;        // /metrics and /healthz answer without a login
+  std::filesystem::path allow_file;  // where API tokens may come from (auth_ips.cfg style)
+  std::vector<Cidr> token_allow;     // allow_file's entries, read with the configuration
 };
 
 struct AuthConfig {
@@ -105,8 +110,8 @@ struct ServerConfig {
   StitchConfig stitch;
   EnrichConfig enrich;
   StoreSection store;
-  ListenerConfig query{"127.0.0.1", 9640, {}, {}, {}, false, {}};
-  ListenerConfig http{"127.0.0.1", 9641, {}, {}, {}, false, {}};
+  ListenerConfig query{"127.0.0.1", 9640, {}, {}, {}, false, {}, false, true, {}, {}};
+  ListenerConfig http{"127.0.0.1", 9641, {}, {}, {}, false, {}, false, true, {}, {}};
   AuthConfig auth;
 
   std::filesystem::path users_path() const {
@@ -124,6 +129,11 @@ struct ServerConfig {
 Result<ServerConfig> parse_server_config(std::string_view text, std::string_view source,
                                          const std::filesystem::path& base_dir = {});
 Result<ServerConfig> load_server_config(const std::filesystem::path& path);
+
+// Reads an allow-list file ([http] allow_file, like Scrutinizer's auth_ips.cfg): one address or
+// CIDR per line, `#` starts a comment, blank lines are skipped. Errors name the file and line.
+Result<std::vector<Cidr>> load_allow_file(const std::filesystem::path& path);
+Result<std::vector<Cidr>> parse_allow_list(std::string_view text, std::string_view source);
 
 // What a reload cannot change without a restart (listeners, data directory); one line each,
 // empty when the new configuration can be applied in place.

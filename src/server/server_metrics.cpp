@@ -173,6 +173,9 @@ std::string Server::metrics_text() const {
   }
   w.family("flowscope_query_latency_seconds", "histogram", "query request latency");
   w.histogram("flowscope_query_latency_seconds", query_latency_);
+  w.family("flowscope_http_latency_seconds", "histogram",
+           "HTTP API and Scrutinizer request latency (docs/http.md)");
+  w.histogram("flowscope_http_latency_seconds", http_latency_);
 
   w.family("flowscope_config_generation", "gauge", "configurations applied since start");
   w.sample("flowscope_config_generation", static_cast<double>(generation_.load()));

@@ -35,6 +35,39 @@ Error no_user(std::string_view name) {
   return Error{ErrorCode::NotFound, fmt::format("no user \"{}\"; see 'flowscope user list'", name)};
 }
 
+Result<InterfaceGrant> parse_interface_grant(std::string_view value) {
+  const std::size_t colon = value.rfind(':');
+  Error bad{ErrorCode::InvalidArgument,
+            fmt::format("interface \"{}\" is not EXPORTER:IFINDEX, e.g. 192.0.2.1:3", value)};
+  if (colon == std::string_view::npos) return bad;
+  auto a = IpAddress::parse(value.substr(0, colon));
+  const std::string digits(value.substr(colon + 1));
+  if (!a || digits.empty() || digits.size() > 10 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return bad;
+  }
+  const std::uint64_t index = std::stoull(digits);
+  if (index > 0xFFFFFFFFu) return bad;
+  return InterfaceGrant{*a, static_cast<std::uint32_t>(index)};
+}
+
+std::string sha256_hex(std::string_view text) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return std::string(hex);
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> raw(bytes);
+  randombytes_buf(raw.data(), raw.size());
+  std::string hex(bytes * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
+  hex.pop_back();
+  return hex;
+}
+
 Error no_group(std::string_view name) {
   return Error{
       ErrorCode::NotFound,
@@ -113,6 +146,15 @@ Result<UserDb> UserDb::load(const std::filesystem::path& path) {
           return bad(fmt::format("group \"{}\": exporter \"{}\" is not an address", perms.name, e));
         perms.exporters.push_back(*a);
       }
+      for (const auto& i : g.value("interfaces", nlohmann::json::array())) {
+        auto a = IpAddress::parse(i.at("exporter").get<std::string>());
+        if (!a)
+          return bad(
+              fmt::format("group \"{}\": an interface's exporter is not an address", perms.name));
+        perms.interfaces.push_back(InterfaceGrant{*a, i.at("if_index").get<std::uint32_t>()});
+      }
+      perms.restricted = g.value("restricted", false);
+      perms.id = g.value("id", std::uint32_t{0});
       db.groups_.push_back(std::move(perms));
     }
     for (const auto& u : j.value("users", nlohmann::json::array())) {
@@ -123,12 +165,37 @@ Result<UserDb> UserDb::load(const std::filesystem::path& path) {
       if (!role) return bad(fmt::format("user \"{}\": {}", user.name, role.error().message));
       user.role = *role;
       user.groups = u.value("groups", std::vector<std::string>{});
+      user.id = u.value("id", std::uint32_t{0});
       db.users_.push_back(std::move(user));
+    }
+    for (const auto& t : j.value("tokens", nlohmann::json::array())) {
+      ApiToken token;
+      token.id = t.at("id").get<std::string>();
+      token.user = t.at("user").get<std::string>();
+      token.hash = t.at("hash").get<std::string>();
+      token.label = t.value("label", "");
+      token.created_ms = t.value("created_ms", std::int64_t{0});
+      db.tokens_.push_back(std::move(token));
     }
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
   }
+  db.assign_ids();
   return db;
+}
+
+// Files written before ids existed get them in file order; new entries take the next free one.
+void UserDb::assign_ids() {
+  std::uint32_t next_user = 1;
+  std::uint32_t next_group = kFirstGroupId;
+  for (const User& u : users_) next_user = std::max(next_user, u.id + 1);
+  for (const GroupPerms& g : groups_) next_group = std::max(next_group, g.id + 1);
+  for (User& u : users_) {
+    if (u.id == 0) u.id = next_user++;
+  }
+  for (GroupPerms& g : groups_) {
+    if (g.id < kFirstGroupId) g.id = next_group++;
+  }
 }
 
 Result<void> UserDb::save(const std::filesystem::path& path) const {
@@ -138,12 +205,31 @@ Result<void> UserDb::save(const std::filesystem::path& path) const {
   for (const GroupPerms& g : groups_) {
     std::vector<std::string> exporters;
     for (const IpAddress& e : g.exporters) exporters.push_back(fmt::format("{}", e));
-    j["groups"].push_back({{"name", g.name}, {"ip_groups", g.ip_groups}, {"exporters", exporters}});
+    nlohmann::json interfaces = nlohmann::json::array();
+    for (const InterfaceGrant& i : g.interfaces) {
+      interfaces.push_back({{"exporter", fmt::format("{}", i.exporter)}, {"if_index", i.if_index}});
+    }
+    nlohmann::json group = {
+        {"name", g.name}, {"id", g.id}, {"ip_groups", g.ip_groups}, {"exporters", exporters}};
+    if (!g.interfaces.empty()) group["interfaces"] = std::move(interfaces);
+    if (g.restricted) group["restricted"] = true;
+    j["groups"].push_back(std::move(group));
   }
   j["users"] = nlohmann::json::array();
   for (const User& u : users_) {
-    j["users"].push_back(
-        {{"name", u.name}, {"hash", u.hash}, {"role", role_name(u.role)}, {"groups", u.groups}});
+    j["users"].push_back({{"name", u.name},
+                          {"id", u.id},
+                          {"hash", u.hash},
+                          {"role", role_name(u.role)},
+                          {"groups", u.groups}});
+  }
+  j["tokens"] = nlohmann::json::array();
+  for (const ApiToken& t : tokens_) {
+    j["tokens"].push_back({{"id", t.id},
+                           {"user", t.user},
+                           {"hash", t.hash},
+                           {"label", t.label},
+                           {"created_ms", t.created_ms}});
   }
   const auto tmp = std::filesystem::path(path.string() + ".tmp");
   if (path.has_parent_path()) {
@@ -201,7 +287,8 @@ Result<void> UserDb::add_user(std::string_view name, std::string_view password, 
   }
   auto hash = hash_password(password);
   if (!hash) return hash.error();
-  users_.push_back(User{std::string(name), std::move(*hash), role, {}});
+  users_.push_back(User{std::string(name), std::move(*hash), role, {}, 0});
+  assign_ids();
   return {};
 }
 
@@ -210,6 +297,7 @@ Result<void> UserDb::remove_user(std::string_view name) {
       std::find_if(users_.begin(), users_.end(), [&](const User& u) { return u.name == name; });
   if (it == users_.end()) return no_user(name);
   users_.erase(it);
+  std::erase_if(tokens_, [&](const ApiToken& t) { return t.user == name; });
   return {};
 }
 
@@ -244,7 +332,10 @@ Result<void> UserDb::add_group(std::string_view name) {
   if (find_group(name) != nullptr) {
     return Error{ErrorCode::InvalidArgument, fmt::format("group \"{}\" exists", name)};
   }
-  groups_.push_back(GroupPerms{std::string(name), {}, {}});
+  GroupPerms g;
+  g.name = std::string(name);
+  groups_.push_back(std::move(g));
+  assign_ids();
   return {};
 }
 
@@ -275,6 +366,14 @@ Result<void> UserDb::grant(std::string_view group, GrantKind kind, std::string_v
     }
     return {};
   }
+  if (kind == GrantKind::Interface) {
+    auto i = parse_interface_grant(value);
+    if (!i) return i.error();
+    if (std::find(g->interfaces.begin(), g->interfaces.end(), *i) == g->interfaces.end()) {
+      g->interfaces.push_back(*i);
+    }
+    return {};
+  }
   if (value.find('/') != std::string_view::npos || IpAddress::parse(value)) {
     auto c = Cidr::parse(value, Cidr::HostBits::Reject);
     if (!c)
@@ -293,6 +392,8 @@ Result<void> UserDb::revoke(std::string_view group, GrantKind kind, std::string_
   if (kind == GrantKind::Exporter) {
     auto a = IpAddress::parse(value);
     if (a) removed = std::erase(g->exporters, *a);
+  } else if (kind == GrantKind::Interface) {
+    if (auto i = parse_interface_grant(value)) removed = std::erase(g->interfaces, *i);
   } else {
     removed = std::erase(g->ip_groups, std::string(value));
   }
@@ -302,6 +403,81 @@ Result<void> UserDb::revoke(std::string_view group, GrantKind kind, std::string_
         fmt::format("group \"{}\" has no grant \"{}\"; see 'flowscope user groups'", group, value)};
   }
   return {};
+}
+
+Result<void> UserDb::rename_user(std::string_view from, std::string_view to) {
+  if (!valid_name(to)) return bad_name("user", to);
+  User* u = find_mutable(from);
+  if (u == nullptr) return no_user(from);
+  if (find(to) != nullptr) {
+    return Error{ErrorCode::InvalidArgument, fmt::format("user \"{}\" exists", to)};
+  }
+  for (ApiToken& t : tokens_) {
+    if (t.user == from) t.user = std::string(to);
+  }
+  u->name = std::string(to);
+  return {};
+}
+
+Result<void> UserDb::set_restricted(std::string_view group, bool restricted) {
+  GroupPerms* g = find_group_mutable(group);
+  if (g == nullptr) return no_group(group);
+  g->restricted = restricted;
+  return {};
+}
+
+Result<std::string> UserDb::add_token(std::string_view user, std::string_view label,
+                                      std::int64_t now_ms) {
+  if (sodium_init() < 0) return Error{ErrorCode::Io, "libsodium failed to initialise"};
+  if (find(user) == nullptr) return no_user(user);
+  ApiToken t;
+  do {
+    t.id = random_hex(4);
+  } while (
+      std::any_of(tokens_.begin(), tokens_.end(), [&](const ApiToken& o) { return o.id == t.id; }));
+  const std::string token = "fst_" + t.id + "_" + random_hex(16);
+  t.user = std::string(user);
+  t.hash = sha256_hex(token);
+  t.label = std::string(label);
+  t.created_ms = now_ms;
+  tokens_.push_back(std::move(t));
+  return token;
+}
+
+Result<void> UserDb::remove_token(std::string_view id) {
+  if (std::erase_if(tokens_, [&](const ApiToken& t) { return t.id == id; }) == 0) {
+    return Error{ErrorCode::NotFound,
+                 fmt::format("no token \"{}\"; see 'flowscope user token list'", id)};
+  }
+  return {};
+}
+
+const ApiToken* UserDb::find_token(std::string_view token) const {
+  if (sodium_init() < 0) return nullptr;
+  const std::string hash = sha256_hex(token);
+  const ApiToken* found = nullptr;
+  // Every stored hash is compared (no early exit), each in constant time.
+  for (const ApiToken& t : tokens_) {
+    if (t.hash.size() == hash.size() &&
+        sodium_memcmp(t.hash.data(), hash.data(), hash.size()) == 0) {
+      found = &t;
+    }
+  }
+  return found;
+}
+
+const User* UserDb::find_id(std::uint32_t id) const {
+  for (const User& u : users_) {
+    if (u.id == id) return &u;
+  }
+  return nullptr;
+}
+
+const GroupPerms* UserDb::find_group_id(std::uint32_t id) const {
+  for (const GroupPerms& g : groups_) {
+    if (g.id == id) return &g;
+  }
+  return nullptr;
 }
 
 }  // namespace flowscope::server

@@ -10,6 +10,16 @@
 // an empty list does not restrict on that dimension. A user with no group sees nothing unless
 // admin.
 //
+// Ids: every user and group has a stable number (Scrutinizer's user_api names them by id);
+// group ids 1 and 2 are Scrutinizer's built-in "Administrators" and "Guests", which flowscope
+// maps to roles (user_api), so real groups start at 3. A group made through user_api is
+// `restricted`: with no grants it sees nothing (Scrutinizer's new groups see no device), while a
+// group made with `flowscope user groups add` keeps the documented rule (no grant: everything).
+//
+// API tokens (`flowscope user token`, `authToken=` of the HTTP API) belong to a user and act
+// with its role and groups. Only a SHA-256 of each token is stored; the token itself is shown
+// once, when made. Tokens are 160 random bits, so a fast hash is enough (no password stretching).
+//
 // A plain value: copy it, edit it, save it. Not thread-safe; the server keeps an immutable
 // snapshot (shared_ptr<const UserDb>).
 
@@ -30,10 +40,32 @@ enum class Role : std::uint8_t { Admin, Analyst, ReadOnly };
 std::string_view role_name(Role role);
 Result<Role> parse_role(std::string_view text);
 
+// One interface of one exporter (Scrutinizer's "interface" permission, "0A010107-1").
+struct InterfaceGrant {
+  IpAddress exporter;
+  std::uint32_t if_index = 0;
+  friend bool operator==(const InterfaceGrant&, const InterfaceGrant&) = default;
+};
+
 struct GroupPerms {
   std::string name;
   std::vector<std::string> ip_groups;  // IP group names (enrich) or CIDRs
   std::vector<IpAddress> exporters;
+  std::vector<InterfaceGrant> interfaces;  // sessions seen on these interfaces (either side)
+  bool restricted = false;                 // no grant at all: sees nothing (user_api groups)
+  std::uint32_t id = 0;                    // >= kFirstGroupId
+};
+
+inline constexpr std::uint32_t kAdministratorsGroupId = 1;  // Scrutinizer's built-in groups
+inline constexpr std::uint32_t kGuestsGroupId = 2;
+inline constexpr std::uint32_t kFirstGroupId = 3;
+
+struct ApiToken {
+  std::string id;    // 8 hex digits, also the token's prefix: names it in list and revoke
+  std::string user;  // acts as this user
+  std::string hash;  // SHA-256 of the whole token, hex
+  std::string label;
+  std::int64_t created_ms = 0;
 };
 
 struct User {
@@ -41,10 +73,12 @@ struct User {
   std::string hash;  // argon2id, crypto_pwhash_str format
   Role role = Role::ReadOnly;
   std::vector<std::string> groups;
+  std::uint32_t id = 0;  // >= 1
 };
 
 // What a grant or revoke is about.
-enum class GrantKind : std::uint8_t { IpGroup, Exporter };
+// An interface is written "EXPORTER:IFINDEX" ("192.0.2.1:3").
+enum class GrantKind : std::uint8_t { IpGroup, Exporter, Interface };
 
 class UserDb {
  public:
@@ -65,6 +99,19 @@ class UserDb {
   Result<void> remove_group(std::string_view name);
   Result<void> grant(std::string_view group, GrantKind kind, std::string_view value);
   Result<void> revoke(std::string_view group, GrantKind kind, std::string_view value);
+  Result<void> rename_user(std::string_view from, std::string_view to);
+  Result<void> set_restricted(std::string_view group, bool restricted);
+
+  // A new token for `user`; returns the token text ("fst_" + id + "_" + 32 hex digits), which is
+  // not stored and cannot be shown again.
+  Result<std::string> add_token(std::string_view user, std::string_view label, std::int64_t now_ms);
+  Result<void> remove_token(std::string_view id);
+  // The token whose hash matches `token` (constant-time comparison of the hashes), or null.
+  const ApiToken* find_token(std::string_view token) const;
+  const std::vector<ApiToken>& tokens() const { return tokens_; }
+
+  const User* find_id(std::uint32_t id) const;
+  const GroupPerms* find_group_id(std::uint32_t id) const;
 
   const User* find(std::string_view name) const;
   const GroupPerms* find_group(std::string_view name) const;
@@ -74,8 +121,10 @@ class UserDb {
  private:
   User* find_mutable(std::string_view name);
   GroupPerms* find_group_mutable(std::string_view name);
+  void assign_ids();
   std::vector<User> users_;
   std::vector<GroupPerms> groups_;
+  std::vector<ApiToken> tokens_;
 };
 
 // argon2id hash of `password` (libsodium interactive limits: 2 passes, 64 MiB).
