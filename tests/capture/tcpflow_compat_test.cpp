@@ -2,6 +2,11 @@
 // report.pdf, -K, -H, -V, -d/-v messages, the reportfilename line and <tdelta>. Each test runs
 // Debian's /usr/bin/tcpflow on the same input and compares; our side runs the built binary
 // through its bin/tcpflow link (so descriptors and messages are those of a real process).
+// GCC 12 at -O1 with the sanitizers (make asan) reports -Wmaybe-uninitialized inside
+// libstdc++'s std::regex, which this test uses; a false positive that Release does not show.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -401,7 +406,17 @@ TEST(TcpflowCompat, DropsPrivilegesAndChroots) {
                                     "-r", pcap.string(), "-o", "out"};
   };
   const RunResult t = run(kTcpflow, args("theirs"), dir.path(), "t");
+  // LeakSanitizer (make asan) reads /proc at exit, which the chroot hides: its leak check
+  // cannot run in this child, so it is off for this one run (ASan's other checks stay on).
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string saved = asan != nullptr ? asan : "";
+  ::setenv("ASAN_OPTIONS", (saved.empty() ? "" : saved + ":").append("detect_leaks=0").c_str(), 1);
   const RunResult o = run(ours(), args("ours"), dir.path(), "o");
+  if (asan != nullptr) {
+    ::setenv("ASAN_OPTIONS", saved.c_str(), 1);
+  } else {
+    ::unsetenv("ASAN_OPTIONS");
+  }
   EXPECT_EQ(t.rc, 0) << t.err;
   EXPECT_EQ(o.rc, 0) << o.err;
   EXPECT_NE(o.err.find("dropped privs to nobody"), std::string::npos) << o.err;
