@@ -469,7 +469,7 @@ PipelineStats Pipeline::stats() const {
     out.duplicates_dropped += s.duplicates_dropped;
     out.queued_batches += shard->queue.size();
   }
-  out.window_ms = window_ms_;
+  out.window_ms = window_ms_.load();
   out.backpressure_waits = backpressure_waits_.load();
   out.log_errors = log_errors_.load();
   out.log_found_flows = log_found_flows_;

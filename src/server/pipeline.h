@@ -143,7 +143,7 @@ class Pipeline final : public FlowSink {
   std::uint64_t replayed_flows_ = 0;       // set before the shards start
   std::uint64_t replayed_duplicates_ = 0;  // set before the shards start
   std::atomic<std::uint64_t> checkpoints_{0};
-  std::int64_t window_ms_ = 0;
+  std::atomic<std::int64_t> window_ms_{0};  // written by every shard at a reload, read by stats()
 };
 
 }  // namespace flowscope::server
