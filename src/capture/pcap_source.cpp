@@ -173,7 +173,8 @@ Result<PcapSource> PcapSource::open(const std::string& path) {
 }
 
 Result<PcapSource> PcapSource::open_live(const std::string& interface, int snap_length,
-                                         bool promiscuous, int timeout_ms) {
+                                         bool promiscuous, int timeout_ms,
+                                         int buffer_bytes) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p = pcap_create(interface.c_str(), errbuf);
   if (p == nullptr) return Error{ErrorCode::Io, "interface " + interface + ": " + errbuf};
@@ -181,6 +182,7 @@ Result<PcapSource> PcapSource::open_live(const std::string& interface, int snap_
   pcap_set_snaplen(p, snap_length);
   pcap_set_promisc(p, promiscuous ? 1 : 0);
   pcap_set_timeout(p, timeout_ms);
+  if (buffer_bytes > 0) pcap_set_buffer_size(p, buffer_bytes);
   // Packets as they arrive rather than when a kernel buffer block fills: a probe's sessions
   // and timers should not lag its link by up to a block, and a stop should lose nothing.
   pcap_set_immediate_mode(p, 1);

@@ -35,9 +35,13 @@ class PcapSource {
   // Opens a capture file, or standard input for "-". Errors name the file and the reason.
   static Result<PcapSource> open(const std::string& path);
   // Opens a network interface for live capture (needs CAP_NET_RAW). `timeout_ms` bounds how long
-  // next() waits for a packet, so that callers can run timers on a quiet link.
+  // next() waits for a packet, so that callers can run timers on a quiet link. `buffer_bytes` is
+  // the kernel ring's size: libpcap's own default (2 MiB) holds only a handful of frames at a
+  // 256 KiB snap length (loopback's MTU is 64 KiB), so a burst is dropped before we read it.
+  static constexpr int kDefaultBufferBytes = 64 << 20;
   static Result<PcapSource> open_live(const std::string& interface, int snap_length = 262144,
-                                      bool promiscuous = true, int timeout_ms = 500);
+                                      bool promiscuous = true, int timeout_ms = 500,
+                                      int buffer_bytes = kDefaultBufferBytes);
 
   // Keeps only the packets that match a BPF expression (pcap-filter(7)); errors name the
   // expression and libpcap's reason.

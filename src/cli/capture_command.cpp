@@ -48,6 +48,7 @@ struct CaptureOptions {
   std::uint64_t count = 0;
   double duration = 0;
   int snap_length = 262144;
+  int buffer_kib = capture::PcapSource::kDefaultBufferBytes / 1024;
   bool quiet = false;
   bool no_dpi = false;
   std::string config;  // probe configuration file
@@ -360,7 +361,8 @@ void run(const CaptureOptions& opt) {
     std::signal(SIGTERM, on_capture_stop_signal);
   }
   for (const std::string& input : inputs) {
-    auto source = live ? capture::PcapSource::open_live(input, opt.snap_length)
+    auto source = live ? capture::PcapSource::open_live(input, opt.snap_length, true, 500,
+                                                                  opt.buffer_kib * 1024)
                        : capture::PcapSource::open(input);
     if (!source) throw UserError{source.error().message};
     if (!filter.empty()) {
@@ -503,6 +505,11 @@ void register_capture(CLI::App& app) {
   cmd->add_option("-c,--count", opt->count, "Stop after this many packets (per input)");
   cmd->add_option("--duration", opt->duration, "Live: stop after this many seconds of traffic");
   cmd->add_option("-s,--snaplen", opt->snap_length, "Live: bytes captured per packet")
+      ->capture_default_str();
+  cmd->add_option("-B,--buffer-size", opt->buffer_kib,
+                  "Live: the kernel's capture ring in KiB, as tcpdump -B (a small ring drops "
+                  "bursts: see 'kernel drops' in the summary)")
+      ->check(CLI::Range(256, 1 << 21))
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", opt->quiet, "No summary on standard error");
   cmd->add_option("--config", opt->config,
