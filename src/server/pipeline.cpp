@@ -18,7 +18,6 @@ TimeMs wall_now() {
 }
 
 constexpr std::size_t kCommitRows = 8192;
-constexpr auto kIdleAfter = std::chrono::milliseconds(100);
 constexpr auto kPollEvery = std::chrono::milliseconds(20);
 
 }  // namespace
@@ -299,7 +298,7 @@ void Pipeline::run(Shard& shard) {
         last_record_ms = std::max(last_record_ms, item->watermark_end);
         last_record_wall = wall;
         shard.consumed = item->seq;
-      } else if (last_record_ms != 0 && wall - last_record_wall >= kIdleAfter) {
+      } else if (last_record_ms != 0 && wall - last_record_wall >= options_.idle_after) {
         shard.stitcher->advance(
             time_from_ms(last_record_ms) +
                 std::chrono::duration_cast<DurationMs>(wall - last_record_wall),

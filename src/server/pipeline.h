@@ -53,6 +53,10 @@ struct PipelineOptions {
   DurationMs checkpoint_interval{std::chrono::seconds(2)};
   // The log starts a new file after this many bytes; trimming deletes whole files.
   std::uint64_t log_file_bytes = kFlowWalFileBytes;
+  // A shard that received nothing for this long moves its record time on by the wall clock
+  // (an exporter that went quiet still has its sessions closed). Tests that pace a feed by
+  // the pipeline's progress rather than by the clock set it long.
+  DurationMs idle_after{100};
 };
 
 struct PipelineStats {

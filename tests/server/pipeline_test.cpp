@@ -106,12 +106,33 @@ StitchConfig stitch_config(DurationMs window) {
   return c;
 }
 
-// Feeds batches [from, to) with a short pause each, so that commits and checkpoints interleave
-// with the feed (but never the 100 ms idle after which a shard extrapolates record time).
+PipelineOptions paced(PipelineOptions o) {
+  // The feed below is paced by the pipeline's progress, not by the clock: a slow machine (a
+  // sanitizer build, a loaded CI) must not make a shard think its exporter went quiet.
+  o.idle_after = std::chrono::hours(1);
+  return o;
+}
+
+// Waits until the shards stitched `flows` records (every batch handed over so far), or a
+// minute went by (then the test's own checks fail).
+bool wait_stitched(Pipeline& p, std::uint64_t flows) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (p.stats().flows < flows) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+// Feeds batches [from, to), each once the shards stitched the one before (the pipeline counts
+// the records of this run only: `before` are the records stitched when the feed began), with
+// a short pause so that commits and checkpoints interleave with the feed.
 void feed(Pipeline& p, int from, int to) {
+  const std::uint64_t before = p.stats().flows;
   for (int b = from; b < to; ++b) {
     FlowBatch flows = feed_batch(b);
     p.hand_over(0, flows);
+    wait_stitched(p, before + static_cast<std::uint64_t>(b - from + 1) * kRows);
     std::this_thread::sleep_for(std::chrono::milliseconds(8));
   }
 }
@@ -121,7 +142,7 @@ constexpr int kBatches = 100;
 constexpr int kKillFrom = 30;  // 3 s of record time: sessions of the first 2 s are stored
 
 PipelineOptions crash_options(const std::filesystem::path& dir) {
-  PipelineOptions o = pipeline_options(dir);
+  PipelineOptions o = paced(pipeline_options(dir));
   // Longer than the commit interval, so that sessions are stored after the last checkpoint
   // too and the replay re-derives some the store has.
   o.checkpoint_interval = std::chrono::milliseconds(150);
@@ -130,23 +151,24 @@ PipelineOptions crash_options(const std::filesystem::path& dir) {
 
 // The child of the crash test: feeds batches from 0 on and, from kKillFrom on, dies without a
 // stop (as SIGKILL would: what was written stays, nothing is flushed) once both shards wrote
-// checkpoints, sessions are stored and a few batches went by since the last checkpoint. It
-// keeps feeding meanwhile (a pause would let the shards extrapolate record time). Exits with
-// the number of batches fed, or 255 when that never happened.
+// checkpoints and sessions were stored after the last one (so that the replay re-derives
+// sessions the store has). Exits with the number of batches fed, or 255 when that never
+// happened.
 [[noreturn]] void run_until_killed(const std::filesystem::path& dir) {
   auto store = store::EmbeddedStore::open(store_options(dir));
   if (!store) _exit(255);
   Pipeline p(**store, {}, stitch_config(kWindow), crash_options(dir));
   if (!p.start()) _exit(255);
   std::uint64_t checkpoints = 0;
-  int since_checkpoint = 0;
+  std::uint64_t stored_at_checkpoint = 0;
   for (int b = 0; b < kBatches - 10; ++b) {
     feed(p, b, b + 1);
     const std::uint64_t now = p.stats().checkpoints;
-    since_checkpoint = now == checkpoints ? since_checkpoint + 1 : 0;
+    const std::uint64_t stored = p.sessions_stored();
+    if (now != checkpoints) stored_at_checkpoint = stored;
     checkpoints = now;
-    if (b + 1 >= kKillFrom && checkpoints >= 4 && p.sessions_stored() > 0 &&
-        since_checkpoint >= 5) {
+    if (b + 1 >= kKillFrom && checkpoints >= 4 && stored > stored_at_checkpoint &&
+        p.stats().checkpoints == checkpoints) {
       _exit(b + 1);
     }
   }
@@ -205,7 +227,7 @@ TEST(PipelineLog, StaysBoundedUnderASteadyFeed) {
   store::testing::TempDir dir;
   auto store = store::EmbeddedStore::open(store_options(dir.path()));
   ASSERT_TRUE(store) << store.error().message;
-  PipelineOptions options = pipeline_options(dir.path());
+  PipelineOptions options = paced(pipeline_options(dir.path()));
   options.log_file_bytes = 256 << 10;  // a batch is about 60 KiB
   constexpr DurationMs kShortWindow{500};
   Pipeline p(**store, {}, stitch_config(kShortWindow), options);
@@ -218,6 +240,13 @@ TEST(PipelineLog, StaysBoundedUnderASteadyFeed) {
     const std::uint64_t disk = p.stats().log_disk_bytes;
     (b < kFeed / 2 ? peak_first_half : peak_second_half) =
         std::max(b < kFeed / 2 ? peak_first_half : peak_second_half, disk);
+  }
+  // The trimming follows the checkpoints: let two more go by before measuring.
+  const std::uint64_t checkpoints = p.stats().checkpoints;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (p.stats().checkpoints < checkpoints + 2 * options.shards &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const PipelineStats s = p.stats();
   EXPECT_GT(s.log_files_deleted, 0u);
