@@ -7,6 +7,7 @@
 # Called by store_vs_nfdump.sh. Usage: store_questions.sh FLOWSCOPE_BIN WORKDIR NFCAPD_FILE STORE
 set -euo pipefail
 bin=${1:?} work=${2:?} file=${3:?} raw_store=${4:?}
+label=${STORE_BENCH_LABEL:-}  # the data set, e.g. "softflowd data", shown in every row
 runs=${STORE_BENCH_RUNS:-3}
 roll_store="$work/data_rollups"
 rm -rf "$roll_store"
@@ -37,11 +38,11 @@ question() {
   read -r f2 n2 < <(alternate "$work/q_fsr.txt" "$work/q_nf2.txt" "$bin $fs -d $roll_store" "$nf")
   c2=$($check "$work/q_fsr.txt" "$work/q_nf2.txt")
   if [[ $c1 != ok* || $c2 != ok* ]]; then
-    echo "| F17 $name: flowscope / nfdump | - | ANSWERS DIFFER: no rollup: $c1; rollups: $c2 |"
+    echo "| F17 $name${label:+ ($label)}: flowscope / nfdump | - | ANSWERS DIFFER: no rollup: $c1; rollups: $c2 |"
     return
   fi
   printf '| F17 %s: flowscope / nfdump | %.2f no rollup, %.2f with rollups | %s; medians of %d alternating runs: no rollup %d ms vs nfdump %d ms, rollups %d ms vs %d ms |\n' \
-    "$name" "$(echo "$f1 / ($n1 + 0.001)" | bc -l)" "$(echo "$f2 / ($n2 + 0.001)" | bc -l)" \
+    "$name${label:+ ($label)}" "$(echo "$f1 / ($n1 + 0.001)" | bc -l)" "$(echo "$f2 / ($n2 + 0.001)" | bc -l)" \
     "${c1#ok }" "$runs" "$f1" "$n1" "$f2" "$n2"
 }
 # Checks: the same numbers in a column (sorted, so that ties may order differently), or the same
@@ -87,4 +88,4 @@ question "CSV of every record" \
   "query ${win[*]} -c --fields start_time,end_time,cln_addr,srv_addr,cln_port,srv_port,proto,cln_packets,cln_bytes" \
   "$nfd -o 'fmt:%ts,%te,%sa,%da,%sp,%dp,%pr,%pkt,%byt'" chk_csv
 read -r roll_s roll_kb <"$work/roll_import.txt"
-echo "| F17 import with rollups (4 views x 3 levels) | $(awk -v s="$roll_s" 'BEGIN {printf "%.1f s", s}') | wall time of flowscope import into the rollup store, peak RSS $(( roll_kb / 1024 )) MiB |"
+echo "| F17 import with rollups (4 views x 3 levels)${label:+ ($label)} | $(awk -v s="$roll_s" 'BEGIN {printf "%.1f s", s}') | wall time of flowscope import into the rollup store, peak RSS $(( roll_kb / 1024 )) MiB |"
