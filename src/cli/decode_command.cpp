@@ -179,6 +179,7 @@ void print_stats(const decode::DecodeStats& stats, const CaptureCounters& cap) {
     add("options_records", s.options_records);
     add("counter_samples", s.counter_samples);
     add("withdrawals", s.withdrawals);
+    add("uptime_wraps", s.uptime_wraps);
     add("unknown_elements", s.unknown_elements);
     add("enterprise_elements", s.enterprise_elements);
     add("sets_buffered", s.sets_buffered);

@@ -34,6 +34,7 @@ ExporterStats DecodeStats::total() const {
     t.withdrawals += s.withdrawals;
     t.sequence_gaps += s.sequence_gaps;
     t.restarts += s.restarts;
+    t.uptime_wraps += s.uptime_wraps;
     t.unknown_elements += s.unknown_elements;
     t.enterprise_elements += s.enterprise_elements;
     t.sets_buffered += s.sets_buffered;

@@ -61,6 +61,7 @@ struct ExporterStats {
   std::uint64_t withdrawals = 0;        // IPFIX template withdrawals (RFC 7011 §8.1)
   std::uint64_t sequence_gaps = 0;      // header sequence differs from the expected one
   std::uint64_t restarts = 0;           // exporter restarts detected (uptime/sequence reset)
+  std::uint64_t uptime_wraps = 0;       // IPFIX uptime times read modulo 2^32 (before systemInit)
   std::uint64_t unknown_elements = 0;   // template fields with no registry mapping (skipped)
   std::uint64_t enterprise_elements = 0;  // enterprise-specific fields (skipped)
   std::uint64_t sets_buffered = 0;      // data sets held until their template arrived

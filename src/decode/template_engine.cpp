@@ -499,8 +499,14 @@ void TemplateEngine::emit_record(const CompiledTemplate& tpl, const ExportContex
       }
       std::optional<std::int64_t> base = init_ms;
       if (!base && dom != nullptr) base = dom->system_init_ms;
-      if (base) return *base + value;
-      return std::nullopt;
+      if (!base) return std::nullopt;
+      // As in v9: the record's age at export, modulo 2^32. An uptime just below 2^32 is a
+      // time before systemInitTime (softflowd reading an older pcap sends those), not one 49.7
+      // days after it; counted as an uptime wrap (nfdump reads them the same way).
+      const auto uptime_at_export = static_cast<std::uint32_t>(ctx.export_ms - *base);
+      const std::int64_t t = ctx.export_ms - static_cast<std::int32_t>(uptime_at_export - value);
+      if (t != *base + value) ++stats_.of(ctx.key.exporter).uptime_wraps;
+      return t;
     };
     if (uptime_first) {
       if (auto t = resolve(*uptime_first)) batch.set<FieldId::First>(row, *t);

@@ -209,6 +209,7 @@ Result<HttpReply> exporters(Server& server, HttpCall& call) {
                     {"templates", e.decode.templates},
                     {"sequence_gaps", e.decode.sequence_gaps},
                     {"restarts", e.decode.restarts},
+                    {"uptime_wraps", e.decode.uptime_wraps},
                     {"drops", {{"queue", e.queue_drops}, {"decode", e.decode.dropped}}},
                     {"decode_errors", std::move(errors)},
                     {"interfaces", std::move(interfaces)}});

@@ -76,6 +76,12 @@ std::string Server::metrics_text() const {
     w.sample("flowscope_exporter_restarts_total", static_cast<double>(e.decode.restarts),
              {{"exporter", ex}});
   }
+  w.family("flowscope_uptime_wraps_total", "counter",
+           "IPFIX uptime-relative times read modulo 2^32 (before the exporter's systemInitTime)");
+  for (const auto& [exporter, e] : in.exporters) {
+    w.sample("flowscope_uptime_wraps_total", static_cast<double>(e.decode.uptime_wraps),
+             {{"exporter", fmt::format("{}", exporter)}});
+  }
   w.family("flowscope_templates", "gauge", "NetFlow v9/IPFIX templates cached (all workers)");
   w.sample("flowscope_templates", static_cast<double>(in.templates));
   w.family("flowscope_ingest_workers", "gauge", "receive workers");

@@ -312,6 +312,7 @@ IngestStats UdpIngest::stats() const {
       d.templates += st.templates;
       d.sequence_gaps += st.sequence_gaps;
       d.restarts += st.restarts;
+      d.uptime_wraps += st.uptime_wraps;
       d.dropped += st.dropped;
       for (std::size_t k = 0; k < d.errors.size(); ++k) d.errors[k] += st.errors[k];
     }

@@ -1,5 +1,7 @@
 #include "decode/ipfix.h"
 
+#include <tuple>
+
 #include <gtest/gtest.h>
 
 #include "decode/flow_decoder.h"
@@ -89,7 +91,7 @@ void add_template_500(PacketBuilder& b) {
 TEST(Ipfix, UptimeTimesUseSystemInitTimeFromOptions) {
   FlowDecoder decoder;
   FlowBatch batch;
-  PacketBuilder b = ipfix_header(1'700'000'100, 0, 1);
+  PacketBuilder b = ipfix_header(1'600'000'100, 0, 1);
   add_template_500(b);
   // RFC 7011 §3.4.2.2: options template 501, 2 fields, 1 scope field (observationDomainId).
   b.set_begin(3).u16(501).u16(2).u16(1).u16(149).u16(4).u16(160).u16(8).set_end();
@@ -100,6 +102,44 @@ TEST(Ipfix, UptimeTimesUseSystemInitTimeFromOptions) {
   EXPECT_EQ(batch.get<FieldId::FlowPackets>(0), 5u);
   EXPECT_EQ(batch.get<FieldId::Last>(0), 1'600'000'001'000);
   EXPECT_FALSE(batch.is_set(FieldId::First, 0));
+}
+
+// softflowd reading an older pcap: the flow ended 5 s before the exporter's systemInitTime, so
+// its flowEndSysUpTime is 2^32 - 5000. It is read modulo 2^32 against the export time (as v9's
+// sysUpTime), not as 49.7 days after the init time, and counted as an uptime wrap. An exporter
+// up for longer than 2^32 ms (its uptime counter wrapped) is read the same way.
+TEST(Ipfix, UptimeJustBelowTwoToThe32IsBeforeSystemInit) {
+  constexpr std::int64_t kInit = 1'600'000'000'000;
+  for (const auto& [export_secs, uptime, want] :
+       {std::tuple{std::uint32_t{1'600'000'010}, std::uint32_t{0xFFFFFFFFu - 4'999},
+                   kInit - 5'000},
+        // Up 60 days at export (past 2^32 ms): an uptime of 1000 is 60 d - 2^32 ms + 1 s in.
+        std::tuple{static_cast<std::uint32_t>(kInit / 1000 + 60 * 86'400), std::uint32_t{1'000},
+                   kInit + (std::int64_t{1} << 32) + 1'000}}) {
+    FlowDecoder decoder;
+    FlowBatch batch;
+    PacketBuilder b = ipfix_header(export_secs, 0, 1);
+    add_template_500(b);
+    b.set_begin(3).u16(501).u16(2).u16(1).u16(149).u16(4).u16(160).u16(8).set_end();
+    b.set_begin(501).u32(1).u64(static_cast<std::uint64_t>(kInit)).set_end();
+    b.set_begin(500).ip4(192, 0, 2, 9).u8(5).u32(uptime).set_end();
+    b.finish_ipfix();
+    ASSERT_EQ(decoder.decode({b.bytes(), kExporter, {}}, batch), 1u);
+    EXPECT_EQ(batch.get<FieldId::Last>(0), want) << "export " << export_secs;
+    EXPECT_EQ(decoder.stats().total().uptime_wraps, 1u);
+  }
+  // No wrap: counted nowhere.
+  FlowDecoder decoder;
+  FlowBatch batch;
+  PacketBuilder b = ipfix_header(1'600'000'100, 0, 1);
+  add_template_500(b);
+  b.set_begin(3).u16(501).u16(2).u16(1).u16(149).u16(4).u16(160).u16(8).set_end();
+  b.set_begin(501).u32(1).u64(static_cast<std::uint64_t>(kInit)).set_end();
+  b.set_begin(500).ip4(192, 0, 2, 9).u8(5).u32(99'000).set_end();
+  b.finish_ipfix();
+  ASSERT_EQ(decoder.decode({b.bytes(), kExporter, {}}, batch), 1u);
+  EXPECT_EQ(batch.get<FieldId::Last>(0), kInit + 99'000);
+  EXPECT_EQ(decoder.stats().total().uptime_wraps, 0u);
 }
 
 TEST(Ipfix, WithdrawalRemovesTheTemplate) {
