@@ -79,6 +79,15 @@ bool FlowtoolsReader::next(FtRecord& out) {
   return true;
 }
 
+std::string_view FlowtoolsReader::take_records() {
+  const std::size_t n = remaining();
+  const std::string_view records = std::string_view(records_).substr(pos_, n * layout_->record_size);
+  pos_ += records.size();
+  stats_.records += n;
+  if (pos_ < records_.size()) note_partial_tail();
+  return records;
+}
+
 bool FlowtoolsReader::read(SessionBatch& out, std::size_t max_rows) {
   FlowBatch flows(std::min<std::size_t>(max_rows, 4096));
   FtRecord r;

@@ -35,6 +35,11 @@ class FlowtoolsReader {
   // The next raw record; false at the end. A partial record at the end (a capture still being
   // written) is counted in stats() as truncated_record and not returned.
   bool next(FtRecord& out);
+  // The remaining whole records as the file holds them (layout().record_size bytes each, in the
+  // file's byte order, big_endian()), and the reader moved past them: Python's
+  // FlowSet.to_numpy() reads them with a dtype of the layout's offsets instead of record by
+  // record. The view lives as long as the reader.
+  std::string_view take_records();
   // Records left (whole ones).
   std::size_t remaining() const { return (records_.size() - pos_) / layout_->record_size; }
 
