@@ -340,6 +340,8 @@ void bind_flowtools(py::module_& m) {
       .def_property_readonly("engine_type", [](const FlowPdu& p) { return p.pdu.engine_type; })
       .def_property_readonly("engine_id", [](const FlowPdu& p) { return p.pdu.engine_id; })
       .def_property_readonly("sampling", [](const FlowPdu& p) { return p.pdu.sampling; })
+      .def_property_readonly("agg_method", [](const FlowPdu& p) { return p.pdu.agg_method; })
+      .def_property_readonly("agg_version", [](const FlowPdu& p) { return p.pdu.agg_version; })
       .def_property_readonly("exporter", [](const FlowPdu& p) { return p.pdu.exporter; })
       .def("__len__", [](const FlowPdu& p) { return p.pdu.records.size(); })
       .def("__iter__",

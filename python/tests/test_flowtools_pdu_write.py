@@ -236,3 +236,48 @@ def test_written_file_imports(tmp_path, netflow_dir, flowscope_bin):
     out = subprocess.run([flowscope_bin, "query", "-d", str(data), "-t", "all", "--csv"],
                          check=True, capture_output=True, text=True).stdout
     assert len(out.strip().splitlines()) == 29
+
+
+def test_v8_1_pdu_against_flow_capture_records_and_tshark(flowtools_dir, tmp_path):
+    # Records flow-capture stored from a v8.1 (AS matrix) export: packed back into a Cisco v8
+    # PDU here, by the format (28-byte header with aggregation 1 version 2, 28-byte records).
+    flows = list(flowtools.FlowSet(str(flowtools_dir / "gen_v8.1_send_cap.ft")))[:51]
+    assert len(flows) == 51
+    first = flows[0]
+    body = b"".join(struct.pack(">IIIIIHHHH", f.dFlows, f.dPkts, f.dOctets, f.first_raw,
+                                f.last_raw, f.src_as, f.dst_as, f.input, f.output)
+                    for f in flows)
+    payload = struct.pack(">HHIIIIBBBBI", 8, len(flows), first.sysUpTime, first.unix_secs,
+                          first.unix_nsecs, 4242, first.engine_type, first.engine_id, 1, 2,
+                          0) + body
+    pdu = flowtools.FlowPDU(0x0A000001, payload)
+    assert (pdu.version, pdu.count, pdu.agg_method, pdu.agg_version) == (8, 51, 1, 2)
+    assert pdu.flow_sequence == 4242 and pdu.sysUpTime == first.sysUpTime
+    for got, want in zip(pdu, flows):
+        for attr in ("dFlows", "dPkts", "dOctets", "first_raw", "last_raw", "src_as", "dst_as",
+                     "input", "output", "engine_type", "engine_id"):
+            assert getattr(got, attr) == getattr(want, attr), attr
+        assert got.exaddr == "10.0.0.1"
+        with pytest.raises(flowtools.Error, match="not supported"):
+            got.srcaddr  # the AS matrix has no addresses
+    with pytest.raises(flowtools.Error, match="8.2 aggregation is not supported"):
+        flowtools.FlowPDU(1, payload[:22] + b"\x02" + payload[23:])
+    with pytest.raises(flowtools.Error, match="count 52"):
+        flowtools.FlowPDU(1, payload[:2] + b"\x00\x34" + payload[4:])
+    tshark = shutil.which("tshark")
+    if not tshark:
+        pytest.skip("tshark is not installed: the cross-check with Wireshark's decoder is skipped")
+    udp = struct.pack(">HHHH", 2055, 2055, 8 + len(payload), 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     bytes([10, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+    frame = b"\x00" * 12 + b"\x08\x00" + ip
+    pcap = tmp_path / "v8.pcap"
+    pcap.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) +
+                     struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame)
+    out = subprocess.run([tshark, "-r", str(pcap), "-d", "udp.port==2055,cflow", "-T", "fields",
+                          "-E", "occurrence=a", "-E", "aggregator=,", "-e", "cflow.octets",
+                          "-e", "cflow.srcas"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    octets, srcas = out.split("\t")
+    assert [int(x) for x in octets.split(",")] == [f.dOctets for f in pdu]
+    assert [int(x) for x in srcas.split(",")] == [f.src_as for f in pdu]

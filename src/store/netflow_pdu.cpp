@@ -16,7 +16,8 @@ struct VersionShape {
   std::size_t record;
   std::size_t max_count;
 };
-constexpr VersionShape kShapes[] = {{1, 16, 48, 24}, {5, 24, 48, 30}, {7, 24, 52, 28}};
+constexpr VersionShape kShapes[] = {
+    {1, 16, 48, 24}, {5, 24, 48, 30}, {7, 24, 52, 28}, {8, 28, 28, 51}};
 
 const VersionShape* shape_of(std::uint16_t version) {
   for (const VersionShape& s : kShapes) {
@@ -40,7 +41,7 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
   const VersionShape* shape = shape_of(pdu.version);
   if (!shape) {
     return Error{ErrorCode::Unsupported,
-                 fmt::format("NetFlow version {} is not supported by FlowPDU (1, 5 and 7 are)",
+                 fmt::format("NetFlow version {} is not supported by FlowPDU (1, 5, 7 and 8.1 are)",
                              pdu.version)};
   }
   if (pdu.count == 0 || pdu.count > shape->max_count) {
@@ -63,11 +64,24 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
       pdu.engine_type = r.u8();
       pdu.engine_id = r.u8();
       pdu.sampling = r.u16be();
+    } else if (pdu.version == 8) {
+      pdu.engine_type = r.u8();
+      pdu.engine_id = r.u8();
+      pdu.agg_method = r.u8();
+      pdu.agg_version = r.u8();
+      r.skip(4);  // reserved
     } else {
       r.skip(4);  // v7: reserved
     }
   }
-  pdu.layout = *find_ft_layout(pdu.version);
+  auto layout = find_ft_layout(pdu.version, pdu.agg_method);
+  if (!layout) {
+    return Error{ErrorCode::Unsupported,
+                 fmt::format("NetFlow v8.{} aggregation is not supported by FlowPDU (8.1, the AS "
+                             "matrix, is)",
+                             pdu.agg_method)};
+  }
+  pdu.layout = *layout;
   pdu.records.resize(pdu.count);
   for (FtRecord& rec : pdu.records) {
     ByteReader f = r.take(shape->record);
@@ -75,6 +89,20 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
     rec.set(F::UnixNsecs, pdu.unix_nsecs);
     rec.set(F::SysUpTime, pdu.sys_uptime);
     rec.set(F::Exaddr, exporter);
+    if (pdu.version == 8) {  // 8.1: flows, packets, octets, first, last, AS pair, interfaces
+      rec.set(F::DFlows, f.u32be());
+      rec.set(F::DPkts, f.u32be());
+      rec.set(F::DOctets, f.u32be());
+      rec.set(F::First, f.u32be());
+      rec.set(F::Last, f.u32be());
+      rec.set(F::SrcAs, f.u16be());
+      rec.set(F::DstAs, f.u16be());
+      rec.set(F::Input, f.u16be());
+      rec.set(F::Output, f.u16be());
+      rec.set(F::EngineType, pdu.engine_type);
+      rec.set(F::EngineId, pdu.engine_id);
+      continue;
+    }
     rec.set(F::Srcaddr, f.u32be());
     rec.set(F::Dstaddr, f.u32be());
     rec.set(F::Nexthop, f.u32be());
@@ -117,7 +145,12 @@ Result<std::vector<std::byte>> encode_netflow_pdu(const NetflowPdu& pdu) {
   const VersionShape* shape = shape_of(pdu.version);
   if (!shape) {
     return Error{ErrorCode::Unsupported,
-                 fmt::format("NetFlow version {} cannot be encoded (1, 5 and 7 can)", pdu.version)};
+                 fmt::format("NetFlow version {} cannot be encoded (1, 5, 7 and 8.1 can)",
+                             pdu.version)};
+  }
+  if (pdu.version == 8 && pdu.agg_method != 1) {
+    return Error{ErrorCode::Unsupported,
+                 fmt::format("NetFlow v8.{} cannot be encoded (8.1 can)", pdu.agg_method)};
   }
   if (pdu.records.empty() || pdu.records.size() > shape->max_count) {
     return Error{ErrorCode::InvalidArgument,
@@ -137,11 +170,24 @@ Result<std::vector<std::byte>> encode_netflow_pdu(const NetflowPdu& pdu) {
       w.u8(pdu.engine_type);
       w.u8(pdu.engine_id);
       w.u16be(pdu.sampling);
+    } else if (pdu.version == 8) {
+      w.u8(pdu.engine_type);
+      w.u8(pdu.engine_id);
+      w.u8(pdu.agg_method);
+      w.u8(pdu.agg_version);
+      w.zeros(4);
     } else {
       w.zeros(4);
     }
   }
   for (const FtRecord& rec : pdu.records) {
+    if (pdu.version == 8) {
+      for (F f : {F::DFlows, F::DPkts, F::DOctets, F::First, F::Last}) w.u32be(rec.get(f));
+      for (F f : {F::SrcAs, F::DstAs, F::Input, F::Output}) {
+        w.u16be(static_cast<std::uint16_t>(rec.get(f)));
+      }
+      continue;
+    }
     w.u32be(rec.get(F::Srcaddr));
     w.u32be(rec.get(F::Dstaddr));
     w.u32be(rec.get(F::Nexthop));
