@@ -31,6 +31,19 @@ nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const Comm
   });
   if (!done) {
     const std::string& m = done.error().message;
+    // A parse error with its place: shown with a caret under the filter, as a local one.
+    const std::string filter = request["spec"].value("filter", std::string());
+    if (done.error().where && done.error().where->offset <= filter.size()) {
+      Error e = done.error();
+      if (const auto colon = e.message.find(": "); m.rfind("Parse", 0) == 0 &&
+                                                   colon != std::string::npos) {
+        e.message = e.message.substr(colon + 2);  // "Parse: expected ..." -> "expected ..."
+      }
+      const bool nfdump = request["spec"].value("syntax", std::string()) == "nfdump";
+      throw UserError{"server " + opt.server.server + ": " +
+                          render_error(nfdump ? "nfdump filter" : "filter", filter, e),
+                      kExitUsage};
+    }
     const bool usage = m.rfind("Parse", 0) == 0 || m.rfind("InvalidArgument", 0) == 0;
     throw UserError{"server " + opt.server.server + ": " + m, usage ? kExitUsage : kExitError};
   }

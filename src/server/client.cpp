@@ -18,8 +18,12 @@ namespace {
 Error frame_error(const Frame& f) {
   const std::string code = text_field(f.body, "code", "error");
   const std::string message = text_field(f.body, "message");
-  return Error{ErrorCode::InvalidArgument,
-               message.rfind(code, 0) == 0 ? message : fmt::format("{}: {}", code, message)};
+  Error e{ErrorCode::InvalidArgument,
+          message.rfind(code, 0) == 0 ? message : fmt::format("{}: {}", code, message)};
+  if (f.body.contains("position") && f.body["position"].is_number_unsigned()) {
+    e.where = SourcePos{f.body["position"].get<std::size_t>(), 0};
+  }
+  return e;
 }
 
 Result<int> connect_to(const std::string& host, std::uint16_t port, const std::string& bind) {

@@ -29,10 +29,13 @@ IpAddress address_of(const sockaddr_storage& ss) {
       reinterpret_cast<const std::byte*>(v6->sin6_addr.s6_addr), 16));
 }
 
+// `position`: where in the request's filter a parse error is (a byte offset), so that the
+// client can point at it as a local parse error does.
 void send_error(Transport& conn, std::optional<std::uint64_t> id, std::string_view code,
-                std::string_view message) {
+                std::string_view message, std::optional<std::size_t> position = std::nullopt) {
   nlohmann::json body = {{"code", code}, {"message", message}};
   if (id) body["id"] = *id;
+  if (position) body["position"] = *position;
   (void)write_frame(conn, FrameType::Error, body);
 }
 
@@ -497,7 +500,9 @@ void QueryServer::serve_session(Connection& c, Transport& conn) {
     if (!done) {
       std::lock_guard lock(mutex_);
       ++stats_.errors;
-      send_error(conn, id, error_code_name(done.error().code), done.error().message);
+      const auto& where = done.error().where;
+      send_error(conn, id, error_code_name(done.error().code), done.error().message,
+                 where ? std::optional<std::size_t>(where->offset) : std::nullopt);
       continue;
     }
     nlohmann::json body = std::move(*done);
