@@ -18,6 +18,7 @@ namespace flowscope::server {
 namespace {
 
 constexpr std::size_t kMaxBody = 4 << 20;  // a form or JSON body; more is refused (413)
+constexpr std::size_t kHttpThreads = 48;    // connections served at once (keep-alive included)
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -201,6 +202,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(Server& server, std::vecto
   // requests (an idle connection still holds a worker thread only while it waits for bytes).
   srv.set_keep_alive_max_count(100);
   srv.set_keep_alive_timeout(30);
+  // An idle keep-alive connection holds a worker thread. httplib's pool has 8 (on 2 cores), and a
+  // browser opens up to 6 connections per origin: one dashboard tab and a script kept the page
+  // of a second tab waiting 20 s for a thread (web/tests, F11). The threads mostly sleep; a
+  // pool of kHttpThreads serves a NOC's few screens plus scripts.
+  srv.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   Server* s = &server;
   srv.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
     auto peer = IpAddress::parse(req.remote_addr);

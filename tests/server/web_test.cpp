@@ -101,6 +101,7 @@ TEST_F(WebTest, UnknownPathsAnswerJsonWithTheFix) {
 }
 
 TEST_F(WebTest, WithoutABuiltDashboardTheRootSaysHowToBuildIt) {
+  server_.reset();  // one server per store
   ServerConfig c = config();
   c.http.web_dir = dir_ / "nosuchdir";
   auto s = Server::start(c, ServerOptions{clock()});

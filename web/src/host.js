@@ -34,7 +34,8 @@ export function hostPage(ctx) {
   const sub = { ...ctx, addFilter: ctx.addFilter };
   api.ipinfo(addr).then((info) => {
     if (stopped) return;
-    const rows = Object.entries(info).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</dd>`);
+    const shown = (v) => (v && typeof v === 'object' ? (v.name ? `${v.name}${v.id !== undefined ? ` (id ${v.id})` : ''}` : JSON.stringify(v)) : v);
+    const rows = Object.entries(info).map(([k, v]) => `<dt>${esc(k.replace(/_/g, ' '))}</dt><dd>${esc(shown(v))}</dd>`);
     ctx.root.querySelector('#host-info').innerHTML = rows.join('');
   }).catch((e) => !stopped && ctx.showError(e));
   // Sent (as client: client bytes; as server: server bytes) is the host's side: group by the

@@ -94,7 +94,9 @@ export function overviewPage(ctx) {
     ctx.root.querySelector('#ov-meta').dataset.total = String(total);
   }).catch((e) => {
     if (stopped) return;
-    ctx.root.querySelector('#ov-chart').dataset.state = 'error';
+    const el = ctx.root.querySelector('#ov-chart');
+    el.dataset.state = 'error';
+    el.innerHTML = `<p class="empty">No chart: ${esc(e.message)}</p>`;
     ctx.showError(e);
   });
 

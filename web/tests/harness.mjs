@@ -6,7 +6,24 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { chromium } from 'playwright-core';
+
+// One request on its own connection (no keep-alive: the test holds no server thread idle).
+function httpCall(method, url, headers = {}, body = undefined) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, text, json: () => JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+export { httpCall };
 
 const bin = process.env.FLOWSCOPE_BINARY;
 export const LAB_CIDR = '10.0.0.0/28';
@@ -75,13 +92,19 @@ web_dir = "${process.env.FLOWSCOPE_WEB_DIST}"
   const serve = spawn(bin, ['serve', '-c', conf, '--ready-file', ready], { stdio: ['ignore', 'inherit', 'inherit'] });
   const ports = await until('flowscope serve to be ready', () => existsSync(ready) && JSON.parse(readFileSync(ready, 'utf8')));
   const base = `http://127.0.0.1:${ports.http_port}`;
-  // 3000 sessions from two exporters, as fast as the server takes them; then wait until the
-  // stitcher's window has closed them all and the store holds them.
-  run(['gen', 'flows', '--format', 'v9', '--to', `127.0.0.1:${ports.netflow_port}`, '--rate', '20000',
-    '--count', '6000', '--exporters', '2', '--seed', '7', '--start', new Date(Date.now() - 120000).toISOString(), '-q']);
+  // The last 50 minutes, one burst a minute of 40 to 200 flows (two exporters, a seed each), so
+  // that the charts have a shape; then wait until the stitcher's window has closed every
+  // session and the store holds them.
+  const now = Date.now();
+  for (let minute = 50; minute >= 1; minute -= 1) {
+    const flows = 2 * Math.round(60 + 40 * Math.sin(minute / 4) + (minute % 7) * 6);
+    run(['gen', 'flows', '--format', 'v9', '--to', `127.0.0.1:${ports.netflow_port}`, '--rate', '20000',
+      '--count', String(flows), '--exporters', '2', '--seed', String(minute),
+      '--start', new Date(now - minute * 60000).toISOString(), '-q']);
+  }
   let previous = -1;
   await until('the sessions to be stored', async () => {
-    const h = await (await fetch(`${base}/api/v1/health`)).json();
+    const h = (await httpCall('GET', `${base}/api/v1/health`)).json();
     const done = h.sessions_stored > 0 && h.open_sessions === 0 && h.sessions_stored === previous;
     previous = h.sessions_stored;
     if (!done) await new Promise((r) => setTimeout(r, 800));
@@ -99,15 +122,13 @@ web_dir = "${process.env.FLOWSCOPE_WEB_DIST}"
     dir, base, browser, artifacts, ports,
     // A session key through the API (Bearer), to ask the same questions the page asks.
     async key(user, password) {
-      const r = await fetch(`${base}/api/v1/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user, password }) });
-      return (await r.json()).key;
+      const r = await httpCall('POST', `${base}/api/v1/login`, { 'Content-Type': 'application/json' }, JSON.stringify({ user, password }));
+      return r.json().key;
     },
     async apiGet(key, path, params = {}) {
       const url = new URL(path, base);
       for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
-      const r = await fetch(url, { headers: { Authorization: `Bearer ${key}` } });
-      const text = await r.text();
-      return { status: r.status, text, json: () => JSON.parse(text) };
+      return httpCall('GET', url, { Authorization: `Bearer ${key}` });
     },
     async stop() {
       await browser.close().catch(() => {});
