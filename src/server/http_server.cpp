@@ -18,7 +18,7 @@ namespace flowscope::server {
 namespace {
 
 constexpr std::size_t kMaxBody = 4 << 20;  // a form or JSON body; more is refused (413)
-constexpr std::size_t kHttpThreads = 48;    // connections served at once (keep-alive included)
+constexpr std::size_t kHttpThreads = 48;   // connections served at once (keep-alive included)
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
