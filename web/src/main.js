@@ -74,7 +74,7 @@ function shell() {
         </select>
         <span id="range-abs" class="abs">
           <input type="datetime-local" id="range-from" step="60"> –
-          <input type="datetime-local" id="range-to" step="60">
+          <input type="datetime-local" id="range-to" step="60"> UTC
           <button id="range-apply">Apply</button>
         </span>
       </div>
