@@ -13,7 +13,8 @@ export const PALETTE = [
 ];
 
 // series: [{name, points: [[ms, value], ...]}]; unit: 'b/s', 'p/s', 'sessions/s'.
-export function stackedChart(el, series, unit) {
+// bounds: {min, max} in ms for the time axis, or null to fit the data.
+export function stackedChart(el, series, unit, bounds = null) {
   const existing = echarts.getInstanceByDom(el);
   const chart = existing || echarts.init(el, null, { renderer: 'canvas' });
   chart.setOption(
@@ -26,7 +27,7 @@ export function stackedChart(el, series, unit) {
         valueFormatter: (v) => si(v, unit),
         order: 'valueDesc',
       },
-      xAxis: { type: 'time', axisLabel: { color: '#9aa4b2' }, axisLine: { lineStyle: { color: '#3a4250' } } },
+      xAxis: { type: 'time', min: bounds ? bounds.min : undefined, max: bounds ? bounds.max : undefined, axisLabel: { color: '#9aa4b2' }, axisLine: { lineStyle: { color: '#3a4250' } } },
       yAxis: {
         type: 'value',
         axisLabel: { color: '#9aa4b2', formatter: (v) => si(v, unit) },

@@ -53,7 +53,7 @@ export function hostPage(ctx) {
       return [...m.entries()].sort((a, b) => a[0] - b[0]);
     };
     const el = ctx.root.querySelector('#host-chart');
-    stackedChart(el, [{ name: 'sent', points: pts(cs, ss) }, { name: 'received', points: pts(cr, sr) }], 'b/s');
+    stackedChart(el, [{ name: 'sent', points: pts(cs, ss) }, { name: 'received', points: pts(cr, sr) }], 'b/s', ctx.time.bounds);
     el.dataset.state = 'ready';
   }).catch((e) => !stopped && ctx.showError(e));
   const peers = api.stat({ ...sel, group: 'host', count: 'bytes', top: 11 }).then((r) => {

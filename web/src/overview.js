@@ -69,7 +69,7 @@ export function overviewPage(ctx) {
       name: row.others ? 'others' : groupLabel(r.group_by, row),
       points: (row.series || []).map((pt) => [pt.time, (pt.value * m.scale) / bucket.seconds]),
     }));
-    stackedChart(el, series, m.unit);
+    stackedChart(el, series, m.unit, ctx.time.bounds);
     el.dataset.state = 'ready';
     el.dataset.series = String(series.length);
     const head = ctx.root.querySelector('#ov-table thead');

@@ -43,10 +43,14 @@ export function timeParams(params) {
   if (params.from && params.to) {
     const from = Date.parse(params.from);
     const to = Date.parse(params.to);
-    return { api: { from: params.from, to: params.to }, seconds: Math.max(60, (to - from) / 1000) };
+    return { api: { from: params.from, to: params.to }, seconds: Math.max(60, (to - from) / 1000), bounds: { min: from, max: to } };
   }
   const preset = PRESETS.find((p) => p.id === (params.range || DEFAULT_RANGE)) || PRESETS[3];
-  return { api: { window: preset.window }, seconds: preset.seconds };
+  // A rolling window ("last ...") spans the chart whole, so that a quiet start shows as quiet;
+  // calendar ones (today, this week) let the axis fit the data.
+  const now = Date.now();
+  const bounds = preset.window.startsWith('last ') ? { min: now - preset.seconds * 1000, max: now } : null;
+  return { api: { window: preset.window }, seconds: preset.seconds, bounds };
 }
 
 // A series bucket giving 60 to ~150 points over the window.
