@@ -40,6 +40,8 @@ run: build
 
 test: build
 	@cd build/release && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE slow
+	@FLOWSCOPE_WEB_DIST=build/release/web/dist FLOWSCOPE_BINARY=build/release/bin/flowscope \
+	  node web/tests/run.mjs --why-skip 2>/dev/null || true
 
 asan: deps
 	$(call configure,build/asan,asan,-DFLOWSCOPE_BUILD_BENCH=OFF)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, exactly what flowscope's build and tests need.
 # Idempotent: packages already present are left alone and nothing is downloaded then.
-# Usage: scripts/install-deps.sh [--bench]   (run as root, or with sudo available)
+# Usage: scripts/install-deps.sh [--bench] [--browser]   (run as root, or with sudo available)
+#   --browser: also Debian's chromium, for the dashboard's browser tests (web/tests; CI uses it)
 set -euo pipefail
 
 packages=(
@@ -32,9 +33,19 @@ packages=(
   poppler-utils
 )
 
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(hyperfine softflowd tcpflow bc)
+# The web dashboard (web/, docs/web.md) is built with npm: Debian's nodejs/npm only when no npm
+# is on the PATH already (a newer Node from elsewhere is left alone; Vite needs Node >= 20.19).
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
 fi
+
+for arg in "$@"; do
+  case $arg in
+    --bench) packages+=(hyperfine softflowd tcpflow bc) ;;
+    --browser) packages+=(chromium) ;;
+    *) echo "install-deps: unknown option $arg (--bench, --browser)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -55,6 +55,7 @@ hp=$(port http_port)
 "$bin" gen flows --format v9 --to "127.0.0.1:$nf" --rate 2000 --duration 1h --exporters 2 -q &
 gen_pid=$!
 echo "== flowscope serve: NetFlow on UDP $nf, queries on TCP $qp; flowscope gen sends 2000 flows/s"
+echo "== the dashboard: http://127.0.0.1:$hp/  (user demo, password demo)"
 sleep 8
 echo
 echo "== the 10 largest sessions stored so far (flowscope query over the query protocol)"
@@ -70,6 +71,9 @@ cat <<TXT
   $bin stat -srv 127.0.0.1:$qp -un demo -up demo -t 15m -grp srvport -cnt sessions
   $bin query -d $data -t 15m -n 5          (the store directly, read-only)
   curl -s http://127.0.0.1:$hp/metrics | grep '^flowscope_'
+
+== the dashboard: http://127.0.0.1:$hp/   log in as demo / demo   (docs/web.md)
+$( [[ -n $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hp/" | grep 200) ]] || echo "   (not built: make build with npm and Node >= 20.19 on the PATH builds it)")
 
 == the HTTP API on http://127.0.0.1:$hp (docs/http.md); demo token: $token
   curl -s -H 'Authorization: Bearer $token' 'http://127.0.0.1:$hp/api/v1/stat?group=pair&dir=snd&top=5&window=15m'

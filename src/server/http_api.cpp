@@ -251,6 +251,18 @@ Result<HttpReply> ipinfo(Server& server, HttpCall& call) {
   return HttpReply{200, std::move(body)};
 }
 
+// The Set-Cookie of the dashboard's session key (value empty and Max-Age=0: remove it). Secure
+// over HTTPS; Path=/ so that the API under /api/v1 gets it from pages at /.
+std::string key_cookie(std::string_view key, bool tls) {
+  return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict{}{}", kKeyCookie, key,
+                     key.empty() ? "; Max-Age=0" : "", tls ? "; Secure" : "");
+}
+
+// POST /api/v1/login. With "cookie": true (the dashboard) the key goes into an HttpOnly cookie
+// instead of the body, so that no script on the page can read it, and the answer carries the
+// CSRF token that later POST and DELETE requests on the cookie must send. That form takes JSON
+// only: a cross-site HTML form cannot send application/json without a CORS preflight, which
+// this server never grants, so another site cannot log a browser in to an account of its own.
 Result<HttpReply> login(Server& server, HttpCall& call) {
   const nlohmann::json in = body_or_form(call);
   if (!in.is_object() || !in.contains("user") || !in.contains("password") ||
@@ -258,6 +270,13 @@ Result<HttpReply> login(Server& server, HttpCall& call) {
     return Error{ErrorCode::InvalidArgument,
                  "the body is not {\"user\": ..., \"password\": ...}; send JSON or a form with "
                  "user and password"};
+  }
+  const bool cookie = in.contains("cookie") && in["cookie"] == true;
+  if (cookie &&
+      call.request.get_header_value("Content-Type").find("application/json") == std::string::npos) {
+    return Error{ErrorCode::InvalidArgument,
+                 "a login with \"cookie\": true must be a JSON body; send Content-Type: "
+                 "application/json"};
   }
   auto ok = server.auth().login(in["user"].get<std::string>(), in["password"].get<std::string>(),
                                 call.peer, /*want_key=*/true);
@@ -273,12 +292,34 @@ Result<HttpReply> login(Server& server, HttpCall& call) {
     return r;
   }
   const ServerConfig config = server.config();
-  return HttpReply{200,
-                   {{"key", ok->key},
-                    {"user", ok->principal.user},
-                    {"role", role_name(ok->principal.role)},
-                    {"idle_expiry_s", config.auth.key_idle.count() / 1000},
-                    {"max_age_s", config.auth.max_key_age.count() / 1000}}};
+  nlohmann::json body = {{"user", ok->principal.user},
+                         {"role", role_name(ok->principal.role)},
+                         {"idle_expiry_s", config.auth.key_idle.count() / 1000},
+                         {"max_age_s", config.auth.max_key_age.count() / 1000}};
+  if (cookie) {
+    call.response.set_header("Set-Cookie", key_cookie(ok->key, config.http.tls));
+    body["csrf"] = csrf_token(ok->key);
+  } else {
+    body["key"] = ok->key;
+  }
+  return HttpReply{200, std::move(body)};
+}
+
+// GET /api/v1/me: who the credential is, and (for a session key) its CSRF token.
+Result<HttpReply> me(Server& server, HttpCall& call) {
+  const Principal& p = *call.principal;
+  nlohmann::json groups = nlohmann::json::array();
+  for (const GroupPerms& g : p.groups) groups.push_back(g.name);
+  nlohmann::json body = {{"user", p.user},
+                         {"role", role_name(p.role)},
+                         {"admin", p.role == Role::Admin},
+                         {"groups", std::move(groups)},
+                         {"all_data", p.all_data}};
+  if (!call.bearer.empty()) {
+    body["csrf"] = csrf_token(call.bearer);
+    body["idle_expiry_s"] = server.config().auth.key_idle.count() / 1000;
+  }
+  return HttpReply{200, std::move(body)};
 }
 
 RouteParam window_param(std::string_view name, std::string_view what) {
@@ -316,6 +357,9 @@ std::vector<Route> api_routes(Server& server) {
                {},
                "Ok",
                [s](HttpCall& c) -> Result<HttpReply> {
+                 if (c.via_cookie) {
+                   c.response.set_header("Set-Cookie", key_cookie("", s->config().http.tls));
+                 }
                  if (c.bearer.empty()) {
                    return Error{ErrorCode::InvalidArgument,
                                 "logout ends a session key; this request used an API token "
@@ -324,6 +368,13 @@ std::vector<Route> api_routes(Server& server) {
                  s->auth().end_key(c.bearer, c.peer);
                  return HttpReply{200, {{"ok", true}}};
                }});
+  r.push_back({"GET",
+               "/api/v1/me",
+               Access::User,
+               "the caller: user, role, groups; the CSRF token of a session key (the dashboard)",
+               {},
+               "Me",
+               [s](HttpCall& c) { return me(*s, c); }});
   r.push_back({"GET",
                "/api/v1/health",
                Access::Public,

@@ -5,16 +5,20 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 
 #include "core/log.h"
 #include "server/server.h"
 #include "server/transport.h"
+#include "server/web_files.h"
 
 namespace flowscope::server {
 namespace {
 
 constexpr std::size_t kMaxBody = 4 << 20;  // a form or JSON body; more is refused (413)
+constexpr std::size_t kHttpThreads = 48;   // connections served at once (keep-alive included)
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -87,7 +91,45 @@ nlohmann::json auth_error(std::string_view code, std::string_view message, std::
   return {{"error", {{"code", code}, {"message", message}, {"hint", hint}}}};
 }
 
+// Headers of every dashboard file: no sniffing, no framing (clickjacking), scripts and styles
+// from this origin only (ECharts sets inline styles on its tooltips, hence 'unsafe-inline' for
+// styles; no inline scripts are allowed).
+void web_headers(httplib::Response& res) {
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Content-Security-Policy",
+                 "default-src 'self'; img-src 'self' data: blob:; style-src 'self' "
+                 "'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                 "form-action 'self'");
+}
+
+bool state_changing(std::string_view method) { return method != "GET" && method != "HEAD"; }
+
 }  // namespace
+
+std::string csrf_token(std::string_view key) {
+  const std::string input = fmt::format("flowscope-csrf:{}", key);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  std::string hex;
+  hex.reserve(2 * sizeof digest);
+  for (unsigned char b : digest) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+std::string cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const std::size_t semi = header.find(';');
+    std::string_view pair = trim(header.substr(0, semi));
+    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
+    const std::size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
+      return std::string(trim(pair.substr(eq + 1)));
+    }
+  }
+  return {};
+}
 
 int http_status(ErrorCode code) {
   switch (code) {
@@ -160,6 +202,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(Server& server, std::vecto
   // requests (an idle connection still holds a worker thread only while it waits for bytes).
   srv.set_keep_alive_max_count(100);
   srv.set_keep_alive_timeout(30);
+  // An idle keep-alive connection holds a worker thread. httplib's pool has 8 (on 2 cores), and a
+  // browser opens up to 6 connections per origin: one dashboard tab and a script kept the page
+  // of a second tab waiting 20 s for a thread (web/tests, F11). The threads mostly sleep; a
+  // pool of kHttpThreads serves a NOC's few screens plus scripts.
+  srv.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   Server* s = &server;
   srv.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
     auto peer = IpAddress::parse(req.remote_addr);
@@ -187,6 +234,41 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(Server& server, std::vecto
       srv.Delete(pattern, handler);
     }
   }
+  // The dashboard: every other GET. Registered after the routes (httplib tries handlers in
+  // order), so an API path never reaches it; unknown API paths still answer JSON.
+  auto web_dir = find_web_dir(config.http.web_dir);
+  if (!web_dir) return Error{web_dir.error().code, config.source + ": " + web_dir.error().message};
+  if (*web_dir) {
+    auto files = WebFiles::load(**web_dir);
+    if (!files) return files.error();
+    logger("server")->info("dashboard: {} files from {}", files->size(), (*web_dir)->string());
+    h->web_ = std::make_unique<const WebFiles>(std::move(*files));
+  }
+  const WebFiles* web = h->web_.get();
+  srv.Get("/.*", [web](const httplib::Request& req, httplib::Response& res) {
+    if (starts_with(req.path, "/api/") || starts_with(req.path, "/fcgi/")) {
+      return api_error(res, 404,
+                       auth_error("NotFound", fmt::format("no route {} {}", req.method, req.path),
+                                  "see GET /api/v1/openapi.json for the routes"));
+    }
+    if (web == nullptr) {
+      return api_error(
+          res, 404,
+          auth_error("NotFound", "the web dashboard is not installed",
+                     "build it (make build with npm on the PATH, see docs/web.md), or set "
+                     "[http] web_dir to its built files; the API is under /api/v1"));
+    }
+    const WebFile* f = web->lookup(req.path);
+    if (f == nullptr) {
+      return api_error(res, 404,
+                       auth_error("NotFound", fmt::format("no file {}", req.path),
+                                  "the dashboard is at /; its pages are under /#/"));
+    }
+    web_headers(res);
+    res.set_header("Cache-Control",
+                   f->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    res.set_content(f->content, f->content_type);
+  });
   srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 404) {
@@ -266,6 +348,12 @@ void HttpServer::dispatch(const Route& route, const httplib::Request& req, httpl
       if (const std::string* t = find_param(call.params, "authToken")) credential = *t;
     }
     if (credential.empty()) {
+      // The dashboard's cookie. Only a session key: a token in a cookie is not a thing we issue.
+      credential = cookie_value(req.get_header_value("Cookie"), kKeyCookie);
+      call.via_cookie = !credential.empty();
+      if (call.via_cookie && starts_with(credential, "fst_")) credential.clear();
+    }
+    if (credential.empty()) {
       server_.auth().audit("request_refused", "", *peer, "no credentials");
       if (scrut)
         return scrutinizer_error(res, "Request cannot be authenticated: no authToken",
@@ -289,6 +377,25 @@ void HttpServer::dispatch(const Route& route, const httplib::Request& req, httpl
                                   "log in again (POST /api/v1/login) or use a valid API token"));
     }
     if (!starts_with(credential, "fst_")) call.bearer = credential;
+    // A browser sends the cookie with any request to this origin, also one another site's page
+    // makes it send (SameSite=Strict stops most, not older browsers or same-site subdomains).
+    // So a state-changing request on the cookie must prove it comes from a page that could read
+    // GET /api/v1/me: the CSRF token of its key.
+    if (call.via_cookie && state_changing(req.method)) {
+      const std::string sent = req.get_header_value(std::string(kCsrfHeader));
+      const std::string want = csrf_token(credential);
+      if (sent.size() != want.size() || CRYPTO_memcmp(sent.data(), want.data(), want.size()) != 0) {
+        server_.auth().audit("request_refused", who->user, *peer,
+                             fmt::format("{} {} without its CSRF token", route.method, route.path));
+        return api_error(res, 403,
+                         auth_error("csrf",
+                                    fmt::format("{} {} with the session cookie needs the "
+                                                "X-CSRF-Token header",
+                                                route.method, route.path),
+                                    "send the csrf value of GET /api/v1/me as X-CSRF-Token (the "
+                                    "dashboard does), or use Authorization: Bearer"));
+      }
+    }
     if (access == Access::Admin && who->role != Role::Admin) {
       server_.auth().audit("request_refused", who->user, *peer,
                            fmt::format("{} {} needs the admin role", route.method, route.path));

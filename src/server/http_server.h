@@ -6,10 +6,17 @@
 // One route table (Route, below) drives both the dispatch and the OpenAPI document
 // (/api/v1/openapi.json, openapi.cpp): a route names its method, path, who may call it, its
 // parameters and its handler. The dispatcher checks [http] allow, authenticates (session key or
-// API token in `Authorization: Bearer`, or Scrutinizer's `authToken=`), checks the route's
+// API token in `Authorization: Bearer`, Scrutinizer's `authToken=`, or the dashboard's session
+// key cookie, which must come with its X-CSRF-Token on every request but GET), checks the route's
 // Access, runs the handler and renders its Error as {"error": {code, message, position, hint}}
 // with the status of its code (or as {"err", "details"} on Scrutinizer's route). An exception
 // out of a handler is a boundary (STYLE.md §4): it becomes a 500 with the message.
+//
+// Every credential, whichever way it came, resolves to a Principal through AuthService, and the
+// handlers apply that Principal's data permissions (restrict_selection): the way a key arrives
+// changes nothing about what it may see.
+// Anything else under GET is the dashboard's built files (web_files.h), public like a login
+// page: the data it shows comes through the API above.
 //
 // Threads: start() and stop() from the control thread; handlers run on httplib's worker
 // threads, several at once, so everything they reach through HttpContext is thread-safe.
@@ -38,6 +45,17 @@ namespace flowscope::server {
 
 class Server;
 class TlsContext;
+class WebFiles;
+
+// The dashboard's cookie (docs/web.md): the session key, HttpOnly and SameSite=Strict.
+inline constexpr std::string_view kKeyCookie = "flowscope_key";
+// The header a cookie-authenticated request other than GET/HEAD must carry: csrf_token(key).
+inline constexpr std::string_view kCsrfHeader = "X-CSRF-Token";
+// The CSRF token of a session key: SHA-256 of a label and the key, hex. Only a page that can
+// read GET /api/v1/me (same origin) learns it; another site's form or fetch cannot.
+std::string csrf_token(std::string_view key);
+// The value of cookie `name` in a Cookie header; empty when absent.
+std::string cookie_value(std::string_view header, std::string_view name);
 
 // Who may call a route.
 enum class Access : std::uint8_t {
@@ -67,6 +85,7 @@ struct HttpCall {
   Params params;                       // query string, then the url-encoded or multipart form
   std::vector<std::string> path;       // the {…} segments of the route's path, in order
   std::string bearer;                  // the session key the request came with, if any
+  bool via_cookie = false;             // ... in the dashboard's cookie
 };
 
 // A handler's answer: a JSON body (status 200 unless set), or it wrote `response` itself
@@ -131,7 +150,8 @@ class HttpServer {
   std::uint16_t port_ = 0;
   bool tls_enabled_ = false;
   struct TlsHolder;
-  std::shared_ptr<TlsHolder> tls_;  // the certificate handshakes use (cert callback)
+  std::shared_ptr<TlsHolder> tls_;       // the certificate handshakes use (cert callback)
+  std::unique_ptr<const WebFiles> web_;  // null when the dashboard is not built
 };
 
 }  // namespace flowscope::server

@@ -72,7 +72,13 @@ nlohmann::json components() {
          {{"key", {{"type", "string"}}},
           {"user", {{"type", "string"}}},
           {"role", {{"type", "string"}}},
+          {"csrf",
+           {{"type", "string"},
+            {"description",
+             "with \"cookie\": true: the key is in the flowscope_key cookie "
+             "and this goes into X-CSRF-Token"}}},
           {"idle_expiry_s", {{"type", "integer"}}}}}}},
+      {"Me", object},
       {"Ok", object},
       {"Health", object},
       {"Exporters", object},
@@ -90,7 +96,14 @@ nlohmann::json components() {
        {{"type", "http"},
         {"scheme", "bearer"},
         {"description", "a session key (POST /api/v1/login) or an API token (fst_...)"}}},
-      {"authToken", {{"type", "apiKey"}, {"in", "query"}, {"name", "authToken"}}}};
+      {"authToken", {{"type", "apiKey"}, {"in", "query"}, {"name", "authToken"}}},
+      {"cookie",
+       {{"type", "apiKey"},
+        {"in", "cookie"},
+        {"name", "flowscope_key"},
+        {"description",
+         "the dashboard's session key (POST /api/v1/login with \"cookie\": "
+         "true); requests other than GET need X-CSRF-Token"}}}};
   return c;
 }
 
@@ -154,8 +167,9 @@ nlohmann::json openapi_document(const std::vector<Route>& routes) {
            {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
     if (r.access != Access::Public) {
       op["responses"]["401"] = {{"description", "no or bad credentials"}};
-      op["security"] = nlohmann::json::array(
-          {{{"bearer", nlohmann::json::array()}}, {{"authToken", nlohmann::json::array()}}});
+      op["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}},
+                                              {{"authToken", nlohmann::json::array()}},
+                                              {{"cookie", nlohmann::json::array()}}});
     }
     if (r.access == Access::Admin) op["responses"]["403"] = {{"description", "not an admin"}};
     std::string method(r.method);

@@ -385,6 +385,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     if (auto e = r.boolean("tls", h.tls); !e) return e.error();
     if (auto e = r.boolean("metrics_public", h.metrics_public); !e) return e.error();
     if (auto e = r.path("allow_file", h.allow_file); !e) return e.error();
+    if (auto e = r.path("web_dir", h.web_dir); !e) return e.error();
     if (h.tls && cfg.query.tls_cert.empty()) {
       return r.error_at(root["http"]["tls"].node(),
                         "[http] tls uses the certificate of the query port: set [query] tls_cert "

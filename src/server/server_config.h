@@ -87,6 +87,7 @@ struct ListenerConfig {
   bool metrics_public = true;        // /metrics and /healthz answer without a login
   std::filesystem::path allow_file;  // where API tokens may come from (auth_ips.cfg style)
   std::vector<Cidr> token_allow;     // allow_file's entries, read with the configuration
+  std::filesystem::path web_dir;     // the dashboard's built files (docs/web.md); empty: found
 };
 
 struct AuthConfig {
@@ -110,8 +111,8 @@ struct ServerConfig {
   StitchConfig stitch;
   EnrichConfig enrich;
   StoreSection store;
-  ListenerConfig query{"127.0.0.1", 9640, {}, {}, {}, false, {}, false, true, {}, {}};
-  ListenerConfig http{"127.0.0.1", 9641, {}, {}, {}, false, {}, false, true, {}, {}};
+  ListenerConfig query{"127.0.0.1", 9640, {}, {}, {}, false, {}, false, true, {}, {}, {}};
+  ListenerConfig http{"127.0.0.1", 9641, {}, {}, {}, false, {}, false, true, {}, {}, {}};
   AuthConfig auth;
 
   std::filesystem::path users_path() const {

@@ -6,7 +6,8 @@
 // the server's permission code. Reports "tried N, bypassed M" and fails on any bypass.
 // The HTTP paths (F10) are in the matrix too: /api/v1/sessions (JSON pages through the cursor,
 // and CSV), /api/v1/stat with and without a series (the 'others' row included), and
-// Scrutinizer's report_api table, pie and timeseries (the 'Other' row and series included).
+// Scrutinizer's report_api table, pie and timeseries (the 'Other' row and series included),
+// each with an API token as Bearer and with the dashboard's session key cookie (F11).
 // Authentication is tried the same way: wrong password, unknown user, a key from another
 // address, idle and maximum age. Runs from a fresh clone: the data is written by the test.
 #include <filesystem>
@@ -352,159 +353,181 @@ TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {
   Tally tally;
   httplib::Client http("127.0.0.1", server_->http_port());
   http.set_read_timeout(30, 0);
-  auto get = [&](const std::string& target, const std::string& token) {
-    auto r = http.Get(target, {{"Authorization", "Bearer " + token}});
+  // Each user is tried with each way a credential reaches the server: an API token as Bearer,
+  // and the dashboard's session key cookie (docs/web.md). A way that skipped the permission
+  // check would show up as a bypass.
+  struct Credential {
+    std::string via;
+    httplib::Headers headers;
+  };
+  auto get = [&](const std::string& target, const Credential& cred) {
+    auto r = http.Get(target, cred.headers);
     std::pair<int, std::string> out{r ? r->status : 0, r ? r->body : ""};
     return out;
   };
   std::map<std::string, std::uint64_t> report_flows;  // unfiltered report total per user
   for (const Who& who : users()) {
-    const std::string& token = tokens_.at(who.user);
-    const std::size_t allowed = visible(who);
-    auto check_ids = [&](const std::vector<std::uint64_t>& ids, const std::string& what) {
-      for (std::uint64_t id : ids) {
-        const Row* row = row_of(id);
-        if (row == nullptr || !who.sees(*row))
-          tally.bypass(fmt::format("{}: session {}", what, id));
-      }
+    auto login = http.Post(
+        "/api/v1/login",
+        nlohmann::json{{"user", who.user}, {"password", who.password}, {"cookie", true}}.dump(),
+        "application/json");
+    ASSERT_TRUE(login && login->status == 200) << who.user;
+    const std::string set_cookie = login->get_header_value("Set-Cookie");
+    const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+    ASSERT_TRUE(cookie.starts_with("flowscope_key=")) << set_cookie;
+    const std::vector<Credential> credentials = {
+        {"bearer", {{"Authorization", "Bearer " + tokens_.at(who.user)}}},
+        {"cookie", {{"Cookie", cookie}}},
     };
-    for (const auto& [filter, syntax] : injection_corpus()) {
-      const std::string base =
-          fmt::format("window=all&filter={}&syntax={}", url_encode(filter),
-                      syntax == query::FilterSyntax::Nfdump ? "nfdump" : "flowtraq");
-      const std::string label = fmt::format("{} {:?}", who.user, filter);
-      // 1. /api/v1/sessions, paged by cursor (20 rows a page), every id one the user may see.
-      std::vector<std::uint64_t> ids;
-      bool ok = true;
-      std::string cursor;
-      for (int page = 0; page < 50; ++page) {
-        std::string target = "/api/v1/sessions?" + base + "&fields=session_id&limit=20";
-        if (!cursor.empty()) target += "&cursor=" + cursor;
-        const auto [status, body] = get(target, token);
-        ++tally.tried;
-        if (status != 200) {
-          ok = false;
-          break;
+    for (const Credential& token : credentials) {
+      const std::size_t allowed = visible(who);
+      auto check_ids = [&](const std::vector<std::uint64_t>& ids, const std::string& what) {
+        for (std::uint64_t id : ids) {
+          const Row* row = row_of(id);
+          if (row == nullptr || !who.sees(*row))
+            tally.bypass(fmt::format("{}: session {}", what, id));
         }
-        const auto j = nlohmann::json::parse(body);
-        for (const auto& r : j["rows"]) ids.push_back(r["session_id"].get<std::uint64_t>());
-        if (!j["next_cursor"].is_string()) break;
-        cursor = j["next_cursor"];
-      }
-      check_ids(ids, "http sessions " + label);
-      if (ok && filter.empty() && ids.size() != allowed) {
-        tally.bypass(
-            fmt::format("http sessions {}: {} rows, {} allowed", label, ids.size(), allowed));
-      }
-      // CSV.
-      {
-        const auto [status, body] =
-            get("/api/v1/sessions?" + base + "&fields=session_id&format=csv", token);
-        ++tally.tried;
-        std::vector<std::uint64_t> csv;
-        std::istringstream lines(body);
-        std::string line;
-        std::getline(lines, line);  // header
-        while (status == 200 && std::getline(lines, line)) {
-          if (!line.empty()) csv.push_back(std::stoull(line));
+      };
+      for (const auto& [filter, syntax] : injection_corpus()) {
+        const std::string base =
+            fmt::format("window=all&filter={}&syntax={}", url_encode(filter),
+                        syntax == query::FilterSyntax::Nfdump ? "nfdump" : "flowtraq");
+        const std::string label = fmt::format("{} ({}) {:?}", who.user, token.via, filter);
+        // 1. /api/v1/sessions, paged by cursor (20 rows a page), every id one the user may see.
+        std::vector<std::uint64_t> ids;
+        bool ok = true;
+        std::string cursor;
+        for (int page = 0; page < 50; ++page) {
+          std::string target = "/api/v1/sessions?" + base + "&fields=session_id&limit=20";
+          if (!cursor.empty()) target += "&cursor=" + cursor;
+          const auto [status, body] = get(target, token);
+          ++tally.tried;
+          if (status != 200) {
+            ok = false;
+            break;
+          }
+          const auto j = nlohmann::json::parse(body);
+          for (const auto& r : j["rows"]) ids.push_back(r["session_id"].get<std::uint64_t>());
+          if (!j["next_cursor"].is_string()) break;
+          cursor = j["next_cursor"];
         }
-        check_ids(csv, "http csv " + label);
-        if (ok && csv.size() != ids.size()) {
+        check_ids(ids, "http sessions " + label);
+        if (ok && filter.empty() && ids.size() != allowed) {
           tally.bypass(
-              fmt::format("http csv {}: {} rows, pages {}", label, csv.size(), ids.size()));
+              fmt::format("http sessions {}: {} rows, {} allowed", label, ids.size(), allowed));
         }
-      }
-      // 2. /api/v1/stat, top 1 so that the rest is in 'others', with and without a series.
-      for (const char* series : {"", "&series=10m"}) {
-        const auto [status, body] =
-            get("/api/v1/stat?" + base + "&group=proto&count=sessions&top=1" + series, token);
-        ++tally.tried;
-        if (status != 200) {
-          if (ok) tally.bypass(fmt::format("http stat {} failed where sessions did not", label));
-          continue;
-        }
-        const auto j = nlohmann::json::parse(body);
-        std::uint64_t sum = j["others"].value("sessions", std::uint64_t{0});
-        std::uint64_t series_sum = 0;
-        for (const auto& r : j["rows"]) {
-          sum += r.value("sessions", std::uint64_t{0});
-          for (const auto& p : r.value("series", nlohmann::json::array())) {
-            series_sum += p["value"].get<std::uint64_t>();
+        // CSV.
+        {
+          const auto [status, body] =
+              get("/api/v1/sessions?" + base + "&fields=session_id&format=csv", token);
+          ++tally.tried;
+          std::vector<std::uint64_t> csv;
+          std::istringstream lines(body);
+          std::string line;
+          std::getline(lines, line);  // header
+          while (status == 200 && std::getline(lines, line)) {
+            if (!line.empty()) csv.push_back(std::stoull(line));
+          }
+          check_ids(csv, "http csv " + label);
+          if (ok && csv.size() != ids.size()) {
+            tally.bypass(
+                fmt::format("http csv {}: {} rows, pages {}", label, csv.size(), ids.size()));
           }
         }
-        for (const auto& p : j["others"].value("series", nlohmann::json::array())) {
-          series_sum += p["value"].get<std::uint64_t>();
+        // 2. /api/v1/stat, top 1 so that the rest is in 'others', with and without a series.
+        for (const char* series : {"", "&series=10m"}) {
+          const auto [status, body] =
+              get("/api/v1/stat?" + base + "&group=proto&count=sessions&top=1" + series, token);
+          ++tally.tried;
+          if (status != 200) {
+            if (ok) tally.bypass(fmt::format("http stat {} failed where sessions did not", label));
+            continue;
+          }
+          const auto j = nlohmann::json::parse(body);
+          std::uint64_t sum = j["others"].value("sessions", std::uint64_t{0});
+          std::uint64_t series_sum = 0;
+          for (const auto& r : j["rows"]) {
+            sum += r.value("sessions", std::uint64_t{0});
+            for (const auto& p : r.value("series", nlohmann::json::array())) {
+              series_sum += p["value"].get<std::uint64_t>();
+            }
+          }
+          for (const auto& p : j["others"].value("series", nlohmann::json::array())) {
+            series_sum += p["value"].get<std::uint64_t>();
+          }
+          const std::uint64_t total = j["total"].value("sessions", std::uint64_t{0});
+          if (total > allowed || sum > allowed || series_sum > allowed ||
+              (ok && total != ids.size())) {
+            tally.bypass(
+                fmt::format("http stat{} {}: total {}, rows+others {}, series {}, {} "
+                            "allowed, sessions {}",
+                            series, label, total, sum, series_sum, allowed, ids.size()));
+          }
         }
-        const std::uint64_t total = j["total"].value("sessions", std::uint64_t{0});
-        if (total > allowed || sum > allowed || series_sum > allowed ||
-            (ok && total != ids.size())) {
+      }
+      // 3. report_api: table (top 1 and the 'Other' footer), pie and timeseries with 'Other'.
+      const std::vector<nlohmann::json> sdf = {
+          nlohmann::json::object(),
+          {{"sdfDips_0", "in_GROUP_ALL"}},
+          {{"sdfIps_0", "in_0.0.0.0/0_both"}, {"sdfIps_1", "in_::/0_both"}},
+          {{"sdfIps_0", "in_172.16.0.0/16_src"}},
+          {{"sdfDips_0", "in_C0000202_ALL"}},
+      };
+      for (const auto& filters : sdf) {
+        const nlohmann::json rpt = {{"reportTypeLang", "host2host"},
+                                    {"reportDirections", {{"selected", "inbound"}}},
+                                    {"times",
+                                     {{"dateRange", "Custom"},
+                                      {"start", (kNowMs - 7'200'000) / 1000},
+                                      {"end", kNowMs / 1000}}},
+                                    {"orderBy", "sum_flows"},
+                                    {"filters", filters}};
+        const nlohmann::json wanted = {
+            {"inbound",
+             {{"graph", "all"},
+              {"table", {{"query_limit", {{"offset", 0}, {"max_num_rows", 1}}}}}}}};
+        const auto [status, body] = get(
+            "/fcgi/scrut_fcgi.fcgi?rm=report_api&action=get&rpt_json=" + url_encode(rpt.dump()) +
+                "&data_requested=" + url_encode(wanted.dump()),
+            token);
+        ++tally.tried;
+        const auto j = nlohmann::json::parse(body, nullptr, false);
+        if (status != 200 || j.is_discarded() || j.contains("err")) {
+          tally.bypass(fmt::format("report_api {} {} failed: {}", who.user, filters.dump(), body));
+          continue;
+        }
+        const auto& table = j["report"]["table"]["inbound"];
+        // Columns: rank, client, server, value, bytes, packets, flows (docs/http.md).
+        const std::uint64_t total = table["footer"]["total"][6]["rawValue"].get<std::uint64_t>();
+        const std::uint64_t other = table["footer"]["others"][6]["rawValue"].get<std::uint64_t>();
+        std::uint64_t pie = 0;
+        for (const auto& p : j["report"]["graph"]["pie"]["inbound"])
+          pie += p["value"].get<std::uint64_t>();
+        std::uint64_t series = 0;
+        for (const auto& s : j["report"]["graph"]["timeseries"]["inbound"]) {
+          for (const auto& p : s) series += p[1].get<std::uint64_t>();
+        }
+        for (const auto& row : table["rows"]) {
+          // The pair's sessions must all be visible: a pair outside the permissions is a leak.
+          const auto cln = IpAddress::parse(row[1]["label"].get<std::string>());
+          const auto srv = IpAddress::parse(row[2]["label"].get<std::string>());
+          bool any = false;
+          for (const Row& r : rows_)
+            any = any || (cln && srv && r.cln == *cln && r.srv == *srv && who.sees(r));
+          if (!any)
+            tally.bypass(fmt::format("report_api {}: pair {} not visible", who.user, row.dump()));
+        }
+        if (total > allowed || other > allowed || pie > allowed || series > allowed) {
           tally.bypass(
-              fmt::format("http stat{} {}: total {}, rows+others {}, series {}, {} "
-                          "allowed, sessions {}",
-                          series, label, total, sum, series_sum, allowed, ids.size()));
+              fmt::format("report_api {} {}: total {}, other {}, pie {}, series {}, {} "
+                          "allowed",
+                          who.user, filters.dump(), total, other, pie, series, allowed));
         }
+        if (filters.empty()) report_flows[who.user] = total;
       }
+      EXPECT_EQ(report_flows[who.user], allowed)
+          << who.user << " through report_api with " << token.via;
     }
-    // 3. report_api: table (top 1 and the 'Other' footer), pie and timeseries with 'Other'.
-    const std::vector<nlohmann::json> sdf = {
-        nlohmann::json::object(),
-        {{"sdfDips_0", "in_GROUP_ALL"}},
-        {{"sdfIps_0", "in_0.0.0.0/0_both"}, {"sdfIps_1", "in_::/0_both"}},
-        {{"sdfIps_0", "in_172.16.0.0/16_src"}},
-        {{"sdfDips_0", "in_C0000202_ALL"}},
-    };
-    for (const auto& filters : sdf) {
-      const nlohmann::json rpt = {{"reportTypeLang", "host2host"},
-                                  {"reportDirections", {{"selected", "inbound"}}},
-                                  {"times",
-                                   {{"dateRange", "Custom"},
-                                    {"start", (kNowMs - 7'200'000) / 1000},
-                                    {"end", kNowMs / 1000}}},
-                                  {"orderBy", "sum_flows"},
-                                  {"filters", filters}};
-      const nlohmann::json wanted = {
-          {"inbound",
-           {{"graph", "all"}, {"table", {{"query_limit", {{"offset", 0}, {"max_num_rows", 1}}}}}}}};
-      const auto [status, body] =
-          get("/fcgi/scrut_fcgi.fcgi?rm=report_api&action=get&rpt_json=" + url_encode(rpt.dump()) +
-                  "&data_requested=" + url_encode(wanted.dump()),
-              token);
-      ++tally.tried;
-      const auto j = nlohmann::json::parse(body, nullptr, false);
-      if (status != 200 || j.is_discarded() || j.contains("err")) {
-        tally.bypass(fmt::format("report_api {} {} failed: {}", who.user, filters.dump(), body));
-        continue;
-      }
-      const auto& table = j["report"]["table"]["inbound"];
-      // Columns: rank, client, server, value, bytes, packets, flows (docs/http.md).
-      const std::uint64_t total = table["footer"]["total"][6]["rawValue"].get<std::uint64_t>();
-      const std::uint64_t other = table["footer"]["others"][6]["rawValue"].get<std::uint64_t>();
-      std::uint64_t pie = 0;
-      for (const auto& p : j["report"]["graph"]["pie"]["inbound"])
-        pie += p["value"].get<std::uint64_t>();
-      std::uint64_t series = 0;
-      for (const auto& s : j["report"]["graph"]["timeseries"]["inbound"]) {
-        for (const auto& p : s) series += p[1].get<std::uint64_t>();
-      }
-      for (const auto& row : table["rows"]) {
-        // The pair's sessions must all be visible: a pair outside the permissions is a leak.
-        const auto cln = IpAddress::parse(row[1]["label"].get<std::string>());
-        const auto srv = IpAddress::parse(row[2]["label"].get<std::string>());
-        bool any = false;
-        for (const Row& r : rows_)
-          any = any || (cln && srv && r.cln == *cln && r.srv == *srv && who.sees(r));
-        if (!any)
-          tally.bypass(fmt::format("report_api {}: pair {} not visible", who.user, row.dump()));
-      }
-      if (total > allowed || other > allowed || pie > allowed || series > allowed) {
-        tally.bypass(
-            fmt::format("report_api {} {}: total {}, other {}, pie {}, series {}, {} "
-                        "allowed",
-                        who.user, filters.dump(), total, other, pie, series, allowed));
-      }
-      if (filters.empty()) report_flows[who.user] = total;
-    }
-    EXPECT_EQ(report_flows[who.user], allowed) << who.user << " through report_api";
   }
   std::cout << fmt::format("security matrix (http): {} tried, {} bypassed\n", tally.tried,
                            tally.bypassed);
