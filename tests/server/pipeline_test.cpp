@@ -151,8 +151,8 @@ PipelineOptions crash_options(const std::filesystem::path& dir) {
 
 // The child of the crash test: feeds batches from 0 on and, from kKillFrom on, dies without a
 // stop (as SIGKILL would: what was written stays, nothing is flushed) once both shards wrote
-// checkpoints and sessions were stored after the last one (so that the replay re-derives
-// sessions the store has). Exits with the number of batches fed, or 255 when that never
+// checkpoints and sessions were stored (and synced) after the last one (so that the replay
+// re-derives sessions the store has). Exits with the number of batches fed, or 255 when that never
 // happened.
 [[noreturn]] void run_until_killed(const std::filesystem::path& dir) {
   auto store = store::EmbeddedStore::open(store_options(dir));
@@ -167,9 +167,11 @@ PipelineOptions crash_options(const std::filesystem::path& dir) {
     const std::uint64_t stored = p.sessions_stored();
     if (now != checkpoints) stored_at_checkpoint = stored;
     checkpoints = now;
-    if (b + 1 >= kKillFrom && checkpoints >= 4 && stored > stored_at_checkpoint &&
-        p.stats().checkpoints == checkpoints) {
-      _exit(b + 1);
+    if (b + 1 >= kKillFrom && checkpoints >= 4 && stored > stored_at_checkpoint) {
+      // Let the store's sync thread make those sessions durable (sync interval 5 ms; a
+      // sanitizer build runs it late), then die if no checkpoint came meanwhile, else go on.
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      if (p.stats().checkpoints == checkpoints) _exit(b + 1);
     }
   }
   _exit(255);

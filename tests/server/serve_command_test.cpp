@@ -86,6 +86,8 @@ class ServeCommand : public ::testing::Test {
   }
   std::string metrics(std::uint16_t port) {
     httplib::Client http("127.0.0.1", port);
+    http.set_connection_timeout(10);
+    http.set_read_timeout(30);  // a sanitizer build of serve answers slowly
     auto r = http.Get("/metrics");
     return r ? r->body : std::string();
   }
@@ -208,7 +210,9 @@ TEST_F(ServeCommand, SighupReloadsAndSigtermStoresEverything) {
   const auto ready = nlohmann::json::parse(slurp(dir_ / "ready.json"));
   const std::uint16_t http_port = ready["http_port"];
   const std::uint16_t netflow_port = ready["netflow_port"];
-  EXPECT_NE(metrics(http_port).find("flowscope_stitch_window_seconds 3600"), std::string::npos);
+  EXPECT_TRUE(wait_for([&] {
+    return metrics(http_port).find("flowscope_stitch_window_seconds 3600") != std::string::npos;
+  })) << metrics(http_port);
 
   write(dir_ / "serve.toml", config("45s"));
   ASSERT_EQ(::kill(pid_, SIGHUP), 0);
