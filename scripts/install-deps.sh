@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, exactly what flowscope's build and tests need.
 # Idempotent: packages already present are left alone and nothing is downloaded then.
-# Usage: scripts/install-deps.sh [--bench]   (run as root, or with sudo available)
+# Usage: scripts/install-deps.sh [--bench] [--clickhouse]   (run as root, or with sudo available)
+#   --clickhouse: clickhouse-server and -client (18.16) for the ClickHouse backend's tests and
+#   benchmark (docs/scale-out.md); without it those tests say SKIPPED.
 set -euo pipefail
 
 packages=(
@@ -32,9 +34,12 @@ packages=(
   poppler-utils
 )
 
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(hyperfine softflowd tcpflow bc)
-fi
+for arg in "$@"; do
+  case $arg in
+    --bench) packages+=(hyperfine softflowd tcpflow bc) ;;
+    --clickhouse) packages+=(clickhouse-server clickhouse-client curl) ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
