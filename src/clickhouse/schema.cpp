@@ -174,25 +174,23 @@ std::string create_version_table(const TableNames& t) {
 }
 
 void encode_rows(const SessionBatch& batch, std::span<const std::uint32_t> rows,
-                 std::uint64_t first_seq, std::string& out) {
+                 std::uint64_t seq_base, std::string& out) {
   const auto fields = stored_fields();
   std::vector<Source> sources;
   std::vector<const Column*> columns;
+  std::vector<std::size_t> bit;  // the column's validity bit (column_index is a registry walk)
   sources.reserve(fields.size());
   for (FieldId id : fields) {
     columns.push_back(&batch.column(id));
     sources.push_back(source_of(batch.column(id)));
+    bit.push_back(static_cast<std::size_t>(SessionBatch::column_index(id)));
   }
   out.reserve(out.size() + rows.size() * 120);
-  std::uint64_t seq = first_seq;
   for (const std::uint32_t row : rows) {
-    put(out, seq++);
+    put(out, seq_base + row);
     std::uint64_t words[kValidWords] = {};
     for (std::size_t c = 0; c < fields.size(); ++c) {
-      if (columns[c]->valid(row)) {
-        const auto idx = static_cast<std::size_t>(SessionBatch::column_index(fields[c]));
-        words[idx / 64] |= std::uint64_t{1} << (idx % 64);
-      }
+      if (columns[c]->valid(row)) words[bit[c] / 64] |= std::uint64_t{1} << (bit[c] % 64);
     }
     for (std::uint64_t w : words) put(out, w);
     for (std::size_t c = 0; c < fields.size(); ++c) {
@@ -246,6 +244,14 @@ Result<std::size_t> decode_rows(std::string_view body, std::span<const ResultIte
       return Error{ErrorCode::InvalidArgument, "not a stored session field"};
     }
   }
+  // Per item, its column and validity bit, looked up once (column_index walks the registry).
+  std::vector<Column*> cols(items.size(), nullptr);
+  std::vector<int> bits(items.size(), 0);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].kind != ResultItem::Kind::Field) continue;
+    cols[i] = &out.mutable_column(items[i].field);
+    bits[i] = SessionBatch::column_index(items[i].field);
+  }
   std::size_t rows = 0;
   std::uint64_t words[kValidWords] = {};
   while (!r.done() && rows < max_rows) {
@@ -253,12 +259,13 @@ Result<std::size_t> decode_rows(std::string_view body, std::span<const ResultIte
     const std::size_t row = out.add_row();
     const std::size_t aux_base = aux.size();
     aux.resize(aux.size() + aux_count, 0);
-    for (const ResultItem& it : items) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const ResultItem& it = items[i];
       switch (it.kind) {
         case ResultItem::Kind::Valid: words[it.index] = r.get<std::uint64_t>(); break;
         case ResultItem::Kind::Aux: aux[aux_base + it.index] = r.get<std::uint64_t>(); break;
         case ResultItem::Kind::Field: {
-          Column& col = out.mutable_column(it.field);
+          Column& col = *cols[i];
           switch (col.info().type) {
             case FieldType::Ip: {
               const std::string_view b = r.bytes(16);
@@ -312,12 +319,10 @@ Result<std::size_t> decode_rows(std::string_view body, std::span<const ResultIte
                                start, body.size())};
     }
     // Validity: from the result's words, or every selected field present.
-    for (const ResultItem& it : items) {
-      if (it.kind != ResultItem::Kind::Field) continue;
-      const int idx = SessionBatch::column_index(it.field);
-      if (!has_valid || ((words[idx / 64] >> (idx % 64)) & 1u)) {
-        out.mutable_column(it.field).mark_valid(row);
-      }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (cols[i] == nullptr) continue;
+      const int idx = bits[i];
+      if (!has_valid || ((words[idx / 64] >> (idx % 64)) & 1u)) cols[i]->mark_valid(row);
     }
     ++rows;
   }

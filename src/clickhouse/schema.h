@@ -51,10 +51,10 @@ std::string create_local_table(const TableNames& t);
 std::string create_distributed_table(const TableNames& t);
 std::string create_version_table(const TableNames& t);
 
-// Appends rows `rows` of `batch` as RowBinary in insert_columns() order; row i gets
-// _seq = first_seq + i.
+// Appends rows `rows` of `batch` as RowBinary in insert_columns() order; batch row r gets
+// _seq = seq_base + r (so rows keep their arrival order whichever block they go to).
 void encode_rows(const SessionBatch& batch, std::span<const std::uint32_t> rows,
-                 std::uint64_t first_seq, std::string& out);
+                 std::uint64_t seq_base, std::string& out);
 
 // What one column of a SELECT result holds.
 struct ResultItem {
