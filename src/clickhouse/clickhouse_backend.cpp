@@ -320,8 +320,17 @@ ClickHouseBackend::ClickHouseBackend(ClickHouseOptions options) : options_(std::
 }
 
 ClickHouseBackend::~ClickHouseBackend() {
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard lock(flusher_mutex_);
+      flusher_stop_ = true;
+    }
+    flusher_wake_.notify_all();
+    flusher_.join();
+  }
+  std::lock_guard lock(write_mutex_);
   if (rows_pending_ > 0) {
-    if (auto r = flush(); !r) {
+    if (auto r = flush_locked(); !r) {
       logger("store")->error("clickhouse: {} rows not flushed at close: {}", rows_pending_,
                              r.error().message);
     }
@@ -358,7 +367,28 @@ Result<std::unique_ptr<ClickHouseBackend>> ClickHouseBackend::open(ClickHouseOpt
     b->shards_.push_back(std::move(s));
   }
   b->next_row_ = next;
+  if (b->options_.background_flush) b->flusher_ = std::thread([p = b.get()] { p->flush_loop(); });
   return b;
+}
+
+void ClickHouseBackend::flush_loop() {
+  std::unique_lock lock(flusher_mutex_);
+  while (!flusher_stop_) {
+    flusher_wake_.wait_for(lock, options_.flush_interval);
+    if (flusher_stop_) break;
+    lock.unlock();
+    {
+      std::lock_guard w(write_mutex_);
+      bool spilled = false;
+      for (const Shard& s : shards_) spilled |= s.spill && !s.spill->empty();
+      if (rows_pending_ > 0 || spilled) {
+        if (auto r = flush_locked(); !r) {
+          logger("store")->warn("clickhouse: background flush: {}", r.error().message);
+        }
+      }
+    }
+    lock.lock();
+  }
 }
 
 Result<void> ClickHouseBackend::init_shard(Shard& shard) {
@@ -413,6 +443,7 @@ std::size_t ClickHouseBackend::shard_of(const SessionBatch& batch, std::size_t r
 }
 
 Result<std::uint64_t> ClickHouseBackend::append(const SessionBatch& batch) {
+  std::lock_guard lock(write_mutex_);
   const std::uint64_t seq = ++batches_;
   const auto starts = batch.values<FieldId::StartTime>();
   const std::uint64_t base = next_row_;
@@ -441,12 +472,17 @@ Result<std::uint64_t> ClickHouseBackend::append(const SessionBatch& batch) {
   const bool due = rows_pending_ >= options_.batch_rows ||
                    std::chrono::steady_clock::now() - oldest_pending_ >= options_.flush_interval;
   if (due) {
-    if (auto r = flush(); !r) return r.error();
+    if (auto r = flush_locked(); !r) return r.error();
   }
   return seq;
 }
 
 Result<void> ClickHouseBackend::flush() {
+  std::lock_guard lock(write_mutex_);
+  return flush_locked();
+}
+
+Result<void> ClickHouseBackend::flush_locked() {
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     if (auto r = drain(i, false); !r) return r.error();
   }
@@ -562,6 +598,7 @@ Result<std::size_t> ClickHouseBackend::drain(std::size_t index, bool force) {
 }
 
 Result<std::size_t> ClickHouseBackend::replay() {
+  std::lock_guard lock(write_mutex_);
   std::size_t n = 0;
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     auto r = drain(i, true);
@@ -572,6 +609,7 @@ Result<std::size_t> ClickHouseBackend::replay() {
 }
 
 ClickHouseBackend::Stats ClickHouseBackend::stats() const {
+  std::lock_guard lock(write_mutex_);
   Stats s = stats_;
   s.rows_pending = rows_pending_;
   for (const Shard& shard : shards_) {
@@ -754,7 +792,8 @@ Result<store::AggregateResult> ClickHouseBackend::aggregate(
 }
 
 Result<std::size_t> ClickHouseBackend::drop_before(std::int64_t cutoff_ms) {
-  if (auto f = flush(); !f) return f.error();
+  std::lock_guard lock(write_mutex_);
+  if (auto f = flush_locked(); !f) return f.error();
   std::set<std::int64_t> dropped;
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     const ShardClient& c = shards_[i].client;

@@ -19,16 +19,21 @@
 //
 // Retention: drop_before() drops whole day partitions on every shard (never mutations).
 //
-// Threads: append, flush, replay and drop_before from one writer thread; scan and aggregate
-// from any number of threads (each opens its own HTTP connections).
+// Threads: append, flush, replay, drop_before and stats take the writer mutex (the background
+// flusher, when on, is a second writer); scan and aggregate run on any number of threads
+// without it (each opens its own HTTP connections).
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "clickhouse/schema.h"
@@ -47,6 +52,9 @@ struct ClickHouseOptions {
   std::uint64_t spill_max_bytes = std::uint64_t{1} << 30;  // per shard
   std::chrono::milliseconds retry_interval{2000};  // a failed shard is not tried before this
   bool create_schema = true;                       // create or migrate tables at open
+  // A thread that flushes every flush_interval, so rows do not wait for the next append and
+  // durable_sequence() advances when ingest pauses (flowscope serve).
+  bool background_flush = false;
 };
 
 // "clickhouse://[user[:password]@]host[:port][,host[:port]...][/database][?key=value&...]"
@@ -65,7 +73,7 @@ class ClickHouseBackend final : public store::Backend {
   ClickHouseBackend& operator=(const ClickHouseBackend&) = delete;
 
   Result<std::uint64_t> append(const SessionBatch& batch) override;
-  std::uint64_t durable_sequence() const override { return durable_; }
+  std::uint64_t durable_sequence() const override { return durable_.load(); }
   Result<store::ScanStats> scan(const store::ScanRequest& request,
                                 const store::ScanSink& sink) const override;
   Result<store::AggregateResult> aggregate(const store::AggregateRequest& request) const override;
@@ -119,6 +127,9 @@ class ClickHouseBackend final : public store::Backend {
   };
   explicit ClickHouseBackend(ClickHouseOptions options);
   Result<void> init_shard(Shard& shard);
+  // REQUIRES: write_mutex_ held.
+  Result<void> flush_locked();
+  void flush_loop();
   Result<void> seal_and_send();
   // Inserts or queues one block; false when it could be neither (block kept by the caller).
   Result<void> deliver(std::size_t shard, SpillBlock&& block);
@@ -128,15 +139,20 @@ class ClickHouseBackend final : public store::Backend {
   Result<std::string> read_query(const std::string& sql) const;
 
   ClickHouseOptions options_;
+  mutable std::mutex write_mutex_;  // the writer state below and the shards' queues
   std::vector<Shard> shards_;
   std::string read_table_;
   std::string insert_columns_;
   std::uint64_t next_row_ = 0;
   std::uint64_t batches_ = 0;
-  std::uint64_t durable_ = 0;
+  std::atomic<std::uint64_t> durable_{0};
   std::uint64_t rows_pending_ = 0;
   std::chrono::steady_clock::time_point oldest_pending_{};
   Stats stats_;
+  std::mutex flusher_mutex_;
+  std::condition_variable flusher_wake_;
+  bool flusher_stop_ = false;  // guarded by flusher_mutex_
+  std::thread flusher_;
 };
 
 }  // namespace flowscope::clickhouse

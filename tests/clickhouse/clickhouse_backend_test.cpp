@@ -2,9 +2,16 @@
 // local clickhouse-server processes (skipped when it is not installed): every field round trips,
 // the same commands give the same answers from an embedded store and from one and two shards,
 // retention by partition, and a shard stopped during ingest loses and duplicates nothing.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <memory>
 #include <numeric>
 
@@ -420,6 +427,92 @@ TEST_F(ClickHouseServerTest, ShardStoppedDuringIngestLosesAndDuplicatesNothing) 
   ASSERT_TRUE(b->replay());
   EXPECT_EQ(b->stats().blocks_already_present, 1u);
   EXPECT_EQ(*b->count_rows(), n);
+}
+
+// `flowscope serve` with [store] backend = "clickhouse": flows sent with `flowscope gen` end up
+// in the cluster by SIGTERM; a restart (which replays the flow log after the last checkpoint)
+// adds nothing twice.
+TEST_F(ClickHouseServerTest, ServeStoresIntoClickHouse) {
+  TempDir dir;
+  const auto cfg = dir.path() / "serve.toml";
+  {
+    std::ofstream out(cfg);
+    out << "[ingest]\nlisten = [\"127.0.0.1\"]\nnetflow_port = 0\nipfix_port = 0\n"
+           "sflow_port = 0\nworkers = 1\n[stitch]\nwindow = \"60s\"\n[store]\ndir = \""
+        << (dir.path() / "data").string() << "\"\nbackend = \"clickhouse\"\nclickhouse = \""
+        << cluster_->url("serve2") << "\"\ncommit_interval = \"200ms\"\n[query]\nport = 0\n"
+        << "[http]\nport = 0\n";
+  }
+  const auto ready = dir.path() / "ready.json";
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  auto wait_for = [](auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+  };
+  auto spawn = [&] {
+    std::filesystem::remove(ready);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string err = (dir.path() / "serve.err").string();
+      const int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 2);
+      ::execl(FLOWSCOPE_BINARY, FLOWSCOPE_BINARY, "serve", "-c", cfg.c_str(), "--ready-file",
+              ready.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    return pid;
+  };
+  auto stop = [&](pid_t pid) {
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  pid_t pid = spawn();
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(ready) && !slurp(ready).empty(); }))
+      << slurp(dir.path() / "serve.err");
+  const std::string r = slurp(ready);
+  const auto at = r.find("\"netflow_port\"");
+  ASSERT_NE(at, std::string::npos) << r;
+  const int port = std::atoi(r.c_str() + r.find(':', at) + 1);
+  auto gen = flowscope::testing::run_flowscope({"gen", "flows", "--to",
+                                                "127.0.0.1:" + std::to_string(port), "--count",
+                                                "2000", "--rate", "0", "--seed", "1", "-q"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  auto b = open(cluster_->url("serve2"));
+  ASSERT_TRUE(b);
+  // Every flow stitched before SIGTERM (which closes the open sessions and stores them).
+  const auto hat = r.find("\"http_port\"");
+  ASSERT_NE(hat, std::string::npos) << r;
+  const int http_port = std::atoi(r.c_str() + r.find(':', hat) + 1);
+  EXPECT_TRUE(wait_for([&] {
+    return flowscope::testing::run_shell(fmt::format("curl -s http://127.0.0.1:{}/metrics",
+                                                     http_port))
+               .find("flowscope_stitch_flows_total 2000") != std::string::npos;
+  }));
+  EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
+  const std::uint64_t stored = b->count_rows().value_or(0);
+  EXPECT_GE(stored, 900u);  // 2000 one-way flows: about 1000 two-way sessions
+  // The same commands against it.
+  const auto stat = flowscope::testing::run_flowscope(
+      {"stat", "-d", cluster_->url("serve2"), "-t", "30d", "--now", "2026-01-15T00:00:00Z", "--grp", "srvport", "-o", "csv"});
+  EXPECT_EQ(stat.exit_code, 0) << stat.err;
+  EXPECT_NE(stat.out.find("total"), std::string::npos) << stat.out;
+  // Restart: nothing stored twice.
+  pid = spawn();
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(ready) && !slurp(ready).empty(); }))
+      << slurp(dir.path() / "serve.err");
+  EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
+  EXPECT_EQ(b->count_rows().value_or(0), stored);
 }
 
 TEST_F(ClickHouseServerTest, UnreachableShardErrorNamesTheUrl) {
