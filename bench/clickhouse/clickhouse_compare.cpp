@@ -104,10 +104,11 @@ int main(int argc, char** argv) {
   stitcher.add(flows, out, time_from_ms(now));
   deliver(true);
 
-  std::printf("| ClickHouse ingest (%zu shard%s, one host) | %.2fx the embedded store's rate | "
-              "%llu sessions: embedded %.0f/s, ClickHouse %.0f/s (RowBinary, batches of 100k) |\n",
-              shards, shards > 1 ? "s" : "", emb_s / ch_s, static_cast<unsigned long long>(rows),
-              static_cast<double>(rows) / emb_s, static_cast<double>(rows) / ch_s);
+  std::printf(
+      "| ClickHouse ingest (%zu shard%s, one host) | %.2fx the embedded store's rate | "
+      "%llu sessions: embedded %.0f/s, ClickHouse %.0f/s (RowBinary, batches of 100k) |\n",
+      shards, shards > 1 ? "s" : "", emb_s / ch_s, static_cast<unsigned long long>(rows),
+      static_cast<double>(rows) / emb_s, static_cast<double>(rows) / ch_s);
 
   struct Question {
     const char* name;
@@ -140,9 +141,10 @@ int main(int argc, char** argv) {
     };
     const double te = median3([&] { run(**emb); });
     const double tc = median3([&] { run(**ch); });
-    std::printf("| stat: %s | %.2fx the embedded time | embedded %.3f s, ClickHouse %.3f s "
-                "(median of 3) |\n",
-                q.name, tc / te, te, tc);
+    std::printf(
+        "| stat: %s | %.2fx the embedded time | embedded %.3f s, ClickHouse %.3f s "
+        "(median of 3) |\n",
+        q.name, tc / te, te, tc);
   }
   {
     query::QuerySpec spec;
@@ -154,9 +156,10 @@ int main(int argc, char** argv) {
     };
     const double te = median3([&] { run(**emb); });
     const double tc = median3([&] { run(**ch); });
-    std::printf("| query: SRVPORT == 22, first 1000 | %.2fx the embedded time | embedded %.3f s, "
-                "ClickHouse %.3f s (median of 3) |\n",
-                tc / te, te, tc);
+    std::printf(
+        "| query: SRVPORT == 22, first 1000 | %.2fx the embedded time | embedded %.3f s, "
+        "ClickHouse %.3f s (median of 3) |\n",
+        tc / te, te, tc);
   }
   return 0;
 }

@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "clickhouse/clickhouse_backend.h"
 #include "cli/commands.h"
+#include "clickhouse/clickhouse_backend.h"
 #include "core/time.h"
 #include "enrich/ip_groups.h"
 

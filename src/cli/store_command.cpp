@@ -12,9 +12,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "clickhouse/clickhouse_backend.h"
 #include "cli/commands.h"
 #include "cli/table_writer.h"
+#include "clickhouse/clickhouse_backend.h"
 #include "core/time.h"
 #include "store/embedded_store.h"
 #include "store/store_check.h"
@@ -276,9 +276,10 @@ void run_copy(const CopyOptions& opt) {
   auto existing = (*dst)->count_rows();
   if (!existing) throw UserError{existing.error().message};
   if (*existing > 0) {
-    throw UserError{fmt::format("{} already holds {} sessions; copy into an empty database "
-                                "(another name after the last /)",
-                                opt.to, *existing)};
+    throw UserError{
+        fmt::format("{} already holds {} sessions; copy into an empty database "
+                    "(another name after the last /)",
+                    opt.to, *existing)};
   }
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t rows = 0;
@@ -297,15 +298,14 @@ void run_copy(const CopyOptions& opt) {
   if (!scanned) throw UserError{scanned.error().message};
   if (failed) throw UserError{failure.message};
   if (auto f = (*dst)->flush(); !f) throw UserError{f.error().message};
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto st = (*dst)->stats();
-  std::cerr << fmt::format("copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}\n", rows,
-                           opt.to, secs, secs > 0 ? static_cast<double>(rows) / secs : 0.0,
-                           st.rows_spilled_now > 0
-                               ? fmt::format("; {} rows wait in the spill queue",
-                                             st.rows_spilled_now)
-                               : std::string());
+  std::cerr << fmt::format(
+      "copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}\n", rows, opt.to, secs,
+      secs > 0 ? static_cast<double>(rows) / secs : 0.0,
+      st.rows_spilled_now > 0
+          ? fmt::format("; {} rows wait in the spill queue", st.rows_spilled_now)
+          : std::string());
 }
 
 void register_store(CLI::App& app) {
@@ -332,7 +332,8 @@ void register_store(CLI::App& app) {
       "must be empty. See docs/scale-out.md.\n\n"
       "Examples:\n"
       "  flowscope store copy --from /var/lib/flowscope --to clickhouse://127.0.0.1:8123/flows\n"
-      "  flowscope store copy --from data --to clickhouse://ch1:8123,ch2:8123/flows?cluster=flows2");
+      "  flowscope store copy --from data --to "
+      "clickhouse://ch1:8123,ch2:8123/flows?cluster=flows2");
   cp->callback([copy] { run_copy(*copy); });
 
   auto stats = std::make_shared<StatsOptions>();

@@ -163,8 +163,8 @@ GroupQuery group_query(const store::AggregateRequest& request, const std::string
   std::vector<std::string> select, group;
   if (request.bucket_ms > 0) {
     const auto b = request.bucket_ms;
-    select.push_back(fmt::format(
-        "toInt64(start_time - (((start_time % {0}) + {0}) % {0})) AS _bucket", b));
+    select.push_back(
+        fmt::format("toInt64(start_time - (((start_time % {0}) + {0}) % {0})) AS _bucket", b));
     group.push_back("_bucket");
     q.items.push_back({ResultItem::Kind::Field, 0, FieldId::StartTime});
   }
@@ -191,7 +191,8 @@ GroupQuery group_query(const store::AggregateRequest& request, const std::string
   q.items.push_back({ResultItem::Kind::Aux, 0, FieldId::StartTime});
   for (std::size_t j = 0; j < request.sums.size(); ++j) {
     select.push_back(saturating_sum(value_column(request.sums[j])));
-    q.items.push_back({ResultItem::Kind::Aux, static_cast<std::uint32_t>(j + 1), FieldId::StartTime});
+    q.items.push_back(
+        {ResultItem::Kind::Aux, static_cast<std::uint32_t>(j + 1), FieldId::StartTime});
   }
   q.aux_count = 1 + request.sums.size();
   q.sql = "SELECT ";
@@ -315,7 +316,7 @@ ClickHouseBackend::ClickHouseBackend(ClickHouseOptions options) : options_(std::
   options_.batch_rows = std::clamp<std::size_t>(options_.batch_rows, 1, kMaxBlockRows);
   const TableNames& t = options_.tables;
   read_table_ = options_.shards.size() == 1 ? fmt::format("{}.{}", t.database, t.local)
-                                             : fmt::format("{}.{}", t.database, t.distributed);
+                                            : fmt::format("{}.{}", t.database, t.distributed);
   insert_columns_ = insert_columns();
 }
 
@@ -355,10 +356,10 @@ Result<std::unique_ptr<ClickHouseBackend>> ClickHouseBackend::open(ClickHouseOpt
     if (b->options_.create_schema) {
       if (auto r = b->init_shard(s); !r) return r.error();
     }
-    auto max_seq = s.client.query(fmt::format("SELECT max(_seq) + 1, count() FROM {}.{} FORMAT "
-                                              "TabSeparated",
-                                              b->options_.tables.database,
-                                              b->options_.tables.local));
+    auto max_seq =
+        s.client.query(fmt::format("SELECT max(_seq) + 1, count() FROM {}.{} FORMAT "
+                                   "TabSeparated",
+                                   b->options_.tables.database, b->options_.tables.local));
     if (!max_seq) return max_seq.error();
     std::uint64_t end = 0, count = 0;
     if (std::sscanf(max_seq->c_str(), "%lu\t%lu", &end, &count) == 2 && count > 0) {
@@ -396,8 +397,7 @@ Result<void> ClickHouseBackend::init_shard(Shard& shard) {
   // The database itself: a connection to it would fail before it exists.
   Endpoint root = shard.client.endpoint();
   root.database = "default";
-  if (auto r = ShardClient(root).query(fmt::format("CREATE DATABASE IF NOT EXISTS {}",
-                                                   t.database));
+  if (auto r = ShardClient(root).query(fmt::format("CREATE DATABASE IF NOT EXISTS {}", t.database));
       !r) {
     return r.error();
   }
@@ -496,8 +496,12 @@ Result<void> ClickHouseBackend::seal_and_send() {
     Shard& shard = shards_[i];
     while (!shard.pending.empty()) {
       auto it = shard.pending.begin();
-      SpillBlock block{static_cast<std::uint32_t>(i), it->second.first_seq, it->second.last_seq,
-                       it->second.rows, it->first, std::move(it->second.data)};
+      SpillBlock block{static_cast<std::uint32_t>(i),
+                       it->second.first_seq,
+                       it->second.last_seq,
+                       it->second.rows,
+                       it->first,
+                       std::move(it->second.data)};
       const std::uint64_t rows = block.rows;
       auto r = deliver(i, std::move(block));
       if (!r) {
@@ -517,9 +521,9 @@ Result<void> ClickHouseBackend::deliver(std::size_t index, SpillBlock&& block) {
   const bool waiting = std::chrono::steady_clock::now() < shard.retry_after;
   Error failure;
   if (!queued && !waiting) {
-    auto r = shard.client.insert(
-        fmt::format("{}.{}", options_.tables.database, options_.tables.local), insert_columns_,
-        block.data);
+    auto r =
+        shard.client.insert(fmt::format("{}.{}", options_.tables.database, options_.tables.local),
+                            insert_columns_, block.data);
     if (r) {
       ++stats_.blocks_inserted;
       stats_.rows_inserted += block.rows;
@@ -536,8 +540,9 @@ Result<void> ClickHouseBackend::deliver(std::size_t index, SpillBlock&& block) {
                                                index, shard.client.endpoint().url())};
   }
   if (!shard.spill) {
-    return Error{failure.code, failure.message + "; set a spill directory to keep ingesting "
-                                                 "while a shard is away"};
+    return Error{failure.code, failure.message +
+                                   "; set a spill directory to keep ingesting "
+                                   "while a shard is away"};
   }
   if (auto p = shard.spill->push(block); !p) return p.error();
   ++stats_.blocks_spilled;
@@ -630,10 +635,10 @@ Result<std::uint64_t> ClickHouseBackend::count_rows() const {
 }
 
 Result<std::uint64_t> ClickHouseBackend::count_shard_rows(std::size_t shard) const {
-  auto r = shards_.at(shard).client.query(fmt::format("SELECT count() FROM {}.{} FORMAT "
-                                                      "TabSeparated",
-                                                      options_.tables.database,
-                                                      options_.tables.local));
+  auto r =
+      shards_.at(shard).client.query(fmt::format("SELECT count() FROM {}.{} FORMAT "
+                                                 "TabSeparated",
+                                                 options_.tables.database, options_.tables.local));
   if (!r) return r.error();
   return std::strtoull(r->c_str(), nullptr, 10);
 }
@@ -656,9 +661,10 @@ Result<store::ScanStats> ClickHouseBackend::scan(const store::ScanRequest& reque
   // Day by day, so that a scan stopped early (a query with a limit) does not make ClickHouse
   // read and sort every day; in each, the embedded store's order: hourly partition of
   // start_time (before 1970 in the first), then arrival.
-  auto days = read_query(fmt::format("SELECT DISTINCT {} AS d FROM {} {} ORDER BY d FORMAT "
-                                     "TabSeparated",
-                                     kDayExpr, read_table_, *where));
+  auto days =
+      read_query(fmt::format("SELECT DISTINCT {} AS d FROM {} {} ORDER BY d FORMAT "
+                             "TabSeparated",
+                             kDayExpr, read_table_, *where));
   if (!days) return days.error();
   store::ScanStats stats;
   SessionBatch batch;

@@ -80,8 +80,7 @@ class ClickHouseBackend final : public store::Backend {
   bool aggregates_natively(const store::AggregateRequest& request) const override;
   store::AggregatePlan plan_aggregate(const store::AggregateRequest& request) const override;
   Result<store::ScanStats> scan_aggregate_rows(const store::AggregateRequest& request,
-                                               const store::AggregatePlan& plan,
-                                               unsigned workers,
+                                               const store::AggregatePlan& plan, unsigned workers,
                                                const store::WorkerScanSink& sink,
                                                store::AggregatePlan* followed) const override;
   Result<std::size_t> drop_before(std::int64_t cutoff_ms) override;

@@ -315,8 +315,8 @@ Result<std::size_t> decode_rows(std::string_view body, std::span<const ResultIte
         }
       }
       return Error{ErrorCode::Corruption,
-                   fmt::format("ClickHouse result ends inside row {} (byte {} of {})", rows,
-                               start, body.size())};
+                   fmt::format("ClickHouse result ends inside row {} (byte {} of {})", rows, start,
+                               body.size())};
     }
     // Validity: from the result's words, or every selected field present.
     for (std::size_t i = 0; i < items.size(); ++i) {

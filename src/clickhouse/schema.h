@@ -60,7 +60,7 @@ void encode_rows(const SessionBatch& batch, std::span<const std::uint32_t> rows,
 struct ResultItem {
   enum class Kind : std::uint8_t { Valid, Field, Aux };
   Kind kind = Kind::Field;
-  std::uint32_t index = 0;          // Valid: the word; Aux: index into aux
+  std::uint32_t index = 0;             // Valid: the word; Aux: index into aux
   FieldId field = FieldId::StartTime;  // Field
 };
 

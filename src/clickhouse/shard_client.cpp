@@ -61,12 +61,12 @@ Result<std::string> ShardClient::post(const std::string& path, std::string_view 
                               {"X-ClickHouse-Key", endpoint_.password}};
   auto res = cli.Post(path.c_str(), headers, body.data(), body.size(), "application/octet-stream");
   if (!res) {
-    return Error{ErrorCode::Io,
-                 fmt::format("ClickHouse at {} unreachable ({}) during {}; check that "
-                             "clickhouse-server runs there (curl {}/ping) and the shard list "
-                             "in the config",
-                             endpoint_.url(), httplib::to_string(res.error()), what,
-                             endpoint_.url())};
+    return Error{
+        ErrorCode::Io,
+        fmt::format("ClickHouse at {} unreachable ({}) during {}; check that "
+                    "clickhouse-server runs there (curl {}/ping) and the shard list "
+                    "in the config",
+                    endpoint_.url(), httplib::to_string(res.error()), what, endpoint_.url())};
   }
   if (res->status != 200) {
     const ServerError e = parse_server_error(res->body);
@@ -76,11 +76,11 @@ Result<std::string> ShardClient::post(const std::string& path, std::string_view 
     } else if (e.code == 60 || e.code == 81) {
       hint = "; run `flowscope store init clickhouse://...` or check the database name";
     }
-    return Error{ErrorCode::Io,
-                 fmt::format("ClickHouse at {} refused {} (HTTP {}{}): {}{}", endpoint_.url(),
-                             what, res->status,
-                             e.code >= 0 ? fmt::format(", code {}", e.code) : std::string(),
-                             e.code >= 0 ? e.message : res->body.substr(0, 500), hint)};
+    return Error{
+        ErrorCode::Io,
+        fmt::format("ClickHouse at {} refused {} (HTTP {}{}): {}{}", endpoint_.url(), what,
+                    res->status, e.code >= 0 ? fmt::format(", code {}", e.code) : std::string(),
+                    e.code >= 0 ? e.message : res->body.substr(0, 500), hint)};
   }
   return std::move(res->body);
 }
@@ -95,8 +95,8 @@ Result<std::string> ShardClient::query(std::string_view sql) const {
 Result<void> ShardClient::insert(std::string_view table, std::string_view columns,
                                  std::string_view data) const {
   const std::string sql = fmt::format("INSERT INTO {} ({}) FORMAT RowBinary", table, columns);
-  const std::string path = fmt::format("/?database={}&query={}", url_encode(endpoint_.database),
-                                       url_encode(sql));
+  const std::string path =
+      fmt::format("/?database={}&query={}", url_encode(endpoint_.database), url_encode(sql));
   auto r = post(path, data, fmt::format("an insert into {}", table));
   if (!r) return r.error();
   return ok();

@@ -12,7 +12,6 @@
 namespace flowscope::clickhouse {
 namespace {
 
-
 constexpr char kMagicText[8] = {'F', 'S', 'C', 'H', 'S', 'P', 'I', 'L'};
 constexpr std::uint32_t kSpillVersion = 1;
 constexpr std::size_t kHeaderBytes = 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 8;
@@ -27,7 +26,6 @@ T read_le(std::string_view s, std::size_t at) {
 }  // namespace
 
 std::string serialize_spill_block(const SpillBlock& block) {
-
   std::string out;
   out.reserve(kHeaderBytes + block.data.size());
   store::ByteWriter w(out);
@@ -55,9 +53,9 @@ Result<SpillBlock> parse_spill_block(std::string_view file) {
   }
   const auto version = read_le<std::uint32_t>(file, 8);
   if (version != kSpillVersion) {
-    return Error{ErrorCode::Unsupported,
-                 fmt::format("spill block version {} (this flowscope reads {})", version,
-                             kSpillVersion)};
+    return Error{
+        ErrorCode::Unsupported,
+        fmt::format("spill block version {} (this flowscope reads {})", version, kSpillVersion)};
   }
   SpillBlock b;
   b.shard = read_le<std::uint32_t>(file, 12);
@@ -68,9 +66,8 @@ Result<SpillBlock> parse_spill_block(std::string_view file) {
   const auto size = read_le<std::uint64_t>(file, 48);
   const auto sum = read_le<std::uint64_t>(file, 56);
   if (size != file.size() - kHeaderBytes) {
-    return Error{ErrorCode::Truncated,
-                 fmt::format("spill block says {} payload bytes but has {}", size,
-                             file.size() - kHeaderBytes)};
+    return Error{ErrorCode::Truncated, fmt::format("spill block says {} payload bytes but has {}",
+                                                   size, file.size() - kHeaderBytes)};
   }
   const std::string_view payload = file.substr(kHeaderBytes);
   if (store::checksum(payload) != sum) {
@@ -104,7 +101,8 @@ Result<SpillQueue> SpillQueue::open(std::filesystem::path dir, std::uint64_t max
                    fmt::format("{}: {}; move it away to go on (its rows are not in ClickHouse)",
                                entry.path().string(), block.error().message)};
     }
-    q.entries_.push_back({entry.path(), block->first_seq, block->last_seq, block->rows, data->size()});
+    q.entries_.push_back(
+        {entry.path(), block->first_seq, block->last_seq, block->rows, data->size()});
     q.bytes_ += data->size();
   }
   if (ec) {
@@ -163,8 +161,8 @@ Result<void> SpillQueue::pop() {
   std::error_code ec;
   std::filesystem::remove(entries_.front().path, ec);
   if (ec) {
-    return Error{ErrorCode::Io, fmt::format("cannot remove {}: {}",
-                                            entries_.front().path.string(), ec.message())};
+    return Error{ErrorCode::Io,
+                 fmt::format("cannot remove {}: {}", entries_.front().path.string(), ec.message())};
   }
   bytes_ -= entries_.front().bytes;
   entries_.pop_front();

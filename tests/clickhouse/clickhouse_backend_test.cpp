@@ -2,22 +2,23 @@
 // local clickhouse-server processes (skipped when it is not installed): every field round trips,
 // the same commands give the same answers from an embedded store and from one and two shards,
 // retention by partition, and a shard stopped during ingest loses and duplicates nothing.
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <signal.h>
+#include "clickhouse/clickhouse_backend.h"
+
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
-#include <thread>
 #include <memory>
 #include <numeric>
+#include <sstream>
+#include <thread>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
-#include "clickhouse/clickhouse_backend.h"
 #include "clickhouse/clickhouse_cluster.h"
 #include "clickhouse/schema.h"
 #include "clickhouse/spill_queue.h"
@@ -26,6 +27,7 @@
 #include "store/batch_codec.h"
 #include "store/embedded_store.h"
 #include "store/store_test_support.h"
+
 #include "test_support.h"
 
 namespace flowscope::clickhouse {
@@ -43,9 +45,9 @@ TEST(ClickHouseSchema, EveryStoredSessionFieldHasATypedColumn) {
   const std::string cols = column_definitions();
   for (FieldId id : fields_of(RecordKind::Session, true)) {
     const FieldInfo& f = field_info(id);
-    const std::string name =
-        f.type == FieldType::Ip ? fmt::format("`{}_v6` FixedString(16)", f.name)
-                                : fmt::format("`{}` {}", f.name, column_type(f.type));
+    const std::string name = f.type == FieldType::Ip
+                                 ? fmt::format("`{}_v6` FixedString(16)", f.name)
+                                 : fmt::format("`{}` {}", f.name, column_type(f.type));
     EXPECT_NE(cols.find(name), std::string::npos) << f.name;
     if (f.type == FieldType::Ip) {
       EXPECT_NE(cols.find(fmt::format("`{}_v4` UInt32", f.name)), std::string::npos) << f.name;
@@ -144,8 +146,7 @@ class ClickHouseServerTest : public ::testing::Test {
 testing::LocalCluster* ClickHouseServerTest::cluster_ = nullptr;
 
 TEST_F(ClickHouseServerTest, EveryFieldRoundTripsInArrivalOrder) {
-  for (const std::string& url :
-       {cluster_->first_shard_url("rt1"), cluster_->url("rt2")}) {
+  for (const std::string& url : {cluster_->first_shard_url("rt1"), cluster_->url("rt2")}) {
     auto b = open(url);
     ASSERT_TRUE(b);
     SessionBatch in;
@@ -207,9 +208,8 @@ class ClickHouseDifferential : public ClickHouseServerTest {
     add({"query", "-o", "csv", "-s", "start_time", "ADDR == 2001:db8::/32"});
     add({"query", "-o", "csv", "SRVPORT == 443 && !(CLNIP == 10.0.0.0/16)"});
     add({"query", "-o", "csv", "BYTES > 50000 || SRVPORT == 22"});
-    for (const char* grp : {"host", "pair", "srvport", "port", "country", "proto", "as",
-                            "exporter", "vlan", "iface", "service", "app", "host/24/64",
-                            "cln_addr,srv_port"}) {
+    for (const char* grp : {"host", "pair", "srvport", "port", "country", "proto", "as", "exporter",
+                            "vlan", "iface", "service", "app", "host/24/64", "cln_addr,srv_port"}) {
       add({"stat", "-o", "csv", "--grp", grp, "-n", "15"});
     }
     add({"stat", "-o", "csv", "--grp", "host", "--cnt", "sessions", "--snd"});
@@ -265,11 +265,13 @@ TEST_F(ClickHouseDifferential, SameCommandsSameAnswersOneAndTwoShards) {
   make_store(dir.path() / "data");
   const std::string data = (dir.path() / "data").string();
   for (const std::string& url : {cluster_->first_shard_url("diff1"), cluster_->url("diff2")}) {
-    const auto copy = flowscope::testing::run_flowscope({"store", "copy", "--from", data, "--to", url});
+    const auto copy =
+        flowscope::testing::run_flowscope({"store", "copy", "--from", data, "--to", url});
     ASSERT_EQ(copy.exit_code, 0) << copy.err;
     EXPECT_NE(copy.err.find("copied"), std::string::npos) << copy.err;
     // Copying into a database that has data is refused.
-    const auto again = flowscope::testing::run_flowscope({"store", "copy", "--from", data, "--to", url});
+    const auto again =
+        flowscope::testing::run_flowscope({"store", "copy", "--from", data, "--to", url});
     EXPECT_NE(again.exit_code, 0);
     EXPECT_NE(again.err.find("already holds"), std::string::npos) << again.err;
     check_same(data, url);
@@ -412,7 +414,10 @@ TEST_F(ClickHouseServerTest, ShardStoppedDuringIngestLosesAndDuplicatesNothing) 
     ASSERT_FALSE(rows.empty());
     // The same _seq the first append gave these rows (base 0): seq = row index.
     encode_rows(one, rows, 0, again.data);
-    again = SpillBlock{0, rows.front(), rows.back(), rows.size(),
+    again = SpillBlock{0,
+                       rows.front(),
+                       rows.back(),
+                       rows.size(),
                        std::max<std::int64_t>(one.get<FieldId::StartTime>(0), 0) / kDay,
                        std::move(again.data)};
   }
@@ -495,16 +500,17 @@ TEST_F(ClickHouseServerTest, ServeStoresIntoClickHouse) {
   ASSERT_NE(hat, std::string::npos) << r;
   const int http_port = std::atoi(r.c_str() + r.find(':', hat) + 1);
   EXPECT_TRUE(wait_for([&] {
-    return flowscope::testing::run_shell(fmt::format("curl -s http://127.0.0.1:{}/metrics",
-                                                     http_port))
+    return flowscope::testing::run_shell(
+               fmt::format("curl -s http://127.0.0.1:{}/metrics", http_port))
                .find("flowscope_stitch_flows_total 2000") != std::string::npos;
   }));
   EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
   const std::uint64_t stored = b->count_rows().value_or(0);
   EXPECT_GE(stored, 900u);  // 2000 one-way flows: about 1000 two-way sessions
   // The same commands against it.
-  const auto stat = flowscope::testing::run_flowscope(
-      {"stat", "-d", cluster_->url("serve2"), "-t", "30d", "--now", "2026-01-15T00:00:00Z", "--grp", "srvport", "-o", "csv"});
+  const auto stat = flowscope::testing::run_flowscope({"stat", "-d", cluster_->url("serve2"), "-t",
+                                                       "30d", "--now", "2026-01-15T00:00:00Z",
+                                                       "--grp", "srvport", "-o", "csv"});
   EXPECT_EQ(stat.exit_code, 0) << stat.err;
   EXPECT_NE(stat.out.find("total"), std::string::npos) << stat.out;
   // Restart: nothing stored twice.

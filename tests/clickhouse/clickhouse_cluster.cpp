@@ -84,8 +84,8 @@ std::string LocalCluster::first_shard_url(const std::string& database) const {
 
 bool LocalCluster::stop_shard(int shard) {
   int code = 0;
-  run(fmt::format("{}/scripts/clickhouse-cluster.sh stop {} {} 2>&1", source_dir(),
-                  dir_.string(), shard),
+  run(fmt::format("{}/scripts/clickhouse-cluster.sh stop {} {} 2>&1", source_dir(), dir_.string(),
+                  shard),
       &code);
   return code == 0;
 }
@@ -104,8 +104,8 @@ SessionBatch generated_sessions(std::size_t sessions, std::uint64_t seed, std::i
   session::Stitcher stitcher(session::StitcherConfig{});
   FlowBatch flows;
   SessionBatch out;
-  const std::int64_t step = std::max<std::int64_t>(1, span_ms / static_cast<std::int64_t>(
-                                                                  std::max<std::size_t>(sessions, 1)));
+  const std::int64_t step = std::max<std::int64_t>(
+      1, span_ms / static_cast<std::int64_t>(std::max<std::size_t>(sessions, 1)));
   std::int64_t now = start_ms;
   for (std::size_t i = 0; i < sessions; ++i) {
     now += step;

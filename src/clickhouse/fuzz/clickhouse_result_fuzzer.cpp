@@ -19,13 +19,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (flowscope::FieldId f : flowscope::fields_of(flowscope::RecordKind::Session, true)) {
     scan.push_back({ResultItem::Kind::Field, 0, f});
   }
-  std::vector<ResultItem> group = {
-      {ResultItem::Kind::Field, 0, flowscope::FieldId::StartTime},
-      {ResultItem::Kind::Valid, 0, flowscope::FieldId::StartTime},
-      {ResultItem::Kind::Field, 0, flowscope::FieldId::ClnAddr},
-      {ResultItem::Kind::Field, 0, flowscope::FieldId::Service},
-      {ResultItem::Kind::Aux, 0, flowscope::FieldId::StartTime},
-      {ResultItem::Kind::Aux, 1, flowscope::FieldId::StartTime}};
+  std::vector<ResultItem> group = {{ResultItem::Kind::Field, 0, flowscope::FieldId::StartTime},
+                                   {ResultItem::Kind::Valid, 0, flowscope::FieldId::StartTime},
+                                   {ResultItem::Kind::Field, 0, flowscope::FieldId::ClnAddr},
+                                   {ResultItem::Kind::Field, 0, flowscope::FieldId::Service},
+                                   {ResultItem::Kind::Aux, 0, flowscope::FieldId::StartTime},
+                                   {ResultItem::Kind::Aux, 1, flowscope::FieldId::StartTime}};
   for (const std::vector<ResultItem>* items : {&scan, &group}) {
     flowscope::SessionBatch out;
     std::vector<std::uint64_t> aux;
