@@ -63,7 +63,7 @@ fuzz: deps
 	@scripts/run-fuzzers.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps
-	@scripts/install-deps.sh --bench
+	@scripts/install-deps.sh --bench --clickhouse
 	$(call configure,build/release,Release)
 	@cmake --build build/release -j $(JOBS)
 	@bench/run.sh build/release

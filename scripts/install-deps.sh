@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, exactly what flowscope's build and tests need.
 # Idempotent: packages already present are left alone and nothing is downloaded then.
-# Usage: scripts/install-deps.sh [--bench] [--browser]   (run as root, or with sudo available)
+# Usage: scripts/install-deps.sh [--bench] [--browser] [--clickhouse]   (run as root, or with
+# sudo available)
 #   --browser: also Debian's chromium, for the dashboard's browser tests (web/tests; CI uses it)
+#   --clickhouse: clickhouse-server and -client (18.16) for the ClickHouse backend's tests and
+#   benchmark (docs/scale-out.md); without it those tests say SKIPPED.
 set -euo pipefail
 
 packages=(
@@ -43,7 +46,8 @@ for arg in "$@"; do
   case $arg in
     --bench) packages+=(hyperfine softflowd tcpflow bc) ;;
     --browser) packages+=(chromium) ;;
-    *) echo "install-deps: unknown option $arg (--bench, --browser)" >&2; exit 2 ;;
+    --clickhouse) packages+=(clickhouse-server clickhouse-client curl) ;;
+    *) echo "install-deps: unknown option $arg (--bench, --browser, --clickhouse)" >&2; exit 2 ;;
   esac
 done
 

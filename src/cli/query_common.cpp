@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "clickhouse/clickhouse_backend.h"
 #include "core/time.h"
 #include "enrich/ip_groups.h"
 
@@ -27,7 +28,9 @@ extern "C" void on_interrupt(int) {
 }  // namespace
 
 void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
-  cmd.add_option("-d,--dir", opt.dir, "Data directory of the store (or -srv HOST)");
+  cmd.add_option("-d,--dir", opt.dir,
+                 "Data directory of the store, or a ClickHouse cluster "
+                 "clickhouse://HOST:PORT[,HOST:PORT...][/DB] (or -srv HOST)");
   add_server_options(&cmd, opt.server);
   cmd.add_option("-t,--time", opt.time,
                  "Time window: 15m, 'last 5 hours', 'last week', today, "
@@ -134,6 +137,15 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
     throw UserError{"give the data directory with -d DATADIR, or a server with -srv HOST",
                     kExitUsage};
   }
+  if (clickhouse::is_clickhouse_url(opt.dir)) {
+    auto o = clickhouse::parse_clickhouse_url(opt.dir);
+    if (!o) throw UserError{o.error().message, kExitUsage};
+    o->create_schema = false;  // reading: the schema is there or the query says which table
+    auto ch = clickhouse::ClickHouseBackend::open(std::move(*o));
+    if (!ch) throw UserError{ch.error().message};
+    q.store = std::move(*ch);
+    return q;
+  }
   if (!std::filesystem::is_directory(opt.dir)) {
     throw UserError{"data directory " + opt.dir +
                     " does not exist; give the store's directory with -d (see flowscope import)"};
@@ -143,10 +155,10 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
   so.read_only = true;
   auto s = store::EmbeddedStore::open(so);
   if (!s) throw UserError{s.error().message};
-  q.store = std::move(*s);
-  for (const auto& bad : q.store->snapshot()->bad_segments) {
+  for (const auto& bad : (*s)->snapshot()->bad_segments) {
     std::cerr << "flowscope: warning: " << bad.error.message << '\n';
   }
+  q.store = std::move(*s);
   return q;
 }
 

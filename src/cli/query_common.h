@@ -45,7 +45,8 @@ struct ResolvedQuery {
   query::Selection where;
   query::ExecOptions exec;
   query::OutputOptions output;
-  std::unique_ptr<store::EmbeddedStore> store;
+  // The embedded store of -d DATADIR, or a ClickHouse cluster of -d clickhouse://...
+  std::unique_ptr<store::Backend> store;
   std::shared_ptr<void> keep_alive;  // what exec.filter.groups refers to
   std::string filter_text;           // for error messages
 };

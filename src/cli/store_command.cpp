@@ -1,6 +1,7 @@
 // `flowscope store stats|retention|config|check|repair -d DATADIR`: what the embedded store
 // holds per level and partition, dropping whole partitions older than a cutoff, its settings,
 // and checking or rebuilding what its CHECKPOINT references (docs/storage.md).
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/table_writer.h"
+#include "clickhouse/clickhouse_backend.h"
 #include "core/time.h"
 #include "store/embedded_store.h"
 #include "store/store_check.h"
@@ -41,6 +43,11 @@ struct RetentionOptions {
   std::string keep;  // empty: the levels' retention from store.json
   std::string level = "raw";
   std::string now;  // for tests and replays; default: the clock
+};
+
+struct CopyOptions {
+  std::string from;
+  std::string to;
 };
 
 std::unique_ptr<store::EmbeddedStore> open_store(const std::string& dir, bool read_only) {
@@ -258,6 +265,49 @@ void run_repair(const DirOptions& opt) {
 
 }  // namespace
 
+// Every raw session of an embedded store into an empty ClickHouse cluster, in store order
+// (so that `query` lists them in the same order from both).
+void run_copy(const CopyOptions& opt) {
+  auto src = open_store(opt.from, /*read_only=*/true);
+  auto o = clickhouse::parse_clickhouse_url(opt.to);
+  if (!o) throw UserError{o.error().message, kExitUsage};
+  auto dst = clickhouse::ClickHouseBackend::open(std::move(*o));
+  if (!dst) throw UserError{dst.error().message};
+  auto existing = (*dst)->count_rows();
+  if (!existing) throw UserError{existing.error().message};
+  if (*existing > 0) {
+    throw UserError{
+        fmt::format("{} already holds {} sessions; copy into an empty database "
+                    "(another name after the last /)",
+                    opt.to, *existing)};
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::uint64_t rows = 0;
+  Error failure;
+  bool failed = false;
+  auto scanned = src->scan({}, [&](const SessionBatch& batch) {
+    auto r = (*dst)->append(batch);
+    if (!r) {
+      failure = r.error();
+      failed = true;
+      return false;
+    }
+    rows += batch.size();
+    return true;
+  });
+  if (!scanned) throw UserError{scanned.error().message};
+  if (failed) throw UserError{failure.message};
+  if (auto f = (*dst)->flush(); !f) throw UserError{f.error().message};
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto st = (*dst)->stats();
+  std::cerr << fmt::format(
+      "copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}\n", rows, opt.to, secs,
+      secs > 0 ? static_cast<double>(rows) / secs : 0.0,
+      st.rows_spilled_now > 0
+          ? fmt::format("; {} rows wait in the spill queue", st.rows_spilled_now)
+          : std::string());
+}
+
 void register_store(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("store", "Inspect and maintain the embedded flow store");
   cmd->require_subcommand(1);
@@ -266,6 +316,25 @@ void register_store(CLI::App& app) {
       "  flowscope store stats -d /var/lib/flowscope       partitions, rows, sizes per level\n"
       "  flowscope store retention -d /var/lib/flowscope --keep 7d\n"
       "  flowscope store check -d /var/lib/flowscope        exit 0 when consistent");
+
+  auto copy = std::make_shared<CopyOptions>();
+  CLI::App* cp = cmd->add_subcommand(
+      "copy", "Copy an embedded store's raw sessions into a ClickHouse cluster");
+  cp->add_option("--from", copy->from, "Data directory of the embedded store")->required();
+  cp->add_option("--to", copy->to,
+                 "clickhouse://HOST:PORT[,HOST:PORT...][/DB][?cluster=NAME&batch_rows=N&"
+                 "spill_dir=DIR]")
+      ->required();
+  cp->footer(
+      "Creates the schema on every shard (MergeTree per shard, Distributed over the cluster\n"
+      "named by ?cluster=, default flowscope, in each server's remote_servers), then inserts\n"
+      "the sessions in batches, each row on the shard its session key hashes to. The database\n"
+      "must be empty. See docs/scale-out.md.\n\n"
+      "Examples:\n"
+      "  flowscope store copy --from /var/lib/flowscope --to clickhouse://127.0.0.1:8123/flows\n"
+      "  flowscope store copy --from data --to "
+      "clickhouse://ch1:8123,ch2:8123/flows?cluster=flows2");
+  cp->callback([copy] { run_copy(*copy); });
 
   auto stats = std::make_shared<StatsOptions>();
   CLI::App* st = cmd->add_subcommand(

@@ -71,7 +71,7 @@ void Server::register_query_handlers() {
       pending_rows = 0;
     };
     auto stats = query::execute_query(
-        *store_, *spec,
+        *backend_, *spec,
         [&](const SessionBatch& rows) {
           (*writer)->write(rows);
           pending_rows += rows.size();
@@ -104,7 +104,7 @@ void Server::register_query_handlers() {
     if (!p) return p.error();
     spec->where = restrict_selection(std::move(spec->where), ctx.principal, p->groups.get());
     p->exec.force_scan = ctx.request.value("raw", false);
-    auto result = query::execute_stat(*store_, *spec, p->exec);
+    auto result = query::execute_stat(*backend_, *spec, p->exec);
     if (!result) return result.error();
     query::span_window_buckets(*spec, *result);  // -w spans the whole -t window
     std::ostringstream text;

@@ -48,12 +48,14 @@ void Server::register_handlers() {
     const PipelineStats p = pipeline_->stats();
     std::uint64_t rows = 0;
     std::uint64_t segments = 0;
-    for (const store::PartitionStats& s : store_->partition_stats()) {
+    // With ClickHouse behind ([store] backend) there are no segments here: zeros.
+    for (const store::PartitionStats& s :
+         store_ ? store_->partition_stats() : std::vector<store::PartitionStats>{}) {
       if (s.level != store::Level::Raw) continue;
       rows += s.rows;
       segments += s.segments;
     }
-    const auto snap = store_->snapshot();
+    const auto snap = store_ ? store_->snapshot() : nullptr;
     return nlohmann::json{
         {"stats",
          {{"datagrams", in.datagrams},
@@ -107,7 +109,7 @@ void Server::register_handlers() {
       return !ctx.out.cancelled();
     };
     std::vector<std::uint32_t> visible;
-    auto stats = store_->scan(scan, [&](const SessionBatch& batch) {
+    auto stats = backend_->scan(scan, [&](const SessionBatch& batch) {
       allowed->select_rows(batch, visible);
       for (const std::uint32_t row : visible) {
         nlohmann::json r = nlohmann::json::array();

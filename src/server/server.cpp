@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "clickhouse/clickhouse_backend.h"
 #include "core/log.h"
 #include "server/http_server.h"
 
@@ -113,9 +114,26 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   so.dir = config.store.dir;
   so.sync_interval = config.store.sync_interval;
   so.flush_rows = config.store.flush_rows;
-  auto st = store::EmbeddedStore::open(so);
-  if (!st) return st.error();
-  s->store_ = std::move(*st);
+  if (config.store.backend == "clickhouse") {
+    auto o = clickhouse::parse_clickhouse_url(config.store.clickhouse);
+    if (!o) return Error{o.error().code, "[store] clickhouse: " + o.error().message};
+    if (o->spill_dir.empty()) o->spill_dir = config.store.dir / "clickhouse-spill";
+    o->background_flush = true;
+    // Rows reach ClickHouse (and the durable sequence the pipeline's checkpoints wait for)
+    // within a commit interval or so, not the URL default of 5 s.
+    o->flush_interval = std::min<std::chrono::milliseconds>(
+        o->flush_interval, std::chrono::duration_cast<std::chrono::milliseconds>(
+                               config.store.sync_interval + std::chrono::milliseconds(1)));
+    auto ch = clickhouse::ClickHouseBackend::open(std::move(*o));
+    if (!ch) return ch.error();
+    s->clickhouse_ = std::move(*ch);
+    s->backend_ = s->clickhouse_.get();
+  } else {
+    auto st = store::EmbeddedStore::open(so);
+    if (!st) return st.error();
+    s->store_ = std::move(*st);
+    s->backend_ = s->store_.get();
+  }
 
   s->auth_ = std::make_unique<AuthService>(config.auth, config.users_path(), config.audit_path(),
                                            s->options_.clock);
@@ -131,7 +149,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   po.commit_interval = config.store.commit_interval;
   po.data_dir = config.store.dir;
   po.sync_interval = config.store.sync_interval;
-  s->pipeline_ = std::make_unique<Pipeline>(*s->store_, sources, config.stitch, po);
+  s->pipeline_ = std::make_unique<Pipeline>(*s->backend_, sources, config.stitch, po);
   if (auto r = s->pipeline_->start(); !r) return r.error();
 
   Server* self = s.get();
@@ -279,6 +297,7 @@ void Server::stop() {
   if (store_) {
     if (auto r = store_->close(); !r) log->error("closing the store: {}", r.error().message);
   }
+  clickhouse_.reset();  // flushes what is pending (or spills it)
   snmp_.reset();
   if (reverse_dns_) {
     reverse_dns_->wait_idle(std::chrono::seconds(2));  // answers in flight land in the table

@@ -78,7 +78,8 @@ class Server {
   std::optional<TimeMs> scheduled_start() const;
   std::uint64_t config_generation() const { return generation_.load(); }
 
-  store::EmbeddedStore& store() { return *store_; }
+  // Where sessions are stored and queried: the embedded store, or ClickHouse ([store] backend).
+  store::Backend& store() { return *backend_; }
   AuthService& auth() { return *auth_; }
   Pipeline& pipeline() { return *pipeline_; }
   const UdpIngest& ingest() const { return *ingest_; }
@@ -118,7 +119,9 @@ class Server {
   LatencyHistogram http_latency_;
   TimeMs started_{};
 
-  std::unique_ptr<store::EmbeddedStore> store_;
+  std::unique_ptr<store::EmbeddedStore> store_;  // null with [store] backend = "clickhouse"
+  std::unique_ptr<store::Backend> clickhouse_;
+  store::Backend* backend_ = nullptr;  // store_ or clickhouse_
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<UdpIngest> ingest_;
   std::unique_ptr<AuthService> auth_;

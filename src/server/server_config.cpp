@@ -320,6 +320,20 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
                         "[store] dir is required: add dir = \"/var/lib/flowscope\" under "
                         "[store]");
     }
+    if (auto e = r.string("backend", cfg.store.backend); !e) return e.error();
+    if (auto e = r.string("clickhouse", cfg.store.clickhouse); !e) return e.error();
+    if (cfg.store.backend != "embedded" && cfg.store.backend != "clickhouse") {
+      return r.error_at(root["store"]["backend"].node(),
+                        fmt::format("[store] backend \"{}\" is not \"embedded\" or "
+                                    "\"clickhouse\"",
+                                    cfg.store.backend));
+    }
+    if (cfg.store.backend == "clickhouse" && cfg.store.clickhouse.empty()) {
+      return r.error_at(t,
+                        "[store] backend = \"clickhouse\" needs the cluster: add clickhouse = "
+                        "\"clickhouse://HOST:8123,HOST:8123/DB\" under [store] "
+                        "(docs/scale-out.md)");
+    }
     // 0: every append is synced before it returns (docs/storage.md, EmbeddedStore).
     if (auto e = r.duration("sync_interval", cfg.store.sync_interval, /*zero_allowed=*/true); !e) {
       return e.error();

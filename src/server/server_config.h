@@ -59,6 +59,11 @@ struct EnrichConfig {
 
 struct StoreSection {
   std::filesystem::path dir;  // required
+  // "embedded" (the store in dir) or "clickhouse": sessions go to the cluster of `clickhouse`
+  // (a clickhouse:// URL, docs/scale-out.md); dir still holds the flow log, checkpoints, users
+  // and the spill queue (dir/clickhouse-spill unless the URL sets spill_dir).
+  std::string backend = "embedded";
+  std::string clickhouse;
   DurationMs sync_interval{std::chrono::seconds(1)};
   std::size_t flush_rows = 200'000;  // store tail sealed at this size (its memory)
   DurationMs commit_interval{std::chrono::seconds(1)};  // longest a session waits for append

@@ -135,7 +135,7 @@ std::string Server::metrics_text() const {
            "segments the checkpoint did not reference, moved to DATADIR/orphans/ at open "
            "(flowscope store repair brings them back)");
   w.sample("flowscope_store_orphaned_segments_total",
-           static_cast<double>(store_->recovery().orphaned_segments));
+           static_cast<double>(store_ ? store_->recovery().orphaned_segments : 0));
 
   const AuthStats a = auth_->stats();
   w.family("flowscope_logins_total", "counter", "query logins by result");

@@ -1,0 +1,832 @@
+#include "clickhouse/clickhouse_backend.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "store/format.h"
+
+namespace flowscope::clickhouse {
+namespace {
+
+constexpr std::int64_t kDayMs = 86'400'000;
+constexpr std::int64_t kHourMs = 3'600'000;
+constexpr std::size_t kMaxBlockRows = 1'000'000;  // < max_insert_block_size: one part per insert
+constexpr std::size_t kDecodeRows = 65536;
+
+std::int64_t day_of(std::int64_t start_ms) { return std::max<std::int64_t>(start_ms, 0) / kDayMs; }
+
+// The ClickHouse expression of a day partition: must agree with day_of().
+constexpr std::string_view kDayExpr = "intDiv(greatest(start_time, 0), 86400000)";
+
+std::string hex(const std::uint8_t* p, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += fmt::format("{:02x}", p[i]);
+  return out;
+}
+
+// One bound of a scan predicate as a SQL literal of the field's type; nullopt when the bound is
+// the type's extreme (no condition needed).
+struct Bounds {
+  std::optional<std::string> lo, hi;
+  bool empty = false;  // no value of the type lies in the range
+};
+
+Bounds sql_bounds(FieldType type, const store::OrderKey& lo, const store::OrderKey& hi) {
+  Bounds b;
+  switch (type) {
+    case FieldType::Ip: {
+      auto lit = [](const store::OrderKey& k) {
+        std::uint8_t bytes[16];
+        for (int i = 0; i < 8; ++i) {
+          bytes[i] = static_cast<std::uint8_t>(k.hi >> (56 - 8 * i));
+          bytes[8 + i] = static_cast<std::uint8_t>(k.lo >> (56 - 8 * i));
+        }
+        return fmt::format("toFixedString(unhex('{}'), 16)", hex(bytes, 16));
+      };
+      if (lo != store::OrderKey::min()) b.lo = lit(lo);
+      if (hi != store::OrderKey::max()) b.hi = lit(hi);
+      return b;
+    }
+    case FieldType::Country: {
+      auto lit = [](std::uint64_t v) {
+        const std::uint8_t bytes[2] = {static_cast<std::uint8_t>(v >> 8),
+                                       static_cast<std::uint8_t>(v)};
+        return fmt::format("toFixedString(unhex('{}'), 2)", hex(bytes, 2));
+      };
+      if (lo.hi != 0 || lo.lo > 0xffff) {
+        b.empty = true;
+        return b;
+      }
+      if (lo.lo != 0) b.lo = lit(lo.lo);
+      if (hi.hi == 0 && hi.lo < 0xffff) b.hi = lit(hi.lo);
+      return b;
+    }
+    case FieldType::Time:
+    case FieldType::Duration: {
+      if (lo.hi != 0) {
+        b.empty = true;
+        return b;
+      }
+      if (lo.lo != 0) b.lo = fmt::format("{}", static_cast<std::int64_t>(lo.lo ^ store::kSignFlip));
+      if (hi.hi == 0 && hi.lo != ~std::uint64_t{0}) {
+        b.hi = fmt::format("{}", static_cast<std::int64_t>(hi.lo ^ store::kSignFlip));
+      }
+      return b;
+    }
+    default: {
+      if (lo.hi != 0) {
+        b.empty = true;
+        return b;
+      }
+      if (lo.lo != 0) b.lo = fmt::format("{}", lo.lo);
+      if (hi.hi == 0 && hi.lo != ~std::uint64_t{0}) b.hi = fmt::format("{}", hi.lo);
+      return b;
+    }
+  }
+}
+
+Result<std::string> where_clause(const store::ScanRequest& request) {
+  std::vector<std::string> conds;
+  if (request.time_bounded()) {
+    // A bounded window leaves out sessions without a start_time (store/backend.h).
+    conds.push_back(valid_expr(FieldId::StartTime));
+    if (request.begin_ms != std::numeric_limits<std::int64_t>::min()) {
+      conds.push_back(fmt::format("start_time >= {}", request.begin_ms));
+    }
+    if (request.end_ms != std::numeric_limits<std::int64_t>::max()) {
+      conds.push_back(fmt::format("start_time < {}", request.end_ms));
+    }
+  }
+  for (const store::ScanPredicate& p : request.predicates) {
+    const FieldInfo& f = field_info(p.field);
+    if (SessionBatch::column_index(p.field) < 0 || !store::has_order_key(f.type)) {
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("cannot push a range on {} down to ClickHouse", f.name)};
+    }
+    if (p.hi < p.lo) return std::string("WHERE 0");
+    const Bounds b = sql_bounds(f.type, p.lo, p.hi);
+    if (b.empty) return std::string("WHERE 0");
+    conds.push_back(valid_expr(p.field));
+    const std::string col = value_column(p.field);
+    if (b.lo) conds.push_back(fmt::format("{} >= {}", col, *b.lo));
+    if (b.hi) conds.push_back(fmt::format("{} <= {}", col, *b.hi));
+  }
+  if (conds.empty()) return std::string();
+  std::string out = "WHERE ";
+  for (std::size_t i = 0; i < conds.size(); ++i) {
+    if (i > 0) out += " AND ";
+    out += conds[i];
+  }
+  return out;
+}
+
+std::vector<FieldId> scan_columns(const store::ScanRequest& request) {
+  std::vector<FieldId> cols;
+  if (request.columns.empty()) {
+    const auto all = fields_of(RecordKind::Session, true);
+    cols.assign(all.begin(), all.end());
+  } else {
+    for (FieldId f : request.columns) {
+      if (SessionBatch::column_index(f) >= 0 &&
+          std::find(cols.begin(), cols.end(), f) == cols.end()) {
+        cols.push_back(f);
+      }
+    }
+  }
+  return cols;
+}
+
+// sum() wraps at 2^64 in ClickHouse; the embedded store clamps there (core/saturating.h). A
+// float sum beside it tells when the exact one went past: within 2^64 by less than the float's
+// rounding error (about n * 2^11) a sum could clamp where the embedded store would not.
+std::string saturating_sum(const std::string& expr) {
+  return fmt::format(
+      "if(sum(toFloat64({0})) >= 18446744073709551615., toUInt64(18446744073709551615), "
+      "toUInt64(sum({0})))",
+      expr);
+}
+
+// The grouping a plan or aggregate() sends to ClickHouse.
+struct GroupQuery {
+  std::string sql;
+  std::vector<ResultItem> items;
+  std::size_t aux_count = 0;  // aux 0: sessions; 1..: sums
+};
+
+GroupQuery group_query(const store::AggregateRequest& request, const std::string& table,
+                       const std::string& where) {
+  GroupQuery q;
+  std::vector<std::string> select, group;
+  if (request.bucket_ms > 0) {
+    const auto b = request.bucket_ms;
+    select.push_back(
+        fmt::format("toInt64(start_time - (((start_time % {0}) + {0}) % {0})) AS _bucket", b));
+    group.push_back("_bucket");
+    q.items.push_back({ResultItem::Kind::Field, 0, FieldId::StartTime});
+  }
+  // Absent and present-zero keys are different groups, as in the embedded store: group by the
+  // validity bits of the keys too.
+  std::uint64_t masks[kValidWords] = {};
+  for (FieldId f : request.group_by) {
+    const int idx = SessionBatch::column_index(f);
+    masks[idx / 64] |= std::uint64_t{1} << (idx % 64);
+  }
+  for (std::size_t w = 0; w < kValidWords; ++w) {
+    if (masks[w] == 0) continue;
+    select.push_back(fmt::format("bitAnd(_v{0}, {1}) AS _g{0}", w, masks[w]));
+    group.push_back(fmt::format("_g{}", w));
+    q.items.push_back({ResultItem::Kind::Valid, static_cast<std::uint32_t>(w), FieldId::StartTime});
+  }
+  for (FieldId f : request.group_by) {
+    select.push_back(value_column(f));
+    group.push_back(value_column(f));
+    q.items.push_back({ResultItem::Kind::Field, 0, f});
+  }
+  select.push_back(saturating_sum(
+      fmt::format("if({}, sessions, toUInt64(1))", valid_expr(FieldId::SessionCount))));
+  q.items.push_back({ResultItem::Kind::Aux, 0, FieldId::StartTime});
+  for (std::size_t j = 0; j < request.sums.size(); ++j) {
+    select.push_back(saturating_sum(value_column(request.sums[j])));
+    q.items.push_back(
+        {ResultItem::Kind::Aux, static_cast<std::uint32_t>(j + 1), FieldId::StartTime});
+  }
+  q.aux_count = 1 + request.sums.size();
+  q.sql = "SELECT ";
+  for (std::size_t i = 0; i < select.size(); ++i) q.sql += (i ? ", " : "") + select[i];
+  q.sql += fmt::format(" FROM {} {}", table, where);
+  if (!group.empty()) {
+    q.sql += " GROUP BY ";
+    for (std::size_t i = 0; i < group.size(); ++i) q.sql += (i ? ", " : "") + group[i];
+  }
+  q.sql += " FORMAT RowBinary";
+  return q;
+}
+
+// Whether a grouping can come back as rows the engine's fixed-key aggregators merge: sums into
+// their own U64 columns, no column both a key and a sum.
+bool groups_as_rows(const store::AggregateRequest& request) {
+  for (FieldId s : request.sums) {
+    if (SessionBatch::column_index(s) < 0 || field_info(s).type != FieldType::U64) return false;
+    if (s == FieldId::SessionCount) return false;
+    if (std::find(request.group_by.begin(), request.group_by.end(), s) != request.group_by.end())
+      return false;
+  }
+  for (FieldId g : request.group_by) {
+    if (SessionBatch::column_index(g) < 0) return false;
+    if (g == FieldId::SessionCount) return false;
+    if (g == FieldId::StartTime && request.bucket_ms > 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_clickhouse_url(std::string_view text) { return text.starts_with("clickhouse://"); }
+
+Result<ClickHouseOptions> parse_clickhouse_url(std::string_view url) {
+  if (!is_clickhouse_url(url)) {
+    return Error{ErrorCode::InvalidArgument,
+                 fmt::format("\"{}\" is not a clickhouse:// URL; use e.g. "
+                             "clickhouse://127.0.0.1:8123,10.0.0.2:8123/flows",
+                             url)};
+  }
+  ClickHouseOptions o;
+  std::string_view rest = url.substr(13);
+  std::string_view params;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    params = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::string user = "default", password;
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view cred = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    if (auto c = cred.find(':'); c != std::string_view::npos) {
+      user = std::string(cred.substr(0, c));
+      password = std::string(cred.substr(c + 1));
+    } else {
+      user = std::string(cred);
+    }
+  }
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    o.tables.database = std::string(rest.substr(slash + 1));
+    rest = rest.substr(0, slash);
+    if (o.tables.database.empty()) o.tables.database = "default";
+  }
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    auto ep = parse_endpoint(rest.substr(0, comma));
+    if (!ep) return ep.error();
+    ep->user = user;
+    ep->password = password;
+    ep->database = o.tables.database;
+    o.shards.push_back(*ep);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  if (o.shards.empty()) {
+    return Error{ErrorCode::InvalidArgument,
+                 fmt::format("{}: no shard; list host:port of each shard's HTTP interface", url)};
+  }
+  while (!params.empty()) {
+    const auto amp = params.find('&');
+    const std::string_view kv = params.substr(0, amp);
+    params = amp == std::string_view::npos ? std::string_view() : params.substr(amp + 1);
+    const auto eq = kv.find('=');
+    const std::string_view key = kv.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : kv.substr(eq + 1);
+    auto number = [&]() -> Result<std::uint64_t> {
+      std::uint64_t v = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc{} || p != value.data() + value.size()) {
+        return Error{ErrorCode::InvalidArgument,
+                     fmt::format("{}: {}=\"{}\" is not a number", url, key, value)};
+      }
+      return v;
+    };
+    if (key == "cluster") {
+      o.tables.cluster = std::string(value);
+    } else if (key == "spill_dir") {
+      o.spill_dir = std::string(value);
+    } else if (key == "batch_rows" || key == "flush_ms" || key == "spill_max_mb" ||
+               key == "timeout_ms") {
+      auto v = number();
+      if (!v) return v.error();
+      if (key == "batch_rows") o.batch_rows = std::clamp<std::uint64_t>(*v, 1, kMaxBlockRows);
+      if (key == "flush_ms") o.flush_interval = std::chrono::milliseconds(*v);
+      if (key == "spill_max_mb") o.spill_max_bytes = *v << 20;
+      if (key == "timeout_ms") {
+        for (Endpoint& e : o.shards) e.timeout = std::chrono::milliseconds(*v);
+      }
+    } else {
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("{}: unknown parameter \"{}\"; known: cluster, batch_rows, "
+                               "flush_ms, spill_dir, spill_max_mb, timeout_ms",
+                               url, key)};
+    }
+  }
+  return o;
+}
+
+ClickHouseBackend::ClickHouseBackend(ClickHouseOptions options) : options_(std::move(options)) {
+  options_.batch_rows = std::clamp<std::size_t>(options_.batch_rows, 1, kMaxBlockRows);
+  const TableNames& t = options_.tables;
+  read_table_ = options_.shards.size() == 1 ? fmt::format("{}.{}", t.database, t.local)
+                                            : fmt::format("{}.{}", t.database, t.distributed);
+  insert_columns_ = insert_columns();
+}
+
+ClickHouseBackend::~ClickHouseBackend() {
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard lock(flusher_mutex_);
+      flusher_stop_ = true;
+    }
+    flusher_wake_.notify_all();
+    flusher_.join();
+  }
+  std::lock_guard lock(write_mutex_);
+  if (rows_pending_ > 0) {
+    if (auto r = flush_locked(); !r) {
+      logger("store")->error("clickhouse: {} rows not flushed at close: {}", rows_pending_,
+                             r.error().message);
+    }
+  }
+}
+
+Result<std::unique_ptr<ClickHouseBackend>> ClickHouseBackend::open(ClickHouseOptions options) {
+  if (options.shards.empty()) {
+    return Error{ErrorCode::InvalidArgument, "ClickHouse backend without shards"};
+  }
+  std::unique_ptr<ClickHouseBackend> b(new ClickHouseBackend(std::move(options)));
+  std::uint64_t next = 0;
+  for (std::size_t i = 0; i < b->options_.shards.size(); ++i) {
+    Shard s{ShardClient(b->options_.shards[i]), std::nullopt, {}, {}};
+    if (!b->options_.spill_dir.empty()) {
+      auto q = SpillQueue::open(b->options_.spill_dir / fmt::format("shard-{}", i),
+                                b->options_.spill_max_bytes);
+      if (!q) return q.error();
+      next = std::max(next, q->end_seq());
+      s.spill = std::move(*q);
+    }
+    if (b->options_.create_schema) {
+      if (auto r = b->init_shard(s); !r) return r.error();
+    }
+    auto max_seq =
+        s.client.query(fmt::format("SELECT max(_seq) + 1, count() FROM {}.{} FORMAT "
+                                   "TabSeparated",
+                                   b->options_.tables.database, b->options_.tables.local));
+    if (!max_seq) return max_seq.error();
+    std::uint64_t end = 0, count = 0;
+    if (std::sscanf(max_seq->c_str(), "%lu\t%lu", &end, &count) == 2 && count > 0) {
+      next = std::max(next, end);
+    }
+    b->shards_.push_back(std::move(s));
+  }
+  b->next_row_ = next;
+  if (b->options_.background_flush) b->flusher_ = std::thread([p = b.get()] { p->flush_loop(); });
+  return b;
+}
+
+void ClickHouseBackend::flush_loop() {
+  std::unique_lock lock(flusher_mutex_);
+  while (!flusher_stop_) {
+    flusher_wake_.wait_for(lock, options_.flush_interval);
+    if (flusher_stop_) break;
+    lock.unlock();
+    {
+      std::lock_guard w(write_mutex_);
+      bool spilled = false;
+      for (const Shard& s : shards_) spilled |= s.spill && !s.spill->empty();
+      if (rows_pending_ > 0 || spilled) {
+        if (auto r = flush_locked(); !r) {
+          logger("store")->warn("clickhouse: background flush: {}", r.error().message);
+        }
+      }
+    }
+    lock.lock();
+  }
+}
+
+Result<void> ClickHouseBackend::init_shard(Shard& shard) {
+  const TableNames& t = options_.tables;
+  // The database itself: a connection to it would fail before it exists.
+  Endpoint root = shard.client.endpoint();
+  root.database = "default";
+  if (auto r = ShardClient(root).query(fmt::format("CREATE DATABASE IF NOT EXISTS {}", t.database));
+      !r) {
+    return r.error();
+  }
+  if (auto r = shard.client.query(create_version_table(t)); !r) return r.error();
+  auto v = shard.client.query(
+      fmt::format("SELECT max(version) FROM {}.flowscope_schema FORMAT TabSeparated", t.database));
+  if (!v) return v.error();
+  const unsigned version = static_cast<unsigned>(std::strtoul(v->c_str(), nullptr, 10));
+  if (version > kSchemaVersion) {
+    return Error{ErrorCode::Unsupported,
+                 fmt::format("ClickHouse at {} has flowscope schema version {}, newer than this "
+                             "flowscope's {}; upgrade flowscope",
+                             shard.client.endpoint().url(), version, kSchemaVersion)};
+  }
+  // Migrations, one list of statements per version; version 1 is the first schema.
+  if (version < 1) {
+    for (const std::string& sql : {create_local_table(t), create_distributed_table(t)}) {
+      if (auto r = shard.client.query(sql); !r) return r.error();
+    }
+    if (auto r = shard.client.query(fmt::format(
+            "INSERT INTO {}.flowscope_schema VALUES ({}, now())", t.database, kSchemaVersion));
+        !r) {
+      return r.error();
+    }
+  }
+  return ok();
+}
+
+std::size_t ClickHouseBackend::shard_of(const SessionBatch& batch, std::size_t row) const {
+  if (shards_.size() <= 1) return 0;
+  char key[16 + 16 + 2 + 2 + 1];
+  const IpAddress c = batch.get<FieldId::ClnAddr>(row);
+  const IpAddress s = batch.get<FieldId::SrvAddr>(row);
+  const std::uint16_t cp = batch.get<FieldId::ClnPort>(row);
+  const std::uint16_t sp = batch.get<FieldId::SrvPort>(row);
+  const std::uint8_t proto = batch.get<FieldId::Proto>(row);
+  std::memcpy(key, c.bytes().data(), 16);
+  std::memcpy(key + 16, s.bytes().data(), 16);
+  std::memcpy(key + 32, &cp, 2);
+  std::memcpy(key + 34, &sp, 2);
+  key[36] = static_cast<char>(proto);
+  return store::checksum(std::string_view(key, sizeof(key))) % shards_.size();
+}
+
+Result<std::uint64_t> ClickHouseBackend::append(const SessionBatch& batch) {
+  std::lock_guard lock(write_mutex_);
+  const std::uint64_t seq = ++batches_;
+  const auto starts = batch.values<FieldId::StartTime>();
+  const std::uint64_t base = next_row_;
+  next_row_ += batch.size();
+  if (rows_pending_ == 0) oldest_pending_ = std::chrono::steady_clock::now();
+  // Rows grouped by (shard, day), keeping batch order inside each group.
+  std::vector<std::vector<std::uint32_t>> groups;
+  std::map<std::pair<std::size_t, std::int64_t>, std::size_t> group_of;
+  for (std::size_t row = 0; row < batch.size(); ++row) {
+    const std::size_t shard = shard_of(batch, row);
+    const std::int64_t day = day_of(starts[row]);
+    auto [it, inserted] = group_of.try_emplace({shard, day}, groups.size());
+    if (inserted) groups.emplace_back();
+    groups[it->second].push_back(static_cast<std::uint32_t>(row));
+  }
+  for (const auto& [key, gi] : group_of) {
+    const auto& rows = groups[gi];
+    Pending& p = shards_[key.first].pending[key.second];
+    encode_rows(batch, rows, base, p.data);  // _seq = base + row: the arrival order
+    if (p.rows == 0) p.first_seq = base + rows.front();
+    p.last_seq = base + rows.back();
+    p.rows += rows.size();
+    rows_pending_ += rows.size();
+  }
+  stats_.rows_appended += batch.size();
+  const bool due = rows_pending_ >= options_.batch_rows ||
+                   std::chrono::steady_clock::now() - oldest_pending_ >= options_.flush_interval;
+  if (due) {
+    if (auto r = flush_locked(); !r) return r.error();
+  }
+  return seq;
+}
+
+Result<void> ClickHouseBackend::flush() {
+  std::lock_guard lock(write_mutex_);
+  return flush_locked();
+}
+
+Result<void> ClickHouseBackend::flush_locked() {
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    if (auto r = drain(i, false); !r) return r.error();
+  }
+  if (auto r = seal_and_send(); !r) return r.error();
+  if (rows_pending_ == 0) durable_ = batches_;
+  return ok();
+}
+
+Result<void> ClickHouseBackend::seal_and_send() {
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    Shard& shard = shards_[i];
+    while (!shard.pending.empty()) {
+      auto it = shard.pending.begin();
+      SpillBlock block{static_cast<std::uint32_t>(i),
+                       it->second.first_seq,
+                       it->second.last_seq,
+                       it->second.rows,
+                       it->first,
+                       std::move(it->second.data)};
+      const std::uint64_t rows = block.rows;
+      auto r = deliver(i, std::move(block));
+      if (!r) {
+        it->second.data = std::move(block.data);  // deliver leaves it untouched on failure
+        return r.error();
+      }
+      shard.pending.erase(it);
+      rows_pending_ -= rows;
+    }
+  }
+  return ok();
+}
+
+Result<void> ClickHouseBackend::deliver(std::size_t index, SpillBlock&& block) {
+  Shard& shard = shards_[index];
+  const bool queued = shard.spill && !shard.spill->empty();
+  const bool waiting = std::chrono::steady_clock::now() < shard.retry_after;
+  Error failure;
+  if (!queued && !waiting) {
+    auto r =
+        shard.client.insert(fmt::format("{}.{}", options_.tables.database, options_.tables.local),
+                            insert_columns_, block.data);
+    if (r) {
+      ++stats_.blocks_inserted;
+      stats_.rows_inserted += block.rows;
+      return ok();
+    }
+    failure = r.error();
+    shard.retry_after = std::chrono::steady_clock::now() + options_.retry_interval;
+    logger("store")->warn("clickhouse shard {}: {}; spilling its blocks to {}", index,
+                          failure.message,
+                          shard.spill ? shard.spill->dir().string() : "(no spill_dir)");
+  } else {
+    failure = Error{ErrorCode::Io, fmt::format("shard {} ({}) is failing; blocks queue behind "
+                                               "its spilled ones",
+                                               index, shard.client.endpoint().url())};
+  }
+  if (!shard.spill) {
+    return Error{failure.code, failure.message +
+                                   "; set a spill directory to keep ingesting "
+                                   "while a shard is away"};
+  }
+  if (auto p = shard.spill->push(block); !p) return p.error();
+  ++stats_.blocks_spilled;
+  return ok();
+}
+
+Result<std::uint64_t> ClickHouseBackend::count_block(const Shard& shard,
+                                                     const SpillBlock& block) const {
+  auto r = shard.client.query(fmt::format(
+      "SELECT count() FROM {}.{} WHERE {} = {} AND _seq BETWEEN {} AND {} FORMAT TabSeparated",
+      options_.tables.database, options_.tables.local, kDayExpr, block.day, block.first_seq,
+      block.last_seq));
+  if (!r) return r.error();
+  return std::strtoull(r->c_str(), nullptr, 10);
+}
+
+Result<std::size_t> ClickHouseBackend::drain(std::size_t index, bool force) {
+  Shard& shard = shards_[index];
+  if (!shard.spill || shard.spill->empty()) return std::size_t{0};
+  if (!force && std::chrono::steady_clock::now() < shard.retry_after) return std::size_t{0};
+  std::size_t done = 0;
+  while (!shard.spill->empty()) {
+    auto block = shard.spill->front();
+    if (!block) return block.error();
+    // The block may have gone in with its answer lost (a timeout): its id is (day, range).
+    auto present = count_block(shard, *block);
+    if (!present) {
+      shard.retry_after = std::chrono::steady_clock::now() + options_.retry_interval;
+      return done;
+    }
+    if (*present == block->rows) {
+      ++stats_.blocks_already_present;
+    } else if (*present != 0) {
+      return Error{ErrorCode::Corruption,
+                   fmt::format("shard {} ({}) holds {} of the {} rows of spilled block {}; a "
+                               "block is one insert, so it is all or nothing: check for "
+                               "another writer with the same tables",
+                               index, shard.client.endpoint().url(), *present, block->rows,
+                               block->first_seq)};
+    } else if (auto r = shard.client.insert(
+                   fmt::format("{}.{}", options_.tables.database, options_.tables.local),
+                   insert_columns_, block->data);
+               !r) {
+      shard.retry_after = std::chrono::steady_clock::now() + options_.retry_interval;
+      return done;
+    } else {
+      stats_.rows_inserted += block->rows;
+    }
+    if (auto p = shard.spill->pop(); !p) return p.error();
+    ++stats_.blocks_replayed;
+    ++done;
+  }
+  shard.retry_after = {};
+  if (done > 0) {
+    logger("store")->info("clickhouse shard {} is back: {} spilled blocks replayed", index, done);
+  }
+  return done;
+}
+
+Result<std::size_t> ClickHouseBackend::replay() {
+  std::lock_guard lock(write_mutex_);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    auto r = drain(i, true);
+    if (!r) return r.error();
+    n += *r;
+  }
+  return n;
+}
+
+ClickHouseBackend::Stats ClickHouseBackend::stats() const {
+  std::lock_guard lock(write_mutex_);
+  Stats s = stats_;
+  s.rows_pending = rows_pending_;
+  for (const Shard& shard : shards_) {
+    if (shard.spill) s.rows_spilled_now += shard.spill->rows();
+  }
+  return s;
+}
+
+Result<std::string> ClickHouseBackend::read_query(const std::string& sql) const {
+  // Reads go through the first shard (its Distributed table fans out to the others).
+  return shards_.front().client.query(sql);
+}
+
+Result<std::uint64_t> ClickHouseBackend::count_rows() const {
+  auto r = read_query(fmt::format("SELECT count() FROM {} FORMAT TabSeparated", read_table_));
+  if (!r) return r.error();
+  return std::strtoull(r->c_str(), nullptr, 10);
+}
+
+Result<std::uint64_t> ClickHouseBackend::count_shard_rows(std::size_t shard) const {
+  auto r =
+      shards_.at(shard).client.query(fmt::format("SELECT count() FROM {}.{} FORMAT "
+                                                 "TabSeparated",
+                                                 options_.tables.database, options_.tables.local));
+  if (!r) return r.error();
+  return std::strtoull(r->c_str(), nullptr, 10);
+}
+
+Result<store::ScanStats> ClickHouseBackend::scan(const store::ScanRequest& request,
+                                                 const store::ScanSink& sink) const {
+  auto where = where_clause(request);
+  if (!where) return where.error();
+  const std::vector<FieldId> cols = scan_columns(request);
+  std::vector<ResultItem> items;
+  std::string sql = "SELECT ";
+  for (std::size_t w = 0; w < kValidWords; ++w) {
+    sql += fmt::format("{}_v{}", w ? ", " : "", w);
+    items.push_back({ResultItem::Kind::Valid, static_cast<std::uint32_t>(w), FieldId::StartTime});
+  }
+  for (FieldId f : cols) {
+    sql += ", " + value_column(f);
+    items.push_back({ResultItem::Kind::Field, 0, f});
+  }
+  // Day by day, so that a scan stopped early (a query with a limit) does not make ClickHouse
+  // read and sort every day; in each, the embedded store's order: hourly partition of
+  // start_time (before 1970 in the first), then arrival.
+  auto days =
+      read_query(fmt::format("SELECT DISTINCT {} AS d FROM {} {} ORDER BY d FORMAT "
+                             "TabSeparated",
+                             kDayExpr, read_table_, *where));
+  if (!days) return days.error();
+  store::ScanStats stats;
+  SessionBatch batch;
+  std::vector<std::uint64_t> aux;
+  std::string_view day_list = *days;
+  bool stopped = false;
+  while (!day_list.empty() && !stopped) {
+    const auto nl = day_list.find('\n');
+    const std::string day(day_list.substr(0, nl));
+    day_list = nl == std::string_view::npos ? std::string_view() : day_list.substr(nl + 1);
+    if (day.empty()) continue;
+    const std::string day_where =
+        fmt::format("{} {} = {}", where->empty() ? "WHERE" : *where + " AND", kDayExpr, day);
+    auto body = read_query(fmt::format(
+        "{} FROM {} {} ORDER BY intDiv(greatest(start_time, 0), {}), _seq FORMAT RowBinary", sql,
+        read_table_, day_where, kHourMs));
+    if (!body) return body.error();
+    ++stats.segments;
+    std::string_view rest = *body;
+    while (!rest.empty()) {
+      batch.clear();
+      std::size_t used = 0;
+      auto n = decode_rows(rest, items, 0, batch, aux, kDecodeRows, &used);
+      if (!n) return n.error();
+      rest.remove_prefix(used);
+      stats.rows_read += *n;
+      stats.rows_returned += *n;
+      ++stats.blocks;
+      if (!sink(batch)) {
+        stopped = true;
+        break;
+      }
+    }
+  }
+  return stats;
+}
+
+bool ClickHouseBackend::aggregates_natively(const store::AggregateRequest& request) const {
+  (void)request;
+  return true;
+}
+
+store::AggregatePlan ClickHouseBackend::plan_aggregate(
+    const store::AggregateRequest& request) const {
+  if (!groups_as_rows(request)) return store::AggregatePlan::raw();
+  store::AggregatePlan plan;
+  plan.view = "clickhouse";
+  plan.level_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(request.bucket_ms, 0));
+  plan.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
+  return plan;
+}
+
+Result<store::ScanStats> ClickHouseBackend::scan_aggregate_rows(
+    const store::AggregateRequest& request, const store::AggregatePlan& plan, unsigned workers,
+    const store::WorkerScanSink& sink, store::AggregatePlan* followed) const {
+  if (plan.view != "clickhouse" || !groups_as_rows(request)) {
+    if (followed != nullptr) *followed = store::AggregatePlan::raw();
+    return scan_parallel(request.scan, workers, sink);
+  }
+  if (followed != nullptr) *followed = plan;
+  auto where = where_clause(request.scan);
+  if (!where) return where.error();
+  const GroupQuery q = group_query(request, read_table_, *where);
+  auto body = read_query(q.sql);
+  if (!body) return body.error();
+  store::ScanStats stats;
+  SessionBatch batch;
+  std::vector<std::uint64_t> aux;
+  std::string_view rest = *body;
+  while (!rest.empty()) {
+    batch.clear();
+    aux.clear();
+    std::size_t used = 0;
+    auto n = decode_rows(rest, q.items, q.aux_count, batch, aux, kDecodeRows, &used);
+    if (!n) return n.error();
+    rest.remove_prefix(used);
+    // Each row weighs its sessions, like a rollup row; sums go to their own columns.
+    for (std::size_t row = 0; row < batch.size(); ++row) {
+      if (request.bucket_ms > 0) batch.mutable_column(FieldId::StartTime).mark_valid(row);
+      batch.set<FieldId::SessionCount>(row, aux[row * q.aux_count]);
+      for (std::size_t j = 0; j < request.sums.size(); ++j) {
+        Column& col = batch.mutable_column(request.sums[j]);
+        col.vec<std::uint64_t>()[row] = aux[row * q.aux_count + 1 + j];
+        col.mark_valid(row);
+      }
+    }
+    stats.rows_read += *n;
+    stats.rows_returned += *n;
+    ++stats.blocks;
+    if (!sink(0, batch)) break;
+  }
+  return stats;
+}
+
+Result<store::AggregateResult> ClickHouseBackend::aggregate(
+    const store::AggregateRequest& request) const {
+  for (FieldId f : request.group_by) {
+    if (SessionBatch::column_index(f) < 0) {
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("cannot group by {}: not a stored field", field_info(f).name)};
+    }
+  }
+  for (FieldId f : request.sums) {
+    if (SessionBatch::column_index(f) < 0 || !is_numeric(field_info(f).type)) {
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("cannot sum {}: not a stored number", field_info(f).name)};
+    }
+  }
+  auto where = where_clause(request.scan);
+  if (!where) return where.error();
+  const GroupQuery q = group_query(request, read_table_, *where);
+  auto body = read_query(q.sql);
+  if (!body) return body.error();
+  store::AggregateResult result;
+  std::vector<std::uint64_t> aux;
+  auto n = decode_rows(*body, q.items, q.aux_count, result.keys, aux);
+  if (!n) return n.error();
+  const std::size_t nsums = request.sums.size();
+  result.counts.resize(*n);
+  result.sums.resize(*n * nsums);
+  for (std::size_t row = 0; row < *n; ++row) {
+    if (request.bucket_ms > 0) result.keys.mutable_column(FieldId::StartTime).mark_valid(row);
+    result.counts[row] = aux[row * q.aux_count];
+    for (std::size_t j = 0; j < nsums; ++j) {
+      result.sums[row * nsums + j] = aux[row * q.aux_count + 1 + j];
+    }
+  }
+  result.stats.rows_returned = *n;
+  result.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
+  return result;
+}
+
+Result<std::size_t> ClickHouseBackend::drop_before(std::int64_t cutoff_ms) {
+  std::lock_guard lock(write_mutex_);
+  if (auto f = flush_locked(); !f) return f.error();
+  std::set<std::int64_t> dropped;
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    const ShardClient& c = shards_[i].client;
+    auto parts = c.query(fmt::format(
+        "SELECT DISTINCT partition FROM system.parts WHERE database = {} AND table = {} AND "
+        "active FORMAT TabSeparated",
+        sql_string(options_.tables.database), sql_string(options_.tables.local)));
+    if (!parts) return parts.error();
+    std::string_view rest = *parts;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      const std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      std::int64_t day = 0;
+      auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), day);
+      if (ec != std::errc{} || p != line.data() + line.size()) continue;
+      // A day partition goes when it ends at or before the cutoff, as embedded partitions do.
+      if ((day + 1) * kDayMs > cutoff_ms) continue;
+      if (auto r = c.query(fmt::format("ALTER TABLE {}.{} DROP PARTITION {}",
+                                       options_.tables.database, options_.tables.local, day));
+          !r) {
+        return r.error();
+      }
+      dropped.insert(day);
+    }
+  }
+  return dropped.size();
+}
+
+}  // namespace flowscope::clickhouse
