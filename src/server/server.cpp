@@ -1,4 +1,5 @@
 #include "server/server.h"
+#include "server/schedule_service.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -163,6 +164,12 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   auto ingest = UdpIngest::start(config.ingest, *s->pipeline_, &s->interfaces_);
   if (!ingest) return ingest.error();
   s->ingest_ = std::move(*ingest);
+  if (!config.schedule.empty()) {
+    auto sched = ScheduleService::start(config.schedule, config.store.dir, {},
+                                        s->options_.clock);
+    if (!sched) return sched.error();
+    s->schedule_ = std::move(*sched);
+  }
   log->info("serving from {} (data in {})", config.source, config.store.dir.string());
   return s;
 }
@@ -272,6 +279,7 @@ bool Server::tick() {
 void Server::stop() {
   if (stopped_.exchange(true)) return;
   auto log = logger("server");
+  if (schedule_) schedule_->stop();  // a running job ends first (it may read the store)
   if (ingest_) ingest_->stop();      // no more datagrams; partial batches queued
   if (pipeline_) pipeline_->stop();  // drain, close open sessions, append
   if (query_) query_->stop();
