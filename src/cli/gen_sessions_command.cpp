@@ -129,7 +129,11 @@ void run_gen_sessions(const GenSessionsOptions& opt) {
     groups = std::make_shared<const enrich::IpGroups>(std::move(*g));
   }
   enrich::Reloadable<enrich::IpGroups> group_src(groups);
-  enrich::Reloadable<enrich::ServiceTable> service_src(std::make_shared<const enrich::ServiceTable>());
+  auto services = std::make_shared<enrich::ServiceTable>();
+  if (const auto path = enrich::ServiceTable::shipped_path(); !path.empty()) {
+    if (auto r = services->add_file(path); !r) throw UserError{r.error().message};
+  }
+  enrich::Reloadable<enrich::ServiceTable> service_src(std::move(services));
   enrich::EnrichSources sources;
   sources.groups = groups ? &group_src : nullptr;
   sources.services = &service_src;

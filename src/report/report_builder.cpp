@@ -357,7 +357,18 @@ Result<void> ReportBuilder::ranked(Section& s, const std::string& title, const s
               "a host counts both directions of its sessions, so totals count each session once "
               "per side";
   }
-  if (shown == 0 && r.total.bytes > 0) bars.labels.clear();
+  // A chart of nothing but "(unknown)" (no GeoIP for countries, no service names) says less
+  // than a sentence.
+  if (std::all_of(bars.labels.begin(), bars.labels.end(),
+                  [](const std::string& l) { return l == "(unknown)"; })) {
+    if (!bars.labels.empty()) {
+      s.paragraphs.push_back(title + ": not known for these sessions (" +
+                             (grp == "country" ? "give GeoIP databases in [enrich]"
+                                               : "no names for their ports") +
+                             ").");
+    }
+    bars.labels.clear();
+  }
   if (chart && !bars.labels.empty()) {
     bars.query = a->command;
     s.charts.push_back(std::move(bars));

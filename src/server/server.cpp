@@ -8,22 +8,6 @@
 #include "server/http_server.h"
 
 namespace flowscope::server {
-namespace {
-
-// The services table shipped with flowscope, when [enrich] services is not set: next to the
-// installed binary (PREFIX/share/flowscope) or in the source tree of a build directory.
-std::filesystem::path shipped_services() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  for (const auto& candidate : {exe.parent_path() / "../share/flowscope/services.tsv",
-                                exe.parent_path() / "../../../data/services.tsv"}) {
-    if (std::filesystem::exists(candidate, ec)) return candidate;
-  }
-  return {};
-}
-
-}  // namespace
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
@@ -54,7 +38,7 @@ Result<void> Server::load_enrichment(const ServerConfig& config) {
     groups_.store(std::make_shared<const enrich::IpGroups>());
   }
   auto services = std::make_shared<enrich::ServiceTable>();
-  const auto path = e.services.empty() ? shipped_services() : e.services;
+  const auto path = e.services.empty() ? enrich::ServiceTable::shipped_path() : e.services;
   if (!path.empty()) {
     if (auto r = services->add_file(path); !r) {
       return Error{r.error().code, fmt::format("{}: [enrich] services: {}",

@@ -359,6 +359,9 @@ TEST(ReportFormat, PercentileAndUnits) {
   EXPECT_EQ(human_bytes(1234567), "1.23 MB");
   EXPECT_EQ(human_rate(45600), "45.6 kb/s");
   EXPECT_EQ(with_commas(4211008), "4,211,008");
+  EXPECT_EQ(with_commas(10388714), "10,388,714");
+  EXPECT_EQ(with_commas(999), "999");
+  EXPECT_EQ(with_commas(100000), "100,000");
   EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
 }
 
