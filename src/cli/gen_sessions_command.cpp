@@ -16,8 +16,9 @@
 
 #include "cli/commands.h"
 #include "enrich/enricher.h"
-#include "gen/flow_model.h"
 #include "store/embedded_store.h"
+
+#include "gen/flow_model.h"
 
 namespace flowscope::cli {
 namespace {
@@ -73,7 +74,8 @@ void add_from_flows(const FlowBatch& flows, std::uint64_t id, SessionBatch& out)
     if (proto == 6) {
       const std::uint64_t h = mix(id);
       const std::int64_t srv_rtt = flows.get<FieldId::First>(1) - first;
-      out.set<FieldId::SrvRtt>(r, static_cast<std::uint32_t>(std::max<std::int64_t>(srv_rtt, 1) * 1000));
+      out.set<FieldId::SrvRtt>(
+          r, static_cast<std::uint32_t>(std::max<std::int64_t>(srv_rtt, 1) * 1000));
       out.set<FieldId::ClnRtt>(r, static_cast<std::uint32_t>(200 + h % 1800));
       const bool retrans = (h >> 20) % 100 < 7;
       out.set<FieldId::ClnRetrans>(r, retrans ? static_cast<std::uint32_t>(1 + (h >> 28) % 3) : 0u);
@@ -92,7 +94,8 @@ void add_ftp(std::uint64_t ctrl_id, TimeMs t, const IpAddress& cln, const IpAddr
     const std::uint64_t bytes = data ? 200'000 + (h % 50'000'000) : 1'200 + h % 400;
     out.set<FieldId::SessionId>(r, ctrl_id + static_cast<std::uint64_t>(k));
     out.set<FieldId::StartTime>(r, to_ms(t) + (data ? 150 : 0));
-    out.set<FieldId::EndTime>(r, to_ms(t) + static_cast<std::int64_t>(data ? 4000 + h % 60000 : 70000));
+    out.set<FieldId::EndTime>(
+        r, to_ms(t) + static_cast<std::int64_t>(data ? 4000 + h % 60000 : 70000));
     out.set<FieldId::ClnAddr>(r, cln);
     out.set<FieldId::SrvAddr>(r, srv);
     out.set<FieldId::ClnPort>(r, static_cast<std::uint16_t>(50000 + k + h % 10000));
@@ -151,7 +154,8 @@ void run_gen_sessions(const GenSessionsOptions& opt) {
   mc.servers = opt.servers;
   mc.ipv6_share = opt.ipv6_share;
   gen::FlowModel model(mc, opt.seed);
-  const auto total = static_cast<std::uint64_t>(static_cast<double>(duration->count()) / 1000.0 * opt.rate);
+  const auto total =
+      static_cast<std::uint64_t>(static_cast<double>(duration->count()) / 1000.0 * opt.rate);
   const bool tty = ::isatty(2) == 1 && !opt.quiet;
   SessionBatch batch(65536);
   FlowBatch flows(2);
@@ -163,7 +167,8 @@ void run_gen_sessions(const GenSessionsOptions& opt) {
     batch.clear();
   };
   for (std::uint64_t i = 0; i < total; ++i) {
-    const TimeMs now = *start + DurationMs(static_cast<std::int64_t>(static_cast<double>(i) * 1000.0 / opt.rate));
+    const TimeMs now =
+        *start + DurationMs(static_cast<std::int64_t>(static_cast<double>(i) * 1000.0 / opt.rate));
     flows.clear();
     model.add_session(now, flows, 2);
     add_from_flows(flows, id, batch);

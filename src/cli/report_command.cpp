@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/query_common.h"
+
 #include "report/renderers.h"
 #include "report/volume_report.h"
 
@@ -139,14 +140,16 @@ Context resolve(const ReportOptions& opt, bool detail) {
   }
 
   if (!opt.server.empty()) {
-    throw UserError{"-srv: reports over a server are not supported yet; run the report where the "
-                    "store is (-d DATADIR), or let `flowscope serve` schedule it "
-                    "(docs/reports.md)",
-                    kExitUsage};
+    throw UserError{
+        "-srv: reports over a server are not supported yet; run the report where the "
+        "store is (-d DATADIR), or let `flowscope serve` schedule it "
+        "(docs/reports.md)",
+        kExitUsage};
   }
   if (opt.dir.empty()) throw UserError{"give the data directory with -d DATADIR", kExitUsage};
   if (!std::filesystem::is_directory(opt.dir)) {
-    throw UserError{"data directory " + opt.dir + " does not exist; give the store's directory "
+    throw UserError{"data directory " + opt.dir +
+                    " does not exist; give the store's directory "
                     "with -d"};
   }
   store::StoreOptions so;
@@ -169,8 +172,8 @@ Context resolve(const ReportOptions& opt, bool detail) {
 }
 
 // Writes `rep` as <base>.pdf/.html/.json in `dir`; prints each file on stdout.
-void write_all(const report::Report& rep, const std::filesystem::path& dir,
-               const std::string& base, const std::vector<std::string>& formats) {
+void write_all(const report::Report& rep, const std::filesystem::path& dir, const std::string& base,
+               const std::vector<std::string>& formats) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw UserError{"cannot create " + dir.string() + ": " + ec.message()};
@@ -224,7 +227,8 @@ void run_detail(const ReportOptions& opt) {
     }
     patterns.push_back(p);
   }
-  if (patterns.empty()) throw UserError{"--patterns: " + opt.patterns + " has no pattern", kExitUsage};
+  if (patterns.empty())
+    throw UserError{"--patterns: " + opt.patterns + " has no pattern", kExitUsage};
   report::BackendSource source(*c.store, c.exec, "-d " + opt.dir);
   auto reps = report::build_detail_reports(source, patterns, c.volume, c.groups.get());
   if (!reps) throw UserError{reps.error().message};
@@ -237,7 +241,8 @@ void run_detail(const ReportOptions& opt) {
     progress(opt, "detail of " + d.host);
     write_all(d.report, c.out / root / name, "detail", c.formats);
   }
-  if (reps->empty()) std::cerr << "report: no host of " << opt.patterns << " has traffic in the period\n";
+  if (reps->empty())
+    std::cerr << "report: no host of " << opt.patterns << " has traffic in the period\n";
 }
 
 void add_shared(CLI::App* cmd, ReportOptions& o) {
@@ -270,8 +275,9 @@ void add_shared(CLI::App* cmd, ReportOptions& o) {
 
 void register_report(CLI::App& app) {
   CLI::App* report = app.add_subcommand(
-      "report", "trafMon's reports as PDF and HTML: volume (manager, operator, conversation) and "
-                "per-host detail");
+      "report",
+      "trafMon's reports as PDF and HTML: volume (manager, operator, conversation) and "
+      "per-host detail");
   report->require_subcommand(1);
   report->footer(
       "Examples:\n"
@@ -281,9 +287,11 @@ void register_report(CLI::App& app) {
 
   auto vo = std::make_shared<ReportOptions>();
   CLI::App* volume = report->add_subcommand(
-      "volume", "Synthesis report: manager (summary, top-N, service mix), operator (per location "
-                "and activity, peaks, TCP health, FTP) or conversation (matrix, top pairs)");
-  volume->add_option("--type", vo->type, "manager, operator or conversation")->capture_default_str();
+      "volume",
+      "Synthesis report: manager (summary, top-N, service mix), operator (per location "
+      "and activity, peaks, TCP health, FTP) or conversation (matrix, top pairs)");
+  volume->add_option("--type", vo->type, "manager, operator or conversation")
+      ->capture_default_str();
   add_shared(volume, *vo);
   volume->footer(
       "The default period is the previous calendar month; files go to --out as "
@@ -300,11 +308,13 @@ void register_report(CLI::App& app) {
 
   auto de = std::make_shared<ReportOptions>();
   CLI::App* detail = report->add_subcommand(
-      "detail", "Protocol detail per host matching a pattern file: services, peers, volumes per "
-                "direction, TCP health, FTP transfers");
-  detail->add_option("--patterns", de->patterns,
-                     "File of address patterns, one per line (10.1.2.3, 10.1.0.0/16, 10.1.*); "
-                     "its base name roots the output tree")
+      "detail",
+      "Protocol detail per host matching a pattern file: services, peers, volumes per "
+      "direction, TCP health, FTP transfers");
+  detail
+      ->add_option("--patterns", de->patterns,
+                   "File of address patterns, one per line (10.1.2.3, 10.1.0.0/16, 10.1.*); "
+                   "its base name roots the output tree")
       ->required();
   detail->add_option("--timespan", de->timespan, "weekly or monthly: the previous week or month");
   add_shared(detail, *de);

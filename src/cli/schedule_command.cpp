@@ -9,9 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "server/server_config.h"
+
 #include "report/job_process.h"
 #include "report/scheduler.h"
-#include "server/server_config.h"
 
 namespace flowscope::cli {
 namespace {
@@ -32,7 +33,9 @@ server::ServerConfig load(const ScheduleOptions& o) {
 }
 
 report::Clock clock_of(const ScheduleOptions& o) {
-  if (o.now.empty()) return [] { return std::chrono::time_point_cast<DurationMs>(std::chrono::system_clock::now()); };
+  if (o.now.empty())
+    return
+        [] { return std::chrono::time_point_cast<DurationMs>(std::chrono::system_clock::now()); };
   auto t = parse_time(o.now, TimeContext::system(TimeZoneRef::utc()));
   if (!t) throw UserError{render_error("--now", o.now, t.error()), kExitUsage};
   return [t = *t] { return t; };
@@ -46,7 +49,9 @@ std::unique_ptr<report::Scheduler> make(const ScheduleOptions& o, const server::
   po.datadir = cfg.store.dir.string();
   auto s = std::make_unique<report::Scheduler>(
       cfg.schedule, cfg.store.dir, TimeZoneRef::utc(),
-      [po](const report::ScheduleJob& j, TimeMs due) { return report::run_job_process(po, j, due); },
+      [po](const report::ScheduleJob& j, TimeMs due) {
+        return report::run_job_process(po, j, due);
+      },
       clock_of(o));
   if (auto r = s->load(); !r) throw UserError{r.error().message};
   return s;
@@ -58,8 +63,8 @@ void run_list(const ScheduleOptions& o) {
   const auto st = s->snapshot();
   if (o.json) {
     for (std::size_t i = 0; i < st.size(); ++i) {
-      nlohmann::json j = {{"name", st[i].name},   {"when", st[i].when},
-                          {"kind", st[i].kind},   {"runs", st[i].runs},
+      nlohmann::json j = {{"name", st[i].name},         {"when", st[i].when},
+                          {"kind", st[i].kind},         {"runs", st[i].runs},
                           {"failures", st[i].failures}, {"command", cfg.schedule[i].command}};
       if (st[i].next != TimeMs::max()) j["next"] = format_time(st[i].next);
       if (st[i].last_due) j["last_due"] = format_time(*st[i].last_due);
@@ -72,11 +77,10 @@ void run_list(const ScheduleOptions& o) {
   for (std::size_t i = 0; i < st.size(); ++i) {
     std::string cmd;
     for (const auto& w : cfg.schedule[i].command) cmd += (cmd.empty() ? "" : " ") + w;
-    std::cout << fmt::format("{:<20} {:<16} {:<10} {:<21} {:<21} {:>5} {:>5}  {}\n", st[i].name,
-                             st[i].when, st[i].kind,
-                             st[i].next == TimeMs::max() ? "never" : format_time(st[i].next),
-                             st[i].last_due ? format_time(*st[i].last_due) : "-", st[i].runs,
-                             st[i].failures, cmd);
+    std::cout << fmt::format(
+        "{:<20} {:<16} {:<10} {:<21} {:<21} {:>5} {:>5}  {}\n", st[i].name, st[i].when, st[i].kind,
+        st[i].next == TimeMs::max() ? "never" : format_time(st[i].next),
+        st[i].last_due ? format_time(*st[i].last_due) : "-", st[i].runs, st[i].failures, cmd);
   }
 }
 
@@ -88,9 +92,9 @@ void run_one(const ScheduleOptions& o) {
   if (!r) throw UserError{r.error().message, kExitUsage};
   std::cout << report::to_json(*r).dump() << '\n';
   if (!r->result.ok) {
-    throw UserError{fmt::format("job {} failed with exit code {}: {} (log: {}/schedule-logs/{}.log)",
-                                o.job, r->result.exit_code, r->result.message,
-                                cfg.store.dir.string(), o.job)};
+    throw UserError{
+        fmt::format("job {} failed with exit code {}: {} (log: {}/schedule-logs/{}.log)", o.job,
+                    r->result.exit_code, r->result.message, cfg.store.dir.string(), o.job)};
   }
 }
 
@@ -111,12 +115,11 @@ void run_history(const ScheduleOptions& o) {
     for (const auto& f : j.value("outputs", nlohmann::json::array())) {
       files += (files.empty() ? "" : ", ") + f.get<std::string>();
     }
-    std::cout << fmt::format("{}  {:<20} {:<7} {:>8} ms  due {}{}{}{}\n", j.value("started", ""),
-                             j.value("job", ""), j.value("outcome", ""),
-                             j.value("duration_ms", std::int64_t{0}), j.value("due", ""),
-                             j.value("caught_up", false) ? " (caught up)" : "",
-                             j.value("manual", false) ? " (by hand)" : "",
-                             files.empty() ? "" : "  " + files);
+    std::cout << fmt::format(
+        "{}  {:<20} {:<7} {:>8} ms  due {}{}{}{}\n", j.value("started", ""), j.value("job", ""),
+        j.value("outcome", ""), j.value("duration_ms", std::int64_t{0}), j.value("due", ""),
+        j.value("caught_up", false) ? " (caught up)" : "",
+        j.value("manual", false) ? " (by hand)" : "", files.empty() ? "" : "  " + files);
   }
 }
 

@@ -44,7 +44,8 @@ std::string row_label(const StatResult& result, std::size_t row, const TimeZoneR
 
 GraphData graph_data(const StatResult& result, const TimeZoneRef& zone) {
   GraphData d;
-  for (std::size_t r = 0; r < result.rows.size(); ++r) d.labels.push_back(row_label(result, r, zone));
+  for (std::size_t r = 0; r < result.rows.size(); ++r)
+    d.labels.push_back(row_label(result, r, zone));
   d.labels.push_back(fmt::format("others ({})", result.other_groups));
   d.buckets = result.buckets;
   d.series = result.series;
@@ -165,8 +166,8 @@ Result<void> write_graph(const std::string& path, const StatSpec& spec, const Gr
     cairo_move_to(cr, x, top + ph);
     cairo_line_to(cr, x, top + ph + 4);
     cairo_stroke(cr);
-    const std::string text = time_tick(result.buckets[b],
-                                       result.buckets.back() - result.buckets.front(), options.zone);
+    const std::string text =
+        time_tick(result.buckets[b], result.buckets.back() - result.buckets.front(), options.zone);
     cairo_text_extents_t ext;
     cairo_text_extents(cr, text.c_str(), &ext);
     cairo_move_to(cr, x - ext.width / 2, top + ph + 18);

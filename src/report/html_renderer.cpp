@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "query/chart_style.h"
+
 #include "report/renderers.h"
 #include "report/report_format.h"
 
@@ -60,8 +61,8 @@ void bars_svg(std::ostringstream& o, const Chart& c) {
   double mx = 0;
   for (double v : c.series[0]) mx = std::max(mx, v);
   if (mx <= 0) mx = 1;
-  o << fmt::format(R"(<svg width="{}" height="{}" role="img" aria-label="{}">)",
-                   w, h, esc(c.title));
+  o << fmt::format(R"(<svg width="{}" height="{}" role="img" aria-label="{}">)", w, h,
+                   esc(c.title));
   for (std::size_t i = 0; i < n; ++i) {
     const double y = top + row * static_cast<double>(i);
     const double bw = (w - left - right) * c.series[0][i] / mx;
@@ -70,10 +71,9 @@ void bars_svg(std::ostringstream& o, const Chart& c) {
                      y + 15, esc(label));
     o << fmt::format(R"(<rect x="{}" y="{}" width="{:.1f}" height="{}" fill="{}"/>)", left, y + 3,
                      std::max(bw, 1.0), row - 6, query::css_color(query::chart_color(i)));
-    o << fmt::format(R"(<text x="{:.1f}" y="{}" font-size="11" fill="#333">{}</text>)",
-                     left + bw + 6, y + 15,
-                     esc(c.unit == "bytes" ? human_bytes(c.series[0][i])
-                                           : query::si_label(c.series[0][i])));
+    o << fmt::format(
+        R"(<text x="{:.1f}" y="{}" font-size="11" fill="#333">{}</text>)", left + bw + 6, y + 15,
+        esc(c.unit == "bytes" ? human_bytes(c.series[0][i]) : query::si_label(c.series[0][i])));
   }
   o << "</svg>\n";
 }
@@ -87,14 +87,15 @@ void lines_svg(std::ostringstream& o, const Chart& c) {
     for (double v : s) mx = std::max(mx, v);
   }
   const double ymax = query::nice_max(mx);
-  o << fmt::format(R"(<svg width="{}" height="{}" role="img" aria-label="{}">)",
-                   w, h, esc(c.title));
+  o << fmt::format(R"(<svg width="{}" height="{}" role="img" aria-label="{}">)", w, h,
+                   esc(c.title));
   for (int i = 0; i <= 5; ++i) {
     const double y = top + ph - ph * i / 5;
     o << fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#e3e3e3"/>)", left, y,
                      left + pw, y);
     o << fmt::format(R"(<text x="{}" y="{:.1f}" font-size="11" text-anchor="end">{}</text>)",
-                     left - 6, y + 4, esc(query::si_label(ymax * i / 5) + (i == 5 ? " " + c.unit : "")));
+                     left - 6, y + 4,
+                     esc(query::si_label(ymax * i / 5) + (i == 5 ? " " + c.unit : "")));
   }
   auto x_of = [&](std::size_t i) {
     return left + (n <= 1 ? pw / 2 : pw * static_cast<double>(i) / static_cast<double>(n - 1));
@@ -114,10 +115,12 @@ void lines_svg(std::ostringstream& o, const Chart& c) {
   }
   if (c.marker > 0) {
     const double y = top + ph - ph * c.marker / ymax;
-    o << fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#c00" stroke-dasharray="6,4"/>)",
-                     left, y, left + pw, y);
-    o << fmt::format(R"(<text x="{}" y="{:.1f}" font-size="11" fill="#c00" text-anchor="end">{}</text>)",
-                     left + pw, y - 4, esc(c.marker_label));
+    o << fmt::format(
+        R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#c00" stroke-dasharray="6,4"/>)",
+        left, y, left + pw, y);
+    o << fmt::format(
+        R"(<text x="{}" y="{:.1f}" font-size="11" fill="#c00" text-anchor="end">{}</text>)",
+        left + pw, y - 4, esc(c.marker_label));
   }
   o << fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#333"/>)", left, top + ph,
                    left + pw, top + ph);
@@ -162,11 +165,12 @@ std::string render_html(const Report& report) {
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>"
     << esc(report.title) << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n<main>\n"
-    << "<header>\n<h1>" << esc(report.title) << "</h1>\n<p class=\"sub\">"
-    << esc(report.subtitle) << "</p>\n<div class=\"sel\">";
+    << "<header>\n<h1>" << esc(report.title) << "</h1>\n<p class=\"sub\">" << esc(report.subtitle)
+    << "</p>\n<div class=\"sel\">";
   for (const auto& s : report.selection) o << "<span>" << esc(s) << "</span>";
   o << "</div>\n";
-  if (!report.generated.empty()) o << "<p class=\"sub\"><small>" << esc(report.generated) << "</small></p>\n";
+  if (!report.generated.empty())
+    o << "<p class=\"sub\"><small>" << esc(report.generated) << "</small></p>\n";
   o << "</header>\n";
   for (const auto& s : report.sections) {
     o << "<section>\n<h2>" << esc(s.heading) << "</h2>\n";

@@ -1,15 +1,15 @@
 #include "report/job_process.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <spawn.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -18,7 +18,8 @@ namespace flowscope::report {
 JobResult run_job_process(const JobProcessOptions& options, const ScheduleJob& job, TimeMs due) {
   JobResult result;
   std::vector<std::string> args = {options.executable.string()};
-  for (auto& w : expand_command(job, options.datadir, due, options.zone)) args.push_back(std::move(w));
+  for (auto& w : expand_command(job, options.datadir, due, options.zone))
+    args.push_back(std::move(w));
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

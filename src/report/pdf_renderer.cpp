@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "query/chart_style.h"
+
 #include "report/renderers.h"
 #include "report/report_format.h"
 #ifdef FLOWSCOPE_HAVE_CAIRO
@@ -360,7 +361,8 @@ void draw_table(Page& p, const Table& t) {
       cairo_rectangle(cr, kMargin, p.y, total, row_h);
       cairo_fill(cr);
     }
-    cairo_select_font_face(cr, "DejaVu Sans", foot ? CAIRO_FONT_SLANT_ITALIC : CAIRO_FONT_SLANT_NORMAL,
+    cairo_select_font_face(cr, "DejaVu Sans",
+                           foot ? CAIRO_FONT_SLANT_ITALIC : CAIRO_FONT_SLANT_NORMAL,
                            CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, 7.5);
     p.color(kInk);

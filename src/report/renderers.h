@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/result.h"
+
 #include "report/report_model.h"
 
 namespace flowscope::report {

@@ -9,6 +9,7 @@
 #include "query/output.h"
 #include "query/stat_graph.h"
 #include "query/stat_series.h"
+
 #include "report/report_format.h"
 
 // Asks are written as designated initializers that leave the defaults out; GCC's
@@ -111,7 +112,8 @@ std::string ReportBuilder::key_label(const query::StatResult& r, std::size_t k,
   FieldFormatOptions fo;
   fo.zone = options_.zone;
   std::string text = query::stat_key_text(r, k, row, fo);
-  if (text.empty()) return is_group_field(r.group_by[k].field) ? "(outside IP groups)" : "(unknown)";
+  if (text.empty())
+    return is_group_field(r.group_by[k].field) ? "(outside IP groups)" : "(unknown)";
   if (is_group_field(r.group_by[k].field)) {
     try {
       return group_label(static_cast<std::uint32_t>(std::stoul(text)));
@@ -135,14 +137,14 @@ Result<Answer> ReportBuilder::ask(const Ask& a) {
   spec.top = a.top;
   spec.bucket_ms = a.bucket_ms;
   Answer ans;
-  ans.command = fmt::format(
-      "flowscope stat {} -t {} -grp {} -cnt {}{} -n {}{}{}", source_.origin(),
-      shell_quote(window_), plain_word(a.grp) ? a.grp : shell_quote(a.grp), a.cnt,
-      a.side == query::Side::Send      ? " -snd"
-      : a.side == query::Side::Receive ? " -rcv"
-                                       : "",
-      a.top, a.bucket_ms > 0 ? " -w " + format_duration(DurationMs(a.bucket_ms)) : "",
-      spec.where.filter.empty() ? "" : " " + shell_quote(spec.where.filter));
+  ans.command =
+      fmt::format("flowscope stat {} -t {} -grp {} -cnt {}{} -n {}{}{}", source_.origin(),
+                  shell_quote(window_), plain_word(a.grp) ? a.grp : shell_quote(a.grp), a.cnt,
+                  a.side == query::Side::Send      ? " -snd"
+                  : a.side == query::Side::Receive ? " -rcv"
+                                                   : "",
+                  a.top, a.bucket_ms > 0 ? " -w " + format_duration(DurationMs(a.bucket_ms)) : "",
+                  spec.where.filter.empty() ? "" : " " + shell_quote(spec.where.filter));
   auto r = source_.stat(spec);
   if (!r) {
     Error e = r.error();
@@ -206,11 +208,19 @@ Result<Section> ReportBuilder::summary(const std::string& heading, const std::st
 
 Result<Traffic> ReportBuilder::traffic(const std::string& filter) {
   Traffic t;
-  auto out = ask({.grp = "", .cnt = "bytes", .side = query::Side::Send, .top = 0,
-                  .bucket_ms = kPeakBucketMs, .filter = filter});
+  auto out = ask({.grp = "",
+                  .cnt = "bytes",
+                  .side = query::Side::Send,
+                  .top = 0,
+                  .bucket_ms = kPeakBucketMs,
+                  .filter = filter});
   if (!out) return out.error();
-  auto in = ask({.grp = "", .cnt = "bytes", .side = query::Side::Receive, .top = 0,
-                 .bucket_ms = kPeakBucketMs, .filter = filter});
+  auto in = ask({.grp = "",
+                 .cnt = "bytes",
+                 .side = query::Side::Receive,
+                 .top = 0,
+                 .bucket_ms = kPeakBucketMs,
+                 .filter = filter});
   if (!in) return in.error();
   t.buckets = out->result.buckets;
   for (std::size_t b = 0; b < t.buckets.size(); ++b) {
@@ -231,10 +241,10 @@ void ReportBuilder::traffic_section(Section& s, const Traffic& t, const std::str
     both_bps.push_back(out_bps.back() + in_bps.back());
   }
   // The chart: about 120 points, each the mean of its 5-minute buckets.
-  const std::int64_t chart_ms =
-      std::max<std::int64_t>(kPeakBucketMs, query::graph_bucket_ms(options_.end_ms -
-                                                                   options_.begin_ms));
-  const std::size_t per = static_cast<std::size_t>(std::max<std::int64_t>(1, chart_ms / kPeakBucketMs));
+  const std::int64_t chart_ms = std::max<std::int64_t>(
+      kPeakBucketMs, query::graph_bucket_ms(options_.end_ms - options_.begin_ms));
+  const std::size_t per =
+      static_cast<std::size_t>(std::max<std::int64_t>(1, chart_ms / kPeakBucketMs));
   Chart c;
   c.kind = ChartKind::Lines;
   c.title = "Traffic over time: " + what;
@@ -275,14 +285,17 @@ void ReportBuilder::traffic_section(Section& s, const Traffic& t, const std::str
   row("in (server to client)", in_bps, &t.in_bytes, nullptr);
   row("both", both_bps, &t.out_bytes, &t.in_bytes);
   peaks.query = t.command_out + "\n" + t.command_in;
-  peaks.note = "rates of the 5-minute buckets of the window (empty ones count as 0); the 95th "
-               "percentile is the nearest-rank value";
+  peaks.note =
+      "rates of the 5-minute buckets of the window (empty ones count as 0); the 95th "
+      "percentile is the nearest-rank value";
   s.tables.push_back(std::move(peaks));
 }
 
 Result<void> ReportBuilder::ranked(Section& s, const std::string& title, const std::string& grp,
                                    const std::string& filter, bool fold, bool chart) {
-  auto a = ask({.grp = grp, .cnt = "bytes", .top = static_cast<std::uint64_t>(options_.top),
+  auto a = ask({.grp = grp,
+                .cnt = "bytes",
+                .top = static_cast<std::uint64_t>(options_.top),
                 .filter = filter});
   if (!a) return a.error();
   const query::StatResult& r = a->result;
@@ -291,7 +304,7 @@ Result<void> ReportBuilder::ranked(Section& s, const std::string& title, const s
   t.columns = {"#"};
   for (const auto& k : r.group_by) {
     const std::string name = query::group_key_text(k);
-    t.columns.push_back(name == "cln_addr" ? "Client"
+    t.columns.push_back(name == "cln_addr"   ? "Client"
                         : name == "srv_addr" ? "Server"
                         : name == "addr"     ? "Host"
                         : name == "service"  ? "Service"
@@ -320,8 +333,8 @@ Result<void> ReportBuilder::ranked(Section& s, const std::string& title, const s
       label += (label.empty() ? "" : " > ") + cells.back().text;
     }
     cells.push_back(bytes_cell(v.bytes));
-    cells.push_back(text_cell(percent(static_cast<double>(v.bytes),
-                                      static_cast<double>(r.total.bytes))));
+    cells.push_back(
+        text_cell(percent(static_cast<double>(v.bytes), static_cast<double>(r.total.bytes))));
     cells.push_back(text_cell(human_rate(rate)));
     cells.push_back(count_cell(v.sessions));
     t.rows.push_back(std::move(cells));
@@ -332,15 +345,17 @@ Result<void> ReportBuilder::ranked(Section& s, const std::string& title, const s
     ++shown;
   }
   const std::uint64_t others_bytes = r.total.bytes - std::min(r.total.bytes, shown_bytes);
-  const std::uint64_t others_sessions = r.total.sessions - std::min(r.total.sessions, shown_sessions);
+  const std::uint64_t others_sessions =
+      r.total.sessions - std::min(r.total.sessions, shown_sessions);
   auto footer = [&](std::string name, std::uint64_t bytes, std::uint64_t sessions) {
     std::vector<Cell> cells = {text_cell("")};
     cells.push_back(text_cell(std::move(name)));
     for (std::size_t k = 1; k < r.group_by.size(); ++k) cells.push_back(text_cell(""));
     cells.push_back(bytes_cell(bytes));
-    cells.push_back(text_cell(percent(static_cast<double>(bytes),
-                                      static_cast<double>(r.total.bytes))));
-    cells.push_back(text_cell(human_rate(seconds_ > 0 ? static_cast<double>(bytes) * 8 / seconds_ : 0)));
+    cells.push_back(
+        text_cell(percent(static_cast<double>(bytes), static_cast<double>(r.total.bytes))));
+    cells.push_back(
+        text_cell(human_rate(seconds_ > 0 ? static_cast<double>(bytes) * 8 / seconds_ : 0)));
     cells.push_back(count_cell(sessions));
     t.rows.push_back(std::move(cells));
   };
@@ -362,10 +377,10 @@ Result<void> ReportBuilder::ranked(Section& s, const std::string& title, const s
   if (std::all_of(bars.labels.begin(), bars.labels.end(),
                   [](const std::string& l) { return l == "(unknown)"; })) {
     if (!bars.labels.empty()) {
-      s.paragraphs.push_back(title + ": not known for these sessions (" +
-                             (grp == "country" ? "give GeoIP databases in [enrich]"
-                                               : "no names for their ports") +
-                             ").");
+      s.paragraphs.push_back(
+          title + ": not known for these sessions (" +
+          (grp == "country" ? "give GeoIP databases in [enrich]" : "no names for their ports") +
+          ").");
     }
     bars.labels.clear();
   }
@@ -413,7 +428,7 @@ Result<void> ReportBuilder::by_attribute(Section& s, bool location, const std::s
                    [](const auto& x, const auto& y) { return x.second.bytes > y.second.bytes; });
   Table t;
   t.title = location ? "Top locations" : "Top activities";
-  t.columns = {"#", location ? "Location" : "Activity", "Volume", "Share", "Average rate",
+  t.columns = {"#",       location ? "Location" : "Activity", "Volume", "Share", "Average rate",
                "Sessions"};
   Chart bars;
   bars.kind = ChartKind::Bars;
@@ -438,17 +453,19 @@ Result<void> ReportBuilder::by_attribute(Section& s, bool location, const std::s
   }
   const std::uint64_t ob = r.total.bytes - std::min(r.total.bytes, shown_bytes);
   const std::uint64_t os = r.total.sessions - std::min(r.total.sessions, shown_sessions);
-  t.rows.push_back({text_cell(""), text_cell(fmt::format("others ({})", order.size() - shown)),
-                    bytes_cell(ob), text_cell(percent(static_cast<double>(ob), total)),
-                    text_cell(human_rate(seconds_ > 0 ? static_cast<double>(ob) * 8 / seconds_ : 0)),
-                    count_cell(os)});
+  t.rows.push_back(
+      {text_cell(""), text_cell(fmt::format("others ({})", order.size() - shown)), bytes_cell(ob),
+       text_cell(percent(static_cast<double>(ob), total)),
+       text_cell(human_rate(seconds_ > 0 ? static_cast<double>(ob) * 8 / seconds_ : 0)),
+       count_cell(os)});
   t.rows.push_back({text_cell(""), text_cell(fmt::format("total ({})", order.size())),
                     bytes_cell(r.total.bytes), text_cell(percent(total, total)),
                     text_cell(human_rate(seconds_ > 0 ? total * 8 / seconds_ : 0)),
                     count_cell(r.total.sessions)});
   t.footer_rows = 2;
   t.query = a->command;
-  t.note = "the groups' rows summed per " + what + " of the IP groups file; a group counts both "
+  t.note = "the groups' rows summed per " + what +
+           " of the IP groups file; a group counts both "
            "directions of its sessions, once per side";
   if (chart && !bars.labels.empty()) {
     bars.query = a->command;
@@ -467,12 +484,12 @@ Result<void> ReportBuilder::service_mix(Section& s, const std::string& filter) {
   t.columns = {"Protocol", "Volume", "Share", "Sessions", "Share of sessions"};
   for (std::size_t row = 0; row < r.rows.size(); ++row) {
     const auto& v = r.rows[row];
-    t.rows.push_back({text_cell(key_label(r, 0, row)), bytes_cell(v.bytes),
-                      text_cell(percent(static_cast<double>(v.bytes),
-                                        static_cast<double>(r.total.bytes))),
-                      count_cell(v.sessions),
-                      text_cell(percent(static_cast<double>(v.sessions),
-                                        static_cast<double>(r.total.sessions)))});
+    t.rows.push_back(
+        {text_cell(key_label(r, 0, row)), bytes_cell(v.bytes),
+         text_cell(percent(static_cast<double>(v.bytes), static_cast<double>(r.total.bytes))),
+         count_cell(v.sessions),
+         text_cell(
+             percent(static_cast<double>(v.sessions), static_cast<double>(r.total.sessions)))});
   }
   t.query = a->command;
   s.tables.push_back(std::move(t));

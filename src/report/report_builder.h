@@ -37,8 +37,7 @@ struct Traffic {
 
 class ReportBuilder {
  public:
-  ReportBuilder(ReportSource& source, const VolumeOptions& options,
-                const enrich::IpGroups* groups);
+  ReportBuilder(ReportSource& source, const VolumeOptions& options, const enrich::IpGroups* groups);
 
   Result<Report> manager();
   Result<Report> operator_report();

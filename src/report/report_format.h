@@ -9,9 +9,9 @@
 
 namespace flowscope::report {
 
-std::string human_bytes(double bytes);        // "0 B", "999 B", "1.23 kB", "45.6 GB"
-std::string human_rate(double bits_per_s);    // "0 b/s", "12.3 kb/s", "1.05 Gb/s"
-std::string with_commas(std::uint64_t n);     // "4,211,008"
+std::string human_bytes(double bytes);           // "0 B", "999 B", "1.23 kB", "45.6 GB"
+std::string human_rate(double bits_per_s);       // "0 b/s", "12.3 kb/s", "1.05 Gb/s"
+std::string with_commas(std::uint64_t n);        // "4,211,008"
 std::string percent(double part, double whole);  // "12.5 %", "-" when whole is 0
 // 'text' for a POSIX shell (a single quote becomes '\'').
 std::string shell_quote(std::string_view text);

@@ -47,10 +47,10 @@ enum class ChartKind : std::uint8_t { Bars, Lines };
 struct Chart {
   ChartKind kind = ChartKind::Bars;
   std::string title;
-  std::string unit;  // "bytes", "b/s"
-  std::vector<std::string> labels;   // Bars: one per bar
-  std::vector<std::int64_t> times;   // Lines: bucket start times, ms
-  std::vector<std::string> names;    // Lines: one per series
+  std::string unit;                         // "bytes", "b/s"
+  std::vector<std::string> labels;          // Bars: one per bar
+  std::vector<std::int64_t> times;          // Lines: bucket start times, ms
+  std::vector<std::string> names;           // Lines: one per series
   std::vector<std::vector<double>> series;  // Bars: series[0][bar]; Lines: series[s][t]
   std::string query;
   // Lines: a horizontal marker (the 95th percentile), drawn dashed when > 0.
@@ -68,9 +68,9 @@ struct Section {
 };
 
 struct Report {
-  std::string title;     // "Network volume: manager report"
-  std::string subtitle;  // period and selection
-  std::string generated;  // "generated 2026-12-06 03:00 UTC by flowscope"
+  std::string title;                   // "Network volume: manager report"
+  std::string subtitle;                // period and selection
+  std::string generated;               // "generated 2026-12-06 03:00 UTC by flowscope"
   std::vector<std::string> selection;  // "location: Main site", "threshold: 1000 b/s"
   std::vector<Section> sections;
 };

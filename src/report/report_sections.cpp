@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "query/output.h"
+
 #include "report/report_builder.h"
 #include "report/report_format.h"
 
@@ -46,15 +47,18 @@ Result<Section> ReportBuilder::tcp_health(
   s.heading = "TCP health";
   Table t;
   t.title = "Retransmissions and handshake round trips";
-  t.columns = {"Part", "TCP sessions", "With retransmissions", "Share", "Retransmitted segments",
-               "RTT median", "RTT 95th pct"};
+  t.columns = {"Part",        "TCP sessions",           "With retransmissions",
+               "Share",       "Retransmitted segments", "RTT median",
+               "RTT 95th pct"};
   std::string queries;
   bool measured = false;
   for (const auto& [label, filter] : parts) {
     const std::string tcp = join_and(filter, "PROTO == tcp");
     auto all = ask({.grp = "", .cnt = "sessions", .top = 0, .filter = tcp});
     if (!all) return all.error();
-    auto re = ask({.grp = "", .cnt = "sessions", .top = 0,
+    auto re = ask({.grp = "",
+                   .cnt = "sessions",
+                   .top = 0,
                    .filter = join_and(tcp, "CLNRETR > 0 || SRVRETR > 0")});
     if (!re) return re.error();
     query::QuerySpec q;
@@ -84,10 +88,10 @@ Result<Section> ReportBuilder::tcp_health(
                       count_cell(segments), text_cell(ms_text(median(rtts))),
                       text_cell(rtts.empty() ? "-" : ms_text(percentile95(rtts)))});
     queries += (queries.empty() ? "" : "\n") + all->command + "\n" + re->command + "\n" +
-               fmt::format("flowscope query {} -t {} -n 0 --fields "
-                           "cln_rtt,srv_rtt,cln_retrans,srv_retrans {}",
-                           source_.origin(), shell_quote(window_),
-                           shell_quote(q.where.filter));
+               fmt::format(
+                   "flowscope query {} -t {} -n 0 --fields "
+                   "cln_rtt,srv_rtt,cln_retrans,srv_retrans {}",
+                   source_.origin(), shell_quote(window_), shell_quote(q.where.filter));
   }
   t.query = queries;
   t.note = "RTT is the handshake round trip through the probe (client side + server side)";
@@ -119,8 +123,8 @@ Result<Section> ReportBuilder::ftp(const std::string& filter) {
   q.where.filter = and_selection(data);
   q.where.begin_ms = options_.begin_ms;
   q.where.end_ms = options_.end_ms;
-  q.fields = {FieldId::StartTime, FieldId::ClnAddr, FieldId::SrvAddr, FieldId::ClnBytes,
-              FieldId::SrvBytes, FieldId::FtpControl};
+  q.fields = {FieldId::StartTime, FieldId::ClnAddr,  FieldId::SrvAddr,
+              FieldId::ClnBytes,  FieldId::SrvBytes, FieldId::FtpControl};
   q.sort = {{FieldId::TotalBytes, true}};
   q.limit = static_cast<std::uint64_t>(options_.top);
   struct Transfer {
@@ -133,12 +137,12 @@ Result<Section> ReportBuilder::ftp(const std::string& filter) {
   fo.zone = options_.zone;
   auto r = source_.rows(q, [&](const SessionBatch& rows) {
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      transfers.push_back({rows.get<FieldId::StartTime>(i),
-                           query::field_text(rows, FieldId::ClnAddr, i, fo),
-                           query::field_text(rows, FieldId::SrvAddr, i, fo),
-                           (rows.is_set(FieldId::ClnBytes, i) ? rows.get<FieldId::ClnBytes>(i) : 0) +
-                               (rows.is_set(FieldId::SrvBytes, i) ? rows.get<FieldId::SrvBytes>(i) : 0),
-                           rows.get<FieldId::FtpControl>(i)});
+      transfers.push_back(
+          {rows.get<FieldId::StartTime>(i), query::field_text(rows, FieldId::ClnAddr, i, fo),
+           query::field_text(rows, FieldId::SrvAddr, i, fo),
+           (rows.is_set(FieldId::ClnBytes, i) ? rows.get<FieldId::ClnBytes>(i) : 0) +
+               (rows.is_set(FieldId::SrvBytes, i) ? rows.get<FieldId::SrvBytes>(i) : 0),
+           rows.get<FieldId::FtpControl>(i)});
     }
     return true;
   });
@@ -155,7 +159,8 @@ Result<Section> ReportBuilder::ftp(const std::string& filter) {
     std::string ctrl = fmt::format("#{}", tr.ctrl);
     auto cr = source_.rows(c, [&](const SessionBatch& rows) {
       if (rows.size() > 0) {
-        ctrl = fmt::format("#{} {} -> {}:{}", tr.ctrl, query::field_text(rows, FieldId::ClnAddr, 0, fo),
+        ctrl = fmt::format("#{} {} -> {}:{}", tr.ctrl,
+                           query::field_text(rows, FieldId::ClnAddr, 0, fo),
                            query::field_text(rows, FieldId::SrvAddr, 0, fo),
                            query::field_text(rows, FieldId::SrvPort, 0, fo));
       }
@@ -163,14 +168,13 @@ Result<Section> ReportBuilder::ftp(const std::string& filter) {
     });
     if (!cr) return cr.error();
     t.rows.push_back({text_cell(format_time(time_from_ms(tr.start), options_.zone)),
-                      text_cell(tr.cln), text_cell(tr.srv), bytes_cell(tr.bytes),
-                      text_cell(ctrl)});
+                      text_cell(tr.cln), text_cell(tr.srv), bytes_cell(tr.bytes), text_cell(ctrl)});
   }
   t.query = count->command + "\n" +
-            fmt::format("flowscope query {} -t {} -s total_bytes:desc -n {} --fields "
-                        "start_time,cln_addr,srv_addr,cln_bytes,srv_bytes,ftp_ctrl_id {}",
-                        source_.origin(), shell_quote(window_), options_.top,
-                        shell_quote(q.where.filter));
+            fmt::format(
+                "flowscope query {} -t {} -s total_bytes:desc -n {} --fields "
+                "start_time,cln_addr,srv_addr,cln_bytes,srv_bytes,ftp_ctrl_id {}",
+                source_.origin(), shell_quote(window_), options_.top, shell_quote(q.where.filter));
   s.tables.push_back(std::move(t));
   return s;
 }
@@ -297,7 +301,8 @@ Result<Report> ReportBuilder::conversation() {
     m.tables.push_back(std::move(t));
   }
   // Hosts: the top hosts and what each sent to each.
-  auto hosts = ask({.grp = "host", .cnt = "bytes", .top = static_cast<std::uint64_t>(options_.top)});
+  auto hosts =
+      ask({.grp = "host", .cnt = "bytes", .top = static_cast<std::uint64_t>(options_.top)});
   if (!hosts) return hosts.error();
   std::vector<std::string> names;
   FieldFormatOptions fo;

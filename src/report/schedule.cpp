@@ -48,7 +48,8 @@ Result<bool> parse_field(std::string_view text, int lo, int hi, const char* cons
     if (item.empty()) return Error{ErrorCode::Parse, fmt::format("{}: an empty list item", what)};
     int step = 1;
     if (auto slash = item.find('/'); slash != std::string_view::npos) {
-      auto s = field_number(item.substr(slash + 1), 1, hi - lo + 1, nullptr, 0, std::string(what) + " step");
+      auto s = field_number(item.substr(slash + 1), 1, hi - lo + 1, nullptr, 0,
+                            std::string(what) + " step");
       if (!s) return s.error();
       step = *s;
       item = item.substr(0, slash);
@@ -57,7 +58,8 @@ Result<bool> parse_field(std::string_view text, int lo, int hi, const char* cons
     if (item != "*") {
       auto dash = item.find('-');
       const int count = names == kDays ? 7 : names == kMonths ? 12 : 0;
-      auto x = field_number(item.substr(0, dash), lo, hi, names, names == kDays ? 0 : lo, what, count);
+      auto x =
+          field_number(item.substr(0, dash), lo, hi, names, names == kDays ? 0 : lo, what, count);
       if (!x) return x.error();
       a = b = *x;
       if (dash != std::string_view::npos) {
@@ -78,7 +80,9 @@ Result<bool> parse_field(std::string_view text, int lo, int hi, const char* cons
   return any;
 }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 }  // namespace
 
@@ -128,7 +132,8 @@ Result<CronWhen> CronWhen::parse(std::string_view text) {
 bool CronWhen::matches_local(std::int64_t m) const {
   const std::int64_t day = floor_div(m, 1440);
   const std::int64_t in_day = m - day * 1440;
-  if (!minute_[static_cast<std::size_t>(in_day % 60)] || !hour_[static_cast<std::size_t>(in_day / 60)]) {
+  if (!minute_[static_cast<std::size_t>(in_day % 60)] ||
+      !hour_[static_cast<std::size_t>(in_day / 60)]) {
     return false;
   }
   return day_matches(day);
@@ -243,8 +248,8 @@ Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
     job.line = static_cast<std::size_t>(t->source().begin.line);
     for (const auto& [key, value] : *t) {
       const std::string k(key.str());
-      static const std::set<std::string> kKeys = {"name", "when", "command", "job", "all",
-                                                 "catch_up"};
+      static const std::set<std::string> kKeys = {"name", "when", "command",
+                                                  "job",  "all",  "catch_up"};
       if (!kKeys.contains(k)) {
         return at(&value, fmt::format("[[schedule]]: unknown key \"{}\"; the keys are name, when, "
                                       "command, job, all, catch_up",
@@ -297,7 +302,8 @@ Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
     if (cmd != nullptr) {
       if (cmd->is_string()) {
         auto words = split_words(*cmd->value<std::string>());
-        if (!words) return at(cmd, fmt::format("schedule {}: command: {}", job.name, words.error().message));
+        if (!words)
+          return at(cmd, fmt::format("schedule {}: command: {}", job.name, words.error().message));
         job.command = *words;
       } else if (const toml::array* a = cmd->as_array()) {
         for (const toml::node& w2 : *a) {
@@ -307,17 +313,20 @@ Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
       } else {
         return at(cmd, "command must be a string or an array of strings");
       }
-      if (job.command.empty()) return at(cmd, fmt::format("schedule {}: the command is empty", job.name));
+      if (job.command.empty())
+        return at(cmd, fmt::format("schedule {}: the command is empty", job.name));
       if (job.command[0] == "flowscope") job.command.erase(job.command.begin());
-      if (job.command.empty()) return at(cmd, fmt::format("schedule {}: the command is empty", job.name));
+      if (job.command.empty())
+        return at(cmd, fmt::format("schedule {}: the command is empty", job.name));
       const std::string& sub = job.command[0];
-      job.kind = sub == "report" ? "report"
+      job.kind = sub == "report"   ? "report"
                  : sub == "ipinfo" ? "ipinfo"
                  : (sub == "store" && job.command.size() > 1 && job.command[1] == "retention")
                      ? "retention"
                      : "command";
       if (sub == "serve" || sub == "schedule") {
-        return at(cmd, fmt::format("schedule {}: `flowscope {}` cannot be scheduled", job.name, sub));
+        return at(cmd,
+                  fmt::format("schedule {}: `flowscope {}` cannot be scheduled", job.name, sub));
       }
     } else if (preset == "retention") {
       job.kind = "retention";
@@ -345,8 +354,8 @@ std::vector<std::string> expand_command(const ScheduleJob& job, const std::strin
   const std::string date = format_time(due, zone).substr(0, 10);
   std::vector<std::string> out;
   for (std::string w : job.command) {
-    for (auto [key, value] : {std::pair<std::string, std::string>{"{datadir}", datadir},
-                              {"{date}", date}}) {
+    for (auto [key, value] :
+         {std::pair<std::string, std::string>{"{datadir}", datadir}, {"{date}", date}}) {
       for (std::size_t p = w.find(key); p != std::string::npos; p = w.find(key, p + value.size())) {
         w.replace(p, key.size(), value);
       }

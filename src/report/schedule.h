@@ -54,7 +54,7 @@ struct ScheduleJob {
   // The flowscope subcommand and its arguments, "{datadir}" replaced by the store's directory
   // and "{date}" by the run's due date (YYYY-MM-DD).
   std::vector<std::string> command;
-  std::string kind;  // report, retention, ipinfo, rollup or command (for logs and `list`)
+  std::string kind;      // report, retention, ipinfo, rollup or command (for logs and `list`)
   bool catch_up = true;  // run once at start when a due time passed while down
   std::size_t line = 0;  // in the configuration file
 };
@@ -64,7 +64,8 @@ struct ScheduleJob {
 // kept together, or an array of strings) or a preset `job`: "retention" (store retention
 // -d {datadir}), "ipinfo" (ipinfo refresh -d {datadir}; `all = true` adds --all), and optional
 // `catch_up` (default true). Errors say "FILE:LINE: ..." and the fix.
-Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text, std::string_view source);
+Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
+                                                std::string_view source);
 
 // A command string as words: spaces separate, '...' and "..." group, backslash escapes.
 Result<std::vector<std::string>> split_words(std::string_view text);

@@ -67,7 +67,8 @@ Result<void> Scheduler::load() {
     if (js.is_object()) {
       s.runs = js.value("runs", std::uint64_t{0});
       s.failures = js.value("failures", std::uint64_t{0});
-      if (js.contains("last_due_ms")) s.last_due = time_from_ms(js["last_due_ms"].get<std::int64_t>());
+      if (js.contains("last_due_ms"))
+        s.last_due = time_from_ms(js["last_due_ms"].get<std::int64_t>());
     }
     if (s.last_due) {
       s.next = jobs_[i].when.next_after(*s.last_due, zone_);
@@ -107,9 +108,8 @@ Result<RunRecord> Scheduler::run_now(const std::string& name) {
   }
   std::string names;
   for (const auto& j : jobs_) names += (names.empty() ? "" : ", ") + j.name;
-  return Error{ErrorCode::NotFound,
-               fmt::format("no scheduled job \"{}\"; the jobs are: {}", name,
-                           names.empty() ? "none" : names)};
+  return Error{ErrorCode::NotFound, fmt::format("no scheduled job \"{}\"; the jobs are: {}", name,
+                                                names.empty() ? "none" : names)};
 }
 
 RunRecord Scheduler::run(std::size_t idx, TimeMs due, bool caught_up, bool manual) {

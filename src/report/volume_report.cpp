@@ -9,6 +9,7 @@
 #include "query/output.h"
 #include "query/stat_graph.h"
 #include "query/stat_series.h"
+
 #include "report/report_builder.h"
 #include "report/report_format.h"
 
@@ -39,9 +40,9 @@ Result<VolumeType> parse_volume_type(std::string_view text) {
   if (text == "manager") return VolumeType::Manager;
   if (text == "operator") return VolumeType::Operator;
   if (text == "conversation") return VolumeType::Conversation;
-  return Error{ErrorCode::InvalidArgument,
-               fmt::format("unknown report type \"{}\"; use manager, operator or conversation",
-                           text)};
+  return Error{
+      ErrorCode::InvalidArgument,
+      fmt::format("unknown report type \"{}\"; use manager, operator or conversation", text)};
 }
 
 std::string_view volume_type_name(VolumeType t) {
@@ -99,14 +100,12 @@ Result<void> check_options(const VolumeOptions& o, const enrich::IpGroups* group
     return false;
   };
   if (!o.location.empty() && !has(true, o.location)) {
-    return Error{ErrorCode::InvalidArgument,
-                 fmt::format("--location \"{}\" is unknown; {}", o.location,
-                             known_values(groups, true))};
+    return Error{ErrorCode::InvalidArgument, fmt::format("--location \"{}\" is unknown; {}",
+                                                         o.location, known_values(groups, true))};
   }
   if (!o.activity.empty() && !has(false, o.activity)) {
-    return Error{ErrorCode::InvalidArgument,
-                 fmt::format("--activity \"{}\" is unknown; {}", o.activity,
-                             known_values(groups, false))};
+    return Error{ErrorCode::InvalidArgument, fmt::format("--activity \"{}\" is unknown; {}",
+                                                         o.activity, known_values(groups, false))};
   }
   if (!o.host.empty() && !Cidr::parse(o.host, Cidr::HostBits::Clear) &&
       (groups == nullptr || groups->find(o.host) == nullptr)) {

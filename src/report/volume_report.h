@@ -18,6 +18,7 @@
 #include "core/time.h"
 #include "enrich/ip_groups.h"
 #include "query/executor.h"
+
 #include "report/report_model.h"
 
 namespace flowscope::report {

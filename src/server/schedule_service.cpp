@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+
 #include "report/job_process.h"
 
 namespace flowscope::server {
@@ -23,7 +24,9 @@ Result<std::unique_ptr<ScheduleService>> ScheduleService::start(
   s->clock_ = clock;
   s->scheduler_ = std::make_unique<report::Scheduler>(
       std::move(jobs), datadir, TimeZoneRef::utc(),
-      [po](const report::ScheduleJob& job, TimeMs due) { return report::run_job_process(po, job, due); },
+      [po](const report::ScheduleJob& job, TimeMs due) {
+        return report::run_job_process(po, job, due);
+      },
       clock);
   if (auto r = s->scheduler_->load(); !r) return r.error();
   auto log = logger("schedule");
@@ -56,17 +59,17 @@ void ScheduleService::loop() {
                   r.caught_up ? ", caught up after downtime" : "", r.duration_ms,
                   files.empty() ? "" : ": ", files);
       } else {
-        log->error("job {} (due {}) failed with exit code {} in {} ms: {} (log: "
-                   "schedule-logs/{}.log)",
-                   r.job, format_time(r.due), r.result.exit_code, r.duration_ms, r.result.message,
-                   r.job);
+        log->error(
+            "job {} (due {}) failed with exit code {} in {} ms: {} (log: "
+            "schedule-logs/{}.log)",
+            r.job, format_time(r.due), r.result.exit_code, r.duration_ms, r.result.message, r.job);
       }
     }
     const TimeMs next = scheduler_->next_due();
     const TimeMs now = clock_();
     // Wake at the next due time, and at least every minute (clock changes, suspend).
-    const auto wait = std::clamp<std::int64_t>(next == TimeMs::max() ? 60'000 : (next - now).count(),
-                                               50, 60'000);
+    const auto wait =
+        std::clamp<std::int64_t>(next == TimeMs::max() ? 60'000 : (next - now).count(), 50, 60'000);
     std::unique_lock lock(mu_);
     if (cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stop_; })) return;
   }
@@ -75,18 +78,21 @@ void ScheduleService::loop() {
 void ScheduleService::metrics(MetricsWriter& w) const {
   const auto jobs = scheduler_->snapshot();
   w.family("flowscope_schedule_runs_total", "counter", "scheduled job runs, per job");
-  for (const auto& j : jobs) w.sample("flowscope_schedule_runs_total", static_cast<double>(j.runs), {{"job", j.name}});
+  for (const auto& j : jobs)
+    w.sample("flowscope_schedule_runs_total", static_cast<double>(j.runs), {{"job", j.name}});
   w.family("flowscope_schedule_failures_total", "counter", "scheduled job runs that failed");
   for (const auto& j : jobs) {
-    w.sample("flowscope_schedule_failures_total", static_cast<double>(j.failures), {{"job", j.name}});
+    w.sample("flowscope_schedule_failures_total", static_cast<double>(j.failures),
+             {{"job", j.name}});
   }
   w.family("flowscope_schedule_last_duration_seconds", "gauge", "duration of the job's last run");
   for (const auto& j : jobs) {
-    w.sample("flowscope_schedule_last_duration_seconds", static_cast<double>(j.last_duration_ms) / 1000.0,
-             {{"job", j.name}});
+    w.sample("flowscope_schedule_last_duration_seconds",
+             static_cast<double>(j.last_duration_ms) / 1000.0, {{"job", j.name}});
   }
   w.family("flowscope_schedule_last_success", "gauge", "1 when the job's last run succeeded");
-  for (const auto& j : jobs) w.sample("flowscope_schedule_last_success", j.last_ok ? 1 : 0, {{"job", j.name}});
+  for (const auto& j : jobs)
+    w.sample("flowscope_schedule_last_success", j.last_ok ? 1 : 0, {{"job", j.name}});
   w.family("flowscope_schedule_next_run_seconds", "gauge", "when the job runs next (Unix time)");
   for (const auto& j : jobs) {
     if (j.next == TimeMs::max()) continue;

@@ -14,8 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "report/scheduler.h"
 #include "server/metrics.h"
+
+#include "report/scheduler.h"
 
 namespace flowscope::server {
 

@@ -1,11 +1,11 @@
 #include "server/server.h"
-#include "server/schedule_service.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "server/http_server.h"
+#include "server/schedule_service.h"
 
 namespace flowscope::server {
 
@@ -149,8 +149,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   if (!ingest) return ingest.error();
   s->ingest_ = std::move(*ingest);
   if (!config.schedule.empty()) {
-    auto sched = ScheduleService::start(config.schedule, config.store.dir, {},
-                                        s->options_.clock);
+    auto sched = ScheduleService::start(config.schedule, config.store.dir, {}, s->options_.clock);
     if (!sched) return sched.error();
     s->schedule_ = std::move(*sched);
   }

@@ -20,6 +20,7 @@
 #include "core/cidr.h"
 #include "core/result.h"
 #include "core/time.h"
+
 #include "report/schedule.h"
 
 namespace flowscope::server {

@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <fmt/format.h>
+#include "store/store_test_support.h"
 
 #include "report/report_format.h"
 #include "report/volume_report.h"
-#include "store/store_test_support.h"
 #include "test_support.h"
 
 namespace flowscope::report {
@@ -57,10 +57,10 @@ class ReportCommand : public ::testing::Test {
   // Runs a report into OUT/<name> and returns its JSON model.
   static nlohmann::json report(const std::string& name, std::vector<std::string> extra) {
     const fs::path out = dir_->path() / name;
-    std::vector<std::string> args = {"report", "volume", "-d", data_.string(), "--groups", kGroups,
-                                     "--start", "2026-11-01", "--end", "2026-11-02", "--out",
-                                     out.string(), "--format", "pdf,html,json",
-                                     "--now", "2026-12-06T03:00:00Z", "-q"};
+    std::vector<std::string> args = {
+        "report",   "volume",        "-d",    data_.string(),         "--groups", kGroups,
+        "--start",  "2026-11-01",    "--end", "2026-11-02",           "--out",    out.string(),
+        "--format", "pdf,html,json", "--now", "2026-12-06T03:00:00Z", "-q"};
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = testing::run_flowscope(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -75,8 +75,8 @@ class ReportCommand : public ::testing::Test {
   // Runs one query line of a table ("flowscope stat ...") with --json; its JSON lines.
   static std::vector<nlohmann::json> stat(const std::string& command) {
     EXPECT_EQ(command.rfind("flowscope stat ", 0), 0u) << command;
-    const std::string line = std::string(FLOWSCOPE_BINARY) + command.substr(9) +
-                             " --json --no-progress";
+    const std::string line =
+        std::string(FLOWSCOPE_BINARY) + command.substr(9) + " --json --no-progress";
     std::vector<nlohmann::json> rows;
     std::istringstream in(testing::run_shell(line));
     for (std::string l; std::getline(in, l);) rows.push_back(nlohmann::json::parse(l));
@@ -170,14 +170,15 @@ TEST_F(ReportCommand, ManagerNumbersEqualStat) {
   check_ranked(table(rep, "Top countries"), 0);
   // Locations: the groups' rows of `-grp group` summed per location of the groups file.
   const std::map<std::string, std::string> location_of = {
-      {"1", "Brussels HQ"}, {"2", "Brussels HQ"},  {"3", "Liege campus"},
+      {"1", "Brussels HQ"},  {"2", "Brussels HQ"}, {"3", "Liege campus"},
       {"4", "Remote sites"}, {"5", "Data centre"}, {"6", "Data centre"}};
   const auto locs = table(rep, "Top locations");
   std::map<std::string, std::uint64_t> want;
   for (const auto& r : stat(locs["query"].get<std::string>())) {
     if (!r.contains("rank")) continue;
     const std::string id = r["group"].is_null() ? "" : r["group"].get<std::string>();
-    want[id.empty() ? "(outside IP groups)" : location_of.at(id)] += r["bytes"].get<std::uint64_t>();
+    want[id.empty() ? "(outside IP groups)" : location_of.at(id)] +=
+        r["bytes"].get<std::uint64_t>();
   }
   ASSERT_EQ(locs["rows"].size(), want.size() + 2);  // 5 locations (top 5) + others + total
   for (std::size_t i = 0; i + 2 < locs["rows"].size(); ++i) {
@@ -192,9 +193,9 @@ TEST_F(ReportCommand, ManagerNumbersEqualStat) {
   const auto in = stat(q.substr(q.find('\n') + 1));
   std::vector<double> bps;
   for (std::size_t b = 0; b < out[0]["series"].size(); ++b) {
-    bps.push_back((out[0]["series"][b]["value"].get<double>() +
-                   in[0]["series"][b]["value"].get<double>()) *
-                  8 / 300);
+    bps.push_back(
+        (out[0]["series"][b]["value"].get<double>() + in[0]["series"][b]["value"].get<double>()) *
+        8 / 300);
   }
   ASSERT_EQ(bps.size(), 576u);  // two days of 5-minute buckets, empty ones included
   std::sort(bps.begin(), bps.end());
@@ -205,8 +206,8 @@ TEST_F(ReportCommand, ManagerNumbersEqualStat) {
 }
 
 TEST_F(ReportCommand, ThresholdFoldsHostsAndPairsIntoOthers) {
-  const auto rep = report("conversation", {"--type", "conversation", "--threshold", "50000",
-                                           "--top", "10"});
+  const auto rep =
+      report("conversation", {"--type", "conversation", "--threshold", "50000", "--top", "10"});
   const auto pairs = table(rep, "Top host pairs");
   check_ranked(pairs, 50000);
   EXPECT_NE(pairs["note"].get<std::string>().find("below 50000 b/s"), std::string::npos);
@@ -246,8 +247,8 @@ TEST_F(ReportCommand, PdfRendersEveryPageAndHtmlIsSelfContained) {
   const fs::path png = dir_->path() / "page";
   testing::run_shell("pdftoppm -png -r 40 " + pdf + " " + png.string());
   for (int i = 1; i <= pages; ++i) {
-    const std::string text = testing::run_shell(
-        fmt::format("pdftotext -f {} -l {} {} - 2>/dev/null", i, i, pdf));
+    const std::string text =
+        testing::run_shell(fmt::format("pdftotext -f {} -l {} {} - 2>/dev/null", i, i, pdf));
     EXPECT_GT(text.size(), 100u) << "page " << i;
   }
   int images = 0;
@@ -271,12 +272,12 @@ TEST_F(ReportCommand, PdfRendersEveryPageAndHtmlIsSelfContained) {
   }
 
   const std::string html = slurp(base_.string() + ".html");
-  for (const char* fetch : {"src=", "href=", "url(", "<script", "<link", "http://", "https://",
-                            "@import"}) {
+  for (const char* fetch :
+       {"src=", "href=", "url(", "<script", "<link", "http://", "https://", "@import"}) {
     EXPECT_EQ(html.find(fetch), std::string::npos) << fetch;
   }
-  const std::string lint = testing::run_shell("xmllint --noout " + base_.string() +
-                                              ".html 2>&1; echo rc=$?");
+  const std::string lint =
+      testing::run_shell("xmllint --noout " + base_.string() + ".html 2>&1; echo rc=$?");
   EXPECT_EQ(lint, "rc=0\n");
   // The same tables, with the same exact numbers, as the JSON model.
   std::size_t tables_in_html = 0;
@@ -286,7 +287,8 @@ TEST_F(ReportCommand, PdfRendersEveryPageAndHtmlIsSelfContained) {
   }
   EXPECT_EQ(tables_in_html, tables(rep).size());
   const auto hosts = table(rep, "Top hosts");
-  EXPECT_NE(html.find(fmt::format("data-value=\"{}\"", hosts["rows"][0][2]["value"].get<std::uint64_t>())),
+  EXPECT_NE(html.find(fmt::format("data-value=\"{}\"",
+                                  hosts["rows"][0][2]["value"].get<std::uint64_t>())),
             std::string::npos);
   EXPECT_NE(html.find("<svg"), std::string::npos);
 }
@@ -301,15 +303,17 @@ TEST_F(ReportCommand, BadOptionsAreRefusedWithTheChoices) {
       {{"--top", "7"}, "--top 7: use 5, 10, 15, 20 or 25"},
       {{"--threshold", "2000"}, "use 0, 1000, 10000, 50000, 100000 or 500000"},
       {{"--start", "2026-11-10", "--end", "2026-11-01"}, "is not before --end"},
-      {{"--location", "Mars"}, "--location \"Mars\" is unknown; known: \"Brussels HQ\", \"Liege "
-                               "campus\", \"Remote sites\", \"Data centre\""},
+      {{"--location", "Mars"},
+       "--location \"Mars\" is unknown; known: \"Brussels HQ\", \"Liege "
+       "campus\", \"Remote sites\", \"Data centre\""},
       {{"--activity", "Dancing"}, "--activity \"Dancing\" is unknown; known:"},
       {{"--host", "nowhere host"}, "--host \"nowhere host\" is neither"},
       {{"--format", "docx"}, "use pdf, html or json"},
   };
   for (const auto& c : cases) {
-    std::vector<std::string> args = {"report", "volume", "-d", data_.string(), "--groups", kGroups,
-                                     "--out", (dir_->path() / "bad").string()};
+    std::vector<std::string> args = {
+        "report",   "volume", "-d",    data_.string(),
+        "--groups", kGroups,  "--out", (dir_->path() / "bad").string()};
     bool has_window = false;
     for (const auto& a : c.args) has_window |= a == "--start";
     if (!has_window) {
@@ -340,9 +344,9 @@ TEST_F(ReportCommand, DetailPerMatchingHost) {
   const auto servers = table(rep, "Servers it talked to (as a client)");
   check_ranked(servers, 0);
   std::ofstream(patterns) << "10.0.0.300\n";
-  auto bad = testing::run_flowscope({"report", "detail", "-d", data_.string(), "--patterns",
-                                     patterns.string(), "--start", "2026-11-01", "--end",
-                                     "2026-11-02"});
+  auto bad =
+      testing::run_flowscope({"report", "detail", "-d", data_.string(), "--patterns",
+                              patterns.string(), "--start", "2026-11-01", "--end", "2026-11-02"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("labs.txt:1: \"10.0.0.300\" is not an address pattern"), std::string::npos)
       << bad.err;
@@ -354,7 +358,8 @@ TEST(ReportFormat, PercentileAndUnits) {
   EXPECT_EQ(percentile95(v), 95);
   EXPECT_EQ(percentile95({7}), 7);
   EXPECT_EQ(percentile95({}), 0);
-  EXPECT_EQ(percentile95({5, 1, 4, 2, 3, 10, 9, 8, 7, 6, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}), 19);
+  EXPECT_EQ(percentile95({5, 1, 4, 2, 3, 10, 9, 8, 7, 6, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}),
+            19);
   EXPECT_EQ(human_bytes(999), "999 B");
   EXPECT_EQ(human_bytes(1234567), "1.23 MB");
   EXPECT_EQ(human_rate(45600), "45.6 kb/s");

@@ -3,9 +3,7 @@
 // writes its report, and shows in the history file, `flowscope schedule history|list` and
 // /metrics; a bad `when` stops `serve --check` naming the line. Waits on files with a deadline,
 // never sleeps a fixed time.
-#include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -16,8 +14,11 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
 
 #include "store/store_test_support.h"
+
 #include "test_support.h"
 
 namespace flowscope::report {
@@ -47,20 +48,23 @@ bool wait_for(F ready, int seconds) {
 
 std::string config(const fs::path& dir, const std::string& when) {
   return "[ingest]\nlisten = [\"127.0.0.1\"]\nnetflow_port = 0\nipfix_port = 0\nsflow_port = 0\n"
-         "workers = 1\n[store]\ndir = \"" + (dir / "data").string() +
+         "workers = 1\n[store]\ndir = \"" +
+         (dir / "data").string() +
          "\"\n[query]\nport = 0\n[http]\nport = 0\n\n"
-         "[[schedule]]\nname = \"hourly-manager\"\nwhen = \"" + when + "\"\n"
-         "command = \"report volume -d {datadir} --groups " + kGroups +
-         " --start 2026-11-01 --end 2026-11-01 --format html --out " + (dir / "reports").string() +
-         "/{date}\"\n";
+         "[[schedule]]\nname = \"hourly-manager\"\nwhen = \"" +
+         when +
+         "\"\n"
+         "command = \"report volume -d {datadir} --groups " +
+         kGroups + " --start 2026-11-01 --end 2026-11-01 --format html --out " +
+         (dir / "reports").string() + "/{date}\"\n";
 }
 
 TEST(ScheduleServe, MissedRunIsCaughtUpOnceAtStart) {
   store::testing::TempDir dir;
   const fs::path data = dir.path() / "data";
   auto g = testing::run_flowscope({"gen", "sessions", "-d", data.string(), "--groups", kGroups,
-                                   "--start", "2026-11-01T00:00:00Z", "--duration", "1d",
-                                   "--rate", "0.2", "-q"});
+                                   "--start", "2026-11-01T00:00:00Z", "--duration", "1d", "--rate",
+                                   "0.2", "-q"});
   ASSERT_EQ(g.exit_code, 0) << g.err;
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())

@@ -1,6 +1,8 @@
 // The built-in scheduler on an injected clock (report/scheduler.h): jobs run on time, none is
 // skipped, a restart neither repeats a run nor loses one (a missed run is caught up once), a
 // bad `when` is refused with its configuration line; the cron arithmetic behind it.
+#include "report/scheduler.h"
+
 #include <map>
 #include <string>
 #include <vector>
@@ -8,9 +10,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "report/schedule.h"
-#include "report/scheduler.h"
 #include "store/store_test_support.h"
+
+#include "report/schedule.h"
 
 namespace flowscope::report {
 namespace {
@@ -114,7 +116,8 @@ TEST(Schedule, ConfigErrorsNameTheLine) {
                                       "minute 61 is outside 0-59"),
             std::string::npos)
       << jobs.error().message;
-  auto unknown = parse_schedule("[[schedule]]\nname = \"a\"\nwhen = \"@daily\"\njob = \"x\"\n", "s.toml");
+  auto unknown =
+      parse_schedule("[[schedule]]\nname = \"a\"\nwhen = \"@daily\"\njob = \"x\"\n", "s.toml");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("s.toml:4: schedule a: job \"x\" is unknown"),
             std::string::npos)
@@ -133,17 +136,19 @@ TEST(Schedule, PresetsAndCommands) {
       "command = \"flowscope report volume --type manager -d {datadir} --location 'Brussels HQ' "
       "--out /srv/r/{date}\"\n"
       "[[schedule]]\nname = \"dns\"\nwhen = \"@weekly\"\njob = \"ipinfo\"\nall = true\n"
-      "[[schedule]]\nname = \"drop\"\nwhen = \"15 3 * * *\"\njob = \"retention\"\ncatch_up = false\n",
+      "[[schedule]]\nname = \"drop\"\nwhen = \"15 3 * * *\"\njob = \"retention\"\ncatch_up = "
+      "false\n",
       "s.toml");
   ASSERT_TRUE(jobs) << jobs.error().message;
   ASSERT_EQ(jobs->size(), 3u);
   EXPECT_EQ((*jobs)[0].kind, "report");
   const auto cmd = expand_command((*jobs)[0], "/var/lib/fs", at("2026-12-01T06:00Z"), {});
-  const std::vector<std::string> want = {"report", "volume", "--type", "manager",
-                                         "-d", "/var/lib/fs", "--location", "Brussels HQ",
-                                         "--out", "/srv/r/2026-12-01"};
+  const std::vector<std::string> want = {"report", "volume",           "--type",     "manager",
+                                         "-d",     "/var/lib/fs",      "--location", "Brussels HQ",
+                                         "--out",  "/srv/r/2026-12-01"};
   EXPECT_EQ(cmd, want);
-  EXPECT_EQ((*jobs)[1].command, (std::vector<std::string>{"ipinfo", "refresh", "-d", "{datadir}", "--all"}));
+  EXPECT_EQ((*jobs)[1].command,
+            (std::vector<std::string>{"ipinfo", "refresh", "-d", "{datadir}", "--all"}));
   EXPECT_EQ((*jobs)[2].kind, "retention");
   EXPECT_FALSE((*jobs)[2].catch_up);
 }
@@ -153,7 +158,8 @@ TEST(Scheduler, RunsOnTimeAndSkipsNothing) {
   rig.now = at("2026-12-06T00:03Z");
   auto s = rig.make({job("hourly", "0 * * * *"), job("quarter", "*/15 * * * *")});
   // A day, ticking every minute and at odd seconds in between.
-  for (TimeMs t = at("2026-12-06T00:03Z"); t < at("2026-12-07T00:03Z"); t += std::chrono::seconds(37)) {
+  for (TimeMs t = at("2026-12-06T00:03Z"); t < at("2026-12-07T00:03Z");
+       t += std::chrono::seconds(37)) {
     rig.now = t;
     s->tick();
   }
