@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# F13 bench: `flowscope report volume --type manager` over 30 days of generated sessions at
-# 10k sessions/s equivalent (REPORT_BENCH_DAYS x 86400 x REPORT_BENCH_RATE, about 26 M), written
+# F13 bench: `flowscope report volume --type manager` over 30 days of generated sessions, about
+# 26 M as issue 18 asks (REPORT_BENCH_DAYS x 86400 x REPORT_BENCH_RATE; the issue's "10k
+# sessions/s" would be 26 billion over 30 days, so the count is taken as meant: 10/s), written
 # by `flowscope gen sessions` into a store with rollup views for the report's groupings
 # (totals and series by protocol and service, hosts, IP groups, countries). The goal: under
 # 30 s on the 2-core development machine, thanks to rollups. Prints the wall time of the report
@@ -11,8 +12,8 @@ set -euo pipefail
 bin=${1:?usage: report_bench.sh FLOWSCOPE_BIN WORKDIR}
 work=${2:?}
 days=${REPORT_BENCH_DAYS:-30}
-rate=${REPORT_BENCH_RATE:-10000}
-runs=${REPORT_BENCH_RUNS:-3}
+rate=${REPORT_BENCH_RATE:-10}
+runs=${REPORT_BENCH_RUNS:-1}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 groups="$root/tests/data/report/groups.toml"
 store="$work/report_store"
