@@ -37,6 +37,7 @@ struct ReportOptions {
   std::string now;
   std::string patterns;
   bool quiet = false;
+  bool explain = false;
 };
 
 struct Context {
@@ -209,6 +210,11 @@ void run_volume(const ReportOptions& opt) {
   auto rep = report::build_volume_report(source, c.volume, c.groups.get());
   if (!rep) throw UserError{rep.error().message};
   write_all(*rep, c.out, "volume-" + opt.type, c.formats);
+  if (opt.explain) {
+    const auto& s = source.scanned();
+    std::cerr << fmt::format("report: blocks {} read, {} skipped; rows {} read\n",
+                             s.blocks - s.blocks_skipped, s.blocks_skipped, s.rows_read);
+  }
 }
 
 void run_detail(const ReportOptions& opt) {
@@ -269,6 +275,8 @@ void add_shared(CLI::App* cmd, ReportOptions& o) {
       ->capture_default_str();
   cmd->add_option("--now", o.now, "Take this time as now (the default period is relative)");
   cmd->add_flag("-q,--quiet", o.quiet, "No progress on stderr");
+  cmd->add_flag("--explain", o.explain,
+                "After the report, on stderr: blocks and rows the store read for it");
 }
 
 }  // namespace
