@@ -22,6 +22,10 @@ void register_stat(CLI::App& app);
 void register_export(CLI::App& app);
 void register_capture(CLI::App& app);
 void register_tcpflow(CLI::App& app);
+void register_report(CLI::App& app);
+void register_schedule(CLI::App& app);
+// `gen sessions`, under the `gen` subcommand (gen_sessions_command.cpp).
+void register_gen_sessions(CLI::App& gen);
 
 // Builds the whole command line; `main` and the CLI tests share it.
 void register_all(CLI::App& app);

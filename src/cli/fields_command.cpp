@@ -101,6 +101,8 @@ void register_all(CLI::App& app) {
   register_export(app);
   register_capture(app);
   register_tcpflow(app);
+  register_report(app);
+  register_schedule(app);
 }
 
 }  // namespace flowscope::cli

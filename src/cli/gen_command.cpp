@@ -291,6 +291,7 @@ void register_gen(CLI::App& app) {
   CLI::App* gen =
       app.add_subcommand("gen", "Generate synthetic flow export, or real traffic on loopback");
   gen->require_subcommand(1);
+  register_gen_sessions(*gen);
   gen->footer(
       "Examples:\n"
       "  flowscope gen flows --format ipfix --to 127.0.0.1:4739 --rate 2000 --duration 5m\n"

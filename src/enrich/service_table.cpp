@@ -102,4 +102,15 @@ ServicePorts ServiceTable::service_ports() const {
   return out;
 }
 
+std::filesystem::path ServiceTable::shipped_path() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const auto& candidate : {exe.parent_path() / "../share/flowscope/services.tsv",
+                                exe.parent_path() / "../../../data/services.tsv"}) {
+    if (std::filesystem::exists(candidate, ec)) return candidate;
+  }
+  return {};
+}
+
 }  // namespace flowscope::enrich

@@ -26,6 +26,9 @@ class ServiceTable {
   // replace earlier ones of the same protocol and port. Protocols: tcp, udp, sctp. Errors name
   // the file and line.
   Result<void> add_file(const std::filesystem::path& path);
+  // The table shipped with flowscope: next to the installed binary (PREFIX/share/flowscope) or
+  // in the source tree of a build directory; empty when neither is there.
+  static std::filesystem::path shipped_path();
   Result<void> add_text(std::string_view text, std::string_view source);
 
   // "" when the port has no name.

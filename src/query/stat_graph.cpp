@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/field_format.h"
+#include "query/chart_style.h"
 #include "query/output.h"
 #ifdef FLOWSCOPE_HAVE_CAIRO
 #include <cairo.h>
@@ -43,7 +44,8 @@ std::string row_label(const StatResult& result, std::size_t row, const TimeZoneR
 
 GraphData graph_data(const StatResult& result, const TimeZoneRef& zone) {
   GraphData d;
-  for (std::size_t r = 0; r < result.rows.size(); ++r) d.labels.push_back(row_label(result, r, zone));
+  for (std::size_t r = 0; r < result.rows.size(); ++r)
+    d.labels.push_back(row_label(result, r, zone));
   d.labels.push_back(fmt::format("others ({})", result.other_groups));
   d.buckets = result.buckets;
   d.series = result.series;
@@ -86,40 +88,6 @@ Result<void> write_graph(const std::string&, const StatSpec&, const GraphData&,
 
 #else
 
-namespace {
-
-struct Rgb {
-  double r, g, b;
-};
-constexpr Rgb kPalette[] = {{0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17},
-                            {0.84, 0.15, 0.16}, {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29},
-                            {0.89, 0.47, 0.76}, {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81},
-                            {0.40, 0.55, 0.80}};
-constexpr Rgb kOthers = {0.75, 0.75, 0.75};
-
-std::string si(double v) {
-  const char* units[] = {"", "k", "M", "G", "T", "P"};
-  int u = 0;
-  while (v >= 1000 && u < 5) {
-    v /= 1000;
-    ++u;
-  }
-  return v == std::floor(v) ? fmt::format("{:.0f}{}", v, units[u])
-                            : fmt::format("{:.1f}{}", v, units[u]);
-}
-
-// A round axis maximum at or above `v`: 1, 2 or 5 times a power of ten.
-double nice_max(double v) {
-  if (v <= 0) return 1;
-  const double p = std::pow(10.0, std::floor(std::log10(v)));
-  for (double m : {1.0, 2.0, 5.0, 10.0}) {
-    if (m * p >= v) return m * p;
-  }
-  return 10 * p;
-}
-
-}  // namespace
-
 Result<void> write_graph(const std::string& path, const StatSpec& spec, const GraphData& result,
                          const GraphOptions& options) {
   if (options.width < kGraphMinWidth || options.height < kGraphMinHeight ||
@@ -161,7 +129,7 @@ Result<void> write_graph(const std::string& path, const StatSpec& spec, const Gr
     for (std::size_t r = 0; r < nrows; ++r) {
       const double v = static_cast<double>(result.series[r * nb + b]);
       if (v <= 0) continue;
-      const Rgb c = r + 1 == nrows ? kOthers : kPalette[r % std::size(kPalette)];
+      const Rgb c = r + 1 == nrows ? kChartOthers : chart_color(r);
       cairo_set_source_rgb(cr, c.r, c.g, c.b);
       const double y0 = top + ph - base / ymax * ph;
       const double y1 = top + ph - (base + v) / ymax * ph;
@@ -185,7 +153,7 @@ Result<void> write_graph(const std::string& path, const StatSpec& spec, const Gr
     cairo_move_to(cr, left - 4, y);
     cairo_line_to(cr, left, y);
     cairo_stroke(cr);
-    const std::string text = si(v);
+    const std::string text = si_label(v);
     cairo_text_extents_t ext;
     cairo_text_extents(cr, text.c_str(), &ext);
     cairo_move_to(cr, left - 8 - ext.width, y + ext.height / 2);
@@ -198,12 +166,8 @@ Result<void> write_graph(const std::string& path, const StatSpec& spec, const Gr
     cairo_move_to(cr, x, top + ph);
     cairo_line_to(cr, x, top + ph + 4);
     cairo_stroke(cr);
-    std::string text = format_time(time_from_ms(result.buckets[b]), options.zone);
-    if (auto t = text.find('T'); t != std::string::npos) {
-      // "11-24 08:00" when the window spans days, else "08:00:10".
-      const bool days = result.buckets.back() - result.buckets.front() >= 86400000;
-      text = days ? text.substr(5, 5) + " " + text.substr(t + 1, 5) : text.substr(t + 1, 8);
-    }
+    const std::string text =
+        time_tick(result.buckets[b], result.buckets.back() - result.buckets.front(), options.zone);
     cairo_text_extents_t ext;
     cairo_text_extents(cr, text.c_str(), &ext);
     cairo_move_to(cr, x - ext.width / 2, top + ph + 18);
@@ -229,7 +193,7 @@ Result<void> write_graph(const std::string& path, const StatSpec& spec, const Gr
   for (std::size_t r = 0; r < nrows; ++r) {
     const double y = top + 4 + static_cast<double>(r) * 16;
     if (y + 12 > h) break;
-    const Rgb c = r + 1 == nrows ? kOthers : kPalette[r % std::size(kPalette)];
+    const Rgb c = r + 1 == nrows ? kChartOthers : chart_color(r);
     cairo_set_source_rgb(cr, c.r, c.g, c.b);
     cairo_rectangle(cr, w - right + 12, y, 10, 10);
     cairo_fill(cr);

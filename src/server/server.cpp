@@ -6,24 +6,9 @@
 #include "clickhouse/clickhouse_backend.h"
 #include "core/log.h"
 #include "server/http_server.h"
+#include "server/schedule_service.h"
 
 namespace flowscope::server {
-namespace {
-
-// The services table shipped with flowscope, when [enrich] services is not set: next to the
-// installed binary (PREFIX/share/flowscope) or in the source tree of a build directory.
-std::filesystem::path shipped_services() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  for (const auto& candidate : {exe.parent_path() / "../share/flowscope/services.tsv",
-                                exe.parent_path() / "../../../data/services.tsv"}) {
-    if (std::filesystem::exists(candidate, ec)) return candidate;
-  }
-  return {};
-}
-
-}  // namespace
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
@@ -54,7 +39,7 @@ Result<void> Server::load_enrichment(const ServerConfig& config) {
     groups_.store(std::make_shared<const enrich::IpGroups>());
   }
   auto services = std::make_shared<enrich::ServiceTable>();
-  const auto path = e.services.empty() ? shipped_services() : e.services;
+  const auto path = e.services.empty() ? enrich::ServiceTable::shipped_path() : e.services;
   if (!path.empty()) {
     if (auto r = services->add_file(path); !r) {
       return Error{r.error().code, fmt::format("{}: [enrich] services: {}",
@@ -181,6 +166,11 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   auto ingest = UdpIngest::start(config.ingest, *s->pipeline_, &s->interfaces_);
   if (!ingest) return ingest.error();
   s->ingest_ = std::move(*ingest);
+  if (!config.schedule.empty()) {
+    auto sched = ScheduleService::start(config.schedule, config.store.dir, {}, s->options_.clock);
+    if (!sched) return sched.error();
+    s->schedule_ = std::move(*sched);
+  }
   log->info("serving from {} (data in {})", config.source, config.store.dir.string());
   return s;
 }
@@ -290,6 +280,7 @@ bool Server::tick() {
 void Server::stop() {
   if (stopped_.exchange(true)) return;
   auto log = logger("server");
+  if (schedule_) schedule_->stop();  // a running job ends first (it may read the store)
   if (ingest_) ingest_->stop();      // no more datagrams; partial batches queued
   if (pipeline_) pipeline_->stop();  // drain, close open sessions, append
   if (query_) query_->stop();

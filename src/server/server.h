@@ -37,6 +37,8 @@
 
 namespace flowscope::server {
 
+class ScheduleService;
+
 class HttpServer;
 struct Route;
 
@@ -127,6 +129,7 @@ class Server {
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<QueryServer> query_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<ScheduleService> schedule_;  // [[schedule]] jobs; null without any
 };
 
 }  // namespace flowscope::server

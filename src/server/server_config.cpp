@@ -239,6 +239,11 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
                                     "error, off",
                                     cfg.log_level));
   }
+  if (top.find("schedule") != nullptr) {
+    auto jobs = report::parse_schedule(text, source);
+    if (!jobs) return jobs.error();
+    cfg.schedule = std::move(*jobs);
+  }
   if (auto e = top.no_unknown_keys(); !e) return e.error();
 
   {

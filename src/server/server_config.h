@@ -21,6 +21,8 @@
 #include "core/result.h"
 #include "core/time.h"
 
+#include "report/schedule.h"
+
 namespace flowscope::server {
 
 struct IngestConfig {
@@ -119,6 +121,8 @@ struct ServerConfig {
   ListenerConfig query{"127.0.0.1", 9640, {}, {}, {}, false, {}, false, true, {}, {}, {}};
   ListenerConfig http{"127.0.0.1", 9641, {}, {}, {}, false, {}, false, true, {}, {}, {}};
   AuthConfig auth;
+  // [[schedule]] jobs run by the built-in scheduler (report/schedule.h, docs/reports.md).
+  std::vector<report::ScheduleJob> schedule;
 
   std::filesystem::path users_path() const {
     return auth.users.empty() ? store.dir / "users.json" : auth.users;

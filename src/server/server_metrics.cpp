@@ -1,6 +1,7 @@
 // Server::metrics_text: the /metrics page (docs/serve.md "Metrics" lists every family).
 #include <fmt/format.h>
 
+#include "server/schedule_service.h"
 #include "server/server.h"
 
 namespace flowscope::server {
@@ -187,6 +188,7 @@ std::string Server::metrics_text() const {
   w.sample("flowscope_config_generation", static_cast<double>(generation_.load()));
   w.family("flowscope_up", "gauge", "1 while healthy");
   w.sample("flowscope_up", healthy() ? 1 : 0);
+  if (schedule_) schedule_->metrics(w);
   return w.text();
 }
 
