@@ -101,6 +101,7 @@ void register_all(CLI::App& app) {
   register_export(app);
   register_capture(app);
   register_tcpflow(app);
+  register_doc(app);
 }
 
 }  // namespace flowscope::cli
