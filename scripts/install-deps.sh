@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, exactly what flowscope's build and tests need.
 # Idempotent: packages already present are left alone and nothing is downloaded then.
-# Usage: scripts/install-deps.sh [--bench]   (run as root, or with sudo available)
+# Usage: scripts/install-deps.sh [--bench|--deb]   (run as root, or with sudo available)
 set -euo pipefail
 
 packages=(
@@ -30,10 +30,18 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd tcpflow
   # the tcpflow tests render and read netviz's report.pdf (pdftoppm, pdftotext)
   poppler-utils
+  # the install test renders the man pages (groff -ww, man -l)
+  groff-base man-db
 )
 
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(hyperfine softflowd tcpflow bc)
+fi
+# make deb: the Debian package build and its checks (scripts/make-deb.sh); promtool (in
+# prometheus) for the install test's `promtool check metrics`, which CI runs (.ci/run). Not in
+# the default list: it is a daemon, 96 MB.
+if [[ "${1:-}" == "--deb" ]]; then
+  packages+=(debhelper dpkg-dev fakeroot lintian prometheus)
 fi
 
 missing=()
