@@ -52,7 +52,7 @@ install: build
 	@cmake --build build/release -j $(JOBS)
 	@DESTDIR=$(DESTDIR) cmake --install build/release
 
-# HARDEN=OFF: without the hardening flags (reuses an unhardened build's ccache objects).
+# HARDEN=OFF: the package without the hardening flags.
 HARDEN ?= ON
 deb: deps
 	@scripts/install-deps.sh --deb

@@ -3,7 +3,7 @@
 # protector on functions with arrays or address-taken locals, full RELRO (-z relro -z now: the
 # GOT read-only after start-up) and PIE. The Debian package turns it on (debian/rules). For
 # `make build` it is off for now: turning it on recompiles every object of every build sharing
-# the ccache (docs/packaging.md "Hardening"); -DFLOWSCOPE_HARDEN=ON in CMAKE_ARGS opts in.
+# the ccache once (docs/packaging.md "Hardening"); -DFLOWSCOPE_HARDEN=ON in CMAKE_ARGS opts in.
 include(CheckPIESupported)
 option(FLOWSCOPE_HARDEN "Fortify, stack protector, full RELRO and PIE (on in the Debian package)"
        OFF)

@@ -14,8 +14,8 @@ mkdir -p "$src"
 git ls-files -z --cached --others --exclude-standard -- . ':!tests/data' \
   | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
   | tar --null -T - -cf - | tar -xf - -C "$src"
-# debhelper gives the build its own HOME; keep ccache's directory so that the objects of
-# `make build` (same flags: debian/rules) are reused.
+# debhelper gives the build its own HOME; keep ccache's directory (a second `make deb` reuses
+# the first one's objects).
 if command -v ccache >/dev/null; then
   CCACHE_DIR=$(ccache -k cache_dir 2>/dev/null || ccache -p | awk '/cache_dir =/{print $NF}')
   export CCACHE_DIR
