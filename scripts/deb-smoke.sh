@@ -53,7 +53,9 @@ bin="$root/usr/bin/flowscope"
 run_as() { setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all -- "$@"; }
 run_as "$bin" serve -c "$cfg" --check || fail "the packaged serve.toml does not validate"
 ready="$root/var/lib/flowscope/ready.json"
-run_as "$bin" serve -c "$cfg" --ready-file "$ready" 2> "$root/serve.log" &
+# Not through run_as: `&` on a function forks a shell, and SIGTERM would reach that shell only.
+setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all -- \
+  "$bin" serve -c "$cfg" --ready-file "$ready" 2> "$root/serve.log" &
 pid=$!
 for _ in $(seq 100); do [[ -s $ready ]] && break; sleep 0.1; done
 [[ -s $ready ]] || { cat "$root/serve.log" >&2; fail "serve did not become ready as uid $uid"; }

@@ -40,5 +40,6 @@ if ((lintian_status != 0)); then
   echo "make deb: lintian reports errors" >&2
   exit 1
 fi
-echo "make deb: lintian: no errors ($(grep -c '^W:' "$out/lintian.txt" || true) warnings)"
+warnings=$(grep -c '^W:' "$out/lintian.txt" || true)
+echo "make deb: lintian: no errors, $warnings warnings"
 scripts/deb-smoke.sh "$deb"
