@@ -8,14 +8,18 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Uni
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
 CMAKE_ARGS ?=
+PREFIX    ?= /usr/local
 
-.PHONY: all deps build run test asan tsan fuzz bench soak format format-check clean help
+.PHONY: all deps build run test install deb asan tsan fuzz bench soak format format-check clean help
 
 all: build
 
 help:
 	@echo "make run      install, build and run flowscope's main job (see README)"
 	@echo "make test     install, build (Release) and run every test"
+	@echo "make install  build and install under PREFIX (/usr/local), DESTDIR for a staging root"
+	@echo "make deb      build the Debian package into build/deb/, install it in a scratch root"
+	@echo "              and smoke-test it as the package user; lintian (docs/packaging.md)"
 	@echo "make asan     build with ASan+UBSan and run the unit tests"
 	@echo "make tsan     build with ThreadSanitizer and run the server, store and security tests"
 	@echo "make fuzz     build the libFuzzer targets with clang and run each FUZZ_SECONDS (600)"
@@ -42,6 +46,19 @@ test: build
 	@cd build/release && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE slow
 	@FLOWSCOPE_WEB_DIST=build/release/web/dist FLOWSCOPE_BINARY=build/release/bin/flowscope \
 	  node web/tests/run.mjs --why-skip 2>/dev/null || true
+
+# GNUInstallDirs layout (docs/packaging.md). PREFIX is set at configure time, since the systemd
+# units name the installed binary; DESTDIR stages the tree (packagers, the install test).
+install: build
+	@cmake -S . -B build/release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build build/release -j $(JOBS)
+	@DESTDIR=$(DESTDIR) cmake --install build/release
+
+# HARDEN=OFF: the package without the hardening flags.
+HARDEN ?= ON
+deb: deps
+	@scripts/install-deps.sh --deb
+	@FLOWSCOPE_HARDEN=$(HARDEN) scripts/make-deb.sh
 
 asan: deps
 	$(call configure,build/asan,asan,-DFLOWSCOPE_BUILD_BENCH=OFF)

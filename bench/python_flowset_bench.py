@@ -40,7 +40,7 @@ def main():
     work = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
     corpus = os.environ.get("FLOWSCOPE_CORPUS",
-                            os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus"))
+                            os.path.join(os.path.dirname(__file__), "..", "tests", "data", "corpus"))
     path = os.path.join(work, "bench_1m.ft")
     total = make_file(path, n, corpus)
 

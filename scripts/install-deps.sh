@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, exactly what flowscope's build and tests need.
 # Idempotent: packages already present are left alone and nothing is downloaded then.
-# Usage: scripts/install-deps.sh [--bench] [--browser] [--clickhouse]   (run as root, or with
-# sudo available)
+# Usage: scripts/install-deps.sh [--bench] [--browser] [--clickhouse] [--deb]   (run as root, or
+# with sudo available)
 #   --browser: also Debian's chromium, for the dashboard's browser tests (web/tests; CI uses it)
 #   --clickhouse: clickhouse-server and -client (18.16) for the ClickHouse backend's tests and
 #   benchmark (docs/scale-out.md); without it those tests say SKIPPED.
+#   --deb: the Debian package build's tools (make deb) and promtool for the install test.
 set -euo pipefail
 
 packages=(
@@ -34,6 +35,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev python3 tshark nfdump snmpd tcpflow
   # the tcpflow tests render and read netviz's report.pdf (pdftoppm, pdftotext)
   poppler-utils
+  # the install test renders the man pages (groff -ww, man -l)
+  groff-base man-db
 )
 
 # The web dashboard (web/, docs/web.md) is built with npm: Debian's nodejs/npm only when no npm
@@ -47,7 +50,12 @@ for arg in "$@"; do
     --bench) packages+=(hyperfine softflowd tcpflow bc) ;;
     --browser) packages+=(chromium) ;;
     --clickhouse) packages+=(clickhouse-server clickhouse-client curl) ;;
-    *) echo "install-deps: unknown option $arg (--bench, --browser, --clickhouse)" >&2; exit 2 ;;
+    # make deb: the Debian package build and its checks (scripts/make-deb.sh); promtool (in
+    # prometheus) for the install test's `promtool check metrics`, which CI runs (.ci/run). Not
+    # in the default list: it is a daemon, 96 MB.
+    --deb) packages+=(debhelper dpkg-dev fakeroot lintian prometheus) ;;
+    *) echo "install-deps: unknown option $arg (--bench, --browser, --clickhouse, --deb)" >&2
+       exit 2 ;;
   esac
 done
 

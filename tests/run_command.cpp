@@ -29,7 +29,7 @@ std::string slurp(const std::string& path) {
 std::filesystem::path corpus_root() {
   const char* env = std::getenv("FLOWSCOPE_CORPUS");
   return env != nullptr ? std::filesystem::path(env)
-                        : std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus";
+                        : std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "tests/data/corpus";
 }
 
 std::string run_shell(const std::string& command) {

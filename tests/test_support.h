@@ -17,8 +17,8 @@ struct CommandResult {
 // Runs the flowscope binary of this build with `args` (no shell), capturing stdout and stderr.
 CommandResult run_flowscope(const std::vector<std::string>& args);
 
-// The shared corpus: $FLOWSCOPE_CORPUS, else ../shared/corpus beside the source tree. Tests
-// that need it skip with the reason when it is absent.
+// The shared corpus: $FLOWSCOPE_CORPUS, else tests/data/corpus in the source tree
+// (tests/data/corpus/README.md). Tests that need it skip with the reason when it is absent.
 std::filesystem::path corpus_root();
 
 // Runs `command` through /bin/sh and returns its standard output ("" if it cannot start).

@@ -3,7 +3,7 @@
 // the captures as they are, repeated (a few dozen hot flows), and copies whose IPv4 client
 // addresses differ per copy (tens of thousands of concurrent flows, cache misses in the table).
 // Each with nDPI application labels off (ndpi:0) and on (ndpi:1, when built with nDPI).
-// Items are packets. Data from FLOWSCOPE_CORPUS (default ../shared/corpus).
+// Items are packets. Data from FLOWSCOPE_CORPUS (default tests/data/corpus).
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -25,7 +25,7 @@ struct Frame {
 std::vector<Frame> load_frames() {
   const char* env = std::getenv("FLOWSCOPE_CORPUS");
   const std::filesystem::path dir =
-      std::filesystem::path(env != nullptr ? env : FLOWSCOPE_SOURCE_DIR "/../shared/corpus") /
+      std::filesystem::path(env != nullptr ? env : FLOWSCOPE_SOURCE_DIR "/tests/data/corpus") /
       "tcp";
   std::vector<Frame> frames;
   for (const char* name : {"tf_test1.pcap", "tf_bug6.pcap", "tf_udp.pcap", "tf_test3.pcap",

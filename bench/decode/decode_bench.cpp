@@ -18,7 +18,7 @@ std::filesystem::path corpus_dir() {
   if (const char* env = std::getenv("FLOWSCOPE_CORPUS"); env != nullptr && *env != '\0') {
     return env;
   }
-  return std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / ".." / "shared" / "corpus";
+  return std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "tests" / "data" / "corpus";
 }
 
 std::vector<std::byte> read_dat(const std::string& relative) {

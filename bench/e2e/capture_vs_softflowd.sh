@@ -14,7 +14,7 @@ set -euo pipefail
 bin=${1:?usage: capture_vs_softflowd.sh FLOWSCOPE_BIN WORKDIR}
 work=${2:?}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-corpus=${FLOWSCOPE_CORPUS:-$root/../shared/corpus}
+corpus=${FLOWSCOPE_CORPUS:-$root/tests/data/corpus}
 repeat=${CAPTURE_BENCH_REPEAT:-3000}
 mkdir -p "$work"
 

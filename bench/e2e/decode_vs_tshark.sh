@@ -10,7 +10,7 @@ set -euo pipefail
 bin=${1:?usage: decode_vs_tshark.sh FLOWSCOPE_BIN WORKDIR}
 work=${2:?}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-corpus=${FLOWSCOPE_CORPUS:-$root/../shared/corpus}
+corpus=${FLOWSCOPE_CORPUS:-$root/tests/data/corpus}
 repeat=${DECODE_BENCH_REPEAT:-20000}
 mkdir -p "$work"
 

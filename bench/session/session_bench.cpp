@@ -19,7 +19,7 @@ constexpr std::size_t kSessionsPerBatch = 4096;
 constexpr std::size_t kBatches = 32;
 
 std::filesystem::path geoip_dir() {
-  return std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / ".." / "shared" / "geoip";
+  return std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "tests" / "data" / "geoip";
 }
 
 std::vector<FlowBatch> make_batches() {
@@ -109,7 +109,7 @@ BENCHMARK(BM_Stitch)->Unit(benchmark::kMicrosecond);
 void BM_StitchEnrich(benchmark::State& state) {
   const auto dir = geoip_dir();
   if (!std::filesystem::exists(dir / "GeoLite2-City-Test.mmdb")) {
-    state.SkipWithError("MaxMind test databases not found in ../shared/geoip");
+    state.SkipWithError("MaxMind test databases not found in tests/data/geoip");
     return;
   }
   auto db = enrich::GeoDb::load({dir / "GeoLite2-City-Test.mmdb", dir / "GeoLite2-ASN-Test.mmdb"});

@@ -1,7 +1,7 @@
 """Shared fixtures: where the corpus and the flowscope binary are.
 
 The corpus is found as the C++ tests find it (tests/test_support.h corpus_root):
-$FLOWSCOPE_CORPUS, else ../shared/corpus beside the source tree; tests that need it skip
+$FLOWSCOPE_CORPUS, else tests/data/corpus in the source tree; tests that need it skip
 with the reason when it is absent.
 """
 
@@ -19,11 +19,7 @@ def corpus_root():
     env = os.environ.get("FLOWSCOPE_CORPUS")
     if env:
         return pathlib.Path(env)
-    for base in (SOURCE_DIR, *SOURCE_DIR.parents):
-        candidate = base.parent / "shared" / "corpus"
-        if candidate.is_dir():
-            return candidate
-    return SOURCE_DIR.parent / "shared" / "corpus"
+    return SOURCE_DIR / "tests" / "data" / "corpus"
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@
 // main() on the main thread.
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -26,9 +27,16 @@ void register_report(CLI::App& app);
 void register_schedule(CLI::App& app);
 // `gen sessions`, under the `gen` subcommand (gen_sessions_command.cpp).
 void register_gen_sessions(CLI::App& gen);
+// `completion bash|zsh` and the build's hidden `man --out DIR` (doc_command.cpp); registered last,
+// they walk the tree the others built.
+void register_doc(CLI::App& app);
 
 // Builds the whole command line; `main` and the CLI tests share it.
 void register_all(CLI::App& app);
+
+// When `args` (argv as main parsed it) name no subcommand but start with a word that is not one,
+// "unknown subcommand 'serv'; did you mean 'serve'?" (or the list); "" otherwise.
+std::string nearest_subcommand_hint(const CLI::App& app, const std::vector<std::string>& args);
 
 // Exit codes: 0 ok, 1 runtime error, 2 usage error.
 inline constexpr int kExitOk = 0;
@@ -37,7 +45,8 @@ inline constexpr int kExitUsage = 2;
 
 // Thrown by a subcommand's callback to end with a message the user can act on: what is wrong,
 // where, and the fix. main() prints "flowscope: error: <message>" and exits with `code`.
-// `flowscope tcpflow` outside CLI11: main() calls it when the binary is invoked as `tcpflow`.
+// `flowscope tcpflow` outside CLI11: main() calls it when the binary is invoked as `tcpflow` or
+// `flowscope-tcpflow`.
 int tcpflow_main(int argc, char** argv);
 
 struct UserError {

@@ -103,6 +103,7 @@ void register_all(CLI::App& app) {
   register_tcpflow(app);
   register_report(app);
   register_schedule(app);
+  register_doc(app);
 }
 
 }  // namespace flowscope::cli

@@ -19,11 +19,13 @@
 
 int main(int argc, char** argv) {
   using namespace flowscope;
-  // Invoked as `tcpflow` (the build's bin/tcpflow link): behave as `flowscope tcpflow`.
+  // Invoked as `tcpflow` (the build's bin/tcpflow link) or `flowscope-tcpflow` (the installed
+  // link, which leaves Debian's tcpflow alone): behave as `flowscope tcpflow`.
   if (argc > 0) {
     const std::string self = argv[0];
     const auto slash = self.rfind('/');
-    if (self.substr(slash == std::string::npos ? 0 : slash + 1) == "tcpflow") {
+    const std::string name = self.substr(slash == std::string::npos ? 0 : slash + 1);
+    if (name == "tcpflow" || name == "flowscope-tcpflow") {
       return cli::tcpflow_main(argc, argv);
     }
   }
@@ -73,6 +75,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
   } catch (const CLI::ParseError& e) {
+    // A mistyped subcommand: name the nearest one instead of CLI11's "not expected".
+    if (const std::string hint = cli::nearest_subcommand_hint(app, args); !hint.empty()) {
+      std::fprintf(stderr, "flowscope: error: %s\n", hint.c_str());
+      return cli::kExitUsage;
+    }
     // CLI11 prints the message (help and version too); its own codes become ours.
     return app.exit(e) == 0 ? cli::kExitOk : cli::kExitUsage;
   } catch (const cli::UserError& e) {

@@ -2,7 +2,17 @@
 // configuration, starts the server (ingest, pipeline, store, query protocol, admin HTTP), then
 // waits for signals: SIGHUP re-reads the configuration (a file with a future start_at waits for
 // its time), SIGTERM and SIGINT stop it cleanly (everything received is stored) with exit 0.
+// Under systemd (Type=notify) it reports READY, RELOADING, STOPPING and the watchdog.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +28,32 @@
 
 namespace flowscope::cli {
 namespace {
+
+// sd_notify(3)'s protocol without libsystemd: one datagram to the AF_UNIX socket systemd names
+// in NOTIFY_SOCKET ("@" = abstract namespace). Does nothing outside systemd.
+void notify_systemd(const std::string& state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@')) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::size_t len = std::strlen(path);
+  if (len >= sizeof(addr.sun_path)) return;
+  std::memcpy(addr.sun_path, path, len);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+  (void)::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+                 addr_len);
+  ::close(fd);
+}
+
+std::uint64_t monotonic_usec() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
 
 struct ServeOptions {
   std::string config;
@@ -90,6 +126,9 @@ void run_serve(const ServeOptions& opt) {
                s.netflow_port(), s.ipfix_port(), s.sflow_port(), s.query_port(),
                cfg->http.address.c_str(), s.http_port(), cfg->store.dir.c_str());
   if (!opt.ready_file.empty()) write_ready_file(opt.ready_file, s, *cfg);
+  notify_systemd("READY=1\nSTATUS=receiving flows");
+  // WATCHDOG_USEC (WatchdogSec=): the loop below pings every second, so it must be above that.
+  const bool watchdog = std::getenv("WATCHDOG_USEC") != nullptr;
 
   auto log = logger("server");
   for (;;) {
@@ -97,15 +136,19 @@ void run_serve(const ServeOptions& opt) {
     const int sig = sigtimedwait(&signals, nullptr, &second);
     if (sig == SIGHUP) {
       log->info("SIGHUP: reloading {}", cfg->source);
+      notify_systemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
       if (auto r = s.reload_file(); !r) {
         log->error("reload refused, the running configuration stays: {}", r.error().message);
       }
+      notify_systemd("READY=1");
     } else if (sig == SIGTERM || sig == SIGINT) {
       log->info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       break;
     }
     s.tick();
+    if (watchdog) notify_systemd("WATCHDOG=1");
   }
+  notify_systemd("STOPPING=1");
   s.stop();
   if (!opt.ready_file.empty()) std::filesystem::remove(opt.ready_file);
 }

@@ -1,5 +1,10 @@
 #include "core/log.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -10,6 +15,20 @@ namespace {
 
 std::mutex g_mutex;
 spdlog::level::level_enum g_level = spdlog::level::warn;
+
+// True when standard error is the journal's stream (systemd sets JOURNAL_STREAM to its
+// "device:inode"; systemd.exec(5)): the journal stamps each line, so ours would be a repeat.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  unsigned long long dev = 0;
+  unsigned long long ino = 0;
+  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  if (::fstat(STDERR_FILENO, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev &&
+         static_cast<unsigned long long>(st.st_ino) == ino;
+}
 
 }  // namespace
 
@@ -24,7 +43,11 @@ Result<void> init_logging(std::string_view level) {
   std::lock_guard lock(g_mutex);
   g_level = parsed;
   spdlog::set_level(parsed);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  if (stderr_is_journal()) {
+    spdlog::set_pattern("%l [%n] %v");
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  }
   return ok();
 }
 

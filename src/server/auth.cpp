@@ -147,6 +147,17 @@ void AuthService::audit(std::string_view event, std::string_view user, const IpA
   write_audit(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+void AuthService::reopen_audit() {
+  std::lock_guard lock(mutex_);
+  audit_.close();
+  audit_.clear();
+  audit_.open(audit_path_, std::ios::app);
+  if (!audit_) {
+    logger("server")->error("cannot reopen the audit log {}; audit events go to this log",
+                            audit_path_.string());
+  }
+}
+
 void AuthService::write_audit(const std::string& line) {
   std::lock_guard lock(mutex_);
   if (audit_) {

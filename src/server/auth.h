@@ -103,6 +103,9 @@ class AuthService {
   // Re-reads the user file (start, SIGHUP). On error the previous users stay.
   Result<void> reload_users();
   void set_config(const AuthConfig& config);
+  // Closes and reopens the audit log at its path (SIGHUP), so that logrotate can move the file
+  // away without copytruncate. Any thread.
+  void reopen_audit();
 
   // On refusal the error's message is auth_failure_name() and what to do.
   Result<LoginOk> login(const std::string& user, const std::string& password,

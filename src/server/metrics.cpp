@@ -1,5 +1,7 @@
 #include "server/metrics.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -62,14 +64,23 @@ void MetricsWriter::sample(std::string_view name, double value, Labels labels) {
 }
 
 void MetricsWriter::histogram(std::string_view name, const LatencyHistogram& h) {
+  // One consistent snapshot. observe() adds to a bucket, then to the count, so reading them
+  // apart while it runs could print a +Inf bucket and a _count below the le="10" bucket. The
+  // buckets only grow, so cumulative values read in order never decrease; the count is read
+  // after them, raised to their total, and printed as both +Inf and _count.
+  std::array<std::uint64_t, LatencyHistogram::kBounds.size()> cumulative{};
+  for (std::size_t i = 0; i < cumulative.size(); ++i) {
+    cumulative[i] = std::max(h.cumulative(i), i == 0 ? 0 : cumulative[i - 1]);
+  }
+  const std::uint64_t count = std::max(h.count(), cumulative.back());
   const std::string bucket = fmt::format("{}_bucket", name);
   for (std::size_t i = 0; i < LatencyHistogram::kBounds.size(); ++i) {
     const std::string le = fmt::format("{}", LatencyHistogram::kBounds[i]);
-    sample(bucket, static_cast<double>(h.cumulative(i)), {{"le", le}});
+    sample(bucket, static_cast<double>(cumulative[i]), {{"le", le}});
   }
-  sample(bucket, static_cast<double>(h.count()), {{"le", "+Inf"}});
+  sample(bucket, static_cast<double>(count), {{"le", "+Inf"}});
   sample(fmt::format("{}_sum", name), h.sum_seconds());
-  sample(fmt::format("{}_count", name), static_cast<double>(h.count()));
+  sample(fmt::format("{}_count", name), static_cast<double>(count));
 }
 
 }  // namespace flowscope::server

@@ -258,6 +258,9 @@ Result<void> Server::reload(ServerConfig next) {
 }
 
 Result<void> Server::reload_file() {
+  // SIGHUP: the audit log reopens first, even when the file below does not validate (logrotate
+  // has moved it and sends SIGHUP through systemctl reload).
+  auth_->reopen_audit();
   auto next = load_server_config(config().source);
   if (!next) return next.error();
   return reload(std::move(*next));

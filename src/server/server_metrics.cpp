@@ -1,10 +1,77 @@
 // Server::metrics_text: the /metrics page (docs/serve.md "Metrics" lists every family).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
 #include <fmt/format.h>
 
 #include "server/schedule_service.h"
 #include "server/server.h"
 
 namespace flowscope::server {
+namespace {
+
+// The standard process_* families of Prometheus' client libraries (Linux: /proc/self).
+void write_process_metrics(MetricsWriter& w) {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) {
+    const double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                       static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    w.family("process_cpu_seconds_total", "counter", "user and system CPU time spent, seconds");
+    w.sample("process_cpu_seconds_total", cpu);
+  }
+  const long page = ::sysconf(_SC_PAGESIZE);
+  std::ifstream statm("/proc/self/statm");
+  if (double size = 0, resident = 0; statm >> size >> resident) {
+    w.family("process_virtual_memory_bytes", "gauge", "virtual memory size, bytes");
+    w.sample("process_virtual_memory_bytes", size * static_cast<double>(page));
+    w.family("process_resident_memory_bytes", "gauge", "resident memory size, bytes");
+    w.sample("process_resident_memory_bytes", resident * static_cast<double>(page));
+  }
+  std::error_code ec;
+  std::size_t fds = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++fds;
+  }
+  if (!ec) {
+    w.family("process_open_fds", "gauge", "open file descriptors");
+    w.sample("process_open_fds", static_cast<double>(fds));
+  }
+  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    w.family("process_max_fds", "gauge", "maximum number of open file descriptors");
+    w.sample("process_max_fds", static_cast<double>(limit.rlim_cur));
+  }
+  // Start time: field 22 of /proc/self/stat (clock ticks after boot) plus btime of /proc/stat.
+  std::ifstream stat_file("/proc/self/stat");
+  const std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const auto close_paren = stat.rfind(')');
+  std::ifstream proc_stat("/proc/stat");
+  double boot_time = 0;
+  for (std::string line; std::getline(proc_stat, line);) {
+    if (line.rfind("btime ", 0) == 0) boot_time = std::stod(line.substr(6));
+  }
+  if (close_paren != std::string::npos && boot_time > 0) {
+    std::istringstream fields(stat.substr(close_paren + 2));
+    std::string field;
+    // After "pid (comm) ", field 3 (state) is the first; start time is field 22.
+    for (int i = 3; i <= 22 && fields >> field; ++i) {
+    }
+    if (fields) {
+      const double ticks = std::stod(field);
+      w.family("process_start_time_seconds", "gauge", "start time since the Unix epoch, seconds");
+      w.sample("process_start_time_seconds",
+               boot_time + ticks / static_cast<double>(::sysconf(_SC_CLK_TCK)));
+    }
+  }
+}
+
+}  // namespace
 
 std::string Server::metrics_text() const {
   MetricsWriter w;
@@ -189,6 +256,9 @@ std::string Server::metrics_text() const {
   w.family("flowscope_up", "gauge", "1 while healthy");
   w.sample("flowscope_up", healthy() ? 1 : 0);
   if (schedule_) schedule_->metrics(w);
+  w.family("flowscope_build_info", "gauge", "always 1; the version of the running server");
+  w.sample("flowscope_build_info", 1, {{"version", FLOWSCOPE_SERVER_VERSION}});
+  write_process_metrics(w);
   return w.text();
 }
 

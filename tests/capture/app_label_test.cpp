@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 std::multimap<std::string, std::string> labels(const std::vector<std::string>& extra) {
   const char* env = std::getenv("FLOWSCOPE_CORPUS");
   const fs::path file =
-      (env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus") /
+      (env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "tests/data/corpus") /
       "tcp" / "tf_test1.pcap";
   std::vector<std::string> args = {"capture", "-r",       file.string(),
                                    "-q",      "--fields", "proto,srv_port,application"};
@@ -42,7 +42,7 @@ TEST(AppLabel, NdpiNamesTheApplicationsOfAKnownCapture) {
 #else
   const char* env = std::getenv("FLOWSCOPE_CORPUS");
   if (!fs::exists(
-          (env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus") /
+          (env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "tests/data/corpus") /
           "tcp" / "tf_test1.pcap")) {
     GTEST_SKIP() << "corpus not found";
   }

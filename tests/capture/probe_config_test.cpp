@@ -76,7 +76,7 @@ TEST(ProbeConfig, ErrorsNameTheLineAndTheFix) {
 TEST(ProbeConfig, ScheduledFilterTakesEffectAtItsTimeWithoutRestart) {
   const char* env = std::getenv("FLOWSCOPE_CORPUS");
   const fs::path file =
-      (env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "../shared/corpus") /
+      (env != nullptr ? fs::path(env) : fs::path(FLOWSCOPE_SOURCE_DIR) / "tests/data/corpus") /
       "tcp" / "tf_test1.pcap";
   if (!fs::exists(file)) GTEST_SKIP() << "corpus not found at " << file;
   const fs::path config =

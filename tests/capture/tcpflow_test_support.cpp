@@ -54,7 +54,7 @@ std::string base_name(const std::string& path) {
 
 fs::path tcp_corpus_dir() {
   if (const char* env = std::getenv("FLOWSCOPE_CORPUS")) return env;
-  return fs::path(FLOWSCOPE_SOURCE_DIR) / ".." / "shared" / "corpus";
+  return fs::path(FLOWSCOPE_SOURCE_DIR) / "tests" / "data" / "corpus";
 }
 
 int run_our_tcpflow(const std::vector<std::string>& args, const std::string& stdout_path) {

@@ -10,7 +10,7 @@
 
 namespace flowscope::testing {
 
-// The corpus root: $FLOWSCOPE_CORPUS, else ../shared/corpus beside the source tree.
+// The corpus root: $FLOWSCOPE_CORPUS, else tests/data/corpus in the source tree.
 std::filesystem::path tcp_corpus_dir();
 
 // Runs `flowscope tcpflow ARGS` in this process; returns its exit code. Standard output goes to

@@ -14,7 +14,7 @@ std::filesystem::path corpus_dir() {
   if (const char* env = std::getenv("FLOWSCOPE_CORPUS"); env != nullptr && *env != '\0') {
     return env;
   }
-  return std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / ".." / "shared" / "corpus";
+  return std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "tests" / "data" / "corpus";
 }
 
 std::vector<std::filesystem::path> captures_in(const std::filesystem::path& dir) {

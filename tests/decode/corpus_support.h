@@ -13,7 +13,7 @@
 
 namespace flowscope::testing {
 
-// $FLOWSCOPE_CORPUS, else ../shared/corpus next to the source tree.
+// $FLOWSCOPE_CORPUS, else tests/data/corpus in the source tree.
 std::filesystem::path corpus_dir();
 
 // The captures (*.pcap, *.pcapng) of a corpus folder, sorted.

@@ -17,7 +17,7 @@ std::filesystem::path flowtools_dir() {
   if (const char* env = std::getenv("FLOWSCOPE_CORPUS"); env != nullptr && *env != '\0') {
     return std::filesystem::path(env) / "flowtools";
   }
-  return std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / ".." / "shared" / "corpus" / "flowtools";
+  return std::filesystem::path(FLOWSCOPE_SOURCE_DIR) / "tests" / "data" / "corpus" / "flowtools";
 }
 
 TEST(CsvImport, SessionNamesWithAllValueFormsAndSkippedLines) {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# make deb: the Debian package (debian/), built with dpkg-buildpackage from a copy of the tree
+# in build/deb/ (dpkg-buildpackage writes beside the source directory), then checked:
+# lintian (no errors), and scripts/deb-smoke.sh (install into a scratch root, run as an
+# unprivileged user, check it serves). Output: build/deb/flowscope_VERSION_ARCH.deb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=build/deb
+version=$(dpkg-parsechangelog -S Version)
+src="$out/src/flowscope-$version"
+rm -rf "$out"
+mkdir -p "$src"
+# The tracked files and new ones not ignored; not tests/data (the package does not run tests).
+git ls-files -z --cached --others --exclude-standard -- . ':!tests/data' \
+  | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
+  | tar --null -T - -cf - | tar -xf - -C "$src"
+# debhelper gives the build its own HOME; keep ccache's directory (a second `make deb` reuses
+# the first one's objects).
+if command -v ccache >/dev/null; then
+  CCACHE_DIR=$(ccache -k cache_dir 2>/dev/null || ccache -p | awk '/cache_dir =/{print $NF}')
+  export CCACHE_DIR
+fi
+start=$(date +%s)
+(cd "$src" && DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
+  dpkg-buildpackage -b -us -uc) > "$out/build.log" 2>&1 || {
+  tail -40 "$out/build.log" >&2
+  echo "make deb: dpkg-buildpackage failed; the log is $out/build.log" >&2
+  exit 1
+}
+mv "$out"/src/*.deb "$out"/src/*.changes "$out"/src/*.buildinfo "$out"/
+deb=$(ls "$out"/flowscope_*.deb | grep -v dbgsym | head -1)
+echo "make deb: $deb built in $(( $(date +%s) - start ))s"
+dpkg-deb --info "$deb" | sed -n '/Package:/,/Description:/p'
+
+lintian_status=0
+lintian --fail-on error --display-info "$out"/flowscope_*.changes > "$out/lintian.txt" 2>&1 \
+  || lintian_status=$?
+cat "$out/lintian.txt"
+if ((lintian_status != 0)); then
+  echo "make deb: lintian reports errors" >&2
+  exit 1
+fi
+warnings=$(grep -c '^W:' "$out/lintian.txt" || true)
+echo "make deb: lintian: no errors, $warnings warnings"
+scripts/deb-smoke.sh "$deb"
