@@ -90,6 +90,24 @@ def sample_flows(flowtools_dir, n):
     return flows
 
 
+def tshark_fields(tshark, tmp_path, payload, *fields):
+    """The NetFlow `payload` through Wireshark's dissector (a classic pcap, one UDP datagram to
+    2055): each field's values over the records, comma-joined, one string per field."""
+    udp = struct.pack(">HHHH", 2055, 2055, 8 + len(payload), 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+    frame = b"\x00" * 12 + b"\x08\x00" + ip
+    pcap = tmp_path / "pdu.pcap"
+    pcap.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) +
+                     struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame)
+    args = [tshark, "-r", str(pcap), "-d", "udp.port==2055,cflow", "-T", "fields",
+            "-E", "occurrence=a", "-E", "aggregator=,"]
+    for f in fields:
+        args += ["-e", f]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
+    return out.split("\t")
+
+
 @pytest.mark.parametrize("version", [1, 7])
 def test_v1_v7_pdu_fields_and_tshark(flowtools_dir, tmp_path, version):
     flows = sample_flows(flowtools_dir, 20)
@@ -110,19 +128,8 @@ def test_v1_v7_pdu_fields_and_tshark(flowtools_dir, tmp_path, version):
     tshark = shutil.which("tshark")
     if not tshark:
         pytest.skip("tshark is not installed: the cross-check with Wireshark's decoder is skipped")
-    # The same bytes through Wireshark's NetFlow dissector (a classic pcap, UDP to 2055).
-    udp = struct.pack(">HHHH", 2055, 2055, 8 + len(payload), 0) + payload
-    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                     bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
-    frame = b"\x00" * 12 + b"\x08\x00" + ip
-    pcap = tmp_path / "pdu.pcap"
-    pcap.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) +
-                     struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame)
-    out = subprocess.run([tshark, "-r", str(pcap), "-d", "udp.port==2055,cflow", "-T", "fields",
-                          "-E", "occurrence=a", "-E", "aggregator=,", "-e", "cflow.srcaddr",
-                          "-e", "cflow.dstport", "-e", "cflow.octets"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    src, dport, octets = out.split("\t")
+    src, dport, octets = tshark_fields(tshark, tmp_path, payload, "cflow.srcaddr",
+                                       "cflow.dstport", "cflow.octets")
     assert src.split(",") == [str(ipaddress.IPv4Address(f["srcaddr"])) for f in flows]
     assert [int(x) for x in dport.split(",")] == [f["dstport"] for f in flows]
     assert [int(x) for x in octets.split(",")] == [f["dOctets"] for f in flows]
@@ -267,17 +274,6 @@ def test_v8_1_pdu_against_flow_capture_records_and_tshark(flowtools_dir, tmp_pat
     tshark = shutil.which("tshark")
     if not tshark:
         pytest.skip("tshark is not installed: the cross-check with Wireshark's decoder is skipped")
-    udp = struct.pack(">HHHH", 2055, 2055, 8 + len(payload), 0) + payload
-    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                     bytes([10, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
-    frame = b"\x00" * 12 + b"\x08\x00" + ip
-    pcap = tmp_path / "v8.pcap"
-    pcap.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) +
-                     struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame)
-    out = subprocess.run([tshark, "-r", str(pcap), "-d", "udp.port==2055,cflow", "-T", "fields",
-                          "-E", "occurrence=a", "-E", "aggregator=,", "-e", "cflow.octets",
-                          "-e", "cflow.srcas"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    octets, srcas = out.split("\t")
+    octets, srcas = tshark_fields(tshark, tmp_path, payload, "cflow.octets", "cflow.srcas")
     assert [int(x) for x in octets.split(",")] == [f.dOctets for f in pdu]
     assert [int(x) for x in srcas.split(",")] == [f.src_as for f in pdu]
