@@ -147,6 +147,18 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
     if (!tls) return Error{tls.error().code, config.source + ": " + tls.error().message};
     s->query_->set_tls(std::move(*tls), config.query.tls_required);
   }
+
+  // Everything the query and HTTP handlers read (ingest_, schedule_) is set before either
+  // listener accepts a connection: a /metrics or stats request during start would otherwise
+  // race with these assignments (make tsan found it).
+  auto ingest = UdpIngest::start(config.ingest, *s->pipeline_, &s->interfaces_);
+  if (!ingest) return ingest.error();
+  s->ingest_ = std::move(*ingest);
+  if (!config.schedule.empty()) {
+    auto sched = ScheduleService::start(config.schedule, config.store.dir, {}, s->options_.clock);
+    if (!sched) return sched.error();
+    s->schedule_ = std::move(*sched);
+  }
   if (auto r = s->query_->start(config.query.address, config.query.port); !r) return r.error();
 
   std::vector<Route> routes = api_routes(*self);
@@ -163,14 +175,6 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   if (!http) return http.error();
   s->http_ = std::move(*http);
 
-  auto ingest = UdpIngest::start(config.ingest, *s->pipeline_, &s->interfaces_);
-  if (!ingest) return ingest.error();
-  s->ingest_ = std::move(*ingest);
-  if (!config.schedule.empty()) {
-    auto sched = ScheduleService::start(config.schedule, config.store.dir, {}, s->options_.clock);
-    if (!sched) return sched.error();
-    s->schedule_ = std::move(*sched);
-  }
   log->info("serving from {} (data in {})", config.source, config.store.dir.string());
   return s;
 }
