@@ -475,6 +475,7 @@ PipelineStats Pipeline::stats() const {
   out.replayed_flows = replayed_flows_;
   out.replayed_duplicates = replayed_duplicates_;
   out.checkpoints = checkpoints_.load();
+  out.last_append = last_append_.load();
   if (wal_) {
     const FlowWalStats w = wal_->stats();
     out.log_records = w.records;

@@ -86,6 +86,8 @@ struct PipelineStats {
   std::uint64_t replayed_flows = 0;      // flows the start-up replay gave the stitchers
   std::uint64_t replayed_duplicates = 0; // replayed sessions the store already had (skipped)
   std::uint64_t checkpoints = 0;
+  std::uint64_t last_append = 0;  // store sequence of the last append (durable once the
+                                  // store's durable_sequence() reaches it)
   bool running = false;
 };
 

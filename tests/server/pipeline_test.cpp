@@ -168,10 +168,17 @@ PipelineOptions crash_options(const std::filesystem::path& dir) {
     if (now != checkpoints) stored_at_checkpoint = stored;
     checkpoints = now;
     if (b + 1 >= kKillFrom && checkpoints >= 4 && stored > stored_at_checkpoint) {
-      // Let the store's sync thread make those sessions durable (sync interval 5 ms; a
-      // sanitizer build runs it late), then die if no checkpoint came meanwhile, else go on.
-      std::this_thread::sleep_for(std::chrono::milliseconds(60));
-      if (p.stats().checkpoints == checkpoints) _exit(b + 1);
+      // Wait until the store's sync thread made those sessions durable (a sanitizer build
+      // runs it late), then die if no checkpoint came meanwhile, else go on.
+      const std::uint64_t appended = p.stats().last_append;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while ((*store)->durable_sequence() < appended &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if ((*store)->durable_sequence() >= appended && p.stats().checkpoints == checkpoints) {
+        _exit(b + 1);
+      }
     }
   }
   _exit(255);
