@@ -43,11 +43,13 @@ class QueryCommand : public ::testing::Test {
     return testing::run_flowscope(all);
   }
 
-  static void golden(const std::string& name, const std::string& sub,
-                     std::vector<std::string> args) {
+  // What differs between `flowscope SUB ARGS` and the golden file (empty when they match);
+  // a failed run is a difference too. Test bodies assert it is empty.
+  static std::string golden(const std::string& name, const std::string& sub,
+                            std::vector<std::string> args) {
     auto r = run(sub, args);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(testing::check_golden("query/" + name, r.out), "");
+    if (r.exit_code != 0) return "exit " + std::to_string(r.exit_code) + ": " + r.err;
+    return testing::check_golden("query/" + name, r.out);
   }
 
   static inline store::testing::TempDir* dir_ = nullptr;
@@ -56,8 +58,9 @@ class QueryCommand : public ::testing::Test {
 
 TEST_F(QueryCommand, SeedOneLiners) {
   // The top 25 hosts by bytes sent in the last week.
-  golden("top25_hosts_sent_last_week.txt", "stat",
-         {"-t", "last week", "-grp", "host", "-cnt", "bytes", "-snd", "-n", "25"});
+  EXPECT_EQ(golden("top25_hosts_sent_last_week.txt", "stat",
+                   {"-t", "last week", "-grp", "host", "-cnt", "bytes", "-snd", "-n", "25"}),
+            "");
   // The five host pairs that talked over the most distinct ports in the last five hours
   // (with now at the end of the data).
   auto r = testing::run_flowscope({"stat", "-d", dir_->path().string(), "--now",
@@ -75,41 +78,50 @@ TEST_F(QueryCommand, RawSessionsInEveryFormat) {
                                          "-s",
                                          "cln_bytes:desc",
                                          "SRVPORT == 443 && CLNIP == 10.0.0.0/8"};
-  golden("query_table.txt", "query", base);
+  EXPECT_EQ(golden("query_table.txt", "query", base), "");
   auto csv = base;
   csv.push_back("-c+");
-  golden("query_csv_header.csv", "query", csv);
+  EXPECT_EQ(golden("query_csv_header.csv", "query", csv), "");
   auto plain = base;
   plain.push_back("-c");
   plain.push_back("--fields");
   plain.push_back("start_time,duration,cln_addr,srv_addr,total_bytes,tcp_flags");
-  golden("query_csv_fields.csv", "query", plain);
+  EXPECT_EQ(golden("query_csv_fields.csv", "query", plain), "");
   auto json = base;
   json.push_back("--json");
-  golden("query.jsonl", "query", json);
+  EXPECT_EQ(golden("query.jsonl", "query", json), "");
   auto fmt = base;
   fmt.push_back("-o");
   fmt.push_back("fmt:%cln_addr:%cln_port -> %{srv_addr}:%SRVPORT %total_bytes bytes (100%%)");
-  golden("query_format.txt", "query", fmt);
-  golden("query_nfdump_filter.txt", "query",
-         {"-t", "last week", "-n", "5", "-s", "start_time", "--nfdump-filter",
-          "src net 2001:db8::/32 and dst port 53"});
+  EXPECT_EQ(golden("query_format.txt", "query", fmt), "");
+  EXPECT_EQ(golden("query_nfdump_filter.txt", "query",
+                   {"-t", "last week", "-n", "5", "-s", "start_time", "--nfdump-filter",
+                    "src net 2001:db8::/32 and dst port 53"}),
+            "");
 }
 
 TEST_F(QueryCommand, StatisticsInEveryFormat) {
-  golden("stat_networks.csv", "stat",
-         {"-t", "last week", "-grp", "host/24/48", "-cnt", "sessions", "-n", "5", "-c+"});
-  golden(
-      "stat_ports_received.txt", "stat",
-      {"-t", "last week", "-grp", "srvport", "-cnt", "packets", "-rcv", "-n", "5", "PROTO == tcp"});
+  EXPECT_EQ(golden("stat_networks.csv", "stat",
+                   {"-t", "last week", "-grp", "host/24/48", "-cnt", "sessions", "-n", "5", "-c+"}),
+            "");
+  EXPECT_EQ(golden("stat_ports_received.txt", "stat",
+                   {"-t", "last week", "-grp", "srvport", "-cnt", "packets", "-rcv", "-n", "5",
+                    "PROTO == tcp"}),
+            "");
   // A series spans its whole window, empty buckets as zeros (23:58:00 to 00:01:40 here).
   const std::string minutes = "2026-11-19T23:58..2026-11-20T00:02";
-  golden("stat_series.jsonl", "stat",
-         {"-t", minutes, "-grp", "proto", "-cnt", "bytes", "-w", "20s", "--json"});
-  golden("stat_series.txt", "stat", {"-t", minutes, "-grp", "srvport", "-n", "2", "-w", "30s"});
-  golden("stat_unique_peers.csv", "stat",
-         {"-t", "last week", "-grp", "srv_addr", "-cnt", "uhosts", "-n", "5", "-c"});
-  golden("stat_totals_only.txt", "stat", {"-t", "last week", "-grp", "", "-cnt", "sessions"});
+  EXPECT_EQ(golden("stat_series.jsonl", "stat",
+                   {"-t", minutes, "-grp", "proto", "-cnt", "bytes", "-w", "20s", "--json"}),
+            "");
+  EXPECT_EQ(
+      golden("stat_series.txt", "stat", {"-t", minutes, "-grp", "srvport", "-n", "2", "-w", "30s"}),
+      "");
+  EXPECT_EQ(golden("stat_unique_peers.csv", "stat",
+                   {"-t", "last week", "-grp", "srv_addr", "-cnt", "uhosts", "-n", "5", "-c"}),
+            "");
+  EXPECT_EQ(
+      golden("stat_totals_only.txt", "stat", {"-t", "last week", "-grp", "", "-cnt", "sessions"}),
+      "");
 }
 
 TEST_F(QueryCommand, EmptyWindowGivesTotalsOfZero) {
