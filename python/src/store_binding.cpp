@@ -18,7 +18,6 @@
 #include "core/packet_parser.h"
 #include "core/time.h"
 #include "decode/flow_decoder.h"
-#include "numpy_columns.h"
 #include "query/executor.h"
 #include "query/output.h"
 #include "query/query_spec.h"
@@ -26,6 +25,8 @@
 #include "store/batch_codec.h"
 #include "store/csv_import.h"
 #include "store/embedded_store.h"
+
+#include "numpy_columns.h"
 
 namespace py = pybind11;
 
@@ -74,8 +75,9 @@ std::vector<FieldId> output_fields(const std::optional<std::vector<std::string>>
   for (const std::string& n : *names) {
     const FieldId f = value_or_raise(query::parse_output_field(n));
     if (field_info(f).kind != FieldKind::Stored) {
-      throw py::value_error(fmt::format(
-          "field \"{}\" is derived ({}); ask for its operands instead", n, definition(field_info(f))));
+      throw py::value_error(
+          fmt::format("field \"{}\" is derived ({}); ask for its operands instead", n,
+                      definition(field_info(f))));
     }
     out.push_back(f);
   }
@@ -168,8 +170,8 @@ class RemoteSource : public Source {
 
  private:
   std::string request(const char* kind, nlohmann::json spec, const char* output) {
-    nlohmann::json req = {{"kind", kind}, {"spec", std::move(spec)}, {"output", output},
-                          {"zone", "UTC"}};
+    nlohmann::json req = {
+        {"kind", kind}, {"spec", std::move(spec)}, {"output", output}, {"zone", "UTC"}};
     std::string text;
     auto done = [&] {
       py::gil_scoped_release release;
@@ -198,8 +200,7 @@ struct Store {
 };
 
 QueryResult run_query(Store& s, const std::string& filter, const py::object& time,
-                      const std::optional<std::vector<std::string>>& fields,
-                      std::uint64_t limit) {
+                      const std::optional<std::vector<std::string>>& fields, std::uint64_t limit) {
   query::QuerySpec spec;
   spec.where = selection(filter, time);
   spec.fields = output_fields(fields);
@@ -240,6 +241,18 @@ capture::PcapSource open_pcap(const std::string& path) {
   return value_or_raise(capture::PcapSource::open(path));
 }
 
+// Hands every packet of `source` to `each` until the end or a read error (returned; empty at
+// a clean end).
+template <typename Each>
+std::string for_each_packet(capture::PcapSource& source, Each&& each) {
+  for (;;) {
+    auto pkt = source.next();
+    if (!pkt) return pkt.error().message;
+    if (!pkt->has_value()) return {};
+    each(**pkt);
+  }
+}
+
 // Every flow record in the NetFlow/IPFIX/sFlow datagrams of a pcap (UDP to or from `ports`).
 py::list decode_pcap(const std::string& path, const std::vector<std::uint16_t>& ports) {
   auto source = open_pcap(path);
@@ -248,20 +261,13 @@ py::list decode_pcap(const std::string& path, const std::vector<std::uint16_t>& 
   std::string read_error;
   {
     py::gil_scoped_release release;
-    for (;;) {
-      auto pkt = source.next();
-      if (!pkt) {
-        read_error = pkt.error().message;
-        break;
-      }
-      if (!pkt->has_value()) break;
-      auto udp = extract_udp(source.link_type(), (*pkt)->data);
-      if (!udp) continue;
+    read_error = for_each_packet(source, [&](const capture::CapturedPacket& p) {
+      auto udp = extract_udp(source.link_type(), p.data);
+      if (!udp) return;
       const bool ours = std::find(ports.begin(), ports.end(), udp->udp.dst_port) != ports.end() ||
                         std::find(ports.begin(), ports.end(), udp->udp.src_port) != ports.end();
-      if (!ours) continue;
-      decoder.decode({udp->udp.payload, udp->ip.src, (*pkt)->timestamp}, batch);
-    }
+      if (ours) decoder.decode({udp->udp.payload, udp->ip.src, p.timestamp}, batch);
+    });
     decoder.finish();
   }
   if (!read_error.empty()) raise(Error{ErrorCode::Malformed, read_error});
@@ -279,16 +285,9 @@ QueryResult capture_pcap(const std::string& path) {
   std::string read_error;
   {
     py::gil_scoped_release release;
-    for (;;) {
-      auto pkt = source.next();
-      if (!pkt) {
-        read_error = pkt.error().message;
-        break;
-      }
-      if (!pkt->has_value()) break;
-      const capture::CapturedPacket& p = **pkt;
+    read_error = for_each_packet(source, [&](const capture::CapturedPacket& p) {
       meter.add(source.link_type(), p.data, p.wire_length, p.timestamp_ns, sessions);
-    }
+    });
     meter.flush(sessions);
   }
   if (!read_error.empty()) raise(Error{ErrorCode::Malformed, read_error});
@@ -320,10 +319,12 @@ void bind_store(py::module_& m) {
              if (i < 0 || i >= n) throw py::index_error("row out of range");
              return batch_row(*q.rows, q.fields, static_cast<std::size_t>(i));
            })
-      .def("columns", [](const QueryResult& q) { return batch_columns(q.rows, q.fields); },
-           "{field: 1-D array}; numeric and time columns are zero-copy views")
-      .def("to_numpy", [](const QueryResult& q) { return batch_structured(q.rows, q.fields); },
-           "One structured array, dtypes from the registry");
+      .def(
+          "columns", [](const QueryResult& q) { return batch_columns(q.rows, q.fields); },
+          "{field: 1-D array}; numeric and time columns are zero-copy views")
+      .def(
+          "to_numpy", [](const QueryResult& q) { return batch_structured(q.rows, q.fields); },
+          "One structured array, dtypes from the registry");
 
   py::class_<Store>(m, "Store")
       .def("query", &run_query, py::arg("filter") = "", py::arg("time") = py::none(),
@@ -339,10 +340,12 @@ void bind_store(py::module_& m) {
           py::arg("direction") = "both", py::arg("time") = py::none(), py::arg("filter") = "",
           py::arg("series") = py::none())
       .def_readonly("description", &Store::description)
-      .def_property_readonly("user", [](const Store& s) -> py::object {
-        auto* remote = dynamic_cast<RemoteSource*>(s.source.get());
-        return remote ? py::object(py::str(remote->client().user())) : py::object(py::none());
-      })
+      .def_property_readonly("user",
+                             [](const Store& s) -> py::object {
+                               auto* remote = dynamic_cast<RemoteSource*>(s.source.get());
+                               return remote ? py::object(py::str(remote->client().user()))
+                                             : py::object(py::none());
+                             })
       .def_property_readonly("key", [](const Store& s) -> py::object {
         auto* remote = dynamic_cast<RemoteSource*>(s.source.get());
         return remote ? py::object(py::str(remote->client().key())) : py::object(py::none());
