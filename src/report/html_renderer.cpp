@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/xml_escape.h"
 #include "query/chart_style.h"
 
 #include "report/renderers.h"
@@ -14,21 +15,7 @@
 namespace flowscope::report {
 namespace {
 
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string esc(std::string_view s) { return xml_escape(s, Apostrophe::Numeric); }
 
 constexpr const char* kStyle = R"(
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;color:#222;margin:0;background:#f4f5f7}

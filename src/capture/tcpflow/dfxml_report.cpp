@@ -13,6 +13,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "core/xml_escape.h"
+
 namespace flowscope::capture::tcpflow {
 namespace {
 
@@ -43,22 +45,6 @@ std::string address_text(const std::array<std::uint8_t, 16>& addr, std::uint8_t 
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr.data(), buf, sizeof buf);
   return buf;
-}
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\'': out += "&apos;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 Result<DfxmlReport> DfxmlReport::open(const std::string& path, const std::string& command_line,

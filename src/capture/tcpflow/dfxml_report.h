@@ -16,6 +16,7 @@
 
 #include "capture/tcp_reassembler.h"
 #include "core/result.h"
+#include "core/xml_escape.h"
 
 namespace flowscope::capture::tcpflow {
 
@@ -54,7 +55,6 @@ class DfxmlReport {
 std::string iso8601_us(PcapTime t);
 // Text form of an address: dotted quad or RFC 5952 IPv6 (inet_ntop).
 std::string address_text(const std::array<std::uint8_t, 16>& addr, std::uint8_t family);
-// XML-escapes &, <, >, ' and ".
-std::string xml_escape(const std::string& s);
+// XML escaping is core/xml_escape.h's xml_escape (&apos; for ', as tcpflow writes it).
 
 }  // namespace flowscope::capture::tcpflow
