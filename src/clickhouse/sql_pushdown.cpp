@@ -1,0 +1,206 @@
+#include "clickhouse/sql_pushdown.h"
+
+#include <fmt/format.h>
+
+#include "store/format.h"
+
+namespace flowscope::clickhouse {
+namespace {
+
+std::string hex(const std::uint8_t* p, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += fmt::format("{:02x}", p[i]);
+  return out;
+}
+
+// One bound of a scan predicate as a SQL literal of the field's type; nullopt when the bound is
+// the type's extreme (no condition needed).
+struct Bounds {
+  std::optional<std::string> lo, hi;
+  bool empty = false;  // no value of the type lies in the range
+};
+
+Bounds sql_bounds(FieldType type, const store::OrderKey& lo, const store::OrderKey& hi) {
+  Bounds b;
+  switch (type) {
+    case FieldType::Ip: {
+      auto lit = [](const store::OrderKey& k) {
+        std::uint8_t bytes[16];
+        for (int i = 0; i < 8; ++i) {
+          bytes[i] = static_cast<std::uint8_t>(k.hi >> (56 - 8 * i));
+          bytes[8 + i] = static_cast<std::uint8_t>(k.lo >> (56 - 8 * i));
+        }
+        return fmt::format("toFixedString(unhex('{}'), 16)", hex(bytes, 16));
+      };
+      if (lo != store::OrderKey::min()) b.lo = lit(lo);
+      if (hi != store::OrderKey::max()) b.hi = lit(hi);
+      return b;
+    }
+    case FieldType::Country: {
+      auto lit = [](std::uint64_t v) {
+        const std::uint8_t bytes[2] = {static_cast<std::uint8_t>(v >> 8),
+                                       static_cast<std::uint8_t>(v)};
+        return fmt::format("toFixedString(unhex('{}'), 2)", hex(bytes, 2));
+      };
+      if (lo.hi != 0 || lo.lo > 0xffff) {
+        b.empty = true;
+        return b;
+      }
+      if (lo.lo != 0) b.lo = lit(lo.lo);
+      if (hi.hi == 0 && hi.lo < 0xffff) b.hi = lit(hi.lo);
+      return b;
+    }
+    case FieldType::Time:
+    case FieldType::Duration: {
+      if (lo.hi != 0) {
+        b.empty = true;
+        return b;
+      }
+      if (lo.lo != 0) b.lo = fmt::format("{}", static_cast<std::int64_t>(lo.lo ^ store::kSignFlip));
+      if (hi.hi == 0 && hi.lo != ~std::uint64_t{0}) {
+        b.hi = fmt::format("{}", static_cast<std::int64_t>(hi.lo ^ store::kSignFlip));
+      }
+      return b;
+    }
+    default: {
+      if (lo.hi != 0) {
+        b.empty = true;
+        return b;
+      }
+      if (lo.lo != 0) b.lo = fmt::format("{}", lo.lo);
+      if (hi.hi == 0 && hi.lo != ~std::uint64_t{0}) b.hi = fmt::format("{}", hi.lo);
+      return b;
+    }
+  }
+}
+
+// sum() wraps at 2^64 in ClickHouse; the embedded store clamps there (core/saturating.h). A
+// float sum beside it tells when the exact one went past: within 2^64 by less than the float's
+// rounding error (about n * 2^11) a sum could clamp where the embedded store would not.
+std::string saturating_sum(const std::string& expr) {
+  return fmt::format(
+      "if(sum(toFloat64({0})) >= 18446744073709551615., toUInt64(18446744073709551615), "
+      "toUInt64(sum({0})))",
+      expr);
+}
+
+}  // namespace
+
+Result<std::string> where_clause(const store::ScanRequest& request) {
+  std::vector<std::string> conds;
+  if (request.time_bounded()) {
+    // A bounded window leaves out sessions without a start_time (store/backend.h).
+    conds.push_back(valid_expr(FieldId::StartTime));
+    if (request.begin_ms != std::numeric_limits<std::int64_t>::min()) {
+      conds.push_back(fmt::format("start_time >= {}", request.begin_ms));
+    }
+    if (request.end_ms != std::numeric_limits<std::int64_t>::max()) {
+      conds.push_back(fmt::format("start_time < {}", request.end_ms));
+    }
+  }
+  for (const store::ScanPredicate& p : request.predicates) {
+    const FieldInfo& f = field_info(p.field);
+    if (SessionBatch::column_index(p.field) < 0 || !store::has_order_key(f.type)) {
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("cannot push a range on {} down to ClickHouse", f.name)};
+    }
+    if (p.hi < p.lo) return std::string("WHERE 0");
+    const Bounds b = sql_bounds(f.type, p.lo, p.hi);
+    if (b.empty) return std::string("WHERE 0");
+    conds.push_back(valid_expr(p.field));
+    const std::string col = value_column(p.field);
+    if (b.lo) conds.push_back(fmt::format("{} >= {}", col, *b.lo));
+    if (b.hi) conds.push_back(fmt::format("{} <= {}", col, *b.hi));
+  }
+  if (conds.empty()) return std::string();
+  std::string out = "WHERE ";
+  for (std::size_t i = 0; i < conds.size(); ++i) {
+    if (i > 0) out += " AND ";
+    out += conds[i];
+  }
+  return out;
+}
+
+std::vector<FieldId> scan_columns(const store::ScanRequest& request) {
+  std::vector<FieldId> cols;
+  if (request.columns.empty()) {
+    const auto all = fields_of(RecordKind::Session, true);
+    cols.assign(all.begin(), all.end());
+  } else {
+    for (FieldId f : request.columns) {
+      if (SessionBatch::column_index(f) >= 0 &&
+          std::find(cols.begin(), cols.end(), f) == cols.end()) {
+        cols.push_back(f);
+      }
+    }
+  }
+  return cols;
+}
+
+GroupQuery group_query(const store::AggregateRequest& request, const std::string& table,
+                       const std::string& where) {
+  GroupQuery q;
+  std::vector<std::string> select, group;
+  if (request.bucket_ms > 0) {
+    const auto b = request.bucket_ms;
+    select.push_back(
+        fmt::format("toInt64(start_time - (((start_time % {0}) + {0}) % {0})) AS _bucket", b));
+    group.push_back("_bucket");
+    q.items.push_back({ResultItem::Kind::Field, 0, FieldId::StartTime});
+  }
+  // Absent and present-zero keys are different groups, as in the embedded store: group by the
+  // validity bits of the keys too.
+  std::uint64_t masks[kValidWords] = {};
+  for (FieldId f : request.group_by) {
+    const int idx = SessionBatch::column_index(f);
+    masks[idx / 64] |= std::uint64_t{1} << (idx % 64);
+  }
+  for (std::size_t w = 0; w < kValidWords; ++w) {
+    if (masks[w] == 0) continue;
+    select.push_back(fmt::format("bitAnd(_v{0}, {1}) AS _g{0}", w, masks[w]));
+    group.push_back(fmt::format("_g{}", w));
+    q.items.push_back({ResultItem::Kind::Valid, static_cast<std::uint32_t>(w), FieldId::StartTime});
+  }
+  for (FieldId f : request.group_by) {
+    select.push_back(value_column(f));
+    group.push_back(value_column(f));
+    q.items.push_back({ResultItem::Kind::Field, 0, f});
+  }
+  select.push_back(saturating_sum(
+      fmt::format("if({}, sessions, toUInt64(1))", valid_expr(FieldId::SessionCount))));
+  q.items.push_back({ResultItem::Kind::Aux, 0, FieldId::StartTime});
+  for (std::size_t j = 0; j < request.sums.size(); ++j) {
+    select.push_back(saturating_sum(value_column(request.sums[j])));
+    q.items.push_back(
+        {ResultItem::Kind::Aux, static_cast<std::uint32_t>(j + 1), FieldId::StartTime});
+  }
+  q.aux_count = 1 + request.sums.size();
+  q.sql = "SELECT ";
+  for (std::size_t i = 0; i < select.size(); ++i) q.sql += (i ? ", " : "") + select[i];
+  q.sql += fmt::format(" FROM {} {}", table, where);
+  if (!group.empty()) {
+    q.sql += " GROUP BY ";
+    for (std::size_t i = 0; i < group.size(); ++i) q.sql += (i ? ", " : "") + group[i];
+  }
+  q.sql += " FORMAT RowBinary";
+  return q;
+}
+
+// Whether a grouping can come back as rows the engine's fixed-key aggregators merge: sums into
+// their own U64 columns, no column both a key and a sum.
+bool groups_as_rows(const store::AggregateRequest& request) {
+  for (FieldId s : request.sums) {
+    if (SessionBatch::column_index(s) < 0 || field_info(s).type != FieldType::U64) return false;
+    if (s == FieldId::SessionCount) return false;
+    if (std::find(request.group_by.begin(), request.group_by.end(), s) != request.group_by.end())
+      return false;
+  }
+  for (FieldId g : request.group_by) {
+    if (SessionBatch::column_index(g) < 0) return false;
+    if (g == FieldId::SessionCount) return false;
+    if (g == FieldId::StartTime && request.bucket_ms > 0) return false;
+  }
+  return true;
+}
+
+}  // namespace flowscope::clickhouse

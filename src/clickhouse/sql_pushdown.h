@@ -1,0 +1,38 @@
+#pragma once
+// What of a scan or an aggregation ClickHouse answers itself, as SQL: the WHERE clause of a
+// scan's value ranges, the columns a scan reads, and the GROUP BY query of an aggregation whose
+// groups come back as rows the query engine's fixed-key aggregators merge
+// (ClickHouseBackend::scan / aggregate). Pure functions of the requests; any thread.
+
+#include <string>
+#include <vector>
+
+#include "clickhouse/schema.h"
+#include "core/field_registry.h"
+#include "core/result.h"
+#include "store/backend.h"
+
+namespace flowscope::clickhouse {
+
+// The SQL condition of a scan's time window and predicates ("" when none); an error when a
+// predicate's range holds no value of its type.
+Result<std::string> where_clause(const store::ScanRequest& request);
+// The stored fields a scan needs, from its requested fields and its predicates.
+std::vector<FieldId> scan_columns(const store::ScanRequest& request);
+
+// The grouping a plan or aggregate() sends to ClickHouse.
+struct GroupQuery {
+  std::string sql;
+  std::vector<ResultItem> items;
+  std::size_t aux_count = 0;  // aux 0: sessions; 1..: sums
+};
+
+// The GROUP BY query of `request` over `table` with condition `where`, and how its result
+// columns map back to the request's items.
+GroupQuery group_query(const store::AggregateRequest& request, const std::string& table,
+                       const std::string& where);
+// Whether a grouping can come back as rows the engine's fixed-key aggregators merge: sums into
+// their own U64 columns, no column both a key and a sum.
+bool groups_as_rows(const store::AggregateRequest& request);
+
+}  // namespace flowscope::clickhouse
