@@ -1,7 +1,9 @@
 #include "server/http_server.h"
 
+#include <chrono>
 #include <mutex>
 #include <regex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -294,7 +296,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(Server& server, std::vecto
   }
   h->port_ = static_cast<std::uint16_t>(bound);
   httplib::Server* raw = h->http_.get();
-  h->thread_ = std::thread([raw] { raw->listen_after_bind(); });
+  std::atomic<bool>* returned = &h->listen_returned_;
+  h->thread_ = std::thread([raw, returned] {
+    raw->listen_after_bind();
+    returned->store(true);
+  });
   logger("server")->info("HTTP{} API on {}:{} ({} routes)", h->tls_enabled_ ? "S" : "",
                          config.http.address, h->port_, h->routes_.size());
   return h;
@@ -307,8 +313,15 @@ void HttpServer::set_tls(std::shared_ptr<const TlsContext> tls) {
 }
 
 void HttpServer::stop() {
-  if (http_) http_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // httplib's stop() does nothing until listen_after_bind has set its running flag: a stop
+  // right after start (a failed start, a test that stops at once) would otherwise leave the
+  // listener to start afterwards and block the join for ever (seen in CI under load).
+  while (!http_->is_running() && !listen_returned_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  http_->stop();
+  thread_.join();
 }
 
 HttpServer::HttpServer(Server& server) : server_(server) {}

@@ -21,6 +21,7 @@
 // Threads: start() and stop() from the control thread; handlers run on httplib's worker
 // threads, several at once, so everything they reach through HttpContext is thread-safe.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -147,6 +148,7 @@ class HttpServer {
   std::vector<Route> routes_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
+  std::atomic<bool> listen_returned_{false};  // the listener thread left listen_after_bind
   std::uint16_t port_ = 0;
   bool tls_enabled_ = false;
   struct TlsHolder;
