@@ -5,17 +5,19 @@
 #include "server/pipeline.h"
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 #include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "session/flow_builder.h"
 #include "session/stitcher.h"
@@ -62,9 +64,8 @@ using Row = std::tuple<IpAddress, std::uint16_t, IpAddress, std::uint16_t, std::
 void collect(const SessionBatch& b, std::map<Row, int>& out) {
   for (std::size_t r = 0; r < b.size(); ++r) {
     ++out[{b.get<FieldId::ClnAddr>(r), b.get<FieldId::ClnPort>(r), b.get<FieldId::SrvAddr>(r),
-           b.get<FieldId::SrvPort>(r), b.get<FieldId::ClnPackets>(r),
-           b.get<FieldId::SrvPackets>(r), b.get<FieldId::StartTime>(r),
-           b.get<FieldId::EndTime>(r)}];
+           b.get<FieldId::SrvPort>(r), b.get<FieldId::ClnPackets>(r), b.get<FieldId::SrvPackets>(r),
+           b.get<FieldId::StartTime>(r), b.get<FieldId::EndTime>(r)}];
   }
 }
 
@@ -149,36 +150,60 @@ PipelineOptions crash_options(const std::filesystem::path& dir) {
   return o;
 }
 
+// Whether the store holds (durably) a session that the checkpoints on disk still call open:
+// then a replay from those checkpoints re-derives it and must skip it (the case under test).
+// Read from the files, not from counters: a checkpoint taken before and written after a
+// counter was read (a sanitizer build widens that window) would otherwise cover every stored
+// session, and the replay would find none to skip.
+bool stored_session_open_at_checkpoint(const std::filesystem::path& dir,
+                                       store::EmbeddedStore& store) {
+  std::set<std::uint64_t> open;
+  std::vector<std::uint64_t> consumed;
+  for (const ShardCheckpoint& c : read_checkpoints(dir)) {
+    consumed.push_back(c.consumed);
+    for (const session::OpenSession& s : c.open) open.insert(s.first_position);
+  }
+  if (open.empty()) return false;
+  bool found = false;
+  store::ScanRequest request;
+  request.columns = {FieldId::SessionId};
+  auto scanned = store.scan(request, [&](const SessionBatch& b) {
+    for (std::uint64_t id : b.values<FieldId::SessionId>()) found = found || open.count(id) != 0;
+    return !found;
+  });
+  std::vector<std::uint64_t> consumed_after;  // no checkpoint was written meanwhile
+  for (const ShardCheckpoint& c : read_checkpoints(dir)) consumed_after.push_back(c.consumed);
+  return scanned && found && consumed_after == consumed;
+}
+
 // The child of the crash test: feeds batches from 0 on and, from kKillFrom on, dies without a
-// stop (as SIGKILL would: what was written stays, nothing is flushed) once both shards wrote
-// checkpoints and sessions were stored (and synced) after the last one (so that the replay
-// re-derives sessions the store has). Exits with the number of batches fed, or 255 when that never
-// happened.
-[[noreturn]] void run_until_killed(const std::filesystem::path& dir) {
+// stop (as SIGKILL would: what was written stays, nothing is flushed) once the checkpoints on
+// disk hold a session open that the store has durably stored since (so that the replay
+// re-derives sessions the store has). Writes the number of batches fed to `out` and kills itself
+// with SIGKILL (_exit is not enough: ThreadSanitizer's _exit finalizes while the shard threads
+// still run and write checkpoints), or exits with 255 when that never happened.
+[[noreturn]] void run_until_killed(const std::filesystem::path& dir, int out) {
   auto store = store::EmbeddedStore::open(store_options(dir));
   if (!store) _exit(255);
   Pipeline p(**store, {}, stitch_config(kWindow), crash_options(dir));
   if (!p.start()) _exit(255);
-  std::uint64_t checkpoints = 0;
-  std::uint64_t stored_at_checkpoint = 0;
   for (int b = 0; b < kBatches - 10; ++b) {
     feed(p, b, b + 1);
-    const std::uint64_t now = p.stats().checkpoints;
-    const std::uint64_t stored = p.sessions_stored();
-    if (now != checkpoints) stored_at_checkpoint = stored;
-    checkpoints = now;
-    if (b + 1 >= kKillFrom && checkpoints >= 4 && stored > stored_at_checkpoint) {
-      // Wait until the store's sync thread made those sessions durable (a sanitizer build
-      // runs it late), then die if no checkpoint came meanwhile, else go on.
-      const std::uint64_t appended = p.stats().last_append;
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while ((*store)->durable_sequence() < appended &&
-             std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (b + 1 < kKillFrom || p.stats().checkpoints < 4) continue;
+    // Wait until the store's sync thread made what was appended durable (a sanitizer build
+    // runs it late): a SIGKILL keeps only that.
+    const std::uint64_t appended = p.stats().last_append;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((*store)->durable_sequence() < appended && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if ((*store)->durable_sequence() >= appended &&
+        stored_session_open_at_checkpoint(dir, **store)) {
+      const int fed = b + 1;
+      if (::write(out, &fed, sizeof fed) == static_cast<ssize_t>(sizeof fed)) {
+        ::kill(::getpid(), SIGKILL);
       }
-      if ((*store)->durable_sequence() >= appended && p.stats().checkpoints == checkpoints) {
-        _exit(b + 1);
-      }
+      _exit(255);
     }
   }
   _exit(255);
@@ -186,14 +211,23 @@ PipelineOptions crash_options(const std::filesystem::path& dir) {
 
 TEST(PipelineCrash, ReplayFromCheckpointsStoresEachSessionOnce) {
   store::testing::TempDir dir;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
-  if (pid == 0) run_until_killed(dir.path());
+  if (pid == 0) {
+    ::close(fds[0]);
+    run_until_killed(dir.path(), fds[1]);
+  }
+  ::close(fds[1]);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  const int fed = WEXITSTATUS(status);
-  ASSERT_NE(fed, 255) << "the child did not store sessions and checkpoint";
+  int fed = 0;
+  const ssize_t got_fed = ::read(fds[0], &fed, sizeof fed);
+  ::close(fds[0]);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the child did not store sessions and checkpoint";
+  ASSERT_EQ(got_fed, static_cast<ssize_t>(sizeof fed));
   ASSERT_FALSE(read_checkpoints(dir.path()).empty());
 
   std::map<Row, int> got;
