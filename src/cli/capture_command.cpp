@@ -15,9 +15,8 @@
 #include "cli/commands.h"
 #include "core/field_registry.h"
 #include "core/record_batch.h"
-#include "query/output.h"
-
 #include "probe/probe.h"
+#include "query/output.h"
 
 namespace flowscope::cli {
 namespace {

@@ -9,7 +9,6 @@
 #include <glob.h>
 
 #include "core/time.h"
-
 #include "probe/settings_schedule.h"
 
 namespace flowscope::probe {

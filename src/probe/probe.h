@@ -27,7 +27,6 @@
 #include "capture/probe_config.h"
 #include "core/record_batch.h"
 #include "core/result.h"
-
 #include "probe/session_exporter.h"
 
 namespace flowscope::probe {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "probe/settings_schedule.h"
+
 #include "test_support.h"
 
 namespace flowscope::probe {
