@@ -1,27 +1,22 @@
-// `flowscope capture (-r FILE... | -i IFACE) [BPF expression]`: meters packets into two-way
-// sessions (capture/flow_meter.h) and writes them as CSV or JSON lines, or exports them to a
-// collector as NetFlow v5, v9 or IPFIX (cli/capture_export.h). A summary of what was counted
-// goes to standard error (docs/capture.md).
-#include <sys/stat.h>
-
-#include <csignal>
+// `flowscope capture (-r FILE... | -i IFACE) [BPF expression]`: the probe (probe/probe.h) meters
+// packets into two-way sessions and this command writes them as CSV or JSON lines with query's
+// writer (query/output.h), or the probe exports them to a collector as NetFlow v5, v9 or IPFIX.
+// A summary of what was counted goes to standard error (docs/capture.md). Option parsing and
+// calls only.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
-#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <glob.h>
-#include <nlohmann/json.hpp>
-
-#include "capture/flow_meter.h"
 #include "capture/pcap_source.h"
 #include "capture/probe_config.h"
-#include "cli/capture_export.h"
 #include "cli/commands.h"
-#include "core/field_format.h"
 #include "core/field_registry.h"
+#include "core/record_batch.h"
+#include "probe/probe.h"
+#include "query/output.h"
 
 namespace flowscope::cli {
 namespace {
@@ -29,7 +24,6 @@ namespace {
 constexpr const char* kDefaultFields =
     "session_id,start_time,end_time,proto,cln_addr,cln_port,srv_addr,srv_port,cln_packets,"
     "srv_packets,cln_bytes,srv_bytes,cln_tcp_flags,srv_tcp_flags,end_reason,application";
-constexpr std::size_t kFlushRows = 4096;
 
 struct CaptureOptions {
   std::vector<std::string> files;
@@ -57,26 +51,10 @@ struct CaptureOptions {
   std::vector<capture::ScheduledSettings> scheduled;
 };
 
-// Set by SIGINT/SIGTERM during a live capture: the loop ends and open sessions are flushed.
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_capture_stop_signal(int) { g_stop = 1; }
-
-std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
-  std::vector<std::string> out;
-  for (const std::string& arg : args) {
-    if (arg == "-" || arg.find_first_of("*?[") == std::string::npos) {
-      out.push_back(arg);
-      continue;
-    }
-    glob_t g{};
-    const int rc = ::glob(arg.c_str(), 0, nullptr, &g);
-    if (rc == 0) {
-      for (std::size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-    }
-    ::globfree(&g);
-    if (rc != 0) throw UserError{"-r " + arg + ": no file matches the pattern", kExitUsage};
-  }
-  return out;
+// A probe error as the user sees it: a setting that is not valid is a usage error (exit 2).
+UserError user_error(const Error& e, const std::string& prefix = {}) {
+  return UserError{prefix + e.message,
+                   e.code == ErrorCode::InvalidArgument ? kExitUsage : kExitError};
 }
 
 std::vector<FieldId> parse_fields(const std::string& list) {
@@ -100,113 +78,10 @@ std::vector<FieldId> parse_fields(const std::string& list) {
   return out;
 }
 
-// CSV (RFC 4180) or JSON lines of session rows, written once per batch.
-class SessionWriter {
- public:
-  SessionWriter(std::FILE* out, bool json, std::vector<FieldId> fields)
-      : out_(out), json_(json), fields_(std::move(fields)) {
-    if (!json_) {
-      for (std::size_t i = 0; i < fields_.size(); ++i) {
-        buffer_ += i ? "," : "";
-        buffer_ += field_info(fields_[i]).name;
-      }
-      buffer_ += '\n';
-    }
-  }
-
-  void write(const SessionBatch& batch) {
-    for (std::size_t row = 0; row < batch.size(); ++row) {
-      if (json_) {
-        nlohmann::json obj = nlohmann::json::object();
-        for (FieldId id : fields_) {
-          const Column& col = batch.column(id);
-          if (!col.valid(row)) continue;
-          auto number = numeric_field(col, row);
-          if (number && field_info(id).type != FieldType::Time) {
-            obj[std::string(field_info(id).name)] = *number;
-          } else {
-            obj[std::string(field_info(id).name)] = format_field(col, row);
-          }
-        }
-        buffer_ += obj.dump();
-      } else {
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
-          if (i) buffer_ += ',';
-          const std::size_t from = buffer_.size();
-          append_field(buffer_, batch.column(fields_[i]), row);
-          if (buffer_.find_first_of(",\"\n", from) != std::string::npos) {
-            std::string value = buffer_.substr(from);
-            buffer_.resize(from);
-            buffer_ += '"';
-            for (char c : value) buffer_.append(c == '"' ? 2 : 1, c);
-            buffer_ += '"';
-          }
-        }
-      }
-      buffer_ += '\n';
-    }
-    std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
-    buffer_.clear();
-  }
-
- private:
-  std::FILE* out_;
-  bool json_;
-  std::vector<FieldId> fields_;
-  std::string buffer_;
-};
-
-capture::TimeNs seconds_to_ns(double s, const char* option) {
-  if (!(s > 0) || s > 1e9) {
-    throw UserError{std::string(option) + ": give a positive number of seconds", kExitUsage};
-  }
-  return static_cast<capture::TimeNs>(s * 1e9);
-}
-
-void print_summary(const capture::MeterStats& s, std::size_t files, std::uint64_t kernel_drops,
-                   const SessionExporter* exporter) {
-  std::string malformed;
-  for (std::size_t i = 0; i < kPacketIssueCount; ++i) {
-    if (s.malformed[i] == 0) continue;
-    malformed += malformed.empty() ? " (" : ", ";
-    malformed += std::string(packet_issue_name(static_cast<PacketIssue>(i))) + " " +
-                 std::to_string(s.malformed[i]);
-  }
-  if (!malformed.empty()) malformed += ")";
-  std::fprintf(
-      stderr,
-      "capture: %zu input(s), %llu packets (%llu bytes), %llu metered (%llu bytes), "
-      "%llu not IP, %llu malformed%s\n",
-      files, static_cast<unsigned long long>(s.packets),
-      static_cast<unsigned long long>(s.frame_bytes), static_cast<unsigned long long>(s.metered),
-      static_cast<unsigned long long>(s.metered_bytes), static_cast<unsigned long long>(s.not_ip),
-      static_cast<unsigned long long>(s.malformed_total()), malformed.c_str());
-  std::fprintf(stderr,
-               "capture: %llu snapped, %llu tunneled, %llu fragments (%llu unmatched), "
-               "%llu out of time order, %llu kernel drops\n",
-               static_cast<unsigned long long>(s.snapped),
-               static_cast<unsigned long long>(s.tunneled),
-               static_cast<unsigned long long>(s.fragments),
-               static_cast<unsigned long long>(s.fragments_unmatched),
-               static_cast<unsigned long long>(s.time_went_back),
-               static_cast<unsigned long long>(kernel_drops));
-  std::fprintf(
-      stderr,
-      "sessions: %llu (idle %llu, active %llu, fin %llu, rst %llu, port reuse %llu, "
-      "evicted %llu, end of input %llu), ftp data tagged %llu\n",
-      static_cast<unsigned long long>(s.sessions), static_cast<unsigned long long>(s.closed_idle),
-      static_cast<unsigned long long>(s.closed_active),
-      static_cast<unsigned long long>(s.closed_fin), static_cast<unsigned long long>(s.closed_rst),
-      static_cast<unsigned long long>(s.closed_reuse), static_cast<unsigned long long>(s.evicted),
-      static_cast<unsigned long long>(s.closed_flush),
-      static_cast<unsigned long long>(s.ftp_data_tagged));
-  if (exporter != nullptr) {
-    std::fprintf(stderr, "export: %llu flows in %llu datagrams to %s (%llu skipped: IPv6 in v5)\n",
-                 static_cast<unsigned long long>(exporter->flows()),
-                 static_cast<unsigned long long>(exporter->datagrams()),
-                 exporter->destination().c_str(),
-                 static_cast<unsigned long long>(exporter->skipped()));
-  }
+capture::TimeNs seconds(double s, const char* option) {
+  auto ns = probe::seconds_to_ns(s, option);
+  if (!ns) throw user_error(ns.error());
+  return *ns;
 }
 
 // The configuration file's settings for every option not given on the command line.
@@ -230,25 +105,13 @@ void apply_config(CaptureOptions& opt, const CLI::App& cmd) {
   opt.scheduled = c.scheduled;
 }
 
-std::int64_t file_mtime_ns(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return -1;
-  return std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
-
-std::int64_t wall_ns() {
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
-
 void run(const CaptureOptions& opt) {
   const bool live = !opt.interface.empty();
   if (live == !opt.files.empty()) {
     throw UserError{"give either -r FILE... or -i INTERFACE", kExitUsage};
   }
   const bool exporting = !opt.export_target.empty() || !opt.export_pcap.empty();
-  std::string format = opt.format.empty() ? (exporting ? "ipfix" : "csv") : opt.format;
+  const std::string format = opt.format.empty() ? (exporting ? "ipfix" : "csv") : opt.format;
   const bool text = format == "csv" || format == "json";
   if (exporting && text) {
     throw UserError{"--export sends v5, v9 or ipfix; use --format v5|v9|ipfix", kExitUsage};
@@ -257,209 +120,80 @@ void run(const CaptureOptions& opt) {
     throw UserError{"--format " + format + " needs --export HOST:PORT (or --export-pcap FILE)",
                     kExitUsage};
   }
-  capture::MeterConfig config;
-  config.active_timeout = seconds_to_ns(opt.active_timeout, "--active-timeout");
-  config.idle_timeout = seconds_to_ns(opt.idle_timeout, "--idle-timeout");
+  probe::ProbeOptions p;
+  p.meter.active_timeout = seconds(opt.active_timeout, "--active-timeout");
+  p.meter.idle_timeout = seconds(opt.idle_timeout, "--idle-timeout");
   if (opt.max_flows == 0) throw UserError{"--max-flows: give at least 1", kExitUsage};
-  config.max_flows = opt.max_flows;
-  config.bytes = opt.bytes == "frame" ? capture::ByteCount::Frame : capture::ByteCount::Layer3;
-  config.application_labels = !opt.no_dpi;
-  std::string filter = opt.filter;
-  for (const std::string& w : opt.filter_words) filter += (filter.empty() ? "" : " ") + w;
-
-  std::vector<FieldId> fields;
-  std::FILE* out = stdout;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out_file(nullptr, &std::fclose);
-  std::unique_ptr<SessionWriter> writer;
-  if (text) {
-    fields = parse_fields(opt.fields);
-    if (opt.output != "-") {
-      out_file.reset(std::fopen(opt.output.c_str(), "w"));
-      if (!out_file) throw UserError{"-w " + opt.output + ": cannot create the file"};
-      out = out_file.get();
-    }
-    writer = std::make_unique<SessionWriter>(out, format == "json", fields);
+  p.meter.max_flows = opt.max_flows;
+  p.meter.bytes = opt.bytes == "frame" ? capture::ByteCount::Frame : capture::ByteCount::Layer3;
+  p.meter.application_labels = !opt.no_dpi;
+  p.filter = opt.filter;
+  for (const std::string& w : opt.filter_words) p.filter += (p.filter.empty() ? "" : " ") + w;
+  if (exporting) {
+    p.exporter = probe::ExportOptions{*decode::parse_export_format(format), opt.export_target,
+                                      opt.export_pcap, 1};
   }
-
-  std::vector<std::string> inputs =
-      live ? std::vector<std::string>{opt.interface} : expand_inputs(opt.files);
-  capture::FlowMeter meter(config);
-  SessionBatch sessions(kFlushRows);
-  // Scheduled settings (a probe configuration's [[scheduled]] blocks) apply when the clock
-  // (packet time; wall time on a quiet live link) reaches their start_at. A live probe re-reads
-  // the file when it changes, so blocks added while it runs are picked up too.
-  std::vector<capture::ScheduledSettings> scheduled = opt.scheduled;
-  std::size_t next_scheduled = 0;
-  std::int64_t last_applied_ms = std::numeric_limits<std::int64_t>::min();
-  std::uint64_t applied = 0;
-  std::int64_t config_mtime = opt.config.empty() ? -1 : file_mtime_ns(opt.config);
-  std::int64_t next_config_check = 0;
-  capture::TimeNs idle_ns = config.idle_timeout, active_ns = config.active_timeout;
-  std::size_t max_flows = config.max_flows;
-  capture::PcapSource* current_source = nullptr;
-  auto run_schedule = [&](std::int64_t now_ms) {
-    while (next_scheduled < scheduled.size() &&
-           to_ms(scheduled[next_scheduled].start_at) <= now_ms) {
-      const capture::ScheduledSettings& block = scheduled[next_scheduled++];
-      const capture::ProbeSettings& s = block.settings;
-      if (s.idle_timeout) idle_ns = seconds_to_ns(*s.idle_timeout, "idle_timeout");
-      if (s.active_timeout) active_ns = seconds_to_ns(*s.active_timeout, "active_timeout");
-      if (s.max_flows) max_flows = *s.max_flows;
-      meter.reconfigure(idle_ns, active_ns, max_flows);
-      if (s.filter) {
-        filter = *s.filter;
-        if (current_source != nullptr) {
-          if (auto r = current_source->set_filter(filter); !r) {
-            std::fprintf(stderr, "flowscope: warning: %s:%d: %s; the filter is unchanged\n",
-                         opt.config.c_str(), block.line, r.error().message.c_str());
-          }
-        }
-      }
-      last_applied_ms = to_ms(block.start_at);
-      ++applied;
-      if (!opt.quiet) {
-        std::fprintf(stderr, "config: %s: settings of line %d in effect from %s\n",
-                     opt.config_name.c_str(), block.line, format_time(block.start_at).c_str());
-      }
-    }
-  };
-  auto reload_config = [&](std::int64_t wall) {
-    if (opt.config.empty() || wall < next_config_check) return;
-    next_config_check = wall + 1'000'000'000;
-    const std::int64_t mtime = file_mtime_ns(opt.config);
-    if (mtime == config_mtime) return;
-    config_mtime = mtime;
-    auto loaded = capture::load_probe_config(opt.config);
-    if (!loaded) {
-      std::fprintf(stderr, "flowscope: warning: %s; keeping the running configuration\n",
-                   loaded.error().message.c_str());
-      return;
-    }
-    scheduled.clear();
-    for (const capture::ScheduledSettings& block : loaded->scheduled) {
-      if (to_ms(block.start_at) > last_applied_ms) scheduled.push_back(block);
-    }
-    next_scheduled = 0;
-  };
-  std::unique_ptr<SessionExporter> exporter;
-  capture::TimeNs last_ts = 0;
-  auto drain = [&](bool force) {
-    if (sessions.empty() || (!force && sessions.size() < kFlushRows)) return;
-    if (writer) writer->write(sessions);
-    if (exporter) {
-      if (auto r = exporter->add(sessions, time_from_ms(last_ts / 1'000'000)); !r) {
-        throw UserError{"--export: " + r.error().message};
-      }
-    }
-    sessions.clear();
-  };
-
-  std::uint64_t kernel_drops = 0;
-  std::string read_error;
-  if (live) {
-    std::signal(SIGINT, on_capture_stop_signal);
-    std::signal(SIGTERM, on_capture_stop_signal);
-  }
-  for (const std::string& input : inputs) {
-    auto source = live ? capture::PcapSource::open_live(input, opt.snap_length, true, 500,
-                                                                  opt.buffer_kib * 1024)
-                       : capture::PcapSource::open(input);
-    if (!source) throw UserError{source.error().message};
-    if (!filter.empty()) {
-      if (auto r = source->set_filter(filter); !r) throw UserError{r.error().message, kExitUsage};
-    }
-    current_source = &*source;
-    if (live && !opt.quiet) {
-      // Said once the interface is open, so scripts (and tests) know packets are being seen.
-      std::fprintf(stderr, "capture: listening on %s\n", input.c_str());
+  p.count = opt.count;
+  p.duration = opt.duration;
+  p.snap_length = opt.snap_length;
+  p.buffer_bytes = opt.buffer_kib * 1024;
+  p.config_path = opt.config;
+  p.config_name = opt.config_name;
+  p.scheduled = opt.scheduled;
+  if (!opt.quiet) {
+    p.on_note = [](const std::string& line) {
+      std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
-    }
-    const LinkType link = source->link_type();
-    capture::TimeNs first_ts = 0;
-    std::uint64_t seen = 0;
-    // After SIGINT/SIGTERM a live capture still meters what the kernel has already captured
-    // (it stops waiting for more), so the last packets before the signal are not lost.
-    // The drain is bounded in time: a busy interface never empties its ring.
-    bool draining = false;
-    std::int64_t drain_until = 0;
-    while (true) {
-      if (g_stop != 0 && !draining) {
-        if (!live) break;
-        draining = true;
-        drain_until = wall_ns() + 1'000'000'000;
-        source->set_wait(0);
-      }
-      if (draining && wall_ns() > drain_until) break;
-      auto pkt = source->next();
-      if (!pkt) {
-        read_error = pkt.error().message;
-        break;
-      }
-      if (!pkt->has_value()) break;
-      const capture::CapturedPacket& p = **pkt;
-      if (p.data.empty() && draining) break;  // the ring is empty
-      if (p.data.empty()) {                   // live read timeout: run the timers on wall time
-        const std::int64_t now = wall_ns();
-        reload_config(now);
-        run_schedule(now / 1'000'000);
-        meter.advance(now, sessions);
-      } else {
-        if (live && (seen & 0xFFFF) == 0) reload_config(wall_ns());
-        if (next_scheduled < scheduled.size()) {
-          run_schedule(p.timestamp_ns / 1'000'000);
-          if (!source->matches(p)) continue;  // read before a scheduled filter took effect
-        }
-        if (exporter == nullptr && exporting) {
-          // Uptime starts an hour before the first packet, as on a probe that was running.
-          auto e = SessionExporter::open(
-              {*decode::parse_export_format(format), opt.export_target, opt.export_pcap, 1},
-              time_from_ms(p.timestamp_ns / 1'000'000 - 3'600'000));
-          if (!e) throw UserError{"--export: " + e.error().message};
-          exporter = std::move(*e);
-        }
-        if (first_ts == 0) first_ts = p.timestamp_ns;
-        last_ts = std::max(last_ts, p.timestamp_ns);
-        meter.add(link, p.data, p.wire_length, p.timestamp_ns, sessions);
-        ++seen;
-      }
-      drain(false);
-      if (opt.count != 0 && seen >= opt.count) break;
-      if (live && opt.duration > 0 && first_ts != 0 &&
-          last_ts - first_ts >= static_cast<capture::TimeNs>(opt.duration * 1e9)) {
-        break;
-      }
-    }
-    kernel_drops += source->kernel_drops();
-    current_source = nullptr;
-    if (!read_error.empty()) break;
+    };
   }
-  meter.flush(sessions);
-  if (exporting && exporter == nullptr) {
-    auto e = SessionExporter::open(
-        {*decode::parse_export_format(format), opt.export_target, opt.export_pcap, 1},
-        time_from_ms(last_ts / 1'000'000 - 3'600'000));
-    if (!e) throw UserError{"--export: " + e.error().message};
-    exporter = std::move(*e);
+  p.on_warning = [](const std::string& line) {
+    std::fprintf(stderr, "flowscope: warning: %s\n", line.c_str());
+  };
+
+  // Sessions go through query's writer, created with the first batch: a run that metered no
+  // session writes nothing, not even the CSV header.
+  std::vector<FieldId> fields = text ? parse_fields(opt.fields) : std::vector<FieldId>{};
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (text && opt.output != "-") {
+    file.open(opt.output, std::ios::binary | std::ios::trunc);
+    if (!file) throw UserError{"-w " + opt.output + ": cannot create the file"};
+    out = &file;
   }
-  drain(true);
-  if (exporter) {
-    if (auto r = exporter->finish(); !r) throw UserError{r.error().message};
+  query::OutputOptions o;
+  o.format = format == "json" ? query::OutputFormat::JsonLines : query::OutputFormat::CsvHeader;
+  std::unique_ptr<query::RowWriter> writer;
+  probe::SessionSink sink;
+  if (text) {
+    sink = [&](const SessionBatch& batch) -> Result<void> {
+      if (!writer) {
+        auto w = query::RowWriter::create(*out, fields, o);
+        if (!w) return std::move(w).error();
+        writer = std::move(*w);
+      }
+      writer->write(batch);
+      return {};
+    };
   }
-  if (out_file) {
-    if (std::fclose(out_file.release()) != 0)
-      throw UserError{"-w " + opt.output + ": write failed"};
+  if (live) {
+    p.interface = opt.interface;
+    p.stop = probe::stop_on_signals();
+  } else {
+    auto files = probe::expand_inputs(opt.files);
+    if (!files) throw user_error(files.error(), "-r ");
+    p.files = std::move(*files);
+  }
+  auto summary = probe::run_probe(p, sink);
+  if (!summary) throw user_error(summary.error());
+  if (writer) writer->finish();
+  if (file.is_open()) {
+    file.close();
+    if (!file) throw UserError{"-w " + opt.output + ": write failed"};
   } else {
     std::fflush(stdout);
   }
-  if (!opt.quiet) {
-    print_summary(meter.stats(), inputs.size(), kernel_drops, exporter.get());
-    if (!opt.config.empty()) {
-      std::fprintf(stderr, "config: %s: %llu scheduled setting(s) applied, %zu pending\n",
-                   opt.config_name.c_str(), static_cast<unsigned long long>(applied),
-                   scheduled.size() - next_scheduled);
-    }
-  }
-  if (!read_error.empty()) throw UserError{read_error};
+  if (!opt.quiet) std::fputs(probe::summary_text(*summary).c_str(), stderr);
+  if (!summary->read_error.empty()) throw UserError{summary->read_error};
 }
 
 }  // namespace

@@ -16,14 +16,14 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/pcap_writer.h"
 #include "core/time.h"
+#include "core/udp_sender.h"
 #include "decode/flow_encoder.h"
 
 #include "gen/flow_generator.h"
-#include "gen/pcap_writer.h"
 #include "gen/traffic_runner.h"
 #include "gen/traffic_scenario.h"
-#include "gen/udp_sender.h"
 
 namespace flowscope::cli {
 namespace {
@@ -131,7 +131,7 @@ gen::GenConfig make_config(const GenOptions& opt) {
 // Datagrams copied out of the generator until a sendmmsg batch is full or pacing says wait.
 class SendQueue {
  public:
-  explicit SendQueue(gen::UdpSender& sender) : sender_(sender) {}
+  explicit SendQueue(UdpSender& sender) : sender_(sender) {}
   void add(std::span<const std::byte> payload) {
     buffer_.buffer().insert(buffer_.buffer().end(), payload.begin(), payload.end());
     buffer_.close_datagram();
@@ -146,16 +146,16 @@ class SendQueue {
   }
 
  private:
-  gen::UdpSender& sender_;
+  UdpSender& sender_;
   decode::DatagramBuffer buffer_;
   std::vector<std::span<const std::byte>> views_;
 };
 
 void run(const GenOptions& opt) {
   const gen::GenConfig config = make_config(opt);
-  std::optional<gen::UdpSender> sender;
+  std::optional<UdpSender> sender;
   if (!opt.to.empty()) {
-    auto s = gen::UdpSender::open(opt.to);
+    auto s = UdpSender::open(opt.to);
     if (!s) throw usage(s.error().message);
     sender.emplace(std::move(*s));
     if (!sender->is_loopback()) {
@@ -163,15 +163,15 @@ void run(const GenOptions& opt) {
                    sender->destination().c_str());
     }
   }
-  std::optional<gen::PcapWriter> pcap;
+  std::optional<PcapWriter> pcap;
   if (!opt.pcap.empty()) {
-    auto p = gen::PcapWriter::open(opt.pcap);
+    auto p = PcapWriter::open(opt.pcap);
     if (!p) throw UserError{p.error().message};
     pcap.emplace(std::move(*p));
   }
   // The pcap frames datagrams from each exporter's documentation address to the destination
   // (127.0.0.1 and the format's usual port unless --to names an IPv4 address).
-  gen::UdpEndpoints udp{0, 0, 0x7F000001, default_port(config.format)};
+  UdpEndpoints udp{0, 0, 0x7F000001, default_port(config.format)};
   if (sender) {
     const std::string& dest = sender->destination();
     const std::size_t colon = dest.rfind(':');

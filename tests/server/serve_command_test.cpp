@@ -16,10 +16,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "core/udp_sender.h"
 #include "server/test_certs.h"
 #include "store/embedded_store.h"
 
-#include "gen/udp_sender.h"
 #include "test_support.h"
 
 namespace flowscope::server {
@@ -212,7 +212,8 @@ TEST_F(ServeCommand, SighupReloadsAndSigtermStoresEverything) {
   const std::uint16_t netflow_port = ready["netflow_port"];
   EXPECT_TRUE(wait_for([&] {
     return metrics(http_port).find("flowscope_stitch_window_seconds 3600") != std::string::npos;
-  })) << "metrics: " << metrics(http_port) << "\nserve's stderr: " << slurp(dir_ / "serve.err");
+  })) << "metrics: "
+      << metrics(http_port) << "\nserve's stderr: " << slurp(dir_ / "serve.err");
 
   write(dir_ / "serve.toml", config("45s"));
   ASSERT_EQ(::kill(pid_, SIGHUP), 0);

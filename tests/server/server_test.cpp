@@ -22,6 +22,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include "core/udp_sender.h"
 #include "decode/corpus_support.h"
 #include "enrich/tiny_dns.h"
 #include "query/executor.h"
@@ -31,7 +32,6 @@
 #include "server/server_fixture.h"
 #include "server/test_certs.h"
 
-#include "gen/udp_sender.h"
 #include "test_support.h"
 
 namespace flowscope::server {
@@ -101,7 +101,7 @@ class ServerTest : public ::testing::Test {
   // Sends the corpus captures to the NetFlow port; returns the records they decode to.
   std::size_t send_corpus() {
     std::size_t records = 0;
-    auto sender = gen::UdpSender::open("127.0.0.1:" + std::to_string(server_->netflow_port()));
+    auto sender = UdpSender::open("127.0.0.1:" + std::to_string(server_->netflow_port()));
     EXPECT_TRUE(sender);
     for (const char* c : kCaptures) {
       const fs::path path = flowscope::testing::corpus_dir() / c;
@@ -240,7 +240,7 @@ TEST_F(ServerTest, Ipv6ListenerReceives) {
   ServerConfig c = config();
   c.ingest.listen = {"127.0.0.1", "::1"};
   start(c);
-  auto sender = gen::UdpSender::open("[::1]:" + std::to_string(server_->ipfix_port()));
+  auto sender = UdpSender::open("[::1]:" + std::to_string(server_->ipfix_port()));
   ASSERT_TRUE(sender) << sender.error().message;
   const fs::path path = flowscope::testing::corpus_dir() / kCaptures[0];
   const std::size_t records = flowscope::testing::decode_capture(path).batch.size();
@@ -573,7 +573,7 @@ TEST_F(ServerTest, InterfaceNamesAndReverseDnsReachTheStore) {
   c.enrich.reverse_dns = true;
   c.enrich.dns_servers = {dns.server()};
   start(c);
-  auto sender = gen::UdpSender::open("127.0.0.1:" + std::to_string(server_->netflow_port()));
+  auto sender = UdpSender::open("127.0.0.1:" + std::to_string(server_->netflow_port()));
   ASSERT_TRUE(sender);
   std::size_t records = 0;
   // Twice: the options data arrives mid-capture; the second pass meets a named table.

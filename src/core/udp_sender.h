@@ -13,7 +13,7 @@
 
 #include "core/result.h"
 
-namespace flowscope::gen {
+namespace flowscope {
 
 class UdpSender {
  public:
@@ -43,4 +43,4 @@ class UdpSender {
   std::uint64_t system_calls_ = 0;
 };
 
-}  // namespace flowscope::gen
+}  // namespace flowscope

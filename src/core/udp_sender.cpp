@@ -1,4 +1,4 @@
-#include "gen/udp_sender.h"
+#include "core/udp_sender.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,13 +9,12 @@
 #include <cstring>
 #include <vector>
 
+#include <fmt/format.h>
 #include <netdb.h>
 #include <poll.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
-namespace flowscope::gen {
+namespace flowscope {
 namespace {
 
 constexpr std::size_t kBatch = 64;  // datagrams per sendmmsg call
@@ -128,4 +127,4 @@ Result<void> UdpSender::send(std::span<const std::span<const std::byte>> datagra
   return {};
 }
 
-}  // namespace flowscope::gen
+}  // namespace flowscope

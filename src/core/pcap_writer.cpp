@@ -1,4 +1,4 @@
-#include "gen/pcap_writer.h"
+#include "core/pcap_writer.h"
 
 #include <cerrno>
 #include <cstring>
@@ -7,7 +7,7 @@
 
 #include "core/byte_writer.h"
 
-namespace flowscope::gen {
+namespace flowscope {
 namespace {
 
 Error io_error(const std::string& path, const char* what) {
@@ -93,4 +93,4 @@ Result<void> PcapWriter::close() {
   return {};
 }
 
-}  // namespace flowscope::gen
+}  // namespace flowscope

@@ -1,8 +1,8 @@
-#include "cli/capture_export.h"
+#include "probe/session_exporter.h"
 
 #include <string>
 
-namespace flowscope::cli {
+namespace flowscope::probe {
 namespace {
 
 std::uint16_t default_port(decode::ExportFormat f) {
@@ -61,7 +61,7 @@ Result<std::unique_ptr<SessionExporter>> SessionExporter::open(const ExportOptio
   e->endpoints_.dst_port = default_port(options.format);
   e->endpoints_.src_port = 50000;
   if (!options.target.empty()) {
-    auto sender = gen::UdpSender::open(options.target);
+    auto sender = UdpSender::open(options.target);
     if (!sender) return std::move(sender).error();
     const std::string& dest = sender->destination();
     const std::size_t colon = dest.rfind(':');
@@ -72,7 +72,7 @@ Result<std::unique_ptr<SessionExporter>> SessionExporter::open(const ExportOptio
     e->sender_.emplace(std::move(*sender));
   }
   if (!options.pcap.empty()) {
-    auto pcap = gen::PcapWriter::open(options.pcap);
+    auto pcap = PcapWriter::open(options.pcap);
     if (!pcap) return std::move(pcap).error();
     e->pcap_.emplace(std::move(*pcap));
   }
@@ -112,4 +112,4 @@ Result<void> SessionExporter::finish() {
   return {};
 }
 
-}  // namespace flowscope::cli
+}  // namespace flowscope::probe

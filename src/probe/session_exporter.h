@@ -1,9 +1,10 @@
 #pragma once
 // SessionExporter: sends the flow meter's sessions to a collector as NetFlow v5, v9 or IPFIX,
-// with decode's encoders (decode/flow_encoder.h) and gen's UDP sender and pcap writer. Each
+// with decode's encoders (decode/flow_encoder.h) and core's UDP sender and pcap writer. Each
 // session becomes two one-way flow records, client to server and server to client (a side that
-// sent nothing gives no record). It lives in cli because capture and decode are siblings
-// (docs/architecture.md): only the binary links both.
+// sent nothing gives no record). It lives in the probe, the first module that links both capture
+// and decode, which are siblings (docs/architecture.md). The probe opens it at the first packet
+// and finishes it at the end of the run (probe/probe.h).
 // One exporter per thread.
 
 #include <cstdint>
@@ -11,14 +12,13 @@
 #include <optional>
 #include <string>
 
+#include "core/pcap_writer.h"
 #include "core/record_batch.h"
 #include "core/time.h"
+#include "core/udp_sender.h"
 #include "decode/flow_encoder.h"
 
-#include "gen/pcap_writer.h"
-#include "gen/udp_sender.h"
-
-namespace flowscope::cli {
+namespace flowscope::probe {
 
 struct ExportOptions {
   decode::ExportFormat format = decode::ExportFormat::Ipfix;
@@ -47,13 +47,13 @@ class SessionExporter {
 
   ExportOptions options_;
   std::unique_ptr<decode::FlowEncoder> encoder_;
-  std::optional<gen::UdpSender> sender_;
-  std::optional<gen::PcapWriter> pcap_;
-  gen::UdpEndpoints endpoints_{0x7F000001, 0, 0x7F000001, 0};
+  std::optional<UdpSender> sender_;
+  std::optional<PcapWriter> pcap_;
+  UdpEndpoints endpoints_{0x7F000001, 0, 0x7F000001, 0};
   FlowBatch flows_batch_;
   decode::DatagramBuffer buffer_;
   std::vector<std::span<const std::byte>> views_;
   std::uint64_t flows_ = 0;
 };
 
-}  // namespace flowscope::cli
+}  // namespace flowscope::probe

@@ -1,9 +1,10 @@
 #pragma once
 // Writes export datagrams as a classic pcap file (microsecond timestamps, link type Ethernet),
 // each framed as Ethernet / IPv4 / UDP, so that `flowscope decode`, tshark and nfdump's
-// tools read what `gen flows` sent. Written by hand (global header, then a record header and
-// frame per datagram): the format is 40 lines and needs no pcap handle. Timestamps are the
-// generator's simulated times, so the file depends only on the seed and options.
+// tools read what `gen flows` and the probe's exporter (`capture --export-pcap`) sent. Written
+// by hand (global header, then a record header and frame per datagram): the format is 40 lines
+// and needs no pcap handle. Timestamps are the caller's (the generator's simulated times, so
+// its file depends only on the seed and options).
 // One writer per file, used from one thread.
 
 #include <cstdint>
@@ -17,7 +18,7 @@
 #include "core/result.h"
 #include "core/time.h"
 
-namespace flowscope::gen {
+namespace flowscope {
 
 struct UdpEndpoints {
   std::uint32_t src_ip = 0;  // IPv4, host order
@@ -47,4 +48,4 @@ class PcapWriter {
   std::vector<std::byte> frame_;
 };
 
-}  // namespace flowscope::gen
+}  // namespace flowscope
