@@ -10,7 +10,7 @@ FUZZ_TARGETS ?=
 CMAKE_ARGS ?=
 PREFIX    ?= /usr/local
 
-.PHONY: all deps build run test install deb asan tsan fuzz bench soak format format-check clean help
+.PHONY: all deps build run test install deb asan tsan fuzz bench soak format format-check check-layering lint clean help
 
 all: build
 
@@ -26,6 +26,7 @@ help:
 	@echo "make bench    build Release and run the benchmarks; writes bench/results/latest.md"
 	@echo "make soak     SIGKILL flowscope serve SOAK_TRIALS (20) times mid-feed; lost/duplicate figures"
 	@echo "make format   clang-format the sources"
+	@echo "make lint     format-check (clang-format) and check-layering (the module direction)"
 
 deps:
 	@scripts/install-deps.sh
@@ -95,6 +96,11 @@ format:
 
 format-check:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
+
+check-layering:
+	@scripts/check-layering.py
+
+lint: format-check check-layering
 
 clean:
 	rm -rf build
