@@ -120,6 +120,7 @@ nlohmann::json error_body(const Error& error);
 std::vector<Route> api_routes(Server& server);
 std::vector<Route> sessions_routes(Server& server);  // http_sessions.cpp
 std::vector<Route> admin_routes(Server& server);
+std::vector<Route> reports_routes(Server& server);  // http_reports.cpp
 std::vector<Route> scrutinizer_routes(Server& server);
 // The OpenAPI 3 document of `routes`, field schemas from the registry (openapi.cpp).
 nlohmann::json openapi_document(const std::vector<Route>& routes);

@@ -85,6 +85,7 @@ nlohmann::json components() {
       {"IpInfo", object},
       {"OpenApi", object},
       {"Users", object},
+      {"Reports", object},
       {"Groups", object},
       {"Tokens", object},
       {"Token", object},

@@ -162,7 +162,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
   if (auto r = s->query_->start(config.query.address, config.query.port); !r) return r.error();
 
   std::vector<Route> routes = api_routes(*self);
-  for (auto* more : {&admin_routes, &scrutinizer_routes}) {
+  for (auto* more : {&admin_routes, &reports_routes, &scrutinizer_routes}) {
     for (Route& r : (*more)(*self)) routes.push_back(std::move(r));
   }
   std::shared_ptr<const TlsContext> http_tls;
