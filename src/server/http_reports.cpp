@@ -12,6 +12,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "server/http_request.h"
 #include "server/http_server.h"
 #include "server/server.h"
 
@@ -49,18 +50,18 @@ Result<std::vector<nlohmann::json>> report_runs(const Server& s) {
 }
 
 Result<std::size_t> limit_param(const HttpCall& c) {
-  auto it = c.params.find("limit");
-  if (it == c.params.end() || it->second.empty()) return kDefaultRuns;
+  const std::string* text = find_param(c.params, "limit");
+  if (text == nullptr || text->empty()) return kDefaultRuns;
   std::size_t n = 0;
   std::size_t used = 0;
   try {
-    n = std::stoul(it->second, &used);
+    n = std::stoul(*text, &used);
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != it->second.size() || n == 0 || n > 10000) {
+  if (used != text->size() || n == 0 || n > 10000) {
     return Error{ErrorCode::InvalidArgument,
-                 fmt::format("limit \"{}\" is not a number of runs; give 1 to 10000", it->second)};
+                 fmt::format("limit \"{}\" is not a number of runs; give 1 to 10000", *text)};
   }
   return n;
 }
@@ -100,12 +101,12 @@ Result<HttpReply> list_reports(const Server& s, HttpCall& c) {
 }
 
 Result<HttpReply> send_report(const Server& s, HttpCall& c) {
-  auto it = c.params.find("path");
-  if (it == c.params.end() || it->second.empty()) {
+  const std::string* path = find_param(c.params, "path");
+  if (path == nullptr || path->empty()) {
     return Error{ErrorCode::InvalidArgument,
                  "no path; give one of the paths GET /api/v1/reports lists"};
   }
-  const std::string wanted = it->second;
+  const std::string wanted = *path;
   auto runs = report_runs(s);
   if (!runs) return runs.error();
   bool listed = false;
