@@ -190,20 +190,21 @@ bool stored_session_open_at_checkpoint(const std::filesystem::path& dir,
   for (int b = 0; b < kBatches - 10; ++b) {
     feed(p, b, b + 1);
     if (b + 1 < kKillFrom || p.stats().checkpoints < 4) continue;
-    // Wait until the store's sync thread made what was appended durable (a sanitizer build
-    // runs it late): a SIGKILL keeps only that.
-    const std::uint64_t appended = p.stats().last_append;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while ((*store)->durable_sequence() < appended && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    if ((*store)->durable_sequence() >= appended &&
-        stored_session_open_at_checkpoint(dir, **store)) {
-      const int fed = b + 1;
-      if (::write(out, &fed, sizeof fed) == static_cast<ssize_t>(sizeof fed)) {
-        ::kill(::getpid(), SIGKILL);
+    // Between two batches the shards still commit (each commit interval) and checkpoint: watch
+    // for a moment when everything appended is durable (a SIGKILL keeps only that) and a stored
+    // session is open in the checkpoints on disk, with no append meanwhile.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::uint64_t appended = p.stats().last_append;
+      if ((*store)->durable_sequence() >= appended &&
+          stored_session_open_at_checkpoint(dir, **store) && p.stats().last_append == appended) {
+        const int fed = b + 1;
+        if (::write(out, &fed, sizeof fed) == static_cast<ssize_t>(sizeof fed)) {
+          ::kill(::getpid(), SIGKILL);
+        }
+        _exit(255);
       }
-      _exit(255);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
   _exit(255);
