@@ -17,7 +17,7 @@
 #include "core/record_batch.h"
 #include "core/result.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 
 struct ImportStats {
   std::uint64_t records = 0;
@@ -49,4 +49,4 @@ class CsvImporter {
   ImportStats stats_;
 };
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

@@ -1,4 +1,4 @@
-#include "store/csv_import.h"
+#include "import/csv_import.h"
 
 #include <charconv>
 #include <limits>
@@ -11,7 +11,7 @@
 #include "store/batch_codec.h"
 #include "store/one_sided.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 namespace {
 
 constexpr std::size_t kMaxExamples = 5;
@@ -194,10 +194,10 @@ bool CsvImporter::read(SessionBatch& out, std::size_t max_rows) {
     }
     if (!good) continue;
     if (flows_) {
-      append_one_sided(flow_row, out);
+      store::append_one_sided(flow_row, out);
     } else {
       const std::uint32_t first = 0;
-      append_rows(session_row, std::span(&first, 1), out);
+      store::append_rows(session_row, std::span(&first, 1), out);
     }
     ++stats_.records;
     ++added;
@@ -205,4 +205,4 @@ bool CsvImporter::read(SessionBatch& out, std::size_t max_rows) {
   return true;
 }
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import
