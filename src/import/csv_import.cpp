@@ -165,8 +165,8 @@ bool CsvImporter::read(SessionBatch& out, std::size_t max_rows) {
   std::string line;
   std::size_t added = 0;
   while (added < max_rows) {
-    if (!std::getline(*in_, line)) return false;
-    ++line_;
+    // A quoted value may hold line breaks (RFC 4180): a record can span lines.
+    if (!read_csv_record(*in_, line, line_)) return false;
     if (line.empty() || line == "\r") continue;
     if (!split_csv_line(line, cells)) {
       skip("unclosed_quote", "a quoted value is not closed");

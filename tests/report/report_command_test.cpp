@@ -135,7 +135,7 @@ class ReportCommand : public ::testing::Test {
     }
     EXPECT_EQ(shown, nbody);
     const auto& total = rows.back();
-    ASSERT_EQ(total["row"], "total");
+    ASSERT_EQ(total["total"], true);
     const auto& others = body[nbody];
     const auto& tot = body[nbody + 1];
     EXPECT_EQ(tot[vol]["value"].get<std::uint64_t>(), total["bytes"].get<std::uint64_t>());
