@@ -115,7 +115,8 @@ void register_import(CLI::App& app) {
       ->required();
   cmd->add_option("files", opt->files, "Files to import")->required();
   cmd->add_option("--format", opt->format,
-                  "auto (flow-tools and nfcapd by magic, else CSV), csv, flowtools, nfcapd, "
+                  "auto (flow-tools and nfcapd by magic, CSV when the file is text), csv, "
+                  "flowtools, nfcapd, "
                   "nfdump (nfcapd files through 'nfdump -o csv')")
       ->check(CLI::IsMember({"auto", "csv", "flowtools", "nfcapd", "nfdump"}))
       ->capture_default_str();
