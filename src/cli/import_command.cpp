@@ -25,46 +25,6 @@ struct ImportOptions {
   std::string format = "auto";
 };
 
-// Traffic of the sessions stored from one file, for the summary (and for checking an import
-// against the source tool's own totals, e.g. 'nfdump -I').
-struct Totals {
-  std::uint64_t packets = 0;
-  std::uint64_t bytes = 0;
-  void add(const SessionBatch& batch) {
-    packets += sum<FieldId::ClnPackets>(batch) + sum<FieldId::SrvPackets>(batch);
-    bytes += sum<FieldId::ClnBytes>(batch) + sum<FieldId::SrvBytes>(batch);
-  }
-  template <FieldId F>
-  static std::uint64_t sum(const SessionBatch& batch) {
-    const auto values = batch.values<F>();
-    const Column& col = batch.column(F);
-    std::uint64_t total = 0;
-    for (std::size_t row = 0; row < values.size(); ++row) {
-      if (col.valid(row)) total += values[row];
-    }
-    return total;
-  }
-};
-
-void print_summary(const std::string& file, const import::ImportStats& stats,
-                   const Totals& totals) {
-  std::cout << file << ": imported " << stats.records << " records";
-  if (stats.skipped > 0) {
-    std::cout << ", skipped " << stats.skipped << " (";
-    bool first = true;
-    for (const auto& [reason, n] : stats.skipped_by_reason) {
-      std::cout << (first ? "" : ", ") << reason << " " << n;
-      first = false;
-    }
-    std::cout << ")";
-  }
-  std::cout << '\n';
-  for (const auto& e : stats.examples) std::cout << "  skipped: " << e << '\n';
-  if (stats.records > 0) {
-    std::cout << "  traffic: " << totals.packets << " packets, " << totals.bytes << " bytes\n";
-  }
-}
-
 void run(const ImportOptions& opt) {
   auto mode = import::parse_import_mode(opt.format);
   if (!mode) throw UserError{"--format: " + mode.error().message, kExitUsage};
@@ -74,37 +34,35 @@ void run(const ImportOptions& opt) {
   if (!opened) throw UserError{opened.error().message};
   auto& st = **opened;
   const bool tty = ::isatty(2) != 0;
-  Totals totals;
-  import::FileImporter importer(
-      [&](const SessionBatch& batch) -> Result<void> {
-        totals.add(batch);
-  if (auto r = st.append(batch); !r) return r.error();
-  return ok();
-},
-      [tty](std::string_view name, std::uint64_t records) {
-  if (tty) std::cerr << "\rimporting " << name << ": " << records << " records" << std::flush;
-      });
-std::size_t failed = 0;
-for (const std::string& file : opt.files) {
-  totals = Totals{};
-  auto stats = importer.import_file(file, *mode);
-  if (tty) std::cerr << '\n';
-  if (!stats) {
-    // One unreadable file does not stop the others; the exit code says something failed.
-    std::cerr << "flowscope: error: " << stats.error().message << '\n';
-    ++failed;
-    continue;
+  auto append = [&st](const SessionBatch& batch) -> Result<void> {
+    if (auto r = st.append(batch); !r) return r.error();
+    return ok();
+  };
+  auto progress = [tty](std::string_view name, std::uint64_t records) {
+    if (tty) std::cerr << "\rimporting " << name << ": " << records << " records" << std::flush;
+  };
+  // (Not a statement opening with "import::": clang-format 14 takes that for a C++20 import.)
+  auto importer = import::FileImporter(append, progress);
+  std::size_t failed = 0;
+  for (const std::string& file : opt.files) {
+    auto stats = importer.import_file(file, *mode);
+    if (tty) std::cerr << '\n';
+    if (!stats) {
+      // One unreadable file does not stop the others; the exit code says something failed.
+      std::cerr << "flowscope: error: " << stats.error().message << '\n';
+      ++failed;
+      continue;
+    }
+    std::cout << import::import_summary(file, *stats);
   }
-  print_summary(file, *stats, totals);
+  if (auto r = st.close(); !r) throw UserError{r.error().message};
+  if (failed > 0) {
+    throw UserError{
+        fmt::format("{} of {} files could not be imported (see above)", failed, opt.files.size())};
+  }
 }
-if (auto r = st.close(); !r) throw UserError{r.error().message};
-if (failed > 0) {
-  throw UserError{
-      fmt::format("{} of {} files could not be imported (see above)", failed, opt.files.size())};
-}
-}  // namespace
 
-}  // namespace flowscope::cli
+}  // namespace
 
 void register_import(CLI::App& app) {
   auto opt = std::make_shared<ImportOptions>();
@@ -116,8 +74,7 @@ void register_import(CLI::App& app) {
   cmd->add_option("files", opt->files, "Files to import")->required();
   cmd->add_option("--format", opt->format,
                   "auto (flow-tools and nfcapd by magic, CSV when the file is text), csv, "
-                  "flowtools, nfcapd, "
-                  "nfdump (nfcapd files through 'nfdump -o csv')")
+                  "flowtools, nfcapd, nfdump (nfcapd files through 'nfdump -o csv')")
       ->check(CLI::IsMember({"auto", "csv", "flowtools", "nfcapd", "nfdump"}))
       ->capture_default_str();
   cmd->footer(

@@ -31,8 +31,44 @@ FileImporter::FileImporter(Sink sink, Progress progress, std::size_t batch_rows)
       batch_rows_(batch_rows),
       batch_(batch_rows) {}
 
+namespace {
+
+template <FieldId F>
+std::uint64_t column_sum(const SessionBatch& batch) {
+  const auto values = batch.values<F>();
+  const Column& col = batch.column(F);
+  std::uint64_t total = 0;
+  for (std::size_t row = 0; row < values.size(); ++row) {
+    if (col.valid(row)) total += values[row];
+  }
+  return total;
+}
+
+}  // namespace
+
+std::string import_summary(const std::string& file, const ImportStats& stats) {
+  std::string text = fmt::format("{}: imported {} records", file, stats.records);
+  if (stats.skipped > 0) {
+    text += fmt::format(", skipped {} (", stats.skipped);
+    bool first = true;
+    for (const auto& [reason, n] : stats.skipped_by_reason) {
+      text += fmt::format("{}{} {}", first ? "" : ", ", reason, n);
+      first = false;
+    }
+    text += ")";
+  }
+  text += '\n';
+  for (const auto& e : stats.examples) text += "  skipped: " + e + '\n';
+  if (stats.records > 0) {
+    text += fmt::format("  traffic: {} packets, {} bytes\n", stats.packets, stats.bytes);
+  }
+  return text;
+}
+
 Result<void> FileImporter::flush() {
   if (batch_.empty()) return ok();
+  packets_ += column_sum<FieldId::ClnPackets>(batch_) + column_sum<FieldId::SrvPackets>(batch_);
+  bytes_ += column_sum<FieldId::ClnBytes>(batch_) + column_sum<FieldId::SrvBytes>(batch_);
   auto r = sink_(batch_);
   batch_.clear();
   return r;
@@ -60,11 +96,21 @@ Result<ImportStats> FileImporter::read_all(Reader& reader, const std::string& na
   return reader.stats();
 }
 
+Result<ImportStats> FileImporter::finish_file(Result<ImportStats> stats) {
+  if (stats) {
+    stats->packets = packets_;
+    stats->bytes = bytes_;
+  }
+  return stats;
+}
+
 Result<ImportStats> FileImporter::import_file(const std::string& path, ImportMode mode) {
   const std::string name = std::filesystem::path(path).filename().string();
   batch_.clear();
   reported_ = 0;
-  if (mode == ImportMode::Nfdump) return import_via_nfdump(path, name);
+  packets_ = 0;
+  bytes_ = 0;
+  if (mode == ImportMode::Nfdump) return finish_file(import_via_nfdump(path, name));
   ImportFormat format = ImportFormat::Csv;
   switch (mode) {
     case ImportMode::Csv: format = ImportFormat::Csv; break;
@@ -80,12 +126,12 @@ Result<ImportStats> FileImporter::import_file(const std::string& path, ImportMod
     case ImportFormat::Nfcapd: {
       auto reader = NfcapdReader::open(path);
       if (!reader) return reader.error();
-      return read_all(*reader, name, false);
+      return finish_file(read_all(*reader, name, false));
     }
     case ImportFormat::Flowtools: {
       auto reader = FlowtoolsReader::open(path);
       if (!reader) return reader.error();
-      return read_all(*reader, name, false);
+      return finish_file(read_all(*reader, name, false));
     }
     case ImportFormat::Csv: break;
   }
@@ -95,7 +141,7 @@ Result<ImportStats> FileImporter::import_file(const std::string& path, ImportMod
   }
   auto importer = CsvImporter::open(in, name);
   if (!importer) return importer.error();
-  return read_all(*importer, name, true);
+  return finish_file(read_all(*importer, name, true));
 }
 
 // nfcapd files read through nfdump itself, the fallback to the native reader for what it

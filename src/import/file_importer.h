@@ -28,6 +28,10 @@ Result<ImportMode> parse_import_mode(std::string_view text);
 
 inline constexpr std::size_t kImportBatchRows = 65536;
 
+// What `flowscope import` prints for one file: "FILE: imported N records[, skipped M (reason n,
+// ...)]", the skipped examples, and the traffic imported.
+std::string import_summary(const std::string& file, const ImportStats& stats);
+
 class FileImporter {
  public:
   // Receives each batch of sessions read (up to kImportBatchRows rows); an error stops the file.
@@ -40,19 +44,22 @@ class FileImporter {
                         std::size_t batch_rows = kImportBatchRows);
 
   // Reads the file at `path` and hands its sessions to the sink. Lines and records that do not
-  // parse are skipped and counted in the stats; an error means the file could not be read (or
-  // the sink failed) and names the file.
+  // parse are skipped and counted in the stats, with the traffic imported; an error means the
+  // file could not be read (or the sink failed) and names the file.
   Result<ImportStats> import_file(const std::string& path, ImportMode mode = ImportMode::Auto);
 
  private:
   template <typename Reader>
   Result<ImportStats> read_all(Reader& reader, const std::string& name, bool flush_each_read);
+  Result<ImportStats> finish_file(Result<ImportStats> stats);
   Result<ImportStats> import_via_nfdump(const std::string& path, const std::string& name);
   Result<void> flush();
   void report(const std::string& name, std::uint64_t records);
 
   Sink sink_;
   Progress progress_;
+  std::uint64_t packets_ = 0;  // traffic handed to the sink for this file
+  std::uint64_t bytes_ = 0;
   std::size_t batch_rows_;
   SessionBatch batch_;
   std::uint64_t reported_ = 0;  // the last count given to progress_ for this file

@@ -146,6 +146,16 @@ TEST(FileImporter, ProgressGrowsToTheNumberOfRecordsImported) {
   TempFile file("progress.csv", csv);
   expect_progress_up_to_the_total(file.path(), ImportMode::Auto);
   expect_progress_up_to_the_total(file.path(), ImportMode::Csv);
+
+  // The summary `flowscope import` prints: counts, reasons, the traffic imported.
+  FileImporter importer([](const SessionBatch&) -> Result<void> { return ok(); });
+  auto stats = importer.import_file(file.path());
+  ASSERT_TRUE(stats.has_value()) << stats.error().message;
+  EXPECT_EQ(stats->bytes, 50u * 100u);
+  const std::string summary = import_summary("p.csv", *stats);
+  EXPECT_EQ(summary.rfind("p.csv: imported 50 records, skipped 1 (bad_value 1)\n", 0), 0u)
+      << summary;
+  EXPECT_NE(summary.find("  traffic: 0 packets, 5000 bytes\n"), std::string::npos) << summary;
 }
 
 TEST(FileImporter, ASinkErrorStopsTheFile) {
