@@ -72,10 +72,9 @@ class Stat:
             if not line.strip():
                 continue
             obj = _json.loads(line)
-            kind = obj.pop("row", None)
-            if kind == "others":
+            if obj.pop("others", False):
                 self.others = obj
-            elif kind == "total":
+            elif obj.pop("total", False):
                 self.total = obj
             else:
                 self.rows.append(obj)

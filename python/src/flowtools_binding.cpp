@@ -1,10 +1,8 @@
 // flowtools: pyflowtools' API over flowscope's flow-tools reader and writer
-// (store/flowtools_reader.h, store/flowtools_writer.h) and PDU decoder (store/netflow_pdu.h).
+// (import/flowtools_reader.h, import/flowtools_writer.h) and PDU decoder (import/netflow_pdu.h).
 // Behaviour follows pyflowtools 0.3 (theraphim/pyflowtools flowtools.c), read to learn:
 // attribute names and kinds, getID's byte layout, FlowPDU's comparisons and is_next.
 #include "flowtools_binding.h"
-
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,22 +12,24 @@
 #include <fmt/format.h>
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
+#include <unistd.h>
 
-#include "store/flowtools_format.h"
 #include "store/format.h"
-#include "store/flowtools_reader.h"
-#include "store/flowtools_writer.h"
-#include "store/netflow_pdu.h"
+
+#include "import/flowtools_format.h"
+#include "import/flowtools_reader.h"
+#include "import/flowtools_writer.h"
+#include "import/netflow_pdu.h"
 
 namespace py = pybind11;
 
 namespace flowscope::python {
 namespace {
 
-using store::FtField;
-using store::FtKind;
-using store::FtLayout;
-using store::FtRecord;
+using import::FtField;
+using import::FtKind;
+using import::FtLayout;
+using import::FtRecord;
 
 // Raises flowtools.<name> (Error, IOError or AttributeError) with `message`.
 [[noreturn]] void raise(const char* name, const std::string& message) {
@@ -82,7 +82,7 @@ struct Flow {
 
 // A parsed NetFlow PDU and its bytes (for comparisons).
 struct FlowPdu {
-  store::NetflowPdu pdu;
+  import::NetflowPdu pdu;
   std::string raw;
 };
 
@@ -148,25 +148,26 @@ class FlowSet {
     const std::string path = filename.value_or("-");
     // pyflowtools writes only when for_writing is the object True.
     if (!for_writing.is(py::bool_(true))) {
-      auto reader = path == "-" ? store::FlowtoolsReader::from_bytes(read_stdin(), "stdin")
-                                : store::FlowtoolsReader::open_records(path);
+      auto reader = path == "-" ? import::FlowtoolsReader::from_bytes(read_stdin(), "stdin")
+                                : import::FlowtoolsReader::open_records(path);
       if (!reader) raise_error(reader.error());
       reader_.emplace(std::move(*reader));
       return;
     }
     if (byte_order != "little" && byte_order != "big") {
-      raise("Error", fmt::format("byte_order \"{}\" is neither \"little\" nor \"big\"", byte_order));
+      raise("Error",
+            fmt::format("byte_order \"{}\" is neither \"little\" nor \"big\"", byte_order));
     }
-    store::FlowtoolsHeader h;
+    import::FlowtoolsHeader h;
     h.version = static_cast<std::uint16_t>(version);
     h.big_endian = byte_order == "big";
     h.comments = comments;
     if (path == "-") {
-      h.flags = store::kFtFlagStreaming;  // like flow-gen and flow-cat to a pipe
+      h.flags = import::kFtFlagStreaming;  // like flow-gen and flow-cat to a pipe
     } else {
       h.flow_count = 0;  // as pyflowtools: the count is set when the set is closed
     }
-    auto writer = store::FlowtoolsWriter::create(path, std::move(h), {z_level, true});
+    auto writer = import::FlowtoolsWriter::create(path, std::move(h), {z_level, true});
     if (!writer) raise_error(writer.error());
     writer_.emplace(std::move(*writer));
   }
@@ -207,7 +208,7 @@ class FlowSet {
   }
 
   py::dict header() const {
-    const store::FlowtoolsHeader& h = reader_ ? reader_->header() : writer_->header();
+    const import::FlowtoolsHeader& h = reader_ ? reader_->header() : writer_->header();
     py::dict d;
     d["version"] = reader_ ? reader_->layout().name() : writer_->layout().name();
     d["byte_order"] = h.big_endian ? "big" : "little";
@@ -239,8 +240,8 @@ class FlowSet {
     const FtLayout& layout = reader_->layout();
     const char order = reader_->big_endian() ? '>' : '<';
     py::list names, file_formats, formats, offsets;
-    for (const store::FtSlot& s : layout.slots) {
-      const auto& info = store::ft_field_info(s.field);
+    for (const import::FtSlot& s : layout.slots) {
+      const auto& info = import::ft_field_info(s.field);
       names.append(info.kind == FtKind::Uint ? std::string(info.name)
                                              : std::string(info.name) + "_raw");
       const char* width = info.width == 1 ? "u1" : info.width == 2 ? "u2" : "u4";
@@ -270,14 +271,14 @@ class FlowSet {
   }
 
  private:
-  std::optional<store::FlowtoolsReader> reader_;
-  std::optional<store::FlowtoolsWriter> writer_;
+  std::optional<import::FlowtoolsReader> reader_;
+  std::optional<import::FlowtoolsWriter> writer_;
 };
 
 void bind_flow_attributes(py::class_<Flow>& cls) {
-  // One table (store/flowtools_format.h) gives every attribute: its name, and for addresses and
+  // One table (import/flowtools_format.h) gives every attribute: its name, and for addresses and
   // times a second one ending in _raw with the integer.
-  for (const store::FtFieldInfo& info : store::kFtFields) {
+  for (const import::FtFieldInfo& info : import::kFtFields) {
     const FtField f = info.id;
     const std::string name(info.name);
     auto raw = [f](const Flow& flow) { return flow.get_checked(f); };
@@ -290,7 +291,7 @@ void bind_flow_attributes(py::class_<Flow>& cls) {
         break;
       case FtKind::Time:
         cls.def_property_readonly(name.c_str(), [f](const Flow& flow) {
-          const store::FtTime t = store::ft_absolute_time(flow.rec, flow.get_checked(f));
+          const import::FtTime t = import::ft_absolute_time(flow.rec, flow.get_checked(f));
           return static_cast<double>(t.secs) + t.msecs * 1e-3;
         });
         cls.def_property_readonly((name + "_raw").c_str(), raw);
@@ -302,8 +303,8 @@ void bind_flow_attributes(py::class_<Flow>& cls) {
 }  // namespace
 
 void bind_flowtools(py::module_& m) {
-  py::object error = py::reinterpret_steal<py::object>(
-      PyErr_NewException("flowtools.Error", nullptr, nullptr));
+  py::object error =
+      py::reinterpret_steal<py::object>(PyErr_NewException("flowtools.Error", nullptr, nullptr));
   m.attr("Error") = error;
   auto sub = [&](const char* name, PyObject* base) {
     py::tuple bases = py::make_tuple(error, py::handle(base));
@@ -323,7 +324,7 @@ void bind_flowtools(py::module_& m) {
       .def(py::init([](std::uint32_t exporter, const py::bytes& buffer) {
              FlowPdu p;
              p.raw = buffer;
-             auto pdu = store::decode_netflow_pdu(exporter, store::as_bytes(p.raw));
+             auto pdu = import::decode_netflow_pdu(exporter, store::as_bytes(p.raw));
              if (!pdu) raise("Error", pdu.error().message);
              p.pdu = std::move(*pdu);
              return p;
@@ -335,8 +336,7 @@ void bind_flowtools(py::module_& m) {
       .def_property_readonly("unix_secs", [](const FlowPdu& p) { return p.pdu.unix_secs; })
       .def_property_readonly("unix_nsecs", [](const FlowPdu& p) { return p.pdu.unix_nsecs; })
       .def_property_readonly("sequence", [](const FlowPdu& p) { return p.pdu.flow_sequence; })
-      .def_property_readonly("flow_sequence",
-                             [](const FlowPdu& p) { return p.pdu.flow_sequence; })
+      .def_property_readonly("flow_sequence", [](const FlowPdu& p) { return p.pdu.flow_sequence; })
       .def_property_readonly("engine_type", [](const FlowPdu& p) { return p.pdu.engine_type; })
       .def_property_readonly("engine_id", [](const FlowPdu& p) { return p.pdu.engine_id; })
       .def_property_readonly("sampling", [](const FlowPdu& p) { return p.pdu.sampling; })
@@ -350,8 +350,9 @@ void bind_flowtools(py::module_& m) {
              for (const FtRecord& r : p.pdu.records) flows.append(Flow{r, p.pdu.layout});
              return py::iter(flows);
            })
-      .def("is_next", [](const FlowPdu& a, const FlowPdu& b) { return is_adjacent(a, b); },
-           py::arg("other"), "True when `other` immediately follows this PDU")
+      .def(
+          "is_next", [](const FlowPdu& a, const FlowPdu& b) { return is_adjacent(a, b); },
+          py::arg("other"), "True when `other` immediately follows this PDU")
       .def("__eq__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_EQ); })
       .def("__ne__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_NE); })
       .def("__lt__", [](const FlowPdu& a, const FlowPdu& b) { return compare(a, b, Py_LT); })
@@ -363,15 +364,16 @@ void bind_flowtools(py::module_& m) {
   py::class_<FlowSet>(m, "FlowSet", "FlowSet(filename='-', for_writing=False): flow-tools file")
       .def(py::init<const std::optional<std::string>&, const py::object&, unsigned, int,
                     const std::string&, const std::optional<std::string>&>(),
-           py::arg("filename") = py::none(), py::arg("for_writing") = py::none(),
-           py::kw_only(), py::arg("version") = 5, py::arg("z_level") = 9,
-           py::arg("byte_order") = "little", py::arg("comments") = py::none())
+           py::arg("filename") = py::none(), py::arg("for_writing") = py::none(), py::kw_only(),
+           py::arg("version") = 5, py::arg("z_level") = 9, py::arg("byte_order") = "little",
+           py::arg("comments") = py::none())
       .def("__iter__", &FlowSet::iter, py::return_value_policy::reference_internal)
       .def("__next__", &FlowSet::next)
       .def("write", &FlowSet::write, py::arg("pdu"))
       .def("close", &FlowSet::close)
-      .def("__enter__", [](FlowSet& s) -> FlowSet& { return s; },
-           py::return_value_policy::reference_internal)
+      .def(
+          "__enter__", [](FlowSet& s) -> FlowSet& { return s; },
+          py::return_value_policy::reference_internal)
       .def("__exit__", [](FlowSet& s, const py::args&) { s.close(); })
       .def_property_readonly("header", &FlowSet::header)
       .def("to_numpy", &FlowSet::to_numpy);

@@ -23,9 +23,9 @@
 #include "query/query_spec.h"
 #include "server/client.h"
 #include "store/batch_codec.h"
-#include "store/csv_import.h"
 #include "store/embedded_store.h"
 
+#include "import/csv_import.h"
 #include "numpy_columns.h"
 
 namespace py = pybind11;
@@ -155,7 +155,7 @@ class RemoteSource : public Source {
     const std::string text = request("query", query::to_json(spec), "csv+");
     std::istringstream in(text);
     SessionBatch all;
-    auto importer = value_or_raise(store::CsvImporter::open(in, "server answer"));
+    auto importer = value_or_raise(import::CsvImporter::open(in, "server answer"));
     while (importer.read(all, 1 << 16)) {
     }
     if (importer.stats().skipped > 0) {

@@ -1,6 +1,7 @@
 // `flowscope decode FILE.pcap|-`: decodes the NetFlow/IPFIX export packets in a capture file
 // into one-way flow records (canonical field names of the registry) as a table, CSV or JSON
-// lines, or prints the decoder's per-exporter counters with --stats.
+// lines through query/output.h's record writer, or prints the decoder's per-exporter counters
+// with --stats.
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -8,14 +9,13 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "capture/pcap_source.h"
 #include "cli/commands.h"
 #include "cli/table_writer.h"
-#include "core/field_format.h"
 #include "core/field_registry.h"
 #include "decode/flow_decoder.h"
+#include "query/output.h"
+#include "query/query_spec.h"
 
 namespace flowscope::cli {
 namespace {
@@ -46,112 +46,17 @@ struct CaptureCounters {
   std::uint64_t undecodable = 0;  // truncated or malformed link/IP/UDP headers
 };
 
-std::vector<FieldId> parse_fields(const std::string& list) {
-  std::vector<FieldId> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    std::size_t end = std::min(list.find(',', start), list.size());
-    std::string name = list.substr(start, end - start);
-    start = end + 1;
-    if (name.empty()) continue;
-    auto id = find_field(RecordKind::Flow, name);
-    if (!id || FlowBatch::column_index(*id) < 0) {
-      throw UserError{"--fields: \"" + name +
-                          "\" is not a field of flow records; see 'flowscope fields --kind flow'",
-                      kExitUsage};
-    }
-    out.push_back(*id);
-  }
-  if (out.empty()) throw UserError{"--fields: the list is empty", kExitUsage};
+// --format as query/output.h's writer takes it: decode's table keeps the registry names and
+// prints absent values as '-'; its CSV has a header.
+query::OutputOptions output_options(const std::string& format) {
+  query::OutputOptions out;
+  out.format = format == "csv"    ? query::OutputFormat::CsvHeader
+               : format == "json" ? query::OutputFormat::JsonLines
+                                  : query::OutputFormat::Table;
+  out.table_upper_headers = false;
+  out.table_absent = "-";
   return out;
 }
-
-// RFC 4180: a value with a comma, quote or line break is quoted, quotes doubled. Escapes the
-// tail of `line` from `from` in place.
-void csv_escape_tail(std::string& line, std::size_t from) {
-  if (line.find_first_of(",\"\n", from) == std::string::npos) return;
-  std::string value = line.substr(from);
-  line.resize(from);
-  line += '"';
-  for (char c : value) {
-    if (c == '"') line += '"';
-    line += c;
-  }
-  line += '"';
-}
-
-class RecordWriter {
- public:
-  RecordWriter(std::string format, std::vector<FieldId> fields)
-      : format_(std::move(format)), fields_(std::move(fields)), table_(columns(fields_)) {
-    if (format_ == "csv") {
-      for (std::size_t i = 0; i < fields_.size(); ++i) {
-        std::cout << (i ? "," : "") << field_info(fields_[i]).name;
-      }
-      std::cout << '\n';
-    }
-  }
-
-  void write(const FlowBatch& batch) {
-    for (std::size_t row = 0; row < batch.size(); ++row) {
-      if (format_ == "json") {
-        nlohmann::json obj = nlohmann::json::object();
-        for (FieldId id : fields_) {
-          const Column& col = batch.column(id);
-          if (!col.valid(row)) continue;
-          const FieldType type = field_info(id).type;
-          auto number = numeric_field(col, row);
-          if (number && type != FieldType::Time) {
-            obj[std::string(field_info(id).name)] = *number;
-          } else {
-            obj[std::string(field_info(id).name)] = format_field(col, row);
-          }
-        }
-        std::cout << obj.dump() << '\n';
-      } else if (format_ == "csv") {
-        for (std::size_t i = 0; i < fields_.size(); ++i) {
-          if (i) buffer_ += ',';
-          std::size_t from = buffer_.size();
-          append_field(buffer_, batch.column(fields_[i]), row);
-          csv_escape_tail(buffer_, from);
-        }
-        buffer_ += '\n';
-      } else {
-        std::vector<std::string> cells;
-        cells.reserve(fields_.size());
-        for (FieldId id : fields_) {
-          std::string cell = format_field(batch.column(id), row);
-          cells.push_back(cell.empty() ? "-" : std::move(cell));
-        }
-        table_.add_row(std::move(cells));
-      }
-    }
-    // One write per batch: text is built in a reused buffer, not streamed value by value.
-    std::cout.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-    buffer_.clear();
-  }
-
-  void finish() {
-    if (format_ == "table") table_.write(std::cout);
-  }
-
- private:
-  static std::vector<TableWriter::ColumnSpec> columns(const std::vector<FieldId>& fields) {
-    std::vector<TableWriter::ColumnSpec> specs;
-    for (FieldId id : fields) {
-      const FieldType t = field_info(id).type;
-      const bool number = is_numeric(t) && t != FieldType::Time;
-      specs.push_back({std::string(field_info(id).name),
-                       number ? TableWriter::Align::Right : TableWriter::Align::Left});
-    }
-    return specs;
-  }
-
-  std::string format_;
-  std::vector<FieldId> fields_;
-  TableWriter table_;
-  std::string buffer_;  // CSV text of the current batch
-};
 
 void print_stats(const decode::DecodeStats& stats, const CaptureCounters& cap) {
   std::cout << "capture: frames=" << cap.frames << " flow_datagrams=" << cap.flow_datagrams
@@ -194,7 +99,8 @@ void print_stats(const decode::DecodeStats& stats, const CaptureCounters& cap) {
 }
 
 void run(const DecodeOptions& opt) {
-  std::vector<FieldId> fields = parse_fields(opt.fields);
+  auto fields = query::parse_field_list(opt.fields, RecordKind::Flow);
+  if (!fields) throw UserError{"--fields: " + fields.error().message, kExitUsage};
   std::set<std::uint16_t> ports(opt.ports.begin(), opt.ports.end());
   if (!opt.no_default_ports) ports.insert(std::begin(kDefaultPorts), std::end(kDefaultPorts));
   if (ports.empty()) {
@@ -214,8 +120,12 @@ void run(const DecodeOptions& opt) {
 
   CaptureCounters cap;
   FlowBatch batch(kFlushRows);
-  std::unique_ptr<RecordWriter> writer;
-  if (!opt.stats) writer = std::make_unique<RecordWriter>(opt.format, fields);
+  std::unique_ptr<query::FlowRowWriter> writer;
+  if (!opt.stats) {
+    auto created = query::FlowRowWriter::create(std::cout, *fields, output_options(opt.format));
+    if (!created) throw UserError{created.error().message, kExitUsage};
+    writer = std::move(*created);
+  }
   std::string read_error;
   while (true) {
     auto pkt = source->next();

@@ -1,5 +1,5 @@
 // `flowscope export --format flow-tools`: sessions of a store (the query options: -d, -t,
-// filter) written as a flow-tools file (store/flowtools_writer.h), for flow-tools' programs and
+// filter) written as a flow-tools file (import/flowtools_writer.h), for flow-tools' programs and
 // pyflowtools scripts. Each session gives one record per direction that carried packets
 // (client to server, then server to client); IPv6 sessions have no flow-tools form and are
 // counted and left out. Main thread only.
@@ -11,7 +11,8 @@
 
 #include "cli/commands.h"
 #include "cli/query_common.h"
-#include "store/flowtools_writer.h"
+
+#include "import/flowtools_writer.h"
 
 namespace flowscope::cli {
 namespace {
@@ -27,11 +28,11 @@ struct ExportOptions {
 
 // Times as flow-tools keeps them: the export time is the session's end and the router's
 // uptime then is the session's length, so First = 0 and Last = length.
-void add_direction(const SessionBatch& s, std::size_t r, bool client, store::FtRecord& rec) {
-  using F = store::FtField;
+void add_direction(const SessionBatch& s, std::size_t r, bool client, import::FtRecord& rec) {
+  using F = import::FtField;
   const std::int64_t end = s.get<FieldId::EndTime>(r);
   const std::int64_t length = std::max<std::int64_t>(0, end - s.get<FieldId::StartTime>(r));
-  rec = store::FtRecord{};
+  rec = import::FtRecord{};
   rec.set(F::UnixSecs, static_cast<std::uint32_t>(end / 1000));
   rec.set(F::UnixNsecs, static_cast<std::uint32_t>(end % 1000 * 1'000'000));
   rec.set(F::SysUpTime, static_cast<std::uint32_t>(length));
@@ -47,7 +48,8 @@ void add_direction(const SessionBatch& s, std::size_t r, bool client, store::FtR
   rec.set(F::Dstport, client ? s.get<FieldId::SrvPort>(r) : s.get<FieldId::ClnPort>(r));
   rec.set(F::Input, static_cast<std::uint16_t>(s.get<FieldId::InIf>(r)));
   rec.set(F::Output, static_cast<std::uint16_t>(s.get<FieldId::OutIf>(r)));
-  const std::uint64_t packets = client ? s.get<FieldId::ClnPackets>(r) : s.get<FieldId::SrvPackets>(r);
+  const std::uint64_t packets =
+      client ? s.get<FieldId::ClnPackets>(r) : s.get<FieldId::SrvPackets>(r);
   const std::uint64_t bytes = client ? s.get<FieldId::ClnBytes>(r) : s.get<FieldId::SrvBytes>(r);
   // flow-tools counters are 32 bits: saturate rather than wrap.
   rec.set(F::DPkts, static_cast<std::uint32_t>(std::min<std::uint64_t>(packets, 0xffffffff)));
@@ -73,34 +75,35 @@ void run_export(const ExportOptions& opt) {
     throw UserError{"export reads a local store: give -d DATADIR", kExitUsage};
   }
   ResolvedQuery q = resolve_common(opt.common);
-  store::FlowtoolsHeader header;
+  import::FlowtoolsHeader header;
   header.version = static_cast<std::uint16_t>(opt.ft_version);
   header.big_endian = opt.byte_order == "big";
   header.comments = "flowscope export";
   if (opt.output == "-") {
-    header.flags = store::kFtFlagStreaming;
+    header.flags = import::kFtFlagStreaming;
   } else {
-    header.flags = store::kFtFlagDone;
+    header.flags = import::kFtFlagDone;
     header.flow_count = 0;  // rewritten at close
   }
-  auto writer = store::FlowtoolsWriter::create(opt.output, header, {opt.z_level, true});
+  auto writer = import::FlowtoolsWriter::create(opt.output, header, {opt.z_level, true});
   if (!writer) throw UserError{writer.error().message, kExitUsage};
-  if (!writer->layout().has(store::FtField::Srcaddr)) {
+  if (!writer->layout().has(import::FtField::Srcaddr)) {
     throw UserError{"--ft-version: choose a version with addresses (1, 5, 6, 7 or 1005)",
                     kExitUsage};
   }
 
   query::QuerySpec spec;
   spec.where = q.where;
-  spec.fields = {FieldId::StartTime,  FieldId::EndTime,    FieldId::Exporter, FieldId::NextHop,
-                 FieldId::ClnAddr,    FieldId::SrvAddr,    FieldId::ClnPort,  FieldId::SrvPort,
-                 FieldId::InIf,       FieldId::OutIf,      FieldId::ClnPackets, FieldId::SrvPackets,
-                 FieldId::ClnBytes,   FieldId::SrvBytes,   FieldId::Proto,    FieldId::Tos,
-                 FieldId::ClnTcpFlags, FieldId::SrvTcpFlags, FieldId::ClnAs,  FieldId::SrvAs};
+  spec.fields = {
+      FieldId::StartTime,   FieldId::EndTime,     FieldId::Exporter,   FieldId::NextHop,
+      FieldId::ClnAddr,     FieldId::SrvAddr,     FieldId::ClnPort,    FieldId::SrvPort,
+      FieldId::InIf,        FieldId::OutIf,       FieldId::ClnPackets, FieldId::SrvPackets,
+      FieldId::ClnBytes,    FieldId::SrvBytes,    FieldId::Proto,      FieldId::Tos,
+      FieldId::ClnTcpFlags, FieldId::SrvTcpFlags, FieldId::ClnAs,      FieldId::SrvAs};
   std::uint64_t ipv6 = 0;
   Error write_error;
   bool failed = false;
-  store::FtRecord rec;
+  import::FtRecord rec;
   auto stats = query::execute_query(
       *q.store, spec,
       [&](const SessionBatch& s) {

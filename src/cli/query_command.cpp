@@ -27,9 +27,9 @@ void run_query(const QueryOptions& opt) {
   query::QuerySpec spec;
   spec.where = q.where;
   for (const std::string& item : opt.fields) {
-    auto f = query::parse_output_field(item);
+    auto f = query::parse_field_list(item);
     if (!f) throw UserError{"--fields: " + f.error().message, kExitUsage};
-    spec.fields.push_back(*f);
+    spec.fields.insert(spec.fields.end(), f->begin(), f->end());
   }
   for (const std::string& item : opt.sort) {
     auto k = query::parse_sort_key(item);

@@ -1,5 +1,6 @@
 #pragma once
-// Aligned text tables for terminals: the default output of `fields`, `decode`, `query`, `stat`.
+// Aligned text tables for terminals: `fields`, `store`, `ipinfo`, `user` and `decode --stats`
+// (records and stat results go through query/output.h).
 // Columns are sized to their widest cell; a column may be marked to wrap at a width, and
 // numbers can be right-aligned. Not thread-safe; one writer per output.
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/csv.h"
 #include "query/executor_support.h"
 
 namespace flowscope::query {
@@ -15,29 +16,6 @@ std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
-}
-
-void append_csv_cell(std::string& line, std::string_view cell) {
-  if (cell.find_first_of(",\"\n\r") == std::string_view::npos) {
-    line.append(cell);
-    return;
-  }
-  line.push_back('"');
-  for (char c : cell) {
-    if (c == '"') line.push_back('"');
-    line.push_back(c);
-  }
-  line.push_back('"');
-}
-
-std::string csv_line(const std::vector<std::string>& cells) {
-  std::string line;
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    if (i > 0) line.push_back(',');
-    append_csv_cell(line, cells[i]);
-  }
-  line.push_back('\n');
-  return line;
 }
 
 // An aligned text table: columns as wide as their widest cell, two spaces apart, numbers
@@ -80,58 +58,73 @@ bool right_aligned(FieldId f) {
   return is_numeric(t) && t != FieldType::Time;
 }
 
-void json_value(nlohmann::json& obj, std::string_view name, const SessionBatch& batch, FieldId f,
+// A stored value as JSON, typed as every JSON output types it: counters, ports and durations as
+// numbers, times, addresses, protocols and text as their text. REQUIRES: col.valid(row).
+nlohmann::json json_cell(const Column& col, std::size_t row, const FieldFormatOptions& opt) {
+  const FieldType type = col.info().type;
+  if (is_numeric(type) && type != FieldType::Time) {
+    if (type == FieldType::U64) return static_cast<std::uint64_t>(integer_at(col, row));
+    return *numeric_field(col, row);
+  }
+  return format_field(col, row, opt);
+}
+
+template <RecordKind K>
+void json_value(nlohmann::json& obj, std::string_view name, const Batch<K>& batch, FieldId f,
                 std::size_t row, const FieldFormatOptions& opt) {
-  const FieldInfo& info = field_info(f);
-  if (info.kind == FieldKind::Sum || info.kind == FieldKind::Diff) {
-    if (auto v = derived_value(batch, f, row)) obj[std::string(name)] = *v;
-    return;
+  if constexpr (K == RecordKind::Session) {
+    const FieldInfo& info = field_info(f);
+    if (info.kind == FieldKind::Sum || info.kind == FieldKind::Diff) {
+      if (auto v = derived_value(batch, f, row)) obj[std::string(name)] = *v;
+      return;
+    }
   }
   const Column& col = batch.column(f);
   if (!col.valid(row)) return;
-  if (is_numeric(info.type) && info.type != FieldType::Time) {
-    if (info.type == FieldType::U64) {
-      obj[std::string(name)] = static_cast<std::uint64_t>(integer_at(col, row));
-    } else {
-      obj[std::string(name)] = *numeric_field(col, row);
-    }
-    return;
-  }
-  obj[std::string(name)] = format_field(col, row, opt);
+  obj[std::string(name)] = json_cell(col, row, opt);
 }
 
-class CellWriter : public RowWriter {
+template <RecordKind K>
+class CellWriter : public RecordWriter<K> {
  public:
   CellWriter(std::ostream& out, std::vector<FieldId> fields, OutputOptions options)
       : out_(out), fields_(std::move(fields)), options_(std::move(options)) {
     std::vector<std::string> headers;
     std::vector<bool> right;
     for (FieldId f : fields_) {
-      headers.push_back(options_.format == OutputFormat::Table ? upper(field_info(f).name)
-                                                               : std::string(field_info(f).name));
+      const std::string name(field_info(f).name);
+      const bool table = options_.format == OutputFormat::Table;
+      headers.push_back(table && options_.table_upper_headers ? upper(name) : name);
       right.push_back(right_aligned(f));
     }
     if (options_.format == OutputFormat::Table) table_.emplace(headers, right);
     if (options_.format == OutputFormat::CsvHeader) out_ << csv_line(headers);
   }
-  void write(const SessionBatch& batch) override {
+  void write(const Batch<K>& batch) override {
     std::vector<std::string> cells(fields_.size());
+    // One write per batch: text is built in a reused buffer, not streamed value by value.
+    buffer_.clear();
     for (std::size_t r = 0; r < batch.size(); ++r) {
       if (options_.format == OutputFormat::JsonLines) {
         nlohmann::json obj = nlohmann::json::object();
         for (FieldId f : fields_) json_value(obj, field_info(f).name, batch, f, r, options_.field);
-        out_ << obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        buffer_ += obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        buffer_ += '\n';
         continue;
       }
       for (std::size_t c = 0; c < fields_.size(); ++c) {
         cells[c] = field_text(batch, fields_[c], r, options_.field);
       }
       if (table_) {
+        for (std::string& cell : cells) {
+          if (cell.empty()) cell = options_.table_absent;
+        }
         table_->add(cells);
       } else {
-        out_ << csv_line(cells);
+        buffer_ += csv_line(cells);
       }
     }
+    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
   }
   void finish() override {
     if (table_) table_->write(out_);
@@ -144,10 +137,12 @@ class CellWriter : public RowWriter {
   std::vector<FieldId> fields_;
   OutputOptions options_;
   std::optional<Table> table_;
+  std::string buffer_;
 };
 
 // "%cln_addr:%{srv_port} %% %TOTBYTS": literal text and fields.
-class TemplateWriter : public RowWriter {
+template <RecordKind K>
+class TemplateWriter : public RecordWriter<K> {
  public:
   struct Part {
     std::string literal;
@@ -188,11 +183,11 @@ class TemplateWriter : public RowWriter {
         }
       }
       const std::string_view name = fmt_text.substr(start, end - start);
-      auto f = parse_output_field(name);
+      auto f = parse_record_field(name, K);
       if (name.empty() || !f) {
         return Error(ErrorCode::Parse,
-                     fmt::format("format: \"%{}\" does not name a session field{}", name,
-                                 f ? "" : "; " + f.error().message),
+                     fmt::format("format: \"%{}\" does not name a {} field{}", name,
+                                 record_kind_name(K), f ? "" : "; " + f.error().message),
                      SourcePos{i, 0});
       }
       parts.push_back({literal, std::nullopt});
@@ -203,7 +198,7 @@ class TemplateWriter : public RowWriter {
     parts.push_back({literal, std::nullopt});
     return parts;
   }
-  void write(const SessionBatch& batch) override {
+  void write(const Batch<K>& batch) override {
     std::string line;
     for (std::size_t r = 0; r < batch.size(); ++r) {
       line.clear();
@@ -255,6 +250,17 @@ std::string key_label(const GroupKey& k) {
   return label;
 }
 
+// Group item `k` of stat row `r` as JSON: typed as json_cell types it, networks as their text
+// ("10.1.2.0/24"), null when absent.
+nlohmann::json stat_key_json(const StatResult& result, std::size_t k, std::size_t r,
+                             const FieldFormatOptions& options) {
+  const GroupKey& key = result.group_by[k];
+  const Column& col = result.keys.column(key_column(key));
+  if (!col.valid(r)) return nullptr;
+  if (col.info().type == FieldType::Ip) return stat_key_text(result, k, r, options);
+  return json_cell(col, r, options);
+}
+
 }  // namespace
 
 std::string stat_key_text(const StatResult& result, std::size_t k, std::size_t row,
@@ -303,15 +309,25 @@ std::string field_text(const SessionBatch& batch, FieldId field, std::size_t row
   return format_field(batch.column(field), row, options);
 }
 
-Result<std::unique_ptr<RowWriter>> RowWriter::create(std::ostream& out, std::vector<FieldId> fields,
-                                                     const OutputOptions& options) {
-  if (options.format == OutputFormat::Template) {
-    auto parts = TemplateWriter::parse(options.format_string);
-    if (!parts) return parts.error();
-    return std::unique_ptr<RowWriter>(new TemplateWriter(out, std::move(*parts), options));
-  }
-  return std::unique_ptr<RowWriter>(new CellWriter(out, std::move(fields), options));
+std::string field_text(const FlowBatch& batch, FieldId field, std::size_t row,
+                       const FieldFormatOptions& options) {
+  return format_field(batch.column(field), row, options);
 }
+
+template <RecordKind K>
+Result<std::unique_ptr<RecordWriter<K>>> RecordWriter<K>::create(std::ostream& out,
+                                                                 std::vector<FieldId> fields,
+                                                                 const OutputOptions& options) {
+  if (options.format == OutputFormat::Template) {
+    auto parts = TemplateWriter<K>::parse(options.format_string);
+    if (!parts) return parts.error();
+    return std::unique_ptr<RecordWriter<K>>(new TemplateWriter<K>(out, std::move(*parts), options));
+  }
+  return std::unique_ptr<RecordWriter<K>>(new CellWriter<K>(out, std::move(fields), options));
+}
+
+template class RecordWriter<RecordKind::Session>;
+template class RecordWriter<RecordKind::Flow>;
 
 void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& result,
                 const OutputOptions& options) {
@@ -340,18 +356,15 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
       nlohmann::json obj = nlohmann::json::object();
       obj["rank"] = r + 1;
       for (std::size_t k = 0; k < nkeys; ++k) {
-        const Column& col = result.keys.column(key_column(result.group_by[k]));
-        obj[key_label(result.group_by[k])] =
-            col.valid(r) ? nlohmann::json(stat_key_text(result, k, r, options.field))
-                         : nlohmann::json();
+        obj[key_label(result.group_by[k])] = stat_key_json(result, k, r, options.field);
       }
       row_json(std::move(obj), result.rows[r], r);
     }
     if (nkeys > 0) {
-      row_json({{"row", "others"}, {"groups", result.other_groups}}, result.others,
+      row_json({{"others", true}, {"groups", result.other_groups}}, result.others,
                result.rows.size());
     }
-    nlohmann::json total = {{"row", "total"}, {"groups", result.total_groups}};
+    nlohmann::json total = {{"total", true}, {"groups", result.total_groups}};
     total[value_label] = result.total.value;
     total["sessions"] = result.total.sessions;
     total["bytes"] = result.total.bytes;

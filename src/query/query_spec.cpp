@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/record_batch.h"
+
 namespace flowscope::query {
 namespace {
 
@@ -225,6 +227,35 @@ Result<FieldId> parse_output_field(std::string_view text) {
                              definition(field_info(*f)))};
   }
   return *f;
+}
+
+Result<FieldId> parse_record_field(std::string_view text, RecordKind kind) {
+  if (kind == RecordKind::Session) return parse_output_field(text);
+  auto id = find_field(RecordKind::Flow, trim(text));
+  if (!id || FlowBatch::column_index(*id) < 0) {
+    return Error{ErrorCode::InvalidArgument,
+                 fmt::format("\"{}\" is not a field of flow records; see 'flowscope fields --kind "
+                             "flow'",
+                             trim(text))};
+  }
+  return *id;
+}
+
+Result<std::vector<FieldId>> parse_field_list(std::string_view list, RecordKind kind) {
+  std::vector<FieldId> out;
+  while (true) {
+    const std::size_t comma = list.find(',');
+    const std::string_view item = trim(list.substr(0, comma));
+    if (!item.empty()) {
+      auto f = parse_record_field(item, kind);
+      if (!f) return f.error();
+      out.push_back(*f);
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  if (out.empty()) return Error{ErrorCode::InvalidArgument, "the list of fields is empty"};
+  return out;
 }
 
 Result<SortKey> parse_sort_key(std::string_view text) {

@@ -92,6 +92,14 @@ Result<std::vector<GroupKey>> parse_group_spec(std::string_view text);
 Result<void> parse_count_spec(std::string_view text, StatSpec& spec);
 // A registry name or filter keyword of a session field that can be output (stored, Sum, Diff).
 Result<FieldId> parse_output_field(std::string_view text);
+// A field that records of `kind` can output: for sessions parse_output_field, for flows a
+// stored flow field by registry name (the error points to 'flowscope fields --kind flow').
+Result<FieldId> parse_record_field(std::string_view text, RecordKind kind);
+// The one field-list parser (`query --fields`, `decode --fields`, `capture --fields`, the HTTP
+// API's fields=): names separated by commas ("cln_addr, srv_port"), each parse_record_field;
+// empty items are skipped, a list with no name is an error.
+Result<std::vector<FieldId>> parse_field_list(std::string_view list,
+                                              RecordKind kind = RecordKind::Session);
 // "field", "-field" or "field:desc" (descending), "field:asc".
 Result<SortKey> parse_sort_key(std::string_view text);
 

@@ -156,10 +156,10 @@ Result<HttpReply> stat(Server& server, HttpCall& call) {
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
     auto row = nlohmann::json::parse(valid_utf8(line));
-    const std::string kind = row.value("row", "");
-    if (kind == "others") {
+    // write_stat flags its others and total rows ("others": true, "total": true).
+    if (row.value("others", false)) {
       if (with_others) body["others"] = std::move(row);
-    } else if (kind == "total") {
+    } else if (row.value("total", false)) {
       body["total"] = std::move(row);
     } else {
       body["rows"].push_back(std::move(row));

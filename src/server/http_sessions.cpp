@@ -95,16 +95,7 @@ query::FilterExpr after(const Cursor& c) {
 Result<std::vector<FieldId>> fields_of(const Params& params) {
   const std::string* text = find_param(params, "fields");
   if (text == nullptr || text->empty()) return query::default_query_fields();
-  std::vector<FieldId> out;
-  std::string_view rest = *text;
-  while (!rest.empty()) {
-    const std::size_t comma = rest.find(',');
-    auto f = query::parse_output_field(rest.substr(0, comma));
-    if (!f) return f.error();
-    out.push_back(*f);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-  }
-  return out;
+  return query::parse_field_list(*text);
 }
 
 Result<HttpReply> sessions(Server& server, HttpCall& call) {

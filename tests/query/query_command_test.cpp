@@ -4,10 +4,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "store/store_test_support.h"
 
@@ -122,6 +124,21 @@ TEST_F(QueryCommand, StatisticsInEveryFormat) {
   EXPECT_EQ(
       golden("stat_totals_only.txt", "stat", {"-t", "last week", "-grp", "", "-cnt", "sessions"}),
       "");
+  // JSON types group keys as `query --json` types the fields: ports are numbers, networks text;
+  // the others and total rows are flagged, not keyed.
+  EXPECT_EQ(golden("stat_ports_networks.jsonl", "stat",
+                   {"-t", "last week", "-grp", "srvport,srv_addr/16/32", "-n", "3", "--json"}),
+            "");
+  auto typed = run("stat", {"-t", "last week", "-grp", "srvport", "-n", "2", "--json"});
+  ASSERT_EQ(typed.exit_code, 0) << typed.err;
+  std::istringstream lines(typed.out);
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(rows.size(), 4u) << typed.out;
+  EXPECT_TRUE(rows[0]["srv_port"].is_number_unsigned()) << rows[0];
+  EXPECT_EQ(rows[2].value("others", false), true) << rows[2];
+  EXPECT_FALSE(rows[2].contains("srv_port")) << rows[2];
+  EXPECT_EQ(rows[3].value("total", false), true) << rows[3];
 }
 
 TEST_F(QueryCommand, EmptyWindowGivesTotalsOfZero) {

@@ -1,4 +1,4 @@
-#include "store/csv_import.h"
+#include "import/csv_import.h"
 
 #include <charconv>
 #include <limits>
@@ -11,7 +11,7 @@
 #include "store/batch_codec.h"
 #include "store/one_sided.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 namespace {
 
 constexpr std::size_t kMaxExamples = 5;
@@ -165,8 +165,8 @@ bool CsvImporter::read(SessionBatch& out, std::size_t max_rows) {
   std::string line;
   std::size_t added = 0;
   while (added < max_rows) {
-    if (!std::getline(*in_, line)) return false;
-    ++line_;
+    // A quoted value may hold line breaks (RFC 4180): a record can span lines.
+    if (!read_csv_record(*in_, line, line_)) return false;
     if (line.empty() || line == "\r") continue;
     if (!split_csv_line(line, cells)) {
       skip("unclosed_quote", "a quoted value is not closed");
@@ -194,10 +194,10 @@ bool CsvImporter::read(SessionBatch& out, std::size_t max_rows) {
     }
     if (!good) continue;
     if (flows_) {
-      append_one_sided(flow_row, out);
+      store::append_one_sided(flow_row, out);
     } else {
       const std::uint32_t first = 0;
-      append_rows(session_row, std::span(&first, 1), out);
+      store::append_rows(session_row, std::span(&first, 1), out);
     }
     ++stats_.records;
     ++added;
@@ -205,4 +205,4 @@ bool CsvImporter::read(SessionBatch& out, std::size_t max_rows) {
   return true;
 }
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

@@ -1,4 +1,4 @@
-// libFuzzer target: flow-tools files (`flowscope import` of *.ft, store/flowtools_reader.h).
+// libFuzzer target: flow-tools files (`flowscope import` of *.ft, import/flowtools_reader.h).
 // Any bytes give rows or counted skips and an error, never a crash, a hang or an unbounded
 // allocation. The reader opens a path, so the input is handed over as an in-memory file.
 #include <sys/mman.h>
@@ -9,7 +9,7 @@
 
 #include <unistd.h>
 
-#include "store/flowtools_reader.h"
+#include "import/flowtools_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const int fd = ::memfd_create("ft", 0);
@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (n <= 0) break;
     done += static_cast<std::size_t>(n);
   }
-  auto reader = flowscope::store::FlowtoolsReader::open("/proc/self/fd/" + std::to_string(fd));
+  auto reader = flowscope::import::FlowtoolsReader::open("/proc/self/fd/" + std::to_string(fd));
   if (reader) {
     flowscope::SessionBatch batch;
     std::size_t rounds = 0;

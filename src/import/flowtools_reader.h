@@ -1,6 +1,6 @@
 #pragma once
 // Reading flow-tools files (flow-capture, flow-cat, ...; the format pyflowtools reads; layout in
-// store/flowtools_format.h): the header, then the records, inflated when the file is
+// import/flowtools_format.h): the header, then the records, inflated when the file is
 // compressed. Two views of the same records:
 //   - read(): one-sided sessions (client = source) for `flowscope import`, with times made
 //     absolute from the record's unix_secs/sysUpTime as flow-tools does; needs addresses, so
@@ -15,10 +15,11 @@
 
 #include "core/record_batch.h"
 #include "core/result.h"
-#include "store/csv_import.h"
-#include "store/flowtools_format.h"
 
-namespace flowscope::store {
+#include "import/csv_import.h"
+#include "import/flowtools_format.h"
+
+namespace flowscope::import {
 
 class FlowtoolsReader {
  public:
@@ -62,4 +63,4 @@ class FlowtoolsReader {
   ImportStats stats_;
 };
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

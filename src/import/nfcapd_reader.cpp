@@ -1,4 +1,4 @@
-#include "store/nfcapd_reader.h"
+#include "import/nfcapd_reader.h"
 
 #include <charconv>
 #include <fstream>
@@ -13,7 +13,7 @@
 #include "core/byte_reader.h"
 #include "store/one_sided.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 namespace {
 
 constexpr std::uint16_t kMagic = 0xA50C;
@@ -508,8 +508,8 @@ bool NfcapdReader::read(SessionBatch& out, std::size_t max_rows) {
   if (!scratch_) scratch_ = std::make_unique<FlowBatch>(std::min<std::size_t>(max_rows, 8192));
   scratch_->clear();
   const bool more = read_flows(*scratch_, max_rows);
-  append_one_sided(*scratch_, out);
+  store::append_one_sided(*scratch_, out);
   return more;
 }
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

@@ -1,17 +1,17 @@
 // The flow-tools writer against files flow-tools wrote (corpus/flowtools): the records of each
 // file written with the same header give the same bytes, and what we write reads back.
-#include "store/flowtools_writer.h"
-
-#include <gtest/gtest.h>
+#include "import/flowtools_writer.h"
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
-#include "store/flowtools_reader.h"
+#include <gtest/gtest.h>
+
+#include "import/flowtools_reader.h"
 #include "test_support.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 namespace {
 
 std::filesystem::path flowtools_dir() { return flowscope::testing::corpus_root() / "flowtools"; }
@@ -39,7 +39,8 @@ int zlib_level(const std::string& file, std::size_t data_offset) {
 // compared.
 std::size_t tlv_end(const std::string& file, std::size_t header_size, bool big) {
   auto u16 = [&](std::size_t at) {
-    const auto a = static_cast<unsigned char>(file[at]), b = static_cast<unsigned char>(file[at + 1]);
+    const auto a = static_cast<unsigned char>(file[at]),
+               b = static_cast<unsigned char>(file[at + 1]);
     return big ? (a << 8 | b) : (b << 8 | a);
   };
   std::size_t pos = 8;
@@ -77,12 +78,11 @@ TEST_P(FlowtoolsWriterCorpus, SameHeaderAndRecordsGiveFlowToolsBytes) {
   ASSERT_TRUE(writer->close().has_value());
   const std::string written = slurp(out);
   EXPECT_EQ(written.size(), original.size());
-  EXPECT_TRUE(written == original) << "first difference at byte "
-                                   << std::distance(written.begin(),
-                                                    std::mismatch(written.begin(), written.end(),
-                                                                  original.begin(),
-                                                                  original.end())
-                                                        .first);
+  EXPECT_TRUE(written == original)
+      << "first difference at byte "
+      << std::distance(
+             written.begin(),
+             std::mismatch(written.begin(), written.end(), original.begin(), original.end()).first);
 
   auto back = FlowtoolsReader::open_records(out);
   ASSERT_TRUE(back.has_value()) << back.error().message;
@@ -164,4 +164,4 @@ TEST(FlowtoolsWriter, BadSettingsAreRefused) {
 }
 
 }  // namespace
-}  // namespace flowscope::store
+}  // namespace flowscope::import

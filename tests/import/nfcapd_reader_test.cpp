@@ -2,7 +2,7 @@
 // compression nfcapd writes, NetFlow v5/v9/IPFIX, IPv4 and IPv6) and on multi-block files nfcapd
 // writes during the test; ZSTD blocks, hand-made files with unknown record types, unknown and
 // damaged elements, and damaged, cut and refused files.
-#include "store/nfcapd_reader.h"
+#include "import/nfcapd_reader.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,12 +25,12 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "store/csv_import.h"
 #include "store/file_util.h"
+#include "store/store_test_support.h"
 
-#include "store_test_support.h"
+#include "import/csv_import.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 namespace {
 
 const std::filesystem::path kData =
@@ -175,7 +175,7 @@ TEST(NfcapdReader, SameAsNfdumpOnMultiBlockFilesNfcapdWritesNow) {
   }
   for (const char* flag : {"", "-y", "-z", "-j"}) {
     SCOPED_TRACE(std::string("nfcapd ") + flag);
-    testing::TempDir dir;
+    store::testing::TempDir dir;
     const int port = free_udp_port();
     ASSERT_GT(port, 0);
     const std::string port_text = std::to_string(port);
@@ -460,7 +460,7 @@ TEST(NfcapdReader, RefusesWhatItCannotReadNamingTheFileAndTheFix) {
 // "truncated_file" count; never a crash or more records than the whole file.
 TEST(NfcapdReader, CutFilesGiveWhatIsBeforeTheCut) {
   for (const char* name : {"nfcapd-gen-v9-none", "nfcapd-gen-v9-lz4", "nfcapd-gen-v9-bz2"}) {
-    auto whole = read_file(kData / name);
+    auto whole = store::read_file(kData / name);
     ASSERT_TRUE(whole.has_value());
     auto full_reader = NfcapdReader::from_bytes(*whole, name);
     ASSERT_TRUE(full_reader.has_value());
@@ -486,7 +486,7 @@ TEST(NfcapdReader, CutFilesGiveWhatIsBeforeTheCut) {
 
 TEST(NfcapdReader, DamagedCompressedBlocksAreSkippedAndCounted) {
   for (const char* name : {"nfcapd-gen-v9-lz4", "nfcapd-gen-v9-lzo", "nfcapd-gen-v9-bz2"}) {
-    auto whole = read_file(kData / name);
+    auto whole = store::read_file(kData / name);
     ASSERT_TRUE(whole.has_value());
     std::string damaged = *whole;
     for (std::size_t i = 40 + 12 + 64; i < damaged.size() - 200; i += 97) damaged[i] ^= 0x5A;
@@ -504,7 +504,7 @@ TEST(NfcapdReader, DamagedCompressedBlocksAreSkippedAndCounted) {
     }
   }
   // BZ2 has a checksum: a damaged block is always noticed.
-  auto whole = read_file(kData / "nfcapd-gen-v9-bz2");
+  auto whole = store::read_file(kData / "nfcapd-gen-v9-bz2");
   ASSERT_TRUE(whole.has_value());
   std::string damaged = *whole;
   damaged[40 + 12 + 500] ^= 0x01;
@@ -539,4 +539,4 @@ TEST(NfcapdReader, ImpossibleBlockHeaderStopsReading) {
 }
 
 }  // namespace
-}  // namespace flowscope::store
+}  // namespace flowscope::import

@@ -2,7 +2,7 @@
 // A NetFlow v1, v5, v7 or v8.1 export packet (PDU) turned into flow-tools records, as flow-tools'
 // ftpdu_verify/fts3rec_pdu_decode do for flow-capture and pyflowtools' FlowPDU: the header's
 // fields, and one record per flow with the header's times and the exporter address filled in
-// (layout: store/flowtools_format.h). Lengths are checked against the count before anything
+// (layout: import/flowtools_format.h). Lengths are checked against the count before anything
 // is read (Cisco NetFlow export formats: v1 header 16 bytes + 48 per record, at most 24; v5 24
 // + 48, at most 30; v7 24 + 52, at most 28; v8 28-byte header, the 8.1 AS aggregation 28 per
 // record, at most 51, as flow-tools' FT_PDU_V8_1_MAXFLOWS).
@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "core/result.h"
-#include "store/flowtools_format.h"
 
-namespace flowscope::store {
+#include "import/flowtools_format.h"
+
+namespace flowscope::import {
 
 struct NetflowPdu {
   std::uint16_t version = 0;
@@ -41,4 +42,4 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
 // The reverse, for tests and tools: one PDU from up to the version's limit of records.
 Result<std::vector<std::byte>> encode_netflow_pdu(const NetflowPdu& pdu);
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

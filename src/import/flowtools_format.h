@@ -1,6 +1,6 @@
 #pragma once
-// The flow-tools file format, shared by the reader (store/flowtools_reader.h), the writer
-// (store/flowtools_writer.h), `flowscope export --format flow-tools` and Python's `flowtools`
+// The flow-tools file format, shared by the reader (import/flowtools_reader.h), the writer
+// (import/flowtools_writer.h), `flowscope export --format flow-tools` and Python's `flowtools`
 // module (docs/python.md). A file is: "CF 10", byte order (1 little, 2 big), stream version 3,
 // u32 header length, TLVs (u16 type, u16 length, value; zero-padded to a multiple of 4), then
 // fixed-size records in the file's byte order, optionally as one zlib stream.
@@ -22,46 +22,46 @@
 
 #include "core/result.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 
 // How a field's value reads: a number, an IPv4 address, or a router uptime in ms that is made
 // absolute from the record's unix_secs/unix_nsecs/sysUpTime.
 enum class FtKind : std::uint8_t { Uint, Addr, Time };
 
 // FLOWSCOPE_FT_FIELD(Id, "flow-tools name", width in bytes, Kind)
-#define FLOWSCOPE_FT_FIELDS(M)              \
-  M(UnixSecs, "unix_secs", 4, Uint)         \
-  M(UnixNsecs, "unix_nsecs", 4, Uint)       \
-  M(SysUpTime, "sysUpTime", 4, Uint)        \
-  M(Exaddr, "exaddr", 4, Addr)              \
-  M(DFlows, "dFlows", 4, Uint)              \
-  M(DPkts, "dPkts", 4, Uint)                \
-  M(DOctets, "dOctets", 4, Uint)            \
-  M(First, "first", 4, Time)                \
-  M(Last, "last", 4, Time)                  \
-  M(EngineType, "engine_type", 1, Uint)     \
-  M(EngineId, "engine_id", 1, Uint)         \
-  M(Srcaddr, "srcaddr", 4, Addr)            \
-  M(Dstaddr, "dstaddr", 4, Addr)            \
-  M(Nexthop, "nexthop", 4, Addr)            \
-  M(Input, "input", 2, Uint)                \
-  M(Output, "output", 2, Uint)              \
-  M(Srcport, "srcport", 2, Uint)            \
-  M(Dstport, "dstport", 2, Uint)            \
-  M(Prot, "prot", 1, Uint)                  \
-  M(Tos, "tos", 1, Uint)                    \
-  M(TcpFlags, "tcp_flags", 1, Uint)         \
-  M(SrcMask, "src_mask", 1, Uint)           \
-  M(DstMask, "dst_mask", 1, Uint)           \
-  M(SrcAs, "src_as", 2, Uint)               \
-  M(DstAs, "dst_as", 2, Uint)               \
-  M(InEncaps, "in_encaps", 1, Uint)         \
-  M(OutEncaps, "out_encaps", 1, Uint)       \
-  M(PeerNexthop, "peer_nexthop", 4, Addr)   \
-  M(RouterSc, "router_sc", 4, Uint)         \
-  M(SrcTag, "src_tag", 4, Uint)             \
-  M(DstTag, "dst_tag", 4, Uint)             \
-  M(ExtraPkts, "extra_pkts", 4, Uint)       \
+#define FLOWSCOPE_FT_FIELDS(M)            \
+  M(UnixSecs, "unix_secs", 4, Uint)       \
+  M(UnixNsecs, "unix_nsecs", 4, Uint)     \
+  M(SysUpTime, "sysUpTime", 4, Uint)      \
+  M(Exaddr, "exaddr", 4, Addr)            \
+  M(DFlows, "dFlows", 4, Uint)            \
+  M(DPkts, "dPkts", 4, Uint)              \
+  M(DOctets, "dOctets", 4, Uint)          \
+  M(First, "first", 4, Time)              \
+  M(Last, "last", 4, Time)                \
+  M(EngineType, "engine_type", 1, Uint)   \
+  M(EngineId, "engine_id", 1, Uint)       \
+  M(Srcaddr, "srcaddr", 4, Addr)          \
+  M(Dstaddr, "dstaddr", 4, Addr)          \
+  M(Nexthop, "nexthop", 4, Addr)          \
+  M(Input, "input", 2, Uint)              \
+  M(Output, "output", 2, Uint)            \
+  M(Srcport, "srcport", 2, Uint)          \
+  M(Dstport, "dstport", 2, Uint)          \
+  M(Prot, "prot", 1, Uint)                \
+  M(Tos, "tos", 1, Uint)                  \
+  M(TcpFlags, "tcp_flags", 1, Uint)       \
+  M(SrcMask, "src_mask", 1, Uint)         \
+  M(DstMask, "dst_mask", 1, Uint)         \
+  M(SrcAs, "src_as", 2, Uint)             \
+  M(DstAs, "dst_as", 2, Uint)             \
+  M(InEncaps, "in_encaps", 1, Uint)       \
+  M(OutEncaps, "out_encaps", 1, Uint)     \
+  M(PeerNexthop, "peer_nexthop", 4, Addr) \
+  M(RouterSc, "router_sc", 4, Uint)       \
+  M(SrcTag, "src_tag", 4, Uint)           \
+  M(DstTag, "dst_tag", 4, Uint)           \
+  M(ExtraPkts, "extra_pkts", 4, Uint)     \
   M(MarkedTos, "marked_tos", 1, Uint)
 
 enum class FtField : std::uint8_t {
@@ -142,10 +142,10 @@ inline constexpr std::uint32_t kFtFlagPreloaded = 0x20;
 // (value bytes as read) so that a file read and written again keeps them.
 struct FlowtoolsHeader {
   bool big_endian = false;
-  std::uint16_t version = 5;     // TLV 0x2
-  std::uint8_t agg_version = 0;  // TLV 0x3, v8 only
-  std::uint8_t agg_method = 0;   // TLV 0x4, v8 only
-  std::uint32_t flags = 0;       // TLV 0x8
+  std::uint16_t version = 5;                      // TLV 0x2
+  std::uint8_t agg_version = 0;                   // TLV 0x3, v8 only
+  std::uint8_t agg_method = 0;                    // TLV 0x4, v8 only
+  std::uint32_t flags = 0;                        // TLV 0x8
   std::optional<std::uint32_t> exporter_ip;       // 0x5
   std::optional<std::uint32_t> cap_start;         // 0x6, Unix seconds
   std::optional<std::uint32_t> cap_end;           // 0x7
@@ -172,4 +172,4 @@ std::string encode_ft_header(const FlowtoolsHeader& header);
 // damage is an error naming `name`.
 Result<std::string> ft_inflate(std::span<const std::byte> in, std::string_view name);
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

@@ -1,5 +1,5 @@
 #pragma once
-// Writing flow-tools files (format: store/flowtools_format.h) as flow-tools' own programs do:
+// Writing flow-tools files (format: import/flowtools_format.h) as flow-tools' own programs do:
 // the stream-version-3 header with its TLVs, then the records in the header's byte order and
 // export version (1, 5, 6, 7, 8.1, 1005), as one zlib stream at levels 1-9 (level 0: plain,
 // no COMPRESS flag). Used by `flowscope export --format flow-tools` and Python's
@@ -17,20 +17,20 @@
 #include <string>
 
 #include "core/result.h"
-#include "store/flowtools_format.h"
 
-namespace flowscope::store {
+#include "import/flowtools_format.h"
+
+namespace flowscope::import {
 
 struct FlowtoolsWriteOptions {
-  int z_level = 0;               // 0 = not compressed, 1..9 = zlib level
+  int z_level = 0;                // 0 = not compressed, 1..9 = zlib level
   bool update_flow_count = true;  // at close, FLOW_COUNT = records written (when the TLV is set)
 };
 
 class FlowtoolsWriter {
  public:
   // `path` "-" writes to standard output. The header's COMPRESS flag follows options.z_level.
-  static Result<FlowtoolsWriter> create(const std::filesystem::path& path,
-                                        FlowtoolsHeader header,
+  static Result<FlowtoolsWriter> create(const std::filesystem::path& path, FlowtoolsHeader header,
                                         const FlowtoolsWriteOptions& options = {});
   FlowtoolsWriter(FlowtoolsWriter&&) noexcept;
   FlowtoolsWriter& operator=(FlowtoolsWriter&&) noexcept;
@@ -53,4 +53,4 @@ class FlowtoolsWriter {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

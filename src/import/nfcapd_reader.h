@@ -28,9 +28,10 @@
 
 #include "core/record_batch.h"
 #include "core/result.h"
-#include "store/csv_import.h"
 
-namespace flowscope::store {
+#include "import/csv_import.h"
+
+namespace flowscope::import {
 
 enum class NfcapdCompression : std::uint8_t { None = 0, Lzo = 1, Bz2 = 2, Lz4 = 3, Zstd = 4 };
 std::string_view nfcapd_compression_name(NfcapdCompression c);
@@ -104,4 +105,4 @@ class NfcapdReader {
   std::unique_ptr<FlowBatch> scratch_;  // for read(SessionBatch&)
 };
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

@@ -1,18 +1,18 @@
 // libFuzzer target: raw NetFlow v1/v5/v7/v8.1 PDUs as Python's flowtools.FlowPDU parses them
-// (store/netflow_pdu.h). Any bytes give a PDU or an error, never a crash; a PDU that parses
+// (import/netflow_pdu.h). Any bytes give a PDU or an error, never a crash; a PDU that parses
 // encodes back to bytes that parse to the same header and records.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-#include "store/netflow_pdu.h"
+#include "import/netflow_pdu.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using flowscope::store::decode_netflow_pdu;
+  using flowscope::import::decode_netflow_pdu;
   const auto bytes = std::as_bytes(std::span(data, size));
   auto pdu = decode_netflow_pdu(0x0A000001, bytes);
   if (!pdu) return 0;
-  auto again = flowscope::store::encode_netflow_pdu(*pdu);
+  auto again = flowscope::import::encode_netflow_pdu(*pdu);
   if (!again) __builtin_trap();  // what parsed must encode
   auto back = decode_netflow_pdu(0x0A000001, *again);
   if (!back) __builtin_trap();

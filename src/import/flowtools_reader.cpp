@@ -1,4 +1,4 @@
-#include "store/flowtools_reader.h"
+#include "import/flowtools_reader.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,10 @@
 #include "store/format.h"
 #include "store/one_sided.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
+
+using store::as_bytes;
+using store::read_file;
 
 Result<FlowtoolsReader> FlowtoolsReader::parse(std::string file, std::string name) {
   FlowtoolsReader reader;
@@ -81,7 +84,8 @@ bool FlowtoolsReader::next(FtRecord& out) {
 
 std::string_view FlowtoolsReader::take_records() {
   const std::size_t n = remaining();
-  const std::string_view records = std::string_view(records_).substr(pos_, n * layout_->record_size);
+  const std::string_view records =
+      std::string_view(records_).substr(pos_, n * layout_->record_size);
   pos_ += records.size();
   stats_.records += n;
   if (pos_ < records_.size()) note_partial_tail();
@@ -123,10 +127,10 @@ bool FlowtoolsReader::read(SessionBatch& out, std::size_t max_rows) {
       flows.set<FieldId::DstAs>(row, r.get(F::DstAs));
     }
   }
-  append_one_sided(flows, out);
+  store::append_one_sided(flows, out);
   if (remaining() > 0) return true;
   note_partial_tail();
   return false;
 }
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

@@ -1,13 +1,13 @@
-// libFuzzer target: nfcapd files (nfdump 1.7) read by store::NfcapdReader. Any input must give
+// libFuzzer target: nfcapd files (nfdump 1.7) read by import::NfcapdReader. Any input must give
 // either an open error or flows and skip counts, never a crash, a hang or unbounded memory.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "store/nfcapd_reader.h"
+#include "import/nfcapd_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto reader = flowscope::store::NfcapdReader::from_bytes(
+  auto reader = flowscope::import::NfcapdReader::from_bytes(
       std::string(reinterpret_cast<const char*>(data), size), "fuzz");
   if (!reader) return 0;
   flowscope::SessionBatch sessions(64);

@@ -4,13 +4,14 @@
 #include <benchmark/benchmark.h>
 
 #include "store/file_util.h"
-#include "store/nfcapd_reader.h"
 
-namespace flowscope::store {
+#include "import/nfcapd_reader.h"
+
+namespace flowscope::import {
 namespace {
 
 std::string load(const char* name) {
-  auto data = read_file(std::string(FLOWSCOPE_SOURCE_DIR) + "/tests/store/data/" + name);
+  auto data = store::read_file(std::string(FLOWSCOPE_SOURCE_DIR) + "/tests/store/data/" + name);
   return data ? *data : std::string();
 }
 
@@ -51,4 +52,4 @@ void BM_NfcapdReadSessions(benchmark::State& state) {
 BENCHMARK(BM_NfcapdReadSessions);
 
 }  // namespace
-}  // namespace flowscope::store
+}  // namespace flowscope::import

@@ -1,11 +1,11 @@
-#include "store/netflow_pdu.h"
+#include "import/netflow_pdu.h"
 
 #include <fmt/format.h>
 
 #include "core/byte_reader.h"
 #include "core/byte_writer.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 namespace {
 
 using F = FtField;
@@ -52,8 +52,8 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
   const std::size_t expected = shape->header + shape->record * pdu.count;
   if (bytes.size() != expected) {
     return Error{ErrorCode::Malformed,
-                 fmt::format("NetFlow v{} PDU with count {} must be {} bytes, got {}",
-                             pdu.version, pdu.count, expected, bytes.size())};
+                 fmt::format("NetFlow v{} PDU with count {} must be {} bytes, got {}", pdu.version,
+                             pdu.count, expected, bytes.size())};
   }
   pdu.sys_uptime = r.u32be();
   pdu.unix_secs = r.u32be();
@@ -144,9 +144,9 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
 Result<std::vector<std::byte>> encode_netflow_pdu(const NetflowPdu& pdu) {
   const VersionShape* shape = shape_of(pdu.version);
   if (!shape) {
-    return Error{ErrorCode::Unsupported,
-                 fmt::format("NetFlow version {} cannot be encoded (1, 5, 7 and 8.1 can)",
-                             pdu.version)};
+    return Error{
+        ErrorCode::Unsupported,
+        fmt::format("NetFlow version {} cannot be encoded (1, 5, 7 and 8.1 can)", pdu.version)};
   }
   if (pdu.version == 8 && pdu.agg_method != 1) {
     return Error{ErrorCode::Unsupported,
@@ -226,4 +226,4 @@ Result<std::vector<std::byte>> encode_netflow_pdu(const NetflowPdu& pdu) {
   return out;
 }
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

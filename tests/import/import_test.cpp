@@ -6,11 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "core/csv.h"
-#include "store/csv_import.h"
-#include "store/flowtools_reader.h"
 #include "store/one_sided.h"
 
-namespace flowscope::store {
+#include "import/csv_import.h"
+#include "import/flowtools_reader.h"
+
+namespace flowscope::import {
 namespace {
 
 std::filesystem::path flowtools_dir() {
@@ -78,7 +79,7 @@ TEST(CsvImport, UnknownHeaderNameIsAUsageErrorWithTheColumn) {
 
 TEST(OneSided, EveryFlowFieldMapsToASessionFieldOfTheSameTypeOrNone) {
   for (FieldId id : fields_of(RecordKind::Flow, /*stored_only=*/true)) {
-    auto target = one_sided_session_field(id);
+    auto target = store::one_sided_session_field(id);
     if (!target) continue;
     EXPECT_EQ(field_info(*target).type, field_info(id).type) << field_info(id).name;
     EXPECT_GE(SessionBatch::column_index(*target), 0) << field_info(id).name;
@@ -169,4 +170,4 @@ TEST(Flowtools, UnsupportedVersionIsNamed) {
 }
 
 }  // namespace
-}  // namespace flowscope::store
+}  // namespace flowscope::import

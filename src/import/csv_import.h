@@ -17,13 +17,17 @@
 #include "core/record_batch.h"
 #include "core/result.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
 
 struct ImportStats {
   std::uint64_t records = 0;
   std::uint64_t skipped = 0;
   std::map<std::string, std::uint64_t> skipped_by_reason;
   std::vector<std::string> examples;  // "file:12: ..." for the first skipped lines
+  // Traffic of the sessions imported (client + server), counted by import::FileImporter for the
+  // summary (and for checking an import against the source tool's totals, e.g. 'nfdump -I').
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
 };
 
 class CsvImporter {
@@ -49,4 +53,4 @@ class CsvImporter {
   ImportStats stats_;
 };
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

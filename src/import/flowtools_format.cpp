@@ -1,11 +1,11 @@
-#include "store/flowtools_format.h"
+#include "import/flowtools_format.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 #include <zlib.h>
 
-namespace flowscope::store {
+namespace flowscope::import {
 namespace {
 
 constexpr std::uint8_t kMagic1 = 0xCF;
@@ -33,20 +33,24 @@ enum Tlv : std::uint16_t {
 using F = FtField;
 
 // The common start of every record: what the PDU header said, and the exporter.
-#define FT_HEAD {F::UnixSecs, 0}, {F::UnixNsecs, 4}, {F::SysUpTime, 8}, {F::Exaddr, 12}
+#define FT_HEAD \
+  {F::UnixSecs, 0}, {F::UnixNsecs, 4}, {F::SysUpTime, 8}, { F::Exaddr, 12 }
 // v1/v5/v6/v7/v1005 share bytes 16..55.
-#define FT_V1_BODY                                                                             \
-  {F::Srcaddr, 16}, {F::Dstaddr, 20}, {F::Nexthop, 24}, {F::Input, 28}, {F::Output, 30},       \
-      {F::DPkts, 32}, {F::DOctets, 36}, {F::First, 40}, {F::Last, 44}, {F::Srcport, 48},       \
-      {F::Dstport, 50}, {F::Prot, 52}, {F::Tos, 53}, {F::TcpFlags, 54}
+#define FT_V1_BODY                                                                       \
+  {F::Srcaddr, 16}, {F::Dstaddr, 20}, {F::Nexthop, 24}, {F::Input, 28}, {F::Output, 30}, \
+      {F::DPkts, 32}, {F::DOctets, 36}, {F::First, 40}, {F::Last, 44}, {F::Srcport, 48}, \
+      {F::Dstport, 50}, {F::Prot, 52}, {F::Tos, 53}, {                                   \
+    F::TcpFlags, 54                                                                      \
+  }
 // v5 adds after a pad byte at 55.
 #define FT_V5_TAIL                                                                              \
-  {F::EngineType, 56}, {F::EngineId, 57}, {F::SrcMask, 58}, {F::DstMask, 59}, {F::SrcAs, 60}, \
-      {F::DstAs, 62}
+  {F::EngineType, 56}, {F::EngineId, 57}, {F::SrcMask, 58}, {F::DstMask, 59}, {F::SrcAs, 60}, { \
+    F::DstAs, 62                                                                                \
+  }
 
 constexpr FtSlot kV1[] = {FT_HEAD, FT_V1_BODY};
 constexpr FtSlot kV5[] = {FT_HEAD, FT_V1_BODY, FT_V5_TAIL};
-constexpr FtSlot kV6[] = {FT_HEAD,           FT_V1_BODY,        FT_V5_TAIL,
+constexpr FtSlot kV6[] = {FT_HEAD,           FT_V1_BODY,         FT_V5_TAIL,
                           {F::InEncaps, 64}, {F::OutEncaps, 65}, {F::PeerNexthop, 68}};
 constexpr FtSlot kV7[] = {FT_HEAD, FT_V1_BODY, FT_V5_TAIL, {F::RouterSc, 64}};
 constexpr FtSlot kV1005[] = {FT_HEAD, FT_V1_BODY, FT_V5_TAIL, {F::SrcTag, 64}, {F::DstTag, 68}};
@@ -66,9 +70,9 @@ constexpr std::uint64_t mask_of(std::span<const FtSlot> slots) {
 }
 
 constexpr FtLayout kLayouts[] = {
-    {1, 0, 60, kV1, mask_of(kV1)},          {5, 0, 64, kV5, mask_of(kV5)},
-    {6, 0, 72, kV6, mask_of(kV6)},          {7, 0, 68, kV7, mask_of(kV7)},
-    {8, 1, 48, kV8_1, mask_of(kV8_1)},      {1005, 0, 72, kV1005, mask_of(kV1005)},
+    {1, 0, 60, kV1, mask_of(kV1)},     {5, 0, 64, kV5, mask_of(kV5)},
+    {6, 0, 72, kV6, mask_of(kV6)},     {7, 0, 68, kV7, mask_of(kV7)},
+    {8, 1, 48, kV8_1, mask_of(kV8_1)}, {1005, 0, 72, kV1005, mask_of(kV1005)},
 };
 
 std::uint32_t load(const std::byte* p, unsigned width, bool big) {
@@ -294,4 +298,4 @@ Result<std::string> ft_inflate(std::span<const std::byte> in, std::string_view n
   return out;
 }
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import

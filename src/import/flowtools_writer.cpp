@@ -1,19 +1,20 @@
-#include "store/flowtools_writer.h"
-
-#include <fcntl.h>
-#include <unistd.h>
+#include "import/flowtools_writer.h"
 
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "core/log.h"
 #include "store/file_util.h"
 
-namespace flowscope::store {
+namespace flowscope::import {
+
+using store::io_error;
 
 struct FlowtoolsWriter::State {
   std::string name;
@@ -154,4 +155,4 @@ const FlowtoolsHeader& FlowtoolsWriter::header() const { return state_->header; 
 const FtLayout& FlowtoolsWriter::layout() const { return *state_->layout; }
 std::uint64_t FlowtoolsWriter::records_written() const { return state_->written; }
 
-}  // namespace flowscope::store
+}  // namespace flowscope::import
