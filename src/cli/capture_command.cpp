@@ -17,6 +17,7 @@
 #include "core/record_batch.h"
 #include "probe/probe.h"
 #include "query/output.h"
+#include "query/query_spec.h"
 
 namespace flowscope::cli {
 namespace {
@@ -58,24 +59,9 @@ UserError user_error(const Error& e, const std::string& prefix = {}) {
 }
 
 std::vector<FieldId> parse_fields(const std::string& list) {
-  std::vector<FieldId> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const std::size_t end = std::min(list.find(',', start), list.size());
-    const std::string name = list.substr(start, end - start);
-    start = end + 1;
-    if (name.empty()) continue;
-    auto id = find_field(RecordKind::Session, name);
-    if (!id || SessionBatch::column_index(*id) < 0) {
-      throw UserError{"--fields: \"" + name +
-                          "\" is not a stored session field; see 'flowscope fields --kind "
-                          "session'",
-                      kExitUsage};
-    }
-    out.push_back(*id);
-  }
-  if (out.empty()) throw UserError{"--fields: the list is empty", kExitUsage};
-  return out;
+  auto fields = query::parse_field_list(list, RecordKind::Session);
+  if (!fields) throw UserError{"--fields: " + fields.error().message, kExitUsage};
+  return *fields;
 }
 
 capture::TimeNs seconds(double s, const char* option) {
