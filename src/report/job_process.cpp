@@ -18,7 +18,7 @@ namespace flowscope::report {
 JobResult run_job_process(const JobProcessOptions& options, const ScheduleJob& job, TimeMs due) {
   JobResult result;
   std::vector<std::string> args = {options.executable.string()};
-  for (auto& w : expand_command(job, options.datadir, due, options.zone))
+  for (auto& w : expand_command(job, options.datadir, due, job.zone ? *job.zone : options.zone))
     args.push_back(std::move(w));
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -248,11 +248,11 @@ Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
     job.line = static_cast<std::size_t>(t->source().begin.line);
     for (const auto& [key, value] : *t) {
       const std::string k(key.str());
-      static const std::set<std::string> kKeys = {"name", "when", "command",
-                                                  "job",  "all",  "catch_up"};
+      static const std::set<std::string> kKeys = {"name", "when",     "command", "job",
+                                                  "all",  "catch_up", "zone"};
       if (!kKeys.contains(k)) {
         return at(&value, fmt::format("[[schedule]]: unknown key \"{}\"; the keys are name, when, "
-                                      "command, job, all, catch_up",
+                                      "command, job, all, catch_up, zone",
                                       k));
       }
     }
@@ -289,6 +289,17 @@ Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
     if (const toml::node* c = t->get("catch_up")) {
       if (!c->is_boolean()) return at(c, "catch_up must be true or false");
       job.catch_up = *c->value<bool>();
+    }
+    std::string zone;
+    if (auto r = str("zone", zone); !r) return r.error();
+    if (t->get("zone") != nullptr) {
+      auto z = TimeZoneRef::named(zone);
+      if (!z) {
+        return at(t->get("zone"), fmt::format("schedule {}: zone \"{}\": {}; give an IANA name "
+                                              "such as \"Europe/Brussels\", \"UTC\" or \"local\"",
+                                              job.name, zone, z.error().message));
+      }
+      job.zone = *z;
     }
     bool all = false;
     if (const toml::node* c = t->get("all")) {

@@ -56,6 +56,8 @@ struct ScheduleJob {
   std::vector<std::string> command;
   std::string kind;      // report, retention, ipinfo, rollup or command (for logs and `list`)
   bool catch_up = true;  // run once at start when a due time passed while down
+  // The zone `when` is read in (`zone = "Europe/Brussels"`); none: the scheduler's (UTC).
+  std::optional<TimeZoneRef> zone;
   std::size_t line = 0;  // in the configuration file
 };
 
@@ -63,7 +65,8 @@ struct ScheduleJob {
 // digits, '-', '_'), `when`, and either `command` (a string split like a shell's words, quotes
 // kept together, or an array of strings) or a preset `job`: "retention" (store retention
 // -d {datadir}), "ipinfo" (ipinfo refresh -d {datadir}; `all = true` adds --all), and optional
-// `catch_up` (default true). Errors say "FILE:LINE: ..." and the fix.
+// `catch_up` (default true) and `zone` (an IANA name or "local": `when` is that zone's wall clock,
+// daylight saving included; default UTC). Errors say "FILE:LINE: ..." and the fix.
 Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
                                                 std::string_view source);
 

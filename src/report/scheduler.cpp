@@ -71,11 +71,12 @@ Result<void> Scheduler::load() {
         s.last_due = time_from_ms(js["last_due_ms"].get<std::int64_t>());
     }
     if (s.last_due) {
-      s.next = jobs_[i].when.next_after(*s.last_due, zone_);
+      s.next = jobs_[i].when.next_after(*s.last_due, zone_of(jobs_[i]));
       // Missed while down: due now (once) unless the job says not to catch up.
-      if (s.next <= now && !jobs_[i].catch_up) s.next = jobs_[i].when.next_after(now, zone_);
+      if (s.next <= now && !jobs_[i].catch_up)
+        s.next = jobs_[i].when.next_after(now, zone_of(jobs_[i]));
     } else {
-      s.next = jobs_[i].when.next_after(now, zone_);
+      s.next = jobs_[i].when.next_after(now, zone_of(jobs_[i]));
     }
   }
   return ok();
@@ -92,8 +93,8 @@ std::vector<RunRecord> Scheduler::tick() {
     if (next > now) continue;
     // The latest due time that has come: every missed one folds into this single run.
     TimeMs due = next;
-    for (TimeMs t = jobs_[i].when.next_after(next, zone_); t <= now;
-         t = jobs_[i].when.next_after(t, zone_)) {
+    for (TimeMs t = jobs_[i].when.next_after(next, zone_of(jobs_[i])); t <= now;
+         t = jobs_[i].when.next_after(t, zone_of(jobs_[i]))) {
       due = t;
     }
     const bool caught_up = now - due >= std::chrono::minutes(1) || due != next;
@@ -132,7 +133,7 @@ RunRecord Scheduler::run(std::size_t idx, TimeMs due, bool caught_up, bool manua
       // A failed run is not retried before its next time (a failing report every minute would
       // only fill the log); the failure is in the history and the metrics.
       s.last_due = due;
-      s.next = jobs_[idx].when.next_after(std::max(due, clock_()), zone_);
+      s.next = jobs_[idx].when.next_after(std::max(due, clock_()), zone_of(jobs_[idx]));
     }
   }
   (void)save();

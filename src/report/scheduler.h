@@ -82,6 +82,7 @@ class Scheduler {
 
  private:
   RunRecord run(std::size_t idx, TimeMs due, bool caught_up, bool manual);
+  TimeZoneRef zone_of(const ScheduleJob& job) const { return job.zone ? *job.zone : zone_; }
   Result<void> save() const;
 
   std::vector<ScheduleJob> jobs_;

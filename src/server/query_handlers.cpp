@@ -11,6 +11,7 @@
 #include "query/output.h"
 #include "query/stat_graph.h"
 #include "query/stat_series.h"
+#include "query/typed_json.h"
 #include "server/permission_filter.h"
 #include "server/server.h"
 
@@ -18,6 +19,7 @@ namespace flowscope::server {
 namespace {
 
 constexpr std::size_t kTextChunk = 64 << 10;
+constexpr std::size_t kTypedChunk = 4096;  // rows per Rows frame of a typed answer
 
 struct Prepared {
   query::OutputOptions output;
@@ -45,6 +47,52 @@ Result<Prepared> prepare(const nlohmann::json& request,
   return p;
 }
 
+// A "query" with "typed": Rows frames of typed values (query/typed_json.h) of stored fields,
+// for clients that compute with them (`report -srv`) rather than show them.
+Result<nlohmann::json> typed_query(RequestContext& ctx, const query::QuerySpec& spec, Prepared& p,
+                                   const store::Backend& backend) {
+  std::vector<std::string> names;
+  for (FieldId f : spec.fields) {
+    if (SessionBatch::column_index(f) < 0) {
+      return Error{ErrorCode::InvalidArgument,
+                   fmt::format("{} is derived; a typed answer carries stored fields only (ask "
+                               "for its parts, e.g. CLNBYTS and SRVBYTS for TOTBYTS)",
+                               field_info(f).name)};
+    }
+    names.emplace_back(field_info(f).name);
+  }
+  if (auto r = ctx.out.header(names); !r) return r.error();
+  bool write_failed = false;
+  auto stats = query::execute_query(
+      backend, spec,
+      [&](const SessionBatch& batch) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (std::size_t r = 0; r < batch.size(); ++r) {
+          nlohmann::json row = nlohmann::json::array();
+          for (FieldId f : spec.fields) row.push_back(query::typed_value(batch.column(f), r));
+          rows.push_back(std::move(row));
+          if (rows.size() >= kTypedChunk || r + 1 == batch.size()) {
+            if (!ctx.out.rows(std::move(rows))) write_failed = true;
+            rows = nlohmann::json::array();
+          }
+        }
+        if (write_failed || ctx.out.cancelled()) {
+          p.exec.cancel.cancel();
+          return false;
+        }
+        return true;
+      },
+      p.exec);
+  if (!stats && !query::is_cancelled(stats.error())) return stats.error();
+  if (write_failed) return Error{ErrorCode::Io, "the client went away"};
+  nlohmann::json done = nlohmann::json::object();
+  if (stats) {
+    done["source"] = stats->source;
+    done["rows_read"] = stats->scan.rows_read;
+  }
+  return done;
+}
+
 }  // namespace
 
 void Server::register_query_handlers() {
@@ -55,6 +103,7 @@ void Server::register_query_handlers() {
     if (!p) return p.error();
     spec->where = restrict_selection(std::move(spec->where), ctx.principal, p->groups.get());
     if (spec->fields.empty()) spec->fields = query::default_query_fields();
+    if (ctx.request.value("typed", false)) return typed_query(ctx, *spec, *p, *backend_);
     std::ostringstream text;
     auto writer = query::RowWriter::create(text, spec->fields, p->output);
     if (!writer) return writer.error();
@@ -114,6 +163,8 @@ void Server::register_query_handlers() {
     nlohmann::json done{{"source", result->stats.source},
                         {"rows_read", result->stats.scan.rows_read},
                         {"saturated", result->saturated}};
+    // `report -srv`: the numbers themselves, typed (query/typed_json.h).
+    if (ctx.request.value("typed", false)) done["result"] = query::typed_stat_result(*result);
     // `stat -srv -g`: what the client's graph draws (query/stat_graph.h).
     if (ctx.request.value("graph", false) && spec->bucket_ms > 0) {
       done["graph"] = query::to_json(query::graph_data(*result, p->output.field.zone));

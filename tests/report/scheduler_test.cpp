@@ -242,3 +242,46 @@ TEST(Scheduler, NewJobWaitsForItsTimeAndManualRunsKeepTheSchedule) {
 
 }  // namespace
 }  // namespace flowscope::report
+
+namespace flowscope::report {
+namespace {
+
+// `zone = "Europe/Brussels"`: `when` is Brussels' wall clock, across a daylight saving change;
+// {date} is Brussels' date. A bad zone names the line and the fix.
+TEST(Scheduler, AJobsZoneReadsItsWhenInThatZone) {
+  auto jobs = parse_schedule(
+      "[[schedule]]\nname = \"night\"\nwhen = \"30 4 * * *\"\nzone = \"Europe/Brussels\"\n"
+      "command = \"report volume -d {datadir} --out /r/{date}\"\n"
+      "[[schedule]]\nname = \"utc\"\nwhen = \"30 4 * * *\"\njob = \"retention\"\n",
+      "s.toml");
+  ASSERT_TRUE(jobs) << jobs.error().message;
+  ASSERT_TRUE((*jobs)[0].zone.has_value());
+  EXPECT_FALSE((*jobs)[1].zone.has_value());
+  Rig rig;
+  rig.now = at("2026-10-23T12:00Z");  // Brussels on CEST (+2) until 25 October
+  auto s = rig.make(*jobs);
+  for (TimeMs t = rig.now; t < at("2026-10-27T12:00Z"); t += std::chrono::minutes(7)) {
+    rig.now = t;
+    s->tick();
+  }
+  std::vector<TimeMs> night, utc;
+  for (const auto& [name, due] : rig.runs) (name == "night" ? night : utc).push_back(due);
+  const std::vector<TimeMs> want_night = {at("2026-10-24T02:30Z"), at("2026-10-25T03:30Z"),
+                                          at("2026-10-26T03:30Z"), at("2026-10-27T03:30Z")};
+  EXPECT_EQ(night, want_night);  // 04:30 CEST, then 04:30 CET after the change
+  ASSERT_EQ(utc.size(), 4u);
+  EXPECT_EQ(utc[0], at("2026-10-24T04:30Z"));
+  // {date} is the job's own date: 23:30 UTC on the 24th is already the 25th in Brussels.
+  const auto cmd = expand_command((*jobs)[0], "/d", at("2026-10-24T23:30Z"), *(*jobs)[0].zone);
+  EXPECT_EQ(cmd.back(), "/r/2026-10-25");
+
+  auto bad = parse_schedule(
+      "[[schedule]]\nname = \"a\"\nwhen = \"@daily\"\nzone = \"Mars/Olympus\"\njob = \"ipinfo\"\n",
+      "s.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("s.toml:4:"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("Europe/Brussels"), std::string::npos) << bad.error().message;
+}
+
+}  // namespace
+}  // namespace flowscope::report
