@@ -26,9 +26,6 @@
 namespace flowscope::cli {
 namespace {
 
-constexpr const char* kDefaultFields =
-    "session_id,start_time,end_time,proto,cln_addr,cln_port,srv_addr,srv_port,cln_packets,"
-    "srv_packets,cln_bytes,srv_bytes,cln_tcp_flags,srv_tcp_flags,end_reason,application";
 constexpr std::size_t kFlushRows = 4096;
 
 struct CaptureOptions {
@@ -37,7 +34,7 @@ struct CaptureOptions {
   std::vector<std::string> filter_words;
   std::string filter;
   std::string format;
-  std::string fields = kDefaultFields;
+  std::string fields = default_column_names(Surface::Capture);  // core/fields.def
   std::string output = "-";
   std::string export_target;
   std::string export_pcap;
@@ -362,7 +359,7 @@ void run(const CaptureOptions& opt) {
   }
   for (const std::string& input : inputs) {
     auto source = live ? capture::PcapSource::open_live(input, opt.snap_length, true, 500,
-                                                                  opt.buffer_kib * 1024)
+                                                        opt.buffer_kib * 1024)
                        : capture::PcapSource::open(input);
     if (!source) throw UserError{source.error().message};
     if (!filter.empty()) {

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "session/one_sided.h"
 #include "store/file_util.h"
 #include "store/format.h"
-#include "store/one_sided.h"
 
 namespace flowscope::store {
 
@@ -81,7 +81,8 @@ bool FlowtoolsReader::next(FtRecord& out) {
 
 std::string_view FlowtoolsReader::take_records() {
   const std::size_t n = remaining();
-  const std::string_view records = std::string_view(records_).substr(pos_, n * layout_->record_size);
+  const std::string_view records =
+      std::string_view(records_).substr(pos_, n * layout_->record_size);
   pos_ += records.size();
   stats_.records += n;
   if (pos_ < records_.size()) note_partial_tail();
@@ -123,7 +124,7 @@ bool FlowtoolsReader::read(SessionBatch& out, std::size_t max_rows) {
       flows.set<FieldId::DstAs>(row, r.get(F::DstAs));
     }
   }
-  append_one_sided(flows, out);
+  session::append_one_sided(flows, out);
   if (remaining() > 0) return true;
   note_partial_tail();
   return false;

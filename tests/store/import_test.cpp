@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "core/csv.h"
+#include "session/one_sided.h"
 #include "store/csv_import.h"
 #include "store/flowtools_reader.h"
-#include "store/one_sided.h"
 
 namespace flowscope::store {
 namespace {
@@ -78,7 +78,7 @@ TEST(CsvImport, UnknownHeaderNameIsAUsageErrorWithTheColumn) {
 
 TEST(OneSided, EveryFlowFieldMapsToASessionFieldOfTheSameTypeOrNone) {
   for (FieldId id : fields_of(RecordKind::Flow, /*stored_only=*/true)) {
-    auto target = one_sided_session_field(id);
+    auto target = session::one_sided_session_field(id);
     if (!target) continue;
     EXPECT_EQ(field_info(*target).type, field_info(id).type) << field_info(id).name;
     EXPECT_GE(SessionBatch::column_index(*target), 0) << field_info(id).name;
