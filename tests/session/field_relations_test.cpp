@@ -125,7 +125,14 @@ TEST(FieldRelations, NfdumpKeywordsAreUniqueAndNameFilterableFields) {
     EXPECT_TRUE(in_kind(f, RecordKind::Session)) << f.name;
     EXPECT_EQ(find_nfdump_field(f.nfdump), f.id);
   }
+  // Every keyword the nfdump grammar looks up (query/filter_parser.cpp) is in the registry.
+  for (std::string_view keyword : {"ip", "port", "as", "vlan", "if", "proto", "packets", "bytes",
+                                   "duration", "tos", "router", "next"}) {
+    EXPECT_TRUE(find_nfdump_field(keyword).has_value()) << keyword;
+  }
   EXPECT_EQ(find_nfdump_field("port"), FieldId::Port);
+  EXPECT_EQ(on_side(FieldId::Port, 1), FieldId::SrvPort);
+  EXPECT_EQ(on_side(FieldId::Iface, 0), FieldId::InIf);
   EXPECT_EQ(find_nfdump_field("nope"), std::nullopt);
 }
 
