@@ -318,6 +318,20 @@ int FlowMeter::client_side(const Entry& e) const {
   return decide_client(e.key.proto, views, config_.services, e.first_side).client;
 }
 
+namespace {
+
+// A measurement of both sides: the client's into `ClientField`, the server's into its twin
+// (core/fields.def relations).
+template <FieldId ClientField>
+void set_sides(SessionBatch& out, std::size_t row, field_value_t<ClientField> client,
+               field_value_t<ClientField> server) {
+  static_assert(twin(ClientField).has_value() && side_of(ClientField) == 0);
+  out.set<ClientField>(row, client);
+  out.set<*twin(ClientField)>(row, server);
+}
+
+}  // namespace
+
 void FlowMeter::emit(Entry& e, EndReason reason, SessionBatch& out) {
   if (e.side[0].packets == 0 && e.side[1].packets == 0) return;  // a continued flow went quiet
   const int c = client_side(e);
@@ -326,8 +340,7 @@ void FlowMeter::emit(Entry& e, EndReason reason, SessionBatch& out) {
   const Side& ss = e.side[s];
   const std::size_t row = out.add_row();
   out.set<FieldId::SessionId>(row, e.session_id);
-  out.set<FieldId::ClnAddr>(row, c == 0 ? e.key.a : e.key.b);
-  out.set<FieldId::SrvAddr>(row, c == 0 ? e.key.b : e.key.a);
+  set_sides<FieldId::ClnAddr>(out, row, c == 0 ? e.key.a : e.key.b, c == 0 ? e.key.b : e.key.a);
   const std::uint8_t proto = e.key.proto;
   std::uint16_t cln_port = c == 0 ? e.key.port_a : e.key.port_b;
   std::uint16_t srv_port = c == 0 ? e.key.port_b : e.key.port_a;
@@ -335,14 +348,11 @@ void FlowMeter::emit(Entry& e, EndReason reason, SessionBatch& out) {
     // Echo sessions are keyed without type/code; the server port names the request.
     srv_port = proto == 1 ? 0x0800 : 0x8000;
   }
-  out.set<FieldId::ClnPort>(row, cln_port);
-  out.set<FieldId::SrvPort>(row, srv_port);
+  set_sides<FieldId::ClnPort>(out, row, cln_port, srv_port);
   out.set<FieldId::Proto>(row, proto);
   out.set<FieldId::Tos>(row, e.tos);
-  out.set<FieldId::ClnPackets>(row, cs.packets);
-  out.set<FieldId::SrvPackets>(row, ss.packets);
-  out.set<FieldId::ClnBytes>(row, cs.bytes);
-  out.set<FieldId::SrvBytes>(row, ss.bytes);
+  set_sides<FieldId::ClnPackets>(out, row, cs.packets, ss.packets);
+  set_sides<FieldId::ClnBytes>(out, row, cs.bytes, ss.bytes);
   out.set<FieldId::StartTime>(row, to_ms_floor(e.first));
   out.set<FieldId::EndTime>(row, to_ms_floor(e.last));
   out.set<FieldId::Sides>(row, static_cast<std::uint8_t>((cs.packets != 0) + (ss.packets != 0)));
@@ -360,14 +370,11 @@ void FlowMeter::emit(Entry& e, EndReason reason, SessionBatch& out) {
   }
   if (proto == 6) {
     out.set<FieldId::TcpFlags>(row, static_cast<std::uint8_t>(cs.flags | ss.flags));
-    out.set<FieldId::ClnTcpFlags>(row, cs.flags);
-    out.set<FieldId::SrvTcpFlags>(row, ss.flags);
+    set_sides<FieldId::ClnTcpFlags>(out, row, cs.flags, ss.flags);
     if (e.cln_rtt_us >= 0) out.set<FieldId::ClnRtt>(row, static_cast<std::uint32_t>(e.cln_rtt_us));
     if (e.srv_rtt_us >= 0) out.set<FieldId::SrvRtt>(row, static_cast<std::uint32_t>(e.srv_rtt_us));
-    out.set<FieldId::ClnRetrans>(row, cs.retrans);
-    out.set<FieldId::SrvRetrans>(row, ss.retrans);
-    out.set<FieldId::ClnOutOfOrder>(row, cs.ooo);
-    out.set<FieldId::SrvOutOfOrder>(row, ss.ooo);
+    set_sides<FieldId::ClnRetrans>(out, row, cs.retrans, ss.retrans);
+    set_sides<FieldId::ClnOutOfOrder>(out, row, cs.ooo, ss.ooo);
     out.set<FieldId::ZeroWindows>(row, cs.zero_windows + ss.zero_windows);
     TcpOutcome outcome = TcpOutcome::Unknown;
     if (e.refused)

@@ -22,9 +22,6 @@
 namespace flowscope::cli {
 namespace {
 
-constexpr const char* kDefaultFields =
-    "session_id,start_time,end_time,proto,cln_addr,cln_port,srv_addr,srv_port,cln_packets,"
-    "srv_packets,cln_bytes,srv_bytes,cln_tcp_flags,srv_tcp_flags,end_reason,application";
 
 struct CaptureOptions {
   std::vector<std::string> files;
@@ -32,7 +29,7 @@ struct CaptureOptions {
   std::vector<std::string> filter_words;
   std::string filter;
   std::string format;
-  std::string fields = kDefaultFields;
+  std::string fields = default_column_names(Surface::Capture);  // core/fields.def
   std::string output = "-";
   std::string export_target;
   std::string export_pcap;

@@ -22,8 +22,6 @@ namespace {
 
 // The usual collector ports: NetFlow 2055, 9995, 9996; IPFIX 4739; sFlow 6343.
 constexpr std::uint16_t kDefaultPorts[] = {2055, 9995, 9996, 4739, 6343};
-constexpr const char* kDefaultFields =
-    "first,last,proto,src_addr,src_port,dst_addr,dst_port,packets,bytes,tcp_flags,exporter,version";
 constexpr std::size_t kFlushRows = 4096;
 
 struct DecodeOptions {
@@ -31,7 +29,7 @@ struct DecodeOptions {
   std::vector<std::uint16_t> ports;
   bool no_default_ports = false;
   std::string format = "table";
-  std::string fields = kDefaultFields;
+  std::string fields = default_column_names(Surface::Decode);  // core/fields.def
   bool stats = false;
   std::string template_cache;
   bool scale_sampled = false;

@@ -150,6 +150,15 @@ std::string definition(const FieldInfo& f) {
   return {};
 }
 
+std::string default_column_names(Surface s) {
+  std::string out;
+  for (FieldId id : default_columns(s)) {
+    if (!out.empty()) out += ',';
+    out += field_info(id).name;
+  }
+  return out;
+}
+
 std::span<const FieldId> fields_of(RecordKind kind, bool stored_only) {
   const KindLists& lists = lists_for(kind);
   return stored_only ? std::span<const FieldId>(lists.stored) : std::span<const FieldId>(lists.all);

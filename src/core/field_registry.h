@@ -81,6 +81,10 @@ struct WireIds {
   constexpr std::span<const std::uint16_t> view() const { return {ids.data(), size()}; }
 };
 
+// Where a field is a default column (core/fields.def, column Columns).
+enum class Surface : std::uint8_t { Decode, Capture, Query, Server };
+inline constexpr std::size_t kSurfaceCount = 4;
+
 struct FieldInfo {
   FieldId id;
   std::string_view name;         // canonical, unique within a record kind
@@ -91,8 +95,22 @@ struct FieldInfo {
   std::string_view unit;
   std::array<FieldId, 2> operands;  // for Either, Sum, Diff
   WireIds wire;
+  // Relations (core/fields.def, column Relations): the session field a flow's value fills as the
+  // client's side, and the other side's field (client <-> server, source <-> destination).
+  std::optional<FieldId> counterpart;
+  std::optional<FieldId> twin;
+  std::string_view nfdump;                          // nfdump filter keyword, "" when none
+  std::array<std::uint8_t, kSurfaceCount> columns;  // default column position per Surface, 0 = no
   std::string_view description;
 };
+
+// The row values of FS_REL: one constant per field, and None.
+namespace field_ref {
+inline constexpr std::optional<FieldId> None = std::nullopt;
+#define FLOWSCOPE_FIELD(id, ...) inline constexpr std::optional<FieldId> id = FieldId::id;
+#include "core/fields.def"
+#undef FLOWSCOPE_FIELD
+}  // namespace field_ref
 
 #define FS_OPS(a, b) \
   std::array<FieldId, 2> { FieldId::a, FieldId::b }
@@ -102,11 +120,19 @@ struct FieldInfo {
   WireIds {          \
     { __VA_ARGS__ }  \
   }
+#define FS_REL(counterpart, twin) field_ref::counterpart, field_ref::twin
+#define FS_NO_REL std::nullopt, std::nullopt
+#define FS_COLS(decode, capture, query, server) \
+  std::array<std::uint8_t, kSurfaceCount> { decode, capture, query, server }
+#define FS_NO_COLS \
+  std::array<std::uint8_t, kSurfaceCount> {}
 
 inline constexpr std::array<FieldInfo, kFieldCount> kFieldTable = {{
-#define FLOWSCOPE_FIELD(id, name, filter, scope, kind, type, unit, ops, wire, desc) \
-  FieldInfo{FieldId::id,     name, filter, Scope::scope, FieldKind::kind,           \
-            FieldType::type, unit, ops,    wire,         desc},
+#define FLOWSCOPE_FIELD(id, name, filter, scope, kind, type, unit, ops, wire, rel, nfdump, cols, \
+                        desc)                                                                    \
+  FieldInfo{FieldId::id,     name, filter, Scope::scope, FieldKind::kind,                        \
+            FieldType::type, unit, ops,    wire,         rel,                                    \
+            nfdump,          cols, desc},
 #include "core/fields.def"
 #undef FLOWSCOPE_FIELD
 }};
@@ -114,6 +140,10 @@ inline constexpr std::array<FieldInfo, kFieldCount> kFieldTable = {{
 #undef FS_OPS
 #undef FS_NO_OPS
 #undef FS_WIRE
+#undef FS_REL
+#undef FS_NO_REL
+#undef FS_COLS
+#undef FS_NO_COLS
 
 constexpr const FieldInfo& field_info(FieldId id) {
   return kFieldTable[static_cast<std::size_t>(id)];
@@ -123,6 +153,86 @@ constexpr bool in_kind(const FieldInfo& f, RecordKind kind) {
   return f.scope == Scope::Both ||
          (kind == RecordKind::Flow ? f.scope == Scope::Flow : f.scope == Scope::Session);
 }
+
+// ---- relations (core/fields.def, columns Relations, nfdump, Columns) ------------------------
+
+// The session field a one-way flow's field fills as the client's side (src_addr -> cln_addr,
+// packets -> cln_packets, tcp_flags -> cln_tcp_flags); nullopt when none.
+constexpr std::optional<FieldId> session_counterpart(FieldId flow_field) {
+  return field_info(flow_field).counterpart;
+}
+
+// The flow field whose counterpart `session_field` is (cln_addr -> src_addr); nullopt when none.
+constexpr std::optional<FieldId> flow_counterpart(FieldId session_field) {
+  for (const FieldInfo& f : kFieldTable) {
+    if (f.counterpart == session_field) return f.id;
+  }
+  return std::nullopt;
+}
+
+// The other side's field: cln_addr <-> srv_addr, src_port <-> dst_port; nullopt when none.
+constexpr std::optional<FieldId> twin(FieldId f) { return field_info(f).twin; }
+
+// 0 for a client-side (source, input) field or one without a side, 1 for a server-side
+// (destination, output) one: the later row of a twin pair or the second operand of an Either.
+constexpr int side_of(FieldId f) {
+  if (auto t = twin(f); t && *t < f) return 1;
+  for (const FieldInfo& info : kFieldTable) {
+    if (info.kind == FieldKind::Either && info.operands[1] == f) return 1;
+  }
+  return 0;
+}
+
+// `side`'s field of a pair: the operand of an Either field (ADDR -> CLNIP or SRVIP) or a
+// field's twin (cln_country, 1 -> srv_country); `f` itself for side 0 or a field without sides.
+constexpr FieldId on_side(FieldId f, int side) {
+  const FieldInfo& info = field_info(f);
+  if (info.kind == FieldKind::Either) return info.operands[side == 0 ? 0 : 1];
+  if (side_of(f) != side && info.twin) return *info.twin;
+  return f;
+}
+
+// The field an nfdump filter keyword names ("port" -> PORT); nullopt when none.
+constexpr std::optional<FieldId> find_nfdump_field(std::string_view keyword) {
+  for (const FieldInfo& f : kFieldTable) {
+    if (!f.nfdump.empty() && f.nfdump == keyword) return f.id;
+  }
+  return std::nullopt;
+}
+
+namespace detail {
+constexpr std::size_t default_column_count(Surface s) {
+  std::size_t n = 0;
+  for (const FieldInfo& f : kFieldTable) n += f.columns[static_cast<std::size_t>(s)] != 0;
+  return n;
+}
+template <Surface S>
+constexpr auto make_default_columns() {
+  std::array<FieldId, default_column_count(S)> out{};
+  for (const FieldInfo& f : kFieldTable) {
+    const std::size_t pos = f.columns[static_cast<std::size_t>(S)];
+    if (pos != 0) out[pos - 1] = f.id;  // positions are 1..N without gaps (registry test)
+  }
+  return out;
+}
+template <Surface S>
+inline constexpr auto kDefaultColumns = make_default_columns<S>();
+}  // namespace detail
+
+// The default columns of a surface in their order: decode's flow fields, capture's, query's and
+// the server's session fields (core/fields.def, column Columns).
+constexpr std::span<const FieldId> default_columns(Surface s) {
+  switch (s) {
+    case Surface::Decode: return detail::kDefaultColumns<Surface::Decode>;
+    case Surface::Capture: return detail::kDefaultColumns<Surface::Capture>;
+    case Surface::Query: return detail::kDefaultColumns<Surface::Query>;
+    case Surface::Server: return detail::kDefaultColumns<Surface::Server>;
+  }
+  return {};
+}
+
+// The canonical names of a surface's default columns, comma-separated ("first,last,proto,...").
+std::string default_column_names(Surface s);
 
 // Bytes per value in a column: what the store's plain encoding and the batches use.
 constexpr std::size_t type_width(FieldType t) {

@@ -20,6 +20,7 @@ constexpr std::size_t kMaxRecordLength = 65535;
 constexpr std::uint16_t kIeFlowEndSysUpTime = 21;
 constexpr std::uint16_t kIeFlowStartSysUpTime = 22;
 constexpr std::uint16_t kIeSamplerId = 48;
+constexpr std::uint16_t kIeMplsTopLabelStackSection = 70;
 constexpr std::uint16_t kIeApplicationId = 95;
 constexpr std::uint16_t kIeFlowStartSeconds = 150;
 constexpr std::uint16_t kIeFlowEndSeconds = 151;
@@ -153,11 +154,15 @@ FieldOp compile_field(const TemplateField& f, bool is_scope, std::uint8_t versio
       break;
     default: break;
   }
+  // The label stack entry is label (20 bits), traffic class (3), bottom of stack (1): keep the
+  // label (docs/architecture.md "The field registry", the worked example).
+  if (op.kind == OpKind::UInt && f.id == kIeMplsTopLabelStackSection) op.kind = OpKind::LabelEntry;
   return op;
 }
 
 bool writes_column(const FieldOp& op) {
-  return op.kind == OpKind::UInt || op.kind == OpKind::Ip4 || op.kind == OpKind::Ip6;
+  return op.kind == OpKind::UInt || op.kind == OpKind::LabelEntry || op.kind == OpKind::Ip4 ||
+         op.kind == OpKind::Ip6;
 }
 
 // Where an element of a column that several elements fill appears in the registry's wire list;
@@ -438,6 +443,7 @@ void TemplateEngine::emit_record(const CompiledTemplate& tpl, const ExportContex
           set_int(batch, op.field, row, v);
         break;
       }
+      case OpKind::LabelEntry: set_int(batch, op.field, row, load_be(p, len) >> 4); break;
       case OpKind::Ip4: {
         const auto v = static_cast<std::uint32_t>(load_be(p, 4));
         if (!op.shared || v != 0 || !batch.columns()[op.column].valid(row))

@@ -76,6 +76,7 @@ struct ExportContext {
 enum class OpKind : std::uint8_t {
   Skip,        // unmapped, enterprise, or a length the field cannot take
   UInt,        // unsigned big-endian integer, 1-8 bytes (reduced-size, RFC 7011 §6.2)
+  LabelEntry,  // an MPLS label stack entry (IE 70, 3 bytes): its top 20 bits, the label
   Ip4,         // 4-byte address
   Ip6,         // 16-byte address
   TimeSec,     // dateTimeSeconds (IE 150/151)

@@ -8,8 +8,8 @@
 #include "core/csv.h"
 #include "core/ip_proto.h"
 #include "core/time.h"
+#include "session/one_sided.h"
 #include "store/batch_codec.h"
-#include "store/one_sided.h"
 
 namespace flowscope::import {
 namespace {
@@ -194,7 +194,7 @@ bool CsvImporter::read(SessionBatch& out, std::size_t max_rows) {
     }
     if (!good) continue;
     if (flows_) {
-      store::append_one_sided(flow_row, out);
+      session::append_one_sided(flow_row, out);
     } else {
       const std::uint32_t first = 0;
       store::append_rows(session_row, std::span(&first, 1), out);

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "session/one_sided.h"
 #include "store/file_util.h"
 #include "store/format.h"
-#include "store/one_sided.h"
 
 namespace flowscope::import {
 
@@ -127,7 +127,7 @@ bool FlowtoolsReader::read(SessionBatch& out, std::size_t max_rows) {
       flows.set<FieldId::DstAs>(row, r.get(F::DstAs));
     }
   }
-  store::append_one_sided(flows, out);
+  session::append_one_sided(flows, out);
   if (remaining() > 0) return true;
   note_partial_tail();
   return false;

@@ -11,7 +11,7 @@
 #include <zstd.h>
 
 #include "core/byte_reader.h"
-#include "store/one_sided.h"
+#include "session/one_sided.h"
 
 namespace flowscope::import {
 namespace {
@@ -508,7 +508,7 @@ bool NfcapdReader::read(SessionBatch& out, std::size_t max_rows) {
   if (!scratch_) scratch_ = std::make_unique<FlowBatch>(std::min<std::size_t>(max_rows, 8192));
   scratch_->clear();
   const bool more = read_flows(*scratch_, max_rows);
-  store::append_one_sided(*scratch_, out);
+  session::append_one_sided(*scratch_, out);
   return more;
 }
 

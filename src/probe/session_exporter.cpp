@@ -2,51 +2,13 @@
 
 #include <string>
 
+#include "session/one_sided.h"
+
 namespace flowscope::probe {
 namespace {
 
 std::uint16_t default_port(decode::ExportFormat f) {
   return f == decode::ExportFormat::Ipfix ? 4739 : 2055;
-}
-
-// Appends the flow one side of a session sent; nothing when it sent no packet.
-void add_direction(const SessionBatch& s, std::size_t row, bool client, FlowBatch& out) {
-  const std::uint64_t packets =
-      client ? s.get<FieldId::ClnPackets>(row) : s.get<FieldId::SrvPackets>(row);
-  if (packets == 0) return;
-  const std::size_t r = out.add_row();
-  const IpAddress cln = s.get<FieldId::ClnAddr>(row);
-  const IpAddress srv = s.get<FieldId::SrvAddr>(row);
-  const std::uint16_t cln_port = s.get<FieldId::ClnPort>(row);
-  const std::uint16_t srv_port = s.get<FieldId::SrvPort>(row);
-  const std::uint8_t proto = s.get<FieldId::Proto>(row);
-  out.set<FieldId::SrcAddr>(r, client ? cln : srv);
-  out.set<FieldId::DstAddr>(r, client ? srv : cln);
-  // ICMP echo sessions carry the request's type in the server port; the reply is type 0 (v4)
-  // or 129 (v6) as NetFlow puts type * 256 + code in the destination port.
-  const bool echo = (proto == 1 && srv_port == 0x0800) || (proto == 58 && srv_port == 0x8000);
-  if (echo) {
-    out.set<FieldId::SrcPort>(r, 0);
-    out.set<FieldId::DstPort>(r, client ? srv_port : (proto == 1 ? 0 : 0x8100));
-  } else {
-    out.set<FieldId::SrcPort>(r, client ? cln_port : srv_port);
-    out.set<FieldId::DstPort>(r, client ? srv_port : cln_port);
-  }
-  out.set<FieldId::Proto>(r, proto);
-  out.set<FieldId::Tos>(r, s.get<FieldId::Tos>(row));
-  out.set<FieldId::FlowPackets>(r, packets);
-  out.set<FieldId::FlowBytes>(
-      r, client ? s.get<FieldId::ClnBytes>(row) : s.get<FieldId::SrvBytes>(row));
-  if (proto == 6) {
-    out.set<FieldId::TcpFlags>(
-        r, client ? s.get<FieldId::ClnTcpFlags>(row) : s.get<FieldId::SrvTcpFlags>(row));
-  }
-  out.set<FieldId::First>(r, s.get<FieldId::StartTime>(row));
-  out.set<FieldId::Last>(r, s.get<FieldId::EndTime>(row));
-  if (s.is_set(FieldId::InVlan, row)) out.set<FieldId::SrcVlan>(r, s.get<FieldId::InVlan>(row));
-  if (s.is_set(FieldId::EndReason, row)) {
-    out.set<FieldId::EndReason>(r, s.get<FieldId::EndReason>(row));
-  }
 }
 
 }  // namespace
@@ -87,8 +49,7 @@ const std::string& SessionExporter::destination() const {
 Result<void> SessionExporter::add(const SessionBatch& sessions, TimeMs now) {
   flows_batch_.clear();
   for (std::size_t row = 0; row < sessions.size(); ++row) {
-    add_direction(sessions, row, true, flows_batch_);
-    add_direction(sessions, row, false, flows_batch_);
+    session::append_session_flows(sessions, row, flows_batch_);
   }
   if (flows_batch_.empty()) return {};
   flows_ += flows_batch_.size();

@@ -435,9 +435,12 @@ class NfdumpParser {
     } else if (accept("out")) {
       dir = Dir::Out;
     }
-    auto pick = [&](FieldId either, FieldId src, FieldId dst) {
-      return dir == Dir::Src || dir == Dir::In    ? src
-             : dir == Dir::Dst || dir == Dir::Out ? dst
+    // The field an nfdump keyword names (core/fields.def, column nfdump), or the operand of
+    // that Either field the direction picks: src/in the first (client, input), dst/out the second.
+    auto pick = [&](std::string_view keyword) {
+      const FieldId either = *find_nfdump_field(keyword);
+      return dir == Dir::Src || dir == Dir::In    ? on_side(either, 0)
+             : dir == Dir::Dst || dir == Dir::Out ? on_side(either, 1)
                                                   : either;
     };
     const std::size_t kw_at = at();
@@ -446,11 +449,10 @@ class NfdumpParser {
       return allow_in_out ? true : (dir != Dir::In && dir != Dir::Out);
     };
     if ((accept("ip") || accept("host")) && sided(false)) {
-      return compare(pick(FieldId::Addr, FieldId::ClnAddr, FieldId::SrvAddr), kw_at, Comparator::Eq,
-                     kw_at, "an IP address");
+      return compare(pick("ip"), kw_at, Comparator::Eq, kw_at, "an IP address");
     }
     if (accept("net") && sided(false)) {
-      const FieldId f = pick(FieldId::Addr, FieldId::ClnAddr, FieldId::SrvAddr);
+      const FieldId f = pick("ip");
       auto v = value("a network such as 10.0.0.0/8 or 10.0.0.0 255.0.0.0");
       if (!v) return v.error();
       std::string text(v->text);
@@ -473,30 +475,26 @@ class NfdumpParser {
     if (accept("port") && sided(false)) {
       const std::size_t op_at = at();
       const Comparator op = read_comparator();
-      return compare(pick(FieldId::Port, FieldId::ClnPort, FieldId::SrvPort), kw_at, op, op_at,
-                     "a port number");
+      return compare(pick("port"), kw_at, op, op_at, "a port number");
     }
     if (accept("as") && sided(false)) {
       const std::size_t op_at = at();
       const Comparator op = read_comparator();
-      return compare(pick(FieldId::Asn, FieldId::ClnAs, FieldId::SrvAs), kw_at, op, op_at,
-                     "an AS number");
+      return compare(pick("as"), kw_at, op, op_at, "an AS number");
     }
     if (accept("vlan")) {
       const std::size_t op_at = at();
       const Comparator op = read_comparator();
-      return compare(pick(FieldId::Vlan, FieldId::InVlan, FieldId::OutVlan), kw_at, op, op_at,
-                     "a VLAN id");
+      return compare(pick("vlan"), kw_at, op, op_at, "a VLAN id");
     }
     if (accept("if")) {
       const std::size_t op_at = at();
       const Comparator op = read_comparator();
-      return compare(pick(FieldId::Iface, FieldId::InIf, FieldId::OutIf), kw_at, op, op_at,
-                     "an interface index");
+      return compare(pick("if"), kw_at, op, op_at, "an interface index");
     }
     if (dir == Dir::Either) {
       if (accept("proto")) {
-        return compare(FieldId::Proto, kw_at, Comparator::Eq, kw_at,
+        return compare(pick("proto"), kw_at, Comparator::Eq, kw_at,
                        "a protocol name (tcp, udp, icmp) or number");
       }
       for (std::string_view p : {"tcp", "udp", "icmp", "icmp6", "gre", "esp", "sctp"}) {
@@ -518,12 +516,12 @@ class NfdumpParser {
       if (accept("packets")) {
         const std::size_t op_at = at();
         const Comparator op = read_comparator();
-        return compare_scaled(FieldId::TotalPackets, kw_at, op, op_at, "a packet count");
+        return compare_scaled(pick("packets"), kw_at, op, op_at, "a packet count");
       }
       if (accept("bytes")) {
         const std::size_t op_at = at();
         const Comparator op = read_comparator();
-        return compare_scaled(FieldId::TotalBytes, kw_at, op, op_at, "a byte count");
+        return compare_scaled(pick("bytes"), kw_at, op, op_at, "a byte count");
       }
       if (accept("duration")) {
         const std::size_t op_at = at();
@@ -532,23 +530,22 @@ class NfdumpParser {
         auto v = value("a duration in milliseconds");
         if (!v) return v.error();
         std::string text(v->text);
-        if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-              return std::isdigit(c) != 0;
-            })) {
+        if (!text.empty() && std::all_of(text.begin(), text.end(),
+                                         [](unsigned char c) { return std::isdigit(c) != 0; })) {
           text += "ms";
         }
-        return make_comparison(FieldId::TotalTime, kw_at, op, op_at, text, v->offset, ctx_);
+        return make_comparison(pick("duration"), kw_at, op, op_at, text, v->offset, ctx_);
       }
       if (accept("tos")) {
         const std::size_t op_at = at();
         const Comparator op = read_comparator();
-        return compare(FieldId::Tos, kw_at, op, op_at, "a type of service value");
+        return compare(pick("tos"), kw_at, op, op_at, "a type of service value");
       }
       if (accept("flags")) return parse_flags(kw_at);
       if (accept("router") || accept("next")) {
         const bool router = iequal(kw, "router");
         if (!accept("ip")) return parse_error("expected 'ip'", at());
-        return compare(router ? FieldId::Exporter : FieldId::NextHop, kw_at, Comparator::Eq, kw_at,
+        return compare(pick(router ? "router" : "next"), kw_at, Comparator::Eq, kw_at,
                        "an IP address");
       }
     }

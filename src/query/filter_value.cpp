@@ -106,18 +106,18 @@ std::string comparator_list(ComparatorSet set) {
   return out;
 }
 
-// The group field of the side an address field names.
+// The group field of the side an address field names (ADDR -> GROUP, CLNIP -> CLNGRP, SRVIP ->
+// SRVGRP): the registry's sides of ADDR and GROUP (core/fields.def).
 std::optional<FieldId> group_field_of(FieldId address_field) {
-  switch (address_field) {
-    case FieldId::ClnAddr: return FieldId::ClnGroup;
-    case FieldId::SrvAddr: return FieldId::SrvGroup;
-    case FieldId::Addr: return FieldId::Group;
-    default: return std::nullopt;
+  if (address_field == FieldId::Addr) return FieldId::Group;
+  for (int side = 0; side < 2; ++side) {
+    if (address_field == on_side(FieldId::Addr, side)) return on_side(FieldId::Group, side);
   }
+  return std::nullopt;
 }
 
 bool is_group_field(FieldId f) {
-  return f == FieldId::ClnGroup || f == FieldId::SrvGroup || f == FieldId::Group;
+  return f == FieldId::Group || f == on_side(FieldId::Group, 0) || f == on_side(FieldId::Group, 1);
 }
 
 }  // namespace

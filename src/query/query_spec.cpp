@@ -53,16 +53,6 @@ constexpr Alias kAliases[] = {
     {"group", {FieldId::Group}, 1, false},
 };
 
-// The server twin of a client field of a both_sides alias.
-std::optional<FieldId> twin(FieldId f) {
-  switch (f) {
-    case FieldId::ClnCountry: return FieldId::SrvCountry;
-    case FieldId::ClnCity: return FieldId::SrvCity;
-    case FieldId::ClnAsOrg: return FieldId::SrvAsOrg;
-    default: return std::nullopt;
-  }
-}
-
 std::optional<FieldId> find_session_field(std::string_view name) {
   if (auto f = find_field(RecordKind::Session, lower(name))) return f;
   if (auto f = find_filter_field(name); f && in_kind(field_info(*f), RecordKind::Session)) return f;
@@ -86,9 +76,8 @@ const char* kGroupChoices =
 }  // namespace
 
 std::vector<FieldId> default_query_fields() {
-  return {FieldId::StartTime,  FieldId::EndTime,  FieldId::ClnAddr, FieldId::ClnPort,
-          FieldId::SrvAddr,    FieldId::SrvPort,  FieldId::Proto,   FieldId::ClnPackets,
-          FieldId::SrvPackets, FieldId::ClnBytes, FieldId::SrvBytes};
+  const auto columns = default_columns(Surface::Query);
+  return {columns.begin(), columns.end()};
 }
 
 bool is_sided(const GroupKey& k) {
@@ -98,7 +87,7 @@ bool is_sided(const GroupKey& k) {
 std::vector<FieldId> side_fields(const GroupKey& k) {
   const FieldInfo& info = field_info(k.field);
   if (info.kind == FieldKind::Either) return {info.operands[0], info.operands[1]};
-  if (k.both_sides) return {k.field, twin(k.field).value_or(k.field)};
+  if (k.both_sides) return {k.field, on_side(k.field, 1)};
   return {k.field};
 }
 

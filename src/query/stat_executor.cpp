@@ -31,14 +31,6 @@ constexpr FieldId kSums[] = {FieldId::ClnBytes, FieldId::SrvBytes, FieldId::ClnP
                              FieldId::SrvPackets};
 static_assert(std::size(kSums) == std::size(store::kRollupSums));
 
-// 0 for a client-side field (or one without a side), 1 for a server-side one.
-int side_of(FieldId f) {
-  for (const FieldInfo& info : kFieldTable) {
-    if (info.kind == FieldKind::Either && info.operands[1] == f) return 1;
-  }
-  return f == FieldId::SrvCountry || f == FieldId::SrvCity || f == FieldId::SrvAsOrg ? 1 : 0;
-}
-
 std::vector<StatVariant> plan_variants(const StatSpec& spec) {
   const bool sided = std::any_of(spec.group_by.begin(), spec.group_by.end(),
                                  [](const GroupKey& k) { return is_sided(k); });
@@ -50,6 +42,8 @@ std::vector<StatVariant> plan_variants(const StatSpec& spec) {
       var.key_fields.push_back(fields.size() == 2 ? fields[static_cast<std::size_t>(v)]
                                                   : fields[0]);
     }
+    // An unsided key's side is its field's (core/fields.def relations: srv_* fields count for
+    // the server, cln_* and unsided fields for the client).
     var.side = sided ? v : (spec.group_by.empty() ? 0 : side_of(var.key_fields[0]));
     if (spec.count == CountKind::Unique) {
       const FieldInfo& u = field_info(spec.unique_field);
@@ -145,9 +139,11 @@ Result<void> run_planned(const store::Backend& backend, store::AggregateRequest 
 // The aggregations of `requests` (one window and one set of pushed-down predicates): each from
 // the cheapest rows the backend has when it can apply the whole filter (rollups), the others
 // together in one scan of raw sessions that applies the rest of the filter column-wise.
-Result<std::vector<Aggregated>> run_aggregates(
-    const store::Backend& backend, const std::vector<store::AggregateRequest>& requests,
-    const CompiledFilter& filter, const ExecOptions& options, QueryProgress& progress) {
+Result<std::vector<Aggregated>> run_aggregates(const store::Backend& backend,
+                                               const std::vector<store::AggregateRequest>& requests,
+                                               const CompiledFilter& filter,
+                                               const ExecOptions& options,
+                                               QueryProgress& progress) {
   std::vector<Aggregated> done(requests.size());
   SharedProgress shared(options, progress);
   unsigned threads = thread_count(options);
@@ -163,8 +159,8 @@ Result<std::vector<Aggregated>> run_aggregates(
     if (exact && fast) {
       const store::AggregatePlan plan = backend.plan_aggregate(request);
       if (plan.from_rollup()) {
-        if (auto r = run_planned(backend, request, plan, std::move(*fast), threads,
-                                 options.cancel, shared, done[i]);
+        if (auto r = run_planned(backend, request, plan, std::move(*fast), threads, options.cancel,
+                                 shared, done[i]);
             !r) {
           return r.error();
         }

@@ -16,13 +16,11 @@ namespace {
 
 constexpr std::size_t kRowsPerFrame = 1000;
 
-const std::vector<FieldId> kDefaultColumns = {
-    FieldId::StartTime, FieldId::EndTime,  FieldId::Proto,    FieldId::ClnAddr,
-    FieldId::ClnPort,   FieldId::SrvAddr,  FieldId::SrvPort,  FieldId::ClnBytes,
-    FieldId::SrvBytes,  FieldId::Exporter, FieldId::SessionId};
-
 Result<std::vector<FieldId>> columns_of(const nlohmann::json& request) {
-  if (!request.contains("columns")) return kDefaultColumns;
+  if (!request.contains("columns")) {
+    const auto defaults = default_columns(Surface::Server);  // core/fields.def, column Columns
+    return std::vector<FieldId>(defaults.begin(), defaults.end());
+  }
   std::vector<FieldId> out;
   for (const auto& c : request["columns"]) {
     if (!c.is_string()) return Error{ErrorCode::InvalidArgument, "columns must be names"};

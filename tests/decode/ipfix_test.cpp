@@ -68,6 +68,25 @@ TEST(Ipfix, VariableLengthAndEnterpriseElements) {
   EXPECT_EQ(s.dropped, 0u);
 }
 
+TEST(Ipfix, MplsTopLabelStackSectionKeepsTheLabel) {
+  // Template 401: sourceIPv4Address, destinationIPv4Address, mplsTopLabelStackSection (IE 70,
+  // 3 bytes: label 20 bits, traffic class 3, bottom of stack 1). The registry's worked example
+  // (docs/architecture.md "The field registry").
+  FlowDecoder decoder;
+  FlowBatch batch;
+  PacketBuilder b = ipfix_header(1'700'000'100, 0, 42);
+  b.set_begin(2).u16(401).u16(3);
+  b.u16(8).u16(4).u16(12).u16(4).u16(70).u16(3);
+  b.set_end();
+  b.set_begin(401);
+  b.raw({10, 0, 0, 1}).raw({10, 0, 0, 2});
+  b.raw({0x00, 0x3E, 0x85});  // label 1000, traffic class 2, bottom of stack
+  b.set_end().finish_ipfix();
+  ASSERT_EQ(decoder.decode({b.bytes(), kExporter, {}}, batch), 1u);
+  EXPECT_EQ(batch.get<FieldId::MplsLabel>(0), 1000u);
+  EXPECT_EQ(batch.get<FieldId::SrcAddr>(0).to_string(), "10.0.0.1");
+}
+
 TEST(Ipfix, VariableLengthPastTheRecordIsCounted) {
   FlowDecoder decoder;
   FlowBatch batch;
@@ -111,8 +130,7 @@ TEST(Ipfix, UptimeTimesUseSystemInitTimeFromOptions) {
 TEST(Ipfix, UptimeJustBelowTwoToThe32IsBeforeSystemInit) {
   constexpr std::int64_t kInit = 1'600'000'000'000;
   for (const auto& [export_secs, uptime, want] :
-       {std::tuple{std::uint32_t{1'600'000'010}, std::uint32_t{0xFFFFFFFFu - 4'999},
-                   kInit - 5'000},
+       {std::tuple{std::uint32_t{1'600'000'010}, std::uint32_t{0xFFFFFFFFu - 4'999}, kInit - 5'000},
         // Up 60 days at export (past 2^32 ms): an uptime of 1000 is 60 d - 2^32 ms + 1 s in.
         std::tuple{static_cast<std::uint32_t>(kInit / 1000 + 60 * 86'400), std::uint32_t{1'000},
                    kInit + (std::int64_t{1} << 32) + 1'000}}) {

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/csv.h"
-#include "store/one_sided.h"
+#include "session/one_sided.h"
 
 #include "import/csv_import.h"
 #include "import/flowtools_reader.h"
@@ -79,7 +79,7 @@ TEST(CsvImport, UnknownHeaderNameIsAUsageErrorWithTheColumn) {
 
 TEST(OneSided, EveryFlowFieldMapsToASessionFieldOfTheSameTypeOrNone) {
   for (FieldId id : fields_of(RecordKind::Flow, /*stored_only=*/true)) {
-    auto target = store::one_sided_session_field(id);
+    auto target = session::one_sided_session_field(id);
     if (!target) continue;
     EXPECT_EQ(field_info(*target).type, field_info(id).type) << field_info(id).name;
     EXPECT_GE(SessionBatch::column_index(*target), 0) << field_info(id).name;
