@@ -6,6 +6,32 @@ using layers_detail::u16;
 using layers_detail::u32;
 using layers_detail::u8;
 
+LinkIssue walk_mpls(std::span<const std::byte> b, LinkLayers& out, bool nested) {
+  std::size_t pos = 0;
+  for (;;) {
+    if (b.size() < pos + 4) return LinkIssue::MplsTruncated;
+    const std::uint32_t label = u32(b.data() + pos);
+    pos += 4;
+    if (out.mpls_labels != 255) ++out.mpls_labels;
+    if ((label & 0x100) != 0) break;
+  }
+  if (b.size() <= pos) return LinkIssue::MplsTruncated;
+  const unsigned nibble = u8(b.data() + pos) >> 4;
+  out.payload = b.subspan(pos);
+  out.ether_type = nibble == 4 ? kEtherTypeIpv4 : nibble == 6 ? kEtherTypeIpv6 : 0;
+  if (nibble == 0) {
+    const auto ethernet = b.subspan(pos + 4 <= b.size() ? pos + 4 : b.size());
+    if (nested) {
+      out.ether_type = kEtherTypeTeb;
+      out.payload = ethernet;
+      return LinkIssue::None;
+    }
+    out.pseudowire = true;
+    return walk_ethernet(ethernet, out, true);
+  }
+  return LinkIssue::None;
+}
+
 void walk_ipv6_extensions(std::uint8_t next, std::span<const std::byte> bytes,
                           Ipv6Extensions& out) {
   out = Ipv6Extensions{};

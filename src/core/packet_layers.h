@@ -92,44 +92,28 @@ constexpr bool is_ip_ether_type(std::uint16_t type) {
   return type == kEtherTypeIpv4 || type == kEtherTypeIpv6;
 }
 
-LinkIssue walk_ethernet(std::span<const std::byte> b, LinkLayers& out, bool nested = false);
-
 // RFC 3032: labels until the bottom-of-stack bit; the payload has no type field, so it is IPv4
 // or IPv6 by its first nibble, or (nibble 0) a pseudowire control word and Ethernet, opened
-// unless `nested` (already inside a pseudowire).
-inline LinkIssue walk_mpls(std::span<const std::byte> b, LinkLayers& out, bool nested = false) {
-  using namespace layers_detail;
-  std::size_t pos = 0;
-  for (;;) {
-    if (b.size() < pos + 4) return LinkIssue::MplsTruncated;
-    const std::uint32_t label = u32(b.data() + pos);
-    pos += 4;
-    if (out.mpls_labels != 255) ++out.mpls_labels;
-    if ((label & 0x100) != 0) break;
-  }
-  if (b.size() <= pos) return LinkIssue::MplsTruncated;
-  const unsigned nibble = u8(b.data() + pos) >> 4;
-  out.payload = b.subspan(pos);
-  out.ether_type = nibble == 4 ? kEtherTypeIpv4 : nibble == 6 ? kEtherTypeIpv6 : 0;
-  if (nibble == 0) {
-    const auto ethernet = b.subspan(pos + 4 <= b.size() ? pos + 4 : b.size());
-    if (nested) {
-      out.ether_type = kEtherTypeTeb;
-      out.payload = ethernet;
-      return LinkIssue::None;
-    }
-    out.pseudowire = true;
-    return walk_ethernet(ethernet, out, true);
-  }
-  return LinkIssue::None;
-}
+// unless `nested` (already inside a pseudowire). Out of line: MPLS is the rarer path, and the
+// inline walk below hands it a copy so that its own LinkLayers can stay in registers.
+LinkIssue walk_mpls(std::span<const std::byte> b, LinkLayers& out, bool nested = false);
 
 // What follows a link header's ether type (Ethernet after its tags, SLL, SLL2): MPLS and PPPoE
 // are walked, anything else is the payload.
 inline LinkIssue walk_ether_type(std::uint16_t type, std::span<const std::byte> b, LinkLayers& out,
                                  bool nested) {
   using namespace layers_detail;
-  if (type == kEtherTypeMpls || type == kEtherTypeMplsMulticast) return walk_mpls(b, out, nested);
+  if (is_ip_ether_type(type)) {  // the common case first
+    out.ether_type = type;
+    out.payload = b;
+    return LinkIssue::None;
+  }
+  if (type == kEtherTypeMpls || type == kEtherTypeMplsMulticast) {
+    LinkLayers copy = out;
+    const LinkIssue issue = walk_mpls(b, copy, nested);
+    out = copy;
+    return issue;
+  }
   if (type == kEtherTypePppoeSession) {
     // RFC 2516: 6-byte PPPoE header, then the 2-byte PPP protocol.
     if (b.size() < 8) return LinkIssue::Truncated;
@@ -145,7 +129,7 @@ inline LinkIssue walk_ether_type(std::uint16_t type, std::span<const std::byte> 
 
 // Ethernet II with any number of tags. The tags of a `nested` frame (Ethernet inside a
 // pseudowire or GRE) do not set `vlan` or the first tag.
-inline LinkIssue walk_ethernet(std::span<const std::byte> b, LinkLayers& out, bool nested) {
+inline LinkIssue walk_ethernet(std::span<const std::byte> b, LinkLayers& out, bool nested = false) {
   using namespace layers_detail;
   if (b.size() < 14) return LinkIssue::Truncated;
   std::size_t pos = 14;

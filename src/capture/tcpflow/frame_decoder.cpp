@@ -85,27 +85,9 @@ FrameKind decode_ip(std::span<const std::uint8_t> ip, TcpPacket& packet) {
   return FrameKind::Tcp;
 }
 
-}  // namespace
-
-bool link_type_supported(int dlt) {
-  switch (dlt) {
-    case kDltNull:
-    case 12:
-    case 14:
-    case 101:
-    case kDltEthernet:
-    case kDltIeee802:
-    case kDltPpp:
-    case kDltLoop:
-    case kDltLinuxSll:
-    case kDltLinuxSll2: return true;
-    default: return false;
-  }
-}
-
-std::optional<std::span<const std::uint8_t>> link_payload(int dlt,
-                                                          std::span<const std::uint8_t> frame,
-                                                          std::int32_t* vlan) {
+// The walk, inlined into decode_frame: the per-packet path.
+[[gnu::always_inline]] inline std::optional<std::span<const std::uint8_t>> walk_frame(
+    int dlt, std::span<const std::uint8_t> frame, std::int32_t* vlan) {
   LinkLayers layers;
   switch (dlt) {
     case 12:
@@ -146,6 +128,30 @@ std::optional<std::span<const std::uint8_t>> link_payload(int dlt,
   }
 }
 
+}  // namespace
+
+bool link_type_supported(int dlt) {
+  switch (dlt) {
+    case kDltNull:
+    case 12:
+    case 14:
+    case 101:
+    case kDltEthernet:
+    case kDltIeee802:
+    case kDltPpp:
+    case kDltLoop:
+    case kDltLinuxSll:
+    case kDltLinuxSll2: return true;
+    default: return false;
+  }
+}
+
+std::optional<std::span<const std::uint8_t>> link_payload(int dlt,
+                                                          std::span<const std::uint8_t> frame,
+                                                          std::int32_t* vlan) {
+  return walk_frame(dlt, frame, vlan);
+}
+
 FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32_t wire_length,
                        PcapTime ts, TcpPacket& packet) {
   packet.ts_raw = ts;
@@ -159,7 +165,7 @@ FrameKind decode_frame(int dlt, std::span<const std::uint8_t> frame, std::uint32
     std::memcpy(packet.mac_dst.data(), frame.data(), 6);
     std::memcpy(packet.mac_src.data(), frame.data() + 6, 6);
   }
-  const auto ip = link_payload(dlt, frame, &packet.vlan);
+  const auto ip = walk_frame(dlt, frame, &packet.vlan);
   if (!ip) return FrameKind::Ignored;
   return decode_ip(*ip, packet);
 }
