@@ -1,126 +1,22 @@
 #include "core/flow_packet.h"
 
-#include <cstring>
-
 namespace flowscope {
 namespace {
 
-constexpr std::uint16_t kEtherTypePppoeSession = 0x8864;
-constexpr std::uint16_t kEtherTypeTeb = 0x6558;  // GRE transparent Ethernet bridging
-
 using Bytes = std::span<const std::byte>;
+using layers_detail::u16;
+using layers_detail::u32;
+using layers_detail::u8;
 
-inline std::uint8_t u8(const std::byte* p) { return static_cast<std::uint8_t>(*p); }
-inline std::uint16_t u16(const std::byte* p) {
-  return static_cast<std::uint16_t>((unsigned{u8(p)} << 8) | u8(p + 1));
-}
-inline std::uint32_t u32(const std::byte* p) {
-  return (std::uint32_t{u8(p)} << 24) | (std::uint32_t{u8(p + 1)} << 16) |
-         (std::uint32_t{u8(p + 2)} << 8) | u8(p + 3);
-}
-
-// A network-layer payload: its ether type (IPv4/IPv6 or another) and bytes.
-struct Network {
-  std::uint16_t type = 0;
-  Bytes bytes;
-};
-
-// RFC 3032: labels until the bottom-of-stack bit; then IPv4 or IPv6 by the first nibble (there
-// is no type field). A pseudowire control word (first nibble 0) is followed by Ethernet.
-PacketIssue mpls(Bytes b, Network& net) {
-  std::size_t pos = 0;
-  for (;;) {
-    if (b.size() < pos + 4) return PacketIssue::MplsTruncated;
-    const std::uint32_t label = u32(b.data() + pos);
-    pos += 4;
-    if ((label & 0x100) != 0) break;
+PacketIssue link_issue(LinkIssue issue) {
+  switch (issue) {
+    case LinkIssue::None: return PacketIssue::None;
+    case LinkIssue::UnsupportedLink: return PacketIssue::UnsupportedLink;
+    case LinkIssue::Truncated: return PacketIssue::LinkTruncated;
+    case LinkIssue::MplsTruncated: return PacketIssue::MplsTruncated;
+    case LinkIssue::BadIpVersion: return PacketIssue::NotIp;
   }
-  if (b.size() <= pos) return PacketIssue::MplsTruncated;
-  const unsigned nibble = u8(b.data() + pos) >> 4;
-  if (nibble == 4)
-    net = {kEtherTypeIpv4, b.subspan(pos)};
-  else if (nibble == 6)
-    net = {kEtherTypeIpv6, b.subspan(pos)};
-  else if (nibble == 0)
-    net = {kEtherTypeTeb, b.subspan(pos + 4 <= b.size() ? pos + 4 : b.size())};
-  else
-    return PacketIssue::NotIp;
-  return PacketIssue::None;
-}
-
-// Ethernet II with any number of 802.1Q/802.1ad tags, then MPLS or PPPoE when present.
-PacketIssue ethernet(Bytes b, Network& net, std::uint16_t& vlan) {
-  if (b.size() < 14) return PacketIssue::LinkTruncated;
-  std::size_t pos = 12;
-  std::uint16_t type = u16(b.data() + pos);
-  pos += 2;
-  while (type == kEtherTypeVlan || type == kEtherTypeQinQ) {
-    if (b.size() < pos + 4) return PacketIssue::LinkTruncated;
-    if (vlan == 0) vlan = u16(b.data() + pos) & 0x0FFF;
-    type = u16(b.data() + pos + 2);
-    pos += 4;
-  }
-  if (type == kEtherTypeMpls || type == kEtherTypeMplsMulticast) {
-    return mpls(b.subspan(pos), net);
-  }
-  if (type == kEtherTypePppoeSession) {
-    // RFC 2516: 6-byte PPPoE header, then the 2-byte PPP protocol (0x0021 IPv4, 0x0057 IPv6).
-    if (b.size() < pos + 8) return PacketIssue::LinkTruncated;
-    const std::uint16_t ppp = u16(b.data() + pos + 6);
-    if (ppp == 0x0021)
-      type = kEtherTypeIpv4;
-    else if (ppp == 0x0057)
-      type = kEtherTypeIpv6;
-    else
-      return PacketIssue::NotIp;
-    pos += 8;
-  }
-  net = {type, b.subspan(pos)};
-  return PacketIssue::None;
-}
-
-PacketIssue link_layer(LinkType link, Bytes frame, Network& net, std::uint16_t& vlan) {
-  switch (link) {
-    case LinkType::Ethernet: return ethernet(frame, net, vlan);
-    case LinkType::LinuxSll:
-      if (frame.size() < 16) return PacketIssue::LinkTruncated;
-      net = {u16(frame.data() + 14), frame.subspan(16)};
-      break;
-    case LinkType::LinuxSll2:
-      if (frame.size() < 20) return PacketIssue::LinkTruncated;
-      net = {u16(frame.data()), frame.subspan(20)};
-      break;
-    case LinkType::Null:
-    case LinkType::Loop: {
-      if (frame.size() < 4) return PacketIssue::LinkTruncated;
-      std::uint32_t af;
-      std::memcpy(&af, frame.data(), 4);
-      // DLT_NULL is in the capturing host's order, DLT_LOOP in network order: accept both.
-      if (af > 0xFFFF) af = __builtin_bswap32(af);
-      if (af == 2)
-        net = {kEtherTypeIpv4, frame.subspan(4)};
-      else if (af == 10 || af == 24 || af == 28 || af == 30)
-        net = {kEtherTypeIpv6, frame.subspan(4)};
-      else
-        return PacketIssue::NotIp;
-      break;
-    }
-    case LinkType::Raw: {
-      if (frame.empty()) return PacketIssue::LinkTruncated;
-      const unsigned version = u8(frame.data()) >> 4;
-      if (version == 4)
-        net = {kEtherTypeIpv4, frame};
-      else if (version == 6)
-        net = {kEtherTypeIpv6, frame};
-      else
-        return PacketIssue::NotIp;
-      break;
-    }
-    case LinkType::Ipv4: net = {kEtherTypeIpv4, frame}; break;
-    case LinkType::Ipv6: net = {kEtherTypeIpv6, frame}; break;
-    default: return PacketIssue::UnsupportedLink;
-  }
-  return PacketIssue::None;
+  return PacketIssue::NotIp;
 }
 
 // The IP layer: fills addresses, protocol, ToS, lengths and fragment identity; `transport` is
@@ -176,12 +72,16 @@ PacketIssue ipv6(Bytes b, FlowPacket& out, Bytes& transport) {
   }
   out.ip = b.first(end);
   std::size_t pos = 40;
-  std::size_t declared_end = 40u + payload_length;
-  // RFC 8200 §4: hop-by-hop (0), routing (43), fragment (44), destination options (60),
-  // authentication (51, RFC 4302: length in 4-byte words).
-  for (int hop = 0; hop < 8; ++hop) {
-    if (next != 0 && next != 43 && next != 44 && next != 60 && next != 51) break;
-    if (end < pos + 8) {
+  const std::size_t declared_end = 40u + payload_length;
+  if (is_ipv6_extension(next)) {  // walked as core/packet_layers.h does
+    Ipv6Extensions ext;
+    walk_ipv6_extensions(next, b.subspan(40, end - 40), ext);
+    out.fragment = ext.fragment;
+    out.later_fragment = ext.later_fragment;
+    out.fragment_id = ext.fragment_id;
+    pos = 40 + ext.offset;
+    next = ext.next;
+    if (ext.cut) {  // an extension header beyond the capture: meter what the addresses say
       if (declared_end < pos + 8) return PacketIssue::Ipv6ExtTruncated;
       out.snapped = true;
       out.protocol = next;
@@ -189,22 +89,6 @@ PacketIssue ipv6(Bytes b, FlowPacket& out, Bytes& transport) {
       out.payload_length = 0;
       return PacketIssue::None;
     }
-    const std::uint8_t following = u8(p + pos);
-    std::size_t length;
-    if (next == 44) {
-      const std::uint16_t offset_flags = u16(p + pos + 2);
-      out.fragment = (offset_flags & 0xFFF9) != 0;
-      out.later_fragment = (offset_flags & 0xFFF8) != 0;
-      out.fragment_id = u32(p + pos + 4);
-      length = 8;
-    } else if (next == 51) {
-      length = (std::size_t{u8(p + pos + 1)} + 2) * 4;
-    } else {
-      length = (std::size_t{u8(p + pos + 1)} + 1) * 8;
-    }
-    pos += length;
-    next = following;
-    if (out.later_fragment) break;
   }
   if (pos > declared_end) return PacketIssue::Ipv6ExtTruncated;
   out.protocol = next;
@@ -213,32 +97,9 @@ PacketIssue ipv6(Bytes b, FlowPacket& out, Bytes& transport) {
   return PacketIssue::None;
 }
 
-PacketIssue network_layer(const Network& net, FlowPacket& out, Bytes& transport) {
-  if (net.type == kEtherTypeIpv4) return ipv4(net.bytes, out, transport);
-  if (net.type == kEtherTypeIpv6) return ipv6(net.bytes, out, transport);
-  return PacketIssue::NotIp;
-}
-
-// RFC 2784 / RFC 2890 GRE version 0: flags, protocol type, then optional checksum, key and
-// sequence number words. Returns NotIp for a protocol we do not open (the caller meters the
-// outer packet), GreBad for a header cut short or a reserved version.
-PacketIssue gre(Bytes b, Network& net) {
-  if (b.size() < 4) return PacketIssue::GreBad;
-  const std::uint16_t flags = u16(b.data());
-  const unsigned version = flags & 0x7;
-  if (version == 1) return PacketIssue::NotIp;  // PPTP enhanced GRE: metered as protocol 47
-  if (version != 0) return PacketIssue::GreBad;
-  std::size_t pos = 4;
-  if (flags & 0x8000) pos += 4;  // checksum and reserved
-  if (flags & 0x2000) pos += 4;  // key
-  if (flags & 0x1000) pos += 4;  // sequence number
-  if (b.size() < pos) return PacketIssue::GreBad;
-  const std::uint16_t type = u16(b.data() + 2);
-  if (type == kEtherTypeIpv4 || type == kEtherTypeIpv6 || type == kEtherTypeTeb) {
-    net = {type, b.subspan(pos)};
-    return PacketIssue::None;
-  }
-  if (type == kEtherTypeMpls) return mpls(b.subspan(pos), net);
+PacketIssue network_layer(const LinkLayers& net, FlowPacket& out, Bytes& transport) {
+  if (net.ether_type == kEtherTypeIpv4) return ipv4(net.payload, out, transport);
+  if (net.ether_type == kEtherTypeIpv6) return ipv6(net.payload, out, transport);
   return PacketIssue::NotIp;
 }
 
@@ -316,14 +177,15 @@ std::string_view packet_issue_name(PacketIssue issue) {
 
 PacketIssue decode_flow_packet(LinkType link, std::span<const std::byte> frame, FlowPacket& out) {
   out = FlowPacket{};
-  Network net;
-  PacketIssue issue = link_layer(link, frame, net, out.vlan);
+  LinkLayers net;
+  PacketIssue issue = link_issue(walk_link(link, frame, net));
   if (issue != PacketIssue::None) return issue;
+  out.vlan = net.vlan;
   Bytes transport;
   for (int depth = 0;; ++depth) {
-    if (net.type == kEtherTypeTeb) {  // Ethernet inside GRE or a pseudowire
-      std::uint16_t inner_vlan = 0;
-      issue = ethernet(net.bytes, net, inner_vlan);
+    if (net.ether_type == kEtherTypeTeb) {  // Ethernet inside GRE or a pseudowire: its tags
+      const Bytes ethernet = net.payload;   // are not the flow's
+      issue = link_issue(walk_ethernet(ethernet, net, true));
       if (issue != PacketIssue::None) return issue;
     }
     issue = network_layer(net, out, transport);
@@ -332,23 +194,26 @@ PacketIssue decode_flow_packet(LinkType link, std::span<const std::byte> frame, 
     const std::uint8_t proto = out.protocol;
     if (proto != 4 && proto != 41 && proto != 47) break;
     // A tunnel: the flow is the inner packet's, unless the inner protocol is one we do not open.
-    Network inner;
+    LinkLayers inner;
     if (proto == 47) {
-      issue = gre(transport, inner);
-      if (issue == PacketIssue::NotIp) break;
-      if (issue != PacketIssue::None) return issue;
+      const GreIssue gre = walk_gre(transport, inner);
+      if (gre == GreIssue::NotOpened) break;
+      if (gre == GreIssue::Bad) return PacketIssue::GreBad;
+      if (gre == GreIssue::MplsTruncated) return PacketIssue::MplsTruncated;
+      if (gre == GreIssue::Truncated) return PacketIssue::LinkTruncated;
     } else {
-      inner = {proto == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6, transport};
+      inner.ether_type = proto == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6;
+      inner.payload = transport;
     }
     if (depth + 1 >= kMaxTunnelDepth) return PacketIssue::TunnelTooDeep;
     // A tunnel header that was fragmented or snapped cannot be opened; meter the outer packet.
-    if (out.fragment || inner.bytes.empty()) break;
-    net = inner;
+    if (out.fragment || inner.payload.empty()) break;
     const std::uint16_t vlan = out.vlan;
     const std::uint8_t tunnels = out.tunnels;
     out = FlowPacket{};
     out.vlan = vlan;
     out.tunnels = static_cast<std::uint8_t>(tunnels + 1);
+    net = inner;
   }
   const std::size_t captured = transport.size();
   transport_layer(transport, out);

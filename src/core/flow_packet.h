@@ -1,11 +1,11 @@
 #pragma once
 // One-pass decoding of a captured frame into what a flow meter needs (capture/flow_meter.h):
 // addresses, ports, protocol, ToS, VLAN, TCP sequence/ack/window/flags, IP fragment identity,
-// and the transport payload. Link layers: Ethernet with 802.1Q/QinQ tags, MPLS label stacks and
-// PPPoE sessions, Linux cooked SLL/SLL2, BSD loopback, raw IP. Tunnels are opened, and the
-// flow is the inner one: IP-in-IP (4), IPv6-in-IP (41), GRE version 0 (RFC 2784/2890) carrying
-// IPv4, IPv6, MPLS or Ethernet (transparent bridging). GRE version 1 (PPTP) is a flow on
-// protocol 47 itself.
+// and the transport payload. The link layers and IPv6 extension headers are walked by the one
+// layered decoder, core/packet_layers.h (docs/architecture.md, "Packet decoding"). Tunnels are
+// opened, and the flow is the inner one: IP-in-IP (4), IPv6-in-IP (41), GRE version 0 (RFC
+// 2784/2890) carrying IPv4, IPv6, MPLS or Ethernet (transparent bridging). GRE version 1 (PPTP)
+// is a flow on protocol 47 itself.
 //
 // Unlike core/packet_parser.h, which returns Result<> views with messages for collectors, this
 // path never allocates: a packet that cannot be metered comes back as a named PacketIssue, which
@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "core/ip_address.h"
-#include "core/packet_parser.h"
+#include "core/packet_layers.h"
 
 namespace flowscope {
 

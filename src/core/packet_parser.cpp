@@ -1,94 +1,56 @@
 #include "core/packet_parser.h"
 
+#include <algorithm>
+
 #include "core/byte_reader.h"
 #include "core/ip_proto.h"
 
 namespace flowscope {
 namespace {
 
-// BSD address families for IPv4 and the three values used for IPv6 (BSDs differ).
-constexpr std::uint32_t kAfInet = 2;
-constexpr bool is_af_inet6(std::uint32_t af) {
-  return af == 10 || af == 24 || af == 28 || af == 30;
-}
-
 Error truncated(const char* what) {
   return Error{ErrorCode::Truncated, std::string(what) + " header truncated"};
 }
 
-Result<NetworkView> from_af(std::uint32_t af, std::span<const std::byte> payload) {
-  if (af == kAfInet) return NetworkView{kEtherTypeIpv4, 0, payload};
-  if (is_af_inet6(af)) return NetworkView{kEtherTypeIpv6, 0, payload};
-  return Error{ErrorCode::Unsupported, "loopback address family " + std::to_string(af)};
+const char* link_name(LinkType link) {
+  switch (link) {
+    case LinkType::Ethernet: return "Ethernet";
+    case LinkType::LinuxSll: return "Linux SLL";
+    case LinkType::LinuxSll2: return "Linux SLL2";
+    case LinkType::Null:
+    case LinkType::Loop: return "loopback";
+    case LinkType::Ppp: return "PPP";
+    default: return "IP";
+  }
 }
 
 }  // namespace
 
 Result<NetworkView> parse_link(LinkType link, std::span<const std::byte> frame) {
-  ByteReader r(frame);
-  switch (link) {
-    case LinkType::Ethernet: {
-      r.skip(12);  // destination and source MAC
-      std::uint16_t type = r.u16be();
-      std::uint16_t vlan = 0;
-      // IEEE 802.1Q / 802.1ad: any number of tags; the outermost id is kept.
-      while (!r.failed() && (type == kEtherTypeVlan || type == kEtherTypeQinQ)) {
-        std::uint16_t tci = r.u16be();
-        if (vlan == 0) vlan = tci & 0x0FFF;
-        type = r.u16be();
-      }
-      if (r.failed()) return truncated("Ethernet");
-      if (type == kEtherTypeMpls || type == kEtherTypeMplsMulticast) {
-        // RFC 3032: labels until the bottom-of-stack bit; the payload has no type field, so
-        // IPv4 or IPv6 is read from its first nibble.
-        std::uint32_t label = 0;
-        do label = r.u32be();
-        while (!r.failed() && (label & 0x100) == 0);
-        if (r.failed() || r.empty()) return truncated("MPLS");
-        const auto nibble = static_cast<std::uint8_t>(r.rest()[0]) >> 4;
-        if (nibble == 4) return NetworkView{kEtherTypeIpv4, vlan, r.rest()};
-        if (nibble == 6) return NetworkView{kEtherTypeIpv6, vlan, r.rest()};
-        return Error{ErrorCode::Unsupported, "MPLS payload that is not IP"};
-      }
-      return NetworkView{type, vlan, r.rest()};
-    }
-    case LinkType::LinuxSll: {
-      // packet type, ARPHRD, address length, 8 address bytes, protocol (all big-endian).
-      r.skip(14);
-      std::uint16_t type = r.u16be();
-      if (r.failed()) return truncated("Linux SLL");
-      return NetworkView{type, 0, r.rest()};
-    }
-    case LinkType::LinuxSll2: {
-      std::uint16_t type = r.u16be();
-      r.skip(18);  // reserved, ifindex, ARPHRD, packet type, address length, 8 address bytes
-      if (r.failed()) return truncated("Linux SLL2");
-      return NetworkView{type, 0, r.rest()};
-    }
-    case LinkType::Null: {
-      std::uint32_t af = r.u32le();
-      if (r.failed()) return truncated("loopback");
-      // Host order of the capturing machine; accept a big-endian writer too.
-      if (af > 0xFFFF) af = __builtin_bswap32(af);
-      return from_af(af, r.rest());
-    }
-    case LinkType::Loop: {
-      std::uint32_t af = r.u32be();
-      if (r.failed()) return truncated("loopback");
-      return from_af(af, r.rest());
-    }
-    case LinkType::Raw: {
-      if (frame.empty()) return truncated("IP");
-      auto version = static_cast<std::uint8_t>(frame[0]) >> 4;
-      if (version == 4) return NetworkView{kEtherTypeIpv4, 0, frame};
-      if (version == 6) return NetworkView{kEtherTypeIpv6, 0, frame};
-      return Error{ErrorCode::Malformed, "raw IP packet with version " + std::to_string(version)};
-    }
-    case LinkType::Ipv4: return NetworkView{kEtherTypeIpv4, 0, frame};
-    case LinkType::Ipv6: return NetworkView{kEtherTypeIpv6, 0, frame};
+  LinkLayers layers;
+  switch (walk_link(link, frame, layers)) {
+    case LinkIssue::None: break;
+    case LinkIssue::UnsupportedLink:
+      return Error{
+          ErrorCode::Unsupported,
+          "link type " + std::to_string(static_cast<unsigned>(link)) + " is not supported"};
+    case LinkIssue::Truncated: return truncated(layers.pppoe ? "PPPoE" : link_name(link));
+    case LinkIssue::MplsTruncated: return truncated("MPLS");
+    case LinkIssue::BadIpVersion:
+      return Error{
+          ErrorCode::Malformed,
+          "raw IP packet with version " + std::to_string(static_cast<std::uint8_t>(frame[0]) >> 4)};
   }
-  return Error{ErrorCode::Unsupported,
-               "link type " + std::to_string(static_cast<unsigned>(link)) + " is not supported"};
+  if (!is_ip_ether_type(layers.ether_type)) {
+    if (link == LinkType::Null || link == LinkType::Loop) {
+      return Error{ErrorCode::Unsupported,
+                   "loopback address family " + std::to_string(layers.family)};
+    }
+    if (layers.mpls_labels != 0 && !layers.pseudowire) {
+      return Error{ErrorCode::Unsupported, "MPLS payload that is not IP"};
+    }
+  }
+  return NetworkView{layers.ether_type, layers.vlan, layers.payload};
 }
 
 Result<IpView> parse_ipv4(std::span<const std::byte> packet, Snap snap) {
@@ -154,39 +116,31 @@ Result<IpView> parse_ipv6(std::span<const std::byte> packet, Snap snap) {
     }
     v.truncated = true;
   }
-  ByteReader body = r.take(std::min<std::size_t>(payload_length, r.remaining()));
-  // RFC 8200 §4: walk the extension headers that may precede a transport header.
-  for (int hop = 0; hop < 8; ++hop) {
-    if (next == 0 || next == 43 || next == 60) {  // hop-by-hop, routing, destination options
-      const std::uint8_t following = body.u8();
-      const std::size_t length = (std::size_t{body.u8()} + 1) * 8;
-      body.skip(length - 2);
-      next = following;
-    } else if (next == 44) {  // fragment header
-      const std::uint8_t following = body.u8();
-      body.skip(1);
-      const std::uint16_t offset_flags = body.u16be();
-      body.skip(4);
-      if ((offset_flags & 0xFFF9) != 0) {
-        if (snap == Snap::Strict) return Error{ErrorCode::Unsupported, "IPv6 fragment"};
-        v.later_fragment = (offset_flags & 0xFFF8) != 0;
-      }
-      next = following;
-    } else {
-      break;
+  std::span<const std::byte> body =
+      packet.subspan(40, std::min<std::size_t>(payload_length, r.remaining()));
+  std::size_t offset = 0;
+  bool cut = false;
+  if (is_ipv6_extension(next)) {  // RFC 8200 §4, walked as core/packet_layers.h does
+    Ipv6Extensions ext;
+    walk_ipv6_extensions(next, body, ext);
+    if (ext.fragment && snap == Snap::Strict) {
+      return Error{ErrorCode::Unsupported, "IPv6 fragment"};
     }
-    if (body.failed()) {
+    v.later_fragment = ext.later_fragment;
+    cut = ext.cut || ext.offset > body.size();
+    if (cut) {
       if (snap == Snap::Strict) return truncated("IPv6 extension");
       v.truncated = true;
-      break;
     }
+    next = ext.next;
+    offset = ext.offset;
   }
   v.src = IpAddress::v6_bytes(std::span<const std::byte, 16>(src.data(), 16));
   v.dst = IpAddress::v6_bytes(std::span<const std::byte, 16>(dst.data(), 16));
   v.protocol = next;
   v.tos = static_cast<std::uint8_t>(first >> 20);  // traffic class
   v.length = 40u + payload_length;
-  v.payload = v.later_fragment || body.failed() ? std::span<const std::byte>() : body.rest();
+  v.payload = v.later_fragment || cut ? std::span<const std::byte>() : body.subspan(offset);
   return v;
 }
 

@@ -1,10 +1,10 @@
 #pragma once
-// Layer-by-layer packet parsing from a borrowed frame (STYLE.md §5): link layer (Ethernet with
-// 802.1Q/QinQ tags and MPLS label stacks, Linux cooked SLL/SLL2, BSD loopback, raw IP), IPv4 and
-// IPv6 (with extension headers), then UDP, TCP and ICMP. Each layer is a function over a span that
-// returns a view of the next layer or an Error, so a bad length in one layer cannot spill into the
-// next. It lives in core because flow decoders (sFlow's sampled headers) and the probe (capture)
-// both need it.
+// Layer-by-layer packet parsing from a borrowed frame (STYLE.md §5) for collectors and sFlow's
+// sampled headers: the link layers as core/packet_layers.h walks them (docs/architecture.md,
+// "Packet decoding"), IPv4 and IPv6 (extension headers by the same walk), then UDP, TCP and ICMP.
+// Each layer is a function over a span that returns a view of the next layer or an Error, so a
+// bad length in one layer cannot spill into the next. Tunnels are not opened: a summary describes
+// the packet as it was sampled.
 //
 // Pure functions over spans; any thread. The returned spans point into the frame.
 
@@ -13,28 +13,10 @@
 #include <span>
 
 #include "core/ip_address.h"
+#include "core/packet_layers.h"
 #include "core/result.h"
 
 namespace flowscope {
-
-// Link types by their pcap LINKTYPE_ value (https://www.tcpdump.org/linktypes.html).
-enum class LinkType : std::uint16_t {
-  Null = 0,  // BSD loopback: 4-byte host-order address family
-  Ethernet = 1,
-  Raw = 101,   // raw IPv4 or IPv6, version from the first nibble
-  Loop = 108,  // OpenBSD loopback: 4-byte network-order address family
-  LinuxSll = 113,
-  Ipv4 = 228,
-  Ipv6 = 229,
-  LinuxSll2 = 276,
-};
-
-inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
-inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86DD;
-inline constexpr std::uint16_t kEtherTypeVlan = 0x8100;
-inline constexpr std::uint16_t kEtherTypeQinQ = 0x88A8;
-inline constexpr std::uint16_t kEtherTypeMpls = 0x8847;
-inline constexpr std::uint16_t kEtherTypeMplsMulticast = 0x8848;
 
 // The network-layer payload of a frame.
 struct NetworkView {
