@@ -1,10 +1,10 @@
 #pragma once
-// Layer-by-layer packet parsing from a borrowed frame (STYLE.md §5): link layer (Ethernet with
-// 802.1Q/QinQ tags and MPLS label stacks, Linux cooked SLL/SLL2, BSD loopback, raw IP), IPv4 and
-// IPv6 (with extension headers), then UDP, TCP and ICMP. Each layer is a function over a span that
-// returns a view of the next layer or an Error, so a bad length in one layer cannot spill into the
-// next. It lives in core because flow decoders (sFlow's sampled headers) and the probe (capture)
-// both need it.
+// Layer-by-layer packet parsing from a borrowed frame (docs/conventions.md "Parsing wire formats"):
+// link layer (Ethernet with 802.1Q/QinQ tags and MPLS label stacks, Linux cooked SLL/SLL2, BSD
+// loopback, raw IP), IPv4 and IPv6 (with extension headers), then UDP, TCP and ICMP. Each layer is
+// a function over a span that returns a view of the next layer or an Error, so a bad length in one
+// layer cannot spill into the next. It lives in core because flow decoders (sFlow's sampled
+// headers) and the probe (capture) both need it.
 //
 // Pure functions over spans; any thread. The returned spans point into the frame.
 
