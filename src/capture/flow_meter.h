@@ -25,7 +25,7 @@
 // through an open-addressing index (linear probing, backward-shift deletion); two intrusive
 // lists order them by last packet (idle expiry, eviction) and by start (active expiry), so
 // expiry is O(1) per packet. Not thread-safe: one meter per thread; shard packets by the
-// normalized key's hash for more (STYLE.md §8).
+// normalized key's hash for more (docs/conventions.md "Threads").
 
 #include <array>
 #include <cstddef>

@@ -69,7 +69,7 @@ Result<void> read_settings(const toml::table& t, std::string_view source, ProbeS
 
 Result<ProbeConfig> parse_probe_config(std::string_view text, std::string_view source) {
   // Debian's toml++ is built with exceptions: configuration loading is a boundary where
-  // STYLE.md §4 allows them; the parse error becomes a Result here.
+  // docs/conventions.md "Errors" allows them; the parse error becomes a Result here.
   toml::table root;
   try {
     root = toml::parse(text, source);

@@ -20,8 +20,8 @@
 //   filter = "tcp"
 //   idle_timeout = 30
 //
-// Loading is a boundary (STYLE.md §4): errors name the file and line and say what to write.
-// Pure functions; any thread.
+// Loading is a boundary (docs/conventions.md "Errors"): errors name the file and line and say what
+// to write. Pure functions; any thread.
 
 #include <optional>
 #include <string>

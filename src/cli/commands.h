@@ -1,7 +1,7 @@
 #pragma once
 // The subcommands of `flowscope`. Each lives in <name>_command.cpp and registers itself on the
-// top-level app with its options, help text and Examples footer (STYLE.md §14). Called once from
-// main() on the main thread.
+// top-level app with its options, help text and Examples footer (docs/conventions.md "The command
+// line"). Called once from main() on the main thread.
 
 #include <string>
 #include <vector>

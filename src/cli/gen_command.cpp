@@ -1,17 +1,14 @@
-// `flowscope gen flows`: a synthetic exporter of NetFlow v5/v9, IPFIX and sFlow v5 (docs/gen.md).
-// Draws sessions from gen::FlowModel, encodes them per exporter with the decode module's
-// encoders, and sends them over UDP paced to --rate, writes them to a pcap, or both. With
-// --seed the output is byte for byte the same on every run: the clock it encodes is simulated.
+// `flowscope gen flows`: a synthetic exporter of NetFlow v5/v9, IPFIX and sFlow v5, and `gen
+// traffic`: real traffic on loopback from a scenario file (docs/gen.md). This file parses the
+// options and prints; the checks and the paced send / pcap loop are gen/flow_run.h, the
+// scenarios gen/traffic_runner.h.
 #include <atomic>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include <unistd.h>
 
@@ -21,146 +18,29 @@
 #include "core/udp_sender.h"
 #include "decode/flow_encoder.h"
 
-#include "gen/flow_generator.h"
+#include "gen/flow_run.h"
 #include "gen/traffic_runner.h"
 #include "gen/traffic_scenario.h"
 
 namespace flowscope::cli {
 namespace {
 
-// The default start when --seed is given without --start: output must not depend on the wall
-// clock. 2026-01-01T00:00:00Z.
-constexpr std::int64_t kSeededStartMs = 1'767'225'600'000;
-// The simulated rate when --rate 0 (as fast as possible) still needs timestamps.
-constexpr double kUnpacedRate = 100'000;
-constexpr std::size_t kSendBatch = 64;
-
-struct GenOptions {
-  std::string format = "v9";
-  std::string to;
-  std::string pcap;
-  double rate = 1000;
-  std::uint64_t count = 0;
-  std::string duration;
-  unsigned exporters = 1;
-  std::uint32_t sampling = 0;
-  std::optional<std::uint64_t> seed;
-  std::string start;
-  std::uint32_t clients = 10000;
-  std::uint32_t servers = 1000;
-  double zipf = 1.1;
-  std::optional<double> ipv6_share;
-  std::size_t mtu = 1400;
-  std::uint32_t template_every = 20;
-  std::uint64_t restart_every = 0;
-  std::uint64_t withdraw_every = 0;
-  bool quiet = false;
-};
-
-std::uint16_t default_port(decode::ExportFormat f) {
-  switch (f) {
-    case decode::ExportFormat::Ipfix: return 4739;
-    case decode::ExportFormat::Sflow: return 6343;
-    default: return 2055;
-  }
-}
-
 UserError usage(std::string message) { return UserError{std::move(message), kExitUsage}; }
 
-gen::GenConfig make_config(const GenOptions& opt) {
-  auto format = decode::parse_export_format(opt.format);
-  if (!format) throw usage("--format: " + format.error().message);
-  if (opt.to.empty() && opt.pcap.empty()) {
-    throw usage("nothing to do: give --to HOST:PORT to send, --pcap FILE to write, or both");
-  }
-  if (opt.count == 0 && opt.duration.empty()) {
-    throw usage("give --count N (flows) or --duration D (e.g. 30s) so that gen ends");
-  }
-  if (opt.rate < 0) throw usage("--rate: must be 0 (as fast as possible) or more flows/s");
-  if (opt.exporters < 1 || opt.exporters > 250) throw usage("--exporters: 1 to 250");
-  if (opt.mtu < 256 || opt.mtu > 65000) throw usage("--mtu: 256 to 65000 bytes");
-  if (opt.servers < 1 || opt.servers > 131000) throw usage("--servers: 1 to 131000");
-  if (opt.clients < 1 || opt.clients > 16'000'000) throw usage("--clients: 1 to 16000000");
-  if (opt.zipf <= 0) throw usage("--zipf: the exponent must be above 0 (1.1 is typical)");
-  if (*format == decode::ExportFormat::NetflowV5 && opt.sampling > 0x3FFF) {
-    throw usage("--sampling: NetFlow v5 headers hold an interval of at most 16383");
-  }
-  if (opt.withdraw_every != 0 && *format != decode::ExportFormat::Ipfix) {
-    throw usage("--withdraw-every: template withdrawal exists in IPFIX only (--format ipfix)");
-  }
-  gen::GenConfig c;
-  c.format = *format;
-  c.rate = opt.rate > 0 ? opt.rate : kUnpacedRate;
-  c.count = opt.count;
-  if (!opt.duration.empty()) {
-    auto d = parse_duration(opt.duration);
-    if (!d || d->count() <= 0) {
-      throw usage("--duration \"" + opt.duration + "\" is not a duration; use e.g. 30s or 5m");
-    }
-    c.duration = *d;
-  }
-  c.exporters = opt.exporters;
-  c.sampling = opt.sampling;
-  c.mtu = opt.mtu;
-  c.template_every = opt.template_every;
-  c.restart_every = opt.restart_every;
-  c.withdraw_every = opt.withdraw_every;
-  c.model.clients = opt.clients;
-  c.model.servers = opt.servers;
-  c.model.zipf_exponent = opt.zipf;
-  // NetFlow v5 carries IPv4 only: its default mix has no IPv6.
-  c.model.ipv6_share =
-      opt.ipv6_share.value_or(c.format == decode::ExportFormat::NetflowV5 ? 0.0 : 0.2);
-  if (c.model.ipv6_share < 0 || c.model.ipv6_share > 1) throw usage("--ipv6-share: 0 to 1");
-  if (c.format == decode::ExportFormat::NetflowV5 && c.model.ipv6_share > 0) {
-    std::fprintf(stderr,
-                 "flowscope: warning: NetFlow v5 cannot carry IPv6; those flows are not sent\n");
-  }
-  const TimeContext now = TimeContext::system();
-  if (!opt.start.empty()) {
-    auto t = parse_time(opt.start, now);
-    if (!t) throw usage("--start: " + t.error().message);
-    c.start = *t;
-  } else {
-    c.start = opt.seed ? time_from_ms(kSeededStartMs) : now.now;
-  }
-  c.seed = opt.seed ? *opt.seed : std::random_device{}();
-  return c;
+void warn(const std::string& message) {
+  std::fprintf(stderr, "flowscope: warning: %s\n", message.c_str());
 }
 
-// Datagrams copied out of the generator until a sendmmsg batch is full or pacing says wait.
-class SendQueue {
- public:
-  explicit SendQueue(UdpSender& sender) : sender_(sender) {}
-  void add(std::span<const std::byte> payload) {
-    buffer_.buffer().insert(buffer_.buffer().end(), payload.begin(), payload.end());
-    buffer_.close_datagram();
-    if (buffer_.size() >= kSendBatch) flush();
-  }
-  void flush() {
-    if (buffer_.empty()) return;
-    views_.clear();
-    for (std::size_t i = 0; i < buffer_.size(); ++i) views_.push_back(buffer_.at(i));
-    if (auto r = sender_.send(views_); !r) throw UserError{r.error().message};
-    buffer_.clear();
-  }
-
- private:
-  UdpSender& sender_;
-  decode::DatagramBuffer buffer_;
-  std::vector<std::span<const std::byte>> views_;
-};
-
-void run(const GenOptions& opt) {
-  const gen::GenConfig config = make_config(opt);
+void run(const gen::FlowRunSettings& opt, bool quiet) {
+  auto config = gen::make_gen_config(opt, warn);
+  if (!config) throw usage(config.error().message);
   std::optional<UdpSender> sender;
   if (!opt.to.empty()) {
     auto s = UdpSender::open(opt.to);
     if (!s) throw usage(s.error().message);
     sender.emplace(std::move(*s));
     if (!sender->is_loopback()) {
-      std::fprintf(stderr, "flowscope: warning: sending synthetic flows to %s, off this host\n",
-                   sender->destination().c_str());
+      warn("sending synthetic flows to " + sender->destination() + ", off this host");
     }
   }
   std::optional<PcapWriter> pcap;
@@ -169,76 +49,29 @@ void run(const GenOptions& opt) {
     if (!p) throw UserError{p.error().message};
     pcap.emplace(std::move(*p));
   }
-  // The pcap frames datagrams from each exporter's documentation address to the destination
-  // (127.0.0.1 and the format's usual port unless --to names an IPv4 address).
-  UdpEndpoints udp{0, 0, 0x7F000001, default_port(config.format)};
-  if (sender) {
-    const std::string& dest = sender->destination();
-    const std::size_t colon = dest.rfind(':');
-    udp.dst_port = static_cast<std::uint16_t>(std::stoul(dest.substr(colon + 1)));
-    if (auto a = IpAddress::parse(dest.substr(0, colon)); a && a->is_v4()) {
-      udp.dst_ip = a->v4_value();
-    }
-  }
-
-  gen::FlowGenerator generator(config);
-  std::optional<SendQueue> queue;
-  if (sender) queue.emplace(*sender);
-  const bool paced = sender && opt.rate > 0;
-  const bool progress = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point real_start = Clock::now();
-  Clock::time_point next_progress = real_start + std::chrono::milliseconds(500);
-  std::uint64_t bytes = 0;
-  for (;;) {
-    const auto datagrams = generator.next();
-    if (datagrams.empty()) break;
-    if (paced) {
-      // Datagrams leave when the simulated clock says they are due: the rate holds over any
-      // span, and sends between two due times go out in one sendmmsg batch.
-      const Clock::time_point due = real_start + (datagrams.front().time - config.start);
-      if (due > Clock::now()) {
-        queue->flush();
-        std::this_thread::sleep_until(due);
-      }
-    }
-    for (const gen::GenDatagram& d : datagrams) {
-      bytes += d.payload.size();
-      if (pcap) {
-        udp.src_ip = d.exporter_ip;
-        udp.src_port = static_cast<std::uint16_t>(50000 + d.exporter);
-        if (auto r = pcap->write(d.payload, d.time, udp); !r) throw UserError{r.error().message};
-      }
-      if (queue) queue->add(d.payload);
-    }
-    if (progress && Clock::now() >= next_progress) {
-      const double secs = std::chrono::duration<double>(Clock::now() - real_start).count();
-      std::fprintf(stderr, "\r%llu flows, %llu datagrams, %.0f flows/s   ",
-                   static_cast<unsigned long long>(generator.flows()),
-                   static_cast<unsigned long long>(generator.datagrams()),
-                   double(generator.flows()) / secs);
-      next_progress += std::chrono::milliseconds(500);
-    }
-  }
-  if (queue) queue->flush();
-  if (pcap) {
-    if (auto r = pcap->close(); !r) throw UserError{r.error().message};
-  }
-  const double secs =
-      std::max(1e-9, std::chrono::duration<double>(Clock::now() - real_start).count());
+  const bool progress = !quiet && ::isatty(STDERR_FILENO) != 0;
+  auto summary = gen::run_flows(
+      *config, sender ? &*sender : nullptr, pcap ? &*pcap : nullptr, opt.rate > 0,
+      progress ? std::function([](const gen::FlowRunProgress& p) {
+        std::fprintf(stderr, "\r%llu flows, %llu datagrams, %.0f flows/s   ",
+                     static_cast<unsigned long long>(p.flows),
+                     static_cast<unsigned long long>(p.datagrams), double(p.flows) / p.seconds);
+      })
+               : std::function<void(const gen::FlowRunProgress&)>());
+  if (!summary) throw UserError{summary.error().message};
   if (progress) std::fputc('\n', stderr);
-  if (!opt.quiet) {
-    std::fprintf(stderr,
-                 "gen: %llu flows in %llu datagrams (%llu bytes, %s, %u exporter(s), %llu "
-                 "restarts) to %s in %.3f s: %.0f flows/s, %.0f datagrams/s\n",
-                 static_cast<unsigned long long>(generator.flows()),
-                 static_cast<unsigned long long>(generator.datagrams()),
-                 static_cast<unsigned long long>(bytes),
-                 std::string(decode::format_name(config.format)).c_str(), config.exporters,
-                 static_cast<unsigned long long>(generator.restarts()),
-                 sender ? sender->destination().c_str() : opt.pcap.c_str(), secs,
-                 double(generator.flows()) / secs, double(generator.datagrams()) / secs);
-  }
+  if (quiet) return;
+  const gen::FlowRunSummary& s = *summary;
+  std::fprintf(stderr,
+               "gen: %llu flows in %llu datagrams (%llu bytes, %s, %u exporter(s), %llu "
+               "restarts) to %s in %.3f s: %.0f flows/s, %.0f datagrams/s\n",
+               static_cast<unsigned long long>(s.flows),
+               static_cast<unsigned long long>(s.datagrams),
+               static_cast<unsigned long long>(s.bytes),
+               std::string(decode::format_name(config->format)).c_str(), config->exporters,
+               static_cast<unsigned long long>(s.restarts),
+               sender ? sender->destination().c_str() : opt.pcap.c_str(), s.seconds,
+               double(s.flows) / s.seconds, double(s.datagrams) / s.seconds);
 }
 
 struct TrafficOptions {
@@ -296,7 +129,8 @@ void register_gen(CLI::App& app) {
       "Examples:\n"
       "  flowscope gen flows --format ipfix --to 127.0.0.1:4739 --rate 2000 --duration 5m\n"
       "  flowscope gen flows --format v9 --seed 1 --count 100000 --pcap v9.pcap");
-  auto opt = std::make_shared<GenOptions>();
+  auto opt = std::make_shared<gen::FlowRunSettings>();
+  auto quiet = std::make_shared<bool>(false);
   CLI::App* cmd = gen->add_subcommand(
       "flows", "Send synthetic NetFlow v5/v9, IPFIX or sFlow v5 export over UDP or to a pcap");
   cmd->add_option("--format", opt->format, "Export protocol: v5, v9, ipfix or sflow")
@@ -336,7 +170,7 @@ void register_gen(CLI::App& app) {
                   "Restart each exporter every N of its datagrams (uptime and sequence reset)");
   cmd->add_option("--withdraw-every", opt->withdraw_every,
                   "IPFIX: withdraw and re-announce the templates every N datagrams per exporter");
-  cmd->add_flag("-q,--quiet", opt->quiet, "No progress or summary on stderr");
+  cmd->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
   cmd->footer(
       "Each session is two one-way flows (client to server and back). Hosts are Zipf-\n"
       "distributed, services weighted (443, 80, 53, 22, 25, 123, ...), packets and bytes\n"
@@ -348,7 +182,7 @@ void register_gen(CLI::App& app) {
       "  flowscope gen flows --format sflow --seed 7 --count 10000 --pcap sflow.pcap\n"
       "  flowscope gen flows --format v5 --seed 1 --count 2000 --pcap v5.pcap && \\\n"
       "      flowscope decode v5.pcap --stats");
-  cmd->callback([opt] { run(*opt); });
+  cmd->callback([opt, quiet] { run(*opt, *quiet); });
 
   auto topt = std::make_shared<TrafficOptions>();
   CLI::App* traffic = gen->add_subcommand(

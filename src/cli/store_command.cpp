@@ -1,53 +1,39 @@
 // `flowscope store stats|retention|config|check|repair -d DATADIR`: what the embedded store
 // holds per level and partition, dropping whole partitions older than a cutoff, its settings,
-// and checking or rebuilding what its CHECKPOINT references (docs/storage.md).
-#include <chrono>
+// and checking or rebuilding what its CHECKPOINT references (docs/storage.md); `store copy` into
+// ClickHouse. This file parses options and prints; the work is store/store_admin.h,
+// store/store_check.h and clickhouse/store_copy.h.
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/table_writer.h"
 #include "clickhouse/clickhouse_backend.h"
+#include "clickhouse/store_copy.h"
 #include "core/time.h"
 #include "store/embedded_store.h"
+#include "store/store_admin.h"
 #include "store/store_check.h"
 #include "store/store_config.h"
 
 namespace flowscope::cli {
 namespace {
 
-struct StatsOptions {
+// The options of every store subcommand; each has its own instance.
+struct StoreCmdOptions {
   std::string dir;
-  bool json = false;
-};
-
-struct ConfigOptions {
-  std::string dir;
-  std::vector<std::string> rollups;
-  std::vector<std::string> keeps;
-};
-
-struct DirOptions {
-  std::string dir;
-};
-
-struct RetentionOptions {
-  std::string dir;
-  std::string keep;  // empty: the levels' retention from store.json
-  std::string level = "raw";
-  std::string now;  // for tests and replays; default: the clock
-};
-
-struct CopyOptions {
-  std::string from;
-  std::string to;
+  bool json = false;                 // stats
+  std::vector<std::string> rollups;  // config
+  std::vector<std::string> keeps;    // config
+  std::string keep;                  // retention; empty: the levels' retention (store.json)
+  std::string level = "raw";         // retention
+  std::string now;                   // retention, for tests and replays; default: the clock
+  std::string from, to;              // copy
 };
 
 std::unique_ptr<store::EmbeddedStore> open_store(const std::string& dir, bool read_only) {
@@ -61,27 +47,26 @@ std::unique_ptr<store::EmbeddedStore> open_store(const std::string& dir, bool re
 
 std::string time_text(std::int64_t ms) { return format_time(time_from_ms(ms)); }
 
-void run_stats(const StatsOptions& opt) {
+// --now, or the clock.
+TimeContext time_context(const std::string& now) {
+  TimeContext ctx = TimeContext::system();
+  if (!now.empty()) {
+    auto t = parse_time(now, ctx);
+    if (!t) throw UserError{"--now: " + t.error().message, kExitUsage};
+    ctx.now = *t;
+  }
+  return ctx;
+}
+
+void check(const Result<void>& r) {
+  if (!r) throw UserError{r.error().message};
+}
+
+void run_stats(const StoreCmdOptions& opt) {
   auto s = open_store(opt.dir, /*read_only=*/true);
-  const auto parts = s->partition_stats();
   const auto snap = s->snapshot();
   if (opt.json) {
-    nlohmann::json j;
-    j["partitions"] = nlohmann::json::array();
-    for (const auto& p : parts) {
-      j["partitions"].push_back({{"level", store::level_name(p.level)},
-                                 {"view", p.view},
-                                 {"partition", p.partition},
-                                 {"segments", p.segments},
-                                 {"rows", p.rows},
-                                 {"bytes", p.bytes},
-                                 {"first", time_text(p.min_time)},
-                                 {"last", time_text(p.max_time)}});
-    }
-    j["wal"] = {{"bytes", s->wal_bytes()}, {"rows", snap->tail_rows}};
-    j["damaged"] = nlohmann::json::array();
-    for (const auto& bad : snap->bad_segments) j["damaged"].push_back(bad.error.message);
-    std::cout << j.dump(2) << '\n';
+    std::cout << store::stats_json(*s) << '\n';
   } else {
     using Align = TableWriter::Align;
     TableWriter table({{"LEVEL"},
@@ -94,32 +79,10 @@ void run_stats(const StatsOptions& opt) {
                        {"FIRST"},
                        {"LAST"}});
     // Totals per level (and view), after the partitions.
-    std::map<std::pair<int, std::string>, store::PartitionStats> totals;
-    for (const auto& p : parts) {
-      table.add_row({std::string(store::level_name(p.level)), p.view.empty() ? "-" : p.view,
-                     p.partition, std::to_string(p.segments), std::to_string(p.rows),
-                     std::to_string(p.bytes),
-                     p.rows ? fmt::format("{:.1f}", double(p.bytes) / double(p.rows)) : "-",
-                     time_text(p.min_time), time_text(p.max_time)});
-      auto& t = totals[{static_cast<int>(p.level), p.view}];
-      if (t.segments == 0) {
-        t = p;
-        t.partition = "1";
-      } else {
-        t.partition = std::to_string(std::stoul(t.partition) + 1);
-        t.segments += p.segments;
-        t.rows += p.rows;
-        t.bytes += p.bytes;
-        t.min_time = std::min(t.min_time, p.min_time);
-        t.max_time = std::max(t.max_time, p.max_time);
-      }
-    }
-    for (const auto& [key, t] : totals) {
-      table.add_row({std::string(store::level_name(t.level)), t.view.empty() ? "-" : t.view,
-                     "total: " + t.partition, std::to_string(t.segments), std::to_string(t.rows),
-                     std::to_string(t.bytes),
-                     t.rows ? fmt::format("{:.1f}", double(t.bytes) / double(t.rows)) : "-",
-                     time_text(t.min_time), time_text(t.max_time)});
+    const auto parts = s->partition_stats();
+    for (const auto& p : parts) table.add_row(store::stats_table_row(p, p.partition));
+    for (const auto& t : store::level_totals(parts)) {
+      table.add_row(store::stats_table_row(t, "total: " + t.partition));
     }
     table.write(std::cout);
     std::cout << "wal: " << s->wal_bytes() << " bytes, " << snap->tail_rows
@@ -131,66 +94,31 @@ void run_stats(const StatsOptions& opt) {
   }
 }
 
-void print_config(const store::StoreConfig& c) {
-  for (const auto& v : c.rollups) {
-    std::string keys;
-    for (FieldId id : v.keys) {
-      if (!keys.empty()) keys += ',';
-      keys += field_info(id).name;
-    }
-    std::cout << "rollup " << v.name << ": " << keys << '\n';
-  }
-  for (store::Level level : store::kLevels) {
-    const std::int64_t ms = c.keep_ms[static_cast<std::size_t>(level)];
-    std::cout << "keep " << store::level_name(level) << ": "
-              << (ms > 0 ? format_duration(DurationMs(ms)) : std::string("forever")) << '\n';
-  }
-}
-
-void run_config(const ConfigOptions& opt) {
-  if (!std::filesystem::is_directory(opt.dir)) {
-    throw UserError{"data directory " + opt.dir +
-                    " does not exist; create the store first "
-                    "(flowscope import, or the collector)"};
-  }
-  auto loaded = store::load_store_config(opt.dir);
-  if (!loaded) throw UserError{loaded.error().message};
-  store::StoreConfig config = loaded->value_or(store::StoreConfig{});
+void run_config(const StoreCmdOptions& opt) {
+  auto config = store::read_store_config(opt.dir);
+  if (!config) throw UserError{config.error().message};
+  std::vector<store::RollupView> views;
   for (const std::string& spec : opt.rollups) {
     auto view = store::parse_rollup_spec(spec);
     if (!view) throw UserError{"--rollup: " + view.error().message, kExitUsage};
-    std::erase_if(config.rollups, [&](const auto& v) { return v.name == view->name; });
-    config.rollups.push_back(std::move(*view));
+    views.push_back(std::move(*view));
   }
+  std::vector<std::pair<store::Level, DurationMs>> keeps;
   for (const std::string& spec : opt.keeps) {
-    const auto eq = spec.find('=');
-    auto level = store::parse_level(spec.substr(0, eq));
-    auto keep = eq == std::string::npos ? Result<DurationMs>(Error{ErrorCode::Parse, ""})
-                                        : parse_duration(spec.substr(eq + 1));
-    if (!level || !keep) {
-      throw UserError{"--keep: \"" + spec + "\" is not LEVEL=DURATION; use e.g. raw=7d, 1m=30d",
-                      kExitUsage};
-    }
-    config.keep_ms[static_cast<std::size_t>(*level)] = keep->count();
+    auto keep = store::parse_keep_spec(spec);
+    if (!keep) throw UserError{"--keep: " + keep.error().message, kExitUsage};
+    keeps.push_back(*keep);
   }
-  if (!opt.rollups.empty() || !opt.keeps.empty()) {
-    if (auto r = store::save_store_config(opt.dir, config); !r) throw UserError{r.error().message};
-  }
-  print_config(config);
+  store::apply_config_changes(*config, std::move(views), keeps);
+  if (!opt.rollups.empty() || !opt.keeps.empty()) check(store::save_store_config(opt.dir, *config));
+  store::write_store_config(*config, std::cout);
 }
 
-void run_retention(const RetentionOptions& opt) {
+void run_retention(const StoreCmdOptions& opt) {
   if (opt.keep.empty()) {
-    TimeContext ctx = TimeContext::system();
-    if (!opt.now.empty()) {
-      auto now = parse_time(opt.now, ctx);
-      if (!now) throw UserError{"--now: " + now.error().message, kExitUsage};
-      ctx.now = *now;
-    }
+    const TimeContext ctx = time_context(opt.now);
     auto s = open_store(opt.dir, /*read_only=*/false);
-    bool any = false;
-    for (std::int64_t ms : s->options().keep_ms) any = any || ms > 0;
-    if (!any) {
+    if (!store::has_configured_retention(*s)) {
       throw UserError{
           "no retention configured; give --keep, or set it with 'flowscope store "
           "config -d DIR --keep raw=7d'",
@@ -199,7 +127,7 @@ void run_retention(const RetentionOptions& opt) {
     auto dropped = s->apply_retention(to_ms(ctx.now));
     if (!dropped) throw UserError{dropped.error().message};
     std::cout << "dropped " << *dropped << " partitions (configured retention)\n";
-    if (auto r = s->close(); !r) throw UserError{r.error().message};
+    check(s->close());
     return;
   }
   auto keep = parse_duration(opt.keep);
@@ -212,101 +140,52 @@ void run_retention(const RetentionOptions& opt) {
     throw UserError{"--level: \"" + opt.level + "\" is not a level; use raw, 1m, 1h or 1d",
                     kExitUsage};
   }
-  TimeContext ctx = TimeContext::system();
-  if (!opt.now.empty()) {
-    auto now = parse_time(opt.now, ctx);
-    if (!now) throw UserError{"--now: " + now.error().message, kExitUsage};
-    ctx.now = *now;
-  }
-  const std::int64_t cutoff = to_ms(ctx.now) - keep->count();
+  const std::int64_t cutoff = to_ms(time_context(opt.now).now) - keep->count();
   auto s = open_store(opt.dir, /*read_only=*/false);
   auto dropped = s->drop_level_before(*level, cutoff);
   if (!dropped) throw UserError{dropped.error().message};
   std::cout << "dropped " << *dropped << " " << opt.level << " partitions ending at or before "
             << time_text(cutoff) << '\n';
-  if (auto r = s->close(); !r) throw UserError{r.error().message};
+  check(s->close());
 }
 
-void run_check(const DirOptions& opt) {
+void run_check(const StoreCmdOptions& opt) {
   auto report = store::check_store(opt.dir);
   if (!report) throw UserError{report.error().message};
-  const store::StoreCheckReport& r = *report;
-  if (r.checkpoint_present) {
-    std::cout << "checkpoint: segments up to WAL " << r.checkpoint.wal_number << ", last sequence "
-              << r.checkpoint.last_sequence << '\n';
-  } else {
-    std::cout << "checkpoint: missing\n";
-  }
-  std::cout << "referenced: " << r.segments << " segments, " << r.raw_rows << " rows (raw)\n"
-            << "wal: " << r.wal_files << " files\n";
-  if (r.pending_segments > 0) {
-    std::cout << "pending: " << r.pending_segments
-              << " segments of a flush cut short (the WAL replays their rows)\n";
-  }
-  for (const std::string& note : r.notes) std::cout << "note: " << note << '\n';
-  for (const std::string& problem : r.problems) std::cout << "problem: " << problem << '\n';
-  if (!r.consistent()) {
+  store::write_check_report(*report, std::cout);
+  if (!report->consistent()) {
     throw UserError{
         fmt::format("{}: {} problems (listed above); 'flowscope store repair -d {}' "
                     "fixes those it names",
-                    opt.dir, r.problems.size(), opt.dir)};
+                    opt.dir, report->problems.size(), opt.dir)};
   }
   std::cout << "consistent\n";
 }
 
-void run_repair(const DirOptions& opt) {
+void run_repair(const StoreCmdOptions& opt) {
   auto report = store::repair_store(opt.dir);
   if (!report) throw UserError{report.error().message};
-  for (const std::string& action : report->actions) std::cout << action << '\n';
-  std::cout << "restored " << report->restored << " segments, moved " << report->set_aside
-            << " stray files to " << opt.dir << "/orphans/; checkpoint: segments up to WAL "
-            << report->after.wal_number << '\n';
+  store::write_repair_report(*report, opt.dir, std::cout);
 }
 
-}  // namespace
-
-// Every raw session of an embedded store into an empty ClickHouse cluster, in store order
-// (so that `query` lists them in the same order from both).
-void run_copy(const CopyOptions& opt) {
+// Every raw session of an embedded store into an empty ClickHouse cluster
+// (clickhouse/store_copy.h).
+void run_copy(const StoreCmdOptions& opt) {
   auto src = open_store(opt.from, /*read_only=*/true);
   auto o = clickhouse::parse_clickhouse_url(opt.to);
   if (!o) throw UserError{o.error().message, kExitUsage};
-  auto dst = clickhouse::ClickHouseBackend::open(std::move(*o));
-  if (!dst) throw UserError{dst.error().message};
-  auto existing = (*dst)->count_rows();
-  if (!existing) throw UserError{existing.error().message};
-  if (*existing > 0) {
-    throw UserError{
-        fmt::format("{} already holds {} sessions; copy into an empty database "
-                    "(another name after the last /)",
-                    opt.to, *existing)};
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  std::uint64_t rows = 0;
-  Error failure;
-  bool failed = false;
-  auto scanned = src->scan({}, [&](const SessionBatch& batch) {
-    auto r = (*dst)->append(batch);
-    if (!r) {
-      failure = r.error();
-      failed = true;
-      return false;
-    }
-    rows += batch.size();
-    return true;
-  });
-  if (!scanned) throw UserError{scanned.error().message};
-  if (failed) throw UserError{failure.message};
-  if (auto f = (*dst)->flush(); !f) throw UserError{f.error().message};
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto st = (*dst)->stats();
+  auto copied = clickhouse::copy_to_clickhouse(*src, std::move(*o), opt.to);
+  if (!copied) throw UserError{copied.error().message};
+  const double secs = copied->seconds;
   std::cerr << fmt::format(
-      "copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}\n", rows, opt.to, secs,
-      secs > 0 ? static_cast<double>(rows) / secs : 0.0,
-      st.rows_spilled_now > 0
-          ? fmt::format("; {} rows wait in the spill queue", st.rows_spilled_now)
+      "copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}\n", copied->rows, opt.to, secs,
+      secs > 0 ? static_cast<double>(copied->rows) / secs : 0.0,
+      copied->rows_spilled_now > 0
+          ? fmt::format("; {} rows wait in the spill queue", copied->rows_spilled_now)
           : std::string());
 }
+
+}  // namespace
 
 void register_store(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("store", "Inspect and maintain the embedded flow store");
@@ -317,7 +196,7 @@ void register_store(CLI::App& app) {
       "  flowscope store retention -d /var/lib/flowscope --keep 7d\n"
       "  flowscope store check -d /var/lib/flowscope        exit 0 when consistent");
 
-  auto copy = std::make_shared<CopyOptions>();
+  auto copy = std::make_shared<StoreCmdOptions>();
   CLI::App* cp = cmd->add_subcommand(
       "copy", "Copy an embedded store's raw sessions into a ClickHouse cluster");
   cp->add_option("--from", copy->from, "Data directory of the embedded store")->required();
@@ -336,7 +215,7 @@ void register_store(CLI::App& app) {
       "clickhouse://ch1:8123,ch2:8123/flows?cluster=flows2");
   cp->callback([copy] { run_copy(*copy); });
 
-  auto stats = std::make_shared<StatsOptions>();
+  auto stats = std::make_shared<StoreCmdOptions>();
   CLI::App* st = cmd->add_subcommand(
       "stats", "Sizes, rows and time ranges per level and partition (read-only)");
   st->add_option("-d,--data-dir", stats->dir, "Data directory of the store")->required();
@@ -349,7 +228,7 @@ void register_store(CLI::App& app) {
       "  flowscope store stats -d /var/lib/flowscope --json | jq '.partitions[].rows'");
   st->callback([stats] { run_stats(*stats); });
 
-  auto ret = std::make_shared<RetentionOptions>();
+  auto ret = std::make_shared<StoreCmdOptions>();
   CLI::App* rt = cmd->add_subcommand(
       "retention", "Drop whole partitions of one level that end before now minus --keep");
   rt->add_option("-d,--data-dir", ret->dir, "Data directory of the store")->required();
@@ -369,7 +248,7 @@ void register_store(CLI::App& app) {
       "  flowscope store retention -d /var/lib/flowscope       the configured retention");
   rt->callback([ret] { run_retention(*ret); });
 
-  auto cfg = std::make_shared<ConfigOptions>();
+  auto cfg = std::make_shared<StoreCmdOptions>();
   CLI::App* cf = cmd->add_subcommand(
       "config", "Show or set the store's rollup views and per-level retention (store.json)");
   cf->add_option("-d,--data-dir", cfg->dir, "Data directory of the store")->required();
@@ -387,7 +266,7 @@ void register_store(CLI::App& app) {
       "  flowscope store config -d data --keep raw=7d --keep 1m=30d --keep 1h=365d");
   cf->callback([cfg] { run_config(*cfg); });
 
-  auto chk = std::make_shared<DirOptions>();
+  auto chk = std::make_shared<StoreCmdOptions>();
   CLI::App* ck = cmd->add_subcommand(
       "check", "Compare what CHECKPOINT references with the segments on disk (read-only)");
   ck->add_option("-d,--data-dir", chk->dir, "Data directory of the store")->required();
@@ -401,7 +280,7 @@ void register_store(CLI::App& app) {
       "  flowscope store check -d data && echo consistent");
   ck->callback([chk] { run_check(*chk); });
 
-  auto rep = std::make_shared<DirOptions>();
+  auto rep = std::make_shared<StoreCmdOptions>();
   CLI::App* rp = cmd->add_subcommand(
       "repair", "Rebuild CHECKPOINT from the segments and restore segments kept in orphans/");
   rp->add_option("-d,--data-dir", rep->dir, "Data directory of the store")->required();

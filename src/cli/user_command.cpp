@@ -1,13 +1,13 @@
 // `flowscope user`: users, groups and data permissions of the query server (FlowTraq's ftum;
 // docs/users.md). Edits the user file (users.json) the server re-reads on SIGHUP, appending each
-// change to the audit log; `user key` logs in to a server and prints a session key.
+// change to the audit log (server/user_admin.h); `user key` logs in to a server and prints a
+// session key.
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -15,7 +15,7 @@
 #include "cli/table_writer.h"
 #include "core/time.h"
 #include "server/auth.h"
-#include "server/server_config.h"
+#include "server/user_admin.h"
 #include "server/users.h"
 
 namespace flowscope::cli {
@@ -41,22 +41,15 @@ struct UserOptions {
   ServerLogin login;
 };
 
-struct Paths {
-  std::filesystem::path users;
-  std::filesystem::path audit;
-};
+using Paths = server::UserFilePaths;
 
 Paths paths_of(const UserFiles& f) {
-  if (!f.users.empty()) {
-    const std::filesystem::path users(f.users);
-    return {users, users.parent_path() / "audit.log"};
+  if (f.users.empty() && f.config.empty()) {
+    throw UserError{"which user file? give -c serve.toml or --users FILE", kExitUsage};
   }
-  if (!f.config.empty()) {
-    auto cfg = server::load_server_config(f.config);
-    if (!cfg) throw UserError{cfg.error().message};
-    return {cfg->users_path(), cfg->audit_path()};
-  }
-  throw UserError{"which user file? give -c serve.toml or --users FILE", kExitUsage};
+  auto paths = server::user_file_paths(f.users, f.config);
+  if (!paths) throw UserError{paths.error().message};
+  return *paths;
 }
 
 server::UserDb load(const Paths& p) {
@@ -67,8 +60,14 @@ server::UserDb load(const Paths& p) {
 
 void save(const server::UserDb& db, const Paths& p, std::string_view event,
           std::string_view detail) {
-  if (auto r = db.save(p.users); !r) throw UserError{r.error().message};
-  server::append_audit(p.audit, event, detail);
+  if (auto r = server::save_users(db, p, event, detail); !r) throw UserError{r.error().message};
+}
+
+void print_table(std::vector<TableWriter::ColumnSpec> columns,
+                 std::vector<std::vector<std::string>> rows) {
+  TableWriter t(std::move(columns));
+  for (auto& row : rows) t.add_row(std::move(row));
+  t.write(std::cout);
 }
 
 std::string password_of(const UserOptions& opt) {
@@ -87,10 +86,6 @@ server::Role role_of(const std::string& text) {
   return *r;
 }
 
-void check(Result<void> r) {
-  if (!r) throw UserError{r.error().message};
-}
-
 void add_files(CLI::App* cmd, UserFiles& f) {
   cmd->add_option("-c,--config", f.config, "the serve configuration (finds users and audit log)");
   cmd->add_option("--users", f.users, "the user file (users.json) directly");
@@ -99,32 +94,15 @@ void add_files(CLI::App* cmd, UserFiles& f) {
 void run_list(const UserOptions& opt) {
   const server::UserDb db = load(paths_of(opt.files));
   if (opt.json) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const server::User& u : db.users()) {
-      j.push_back({{"name", u.name}, {"role", server::role_name(u.role)}, {"groups", u.groups}});
-    }
-    std::cout << j.dump(2) << '\n';
+    std::cout << server::users_json(db).dump(2) << '\n';
     return;
   }
-  TableWriter t({{"user"}, {"role"}, {"groups"}});
-  for (const server::User& u : db.users()) {
-    t.add_row({u.name, std::string(server::role_name(u.role)),
-               fmt::format("{}", fmt::join(u.groups, ","))});
-  }
-  t.write(std::cout);
+  print_table({{"user"}, {"role"}, {"groups"}}, server::user_rows(db));
 }
 
 void run_groups(const UserOptions& opt) {
   const server::UserDb db = load(paths_of(opt.files));
-  TableWriter t({{"group"}, {"ip_groups"}, {"exporters"}});
-  for (const server::GroupPerms& g : db.groups()) {
-    std::vector<std::string> ex;
-    for (const IpAddress& e : g.exporters) ex.push_back(fmt::format("{}", e));
-    t.add_row({g.name,
-               g.ip_groups.empty() ? "(any)" : fmt::format("{}", fmt::join(g.ip_groups, ",")),
-               ex.empty() ? "(any)" : fmt::format("{}", fmt::join(ex, ","))});
-  }
-  t.write(std::cout);
+  print_table({{"group"}, {"ip_groups"}, {"exporters"}}, server::group_rows(db));
 }
 
 void run_grant(const UserOptions& opt, bool grant) {
@@ -136,22 +114,28 @@ void run_grant(const UserOptions& opt, bool grant) {
   }
   const Paths p = paths_of(opt.files);
   server::UserDb db = load(p);
-  for (const std::string& g : opt.ip_groups) {
-    check(grant ? db.grant(opt.group, server::GrantKind::IpGroup, g)
-                : db.revoke(opt.group, server::GrantKind::IpGroup, g));
+  auto detail =
+      server::change_grants(db, opt.group, grant, opt.ip_groups, opt.exporters, opt.interfaces);
+  if (!detail) throw UserError{detail.error().message};
+  save(db, p, grant ? "grant" : "revoke", *detail);
+}
+
+// Loads the user file, applies one edit (role and password read after the load, as before),
+// saves it and appends the audit line (server/user_admin.h).
+void run_edit(const UserOptions& opt, server::UserEdit edit) {
+  using server::UserEdit;
+  const Paths p = paths_of(opt.files);
+  server::UserDb db = load(p);
+  const bool group = edit == UserEdit::AddGroup || edit == UserEdit::RemoveGroup;
+  server::UserChange change{
+      edit, group ? opt.group : opt.name, "", server::Role::Analyst, opt.role, opt.groups};
+  if (edit == UserEdit::AddUser || edit == UserEdit::SetRole) change.role = role_of(opt.role);
+  if (edit == UserEdit::AddUser || edit == UserEdit::SetPassword) {
+    change.password = password_of(opt);
   }
-  for (const std::string& e : opt.exporters) {
-    check(grant ? db.grant(opt.group, server::GrantKind::Exporter, e)
-                : db.revoke(opt.group, server::GrantKind::Exporter, e));
-  }
-  for (const std::string& i : opt.interfaces) {
-    check(grant ? db.grant(opt.group, server::GrantKind::Interface, i)
-                : db.revoke(opt.group, server::GrantKind::Interface, i));
-  }
-  save(db, p, grant ? "grant" : "revoke",
-       fmt::format("group {} ip_groups [{}] exporters [{}] interfaces [{}]", opt.group,
-                   fmt::join(opt.ip_groups, ","), fmt::join(opt.exporters, ","),
-                   fmt::join(opt.interfaces, ",")));
+  auto audit = server::apply_user_change(db, change);
+  if (!audit) throw UserError{audit.error().message};
+  save(db, p, audit->event, audit->detail);
 }
 
 // `flowscope user token add|list|revoke`: API tokens for the HTTP API (docs/http.md).
@@ -182,32 +166,16 @@ void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
   list->callback([opt] {
     const server::UserDb db = load(paths_of(opt->files));
     if (opt->json) {
-      nlohmann::json j = nlohmann::json::array();
-      for (const server::ApiToken& t : db.tokens()) {
-        j.push_back({{"id", t.id},
-                     {"user", t.user},
-                     {"label", t.label},
-                     {"created", format_time(time_from_ms(t.created_ms))}});
-      }
-      std::cout << j.dump(2) << '\n';
+      std::cout << server::tokens_json(db).dump(2) << '\n';
       return;
     }
-    TableWriter t({{"id"}, {"user"}, {"label"}, {"created"}});
-    for (const server::ApiToken& k : db.tokens()) {
-      t.add_row({k.id, k.user, k.label, format_time(time_from_ms(k.created_ms))});
-    }
-    t.write(std::cout);
+    print_table({{"id"}, {"user"}, {"label"}, {"created"}}, server::token_rows(db));
   });
   CLI::App* revoke = token->add_subcommand("revoke", "revoke a token by its id");
   revoke->add_option("id", opt->name, "the token's id (token list)")->required();
   add_files(revoke, opt->files);
   revoke->footer("Examples:\n  flowscope user token revoke 3f1c09ab -c serve.toml");
-  revoke->callback([opt] {
-    const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    check(db.remove_token(opt->name));
-    save(db, p, "token_revoke", opt->name);
-  });
+  revoke->callback([opt] { run_edit(*opt, server::UserEdit::RevokeToken); });
 }
 
 }  // namespace
@@ -234,57 +202,30 @@ void register_user(CLI::App& app) {
   add->add_option("--role", opt->role, "admin, analyst or read-only")->capture_default_str();
   add->add_option("-g,--group", opt->groups, "groups the user belongs to");
   add_files(add, opt->files);
-  add->callback([opt] {
-    const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    const server::Role role = role_of(opt->role);
-    check(db.add_user(opt->name, password_of(*opt), role));
-    if (!opt->groups.empty()) check(db.set_groups(opt->name, opt->groups));
-    save(db, p, "user_add", fmt::format("{} role {}", opt->name, opt->role));
-  });
+  add->callback([opt] { run_edit(*opt, server::UserEdit::AddUser); });
 
   CLI::App* remove = cmd->add_subcommand("remove", "remove a user");
   remove->add_option("name", opt->name, "user name")->required();
   add_files(remove, opt->files);
-  remove->callback([opt] {
-    const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    check(db.remove_user(opt->name));
-    save(db, p, "user_remove", opt->name);
-  });
+  remove->callback([opt] { run_edit(*opt, server::UserEdit::RemoveUser); });
 
   CLI::App* passwd = cmd->add_subcommand("passwd", "set a user's password");
   passwd->add_option("name", opt->name, "user name")->required();
   passwd->add_option("-p,--password", opt->password, "password (default: read from stdin)");
   add_files(passwd, opt->files);
-  passwd->callback([opt] {
-    const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    check(db.set_password(opt->name, password_of(*opt)));
-    save(db, p, "user_passwd", opt->name);
-  });
+  passwd->callback([opt] { run_edit(*opt, server::UserEdit::SetPassword); });
 
   CLI::App* role = cmd->add_subcommand("role", "set a user's role");
   role->add_option("name", opt->name, "user name")->required();
   role->add_option("role", opt->role, "admin, analyst or read-only")->required();
   add_files(role, opt->files);
-  role->callback([opt] {
-    const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    check(db.set_role(opt->name, role_of(opt->role)));
-    save(db, p, "user_role", fmt::format("{} {}", opt->name, opt->role));
-  });
+  role->callback([opt] { run_edit(*opt, server::UserEdit::SetRole); });
 
   CLI::App* set_groups = cmd->add_subcommand("set-groups", "set the groups of a user");
   set_groups->add_option("name", opt->name, "user name")->required();
   set_groups->add_option("groups", opt->groups, "group names (none: no group)");
   add_files(set_groups, opt->files);
-  set_groups->callback([opt] {
-    const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    check(db.set_groups(opt->name, opt->groups));
-    save(db, p, "user_groups", fmt::format("{} [{}]", opt->name, fmt::join(opt->groups, ",")));
-  });
+  set_groups->callback([opt] { run_edit(*opt, server::UserEdit::SetGroups); });
 
   CLI::App* list = cmd->add_subcommand("list", "list users, their roles and groups");
   list->add_flag("--json", opt->json, "as JSON");
@@ -300,21 +241,11 @@ void register_user(CLI::App& app) {
   CLI::App* gadd = groups->add_subcommand("add", "add a group");
   gadd->add_option("group", opt->group, "group name")->required();
   add_files(gadd, opt->files);
-  gadd->callback([opt] {
-    const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    check(db.add_group(opt->group));
-    save(db, p, "group_add", opt->group);
-  });
+  gadd->callback([opt] { run_edit(*opt, server::UserEdit::AddGroup); });
   CLI::App* gremove = groups->add_subcommand("remove", "remove a group without members");
   gremove->add_option("group", opt->group, "group name")->required();
   add_files(gremove, opt->files);
-  gremove->callback([opt] {
-    const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    check(db.remove_group(opt->group));
-    save(db, p, "group_remove", opt->group);
-  });
+  gremove->callback([opt] { run_edit(*opt, server::UserEdit::RemoveGroup); });
 
   for (const bool grant : {true, false}) {
     CLI::App* g = cmd->add_subcommand(grant ? "grant" : "revoke",

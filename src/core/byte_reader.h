@@ -1,5 +1,6 @@
 #pragma once
-// ByteReader: bounds-checked reading of wire formats from a borrowed byte span (STYLE.md §5).
+// ByteReader: bounds-checked reading of wire formats from a borrowed byte span (docs/conventions.md
+// "Parsing wire formats").
 //
 // Invariants: a reader never reads outside its span. A read past the end returns 0 (or an empty
 // span), reads nothing, and sets failed(), which stays set: check it once after a group of reads.

@@ -1,8 +1,9 @@
 #pragma once
-// ByteWriter: the writing counterpart of ByteReader (STYLE.md §5), for the flow encoders and the
-// pcap writer. Appends big-endian integers and raw bytes to a caller-owned std::vector<std::byte>
-// (never shrinks it, so one buffer can hold many datagrams back to back), and patches lengths
-// written before their content is known. Not thread-safe: one writer per buffer.
+// ByteWriter: the writing counterpart of ByteReader (docs/conventions.md "Parsing wire formats"),
+// for the flow encoders and the pcap writer. Appends big-endian integers and raw bytes to a
+// caller-owned std::vector<std::byte> (never shrinks it, so one buffer can hold many datagrams back
+// to back), and patches lengths written before their content is known. Not thread-safe: one writer
+// per buffer.
 
 #include <cstddef>
 #include <cstdint>

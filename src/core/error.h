@@ -1,6 +1,7 @@
 #pragma once
-// Error values for the data paths (STYLE.md §4): a code from one X-macro list, a message a user
-// can act on, and the position in the input where there is one. Plain values; any thread.
+// Error values for the data paths (docs/conventions.md "Errors"): a code from one X-macro list, a
+// message a user can act on, and the position in the input where there is one. Plain values; any
+// thread.
 
 #include <cstddef>
 #include <cstdint>

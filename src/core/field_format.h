@@ -1,6 +1,7 @@
 #pragma once
-// Text form of one value of any registry field, driven by its FieldType only (STYLE.md §6):
-// addresses per RFC 5952, times as ISO 8601 (core/time.h), protocols by name, TCP flags as
+// Text form of one value of any registry field, driven by its FieldType only (docs/conventions.md
+// "The field registry"): addresses per RFC 5952, times as ISO 8601 (core/time.h), protocols by
+// name, TCP flags as
 // "...A..S.", countries as codes. Every text output (decode, query, HTTP CSV) uses this, so a
 // new field needs no formatter. Pure functions; any thread.
 

@@ -1,9 +1,10 @@
 #pragma once
-// The field registry, the spine of flowscope (STYLE.md §6, docs/fields.md): every field of a
-// one-way flow record and of a two-way session, described once in core/fields.def and expanded
-// here into a constexpr table. Decoders fill fields by FieldId, batches and the store lay out
-// one column per stored field, and the filter language, output formats, HTTP API and Python read
-// names, types and comparators from this table. Nothing else lists fields.
+// The field registry, the spine of flowscope (docs/conventions.md "The field registry",
+// docs/fields.md): every field of a one-way flow record and of a two-way session, described once in
+// core/fields.def and expanded here into a constexpr table. Decoders fill fields by FieldId,
+// batches and the store lay out one column per stored field, and the filter language, output
+// formats, HTTP API and Python read names, types and comparators from this table. Nothing else
+// lists fields.
 //
 // Everything here is constexpr or const: callable from any thread.
 

@@ -9,8 +9,8 @@
 //
 // Unlike core/packet_parser.h, which returns Result<> views with messages for collectors, this
 // path never allocates: a packet that cannot be metered comes back as a named PacketIssue, which
-// the meter counts (Zeek's "weird" names, STYLE.md §4). A frame cut short by the snap length is
-// fine as long as the addresses (and ports, for TCP/UDP) were captured.
+// the meter counts (Zeek's "weird" names, docs/conventions.md "Errors"). A frame cut short by the
+// snap length is fine as long as the addresses (and ports, for TCP/UDP) were captured.
 //
 // Pure function over a borrowed span; any thread. `payload` points into the frame.
 

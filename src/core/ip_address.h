@@ -1,5 +1,6 @@
 #pragma once
-// IpAddress: one 16-byte value for IPv4 and IPv6 (STYLE.md §7). IPv4 is held v4-mapped
+// IpAddress: one 16-byte value for IPv4 and IPv6 (docs/conventions.md "Ownership"). IPv4 is held
+// v4-mapped
 // (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) so that every column, index and comparison handles one
 // type. Consequence, documented in docs/addresses.md: an IPv6 packet that carries a literal
 // ::ffff:a.b.c.d address is treated as that IPv4 address.

@@ -1,8 +1,8 @@
 #pragma once
-// Logging (STYLE.md §13): spdlog with one named logger per module ("decode", "store", ...),
-// all writing to stderr so results on stdout stay clean. Per-packet events go to counters, not
-// here. init_logging() is called once by main() before threads start; loggers may then be used
-// from any thread (spdlog's _mt sinks).
+// Logging (docs/conventions.md "Logging and errors users read"): spdlog with one named logger per
+// module ("decode", "store", ...), all writing to stderr so results on stdout stay clean.
+// Per-packet events go to counters, not here. init_logging() is called once by main() before
+// threads start; loggers may then be used from any thread (spdlog's _mt sinks).
 
 #include <memory>
 #include <string_view>

@@ -1,5 +1,6 @@
 #pragma once
-// Layer-by-layer packet parsing from a borrowed frame (STYLE.md §5) for collectors and sFlow's
+// Layer-by-layer packet parsing from a borrowed frame (docs/conventions.md "Parsing wire
+// formats") for collectors and sFlow's
 // sampled headers: the link layers as core/packet_layers.h walks them (docs/architecture.md,
 // "Packet decoding"), IPv4 and IPv6 (extension headers by the same walk), then UDP, TCP and ICMP.
 // Each layer is a function over a span that returns a view of the next layer or an Error, so a

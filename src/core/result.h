@@ -1,8 +1,8 @@
 #pragma once
-// Result<T>: a T or an Error, for operations where bad input is normal (STYLE.md §4).
-// Shaped like C++23 std::expected (has_value, value, error, operator*, operator->) so that it can
-// become an alias of it later. [[nodiscard]]: ignoring a Result is a bug. Not thread-safe beyond
-// what T is; a Result is a plain value.
+// Result<T>: a T or an Error, for operations where bad input is normal (docs/conventions.md
+// "Errors"). Shaped like C++23 std::expected (has_value, value, error, operator*, operator->) so
+// that it can become an alias of it later. [[nodiscard]]: ignoring a Result is a bug. Not
+// thread-safe beyond what T is; a Result is a plain value.
 
 #include <cassert>
 #include <type_traits>

@@ -1,8 +1,8 @@
 #pragma once
-// SpscQueue<T>: the bounded queue between pipeline stages (STYLE.md §8): one producer, one
-// consumer, a fixed ring of `capacity` slots. try_push/try_pop never block and never allocate
-// (items are moved in and out of preallocated slots). The classic single-producer ring: the
-// producer alone writes `tail_`, the consumer alone writes `head_`; each publishes with a
+// SpscQueue<T>: the bounded queue between pipeline stages (docs/conventions.md "Threads"): one
+// producer, one consumer, a fixed ring of `capacity` slots. try_push/try_pop never block and never
+// allocate (items are moved in and out of preallocated slots). The classic single-producer ring:
+// the producer alone writes `tail_`, the consumer alone writes `head_`; each publishes with a
 // release store that the other reads with acquire, so an item is fully written before the
 // consumer can see it. Several producers may share one queue only when something else
 // serializes them (the collector's dispatcher does, under the lock that orders its log).

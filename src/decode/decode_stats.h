@@ -1,7 +1,7 @@
 #pragma once
 // Per-exporter counters of the flow decoders (docs/decode.md "Counters"). Malformed input is
-// normal (STYLE.md §4): every dropped packet, set or record increments one named counter here,
-// in the way Zeek reports weirds, and decoding goes on with the next one.
+// normal (docs/conventions.md "Errors"): every dropped packet, set or record increments one
+// named counter here, in the way Zeek reports weirds, and decoding goes on with the next one.
 //
 // The error kinds are one X-macro list so that names, `flowscope decode --stats` and the docs
 // cannot drift apart. A DecodeStats is owned by one FlowDecoder and used from its thread only.

@@ -1,6 +1,7 @@
 #pragma once
 // Information element -> field mapping for the template decoders, derived from the registry
-// (core/fields.def, column WireIds) at compile time: no second hand-written list (STYLE.md §6).
+// (core/fields.def, column WireIds) at compile time: no second hand-written list
+// (docs/conventions.md "The field registry").
 // Also the runtime setters that store a decoded value into a FlowBatch column chosen by a
 // FieldId held in a compiled template; the switch over every registry row is generated from
 // fields.def, so a new row needs no change here. Everything is constexpr or stateless.

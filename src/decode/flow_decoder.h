@@ -5,7 +5,7 @@
 //
 // Bad input never throws: every problem is a named counter in stats() (docs/decode.md) and the
 // decoder stays usable. A FlowDecoder owns all protocol state (templates, sequences, buffered
-// sets); it is not thread-safe: use one per receiving thread (STYLE.md §8).
+// sets); it is not thread-safe: use one per receiving thread (docs/conventions.md "Threads").
 
 #include <cstddef>
 #include <cstdint>

@@ -5,7 +5,8 @@
 // and persistence of the cache (format: docs/decode.md "Template cache file").
 //
 // The protocol files (netflow_v9.cpp, ipfix.cpp) parse headers and template records, which
-// differ on the wire; everything after that is here, once (STYLE.md §15).
+// differ on the wire; everything after that is here, once (docs/conventions.md "One
+// implementation").
 //
 // Invariants: templates are keyed by (exporter address, version, source id / observation
 // domain, template id); a compiled template has min_record_length >= 1, so the record loop

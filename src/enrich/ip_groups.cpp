@@ -95,7 +95,7 @@ Result<IpGroups> IpGroups::build(std::vector<IpGroup> groups, std::vector<std::s
 
 Result<IpGroups> IpGroups::from_toml(std::string_view text, std::string_view source) {
   // Debian's toml++ is built with exceptions: this is configuration loading, a boundary where
-  // STYLE.md §4 allows them; the parse error becomes a Result here.
+  // docs/conventions.md "Errors" allows them; the parse error becomes a Result here.
   toml::table root;
   try {
     root = toml::parse(text, source);

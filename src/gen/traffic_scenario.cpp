@@ -151,7 +151,8 @@ std::string_view ftp_mode_name(FtpMode m) {
 }
 
 Result<Scenario> parse_scenario(std::string_view text, std::string_view source) {
-  // Debian's toml++ throws on syntax errors: configuration loading is a boundary (STYLE.md §4).
+  // Debian's toml++ throws on syntax errors: configuration loading is a boundary
+  // (docs/conventions.md "Errors").
   toml::table root;
   try {
     root = toml::parse(text, source);

@@ -4,8 +4,9 @@
 // and the caller counts the drop (never silent, docs/serve.md "Drops"). The consumer waits with
 // a deadline so that it can also do timed work (closing idle sessions, committing).
 //
-// A mutex and a condition variable (STYLE.md §8: no home-made lock-free structures); items are
-// whole batches of thousands of records, so the lock is taken a few thousand times a second.
+// A mutex and a condition variable (docs/conventions.md "Threads": no home-made lock-free
+// structures); items are whole batches of thousands of records, so the lock is taken a few thousand
+// times a second.
 
 #include <chrono>
 #include <condition_variable>

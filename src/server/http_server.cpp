@@ -429,7 +429,8 @@ void HttpServer::dispatch(const Route& route, const httplib::Request& req, httpl
                               "docs/http.md for the shape",
                               e.what())};
   } catch (const std::exception& e) {
-    // The boundary of STYLE.md §4: a handler's exception is one request's 500, not the server's.
+    // The boundary of docs/conventions.md "Errors": a handler's exception is one request's 500, not
+    // the server's.
     logger("server")->error("{} {}: {}", req.method, req.path, e.what());
     reply = Error{ErrorCode::Io, fmt::format("internal error: {}", e.what())};
   }

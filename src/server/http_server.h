@@ -10,7 +10,7 @@
 // key cookie, which must come with its X-CSRF-Token on every request but GET), checks the route's
 // Access, runs the handler and renders its Error as {"error": {code, message, position, hint}}
 // with the status of its code (or as {"err", "details"} on Scrutinizer's route). An exception
-// out of a handler is a boundary (STYLE.md §4): it becomes a 500 with the message.
+// out of a handler is a boundary (docs/conventions.md "Errors"): it becomes a 500 with the message.
 //
 // Every credential, whichever way it came, resolves to a Principal through AuthService, and the
 // handlers apply that Principal's data permissions (restrict_selection): the way a key arrives

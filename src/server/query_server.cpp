@@ -240,8 +240,8 @@ void QueryServer::accept_loop() {
     c.peer = address;
     c.deadline = std::chrono::steady_clock::now() + limits_.handshake_timeout;
     c.thread = std::thread([this, &c] {
-      // The boundary of a connection (STYLE.md §4): whatever a client sends, an exception ends
-      // this connection with an Error frame, never the daemon.
+      // The boundary of a connection (docs/conventions.md "Errors"): whatever a client sends, an
+      // exception ends this connection with an Error frame, never the daemon.
       try {
         serve(c);
       } catch (const std::exception& e) {

@@ -19,7 +19,7 @@
 // - non-admin sessions take at most max_connections - admin_reserved; a non-admin login beyond
 //   is refused (Error `busy`), so that admins can still log in when users fill the server.
 // Every refusal is counted by reason (Rejection). Exceptions thrown by a handler become an Error
-// frame (the connection boundary of STYLE.md §4).
+// frame (the connection boundary of docs/conventions.md "Errors").
 //
 // Threads: handle() before start(); stop() from the control thread; handlers run on the
 // connection threads, several at a time.

@@ -198,7 +198,7 @@ void record_lines(const toml::table& root, std::map<std::string, std::size_t>& o
 Result<ServerConfig> parse_server_config(std::string_view text, std::string_view source,
                                          const std::filesystem::path& base_dir) {
   // Debian's toml++ is built with exceptions: configuration loading is a boundary where
-  // STYLE.md §4 allows them; the parse error becomes a Result here.
+  // docs/conventions.md "Errors" allows them; the parse error becomes a Result here.
   toml::table root;
   try {
     root = toml::parse(text, source);

@@ -1,7 +1,7 @@
 // Bad input must be counted and dropped, never crash, hang or invent records (issue F2 "Bad
 // input"): the malformed corpus folder, and truncated and bit-flipped variants of every corpus
-// capture generated here with a seeded RNG (reproducible; STYLE.md §9). Run under ASan/UBSan in
-// the asan build.
+// capture generated here with a seeded RNG (reproducible; docs/conventions.md "Tests"). Run
+// under ASan/UBSan in the asan build.
 #include <gtest/gtest.h>
 
 #include <random>

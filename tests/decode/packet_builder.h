@@ -1,6 +1,6 @@
 #pragma once
-// Builds small export packets inline, big-endian, for the decoder unit tests (STYLE.md §9:
-// small packets inline as bytes). set_begin()/set_end() patch set and message lengths.
+// Builds small export packets inline, big-endian, for the decoder unit tests (docs/conventions.md
+// "Tests": small packets inline as bytes). set_begin()/set_end() patch set and message lengths.
 
 #include <cstddef>
 #include <cstdint>

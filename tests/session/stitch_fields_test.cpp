@@ -1,5 +1,6 @@
-// The registry's promise for stitching (STYLE.md §6): every stored field that both one-way flows
-// and sessions have (Scope::Both in core/fields.def) survives stitching. The test walks the
+// The registry's promise for stitching (docs/conventions.md "The field registry"): every stored
+// field that both one-way flows and sessions have (Scope::Both in core/fields.def) survives
+// stitching. The test walks the
 // registry, so a row added there without the stitcher carrying it fails here.
 #include <gtest/gtest.h>
 

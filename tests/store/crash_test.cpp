@@ -1,9 +1,9 @@
-// Crash test (STYLE.md §9, leveldb's fault_injection_test in spirit): a child process writes
-// batches and reports, through a pipe, every batch that durable_sequence() says is synced; the
-// parent SIGKILLs it at a random moment, reopens the store and checks that every acknowledged
-// session is there exactly once and nothing is there twice. Rounds accumulate in one directory,
-// so recovery also runs over the leftovers of earlier crashes (cut WAL tails, stray segments of
-// interrupted flushes). FLOWSCOPE_CRASH_ROUNDS sets the number of rounds (default 20).
+// Crash test (docs/conventions.md "Tests", docs/storage.md "Flush and recovery"): a child
+// process writes batches and reports, through a pipe, every batch that durable_sequence() says is
+// synced; the parent SIGKILLs it at a random moment, reopens the store and checks that every
+// acknowledged session is there exactly once and nothing is there twice. Rounds accumulate in one
+// directory, so recovery also runs over the leftovers of earlier crashes (cut WAL tails, stray
+// segments of interrupted flushes). FLOWSCOPE_CRASH_ROUNDS sets the number of rounds (default 20).
 #include <sys/wait.h>
 
 #include <chrono>
