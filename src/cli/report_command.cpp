@@ -1,6 +1,6 @@
 // `flowscope report volume|detail`: trafMon's synthesis and detail reports (docs/reports.md) as
-// PDF, self-contained HTML and JSON, from a local store. The questions and the drawing are in
-// src/report (the checks against trafMon's choices, the period and the files in
+// PDF, self-contained HTML and JSON, from a local store (-d) or a server (-srv). The questions and
+// the drawing are in src/report (the checks against trafMon's choices, the period and the files in
 // report/report_run.h); this file reads the options, calls them and prints.
 #include <filesystem>
 #include <iostream>
@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/server_login.h"
+#include "server/remote_report_source.h"
 
 #include "report/report_run.h"
 #include "report/volume_report.h"
@@ -20,23 +22,39 @@ namespace {
 
 struct ReportOptions {
   report::ReportRequest request;
+  ServerLogin login;  // -srv: the numbers come from a server (docs/reports.md "Over a server")
   std::string patterns;
   bool quiet = false;
   bool explain = false;
 };
 
-// The plan of the request and the store it reads (report/report_run.h).
+// The plan of the request and where its numbers come from: the store it reads (-d) or a
+// server (-srv) (report/report_run.h, server/remote_report_source.h).
 struct Context {
   report::ReportPlan plan;
   std::unique_ptr<store::EmbeddedStore> store;
+  std::unique_ptr<report::ReportSource> source;
+  const report::BackendSource* local = nullptr;  // for --explain
 };
 
 Context resolve(const ReportOptions& opt, bool detail) {
-  auto plan = report::plan_report(opt.request, detail);
+  report::ReportRequest request = opt.request;
+  request.server = opt.login.server;
+  auto plan = report::plan_report(request, detail);
   if (!plan) throw UserError{plan.error().message, kExitUsage};
-  auto s = report::open_report_store(opt.request.dir);
+  Context c{std::move(*plan), nullptr, nullptr};
+  if (!request.server.empty()) {
+    c.source = std::make_unique<server::RemoteReportSource>(connect_server(opt.login),
+                                                            "-srv " + request.server);
+    return c;
+  }
+  auto s = report::open_report_store(request.dir);
   if (!s) throw UserError{s.error().message};
-  return Context{std::move(*plan), std::move(*s)};
+  c.store = std::move(*s);
+  auto local = std::make_unique<report::BackendSource>(*c.store, c.plan.exec, "-d " + request.dir);
+  c.local = local.get();
+  c.source = std::move(local);
+  return c;
 }
 
 void write_all(const report::Report& rep, const std::filesystem::path& dir, const std::string& base,
@@ -52,15 +70,17 @@ void progress(const ReportOptions& opt, const std::string& what) {
 void run_volume(const ReportOptions& opt) {
   Context c = resolve(opt, false);
   const report::VolumeOptions& v = c.plan.volume;
-  report::BackendSource source(*c.store, c.plan.exec, "-d " + opt.request.dir);
+  report::ReportSource& source = *c.source;
   progress(opt, fmt::format("{} report over {} .. {}", opt.request.type,
                             format_time(time_from_ms(v.begin_ms), v.zone),
                             format_time(time_from_ms(v.end_ms), v.zone)));
   auto rep = report::build_volume_report(source, v, c.plan.groups.get());
   if (!rep) throw UserError{rep.error().message};
   write_all(*rep, c.plan.out, "volume-" + opt.request.type, c.plan.formats);
-  if (opt.explain) {
-    const auto& s = source.scanned();
+  if (opt.explain && c.local == nullptr) {
+    std::cerr << "report: --explain counts what a local store reads; over -srv the server reads\n";
+  } else if (opt.explain) {
+    const auto& s = c.local->scanned();
     std::cerr << fmt::format("report: blocks {} read, {} skipped; rows {} read\n",
                              s.blocks - s.blocks_skipped, s.blocks_skipped, s.rows_read);
   }
@@ -70,8 +90,8 @@ void run_detail(const ReportOptions& opt) {
   Context c = resolve(opt, true);
   auto patterns = report::read_host_patterns(opt.patterns);
   if (!patterns) throw UserError{patterns.error().message, kExitUsage};
-  report::BackendSource source(*c.store, c.plan.exec, "-d " + opt.request.dir);
-  auto reps = report::build_detail_reports(source, *patterns, c.plan.volume, c.plan.groups.get());
+  auto reps =
+      report::build_detail_reports(*c.source, *patterns, c.plan.volume, c.plan.groups.get());
   if (!reps) throw UserError{reps.error().message};
   const std::string root = std::filesystem::path(opt.patterns).stem().string();
   for (const auto& d : *reps) {
@@ -101,8 +121,7 @@ void add_shared(CLI::App* cmd, ReportOptions& o) {
   cmd->add_option("--end", o.request.end, "End of the period; a date alone includes that day");
   cmd->add_option("--out", o.request.out, "Output directory (default reports/YYYY/MM/DD of today)");
   cmd->add_option("-d,--dir", o.request.dir, "Data directory of the store");
-  cmd->add_option("--srv", o.request.server,
-                  "A flowscope server instead of -d (not supported yet)");
+  add_server_options(cmd, o.login);
   cmd->add_option("--groups", o.request.groups,
                   "IP groups (TOML or ipInfo.ini) giving locations and activities");
   cmd->add_option("--format", o.request.formats, "Files to write: pdf, html, json, joined by ','")
@@ -147,7 +166,9 @@ void register_report(CLI::App& app) {
       "  flowscope report volume -d data --type conversation --threshold 10000 \\\n"
       "      --start 2026-11-01 --end 2026-11-30 --out /srv/www/reports\n"
       "  flowscope report volume -d data --host 'Physics instruments' --groups groups.toml "
-      "--format pdf,html,json");
+      "--format pdf,html,json\n"
+      "  flowscope report volume -srv collector.example.net -un alice --groups groups.toml\n"
+      "      (the numbers come from the server, within alice's data permissions)");
   volume->callback([vo] { run_volume(*vo); });
 
   auto de = std::make_shared<ReportOptions>();

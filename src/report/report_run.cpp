@@ -103,13 +103,12 @@ Result<ReportPlan> plan_report(const ReportRequest& opt, bool detail) {
     c.formats.push_back(f);
     pos = comma + 1;
   }
-  if (!opt.server.empty()) {
-    return invalid(
-        "-srv: reports over a server are not supported yet; run the report where the "
-        "store is (-d DATADIR), or let `flowscope serve` schedule it "
-        "(docs/reports.md)");
+  if (!opt.server.empty() && !opt.dir.empty()) {
+    return invalid("give -d DATADIR (a local store) or -srv HOST (a server), not both");
   }
-  if (opt.dir.empty()) return invalid("give the data directory with -d DATADIR");
+  if (opt.dir.empty() && opt.server.empty()) {
+    return invalid("give the data directory with -d DATADIR, or a server with -srv HOST -un USER");
+  }
   c.exec.filter.time = c.time;
   if (opt.out.empty()) {
     const auto local = date::floor<date::days>(c.time.now + zone->offset_at(c.time.now));

@@ -1,7 +1,10 @@
 // `flowscope report -srv` (docs/reports.md "Over a server"): a report built over the query
 // protocol's typed answers (server/remote_report_source.h) has the same numbers as the same
 // report built from the store itself, and the server applies the user's data permissions.
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -67,7 +70,7 @@ TEST_F(RemoteReportTest, SameNumbersAsFromTheStore) {
     const std::string g = without_origin(report::to_json(*got), "-srv REMOTE");
     EXPECT_EQ(g, w) << report::volume_type_name(type);
     EXPECT_NE(w.find("ORIGIN"), std::string::npos);  // the notes name where numbers came from
-    EXPECT_GT(w.size(), 2000u) << w;                  // tables with rows, not an empty shell
+    EXPECT_GT(w.size(), 2000u) << w;                 // tables with rows, not an empty shell
   }
 }
 
@@ -83,6 +86,45 @@ TEST_F(RemoteReportTest, TheServerAppliesTheUsersPermissions) {
   ASSERT_TRUE(campus) << campus.error().message;
   EXPECT_GT(all->total.sessions, campus->total.sessions);
   EXPECT_GT(campus->total.sessions, 0u);
+}
+
+// The command line: `report volume -srv` writes the same JSON report as `report volume -d` on
+// the server's store (the notes aside), and refuses -d with -srv.
+TEST_F(RemoteReportTest, TheCommandOverASrvWritesTheSameReport) {
+  const std::string srv = "127.0.0.1:" + std::to_string(server_->query_port());
+  const std::vector<std::string> common = {
+      "--type",   "operator",   "--start",  "2026-09-20",
+      "--end",    "2026-09-21", "--groups", groups_file_.string(),
+      "--format", "json",       "-q"};
+  auto run = [&](std::vector<std::string> where, const std::string& out) {
+    std::vector<std::string> args = {"report", "volume"};
+    args.insert(args.end(), where.begin(), where.end());
+    args.insert(args.end(), common.begin(), common.end());
+    args.insert(args.end(), {"--out", (dir_ / out).string()});
+    return flowscope::testing::run_flowscope(args);
+  };
+  auto remote = run({"-srv", srv, "-un", "admin", "-up", "adminpw"}, "remote");
+  ASSERT_EQ(remote.exit_code, 0) << remote.err;
+  auto local = run({"-d", (dir_ / "data").string()}, "local");
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return nlohmann::json::parse(in, nullptr, false);
+  };
+  nlohmann::json r = read(dir_ / "remote" / "volume-operator.json");
+  nlohmann::json l = read(dir_ / "local" / "volume-operator.json");
+  ASSERT_FALSE(r.is_discarded());
+  ASSERT_FALSE(l.is_discarded());
+  r.erase("generated");  // the wall clock of each run
+  l.erase("generated");
+  EXPECT_EQ(without_origin(r, "-srv " + srv), without_origin(l, "-d " + (dir_ / "data").string()));
+  EXPECT_NE(r.dump().find("-srv " + srv), std::string::npos);
+
+  auto both = run({"-srv", srv, "-d", (dir_ / "data").string()}, "both");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+  auto wrong = run({"-srv", srv, "-un", "admin", "-up", "nope"}, "wrong");
+  EXPECT_NE(wrong.exit_code, 0);
 }
 
 TEST(TypedJson, StatResultsRoundTripAndBadAnswersAreNamed) {
