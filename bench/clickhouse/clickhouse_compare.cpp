@@ -16,10 +16,11 @@
 
 #include "clickhouse/clickhouse_backend.h"
 #include "core/time.h"
-#include "gen/flow_model.h"
 #include "query/executor.h"
 #include "session/stitcher.h"
 #include "store/embedded_store.h"
+
+#include "gen/flow_model.h"
 
 namespace {
 

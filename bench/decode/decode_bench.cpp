@@ -64,7 +64,8 @@ void BM_DecodeNetflowV9(benchmark::State& state) {
       "netflow/dat/netflow9_test_macaddr_data.dat");
 }
 void BM_DecodeIpfix(benchmark::State& state) {
-  run(state, {"ipfix/dat/ipfix_test_mikrotik_tpl.dat"}, "ipfix/dat/ipfix_test_mikrotik_data258.dat");
+  run(state, {"ipfix/dat/ipfix_test_mikrotik_tpl.dat"},
+      "ipfix/dat/ipfix_test_mikrotik_data258.dat");
 }
 void BM_DecodeIpfixIpv6(benchmark::State& state) {
   run(state, {"ipfix/dat/ipfix_test_openbsd_pflow_tpl.dat"},

@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -26,6 +25,7 @@
 #include <vector>
 
 #include <pcap/pcap.h>
+#include <unistd.h>
 
 namespace {
 
@@ -186,8 +186,8 @@ int main(int argc, char** argv) {
       if (due > elapsed) {
         std::this_thread::sleep_for(std::chrono::duration<double>(due - elapsed));
       }
-      burst = std::max<std::size_t>(1, std::min<std::size_t>(kBurst, static_cast<std::size_t>(
-                                                                         rate / 1000) + 1));
+      burst = std::max<std::size_t>(
+          1, std::min<std::size_t>(kBurst, static_cast<std::size_t>(rate / 1000) + 1));
     }
     if (seconds <= 0) burst = std::min<std::size_t>(burst, datagrams.size() - sent);
     for (std::size_t i = 0; i < burst; ++i) {
@@ -195,7 +195,8 @@ int main(int argc, char** argv) {
       Datagram& d = datagrams[index % datagrams.size()];
       const std::uint64_t pass = index / datagrams.size();
       if (auto [time_at, seq_at] = header_fields(d.payload); time_at != 0) {
-        put32(d.payload.data() + time_at, static_cast<std::uint32_t>(d.unix_secs + pass * pass_secs));
+        put32(d.payload.data() + time_at,
+              static_cast<std::uint32_t>(d.unix_secs + pass * pass_secs));
         put32(d.payload.data() + seq_at,
               static_cast<std::uint32_t>(d.sequence + pass * pass_sequence));
       }
@@ -213,7 +214,8 @@ int main(int argc, char** argv) {
   }
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "replay: %llu datagrams (%llu flows) in %.2f s: %.0f datagrams/s, %.0f flows/s\n",
+  std::fprintf(stderr,
+               "replay: %llu datagrams (%llu flows) in %.2f s: %.0f datagrams/s, %.0f flows/s\n",
                static_cast<unsigned long long>(sent), static_cast<unsigned long long>(records),
                took, static_cast<double>(sent) / took, static_cast<double>(records) / took);
   ::close(fd);

@@ -42,8 +42,9 @@ py::object python_value(const Column& col, std::size_t row) {
           if (t == FieldType::Time) {
             // A datetime in UTC, as pandas and the datetime module expect.
             py::object dt = py::module_::import("datetime");
-            return dt.attr("datetime").attr("fromtimestamp")(
-                static_cast<double>(v[row]) / 1000.0, dt.attr("timezone").attr("utc"));
+            return dt.attr("datetime")
+                .attr("fromtimestamp")(static_cast<double>(v[row]) / 1000.0,
+                                       dt.attr("timezone").attr("utc"));
           }
           return py::int_(v[row]);
         } else if constexpr (std::is_same_v<V, std::vector<std::uint8_t>> ||
@@ -93,12 +94,14 @@ py::dict batch_columns(const std::shared_ptr<const SessionBatch>& batch,
   const std::size_t rows = batch->size();
   // The capsule owns a reference to the batch: arrays that view its memory keep it alive.
   auto* keep = new std::shared_ptr<const SessionBatch>(batch);
-  py::capsule owner(keep, [](void* p) { delete static_cast<std::shared_ptr<const SessionBatch>*>(p); });
+  py::capsule owner(keep,
+                    [](void* p) { delete static_cast<std::shared_ptr<const SessionBatch>*>(p); });
   for (FieldId f : fields) {
     const std::string name(field_info(f).name);
     const py::dtype dtype(numpy_type(f));
     if (!batch->has_column(f)) {
-      out[py::str(name)] = py::array(dtype, std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows)});
+      out[py::str(name)] =
+          py::array(dtype, std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows)});
       continue;
     }
     const Column& col = batch->column(f);
@@ -120,7 +123,8 @@ py::dict batch_columns(const std::shared_ptr<const SessionBatch>& batch,
         col.data());
     // Zero-copy: the array is a read-only view of the column.
     py::array view(dtype, std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows)},
-                   std::vector<py::ssize_t>{static_cast<py::ssize_t>(dtype.itemsize())}, data, owner);
+                   std::vector<py::ssize_t>{static_cast<py::ssize_t>(dtype.itemsize())}, data,
+                   owner);
     py::detail::array_proxy(view.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
     out[py::str(name)] = view;
   }

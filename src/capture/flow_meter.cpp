@@ -155,7 +155,7 @@ std::uint64_t MeterStats::malformed_total() const {
 }
 
 FlowMeter::FlowMeter(MeterConfig config)
-    : config_(std::move(config)),
+    : config_(config),
       lru_head_(kNone),
       lru_tail_(kNone),
       age_head_(kNone),

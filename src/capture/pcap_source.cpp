@@ -173,8 +173,7 @@ Result<PcapSource> PcapSource::open(const std::string& path) {
 }
 
 Result<PcapSource> PcapSource::open_live(const std::string& interface, int snap_length,
-                                         bool promiscuous, int timeout_ms,
-                                         int buffer_bytes) {
+                                         bool promiscuous, int timeout_ms, int buffer_bytes) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p = pcap_create(interface.c_str(), errbuf);
   if (p == nullptr) return Error{ErrorCode::Io, "interface " + interface + ": " + errbuf};

@@ -22,7 +22,6 @@
 namespace flowscope::cli {
 namespace {
 
-
 struct CaptureOptions {
   std::vector<std::string> files;
   std::string interface;

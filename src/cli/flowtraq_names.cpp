@@ -111,7 +111,8 @@ std::vector<std::string> flowtraq_program_args(const std::string& program,
   }
   out.push_back("--flowtraq-cli");
   // FlowTraq's tools always talk to a server, localhost unless -srv says otherwise.
-  if (!has_any(args, {"-srv", "--srv", "-d", "--dir"})) out.insert(out.end(), {"--srv", "localhost"});
+  if (!has_any(args, {"-srv", "--srv", "-d", "--dir"}))
+    out.insert(out.end(), {"--srv", "localhost"});
   out.insert(out.end(), args.begin(), args.end());
   return out;
 }
@@ -121,9 +122,8 @@ std::string flowtraq_header(std::string_view line) {
   std::size_t begin = 0;
   while (true) {
     const std::size_t comma = line.find(',', begin);
-    const std::string_view cell =
-        line.substr(begin, comma == std::string_view::npos ? std::string_view::npos
-                                                           : comma - begin);
+    const std::string_view cell = line.substr(
+        begin, comma == std::string_view::npos ? std::string_view::npos : comma - begin);
     const bool cr = !cell.empty() && cell.back() == '\r';
     out += keyword_of(cr ? cell.substr(0, cell.size() - 1) : cell);
     if (cr) out.push_back('\r');

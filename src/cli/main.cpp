@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <memory>
 #include <optional>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   }
   // Invoked as ftsq, ftstat or ftum (the installed links): FlowTraq's command lines.
   std::vector<std::string> raw(argv, argv + argc);
-  const std::optional<std::string> flowtraq = argc > 0 ? cli::flowtraq_program(argv[0]) : std::nullopt;
+  const std::optional<std::string> flowtraq =
+      argc > 0 ? cli::flowtraq_program(argv[0]) : std::nullopt;
   if (flowtraq) raw = cli::flowtraq_program_args(*flowtraq, {raw.begin() + 1, raw.end()});
   // Their CSV headers are FlowTraq's keywords (CLNIP, SRVPORT, ...).
   std::unique_ptr<std::streambuf> keyword_buf;

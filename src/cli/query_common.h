@@ -34,7 +34,7 @@ struct CommonQueryOptions {
   bool no_progress = false;
   bool explain = false;
   unsigned threads = 0;  // scan threads (0: one per hardware thread)
-  ServerLogin server;  // -srv: run on a flowscope server (cli/remote_query.h)
+  ServerLogin server;    // -srv: run on a flowscope server (cli/remote_query.h)
 };
 
 // Adds the shared options to `cmd`.

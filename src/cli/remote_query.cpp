@@ -10,7 +10,7 @@
 namespace flowscope::cli {
 
 nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOptions& opt,
-                const nlohmann::json& extra) {
+                          const nlohmann::json& extra) {
   std::string output = opt.csv ? "csv" : opt.csv_header ? "csv+" : opt.json ? "json" : "table";
   if (!opt.output.empty()) output = opt.output;
   nlohmann::json request = extra;
@@ -35,8 +35,8 @@ nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const Comm
     const std::string filter = request["spec"].value("filter", std::string());
     if (done.error().where && done.error().where->offset <= filter.size()) {
       Error e = done.error();
-      if (const auto colon = e.message.find(": "); m.rfind("Parse", 0) == 0 &&
-                                                   colon != std::string::npos) {
+      if (const auto colon = e.message.find(": ");
+          m.rfind("Parse", 0) == 0 && colon != std::string::npos) {
         e.message = e.message.substr(colon + 2);  // "Parse: expected ..." -> "expected ..."
       }
       const bool nfdump = request["spec"].value("syntax", std::string()) == "nfdump";

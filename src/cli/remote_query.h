@@ -15,6 +15,6 @@ namespace flowscope::cli {
 // Returns the server's final (Done) frame. Throws UserError: connection or login refused
 // (exit 1), a bad filter or spec (exit 2).
 nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const CommonQueryOptions& opt,
-                const nlohmann::json& extra = nlohmann::json::object());
+                          const nlohmann::json& extra = nlohmann::json::object());
 
 }  // namespace flowscope::cli

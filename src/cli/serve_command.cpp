@@ -5,8 +5,6 @@
 // Under systemd (Type=notify) it reports READY, RELOADING, STOPPING and the watchdog.
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +19,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "core/log.h"

@@ -1,7 +1,6 @@
 #include "core/log.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +8,7 @@
 #include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <unistd.h>
 
 namespace flowscope {
 namespace {

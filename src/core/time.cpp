@@ -456,12 +456,11 @@ std::optional<Result<TimeWindow>> navigation_window(std::string_view t, std::siz
   const auto today = floor<days>(local_now);
   const date::year_month_day ymd{today};
   if (low == "this hour" || low == "this minute") {
-    const LocalMs first = low == "this hour" ? LocalMs(floor<hours>(local_now))
-                                             : LocalMs(floor<minutes>(local_now));
-    const LocalMs last = first + (low == "this hour" ? milliseconds(hours(1))
-                                                     : milliseconds(minutes(1)));
-    return Result<TimeWindow>(
-        TimeWindow{lenient_instant(first, ctx), lenient_instant(last, ctx)});
+    const LocalMs first =
+        low == "this hour" ? LocalMs(floor<hours>(local_now)) : LocalMs(floor<minutes>(local_now));
+    const LocalMs last =
+        first + (low == "this hour" ? milliseconds(hours(1)) : milliseconds(minutes(1)));
+    return Result<TimeWindow>(TimeWindow{lenient_instant(first, ctx), lenient_instant(last, ctx)});
   }
   if (low == "this day") {
     return Result<TimeWindow>(TimeWindow{lenient_instant(LocalMs(today), ctx),
@@ -470,13 +469,12 @@ std::optional<Result<TimeWindow>> navigation_window(std::string_view t, std::siz
   if (low == "this month" || low == "this year") {
     const date::year_month_day first =
         low == "this month" ? ymd.year() / ymd.month() / 1 : ymd.year() / 1 / 1;
-    const date::year_month_day last = low == "this month"
-                                          ? date::year_month_day(first.year() / first.month() / 1 +
-                                                                 date::months(1))
-                                          : (first.year() + date::years(1)) / 1 / 1;
-    return Result<TimeWindow>(
-        TimeWindow{lenient_instant(LocalMs(date::local_days(first)), ctx),
-                   lenient_instant(LocalMs(date::local_days(last)), ctx)});
+    const date::year_month_day last =
+        low == "this month"
+            ? date::year_month_day(first.year() / first.month() / 1 + date::months(1))
+            : (first.year() + date::years(1)) / 1 / 1;
+    return Result<TimeWindow>(TimeWindow{lenient_instant(LocalMs(date::local_days(first)), ctx),
+                                         lenient_instant(LocalMs(date::local_days(last)), ctx)});
   }
   // last [N] month(s) / year(s): the calendar span up to now (the day clamped to the month's
   // last: on 31 March, last month begins on 28 or 29 February).

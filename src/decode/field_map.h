@@ -56,9 +56,9 @@ inline constexpr auto kWireMap = detail::make_wire_map();
 
 // The flow field an IPFIX IE / NetFlow v9 type maps to (enterprise 0 only).
 constexpr std::optional<FieldId> field_for_wire_id(std::uint16_t wire_id) {
-  auto it = std::lower_bound(
-      kWireMap.begin(), kWireMap.end(), wire_id,
-      [](const WireMapEntry& e, std::uint16_t id) { return e.wire_id < id; });
+  auto it =
+      std::lower_bound(kWireMap.begin(), kWireMap.end(), wire_id,
+                       [](const WireMapEntry& e, std::uint16_t id) { return e.wire_id < id; });
   if (it == kWireMap.end() || it->wire_id != wire_id) return std::nullopt;
   return it->field;
 }
@@ -86,8 +86,8 @@ inline void set_ip_impl(FlowBatch& batch, std::size_t row, const IpAddress& valu
 // Fields of another type are left untouched (a compiled template never asks for that).
 inline void set_int(FlowBatch& batch, FieldId id, std::size_t row, std::uint64_t value) {
   switch (id) {
-#define FLOWSCOPE_FIELD(fid, ...)                                  \
-  case FieldId::fid:                                               \
+#define FLOWSCOPE_FIELD(fid, ...)                          \
+  case FieldId::fid:                                       \
     detail::set_int_impl<FieldId::fid>(batch, row, value); \
     break;
 #include "core/fields.def"
@@ -97,8 +97,8 @@ inline void set_int(FlowBatch& batch, FieldId id, std::size_t row, std::uint64_t
 
 inline void set_ip(FlowBatch& batch, FieldId id, std::size_t row, const IpAddress& value) {
   switch (id) {
-#define FLOWSCOPE_FIELD(fid, ...)                                 \
-  case FieldId::fid:                                              \
+#define FLOWSCOPE_FIELD(fid, ...)                         \
+  case FieldId::fid:                                      \
     detail::set_ip_impl<FieldId::fid>(batch, row, value); \
     break;
 #include "core/fields.def"

@@ -54,8 +54,7 @@ std::size_t IpfixDecoder::decode(std::span<const std::byte> datagram, const IpAd
   // RFC 7011 §3.1: the sequence counts data records sent before this message, options data
   // records included (they are data records of an options template).
   data_records += st.options_records - options_before;
-  sequences_.observe(ctx.key, sequence, static_cast<std::uint32_t>(data_records), std::nullopt,
-                     st);
+  sequences_.observe(ctx.key, sequence, static_cast<std::uint32_t>(data_records), std::nullopt, st);
   return batch.size() - before;
 }
 

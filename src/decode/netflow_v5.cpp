@@ -19,7 +19,7 @@ struct Layout {
   std::size_t tos_at;
   bool has_as_and_masks;  // src_as@40, dst_as@42, src_mask@44, dst_mask@45
   bool has_sequence;
-  bool has_engine;        // v5: engine type/id and sampling interval at header offset 20
+  bool has_engine;  // v5: engine type/id and sampling interval at header offset 20
 };
 
 constexpr Layout kV1{1, 16, 48, 24, 40, 38, 39, false, false, false};
@@ -37,8 +37,8 @@ const Layout* layout_for(std::uint16_t version) {
 
 }  // namespace
 
-std::size_t NetflowV5Decoder::decode(std::span<const std::byte> datagram,
-                                     const IpAddress& exporter, FlowBatch& batch) {
+std::size_t NetflowV5Decoder::decode(std::span<const std::byte> datagram, const IpAddress& exporter,
+                                     FlowBatch& batch) {
   ExporterStats& st = stats_.of(exporter);
   ++st.packets;
   ByteReader r(datagram);
@@ -90,9 +90,7 @@ std::size_t NetflowV5Decoder::decode(std::span<const std::byte> datagram,
   };
   for (std::size_t record_idx = 0; record_idx < records; ++record_idx) {
     ByteReader rec = r.take(layout->record_size);
-    auto at = [&](std::size_t offset) {
-      return static_cast<std::uint8_t>(rec.rest()[offset]);
-    };
+    auto at = [&](std::size_t offset) { return static_cast<std::uint8_t>(rec.rest()[offset]); };
     const std::size_t row = batch.add_row();
     batch.set<FieldId::SrcAddr>(row, IpAddress::v4(rec.u32be()));
     batch.set<FieldId::DstAddr>(row, IpAddress::v4(rec.u32be()));

@@ -17,8 +17,8 @@ constexpr std::uint16_t kFirstDataFlowset = 256;
 
 }  // namespace
 
-std::size_t NetflowV9Decoder::decode(std::span<const std::byte> datagram,
-                                     const IpAddress& exporter, FlowBatch& batch) {
+std::size_t NetflowV9Decoder::decode(std::span<const std::byte> datagram, const IpAddress& exporter,
+                                     FlowBatch& batch) {
   ExporterStats& st = stats_.of(exporter);
   ++st.packets;
   ByteReader r(datagram);

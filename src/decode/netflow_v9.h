@@ -15,8 +15,7 @@ namespace flowscope::decode {
 
 class NetflowV9Decoder {
  public:
-  NetflowV9Decoder(TemplateEngine& engine, DecodeStats& stats)
-      : engine_(engine), stats_(stats) {}
+  NetflowV9Decoder(TemplateEngine& engine, DecodeStats& stats) : engine_(engine), stats_(stats) {}
 
   // REQUIRES: the version word is 9. Returns the records appended (including buffered data
   // sets that a template in this packet released).
@@ -26,8 +25,7 @@ class NetflowV9Decoder {
  private:
   void template_flowset(const ExportContext& ctx, std::span<const std::byte> body,
                         FlowBatch& batch);
-  void options_flowset(const ExportContext& ctx, std::span<const std::byte> body,
-                       FlowBatch& batch);
+  void options_flowset(const ExportContext& ctx, std::span<const std::byte> body, FlowBatch& batch);
 
   TemplateEngine& engine_;
   DecodeStats& stats_;

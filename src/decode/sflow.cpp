@@ -68,7 +68,7 @@ bool read_sampled_header(ByteReader& r, bool v5, FlowSample& s) {
   if (v5) r.u32be();  // stripped: bytes removed from the frame (e.g. the FCS)
   auto header = read_opaque(r);
   if (r.failed()) return false;
-  LinkType link = protocol == 1 ? LinkType::Ethernet
+  LinkType link = protocol == 1                      ? LinkType::Ethernet
                   : protocol == 11 || protocol == 12 ? LinkType::Raw
                                                      : LinkType::Null;
   if (link == LinkType::Null) return true;  // another link type: no addresses to report
@@ -370,7 +370,7 @@ std::size_t SflowDecoder::decode(const Datagram& datagram, DecodeStats& stats, F
       }
     } else {
       ++es.counter_samples;
-      sample.u32be();        // sequence number
+      sample.u32be();  // sequence number
       if (expanded) sample.u32be();
       sample.u32be();  // source id (index)
       if (version == 5) {
@@ -394,9 +394,17 @@ std::size_t SflowDecoder::decode(const Datagram& datagram, DecodeStats& stats, F
         // vlan counters replace if_counters (28 bytes). 100BaseVG is not supported.
         InterfaceCounters c;
         switch (counters_type) {
-          case 1: case 4: case 6: ok = read_if_counters(sample, c); break;
-          case 2: ok = read_if_counters(sample, c); sample.skip(52); break;
-          case 3: ok = read_if_counters(sample, c); sample.skip(72); break;
+          case 1:
+          case 4:
+          case 6: ok = read_if_counters(sample, c); break;
+          case 2:
+            ok = read_if_counters(sample, c);
+            sample.skip(52);
+            break;
+          case 3:
+            ok = read_if_counters(sample, c);
+            sample.skip(72);
+            break;
           case 7: sample.skip(28); break;
           default: ok = false; break;
         }
@@ -408,7 +416,8 @@ std::size_t SflowDecoder::decode(const Datagram& datagram, DecodeStats& stats, F
       ok = ok && !sample.failed();
     }
     if (!ok) {
-      stats.count(agent, version == 5 ? DecodeError::SflowBadSample : DecodeError::SflowUnknownFormat);
+      stats.count(agent,
+                  version == 5 ? DecodeError::SflowBadSample : DecodeError::SflowUnknownFormat);
       if (version != 5) break;
       continue;
     }

@@ -21,7 +21,7 @@ namespace flowscope::decode {
 struct InterfaceCounters {
   std::uint32_t if_index = 0;
   std::uint32_t if_type = 0;
-  std::uint64_t if_speed = 0;  // bits/s
+  std::uint64_t if_speed = 0;   // bits/s
   std::uint32_t direction = 0;  // 0 unknown, 1 full duplex, 2 half, 3 in, 4 out
   std::uint32_t status = 0;     // bit 0 admin up, bit 1 oper up
   std::uint64_t in_octets = 0;

@@ -88,8 +88,8 @@ Result<void> TemplateEngine::save(const std::filesystem::path& path) const {
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
-    return Error{ErrorCode::Io, "cannot rename " + tmp.string() + " to " + path.string() + ": " +
-                                    ec.message()};
+    return Error{ErrorCode::Io,
+                 "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message()};
   }
   return ok();
 }

@@ -26,8 +26,8 @@ std::string value_text(const FieldInfo& info, const FilterValue& v) {
     if (info.type == FieldType::Time) return fmt::format("{:013d}", *t);
     // Durations read back as seconds (TTIME == 2.5): exact milliseconds as decimal seconds.
     if (info.type == FieldType::Duration) {
-      const std::uint64_t mag = *t < 0 ? 0 - static_cast<std::uint64_t>(*t)
-                                       : static_cast<std::uint64_t>(*t);
+      const std::uint64_t mag =
+          *t < 0 ? 0 - static_cast<std::uint64_t>(*t) : static_cast<std::uint64_t>(*t);
       return fmt::format("{}{}.{:03d}", *t < 0 ? "-" : "", mag / 1000, mag % 1000);
     }
     return std::to_string(*t);

@@ -134,9 +134,9 @@ class Merger {
            std::span<const U128> uniques) {
     bool inserted = true;
     const std::uint32_t g =
-        direct_ ? table_.append_distinct(key)
-                : table_.find_or_insert(key, store::FlatKeyTable::hash_words(key, words_),
-                                        inserted);
+        direct_
+            ? table_.append_distinct(key)
+            : table_.find_or_insert(key, store::FlatKeyTable::hash_words(key, words_), inserted);
     if (inserted) {
       totals_.emplace_back();
       if (spec_.count == CountKind::Unique) {
@@ -287,8 +287,8 @@ void Merger::finish(StatResult& result) {
   const std::size_t shown = spec_.top == 0 ? n : std::min<std::size_t>(n, spec_.top);
   // Top-N selection: only the shown groups are sorted.
   if (shown < n) {
-    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown),
-                     order.end(), ranks_before);
+    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
+                     ranks_before);
   }
   std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), ranks_before);
 
@@ -374,7 +374,7 @@ void add_fixed(Merger& m, const StatSpec& spec, const StatVariant& var,
       if (((src[0] >> fi) & 1u) == 0) continue;
       const std::uint64_t* v = src + agg.word_offset(fi);
       const FieldType t = field_info(req.group_by[fi]).type;
-      uniques[nu++] = t == FieldType::Ip ? U128{v[0], v[1]}
+      uniques[nu++] = t == FieldType::Ip               ? U128{v[0], v[1]}
                       : kind_of(t) == ItemKind::Signed ? U128{0, v[0] ^ store::kSignFlip}
                                                        : U128{0, v[0]};
     }
@@ -434,12 +434,11 @@ void merge_stat(const StatSpec& spec, std::span<const VariantRows> inputs, StatR
   // Aggregation rows are distinct (group, value) pairs: one row is one distinct value unless
   // two sides, network masks, two counted fields or buckets can repeat a value in a group.
   const bool masked_items = std::any_of(spec.group_by.begin(), spec.group_by.end(), has_mask);
-  const bool need_sets =
-      inputs.size() > 1 || masked_items || spec.bucket_ms > 0 ||
-      (!inputs.empty() && inputs[0].variant->unique_fields.size() > 1);
+  const bool need_sets = inputs.size() > 1 || masked_items || spec.bucket_ms > 0 ||
+                         (!inputs.empty() && inputs[0].variant->unique_fields.size() > 1);
   // The rows are the groups: one variant grouped by exactly the group items.
-  const bool direct = inputs.size() == 1 && !masked_items && spec.count != CountKind::Unique &&
-                      spec.bucket_ms == 0;
+  const bool direct =
+      inputs.size() == 1 && !masked_items && spec.count != CountKind::Unique && spec.bucket_ms == 0;
   Merger m(spec, need_sets, direct);
   std::size_t rows = 0;
   for (const VariantRows& in : inputs) {

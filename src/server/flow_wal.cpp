@@ -1,14 +1,13 @@
 #include "server/flow_wal.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <variant>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "store/file_util.h"
@@ -267,8 +266,8 @@ Result<std::uint64_t> FlowWal::append(const FlowBatch& flows, std::uint16_t work
   std::memcpy(h + 14, &watermark, 8);
   // The checksum covers the header fields before it and the payload.
   std::string_view covered(h, 22);
-  std::uint64_t sum = store::checksum(covered) ^
-                      store::checksum(std::string_view(h + kRecordHeader, size));
+  std::uint64_t sum =
+      store::checksum(covered) ^ store::checksum(std::string_view(h + kRecordHeader, size));
   std::memcpy(h + 22, &sum, 8);
   if (!write_all(fd_, buffer_.data(), buffer_.size())) {
     ++stats_.write_errors;
@@ -393,8 +392,7 @@ Result<void> write_checkpoint(const std::filesystem::path& data_dir, const Shard
     put<std::uint64_t>(out, s.first_position);
   }
   put<std::uint64_t>(out, store::checksum(out));
-  return store::write_file_atomic(flows_dir(data_dir) / fmt::format("shard-{}.ckpt", c.shard),
-                                  out);
+  return store::write_file_atomic(flows_dir(data_dir) / fmt::format("shard-{}.ckpt", c.shard), out);
 }
 
 std::vector<ShardCheckpoint> read_checkpoints(const std::filesystem::path& data_dir) {
@@ -405,12 +403,11 @@ std::vector<ShardCheckpoint> read_checkpoints(const std::filesystem::path& data_
     auto text = store::read_file(entry.path());
     const bool sized = text && text->size() >= 40;
     if (!sized || std::memcmp(text->data(), kCheckpointMagic, 8) != 0 ||
-        store::checksum(std::string_view(*text).substr(0, text->size() - 8)) !=
-            [&] {
-              std::uint64_t v = 0;
-              std::memcpy(&v, text->data() + text->size() - 8, 8);
-              return v;
-            }()) {
+        store::checksum(std::string_view(*text).substr(0, text->size() - 8)) != [&] {
+          std::uint64_t v = 0;
+          std::memcpy(&v, text->data() + text->size() - 8, 8);
+          return v;
+        }()) {
       logger("server")->warn("{}: damaged checkpoint skipped (its shard replays the whole log)",
                              entry.path().string());
       continue;

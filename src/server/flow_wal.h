@@ -46,9 +46,7 @@ inline constexpr std::uint64_t kFlowWalFileBytes = 64ull << 20;
 // Rows per record at most: positions keep the row in 16 bits.
 inline constexpr std::size_t kMaxWalBatchRows = 65535;
 
-inline std::uint64_t log_position(std::uint64_t seq, std::size_t row) {
-  return (seq << 16) | row;
-}
+inline std::uint64_t log_position(std::uint64_t seq, std::size_t row) { return (seq << 16) | row; }
 
 struct FlowWalStats {
   std::uint64_t records = 0;
@@ -103,15 +101,15 @@ class FlowWal {
   std::uint64_t rotate_bytes_ = kFlowWalFileBytes;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  int fd_ = -1;                      // guarded by mutex_
-  std::uint64_t file_bytes_ = 0;     // guarded by mutex_
-  std::uint64_t next_seq_ = 1;       // guarded by mutex_
-  bool dirty_ = false;               // guarded by mutex_
-  bool stop_ = false;                // guarded by mutex_
+  int fd_ = -1;                                                         // guarded by mutex_
+  std::uint64_t file_bytes_ = 0;                                        // guarded by mutex_
+  std::uint64_t next_seq_ = 1;                                          // guarded by mutex_
+  bool dirty_ = false;                                                  // guarded by mutex_
+  bool stop_ = false;                                                   // guarded by mutex_
   std::vector<std::pair<std::uint64_t, std::filesystem::path>> files_;  // guarded by mutex_
-  std::uint64_t closed_bytes_ = 0;   // guarded by mutex_: bytes of files_ but the last
-  FlowWalStats stats_;               // guarded by mutex_
-  std::string buffer_;               // guarded by mutex_
+  std::uint64_t closed_bytes_ = 0;  // guarded by mutex_: bytes of files_ but the last
+  FlowWalStats stats_;              // guarded by mutex_
+  std::string buffer_;              // guarded by mutex_
   std::thread sync_thread_;
 };
 

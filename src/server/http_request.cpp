@@ -109,9 +109,9 @@ Result<nlohmann::json> json_param(const Params& params, std::string_view name) {
                    SourcePos{at, 0}};
     } catch (const nlohmann::json::exception& e) {
       // out_of_range: a number beyond double ("1e99999"); nlohmann gives no byte for it.
-      return Error{ErrorCode::Parse,
-                   fmt::format("{} is not valid JSON: {}; send numbers within range", name,
-                               e.what())};
+      return Error{
+          ErrorCode::Parse,
+          fmt::format("{} is not valid JSON: {}; send numbers within range", name, e.what())};
     }
     return j;
   }

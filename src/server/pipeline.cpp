@@ -42,11 +42,11 @@ struct Pipeline::Shard {
   std::atomic<bool> stop{false};
 
   mutable std::mutex mutex;  // the stitcher (swapped by set_stitch, read by stats)
-  std::unique_ptr<session::Stitcher> stitcher;    // guarded by mutex
-  std::unique_ptr<StitchConfig> pending_stitch;   // guarded by mutex
-  PipelineStats counters;                         // guarded by mutex
-  std::uint64_t closed_before = 0;                // guarded by mutex
-  std::uint64_t next_session_id = 0;              // shard thread (sessions without positions)
+  std::unique_ptr<session::Stitcher> stitcher;   // guarded by mutex
+  std::unique_ptr<StitchConfig> pending_stitch;  // guarded by mutex
+  PipelineStats counters;                        // guarded by mutex
+  std::uint64_t closed_before = 0;               // guarded by mutex
+  std::uint64_t next_session_id = 0;             // shard thread (sessions without positions)
 
   // Shard thread: how far it consumed the log, and the checkpoint waiting for the store.
   std::uint64_t consumed = 0;
@@ -67,13 +67,13 @@ Pipeline::Pipeline(store::Backend& backend, enrich::EnrichSources sources,
   // clock, 1000 per millisecond of downtime to spare, interleaved over the shards.
   const auto clock_ids = static_cast<std::uint64_t>(to_ms(wall_now())) * 1000;
   for (unsigned k = 0; k < n; ++k) {
-    auto shard = std::make_unique<Shard>(k, std::max<std::size_t>(1, options_.queue_batches),
-                                         sources_);
+    auto shard =
+        std::make_unique<Shard>(k, std::max<std::size_t>(1, options_.queue_batches), sources_);
     shard->next_session_id = clock_ids + k;
     shards_.push_back(std::move(shard));
   }
-  for (auto& shard : shards_) shard->stitcher = std::make_unique<session::Stitcher>(
-      stitcher_config(stitch, shard->index));
+  for (auto& shard : shards_)
+    shard->stitcher = std::make_unique<session::Stitcher>(stitcher_config(stitch, shard->index));
   window_ms_ = stitch.window.count();
   // Seqs (and so session ids) above those of earlier runs and of stores written before the
   // log existed (whose ids were wall-clock ms x 1000).
@@ -176,9 +176,7 @@ void Pipeline::hand_over(unsigned worker, FlowBatch& batch) {
       space_cv_.wait_for(wait, std::chrono::milliseconds(5));
       if (closed_.load()) return;
     }
-    {
-      std::lock_guard wake(shard.wake_mutex);
-    }
+    { std::lock_guard wake(shard.wake_mutex); }
     shard.wake.notify_one();
   }
 }
@@ -299,10 +297,9 @@ void Pipeline::run(Shard& shard) {
         last_record_wall = wall;
         shard.consumed = item->seq;
       } else if (last_record_ms != 0 && wall - last_record_wall >= options_.idle_after) {
-        shard.stitcher->advance(
-            time_from_ms(last_record_ms) +
-                std::chrono::duration_cast<DurationMs>(wall - last_record_wall),
-            sessions);
+        shard.stitcher->advance(time_from_ms(last_record_ms) +
+                                    std::chrono::duration_cast<DurationMs>(wall - last_record_wall),
+                                sessions);
       }
     }
     // A checkpoint needs every closed session appended; one that is due commits early, so a
@@ -438,9 +435,10 @@ Result<void> Pipeline::replay() {
   if (!fresh.empty()) commit(*shards_[0], fresh);
   next_seq_ = std::max(next_seq_, max_seq + 1);
   if (records > 0 || dropped_bytes > 0) {
-    log->info("flow log: replayed {} records ({} flows) into {} shards, {} sessions already "
-              "stored, {} bytes of torn tail dropped",
-              records, replayed_flows_, shards_.size(), replayed_duplicates_, dropped_bytes);
+    log->info(
+        "flow log: replayed {} records ({} flows) into {} shards, {} sessions already "
+        "stored, {} bytes of torn tail dropped",
+        records, replayed_flows_, shards_.size(), replayed_duplicates_, dropped_bytes);
   }
   return {};
 }

@@ -79,12 +79,12 @@ struct PipelineStats {
   std::uint64_t backpressure_waits = 0;  // hand_over() found a shard queue full and waited
   std::uint64_t log_records = 0;         // raw-flow log: records and bytes written
   std::uint64_t log_bytes = 0;
-  std::uint64_t log_errors = 0;          // appends that failed (those flows are not durable)
-  std::uint64_t log_disk_bytes = 0;      // the log's files now (trimmed behind the checkpoints)
+  std::uint64_t log_errors = 0;      // appends that failed (those flows are not durable)
+  std::uint64_t log_disk_bytes = 0;  // the log's files now (trimmed behind the checkpoints)
   std::uint64_t log_files_deleted = 0;
-  std::uint64_t log_found_flows = 0;     // flows in the log's records at start
-  std::uint64_t replayed_flows = 0;      // flows the start-up replay gave the stitchers
-  std::uint64_t replayed_duplicates = 0; // replayed sessions the store already had (skipped)
+  std::uint64_t log_found_flows = 0;      // flows in the log's records at start
+  std::uint64_t replayed_flows = 0;       // flows the start-up replay gave the stitchers
+  std::uint64_t replayed_duplicates = 0;  // replayed sessions the store already had (skipped)
   std::uint64_t checkpoints = 0;
   std::uint64_t last_append = 0;  // store sequence of the last append (durable once the
                                   // store's durable_sequence() reaches it)
@@ -131,9 +131,9 @@ class Pipeline final : public FlowSink {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<FlowWal> wal_;
 
-  std::mutex dispatch_mutex_;  // orders log seqs and queue pushes
+  std::mutex dispatch_mutex_;                                   // orders log seqs and queue pushes
   std::vector<std::unique_ptr<session::ShardRouter>> routers_;  // guarded by dispatch_mutex_
-  std::vector<session::ShardShare> shares_;                       // guarded by dispatch_mutex_
+  std::vector<session::ShardShare> shares_;                     // guarded by dispatch_mutex_
   std::uint64_t next_seq_ = 1;  // guarded by dispatch_mutex_ (without a log)
   std::mutex space_mutex_;
   std::condition_variable space_cv_;
@@ -145,9 +145,9 @@ class Pipeline final : public FlowSink {
   std::mutex store_mutex_;  // one store writer at a time
   std::atomic<std::uint64_t> sessions_stored_{0};
   std::atomic<std::uint64_t> last_append_{0};  // store sequence of the last append (any shard)
-  std::uint64_t log_found_flows_ = 0;      // set before the shards start
-  std::uint64_t replayed_flows_ = 0;       // set before the shards start
-  std::uint64_t replayed_duplicates_ = 0;  // set before the shards start
+  std::uint64_t log_found_flows_ = 0;          // set before the shards start
+  std::uint64_t replayed_flows_ = 0;           // set before the shards start
+  std::uint64_t replayed_duplicates_ = 0;      // set before the shards start
   std::atomic<std::uint64_t> checkpoints_{0};
   std::atomic<std::int64_t> window_ms_{0};  // written by every shard at a reload, read by stats()
 };

@@ -1,6 +1,5 @@
 // Server::metrics_text: the /metrics page (docs/serve.md "Metrics" lists every family).
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +8,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "server/schedule_service.h"
 #include "server/server.h"
@@ -49,7 +49,8 @@ void write_process_metrics(MetricsWriter& w) {
   }
   // Start time: field 22 of /proc/self/stat (clock ticks after boot) plus btime of /proc/stat.
   std::ifstream stat_file("/proc/self/stat");
-  const std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const std::string stat((std::istreambuf_iterator<char>(stat_file)),
+                         std::istreambuf_iterator<char>());
   const auto close_paren = stat.rfind(')');
   std::ifstream proc_stat("/proc/stat");
   double boot_time = 0;

@@ -95,7 +95,6 @@ Normalized normalize(const IpAddress& src, std::uint16_t sport, const IpAddress&
   return n;
 }
 
-
 // ---- fields carried as they are -----------------------------------------------------------
 // Every stored field that both one-way flows and sessions have (Scope::Both in core/fields.def)
 // reaches the session. These have a rule of their own; every other one is carried generically
@@ -110,8 +109,7 @@ constexpr bool has_own_rule(FieldId id) {
     case FieldId::Exporter:  // chooses between exporters' copies of a direction (precedence)
     case FieldId::Sampling:  // the per-exporter override; scales the counts
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -212,7 +210,7 @@ struct Side {
 struct Entry {
   Key key;
   Side side[2];
-  std::int64_t touched = 0;  // record-time watermark at the last record
+  std::int64_t touched = 0;          // record-time watermark at the last record
   std::uint64_t first_position = 0;  // raw-flow log position of the first record (0: none)
   std::uint32_t hash32 = 0;
   std::uint8_t first_seen = 0;

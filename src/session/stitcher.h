@@ -19,11 +19,11 @@
 #include <span>
 #include <vector>
 
+#include "core/client_rule.h"
 #include "core/ip_address.h"
 #include "core/record_batch.h"
-#include "core/time.h"
-#include "core/client_rule.h"
 #include "core/service_ports.h"
+#include "core/time.h"
 
 namespace flowscope::session {
 

@@ -97,7 +97,7 @@ struct AggregatePlan {
   std::uint64_t level_ms = 0;  // its bucket (60000, 3600000, 86400000)
   std::uint64_t rows = 0;      // rows the plan reads (before zone maps), raw tail included
   std::uint64_t raw_rows = 0;  // rows a raw scan would read
-  std::string source;          // as AggregateResult::source: "raw" or "rollup <view> <level> + raw tail"
+  std::string source;  // as AggregateResult::source: "raw" or "rollup <view> <level> + raw tail"
   bool from_rollup() const { return !view.empty(); }
   static AggregatePlan raw(std::uint64_t rows = 0) {
     AggregatePlan p;

@@ -162,8 +162,8 @@ class EmbeddedStore final : public Backend {
 
   // Writer thread only.
   std::uint64_t next_seq_ = 1;
-  std::uint64_t checkpoint_wal_ = 0;   // WAL files up to this one are in segments
-  std::uint64_t last_wal_number_ = 0;  // highest WAL file number found at open
+  std::uint64_t checkpoint_wal_ = 0;      // WAL files up to this one are in segments
+  std::uint64_t last_wal_number_ = 0;     // highest WAL file number found at open
   std::uint64_t max_segment_number_ = 0;  // highest segment number found at open
 
   std::mutex wal_mutex_;

@@ -47,7 +47,7 @@ std::int64_t bucket_of(std::int64_t t, std::int64_t size) {
 }  // namespace
 
 std::optional<FixedKeyAggregator> FixedKeyAggregator::create(const AggregateRequest& request,
-                                                              BucketRule rule) {
+                                                             BucketRule rule) {
   std::size_t words = 1;  // validity bits
   std::vector<std::size_t> offsets;
   for (FieldId id : request.group_by) {

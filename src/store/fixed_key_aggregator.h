@@ -75,7 +75,7 @@ class FixedKeyAggregator {
   BucketRule rule_ = BucketRule::Floor;
   std::size_t words_ = 0;  // per key
   std::size_t nsums_ = 0;
-  std::vector<std::size_t> offsets_;   // per group_by field
+  std::vector<std::size_t> offsets_;  // per group_by field
   FlatKeyTable table_;
   std::vector<std::uint64_t> sums_;    // nsums_ per group
   std::vector<std::uint64_t> counts_;  // per group

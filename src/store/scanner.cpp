@@ -3,10 +3,10 @@
 // to worker threads when asked.
 #include <algorithm>
 #include <atomic>
-#include <memory>
-#include <thread>
 #include <limits>
+#include <memory>
 #include <numeric>
+#include <thread>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -105,7 +105,10 @@ Result<std::vector<ScanPredicate>> effective_predicates(const ScanRequest& reque
 class BlockScanner {
  public:
   BlockScanner(std::span<const ScanPredicate> preds, std::span<const FieldId> projection)
-      : preds_(preds), projection_(projection), scratch_(kDefaultBlockRows), out_(kDefaultBlockRows) {}
+      : preds_(preds),
+        projection_(projection),
+        scratch_(kDefaultBlockRows),
+        out_(kDefaultBlockRows) {}
 
   enum class Outcome : std::uint8_t { Next, SegmentFailed, Stop };
 

@@ -65,9 +65,7 @@ TEST(FlowtraqNames, PasswordFromFileOrEnvironment) {
   ServerLogin login;
   login.user = "alice";
   const std::string file = ::testing::TempDir() + "/flowtraq_pw";
-  {
-    std::ofstream(file) << "s3cret\n";
-  }
+  { std::ofstream(file) << "s3cret\n"; }
   login.password_file = file;
   EXPECT_EQ(login_password(login), "s3cret");
   login.password_file.clear();

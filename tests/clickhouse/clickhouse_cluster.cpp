@@ -9,8 +9,9 @@
 #include <fmt/format.h>
 
 #include "core/time.h"
-#include "gen/flow_model.h"
 #include "session/stitcher.h"
+
+#include "gen/flow_model.h"
 
 namespace flowscope::clickhouse::testing {
 namespace {

@@ -2,9 +2,9 @@
 // input"): the malformed corpus folder, and truncated and bit-flipped variants of every corpus
 // capture generated here with a seeded RNG (reproducible; docs/conventions.md "Tests"). Run
 // under ASan/UBSan in the asan build.
-#include <gtest/gtest.h>
-
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "decode/corpus_support.h"
 

@@ -2,13 +2,12 @@
 // decodes to the records tshark found (truth/<capture>.truth.csv), field by field. Captures or
 // fields that cannot match yet are listed in kKnownGaps with the reason; nothing is skipped
 // silently, and a gap that starts matching fails the test so that the list stays honest.
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <optional>
 #include <set>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "decode/corpus_support.h"
@@ -117,7 +116,8 @@ TEST_P(CorpusTruth, DecodedRecordsEqualTshark) {
     SCOPED_TRACE(name);
     ++captures;
     const auto truth_rows = read_csv(dir / "truth" / (name + ".truth.csv"));
-    ASSERT_FALSE(truth_rows.empty() && !std::filesystem::exists(dir / "truth" / (name + ".truth.csv")))
+    ASSERT_FALSE(truth_rows.empty() &&
+                 !std::filesystem::exists(dir / "truth" / (name + ".truth.csv")))
         << "no truth file for " << name;
     // Options data records are not flow records: tshark lists them as data rows.
     std::set<std::string> options_ids;
@@ -150,8 +150,8 @@ TEST_P(CorpusTruth, DecodedRecordsEqualTshark) {
     const FlowBatch& b = got.batch;
     for (std::size_t row = 0; row < compared; ++row) {
       const CsvRow& t = *expected[row];
-      SCOPED_TRACE("record " + std::to_string(row) + " (truth frame " + t.at("frame") +
-                   ", index " + t.at("record_index") + ")");
+      SCOPED_TRACE("record " + std::to_string(row) + " (truth frame " + t.at("frame") + ", index " +
+                   t.at("record_index") + ")");
       auto check = [&](const std::string& column, auto&& compare) {
         const std::string value = first_of(t.at(column));
         if (value.empty()) return;  // tshark has no value for this record

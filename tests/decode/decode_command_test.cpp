@@ -1,14 +1,13 @@
 // `flowscope decode` end to end: the built binary on corpus captures.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <sstream>
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include "decode/corpus_support.h"
+
 #include "test_support.h"
 
 namespace flowscope::testing {
@@ -72,14 +71,14 @@ TEST(DecodeCommand, TemplateCacheCarriesTemplatesToTheNextRun) {
   const auto tpl = corpus_file("malformed/derived_nf9_data_without_template_cisco_asa_1.pcap");
   const auto full = corpus_file("netflow/ls_netflow9_cisco_asa_1.pcap");
   if (!std::filesystem::exists(tpl)) GTEST_SKIP() << "corpus not found at " << tpl;
-  const auto cache = std::filesystem::temp_directory_path() /
-                     ("flowscope_cli_tpl_" + std::to_string(::getpid()));
-  auto learn = run_flowscope({"decode", full.string(), "--stats", "--template-cache",
-                              cache.string()});
+  const auto cache =
+      std::filesystem::temp_directory_path() / ("flowscope_cli_tpl_" + std::to_string(::getpid()));
+  auto learn =
+      run_flowscope({"decode", full.string(), "--stats", "--template-cache", cache.string()});
   ASSERT_EQ(learn.exit_code, 0) << learn.err;
   auto without = run_flowscope({"decode", tpl.string(), "--format", "csv"});
-  auto with = run_flowscope({"decode", tpl.string(), "--format", "csv", "--template-cache",
-                             cache.string()});
+  auto with = run_flowscope(
+      {"decode", tpl.string(), "--format", "csv", "--template-cache", cache.string()});
   std::filesystem::remove(cache);
   EXPECT_EQ(lines_of(without.out).size(), 1u);  // header only
   EXPECT_EQ(lines_of(with.out).size(), 15u);    // header + 14 records

@@ -15,11 +15,11 @@ const IpAddress kExporter = IpAddress::v4(0xC0000201);
 // One v5 record (48 bytes).
 void v5_record(PacketBuilder& b, std::uint32_t first, std::uint32_t last) {
   b.ip4(10, 0, 0, 1).ip4(10, 0, 0, 2).ip4(10, 0, 0, 254);
-  b.u16(3).u16(4);             // input, output ifIndex
-  b.u32(7).u32(700);           // packets, bytes
-  b.u32(first).u32(last);      // sysUpTime at first/last packet
-  b.u16(1234).u16(80);         // ports
-  b.u8(0).u8(0x12).u8(6).u8(0x20);  // pad, tcp flags, proto, tos
+  b.u16(3).u16(4);                               // input, output ifIndex
+  b.u32(7).u32(700);                             // packets, bytes
+  b.u32(first).u32(last);                        // sysUpTime at first/last packet
+  b.u16(1234).u16(80);                           // ports
+  b.u8(0).u8(0x12).u8(6).u8(0x20);               // pad, tcp flags, proto, tos
   b.u16(65001).u16(65002).u8(24).u8(16).u16(0);  // AS, masks, pad
 }
 

@@ -21,12 +21,16 @@ class Xdr {
     for (int s = 24; s >= 0; s -= 8) bytes_.push_back(static_cast<std::byte>(v >> s));
     return *this;
   }
-  Xdr& u64(std::uint64_t v) { return u32(static_cast<std::uint32_t>(v >> 32)).u32(static_cast<std::uint32_t>(v)); }
+  Xdr& u64(std::uint64_t v) {
+    return u32(static_cast<std::uint32_t>(v >> 32)).u32(static_cast<std::uint32_t>(v));
+  }
   Xdr& raw(std::initializer_list<int> b) {
     for (int v : b) bytes_.push_back(static_cast<std::byte>(v));
     return *this;
   }
-  Xdr& ipv4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) { return raw({a, b, c, d}); }
+  Xdr& ipv4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+    return raw({a, b, c, d});
+  }
   Xdr& opaque(const std::vector<std::byte>& data) {
     u32(static_cast<std::uint32_t>(data.size()));
     bytes_.insert(bytes_.end(), data.begin(), data.end());
@@ -70,11 +74,19 @@ Xdr v5_flow_sample(std::uint32_t rate) {
   records.block(1, Xdr().u32(1).u32(1518).u32(4).opaque(sampled_tcp_frame()));
   records.block(1001, Xdr().u32(42).u32(0).u32(43).u32(0));
   records.block(1003, Xdr()
-                          .u32(1).ipv4(192, 0, 2, 254)  // next hop
-                          .u32(65000).u32(64500).u32(64501)
-                          .u32(1).u32(2).u32(2).u32(64502).u32(64503)  // one sequence of 2
-                          .u32(1).u32(0xfffe0001)                      // one community
-                          .u32(100));                                  // local pref
+                          .u32(1)
+                          .ipv4(192, 0, 2, 254)  // next hop
+                          .u32(65000)
+                          .u32(64500)
+                          .u32(64501)
+                          .u32(1)
+                          .u32(2)
+                          .u32(2)
+                          .u32(64502)
+                          .u32(64503)  // one sequence of 2
+                          .u32(1)
+                          .u32(0xfffe0001)     // one community
+                          .u32(100));          // local pref
   records.block(2100, Xdr().u32(0xdeadbeef));  // an unknown record, skipped by length
   Xdr sample;
   // sequence, source id (type 0, index 3), rate, pool, drops, input 3, output 5, 4 records
@@ -124,8 +136,25 @@ TEST(Sflow, V5CountersAndSequenceGaps) {
   Xdr counters;
   counters.u32(9).u32(1043).u32(1);  // sequence, source id, one record
   Xdr ifc;
-  ifc.u32(1043).u32(6).u64(100000000).u32(1).u32(3).u64(50956132).u32(15759).u32(1).u32(2)
-      .u32(0).u32(0).u32(0).u64(102590282).u32(21495).u32(3).u32(4).u32(0).u32(0).u32(0);
+  ifc.u32(1043)
+      .u32(6)
+      .u64(100000000)
+      .u32(1)
+      .u32(3)
+      .u64(50956132)
+      .u32(15759)
+      .u32(1)
+      .u32(2)
+      .u32(0)
+      .u32(0)
+      .u32(0)
+      .u64(102590282)
+      .u32(21495)
+      .u32(3)
+      .u32(4)
+      .u32(0)
+      .u32(0)
+      .u32(0);
   counters.block(1, ifc);
   SflowDecoder decoder;
   DecodeStats stats;
@@ -162,9 +191,9 @@ TEST(Sflow, V4AndV2FlowSamplesWithoutLengths) {
     d.u32(1).u32(2).u32(100).u32(1000).u32(0).u32(6).u32(9);
     d.u32(2);  // sampled IPv4 data
     d.u32(60).u32(17).ipv4(10, 1, 1, 1).ipv4(10, 2, 2, 2).u32(5353).u32(53).u32(0).u32(0);
-    d.u32(2);  // two extended records
+    d.u32(2);                                  // two extended records
     d.u32(1).u32(100).u32(0).u32(200).u32(0);  // switch
-    d.u32(3);                                   // gateway
+    d.u32(3);                                  // gateway
     d.u32(65000).u32(64510).u32(64511);
     if (version == 2) {
       d.u32(2).u32(64512).u32(64513);  // flat path

@@ -1,9 +1,9 @@
 #include "decode/template_engine.h"
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "decode/field_map.h"
 #include "decode/flow_decoder.h"

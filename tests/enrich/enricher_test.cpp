@@ -96,8 +96,8 @@ TEST(InterfaceTable, OptionsDataNamesSessionsAndSnmpWins) {
   enricher.enrich(batch);
   EXPECT_EQ(batch.get<FieldId::InIfName>(0), "GigabitEthernet0/1");
   EXPECT_EQ(batch.get<FieldId::OutIfName>(0), "TenGigE0_0_1_0");  // the description, no name
-  EXPECT_FALSE(batch.is_set(FieldId::OutIfName, 1));  // ifIndex 0
-  EXPECT_FALSE(batch.is_set(FieldId::InIfName, 2));   // another exporter's ifIndex 5
+  EXPECT_FALSE(batch.is_set(FieldId::OutIfName, 1));              // ifIndex 0
+  EXPECT_FALSE(batch.is_set(FieldId::InIfName, 2));               // another exporter's ifIndex 5
   EXPECT_EQ(enricher.stats().interface_hits, 3u);
 }
 

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "decode/corpus_support.h"
+#include "session/stitcher.h"
 
 #include "gen/flow_model.h"
-#include "session/stitcher.h"
 #include "test_support.h"
 
 namespace flowscope::testing {

@@ -76,9 +76,9 @@ TEST(StatProperty, RollupsAndThreadsGiveTheRawSingleThreadedAnswer) {
     }
   }
 
-  const char* groups[] = {"host",     "pair",        "srvport",       "proto",
-                          "cln_addr", "srv_addr,srv_port", "host/24/48", "cln_addr/16",
-                          "srv_port,proto", "port", "service", ""};
+  const char* groups[] = {
+      "host",       "pair",        "srvport",        "proto", "cln_addr", "srv_addr,srv_port",
+      "host/24/48", "cln_addr/16", "srv_port,proto", "port",  "service",  ""};
   const char* counts[] = {"bytes", "packets", "sessions", "uports", "uhosts"};
   const char* filters[] = {"",
                            "SRVPORT == 443",
@@ -106,8 +106,9 @@ TEST(StatProperty, RollupsAndThreadsGiveTheRawSingleThreadedAnswer) {
     spec.side = static_cast<Side>(pick(3));
     spec.top = static_cast<std::uint64_t>(std::vector<int>{0, 1, 7, 50}[pick(4)]);
     spec.bucket_ms = buckets[pick(std::size(buckets))];
-    const std::string what = spec.where.filter + " | group " + std::to_string(spec.group_by.size()) +
-                             " items, bucket " + std::to_string(spec.bucket_ms);
+    const std::string what = spec.where.filter + " | group " +
+                             std::to_string(spec.group_by.size()) + " items, bucket " +
+                             std::to_string(spec.bucket_ms);
 
     ExecOptions reference;
     reference.force_scan = true;

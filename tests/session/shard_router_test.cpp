@@ -13,8 +13,9 @@
 #include <gtest/gtest.h>
 
 #include "decode/corpus_support.h"
-#include "flow_builder.h"
 #include "session/stitcher.h"
+
+#include "flow_builder.h"
 
 namespace flowscope::session {
 namespace {
@@ -124,10 +125,18 @@ std::vector<FlowBatch> generated(std::uint32_t seed) {
       const std::string c = fmt::format("10.0.{}.{}", client / 250, client % 250 + 1);
       const std::string s = fmt::format("172.16.0.{}", server + 1);
       const std::int64_t first = t - static_cast<std::int64_t>(rng() % 3000);
-      FlowSpec f{.src = c, .sport = cport, .dst = s, .dport = sport, .proto = proto,
-                 .packets = 1 + rng() % 9, .bytes = 60 + rng() % 1400, .first = first,
-                 .last = t, .flags = static_cast<std::uint8_t>(proto == 6 ? 0x02 : 0),
-                 .exporter = exporters[rng() % 3], .version = 9};
+      FlowSpec f{.src = c,
+                 .sport = cport,
+                 .dst = s,
+                 .dport = sport,
+                 .proto = proto,
+                 .packets = 1 + rng() % 9,
+                 .bytes = 60 + rng() % 1400,
+                 .first = first,
+                 .last = t,
+                 .flags = static_cast<std::uint8_t>(proto == 6 ? 0x02 : 0),
+                 .exporter = exporters[rng() % 3],
+                 .version = 9};
       const unsigned kind = rng() % 4;
       if (kind == 0) {  // the answer only
         std::swap(f.src, f.dst);
@@ -240,8 +249,7 @@ TEST(ShardRouter, ShardedStitchingEqualsOneStitcherOnTheCorpus) {
       const std::vector<std::string> single = stitch_single(batches, config);
       for (std::size_t shards : {2u, 5u}) {
         EXPECT_TRUE(stitch_sharded(batches, config, shards) == single)
-            << path.filename() << ", window " << window.count() << " ms, " << shards
-            << " shards";
+            << path.filename() << ", window " << window.count() << " ms, " << shards << " shards";
       }
     }
   }

@@ -5,8 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "core/record_batch.h"
-#include "flow_builder.h"
 #include "session/stitcher.h"
+
+#include "flow_builder.h"
 
 namespace flowscope::session {
 namespace {
@@ -62,10 +63,22 @@ template <RecordKind A, RecordKind B>
 TEST(StitchFields, EveryFieldOfBothKindsSurvivesStitching) {
   // The client's record carries every Both field; the server's answer only the basics.
   FlowBatch flows;
-  add_flow(flows, {.src = "10.0.0.1", .sport = 40000, .dst = "10.0.0.2", .dport = 443,
-                   .first = 1'000'000, .last = 1'000'100, .flags = 0x02, .version = 9});
-  add_flow(flows, {.src = "10.0.0.2", .sport = 443, .dst = "10.0.0.1", .dport = 40000,
-                   .first = 1'000'010, .last = 1'000'090, .flags = 0x12, .version = 9});
+  add_flow(flows, {.src = "10.0.0.1",
+                   .sport = 40000,
+                   .dst = "10.0.0.2",
+                   .dport = 443,
+                   .first = 1'000'000,
+                   .last = 1'000'100,
+                   .flags = 0x02,
+                   .version = 9});
+  add_flow(flows, {.src = "10.0.0.2",
+                   .sport = 443,
+                   .dst = "10.0.0.1",
+                   .dport = 40000,
+                   .first = 1'000'010,
+                   .last = 1'000'090,
+                   .flags = 0x12,
+                   .version = 9});
   std::size_t both = 0;
   for (const FieldInfo& f : kFieldTable) {
     if (f.scope != Scope::Both || f.kind != FieldKind::Stored) continue;
@@ -95,8 +108,12 @@ TEST(StitchFields, EveryFieldOfBothKindsSurvivesStitching) {
 TEST(StitchFields, TheServersRecordDescribesAOneSidedServerSession) {
   // Only the server's answer was exported: its values describe the session (inputs swapped).
   FlowBatch flows;
-  add_flow(flows, {.src = "10.0.0.2", .sport = 443, .dst = "10.0.0.1", .dport = 40000,
-                   .flags = 0x12, .version = 9});
+  add_flow(flows, {.src = "10.0.0.2",
+                   .sport = 443,
+                   .dst = "10.0.0.1",
+                   .dport = 40000,
+                   .flags = 0x12,
+                   .version = 9});
   set_probe_value(flows, FieldId::NextHop, 0);
   set_probe_value(flows, FieldId::Application, 0);
   set_probe_value(flows, FieldId::EndReason, 0);
@@ -118,11 +135,21 @@ TEST(StitchFields, TheServersRecordDescribesAOneSidedServerSession) {
 TEST(StitchFields, ALaterRecordOfTheSameExporterUpdatesCarriedValues) {
   // NSEL: a "created" event, then the teardown ("deleted", 2) with the end reason.
   FlowBatch flows;
-  add_flow(flows, {.src = "10.0.0.1", .sport = 40000, .dst = "10.0.0.2", .dport = 443,
-                   .first = 1'000'000, .last = 1'000'000, .version = 9});
+  add_flow(flows, {.src = "10.0.0.1",
+                   .sport = 40000,
+                   .dst = "10.0.0.2",
+                   .dport = 443,
+                   .first = 1'000'000,
+                   .last = 1'000'000,
+                   .version = 9});
   flows.set<FieldId::AsaEvent>(0, 1);
-  add_flow(flows, {.src = "10.0.0.1", .sport = 40000, .dst = "10.0.0.2", .dport = 443,
-                   .first = 1'000'000, .last = 1'000'900, .version = 9});
+  add_flow(flows, {.src = "10.0.0.1",
+                   .sport = 40000,
+                   .dst = "10.0.0.2",
+                   .dport = 443,
+                   .first = 1'000'000,
+                   .last = 1'000'900,
+                   .version = 9});
   flows.set<FieldId::AsaEvent>(1, 2);
   flows.set<FieldId::EndReason>(1, 3);
   Stitcher stitcher(StitcherConfig{});
