@@ -8,6 +8,9 @@ probe). The check reads every `#include "module/..."` line under src/ and every
 `target_link_libraries(flowscope_<module> ...)` in src/*/CMakeLists.txt, and fails with one
 line per arrow against the direction. python/, tests/, bench/ and fuzz/ sit outside the chain.
 
+A header whose opening comment says "Internal to flowscope_<module>" is that module's private
+header: no other module may include it (its tests may).
+
 Usage: scripts/check-layering.py [REPO_ROOT]
 """
 import pathlib
@@ -35,7 +38,8 @@ RANK = {
 # A library whose target name is not flowscope_<module>.
 TARGET_MODULE = {"flowscope_tcpflow": "capture", "flowscope_cli_lib": "cli", "flowscope": "cli"}
 
-INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/')
+INCLUDE = re.compile(r'^\s*#\s*include\s+"(([a-z_]+)/[^"]+)"')
+INTERNAL = re.compile(r"Internal to (flowscope_[a-z_]+)")
 LINK = re.compile(r"target_link_libraries\(\s*([A-Za-z0-9_]+)([^)]*)\)", re.S)
 
 
@@ -56,6 +60,12 @@ def main():
     src_dir = root / "src"
     errors = []
     modules = sorted(p.name for p in src_dir.iterdir() if p.is_dir())
+    internal = {}  # "report/report_builder.h" -> "report"
+    for header in sorted(src_dir.rglob("*.h")):
+        head = "\n".join(header.read_text(errors="replace").splitlines()[:12])
+        m = INTERNAL.search(head)
+        if m:
+            internal[str(header.relative_to(src_dir))] = module_of_target(m.group(1))
     for m in modules:
         if m not in RANK:
             errors.append(f"src/{m}/: a module without a rank; add it to RANK in "
@@ -68,9 +78,13 @@ def main():
             continue
         for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             m = INCLUDE.match(line)
-            if not m or m.group(1) not in RANK:
+            if not m or m.group(2) not in RANK:
                 continue
-            dst = m.group(1)
+            dst = m.group(2)
+            owner = internal.get(m.group(1))
+            if owner is not None and owner != src:
+                errors.append(f"{path.relative_to(root)}:{n}: {src} includes {m.group(1)}, "
+                              f"internal to {owner}: use {owner}'s public headers")
             if not allowed(src, dst):
                 errors.append(f"{path.relative_to(root)}:{n}: {src} includes {dst} "
                               f"(rank {RANK[src]} -> {RANK[dst]}): against the module direction")
@@ -95,7 +109,8 @@ def main():
         print(f"check-layering: {len(errors)} arrow(s) against the direction "
               f"(docs/architecture.md)", file=sys.stderr)
         return 1
-    print(f"check-layering: {len(modules)} modules, every include and link points down")
+    print(f"check-layering: {len(modules)} modules, every include and link points down; "
+          f"{len(internal)} internal headers stay in their module")
     return 0
 
 
