@@ -1,5 +1,5 @@
-// Store micro benchmarks (STYLE.md §10): ingest sessions/s into the embedded store (WAL, tail,
-// flushes into zstd segments included), bytes per session on disk, and a full scan with a
+// Store micro benchmarks (docs/bench.md): ingest sessions/s into the embedded store (WAL,
+// tail, flushes into zstd segments included), bytes per session on disk, and a full scan with a
 // one-column predicate in rows/s from the page cache. Sessions are synthetic but shaped like
 // real traffic: increasing times with jitter, clients from a /16, a few hundred servers, a
 // handful of service ports, heavy-tailed byte counts, a few exporters and interfaces.

@@ -7,6 +7,7 @@
 // stays proportional to the flows still in their first packets.
 //
 // Not thread-safe: one classifier per meter (per thread), as nDPI's detection module is.
+// Internal to flowscope_capture: other modules use its public headers.
 
 #include <cstddef>
 #include <cstdint>

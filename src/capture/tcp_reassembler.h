@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_capture: other modules use its public headers.
 // TCP stream reassembly with tcpflow 1.6.1's semantics: each direction of a connection is a byte
 // stream whose offset 0 is the byte after the SYN (or, without a SYN, the first byte seen).
 // Segments are placed by sequence number, relative to the next expected sequence number, with

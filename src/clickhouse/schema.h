@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_clickhouse: other modules use its public headers.
 // The ClickHouse schema of flowscope's sessions (docs/scale-out.md), generated from the field
 // registry (core/fields.def): one column per stored session field with a type from its
 // FieldType, never a second list. Also the RowBinary encoding of session rows for inserts and

@@ -4,6 +4,7 @@
 // body, parsed with schema.h parse_server_error) and what to check.
 // A ShardClient is a plain value; each call opens its own connection, so calls may run on any
 // number of threads at once.
+// Internal to flowscope_clickhouse: other modules use its public headers.
 
 #include <chrono>
 #include <string>

@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_clickhouse: other modules use its public headers.
 // The bounded on-disk queue of one shard's insert blocks that could not be delivered (the
 // shard refused them, timed out or was unreachable), replayed in order when it answers again
 // (docs/scale-out.md "Failures"). One file per block, named by its first row sequence so that

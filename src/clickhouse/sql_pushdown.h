@@ -3,6 +3,7 @@
 // scan's value ranges, the columns a scan reads, and the GROUP BY query of an aggregation whose
 // groups come back as rows the query engine's fixed-key aggregators merge
 // (ClickHouseBackend::scan / aggregate). Pure functions of the requests; any thread.
+// Internal to flowscope_clickhouse: other modules use its public headers.
 
 #include <string>
 #include <vector>

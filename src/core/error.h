@@ -2,6 +2,7 @@
 // Error values for the data paths (docs/conventions.md "Errors"): a code from one X-macro list, a
 // message a user can act on, and the position in the input where there is one. Plain values; any
 // thread.
+// Internal to flowscope_core: other modules use its public headers.
 
 #include <cstddef>
 #include <cstdint>

@@ -5,6 +5,7 @@
 // Also the runtime setters that store a decoded value into a FlowBatch column chosen by a
 // FieldId held in a compiled template; the switch over every registry row is generated from
 // fields.def, so a new row needs no change here. Everything is constexpr or stateless.
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include <algorithm>
 #include <array>

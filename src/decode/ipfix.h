@@ -3,6 +3,7 @@
 // options template sets, including enterprise-specific field specifiers. Data sets and all
 // template handling after parsing go to the shared TemplateEngine.
 // One decoder per FlowDecoder, used from its thread only.
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include <cstddef>
 #include <span>

@@ -5,6 +5,7 @@
 // and masks are present), so no decode logic is repeated per version.
 //
 // One decoder per FlowDecoder, used from its thread only.
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include <cstddef>
 #include <span>

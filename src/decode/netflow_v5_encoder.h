@@ -2,6 +2,7 @@
 // NetFlow v5 export datagrams (Cisco "NetFlow Export Datagram Format", the layout that
 // netflow_v5.cpp reads): a 24-byte header and up to 30 fixed 48-byte IPv4 records. IPv6 flows
 // cannot be carried and are skipped. One encoder per exporter (see flow_encoder.h).
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include "decode/flow_encoder.h"
 

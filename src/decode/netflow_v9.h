@@ -2,6 +2,7 @@
 // NetFlow v9 (RFC 3954): the export packet header, template and options-template flowsets.
 // Data flowsets and everything about templates after parsing go to the shared TemplateEngine.
 // One decoder per FlowDecoder, used from its thread only.
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include <cstddef>
 #include <span>

@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_decode: other modules use its public headers.
 // Export sequence numbers and exporter restarts, per (exporter, version, source id / domain).
 //
 // What a sequence number counts differs: v5 flows sent (so the next is seq + count), v9 export

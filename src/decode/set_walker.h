@@ -2,6 +2,7 @@
 // Walks the sets (IPFIX, RFC 7011 §3.3) or flowsets (NetFlow v9, RFC 3954 §5) of one message:
 // both are a 2-byte id, a 2-byte length that includes the 4-byte header, then the body. Shared
 // so the bounds checks exist once. Stateless; any thread.
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include <cstddef>
 #include <cstdint>

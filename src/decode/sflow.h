@@ -8,6 +8,7 @@
 // v5 samples and records carry lengths, so unknown ones are skipped. v2/v4 ones do not: an
 // unknown sample, record or counter type ends the datagram (the rest is counted as dropped).
 // Not thread-safe: one SflowDecoder per FlowDecoder, like the rest of its state.
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include <cstdint>
 #include <map>

@@ -6,6 +6,7 @@
 // (next hop, masks) and gateway (AS numbers) records. A collector reads it back as `sampling`
 // packets of that size (docs/decode.md). Counter samples (generic interface counters, totals of
 // what was encoded per interface) go out every `refresh_every` datagrams. One encoder per agent.
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include <map>
 #include <vector>

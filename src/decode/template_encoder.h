@@ -5,6 +5,7 @@
 // built from registry FieldIds and their wire ids (core/fields.def), one for IPv4 and one for
 // IPv6 flows; an options template carries the sampling interval. Templates and options are sent
 // on start and every `refresh_every` datagrams. One encoder per exporter (flow_encoder.h).
+// Internal to flowscope_decode: other modules use its public headers.
 
 #include <array>
 #include <vector>

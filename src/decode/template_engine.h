@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_decode: other modules use its public headers.
 // The template engine shared by NetFlow v9 (RFC 3954) and IPFIX (RFC 7011): template and
 // options-template cache, compilation of a template into a flat list of field operations, the
 // data-record interpreter, the bounded buffer of data sets that arrive before their template,

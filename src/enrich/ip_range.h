@@ -2,6 +2,7 @@
 // Address ranges as written in IP group files: "10.0.0.0/8", "10.1.5.10-10.1.5.20" (an
 // inclusive range, split into the fewest CIDRs that cover it exactly) or a single address.
 // Pure functions; any thread.
+// Internal to flowscope_enrich: other modules use its public headers.
 
 #include <string_view>
 #include <vector>

@@ -8,6 +8,7 @@
 //
 // Nothing here reads the wall clock or a global: output depends only on the configuration (seed
 // included). Callers pace real sends by the datagrams' simulated times. One thread.
+// Internal to flowscope_gen: other modules use its public headers.
 
 #include <cstdint>
 #include <memory>

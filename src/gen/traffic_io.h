@@ -2,6 +2,7 @@
 // Internals of `gen traffic` shared by its translation units (traffic_runner.cpp for UDP, TCP,
 // ICMP and HTTP; traffic_ftp.cpp for FTP; traffic_io.cpp for the socket helpers): blocking
 // sockets with timeouts on loopback, and the state the stream threads share. Not a public API.
+// Internal to flowscope_gen: other modules use its public headers.
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -4,6 +4,7 @@
 // control bytes but tab, CR and LF; an empty file counts as CSV, whose reader then names what is
 // missing). Anything else is an error naming the formats that are recognised. Pure functions;
 // any thread.
+// Internal to flowscope_import: other modules use its public headers.
 
 #include <cstddef>
 #include <cstdint>

@@ -6,6 +6,7 @@
 // and decode, which are siblings (docs/architecture.md). The probe opens it at the first packet
 // and finishes it at the end of the run (probe/probe.h).
 // One exporter per thread.
+// Internal to flowscope_probe: other modules use its public headers.
 
 #include <cstdint>
 #include <memory>

@@ -5,6 +5,7 @@
 // changes (hot reload) so that blocks added while the probe runs are picked up too. A reload
 // keeps only blocks later than the last one applied: a block never applies twice.
 // Used by one probe run, from one thread.
+// Internal to flowscope_probe: other modules use its public headers.
 
 #include <cstdint>
 #include <limits>

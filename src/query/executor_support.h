@@ -2,6 +2,7 @@
 // Helpers shared by the raw and stat executors (internal to flowscope_query): compiling a
 // Selection's filter, reading values of derived fields and order keys of any column.
 // Pure functions; any thread.
+// Internal to flowscope_query: other modules use its public headers.
 
 #include <algorithm>
 #include <cstdint>

@@ -3,6 +3,7 @@
 // value for a field (addresses and CIDRs, numbers, protocols, flags, countries, times,
 // durations, group names) and checks the comparator against the registry. Pure functions;
 // any thread.
+// Internal to flowscope_query: other modules use its public headers.
 
 #include <cstddef>
 #include <string_view>

@@ -6,6 +6,7 @@
 // rows are the groups already (one variant, no network masks, no distinct counts, no buckets)
 // nothing is hashed. Ties rank by the group's key bytes as before, so output is reproducible
 // and independent of thread counts. One thread.
+// Internal to flowscope_query: other modules use its public headers.
 
 #include <optional>
 #include <span>

@@ -3,6 +3,7 @@
 // (cairo, A4 portrait, charts as vector graphics) and a self-contained HTML page (inline CSS,
 // charts as inline SVG; no script, font or image is fetched). Both show the same sections,
 // figures, charts and tables, and each table's query. One call per thread.
+// Internal to flowscope_report: other modules use its public headers.
 
 #include <string>
 

@@ -2,6 +2,7 @@
 // Number formatting shared by the report builders: human sizes for managers ("1.23 GB",
 // "4.5 Mb/s", decimal units as network people use), exact counts with thin separators
 // ("4,211,008"), shell quoting for the query notes. Pure functions; any thread.
+// Internal to flowscope_report: other modules use its public headers.
 
 #include <cstdint>
 #include <string>

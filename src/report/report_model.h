@@ -7,6 +7,7 @@
 // model, so both formats say the same thing.
 //
 // Plain values; built on one thread, then read from any.
+// Internal to flowscope_report: other modules use its public headers.
 
 #include <cstdint>
 #include <optional>

@@ -7,6 +7,7 @@
 // A mutex and a condition variable (docs/conventions.md "Threads": no home-made lock-free
 // structures); items are whole batches of thousands of records, so the lock is taken a few thousand
 // times a second.
+// Internal to flowscope_server: other modules use its public headers.
 
 #include <chrono>
 #include <condition_variable>

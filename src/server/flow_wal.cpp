@@ -29,7 +29,8 @@ void put(std::string& out, T v) {
   out.append(b, sizeof(T));
 }
 
-// Bounds-checked reads over a payload (STYLE §5); `failed` on overrun.
+// Bounds-checked reads over a payload (docs/conventions.md "Parsing wire formats"); `failed`
+// on overrun.
 struct Reader {
   const char* p;
   std::size_t left;

@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_server: other modules use its public headers.
 // FlowWal: the collector's raw-flow log, which makes flows durable at receipt (docs/serve.md
 // "Durability"). Receive workers append each decoded batch as one record (one write(2)); a sync
 // thread fdatasyncs every sync_interval (0: every append). At start the pipeline replays the

@@ -4,6 +4,7 @@
 // request, with the caller's data permissions attached as a parsed tree
 // (server/permission_filter.h restrict_selection) — never as text. Pure functions over a Server
 // snapshot; any thread.
+// Internal to flowscope_server: other modules use its public headers.
 
 #include <memory>
 #include <string>

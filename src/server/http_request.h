@@ -7,6 +7,7 @@
 //
 // Malformed input is an Error naming the parameter and the byte; nothing here throws. Pure
 // functions; any thread.
+// Internal to flowscope_server: other modules use its public headers.
 
 #include <cstddef>
 #include <string>

@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_server: other modules use its public headers.
 // HttpServer: the [http] listener of `flowscope serve` (docs/http.md): the JSON API under
 // /api/v1, Scrutinizer's /fcgi/scrut_fcgi.fcgi, /metrics and /healthz, over HTTP or HTTPS
 // (cpp-httplib; HTTPS with the query port's certificate, replaced on SIGHUP).

@@ -4,6 +4,7 @@
 // samples); label values are escaped as the format requires.
 //
 // LatencyHistogram: fixed buckets, atomic counters; observe() from any thread, read anytime.
+// Internal to flowscope_server: other modules use its public headers.
 
 #include <array>
 #include <atomic>

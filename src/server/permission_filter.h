@@ -5,6 +5,7 @@
 // group is one of its IP groups or nested in one). Because the restriction is part of the
 // filter, it holds for raw sessions and statistics alike (a stat cannot be filtered after
 // aggregation), and the store still prunes with it. Pure functions; any thread.
+// Internal to flowscope_server: other modules use its public headers.
 
 #include "core/result.h"
 #include "query/filter_parser.h"

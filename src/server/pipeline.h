@@ -1,10 +1,11 @@
 #pragma once
-// Pipeline: the consumer side of `flowscope serve`, sharded (STYLE §8). Receive workers hand
-// decoded FlowBatches to hand_over(); under one lock (which orders the log) it routes the rows
-// over N shards by the normalized key's hash (session/shard_router.h), appends the batch to the
-// raw-flow log (server/flow_wal.h: durable at receipt) and pushes each shard its share through
-// a bounded SPSC queue (core/spsc_queue.h). Each shard thread owns a Stitcher, an Enricher and
-// its sessions: stitch -> enrich -> store append (appends of all shards share one lock: the
+// Internal to flowscope_server: other modules use its public headers.
+// Pipeline: the consumer side of `flowscope serve`, sharded (docs/conventions.md "Threads").
+// Receive workers hand decoded FlowBatches to hand_over(); under one lock (which orders the log) it
+// routes the rows over N shards by the normalized key's hash (session/shard_router.h), appends the
+// batch to the raw-flow log (server/flow_wal.h: durable at receipt) and pushes each shard its share
+// through a bounded SPSC queue (core/spsc_queue.h). Each shard thread owns a Stitcher, an Enricher
+// and its sessions: stitch -> enrich -> store append (appends of all shards share one lock: the
 // store has one writer at a time), at the latest every commit_interval.
 //
 // Back-pressure: a shard queue that is full makes hand_over() wait (counted), so a receive

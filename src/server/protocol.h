@@ -7,6 +7,7 @@
 //
 // Functions on a connected socket or a Transport (plain TCP or TLS, server/transport.h); one
 // thread reads and one writes a given connection at a time.
+// Internal to flowscope_server: other modules use its public headers.
 
 #include <chrono>
 #include <cstdint>

@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_server: other modules use its public headers.
 // QueryServer: the TCP listener of the query protocol (port 9640, docs/protocol.md). Each
 // connection gets a thread: Hello (version check), Login (password or session key, through
 // AuthService), then Requests dispatched by `kind` to the handlers registered before start().

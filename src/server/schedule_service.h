@@ -6,6 +6,7 @@
 // (logger "schedule") and exports counters for /metrics.
 //
 // start() and stop() from the server's thread; metrics() from any thread.
+// Internal to flowscope_server: other modules use its public headers.
 
 #include <condition_variable>
 #include <filesystem>

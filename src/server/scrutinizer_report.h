@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_server: other modules use its public headers.
 // Scrutinizer's report_api request (`rpt_json` and `data_requested`, docs/http.md
 // "Scrutinizer") as flowscope values: which report (a StatSpec: group fields, side, count), the
 // window (dateRange presets in the client's time zone, or Custom epochs), the granularity of

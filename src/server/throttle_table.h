@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_server: other modules use its public headers.
 // ThrottleTable: the failed logins of one kind of key (client address, user name) that the
 // throttling of AuthService counts (docs/users.md "Throttling"). Bounded: at `cap` entries, a new
 // key evicts, in this order,

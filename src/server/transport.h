@@ -9,6 +9,7 @@
 // thread still ends a blocked read or write. One thread reads and one writes at a time (as
 // protocol.h). A TlsContext is immutable once made and may be shared between threads: each
 // connection's SSL holds its own reference to the context.
+// Internal to flowscope_server: other modules use its public headers.
 
 #include <chrono>
 #include <cstddef>

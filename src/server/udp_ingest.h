@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_server: other modules use its public headers.
 // UdpIngest: the receiving side of `flowscope serve`. For every listen address and flow port
 // (NetFlow, IPFIX, sFlow) each of N workers opens its own socket with SO_REUSEPORT, so the
 // kernel spreads exporters over the workers by their address hash and one exporter always

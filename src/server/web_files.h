@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_server: other modules use its public headers.
 // WebFiles: the built dashboard (web/, docs/web.md) that the [http] listener serves at `/`.
 //
 // The files are read once, at start, from one directory (the Vite build: index.html and

@@ -1,8 +1,8 @@
 #pragma once
 // ShardRouter: splits batches of one-way flow records over N shards, each with a Stitcher of its
-// own (STYLE §8: shard by flow hash, no hot-path locks). A record goes to the shard of its
-// normalized key's hash (session_shard_hash), so both directions of a session meet in one
-// shard. Every routed row also gets the running record-time watermark of the router's stream
+// own (docs/conventions.md "Threads": shard by flow hash, no hot-path locks). A record goes to the
+// shard of its normalized key's hash (session_shard_hash), so both directions of a session meet in
+// one shard. Every routed row also gets the running record-time watermark of the router's stream
 // (RowSelection::watermarks): with it, N shards close idle sessions exactly where one Stitcher
 // over the same stream would, and stitch the same sessions (tests/session/shard_router_test).
 //

@@ -11,7 +11,8 @@
 // only past its capacity.
 //
 // Not thread-safe: one Stitcher per worker, records sharded by the normalized key's hash
-// (StitcherShard below) so that both directions of a session meet in the same worker (STYLE §8).
+// (StitcherShard below) so that both directions of a session meet in the same worker
+// (docs/conventions.md "Threads").
 
 #include <cstddef>
 #include <cstdint>

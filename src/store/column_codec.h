@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_store: other modules use its public headers.
 // Column chunks: one column of one block (up to a few thousand rows) turned into bytes and back
 // (docs/storage.md "Column chunks"). Segments and WAL records are made of these.
 //

@@ -1,6 +1,7 @@
 #pragma once
 // The group key of a session row: the bytes that identify its group in aggregations (Backend's
 // aggregate) and rollups, so that both group identically. Pure function; any thread.
+// Internal to flowscope_store: other modules use its public headers.
 
 #include <cstdint>
 #include <span>

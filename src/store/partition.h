@@ -3,6 +3,7 @@
 // hourly partitions, rollups in daily ones, each a directory named after its start in UTC
 // ("2026-11-24T05" hourly, "2026-11-24" daily). Retention drops whole directories.
 // Pure functions: any thread.
+// Internal to flowscope_store: other modules use its public headers.
 
 #include <array>
 #include <cstdint>

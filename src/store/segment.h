@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_store: other modules use its public headers.
 // Segments: immutable columnar files of sessions (docs/storage.md "Segment files"). A segment
 // holds the rows of one time partition from one flush, cut into blocks of kDefaultBlockRows
 // rows; each block stores one chunk per stored session field of the registry, with a min/max

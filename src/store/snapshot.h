@@ -5,6 +5,7 @@
 // a shared_ptr under a mutex; a reader keeps the one it took for as long as it scans, so it sees
 // whole batches only, and segments it reads stay mapped even if retention drops them meanwhile.
 // Immutable once published: any thread.
+// Internal to flowscope_store: other modules use its public headers.
 
 #include <cstdint>
 #include <filesystem>

@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_store: other modules use its public headers.
 // The write-ahead log (docs/storage.md "WAL"), in the spirit of leveldb's log_format: a file
 // header (magic, version, file number) then records, each [u32 length][u8 type][u64 sequence]
 // [u64 XXH3 checksum of length, type, sequence and payload][payload]. Appends reach the kernel

@@ -26,7 +26,8 @@ namespace flowscope::server::testing {
 
 using namespace std::chrono_literals;
 
-// Waits for `done` with a deadline (STYLE §9: no bare sleeps; this polls a condition).
+// Waits for `done` with a deadline (docs/conventions.md "Tests": no bare sleeps; this polls a
+// condition).
 template <typename F>
 bool wait_until(F done, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;

@@ -9,6 +9,7 @@
 // at the next packet and finishes).
 //
 // Not thread-safe; owned by the runner.
+// Internal to flowscope_tcpflow: other modules use its public headers.
 
 #include <cstdint>
 #include <cstdio>

@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_tcpflow: other modules use its public headers.
 // Where `flowscope tcpflow` puts reassembled bytes: one file per stream, named by the filename
 // template as tcpflow 1.6.1 names it (a connection counter is the first N for which
 // O_CREAT|O_EXCL succeeds, so repeated 4-tuples and files already in the directory get c1, c2…),

@@ -8,6 +8,7 @@
 // we keep at most `max_fds` open (least recently written closed first, reopened to append).
 //
 // Not thread-safe; owned by the runner.
+// Internal to flowscope_tcpflow: other modules use its public headers.
 
 #include <cstdint>
 #include <cstdio>

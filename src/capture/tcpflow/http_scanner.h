@@ -7,6 +7,7 @@
 // tcpflow 1.6.1 names and fills them.
 //
 // Pure function apart from the files it writes; any thread.
+// Internal to flowscope_tcpflow: other modules use its public headers.
 
 #include <cstdint>
 #include <functional>

@@ -1,4 +1,5 @@
 #pragma once
+// Internal to flowscope_tcpflow: other modules use its public headers.
 // tcpflow's `-e netviz` scanner (also run by -a / -e all): a one-page picture of the capture,
 // written as DIR/report.pdf when the run ends. NetvizData gathers what tcpflow 1.6.1's
 // one_page_report gathers from every packet that reaches its IP layer (the same counts, so the

@@ -7,6 +7,7 @@
 // Built only when pybind11 is found (FLOWSCOPE_HAVE_PYTHON); otherwise available() is false.
 //
 // One interpreter per process, created on first use; call from the runner's thread only.
+// Internal to flowscope_tcpflow: other modules use its public headers.
 
 #include <cstdint>
 #include <memory>
