@@ -47,6 +47,17 @@ Result<Prepared> prepare(const nlohmann::json& request,
   return p;
 }
 
+// The Done frame of a query: where its rows came from and how many were read (none when it was
+// cancelled).
+nlohmann::json query_done(const Result<query::QueryStats>& stats) {
+  nlohmann::json done = nlohmann::json::object();
+  if (stats) {
+    done["source"] = stats->source;
+    done["rows_read"] = stats->scan.rows_read;
+  }
+  return done;
+}
+
 // A "query" with "typed": Rows frames of typed values (query/typed_json.h) of stored fields,
 // for clients that compute with them (`report -srv`) rather than show them.
 Result<nlohmann::json> typed_query(RequestContext& ctx, const query::QuerySpec& spec, Prepared& p,
@@ -85,12 +96,7 @@ Result<nlohmann::json> typed_query(RequestContext& ctx, const query::QuerySpec& 
       p.exec);
   if (!stats && !query::is_cancelled(stats.error())) return stats.error();
   if (write_failed) return Error{ErrorCode::Io, "the client went away"};
-  nlohmann::json done = nlohmann::json::object();
-  if (stats) {
-    done["source"] = stats->source;
-    done["rows_read"] = stats->scan.rows_read;
-  }
-  return done;
+  return query_done(stats);
 }
 
 }  // namespace
@@ -138,12 +144,7 @@ void Server::register_query_handlers() {
       send();
     }
     if (write_failed) return Error{ErrorCode::Io, "the client went away"};
-    nlohmann::json done = nlohmann::json::object();
-    if (stats) {
-      done["source"] = stats->source;
-      done["rows_read"] = stats->scan.rows_read;
-    }
-    return done;
+    return query_done(stats);
   });
 
   query_->handle("stat", [this](RequestContext& ctx) -> Result<nlohmann::json> {
