@@ -49,7 +49,12 @@ TEST(ReportRun, PlanRefusalsAreTheUsersAndNameTheOption) {
   EXPECT_EQ(plan_report(r, true).error().message,
             "give both --start and --end (or neither: the previous month)");
   r = ReportRequest{};
-  EXPECT_EQ(plan_report(r, true).error().message, "give the data directory with -d DATADIR");
+  EXPECT_EQ(plan_report(r, true).error().message,
+            "give the data directory with -d DATADIR, or a server with -srv HOST -un USER");
+  r.dir = "data";
+  r.server = "collector";
+  EXPECT_EQ(plan_report(r, true).error().message,
+            "give -d DATADIR (a local store) or -srv HOST (a server), not both");
   EXPECT_EQ(open_report_store("/nonexistent/flowscope").error().code, ErrorCode::NotFound);
 }
 
