@@ -65,15 +65,13 @@ Result<StreamSpec> parse_stream(const KindInfo& info, const toml::table& table, 
   const bool udp_like = info.kind == StreamKind::Udp || info.kind == StreamKind::Dns ||
                         info.kind == StreamKind::Ntp || info.kind == StreamKind::Snmp;
   if (udp_like && (s.size > 65'000 || s.size == 0)) {
-    return t.error_at(&table, fmt::format("[[{}]] size must be 1 to 65000 bytes (one "
-                                          "datagram)",
-                                          info.table));
+    return t.key_error(t.find("size"), "size", "must be 1 to 65000 bytes (one datagram)");
   }
   if (info.kind == StreamKind::Icmp && s.size > 65'000) {
-    return t.error_at(&table, "[[icmp]] size must be at most 65000 bytes");
+    return t.key_error(t.find("size"), "size", "must be at most 65000 bytes");
   }
   if ((info.kind == StreamKind::Tcp) && s.size == 0) {
-    return t.error_at(&table, "[[tcp]] size must be at least 1 byte");
+    return t.key_error(t.find("size"), "size", "must be at least 1 byte");
   }
   if (const toml::node* n = t.find("mode")) {
     if (info.kind != StreamKind::Ftp) return t.key_error(n, "mode", "is for [[ftp]] streams only");
