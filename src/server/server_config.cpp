@@ -1,7 +1,6 @@
 #include "server/server_config.h"
 
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
