@@ -5,8 +5,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include <toml++/toml.h>
-
+#include "core/toml_section.h"
 #include "enrich/ip_range.h"
 
 namespace flowscope::enrich {
@@ -94,53 +93,45 @@ Result<IpGroups> IpGroups::build(std::vector<IpGroup> groups, std::vector<std::s
 }
 
 Result<IpGroups> IpGroups::from_toml(std::string_view text, std::string_view source) {
-  // Debian's toml++ is built with exceptions: this is configuration loading, a boundary where
-  // docs/conventions.md "Errors" allows them; the parse error becomes a Result here.
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& err) {
-    return Error{ErrorCode::Parse, std::string(source) + ":" +
-                                       std::to_string(err.source().begin.line) + ": " +
-                                       std::string(err.description())};
-  }
+  auto parsed = parse_toml(text, source);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
   std::vector<IpGroup> groups;
   std::vector<std::string> parents;
-  const toml::array* list = root["group"].as_array();
+  TomlSection top(&root, source, "");
+  const toml::node* list_node = top.find("group");
+  if (auto r = top.check_keys(); !r) return r.error();
+  const toml::array* list = list_node != nullptr ? list_node->as_array() : nullptr;
   if (list == nullptr) {
     return Error{ErrorCode::InvalidArgument,
                  std::string(source) + ": no [[group]] tables; see docs/enrich.md"};
   }
   for (const toml::node& node : *list) {
-    const toml::table* t = node.as_table();
-    const auto line = node.source().begin.line;
-    const std::string where = std::string(source) + ":" + std::to_string(line) + ": ";
-    if (t == nullptr) return Error{ErrorCode::InvalidArgument, where + "group is not a table"};
+    if (node.as_table() == nullptr) return top.key_error(&node, "group", "is not a table");
+    TomlSection t(node.as_table(), source, "[group]");
     IpGroup g;
-    g.name = (*t)["name"].value_or(std::string());
-    if (g.name.empty()) {
-      return Error{ErrorCode::InvalidArgument, where + "group without a name; add name = \"...\""};
-    }
-    const std::int64_t id = (*t)["id"].value_or(std::int64_t{0});
-    if (id < 0 || id >= PrefixTable::kNoValue) {
-      return Error{ErrorCode::OutOfRange, where + "id must be between 1 and 4294967294"};
+    if (auto r = t.string("name", g.name); !r) return r.error();
+    if (g.name.empty()) return t.error_at(&node, "group without a name; add name = \"...\"");
+    std::int64_t id = 0;
+    if (auto r = t.integer("id", id, 0, PrefixTable::kNoValue - 1, " (0 or absent: the next free)");
+        !r) {
+      return Error{ErrorCode::OutOfRange, r.error().message, *r.error().where};
     }
     g.id = static_cast<std::uint32_t>(id);
-    g.location = (*t)["location"].value_or(std::string());
-    g.activity = (*t)["activity"].value_or(std::string());
-    parents.push_back((*t)["parent"].value_or(std::string()));
-    if (const toml::array* addrs = (*t)["addresses"].as_array()) {
-      for (const toml::node& a : *addrs) {
-        auto text_value = a.value<std::string>();
-        if (!text_value) {
-          return Error{ErrorCode::InvalidArgument,
-                       where + "addresses must be strings such as \"10.0.0.0/8\""};
-        }
-        if (auto r = parse_address_item(*text_value, g.prefixes); !r) {
-          return Error{r.error().code, where + "group \"" + g.name + "\": " + r.error().message};
-        }
+    if (auto r = t.string("location", g.location); !r) return r.error();
+    if (auto r = t.string("activity", g.activity); !r) return r.error();
+    std::string parent;
+    if (auto r = t.string("parent", parent); !r) return r.error();
+    parents.push_back(std::move(parent));
+    std::vector<std::string> addresses;
+    if (auto r = t.string_list("addresses", addresses); !r) return r.error();
+    for (const std::string& a : addresses) {
+      if (auto r = parse_address_item(a, g.prefixes); !r) {
+        return t.key_error(t.find("addresses"), "addresses",
+                           "group \"" + g.name + "\": " + r.error().message);
       }
     }
+    if (auto r = t.check_keys(); !r) return r.error();
     groups.push_back(std::move(g));
   }
   return build(std::move(groups), std::move(parents), source);

@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "core/time.h"
+#include "core/toml_section.h"
 
 namespace flowscope::gen {
 namespace {
@@ -34,7 +33,7 @@ constexpr std::array<KindInfo, 8> kKinds{{
     {StreamKind::Ftp, "ftp", 100'000, 0},
 }};
 
-constexpr std::array<std::string_view, 10> kStreamKeys{
+constexpr std::array<std::string_view, 8> kStreamKeys{
     "name", "port", "size", "reply_size", "rate", "count", "sends_per_connection", "mode"};
 
 bool is_loopback(const IpAddress& a) {
@@ -42,78 +41,42 @@ bool is_loopback(const IpAddress& a) {
   return a == IpAddress::from_u64(0, 1);
 }
 
-Error at(std::string_view source, const toml::source_region& where, std::string message) {
-  return Error{ErrorCode::InvalidArgument,
-               fmt::format("{}:{}: {}", source, where.begin.line, message)};
-}
-
-// An integer key within [lo, hi], or the default when absent.
-template <typename T>
-Result<T> integer(const toml::table& t, std::string_view key, T fallback, std::int64_t lo,
-                  std::int64_t hi, std::string_view source) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return fallback;
-  auto v = n->value<std::int64_t>();
-  if (!v || *v < lo || *v > hi) {
-    return at(source, n->source(), fmt::format("{} must be an integer from {} to {}", key, lo, hi));
-  }
-  return static_cast<T>(*v);
-}
-
-Result<StreamSpec> parse_stream(const KindInfo& info, const toml::table& t, std::size_t index,
+Result<StreamSpec> parse_stream(const KindInfo& info, const toml::table& table, std::size_t index,
                                 std::string_view source) {
-  for (const auto& [key, node] : t) {
-    if (std::find(kStreamKeys.begin(), kStreamKeys.end(), key.str()) == kStreamKeys.end()) {
-      return at(source, node.source(),
-                fmt::format("unknown key \"{}\" in [[{}]]; known keys: name, port, size, "
-                            "reply_size, rate, count, sends_per_connection, mode",
-                            key.str(), info.table));
-    }
-  }
+  TomlSection t(&table, source, fmt::format("[{}]", info.table));
+  if (auto r = t.check_keys(kStreamKeys); !r) return r.error();
   StreamSpec s;
   s.kind = info.kind;
-  s.name = t["name"].value_or(fmt::format("{}{}", info.table, index + 1));
-  auto port = integer<std::uint16_t>(t, "port", 0, 0, 65535, source);
-  if (!port) return port.error();
-  s.port = *port;
-  auto size = integer<std::uint32_t>(t, "size", info.size, 0, 1'000'000'000, source);
-  if (!size) return size.error();
-  s.size = *size;
-  auto reply = integer<std::uint32_t>(t, "reply_size", info.reply_size, 0, 65'000, source);
-  if (!reply) return reply.error();
-  s.reply_size = *reply;
-  auto count = integer<std::uint64_t>(t, "count", 1, 1, 1'000'000'000, source);
-  if (!count) return count.error();
-  s.count = *count;
-  auto sends = integer<std::uint32_t>(t, "sends_per_connection", 1, 1, 1'000'000, source);
-  if (!sends) return sends.error();
-  s.sends_per_connection = *sends;
-  if (const toml::node* n = t.get("rate")) {
-    auto v = n->value<double>();
-    if (!v || *v <= 0 || *v > 1'000'000) {
-      return at(source, n->source(), "rate must be a number of events per second, above 0");
-    }
-    s.rate = *v;
+  s.name = fmt::format("{}{}", info.table, index + 1);
+  if (auto r = t.string("name", s.name); !r) return r.error();
+  s.port = 0;
+  if (auto r = t.integer("port", s.port, 0, 65535); !r) return r.error();
+  s.size = info.size;
+  if (auto r = t.integer("size", s.size, 0, 1'000'000'000); !r) return r.error();
+  s.reply_size = info.reply_size;
+  if (auto r = t.integer("reply_size", s.reply_size, 0, 65'000); !r) return r.error();
+  s.count = 1;
+  if (auto r = t.integer("count", s.count, 1, 1'000'000'000); !r) return r.error();
+  s.sends_per_connection = 1;
+  if (auto r = t.integer("sends_per_connection", s.sends_per_connection, 1, 1'000'000); !r) {
+    return r.error();
   }
+  if (auto r = t.number("rate", s.rate, 0, 1'000'000, "events per second"); !r) return r.error();
   const bool udp_like = info.kind == StreamKind::Udp || info.kind == StreamKind::Dns ||
                         info.kind == StreamKind::Ntp || info.kind == StreamKind::Snmp;
   if (udp_like && (s.size > 65'000 || s.size == 0)) {
-    return at(source, t.source(),
-              fmt::format("[[{}]] size must be 1 to 65000 bytes (one "
-                          "datagram)",
-                          info.table));
+    return t.key_error(t.find("size"), "size", "must be 1 to 65000 bytes (one datagram)");
   }
   if (info.kind == StreamKind::Icmp && s.size > 65'000) {
-    return at(source, t.source(), "[[icmp]] size must be at most 65000 bytes");
+    return t.key_error(t.find("size"), "size", "must be at most 65000 bytes");
   }
   if ((info.kind == StreamKind::Tcp) && s.size == 0) {
-    return at(source, t.source(), "[[tcp]] size must be at least 1 byte");
+    return t.key_error(t.find("size"), "size", "must be at least 1 byte");
   }
-  if (const toml::node* n = t.get("mode")) {
-    if (info.kind != StreamKind::Ftp) {
-      return at(source, n->source(), "mode is for [[ftp]] streams only");
-    }
-    const std::string m = n->value_or(std::string());
+  if (const toml::node* n = t.find("mode")) {
+    if (info.kind != StreamKind::Ftp) return t.key_error(n, "mode", "is for [[ftp]] streams only");
+    std::string m;
+    if (auto r = t.string("mode", m); !r) return r.error();
     if (m == "pasv" || m == "passive") {
       s.ftp_mode = FtpMode::Pasv;
     } else if (m == "epsv") {
@@ -123,9 +86,9 @@ Result<StreamSpec> parse_stream(const KindInfo& info, const toml::table& t, std:
     } else if (m == "eprt") {
       s.ftp_mode = FtpMode::Eprt;
     } else {
-      return at(source, n->source(),
-                "mode must be \"pasv\" (or \"passive\"), \"epsv\", \"port\" (or \"active\") or "
-                "\"eprt\"");
+      return t.key_error(n, "mode",
+                         "must be \"pasv\" (or \"passive\"), \"epsv\", \"port\" (or \"active\") "
+                         "or \"eprt\"");
     }
   }
   return s;
@@ -151,27 +114,17 @@ std::string_view ftp_mode_name(FtpMode m) {
 }
 
 Result<Scenario> parse_scenario(std::string_view text, std::string_view source) {
-  // Debian's toml++ throws on syntax errors: configuration loading is a boundary
-  // (docs/conventions.md "Errors").
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& err) {
-    return Error{ErrorCode::Parse,
-                 fmt::format("{}:{}: {}", source, err.source().begin.line, err.description())};
-  }
+  auto parsed = parse_toml(text, source);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
+  TomlSection top(&root, source, "");
   Scenario sc;
-  sc.name = root["name"].value_or(std::string("scenario"));
-  if (const toml::node* n = root.get("duration")) {
-    auto d = parse_duration(n->value_or(std::string()));
-    if (!d || d->count() <= 0) {
-      return at(source, n->source(), "duration must be a string such as \"10s\" or \"2m\"");
-    }
-    sc.duration = *d;
-  }
-  sc.netns = root["netns"].value_or(std::string());
-  const std::string address =
-      root["address"].value_or(std::string(sc.netns.empty() ? "127.0.0.1" : ""));
+  sc.name = "scenario";
+  if (auto r = top.string("name", sc.name); !r) return r.error();
+  if (auto r = top.duration("duration", sc.duration); !r) return r.error();
+  if (auto r = top.string("netns", sc.netns); !r) return r.error();
+  std::string address = sc.netns.empty() ? "127.0.0.1" : "";
+  if (auto r = top.string("address", address); !r) return r.error();
   if (address.empty()) {
     return Error{ErrorCode::InvalidArgument,
                  fmt::format("{}: with netns, give the address to use inside the namespace "
@@ -181,15 +134,16 @@ Result<Scenario> parse_scenario(std::string_view text, std::string_view source) 
   auto addr = IpAddress::parse(address);
   if (!addr) {
     const toml::node* n = root.get("address");
-    return at(source, n->source(), fmt::format("address \"{}\" is not an IP address", address));
+    return top.key_error(n, "address", fmt::format("\"{}\" is not an IP address", address));
   }
   sc.address = *addr;
   if (sc.netns.empty() && !is_loopback(sc.address)) {
     const toml::node* n = root.get("address");
-    return at(source, n->source(),
-              fmt::format("address {} is not a loopback address: gen traffic sends only on "
-                          "loopback (127.0.0.0/8, ::1) unless netns names a network namespace",
-                          address));
+    return top.key_error(n, "address",
+                         fmt::format("{} is not a loopback address: gen traffic sends only on "
+                                     "loopback (127.0.0.0/8, ::1) unless netns names a network "
+                                     "namespace",
+                                     address));
   }
 
   // Streams in the order of the file, whatever their kind.
@@ -198,28 +152,21 @@ Result<Scenario> parse_scenario(std::string_view text, std::string_view source) 
     StreamSpec spec;
   };
   std::vector<Located> located;
-  std::set<std::string_view> known{"name", "duration", "address", "netns"};
-  for (const KindInfo& info : kKinds) known.insert(info.table);
-  for (const auto& [key, node] : root) {
-    if (!known.contains(key.str())) {
-      return at(source, node.source(),
-                fmt::format("unknown key \"{}\"; a scenario has name, duration, address, netns "
-                            "and [[udp]], [[tcp]], [[icmp]], [[dns]], [[ntp]], [[snmp]], "
-                            "[[http]], [[ftp]] streams",
-                            key.str()));
-    }
-  }
+  std::vector<std::string_view> kinds;
+  for (const KindInfo& info : kKinds) kinds.push_back(info.table);
+  if (auto r = top.check_keys(kinds); !r) return r.error();
   for (const KindInfo& info : kKinds) {
     const toml::node* n = root.get(info.table);
     if (n == nullptr) continue;
     const toml::array* list = n->as_array();
     if (list == nullptr) {
-      return at(source, n->source(),
-                fmt::format("write streams as [[{}]] tables (an array of tables)", info.table));
+      return top.key_error(
+          n, info.table,
+          fmt::format("write streams as [[{}]] tables (an array of tables)", info.table));
     }
     for (std::size_t i = 0; i < list->size(); ++i) {
       const toml::table* t = (*list)[i].as_table();
-      if (t == nullptr) return at(source, (*list)[i].source(), "a stream must be a table");
+      if (t == nullptr) return top.key_error(&(*list)[i], info.table, "a stream must be a table");
       auto spec = parse_stream(info, *t, i, source);
       if (!spec) return spec.error();
       located.push_back({t->source().begin.line, std::move(*spec)});

@@ -6,7 +6,8 @@
 
 #include <date/date.h>
 #include <fmt/format.h>
-#include <toml++/toml.h>
+
+#include "core/toml_section.h"
 
 namespace flowscope::report {
 namespace {
@@ -221,48 +222,29 @@ Result<std::vector<std::string>> split_words(std::string_view text) {
 
 Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
                                                 std::string_view source) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source);
-  } catch (const toml::parse_error& err) {
-    return Error{ErrorCode::Parse,
-                 fmt::format("{}:{}: {}", source, err.source().begin.line, err.description()),
-                 SourcePos{0, static_cast<std::size_t>(err.source().begin.line)}};
-  }
+  auto parsed = parse_toml(toml_text, source);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
   std::vector<ScheduleJob> jobs;
   const toml::node* node = root.get("schedule");
   if (node == nullptr) return jobs;
-  auto at = [&](const toml::node* n, const std::string& msg) {
-    const auto line = n != nullptr ? static_cast<std::size_t>(n->source().begin.line) : 0;
-    return Error{ErrorCode::Parse, fmt::format("{}:{}: {}", source, line, msg), SourcePos{0, line}};
-  };
+  TomlSection top(&root, source, "");
+  auto at = [&](const toml::node* n, const std::string& msg) { return top.error_at(n, msg); };
   const toml::array* arr = node->as_array();
   if (arr == nullptr) {
     return at(node, "schedule must be an array of tables: write [[schedule]] before each job");
   }
   std::set<std::string> names;
+  static constexpr std::string_view kKeys[] = {"name", "when",     "command", "job",
+                                               "all",  "catch_up", "zone"};
   for (const toml::node& item : *arr) {
     const toml::table* t = item.as_table();
     if (t == nullptr) return at(&item, "each schedule entry must be a table ([[schedule]])");
+    TomlSection sec(t, source, "[schedule]");
     ScheduleJob job;
     job.line = static_cast<std::size_t>(t->source().begin.line);
-    for (const auto& [key, value] : *t) {
-      const std::string k(key.str());
-      static const std::set<std::string> kKeys = {"name", "when",     "command", "job",
-                                                  "all",  "catch_up", "zone"};
-      if (!kKeys.contains(k)) {
-        return at(&value, fmt::format("[[schedule]]: unknown key \"{}\"; the keys are name, when, "
-                                      "command, job, all, catch_up, zone",
-                                      k));
-      }
-    }
-    auto str = [&](const char* key, std::string& out) -> Result<void> {
-      const toml::node* n = t->get(key);
-      if (n == nullptr) return ok();
-      if (!n->is_string()) return at(n, fmt::format("[[schedule]] {} must be a string", key));
-      out = *n->value<std::string>();
-      return ok();
-    };
+    if (auto r = sec.check_keys(kKeys); !r) return r.error();
+    auto str = [&](const char* key, std::string& out) { return sec.string(key, out); };
     std::string when, preset;
     if (auto r = str("name", job.name); !r) return r.error();
     if (auto r = str("when", when); !r) return r.error();
@@ -286,10 +268,7 @@ Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
     auto w = CronWhen::parse(when);
     if (!w) return at(t->get("when"), fmt::format("schedule {}: {}", job.name, w.error().message));
     job.when = *w;
-    if (const toml::node* c = t->get("catch_up")) {
-      if (!c->is_boolean()) return at(c, "catch_up must be true or false");
-      job.catch_up = *c->value<bool>();
-    }
+    if (auto r = sec.boolean("catch_up", job.catch_up); !r) return r.error();
     std::string zone;
     if (auto r = str("zone", zone); !r) return r.error();
     if (t->get("zone") != nullptr) {
@@ -302,10 +281,7 @@ Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
       job.zone = *z;
     }
     bool all = false;
-    if (const toml::node* c = t->get("all")) {
-      if (!c->is_boolean()) return at(c, "all must be true or false");
-      all = *c->value<bool>();
-    }
+    if (auto r = sec.boolean("all", all); !r) return r.error();
     const toml::node* cmd = t->get("command");
     if (cmd != nullptr && !preset.empty()) {
       return at(cmd, fmt::format("schedule {}: give command or job, not both", job.name));
@@ -318,11 +294,13 @@ Result<std::vector<ScheduleJob>> parse_schedule(std::string_view toml_text,
         job.command = *words;
       } else if (const toml::array* a = cmd->as_array()) {
         for (const toml::node& w2 : *a) {
-          if (!w2.is_string()) return at(&w2, "command: every item must be a string");
+          if (!w2.is_string()) {
+            return sec.key_error(&w2, "command", "every item must be a string in quotes");
+          }
           job.command.push_back(*w2.value<std::string>());
         }
       } else {
-        return at(cmd, "command must be a string or an array of strings");
+        return sec.key_error(cmd, "command", "must be a string or a list of strings");
       }
       if (job.command.empty())
         return at(cmd, fmt::format("schedule {}: the command is empty", job.name));

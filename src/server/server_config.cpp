@@ -1,60 +1,24 @@
 #include "server/server_config.h"
 
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "core/toml_section.h"
 #include "server/transport.h"
 
 namespace flowscope::server {
 namespace {
 
-// Reads one TOML table, remembering which keys were used so that a misspelt key is an error
-// rather than a silently ignored setting. Errors are "FILE:LINE: [section] key ...; fix".
-class SectionReader {
+// The shared section reader (core/toml_section.h) with the server's two own value kinds: a path
+// relative to the configuration file and a list of networks.
+class SectionReader : public TomlSection {
  public:
   SectionReader(const toml::table* table, std::string section, std::string_view source,
                 const std::filesystem::path& base)
-      : table_(table), section_(std::move(section)), source_(source), base_(base) {}
-
-  Error error_at(const toml::node* node, const std::string& what) const {
-    const auto line = node != nullptr ? node->source().begin.line : line_of_table();
-    return Error{ErrorCode::InvalidArgument, fmt::format("{}:{}: {}", source_, line, what),
-                 SourcePos{0, static_cast<std::size_t>(line)}};
-  }
-
-  std::string name(std::string_view key) const {
-    return section_.empty() ? std::string(key) : fmt::format("[{}] {}", section_, key);
-  }
-
-  const toml::node* find(std::string_view key) {
-    used_.insert(std::string(key));
-    if (table_ == nullptr) return nullptr;
-    return table_->get(key);
-  }
-
-  Result<void> string(std::string_view key, std::string& out) {
-    const toml::node* n = find(key);
-    if (n == nullptr) return {};
-    auto v = n->value<std::string>();
-    if (!v) return error_at(n, fmt::format("{} must be a string in quotes", name(key)));
-    out = *v;
-    return {};
-  }
-
-  Result<void> boolean(std::string_view key, bool& out) {
-    const toml::node* n = find(key);
-    if (n == nullptr) return {};
-    auto v = n->value<bool>();
-    if (!v || !n->is_boolean()) {
-      return error_at(n, fmt::format("{} must be true or false (no quotes)", name(key)));
-    }
-    out = *v;
-    return {};
-  }
+      : TomlSection(table, source, std::move(section)), base_(base) {}
 
   Result<void> path(std::string_view key, std::filesystem::path& out) {
     std::string text;
@@ -65,105 +29,24 @@ class SectionReader {
     return {};
   }
 
-  template <typename T>
-  Result<void> integer(std::string_view key, T& out, std::int64_t lo, std::int64_t hi,
-                       std::string_view hint) {
-    const toml::node* n = find(key);
-    if (n == nullptr) return {};
-    auto v = n->value<std::int64_t>();
-    if (!v || !n->is_integer() || *v < lo || *v > hi) {
-      return error_at(
-          n, fmt::format("{} must be an integer from {} to {}{}", name(key), lo, hi, hint));
-    }
-    out = static_cast<T>(*v);
-    return {};
-  }
-
-  // Zero is refused unless the key gives it a meaning (zero_allowed: sync_interval).
-  Result<void> duration(std::string_view key, DurationMs& out, bool zero_allowed = false) {
-    const toml::node* n = find(key);
-    if (n == nullptr) return {};
-    auto text = n->value<std::string>();
-    if (!text || !n->is_string()) {
-      return error_at(
-          n, fmt::format("{} must be a duration in quotes, e.g. \"30m\" or \"90s\"", name(key)));
-    }
-    auto d = parse_duration(*text);
-    if (!d && d.error().code == ErrorCode::OutOfRange) {
-      return error_at(n, fmt::format("{} \"{}\" is too large; the maximum is \"{}d\"", name(key),
-                                     *text, kMaxDuration.count() / 86'400'000));
-    }
-    if (d && d->count() == 0 && !zero_allowed) {
-      return error_at(n, fmt::format("{} \"{}\" must be more than zero; use e.g. \"30m\", "
-                                     "\"12h\", \"90s\"",
-                                     name(key), *text));
-    }
-    if (!d || d->count() < 0) {
-      return error_at(n, fmt::format("{} \"{}\" is not a duration; use e.g. \"30m\", \"12h\", "
-                                     "\"90s\"",
-                                     name(key), *text));
-    }
-    out = *d;
-    return {};
-  }
-
-  Result<void> string_list(std::string_view key, std::vector<std::string>& out) {
-    const toml::node* n = find(key);
-    if (n == nullptr) return {};
-    const toml::array* a = n->as_array();
-    if (a == nullptr) {
-      return error_at(
-          n, fmt::format("{} must be a list of strings, e.g. [\"0.0.0.0\", \"::\"]", name(key)));
-    }
-    out.clear();
-    for (const toml::node& item : *a) {
-      auto v = item.value<std::string>();
-      if (!v || !item.is_string()) {
-        return error_at(&item, fmt::format("{}: every item must be a string", name(key)));
-      }
-      out.push_back(*v);
-    }
-    return {};
-  }
-
   Result<void> cidr_list(std::string_view key, std::vector<Cidr>& out) {
     std::vector<std::string> items;
-    const toml::node* n = table_ != nullptr ? table_->get(key) : nullptr;
     if (auto r = string_list(key, items); !r) return r;
     out.clear();
     for (const std::string& item : items) {
       auto c = Cidr::parse(item, Cidr::HostBits::Reject);
       if (!c) {
-        return error_at(n, fmt::format("{}: \"{}\": {}; write networks as \"10.0.0.0/8\"",
-                                       name(key), item, c.error().message));
+        return key_error(
+            find(key), key,
+            fmt::format("\"{}\": {}; write networks as \"10.0.0.0/8\"", item, c.error().message));
       }
       out.push_back(*c);
     }
     return {};
   }
 
-  // Every key of the table that no reader asked for.
-  Result<void> no_unknown_keys() const {
-    if (table_ == nullptr) return {};
-    for (const auto& [key, node] : *table_) {
-      if (!used_.contains(std::string(key.str()))) {
-        return error_at(
-            &node, fmt::format("unknown key {}; see docs/serve.md for the keys", name(key.str())));
-      }
-    }
-    return {};
-  }
-
  private:
-  std::size_t line_of_table() const {
-    return table_ != nullptr ? static_cast<std::size_t>(table_->source().begin.line) : 0;
-  }
-
-  const toml::table* table_;
-  std::string section_;
-  std::string_view source_;
   const std::filesystem::path& base_;
-  std::set<std::string> used_;
 };
 
 Result<void> read_listener(SectionReader& r, ListenerConfig& out, std::string_view section) {
@@ -176,7 +59,7 @@ Result<void> read_listener(SectionReader& r, ListenerConfig& out, std::string_vi
                                            "\"127.0.0.1\" or \"::\"",
                                            section, out.address));
   }
-  return r.no_unknown_keys();
+  return r.check_keys();
 }
 
 // "section.key" (and "section") -> line, for ServerConfig::where.
@@ -197,16 +80,9 @@ void record_lines(const toml::table& root, std::map<std::string, std::size_t>& o
 
 Result<ServerConfig> parse_server_config(std::string_view text, std::string_view source,
                                          const std::filesystem::path& base_dir) {
-  // Debian's toml++ is built with exceptions: configuration loading is a boundary where
-  // docs/conventions.md "Errors" allows them; the parse error becomes a Result here.
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& err) {
-    return Error{ErrorCode::Parse,
-                 fmt::format("{}:{}: {}", source, err.source().begin.line, err.description()),
-                 SourcePos{0, static_cast<std::size_t>(err.source().begin.line)}};
-  }
+  auto parsed = parse_toml(text, source);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
   ServerConfig cfg;
   cfg.source = std::string(source);
   const std::filesystem::path& base = base_dir;
@@ -244,7 +120,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     if (!jobs) return jobs.error();
     cfg.schedule = std::move(*jobs);
   }
-  if (auto e = top.no_unknown_keys(); !e) return e.error();
+  if (auto e = top.check_keys(); !e) return e.error();
 
   {
     SectionReader r(root["ingest"].as_table(), "ingest", source, base);
@@ -279,7 +155,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
       return e.error();
     }
     if (auto e = r.integer("batch_rows", in.batch_rows, 1, 65535, ""); !e) return e.error();
-    if (auto e = r.no_unknown_keys(); !e) return e.error();
+    if (auto e = r.check_keys(); !e) return e.error();
   }
   {
     SectionReader r(root["stitch"].as_table(), "stitch", source, base);
@@ -290,7 +166,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     if (auto e = r.integer("shards", cfg.stitch.shards, 0, 256, " (0: one per core)"); !e) {
       return e.error();
     }
-    if (auto e = r.no_unknown_keys(); !e) return e.error();
+    if (auto e = r.check_keys(); !e) return e.error();
   }
   {
     SectionReader r(root["enrich"].as_table(), "enrich", source, base);
@@ -314,7 +190,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     }
     if (auto e = r.string("snmp_community", cfg.enrich.snmp_community); !e) return e.error();
     if (auto e = r.duration("snmp_interval", cfg.enrich.snmp_interval); !e) return e.error();
-    if (auto e = r.no_unknown_keys(); !e) return e.error();
+    if (auto e = r.check_keys(); !e) return e.error();
   }
   {
     const toml::table* t = root["store"].as_table();
@@ -348,7 +224,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
         !e) {
       return e.error();
     }
-    if (auto e = r.no_unknown_keys(); !e) return e.error();
+    if (auto e = r.check_keys(); !e) return e.error();
   }
   {
     SectionReader r(root["query"].as_table(), "query", source, base);
@@ -427,7 +303,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     if (auto e = r.integer("max_failures", a.max_failures, 1, 1000, ""); !e) return e.error();
     if (auto e = r.duration("failure_window", a.failure_window); !e) return e.error();
     if (auto e = r.duration("lockout", a.lockout); !e) return e.error();
-    if (auto e = r.no_unknown_keys(); !e) return e.error();
+    if (auto e = r.check_keys(); !e) return e.error();
   }
   record_lines(root, cfg.lines);
   return cfg;

@@ -55,11 +55,13 @@ size = 10
 }
 
 TEST(TrafficScenario, ErrorsNameTheLineAndTheFix) {
-  EXPECT_NE(parse_error("[[udp]]\nsize = 10\nrte = 5\n").find("test.toml:3: unknown key \"rte\""),
+  EXPECT_NE(parse_error("[[udp]]\nsize = 10\nrte = 5\n")
+                .find("test.toml:3: [[udp]]: unknown key \"rte\"; the keys are name, port"),
             std::string::npos);
-  EXPECT_NE(parse_error("[[udp]]\ncount = 0\n").find("test.toml:2: count must be"),
+  EXPECT_NE(parse_error("[[udp]]\ncount = 0\n").find("test.toml:2: [[udp]] count: must be"),
             std::string::npos);
-  EXPECT_NE(parse_error("[[ftp]]\nmode = \"sideways\"\n").find("mode must be"), std::string::npos);
+  EXPECT_NE(parse_error("[[ftp]]\nmode = \"sideways\"\n").find("[[ftp]] mode: must be"),
+            std::string::npos);
   EXPECT_NE(parse_error("[[udp]]\nsize = 70000\n").find("1 to 65000"), std::string::npos);
   EXPECT_NE(parse_error("duration = \"soon\"\n[[udp]]\n").find("test.toml:1: duration"),
             std::string::npos);

@@ -209,13 +209,13 @@ TEST(ServerConfigLimits, QueryKeysAreChecked) {
   EXPECT_EQ(small->query.limits.admin_reserved, 0u);
 
   const std::pair<std::string, std::string> bad[] = {
-      {"max_connections = 0\n", "serve.toml:4: [query] max_connections must be an integer"},
+      {"max_connections = 0\n", "serve.toml:4: [query] max_connections: must be an integer"},
       {"max_connections = 8\nmax_connections_per_address = 9\n",
-       "serve.toml:5: [query] max_connections_per_address must be an integer from 1 to 8 (at "
+       "serve.toml:5: [query] max_connections_per_address: must be an integer from 1 to 8 (at "
        "most max_connections, 8)"},
       {"max_connections = 8\nadmin_reserved_connections = 8\n",
-       "serve.toml:5: [query] admin_reserved_connections must be an integer from 0 to 7"},
-      {"handshake_timeout = \"soon\"\n", "serve.toml:4: [query] handshake_timeout \"soon\""},
+       "serve.toml:5: [query] admin_reserved_connections: must be an integer from 0 to 7"},
+      {"handshake_timeout = \"soon\"\n", "serve.toml:4: [query] handshake_timeout: \"soon\""},
   };
   for (const auto& [text, want] : bad) {
     auto r = parse(text);

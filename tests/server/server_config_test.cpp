@@ -55,12 +55,13 @@ allow = ["10.0.0.0/8", "127.0.0.1"]
 
 TEST(ServerConfig, ErrorsNameFileLineAndFix) {
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[stitch]\nwindow = \"7x\"\n"),
-            "serve.toml:4: [stitch] window \"7x\" is not a duration; use e.g. \"30m\", \"12h\", "
+            "serve.toml:4: [stitch] window: \"7x\" is not a duration; use e.g. \"30m\", \"12h\", "
             "\"90s\"");
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[ingest]\nwrokers = 2\n"),
-            "serve.toml:4: unknown key [ingest] wrokers; see docs/serve.md for the keys");
+            "serve.toml:4: [ingest]: unknown key \"wrokers\"; the keys are listen, netflow_port, "
+            "ipfix_port, sflow_port, workers, socket_buffer, queue_batches, batch_rows");
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[ingest]\nnetflow_port = 70000\n"),
-            "serve.toml:4: [ingest] netflow_port must be an integer from 0 to 65535 (0: any free "
+            "serve.toml:4: [ingest] netflow_port: must be an integer from 0 to 65535 (0: any free "
             "port)");
   EXPECT_EQ(
       error_of("[ingest]\nworkers = 1\n"),
@@ -81,7 +82,7 @@ TEST(ServerConfig, ErrorsNameFileLineAndFix) {
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[query]\ntls_required = true\n"),
             "serve.toml:4: [query] tls_required needs tls_cert and tls_key");
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[query]\ntls_required = \"yes\"\n"),
-            "serve.toml:4: [query] tls_required must be true or false (no quotes)");
+            "serve.toml:4: [query] tls_required: must be true or false (no quotes)");
   EXPECT_NE(error_of("[store]\ndir = \"d\"\n[query]\ntls_cert = \"/nonexistent/c.pem\"\n"
                      "tls_key = \"/nonexistent/k.pem\"\n")
                 .find("serve.toml:4: [query] tls_cert \"/nonexistent/c.pem\": cannot read"),
@@ -102,18 +103,18 @@ TEST(ServerConfig, RestartNeeded) {
 
 TEST(ServerConfig, ZeroAndOverflowingDurationsHaveTheirOwnMessages) {
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[auth]\nkey_idle = \"0s\"\n"),
-            "serve.toml:4: [auth] key_idle \"0s\" must be more than zero; use e.g. \"30m\", "
+            "serve.toml:4: [auth] key_idle: \"0s\" must be more than zero; use e.g. \"30m\", "
             "\"12h\", \"90s\"");
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\ncommit_interval = \"0ms\"\n"),
-            "serve.toml:3: [store] commit_interval \"0ms\" must be more than zero; use e.g. "
+            "serve.toml:3: [store] commit_interval: \"0ms\" must be more than zero; use e.g. "
             "\"30m\", \"12h\", \"90s\"");
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[stitch]\nwindow = \"99999999999d\"\n"),
-            "serve.toml:4: [stitch] window \"99999999999d\" is too large; the maximum is "
+            "serve.toml:4: [stitch] window: \"99999999999d\" is too large; the maximum is "
             "\"36500d\"");
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[auth]\nlockout = \"36501d\"\n"),
-            "serve.toml:4: [auth] lockout \"36501d\" is too large; the maximum is \"36500d\"");
+            "serve.toml:4: [auth] lockout: \"36501d\" is too large; the maximum is \"36500d\"");
   EXPECT_EQ(error_of("[store]\ndir = \"d\"\nsync_interval = \"99999999999d\"\n"),
-            "serve.toml:3: [store] sync_interval \"99999999999d\" is too large; the maximum is "
+            "serve.toml:3: [store] sync_interval: \"99999999999d\" is too large; the maximum is "
             "\"36500d\"");
   auto longest =
       parse_server_config("[store]\ndir = \"d\"\n[auth]\nlockout = \"36500d\"\n", "serve.toml");
