@@ -144,6 +144,9 @@ test('the filter bar completes field names, applies a filter and shows a parse e
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => location.hash.includes('filter='));
   assert.equal(hashParams(page).get('filter'), 'SRVPORT == 53');
+  // The chart was already "ready" with the unfiltered view: wait for the filtered table itself
+  // (one service answers on port 53), not for a state the old view also had.
+  await page.waitForFunction(() => document.querySelectorAll('#ov-table tbody tr:not(.others)').length === 1);
   await page.waitForSelector('#ov-chart[data-state="ready"]');
   const labels = await page.$$eval('#ov-table tbody tr:not(.others) td:nth-child(2)', (tds) => tds.map((t) => t.textContent));
   const dns = (await world.apiGet(adminKey, '/api/v1/stat', { window: 'last 1h', group: 'service', dir: 'snd', top: 10, filter: 'SRVPORT == 53' })).json();
@@ -179,6 +182,8 @@ test('a click on a top-N row adds it to the filter and the view follows', async 
   await page.click('#top-table tbody tr.drill:nth-child(2) td:nth-child(3)');
   await page.waitForFunction(() => location.hash.includes('filter='));
   assert.equal(hashParams(page).get('filter'), `ADDR == ${second}`);
+  // The unfiltered table was "ready" too: wait until the filtered one (the host first) is shown.
+  await page.waitForFunction((host) => document.querySelector('#top-table tbody tr.drill td:nth-child(2)')?.textContent === host, second);
   await page.waitForSelector('#top-table[data-state="ready"] tr.drill');
   assert.equal(await page.inputValue('#filter-input'), `ADDR == ${second}`);
   // The view follows: the host is now first, and the table is the filtered answer.
