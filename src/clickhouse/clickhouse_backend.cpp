@@ -303,9 +303,9 @@ Result<void> ClickHouseBackend::seal_and_send() {
                        it->first,
                        std::move(it->second.data)};
       const std::uint64_t rows = block.rows;
-      auto r = deliver(i, std::move(block));
+      auto r = deliver(i, block);
       if (!r) {
-        it->second.data = std::move(block.data);  // deliver leaves it untouched on failure
+        it->second.data = std::move(block.data);  // kept for the next attempt
         return r.error();
       }
       shard.pending.erase(it);
@@ -315,7 +315,7 @@ Result<void> ClickHouseBackend::seal_and_send() {
   return ok();
 }
 
-Result<void> ClickHouseBackend::deliver(std::size_t index, SpillBlock&& block) {
+Result<void> ClickHouseBackend::deliver(std::size_t index, const SpillBlock& block) {
   Shard& shard = shards_[index];
   const bool queued = shard.spill && !shard.spill->empty();
   const bool waiting = std::chrono::steady_clock::now() < shard.retry_after;

@@ -131,7 +131,7 @@ class ClickHouseBackend final : public store::Backend {
   void flush_loop();
   Result<void> seal_and_send();
   // Inserts or queues one block; false when it could be neither (block kept by the caller).
-  Result<void> deliver(std::size_t shard, SpillBlock&& block);
+  Result<void> deliver(std::size_t shard, const SpillBlock& block);
   Result<std::size_t> drain(std::size_t shard, bool force);
   Result<std::uint64_t> count_block(const Shard& shard, const SpillBlock& block) const;
   const std::string& read_table() const { return read_table_; }
