@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include "clickhouse/schema.h"
+#include "core/url_encode.h"
 
 namespace flowscope::clickhouse {
 
@@ -35,18 +36,6 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
     e.port = port;
   }
   return e;
-}
-
-std::string url_encode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 Result<std::string> ShardClient::post(const std::string& path, std::string_view body,

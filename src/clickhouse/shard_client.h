@@ -47,7 +47,4 @@ class ShardClient {
   Endpoint endpoint_;
 };
 
-// Percent-encodes for a URL query parameter.
-std::string url_encode(std::string_view s);
-
 }  // namespace flowscope::clickhouse

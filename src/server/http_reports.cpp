@@ -12,6 +12,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/url_encode.h"
 #include "server/http_request.h"
 #include "server/http_server.h"
 #include "server/server.h"
@@ -86,8 +87,7 @@ Result<HttpReply> list_reports(const Server& s, HttpCall& c) {
                        {"type", content_type_of_report(p)},
                        {"bytes", ec ? 0 : size},
                        {"present", present},
-                       {"url", "/api/v1/reports/file?path=" +
-                                   httplib::detail::encode_query_param(p.string())}});
+                       {"url", "/api/v1/reports/file?path=" + url_encode(p.string())}});
     }
     out.push_back({{"job", r.value("job", "")},
                    {"due", r.value("due", "")},

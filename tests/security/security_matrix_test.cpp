@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/cidr.h"
+#include "core/url_encode.h"
 #include "query/query_spec.h"
 #include "server/client.h"
 #include "server/server.h"
@@ -335,18 +336,6 @@ TEST_F(SecurityMatrix, NoFilterOrPathWidensAUsersPermissions) {
   EXPECT_LT(benign_rows["bob"], kRows);
   EXPECT_GT(benign_rows["carol"], 0u);
   EXPECT_EQ(benign_rows["nogroup"], 0u);
-}
-
-std::string url_encode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 TEST_F(SecurityMatrix, NoHttpPathWidensAUsersPermissions) {

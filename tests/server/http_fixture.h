@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/country_code.h"
+#include "core/url_encode.h"
 #include "enrich/ip_groups.h"
 #include "server/server.h"
 #include "server/users.h"
@@ -51,19 +52,6 @@ name = "DMZ"
 id = 16800030
 addresses = ["172.16.0.0/16"]
 )";
-
-// Percent-encodes a query value (RFC 3986 unreserved characters stay).
-inline std::string url_encode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 inline std::string query_string(const std::vector<std::pair<std::string, std::string>>& params) {
   std::string out;

@@ -49,7 +49,7 @@ class HttpReportsTest : public HttpFixture {
   }
 
   static std::string file_url(const fs::path& p) {
-    return "/api/v1/reports/file?path=" + httplib::detail::encode_query_param(p.string());
+    return "/api/v1/reports/file?path=" + url_encode(p.string());
   }
 
   fs::path reports_, pdf_, html_;
