@@ -9,6 +9,14 @@
 
 namespace flowscope::decode {
 
+std::uint16_t default_port(ExportFormat f) {
+  switch (f) {
+    case ExportFormat::Ipfix: return 4739;
+    case ExportFormat::Sflow: return 6343;
+    default: return 2055;
+  }
+}
+
 std::string_view format_name(ExportFormat f) {
   switch (f) {
     case ExportFormat::NetflowV5: return "v5";

@@ -27,6 +27,8 @@ enum class ExportFormat : std::uint8_t { NetflowV5, NetflowV9, Ipfix, Sflow };
 // "v5", "v9", "ipfix", "sflow".
 std::string_view format_name(ExportFormat f);
 Result<ExportFormat> parse_export_format(std::string_view text);
+// The port a format's collectors listen on: 2055 (NetFlow), 4739 (IPFIX), 6343 (sFlow).
+std::uint16_t default_port(ExportFormat f);
 
 struct ExporterConfig {
   // v5: engine type << 8 | engine id; v9: source id; IPFIX: observation domain; sFlow:

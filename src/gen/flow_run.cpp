@@ -50,14 +50,6 @@ class SendQueue {
 
 }  // namespace
 
-std::uint16_t default_port(decode::ExportFormat f) {
-  switch (f) {
-    case decode::ExportFormat::Ipfix: return 4739;
-    case decode::ExportFormat::Sflow: return 6343;
-    default: return 2055;
-  }
-}
-
 Result<GenConfig> make_gen_config(const FlowRunSettings& opt,
                                   const std::function<void(const std::string&)>& warn) {
   auto format = decode::parse_export_format(opt.format);
@@ -122,7 +114,7 @@ Result<GenConfig> make_gen_config(const FlowRunSettings& opt,
 Result<FlowRunSummary> run_flows(const GenConfig& config, UdpSender* sender, PcapWriter* pcap,
                                  bool paced,
                                  const std::function<void(const FlowRunProgress&)>& progress) {
-  UdpEndpoints udp{0, 0, 0x7F000001, default_port(config.format)};
+  UdpEndpoints udp{0, 0, 0x7F000001, decode::default_port(config.format)};
   if (sender != nullptr) {
     const std::string& dest = sender->destination();
     const std::size_t colon = dest.rfind(':');

@@ -47,9 +47,6 @@ struct FlowRunSettings {
 Result<GenConfig> make_gen_config(const FlowRunSettings& settings,
                                   const std::function<void(const std::string&)>& warn);
 
-// The port a format's collectors listen on: 2055, IPFIX 4739, sFlow 6343.
-std::uint16_t default_port(decode::ExportFormat format);
-
 struct FlowRunProgress {
   std::uint64_t flows = 0;
   std::uint64_t datagrams = 0;

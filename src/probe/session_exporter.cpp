@@ -5,14 +5,6 @@
 #include "session/one_sided.h"
 
 namespace flowscope::probe {
-namespace {
-
-std::uint16_t default_port(decode::ExportFormat f) {
-  return f == decode::ExportFormat::Ipfix ? 4739 : 2055;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<SessionExporter>> SessionExporter::open(const ExportOptions& options,
                                                                TimeMs boot) {
   std::unique_ptr<SessionExporter> e(new SessionExporter());
@@ -20,7 +12,7 @@ Result<std::unique_ptr<SessionExporter>> SessionExporter::open(const ExportOptio
   decode::ExporterConfig config;
   config.source_id = options.source_id;
   e->encoder_ = decode::make_encoder(options.format, config, boot);
-  e->endpoints_.dst_port = default_port(options.format);
+  e->endpoints_.dst_port = decode::default_port(options.format);
   e->endpoints_.src_port = 50000;
   if (!options.target.empty()) {
     auto sender = UdpSender::open(options.target);
