@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -15,8 +17,10 @@ namespace {
 
 // Rows kept while sorting with a limit: sort and cut back to the limit when the buffer holds
 // this many times the limit (and at least kMinSortBuffer rows).
+// After each cut the limit-th row's first sort key is a threshold: rows of later batches whose
+// first key is worse cannot enter the answer and are not buffered at all.
 constexpr std::size_t kSortSlack = 4;
-constexpr std::size_t kMinSortBuffer = 65536;
+constexpr std::size_t kMinSortBuffer = 16384;
 
 // A sortable form of one value: absent values sort after present ones either way.
 struct SortValue {
@@ -48,6 +52,33 @@ SortValue sort_value(const SessionBatch& batch, FieldId field, std::size_t row) 
   return v;
 }
 
+// <0 when `x` comes before `y` in the order of `key`, 0 when they tie, >0 after.
+int compare_sort_values(const SortValue& x, const SortValue& y, const SortKey& key) {
+  if (x.present != y.present) return x.present ? -1 : 1;  // absent last, either direction
+  if (!x.present) return 0;
+  int c = 0;
+  if (x.text.data() != nullptr || y.text.data() != nullptr) {
+    c = x.text.compare(y.text);
+    c = c < 0 ? -1 : (c > 0 ? 1 : 0);
+  } else {
+    c = x.key < y.key ? -1 : (y.key < x.key ? 1 : 0);
+  }
+  return key.descending ? -c : c;
+}
+
+// The first sort key of the last row a cut kept, owning its text: a later row whose first key
+// comes after it can never be in the answer (ties go on to the next keys, then scan order).
+struct SortThreshold {
+  SortValue value;
+  std::string text;
+
+  void set(const SortValue& v) {
+    value = v;
+    text.assign(v.text);
+    if (v.text.data() != nullptr) value.text = text;
+  }
+};
+
 // Row order of `batch` by `keys` (stable: ties keep scan order).
 std::vector<std::uint32_t> sorted_rows(const SessionBatch& batch, const std::vector<SortKey>& keys,
                                        std::size_t keep) {
@@ -61,17 +92,8 @@ std::vector<std::uint32_t> sorted_rows(const SessionBatch& batch, const std::vec
   }
   auto less = [&](std::uint32_t a, std::uint32_t b) {
     for (std::size_t k = 0; k < keys.size(); ++k) {
-      const SortValue& x = values[k][a];
-      const SortValue& y = values[k][b];
-      if (x.present != y.present) return x.present;  // absent last
-      if (!x.present) continue;
-      int c = 0;
-      if (x.text.data() != nullptr || y.text.data() != nullptr) {
-        c = x.text.compare(y.text);
-      } else {
-        c = x.key < y.key ? -1 : (y.key < x.key ? 1 : 0);
-      }
-      if (c != 0) return keys[k].descending ? c > 0 : c < 0;
+      const int c = compare_sort_values(values[k][a], values[k][b], keys[k]);
+      if (c != 0) return c < 0;
     }
     return a < b;
   };
@@ -132,7 +154,8 @@ Result<QueryStats> execute_query(const store::Backend& backend, const QuerySpec&
   QueryProgress progress;
   std::vector<std::uint32_t> rows;
   SessionBatch out;
-  SessionBatch buffer;  // sorting: every candidate row
+  SessionBatch buffer;                     // sorting: every candidate row
+  std::optional<SortThreshold> threshold;  // sorting with a limit, after the first cut
   const bool sorting = !spec.sort.empty();
   const std::size_t limit = spec.limit;
   bool cancelled = false;
@@ -150,12 +173,22 @@ Result<QueryStats> execute_query(const store::Backend& backend, const QuerySpec&
     if (options.progress) options.progress(progress);
     if (rows.empty()) return true;
     if (sorting) {
+      if (threshold) {
+        const SortKey& first = spec.sort.front();
+        std::erase_if(rows, [&](std::uint32_t r) {
+          return compare_sort_values(sort_value(batch, first.field, r), threshold->value, first) >
+                 0;
+        });
+        if (rows.empty()) return true;
+      }
       store::append_rows(batch, rows, buffer, out_columns);
       if (limit > 0 && buffer.size() >= std::max(kMinSortBuffer, kSortSlack * limit)) {
         auto order = sorted_rows(buffer, spec.sort, limit);
         SessionBatch kept;
         store::append_rows(buffer, order, kept, out_columns);
         buffer = std::move(kept);
+        if (!threshold) threshold.emplace();
+        threshold->set(sort_value(buffer, spec.sort.front().field, buffer.size() - 1));
       }
       return true;
     }
