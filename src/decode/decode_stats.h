@@ -51,27 +51,56 @@ inline constexpr std::size_t kDecodeErrorCount = 0
 std::string_view decode_error_name(DecodeError e);
 std::string_view decode_error_description(DecodeError e);
 
+// M(member, "what it counts"): the named counters of one exporter besides the error kinds, one
+// list so that summing, merging and every place that prints them (decode --stats, /metrics,
+// /api/v1/exporters) walk the same members.
+#define FLOWSCOPE_EXPORTER_COUNTERS(M)                                       \
+  M(packets, "datagrams that reached a protocol decoder")                    \
+  M(records, "flow records appended to a batch")                             \
+  M(templates, "template records accepted (new or refreshed)")               \
+  M(options_templates, "options template records accepted")                  \
+  M(options_records, "options data records read (sampler, uptime, ...)")     \
+  M(counter_samples, "sFlow counter samples read")                           \
+  M(withdrawals, "IPFIX template withdrawals (RFC 7011 section 8.1)")        \
+  M(sequence_gaps, "header sequence differs from the expected one")          \
+  M(restarts, "exporter restarts detected (uptime/sequence reset)")          \
+  M(uptime_wraps, "IPFIX uptime times read modulo 2^32 (before systemInit)") \
+  M(unknown_elements, "template fields with no registry mapping (skipped)")  \
+  M(enterprise_elements, "enterprise-specific fields (skipped)")             \
+  M(sets_buffered, "data sets held until their template arrived")            \
+  M(sets_replayed, "buffered sets decoded once the template came")           \
+  M(sets_evicted, "buffered sets dropped to respect the buffer cap")         \
+  M(dropped, "datagrams, sets or records dropped (sum of errors)")
+
 // Counters of one exporter (all its source ids / observation domains together).
 struct ExporterStats {
-  std::uint64_t packets = 0;              // datagrams that reached a protocol decoder
-  std::uint64_t records = 0;              // flow records appended to a batch
-  std::uint64_t templates = 0;            // template records accepted (new or refreshed)
-  std::uint64_t options_templates = 0;    // options template records accepted
-  std::uint64_t options_records = 0;      // options data records read (sampler, uptime, ...)
-  std::uint64_t counter_samples = 0;      // sFlow counter samples read
-  std::uint64_t withdrawals = 0;          // IPFIX template withdrawals (RFC 7011 §8.1)
-  std::uint64_t sequence_gaps = 0;        // header sequence differs from the expected one
-  std::uint64_t restarts = 0;             // exporter restarts detected (uptime/sequence reset)
-  std::uint64_t uptime_wraps = 0;         // IPFIX uptime times read modulo 2^32 (before systemInit)
-  std::uint64_t unknown_elements = 0;     // template fields with no registry mapping (skipped)
-  std::uint64_t enterprise_elements = 0;  // enterprise-specific fields (skipped)
-  std::uint64_t sets_buffered = 0;        // data sets held until their template arrived
-  std::uint64_t sets_replayed = 0;        // buffered sets decoded once the template came
-  std::uint64_t sets_evicted = 0;         // buffered sets dropped to respect the buffer cap
-  std::uint64_t dropped = 0;              // datagrams, sets or records dropped (sum of errors)
+#define FLOWSCOPE_EXPORTER_COUNTER_MEMBER(member, desc) std::uint64_t member = 0;
+  FLOWSCOPE_EXPORTER_COUNTERS(FLOWSCOPE_EXPORTER_COUNTER_MEMBER)
+#undef FLOWSCOPE_EXPORTER_COUNTER_MEMBER
   std::array<std::uint64_t, kDecodeErrorCount> errors{};
 
   std::uint64_t error(DecodeError e) const { return errors[static_cast<std::size_t>(e)]; }
+
+  // Adds every counter and error kind of `other` (the sum over exporters, decoders, workers).
+  ExporterStats& operator+=(const ExporterStats& other) {
+#define FLOWSCOPE_EXPORTER_COUNTER_ADD(member, desc) member += other.member;
+    FLOWSCOPE_EXPORTER_COUNTERS(FLOWSCOPE_EXPORTER_COUNTER_ADD)
+#undef FLOWSCOPE_EXPORTER_COUNTER_ADD
+    for (std::size_t i = 0; i < kDecodeErrorCount; ++i) errors[i] += other.errors[i];
+    return *this;
+  }
+
+  // f(name, value) for each named counter in the list's order, then f(name, value) for each
+  // error kind by its counter name.
+  template <typename F>
+  void for_each_counter(F&& f) const {
+#define FLOWSCOPE_EXPORTER_COUNTER_VISIT(member, desc) f(std::string_view{#member}, member);
+    FLOWSCOPE_EXPORTER_COUNTERS(FLOWSCOPE_EXPORTER_COUNTER_VISIT)
+#undef FLOWSCOPE_EXPORTER_COUNTER_VISIT
+    for (std::size_t i = 0; i < kDecodeErrorCount; ++i) {
+      f(decode_error_name(static_cast<DecodeError>(i)), errors[i]);
+    }
+  }
 };
 
 class DecodeStats {

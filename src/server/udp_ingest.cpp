@@ -305,16 +305,7 @@ IngestStats UdpIngest::stats() const {
       out.sockets[i].kernel_drops += w->sockets[i].kernel_drops;
     }
     for (const auto& [exporter, st] : w->decoder.stats().exporters()) {
-      ExporterIngest& e = out.exporters[exporter];
-      decode::ExporterStats& d = e.decode;
-      d.packets += st.packets;
-      d.records += st.records;
-      d.templates += st.templates;
-      d.sequence_gaps += st.sequence_gaps;
-      d.restarts += st.restarts;
-      d.uptime_wraps += st.uptime_wraps;
-      d.dropped += st.dropped;
-      for (std::size_t k = 0; k < d.errors.size(); ++k) d.errors[k] += st.errors[k];
+      out.exporters[exporter].decode += st;
     }
     for (const auto& [exporter, n] : w->queue_drops) out.exporters[exporter].queue_drops += n;
     out.templates += w->decoder.templates().template_count();
