@@ -139,6 +139,7 @@ def trial(bin_, work, index, args, rng):
     duration = args.flows / args.rate
     time.sleep(rng.uniform(0.1, 0.9) * duration)
     received = live.metric("flowscope_ingest_records_total")
+    live_drops = live.metric("flowscope_drops_total")
     live.kill()
     feed.kill()
     feed.wait()
@@ -156,6 +157,7 @@ def trial(bin_, work, index, args, rng):
         g.wait()
         wait_for(lambda: ref.metric("flowscope_stitch_flows_total") >= found,
                  what="the reference server to stitch every flow")
+    ref_drops = ref.metric("flowscope_drops_total")
     ref.stop()
     reference = ref.sessions()
     shutil.rmtree(live.dir, ignore_errors=True)
@@ -165,13 +167,18 @@ def trial(bin_, work, index, args, rng):
     duplicates = sum((recovered - reference).values())
     missing = sum((reference - recovered).values())
     allowed = args.rate * SYNC_INTERVAL_S
-    ok = lost <= allowed and duplicates == 0 and missing == 0
+    # The reference is fed the first `found` flows of the same feed, so the comparison holds
+    # only when neither server dropped a datagram or record (a loaded machine can make the
+    # kernel or the queue drop some): such a trial is inconclusive, not passed.
+    inconclusive = live_drops > 0 or ref_drops > 0
+    ok = lost <= allowed and (inconclusive or (duplicates == 0 and missing == 0))
+    verdict = "FAIL" if not ok else ("inconclusive" if inconclusive else "ok")
     print(f"trial {index + 1}: received {int(received)} before the kill, {found} in the log "
           f"(lost {lost}, allowed {int(allowed)}); sessions {sum(recovered.values())} vs "
           f"{sum(reference.values())} uninterrupted: {duplicates} extra, {missing} missing; "
-          f"{replayed_dups} replayed sessions already stored -> {'ok' if ok else 'FAIL'}",
-          flush=True)
-    return ok, lost, duplicates, missing
+          f"{replayed_dups} replayed sessions already stored; drops {int(live_drops)} live, "
+          f"{int(ref_drops)} reference -> {verdict}", flush=True)
+    return ok, lost, duplicates, missing, inconclusive
 
 
 def main():
@@ -193,10 +200,13 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     failed = sum(1 for r in results if not r[0])
-    print(f"soak: {len(results)} SIGKILL trials, {failed} failed; lost flows max "
+    inconclusive = sum(1 for r in results if r[0] and r[4])
+    print(f"soak: {len(results)} SIGKILL trials, {failed} failed, {inconclusive} inconclusive "
+          f"(drops under load); lost flows max "
           f"{max(r[1] for r in results)}, total {sum(r[1] for r in results)}; duplicate sessions "
           f"{sum(r[2] for r in results)}; missing sessions {sum(r[3] for r in results)}")
-    return 1 if failed else 0
+    # More than half inconclusive: the machine was too loaded for the soak to say anything.
+    return 1 if failed or inconclusive * 2 > len(results) else 0
 
 
 if __name__ == "__main__":
