@@ -26,7 +26,7 @@ ATTRS = ["dFlows", "dOctets", "dPkts", "dst_as", "dst_mask", "dst_tag", "dstaddr
          "tcp_flags", "tos", "unix_nsecs", "unix_secs"]
 
 # The v8 aggregation records as Cisco exports them, written out here from flow-tools'
-# ftpdu.h/ftlib.h structs ftrec_v8_2 ... ftrec_v8_14: (struct format, attribute per field,
+# record layouts (Cisco's v8 export formats): (struct format, attribute per field,
 # records per PDU at most). "x" are pads and reserved bytes.
 COUNTS = ["dFlows", "dPkts", "dOctets", "first_raw", "last_raw"]
 V8 = {
@@ -406,3 +406,20 @@ def test_ipfix_ipv6_flows_and_bad_input(netflow_dir, tmp_path):
             list(flowtools.FlowPDU(7, bytes(b), cache=cache))
         except flowtools.Error:
             pass
+
+
+def test_pduprint_example(netflow_dir):
+    import os
+    import pathlib
+    import sys
+    script = pathlib.Path(__file__).resolve().parents[1] / "examples" / "pduprint"
+    dat = netflow_dir / "dat"
+    data = dat / "netflow9_test_cisco_asa_1_data.dat"
+    tpl = dat / "netflow9_test_cisco_asa_1_tpl.dat"
+    out = subprocess.run([sys.executable, str(script), "-e", "10.0.0.1", str(data), str(tpl),
+                          str(data)], capture_output=True, text=True, check=True,
+                         env=dict(os.environ)).stdout.splitlines()
+    assert out[0].startswith("# ") and "skipped" in out[0]
+    flows = [line for line in out if line.startswith("v9 ")]
+    assert len(flows) == 14
+    assert flows[0] == "v9 192.168.14.1 0 2.2.2.11 17549 1 0 56"

@@ -59,7 +59,7 @@ constexpr FtSlot kV8_1[] = {FT_HEAD,          {F::DFlows, 16},     {F::DPkts, 20
                             {F::DOctets, 24}, {F::First, 28},      {F::Last, 32},
                             {F::SrcAs, 36},   {F::DstAs, 38},      {F::Input, 40},
                             {F::Output, 42},  {F::EngineType, 44}, {F::EngineId, 45}};
-// The v8 aggregations after 8.1 (struct fts3rec_v8_2 ... _v8_14). 8.3, 8.11 and 8.12 store the
+// The v8 aggregations after 8.1, as flow-tools stores them. 8.3, 8.11 and 8.12 store the
 // exporter before sysUpTime; 8.6 to 8.8 have no flow count.
 #define FT_V8_HEAD(ex, up) \
   {F::UnixSecs, 0}, {F::UnixNsecs, 4}, {F::SysUpTime, up}, { F::Exaddr, ex }

@@ -27,8 +27,8 @@ const VersionShape* shape_of(std::uint16_t version) {
   return nullptr;
 }
 
-// The v8 aggregation records as Cisco exports them (big-endian; flow-tools lib/ftlib.h struct
-// ftrec_v8_1 ... _v8_14, FT_PDU_V8_*_MAXFLOWS): where each field sits in the wire record. Every
+// The v8 aggregation records as Cisco exports them (big-endian; the layouts and per-PDU limits
+// flow-tools reads, docs/python.md "FlowPDU"): where each field sits in the wire record. Every
 // field has the width of its flow-tools field (import/flowtools_format.h), so one generic
 // big-endian reader and writer (decode_ft_record/encode_ft_record) handles them all; bytes not
 // listed are pads and reserved, written as zero.

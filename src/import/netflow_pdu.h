@@ -5,7 +5,7 @@
 // (layout: import/flowtools_format.h). Lengths are checked against the count before anything
 // is read (Cisco NetFlow export formats: v1 header 16 bytes + 48 per record, at most 24; v5 24
 // + 48, at most 30; v7 24 + 52, at most 28; v8 a 28-byte header and, by aggregation 8.1 to
-// 8.14, records of 28 to 44 bytes, at most flow-tools' FT_PDU_V8_*_MAXFLOWS).
+// 8.14, records of 28 to 44 bytes, at most 32 to 51 as flow-tools; docs/python.md "FlowPDU").
 // NetFlow v9 and IPFIX PDUs need a template cache: import/template_pdu.h.
 // Pure functions; any thread.
 

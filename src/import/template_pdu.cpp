@@ -88,7 +88,9 @@ Result<NetflowPdu> decode_template_pdu(PduTemplateCache& cache, std::uint32_t ex
   const std::int64_t export_ms = std::int64_t{pdu.unix_secs} * 1000;
   FlowBatch batch;
   decoder.decode({bytes, ex, time_from_ms(export_ms)}, batch);
-  const decode::ExporterStats& after = exporters.at(ex);
+  const auto found = exporters.find(ex);
+  const decode::ExporterStats after =
+      found == exporters.end() ? decode::ExporterStats{} : found->second;
 
   std::string damage;
   for (std::size_t e = 0; e < decode::kDecodeErrorCount; ++e) {

@@ -1,6 +1,6 @@
 // NetFlow v8 aggregations 8.1-8.14 (import/netflow_pdu.h) and their flow-tools file layouts
 // (import/flowtools_format.h): a PDU encodes and decodes back; a file written with each layout
-// has flow-tools' record size and field offsets (lib/ftlib.h struct fts3rec_v8_*) and reads back
+// has flow-tools' record size and field offsets and reads back
 // through FlowtoolsReader; `flowscope import` still refuses aggregates. Python's FlowPDU is
 // checked against tshark in python/tests/test_flowtools_pdu_v8_v9.py.
 #include "import/netflow_pdu.h"
@@ -75,7 +75,7 @@ TEST(NetflowV8Pdu, EveryAggregationRoundTrips) {
   EXPECT_NE(none.error().message.find("8.15"), std::string::npos);
 }
 
-// flow-tools' record sizes and a few offsets, from lib/ftlib.h (struct fts3rec_v8_*): 8.3,
+// flow-tools' record sizes and a few offsets, as its v8 file records have them: 8.3,
 // 8.11 and 8.12 store the exporter before sysUpTime.
 struct FileShape {
   std::uint8_t agg;
