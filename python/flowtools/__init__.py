@@ -18,5 +18,9 @@ AttributeError = _native.AttributeError  # noqa: A001 - pyflowtools' name
 FlowSet = _native.FlowSet
 FlowPDU = _native.FlowPDU
 Flow = _native.Flow
+# Extensions: NetFlow v9/IPFIX templates shared by FlowPDUs (docs/python.md "v9 and IPFIX").
+TemplateCache = _native.TemplateCache
+default_template_cache = _native.default_template_cache
 
-__all__ = ["Error", "IOError", "AttributeError", "FlowSet", "FlowPDU", "Flow"]
+__all__ = ["Error", "IOError", "AttributeError", "FlowSet", "FlowPDU", "Flow", "TemplateCache",
+           "default_template_cache"]

@@ -1,9 +1,11 @@
 // flowtools: pyflowtools' API over flowscope's flow-tools reader and writer
-// (import/flowtools_reader.h, import/flowtools_writer.h) and PDU decoder (import/netflow_pdu.h).
+// (import/flowtools_reader.h, import/flowtools_writer.h) and PDU decoders (import/netflow_pdu.h;
+// v9 and IPFIX through a template cache, import/template_pdu.h).
 // Behaviour follows pyflowtools 0.3 (theraphim/pyflowtools flowtools.c), read to learn:
 // attribute names and kinds, getID's byte layout, FlowPDU's comparisons and is_next.
 #include "flowtools_binding.h"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -20,6 +22,7 @@
 #include "import/flowtools_reader.h"
 #include "import/flowtools_writer.h"
 #include "import/netflow_pdu.h"
+#include "import/template_pdu.h"
 
 namespace py = pybind11;
 
@@ -49,6 +52,15 @@ std::string dotted(std::uint32_t a) {
 struct Flow {
   FtRecord rec;
   const FtLayout* layout = nullptr;
+  // v9/IPFIX records with an IPv6 address: source, destination, next hop (import/template_pdu.h).
+  std::optional<std::array<IpAddress, 3>> addrs;
+
+  // The IPv6 address in slot 0-2, or null when the field holds an IPv4 address (in `rec`).
+  const IpAddress* ip6(int slot) const {
+    if (slot < 0 || !addrs) return nullptr;
+    const IpAddress& a = (*addrs)[static_cast<std::size_t>(slot)];
+    return a.is_v6() ? &a : nullptr;
+  }
 
   std::uint32_t get_checked(FtField f) const {
     // pyflowtools raises for a field the record version lacks rather than answering 0.
@@ -84,12 +96,27 @@ struct Flow {
 struct FlowPdu {
   import::NetflowPdu pdu;
   std::string raw;
+
+  bool has_ip6(std::size_t i) const {
+    if (pdu.addresses.empty()) return false;
+    for (const IpAddress& a : pdu.addresses[i]) {
+      if (a.is_v6()) return true;
+    }
+    return false;
+  }
+  Flow flow(std::size_t i) const {
+    Flow f{pdu.records[i], pdu.layout, std::nullopt};
+    if (has_ip6(i)) f.addrs = pdu.addresses[i];
+    return f;
+  }
 };
 
 bool is_adjacent(const FlowPdu& a, const FlowPdu& b) {
   // As pyflowtools: the sequence wraps at 2^32 - 1, and its nanosecond test compares b with
-  // itself, so only seconds and uptime order the two.
-  const std::uint32_t next = (a.pdu.flow_sequence + a.pdu.count) % std::uint32_t{0xffffffff};
+  // itself, so only seconds and uptime order the two. A v9 sequence counts packets (RFC 3954
+  // §5.1), the others count records.
+  const std::uint32_t step = a.pdu.version == 9 ? 1u : a.pdu.count;
+  const std::uint32_t next = (a.pdu.flow_sequence + step) % std::uint32_t{0xffffffff};
   return next == b.pdu.flow_sequence && a.pdu.sys_uptime <= b.pdu.sys_uptime &&
          a.pdu.unix_secs <= b.pdu.unix_secs;
 }
@@ -190,10 +217,18 @@ class FlowSet {
     auto put = [&](const FtRecord& r) {
       if (auto ok = writer_->write(r); !ok) raise_error(ok.error());
     };
+    // flow-tools records hold IPv4 addresses only: a PDU with an IPv6 flow is refused whole.
+    const char* no_ip6 = "an IPv6 flow has no flow-tools record; nothing was written";
     if (py::isinstance<FlowPdu>(what)) {
-      for (const FtRecord& r : what.cast<const FlowPdu&>().pdu.records) put(r);
+      const auto& p = what.cast<const FlowPdu&>();
+      for (std::size_t i = 0; i < p.pdu.records.size(); ++i) {
+        if (p.has_ip6(i)) raise("Error", no_ip6);
+      }
+      for (const FtRecord& r : p.pdu.records) put(r);
     } else if (py::isinstance<Flow>(what)) {
-      put(what.cast<const Flow&>().rec);
+      const auto& f = what.cast<const Flow&>();
+      if (f.ip6(0) || f.ip6(1) || f.ip6(2)) raise("Error", no_ip6);
+      put(f.rec);
     } else {
       throw py::type_error("FlowSet.write takes a FlowPDU (or a Flow)");
     }
@@ -284,11 +319,25 @@ void bind_flow_attributes(py::class_<Flow>& cls) {
     auto raw = [f](const Flow& flow) { return flow.get_checked(f); };
     switch (info.kind) {
       case FtKind::Uint: cls.def_property_readonly(name.c_str(), raw); break;
-      case FtKind::Addr:
-        cls.def_property_readonly(name.c_str(),
-                                  [f](const Flow& flow) { return dotted(flow.get_checked(f)); });
-        cls.def_property_readonly((name + "_raw").c_str(), raw);
+      case FtKind::Addr: {
+        // v9/IPFIX flows may carry IPv6 addresses: text as RFC 5952, _raw a 128-bit integer.
+        const int slot = f == FtField::Srcaddr   ? 0
+                         : f == FtField::Dstaddr ? 1
+                         : f == FtField::Nexthop ? 2
+                                                 : -1;
+        cls.def_property_readonly(name.c_str(), [f, slot](const Flow& flow) -> py::object {
+          if (const IpAddress* a = flow.ip6(slot)) return py::str(a->to_string());
+          return py::str(dotted(flow.get_checked(f)));
+        });
+        cls.def_property_readonly((name + "_raw").c_str(), [f, slot](const Flow& flow) {
+          if (const IpAddress* a = flow.ip6(slot)) {
+            const std::string hex = fmt::format("{:016x}{:016x}", a->high64(), a->low64());
+            return py::reinterpret_steal<py::object>(PyLong_FromString(hex.c_str(), nullptr, 16));
+          }
+          return py::reinterpret_steal<py::object>(PyLong_FromUnsignedLong(flow.get_checked(f)));
+        });
         break;
+      }
       case FtKind::Time:
         cls.def_property_readonly(name.c_str(), [f](const Flow& flow) {
           const import::FtTime t = import::ft_absolute_time(flow.rec, flow.get_checked(f));
@@ -320,16 +369,39 @@ void bind_flowtools(py::module_& m) {
            "Flow ID bytes: source addr/port/input, destination addr/port/output, protocol");
   flow.def_property_readonly("version", [](const Flow& f) { return f.layout->name(); });
 
-  py::class_<FlowPdu>(m, "FlowPDU", "FlowPDU(exporter, buffer): a NetFlow v1/v5/v7 PDU")
-      .def(py::init([](std::uint32_t exporter, const py::bytes& buffer) {
+  py::class_<import::PduTemplateCache>(
+      m, "TemplateCache",
+      "TemplateCache(): NetFlow v9/IPFIX templates that FlowPDUs share (flowtools extension)")
+      .def(py::init<>())
+      .def("__len__", &import::PduTemplateCache::template_count)
+      .def_property_readonly("templates", &import::PduTemplateCache::template_count);
+  // The cache of FlowPDU(exporter, buffer) without cache=: the module's own, for scripts that
+  // read one stream of datagrams (docs/python.md "v9 and IPFIX").
+  m.attr("default_template_cache") =
+      py::cast(new import::PduTemplateCache(), py::return_value_policy::take_ownership);
+
+  py::class_<FlowPdu>(
+      m, "FlowPDU", "FlowPDU(exporter, buffer, cache=None): a NetFlow v1/v5/v7/v8/v9 or IPFIX PDU")
+      .def(py::init([m](std::uint32_t exporter, const py::bytes& buffer, py::object cache) {
              FlowPdu p;
              p.raw = buffer;
-             auto pdu = import::decode_netflow_pdu(exporter, store::as_bytes(p.raw));
+             const auto bytes = store::as_bytes(p.raw);
+             const bool templated = bytes.size() >= 2 && bytes[0] == std::byte{0} &&
+                                    (bytes[1] == std::byte{9} || bytes[1] == std::byte{10});
+             auto pdu = [&]() -> Result<import::NetflowPdu> {
+               if (!templated) return import::decode_netflow_pdu(exporter, bytes);
+               if (cache.is_none()) cache = m.attr("default_template_cache");
+               if (!py::isinstance<import::PduTemplateCache>(cache)) {
+                 throw py::type_error("FlowPDU: cache must be a flowtools.TemplateCache");
+               }
+               return import::decode_template_pdu(cache.cast<import::PduTemplateCache&>(), exporter,
+                                                  bytes);
+             }();
              if (!pdu) raise("Error", pdu.error().message);
              p.pdu = std::move(*pdu);
              return p;
            }),
-           py::arg("exporter"), py::arg("buffer"))
+           py::arg("exporter"), py::arg("buffer"), py::arg("cache") = py::none())
       .def_property_readonly("version", [](const FlowPdu& p) { return p.pdu.version; })
       .def_property_readonly("count", [](const FlowPdu& p) { return p.pdu.count; })
       .def_property_readonly("sysUpTime", [](const FlowPdu& p) { return p.pdu.sys_uptime; })
@@ -343,11 +415,16 @@ void bind_flowtools(py::module_& m) {
       .def_property_readonly("agg_method", [](const FlowPdu& p) { return p.pdu.agg_method; })
       .def_property_readonly("agg_version", [](const FlowPdu& p) { return p.pdu.agg_version; })
       .def_property_readonly("exporter", [](const FlowPdu& p) { return p.pdu.exporter; })
+      .def_property_readonly("source_id", [](const FlowPdu& p) { return p.pdu.source_id; })
+      .def_property_readonly("missing_templates",
+                             [](const FlowPdu& p) { return p.pdu.missing_templates; })
+      .def_property_readonly("options_records",
+                             [](const FlowPdu& p) { return p.pdu.options_records; })
       .def("__len__", [](const FlowPdu& p) { return p.pdu.records.size(); })
       .def("__iter__",
            [](const FlowPdu& p) {
              py::list flows;
-             for (const FtRecord& r : p.pdu.records) flows.append(Flow{r, p.pdu.layout});
+             for (std::size_t i = 0; i < p.pdu.records.size(); ++i) flows.append(p.flow(i));
              return py::iter(flows);
            })
       .def(

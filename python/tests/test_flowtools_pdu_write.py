@@ -137,8 +137,10 @@ def test_v1_v7_pdu_fields_and_tshark(flowtools_dir, tmp_path, version):
 
 def test_bad_pdus_raise_with_reason(netflow_dir):
     payload = (netflow_dir / "dat" / "netflow5_test_microtik.dat").read_bytes()
-    with pytest.raises(flowtools.Error, match="version 9 is not supported"):
-        flowtools.FlowPDU(1, b"\x00\x09" + payload[2:])
+    with pytest.raises(flowtools.Error, match="version 11 is not supported"):
+        flowtools.FlowPDU(1, b"\x00\x0b" + payload[2:])
+    with pytest.raises(flowtools.Error, match="NetFlow v9 PDU is damaged"):
+        flowtools.FlowPDU(1, b"\x00\x09" + payload[2:], cache=flowtools.TemplateCache())
     with pytest.raises(flowtools.Error, match="must be"):
         flowtools.FlowPDU(1, payload[:-5])
     with pytest.raises(flowtools.Error, match="shorter than a header"):
@@ -267,8 +269,8 @@ def test_v8_1_pdu_against_flow_capture_records_and_tshark(flowtools_dir, tmp_pat
         assert got.exaddr == "10.0.0.1"
         with pytest.raises(flowtools.Error, match="not supported"):
             got.srcaddr  # the AS matrix has no addresses
-    with pytest.raises(flowtools.Error, match="8.2 aggregation is not supported"):
-        flowtools.FlowPDU(1, payload[:22] + b"\x02" + payload[23:])
+    with pytest.raises(flowtools.Error, match="8.15 aggregation is not supported"):
+        flowtools.FlowPDU(1, payload[:22] + b"\x0f" + payload[23:])
     with pytest.raises(flowtools.Error, match="count 52"):
         flowtools.FlowPDU(1, payload[:2] + b"\x00\x34" + payload[4:])
     tshark = shutil.which("tshark")

@@ -59,6 +59,63 @@ constexpr FtSlot kV8_1[] = {FT_HEAD,          {F::DFlows, 16},     {F::DPkts, 20
                             {F::DOctets, 24}, {F::First, 28},      {F::Last, 32},
                             {F::SrcAs, 36},   {F::DstAs, 38},      {F::Input, 40},
                             {F::Output, 42},  {F::EngineType, 44}, {F::EngineId, 45}};
+// The v8 aggregations after 8.1, as flow-tools stores them. 8.3, 8.11 and 8.12 store the
+// exporter before sysUpTime; 8.6 to 8.8 have no flow count.
+#define FT_V8_HEAD(ex, up) \
+  {F::UnixSecs, 0}, {F::UnixNsecs, 4}, {F::SysUpTime, up}, { F::Exaddr, ex }
+#define FT_V8_COUNTS \
+  {F::DFlows, 16}, {F::DPkts, 20}, {F::DOctets, 24}, {F::First, 28}, { F::Last, 32 }
+#define FT_V8_TOS_COUNTS \
+  {F::DPkts, 16}, {F::DOctets, 20}, {F::First, 24}, { F::Last, 28 }
+constexpr FtSlot kV8_2[] = {FT_V8_HEAD(12, 8), FT_V8_COUNTS,     {F::Prot, 36},
+                            {F::Srcport, 40},  {F::Dstport, 42}, {F::EngineType, 44},
+                            {F::EngineId, 45}};
+constexpr FtSlot kV8_3[] = {FT_V8_HEAD(8, 12),   FT_V8_COUNTS,     {F::Srcaddr, 36},
+                            {F::SrcMask, 40},    {F::SrcAs, 42},   {F::Input, 44},
+                            {F::EngineType, 46}, {F::EngineId, 47}};
+constexpr FtSlot kV8_4[] = {FT_V8_HEAD(12, 8), FT_V8_COUNTS,        {F::Dstaddr, 36},
+                            {F::DstMask, 40},  {F::EngineType, 42}, {F::EngineId, 43},
+                            {F::DstAs, 44},    {F::Output, 46}};
+constexpr FtSlot kV8_5[] = {FT_V8_HEAD(12, 8),   FT_V8_COUNTS,      {F::Srcaddr, 36},
+                            {F::Dstaddr, 40},    {F::DstMask, 44},  {F::SrcMask, 45},
+                            {F::EngineType, 46}, {F::EngineId, 47}, {F::SrcAs, 48},
+                            {F::DstAs, 50},      {F::Input, 52},    {F::Output, 54}};
+constexpr FtSlot kV8_6[] = {FT_V8_HEAD(12, 8),  FT_V8_TOS_COUNTS,   {F::Dstaddr, 32},
+                            {F::ExtraPkts, 36}, {F::RouterSc, 40},  {F::Output, 44},
+                            {F::Tos, 48},       {F::MarkedTos, 49}, {F::EngineType, 50},
+                            {F::EngineId, 51}};
+constexpr FtSlot kV8_7[] = {FT_V8_HEAD(12, 8),  FT_V8_TOS_COUNTS,    {F::Dstaddr, 32},
+                            {F::Srcaddr, 36},   {F::ExtraPkts, 40},  {F::RouterSc, 44},
+                            {F::Output, 48},    {F::Input, 50},      {F::Tos, 52},
+                            {F::MarkedTos, 53}, {F::EngineType, 54}, {F::EngineId, 55}};
+constexpr FtSlot kV8_8[] = {FT_V8_HEAD(12, 8),   FT_V8_TOS_COUNTS,   {F::Dstaddr, 32},
+                            {F::Srcaddr, 36},    {F::ExtraPkts, 40}, {F::RouterSc, 44},
+                            {F::Dstport, 48},    {F::Srcport, 50},   {F::Output, 52},
+                            {F::Input, 54},      {F::Tos, 56},       {F::MarkedTos, 57},
+                            {F::EngineType, 58}, {F::EngineId, 59},  {F::Prot, 60}};
+constexpr FtSlot kV8_9[] = {FT_V8_HEAD(12, 8),   FT_V8_COUNTS,      {F::SrcAs, 36},
+                            {F::DstAs, 38},      {F::Input, 40},    {F::Output, 42},
+                            {F::EngineType, 44}, {F::EngineId, 45}, {F::Tos, 46}};
+constexpr FtSlot kV8_10[] = {
+    FT_V8_HEAD(12, 8), FT_V8_COUNTS,        {F::Srcport, 36},  {F::Dstport, 38}, {F::Input, 40},
+    {F::Output, 42},   {F::EngineType, 44}, {F::EngineId, 45}, {F::Prot, 46},    {F::Tos, 47}};
+constexpr FtSlot kV8_11[] = {FT_V8_HEAD(8, 12), FT_V8_COUNTS,        {F::Srcaddr, 36},
+                             {F::SrcMask, 40},  {F::Tos, 41},        {F::SrcAs, 42},
+                             {F::Input, 44},    {F::EngineType, 46}, {F::EngineId, 47}};
+constexpr FtSlot kV8_12[] = {FT_V8_HEAD(8, 12), FT_V8_COUNTS,        {F::Dstaddr, 36},
+                             {F::Output, 40},   {F::DstAs, 42},      {F::DstMask, 44},
+                             {F::Tos, 45},      {F::EngineType, 46}, {F::EngineId, 47}};
+constexpr FtSlot kV8_13[] = {
+    FT_V8_HEAD(12, 8),   FT_V8_COUNTS,      {F::Srcaddr, 36}, {F::Dstaddr, 40}, {F::SrcAs, 44},
+    {F::DstAs, 46},      {F::Input, 48},    {F::Output, 50},  {F::DstMask, 52}, {F::SrcMask, 53},
+    {F::EngineType, 54}, {F::EngineId, 55}, {F::Tos, 56}};
+constexpr FtSlot kV8_14[] = {
+    FT_V8_HEAD(12, 8),   FT_V8_COUNTS,      {F::Srcaddr, 36}, {F::Dstaddr, 40}, {F::Srcport, 44},
+    {F::Dstport, 46},    {F::Input, 48},    {F::Output, 50},  {F::DstMask, 52}, {F::SrcMask, 53},
+    {F::EngineType, 54}, {F::EngineId, 55}, {F::Tos, 56},     {F::Prot, 57}};
+#undef FT_V8_HEAD
+#undef FT_V8_COUNTS
+#undef FT_V8_TOS_COUNTS
 #undef FT_HEAD
 #undef FT_V1_BODY
 #undef FT_V5_TAIL
@@ -70,10 +127,22 @@ constexpr std::uint64_t mask_of(std::span<const FtSlot> slots) {
 }
 
 constexpr FtLayout kLayouts[] = {
-    {1, 0, 60, kV1, mask_of(kV1)},     {5, 0, 64, kV5, mask_of(kV5)},
-    {6, 0, 72, kV6, mask_of(kV6)},     {7, 0, 68, kV7, mask_of(kV7)},
-    {8, 1, 48, kV8_1, mask_of(kV8_1)}, {1005, 0, 72, kV1005, mask_of(kV1005)},
+    {1, 0, 60, kV1, mask_of(kV1)},          {5, 0, 64, kV5, mask_of(kV5)},
+    {6, 0, 72, kV6, mask_of(kV6)},          {7, 0, 68, kV7, mask_of(kV7)},
+    {8, 1, 48, kV8_1, mask_of(kV8_1)},      {8, 2, 48, kV8_2, mask_of(kV8_2)},
+    {8, 3, 48, kV8_3, mask_of(kV8_3)},      {8, 4, 48, kV8_4, mask_of(kV8_4)},
+    {8, 5, 56, kV8_5, mask_of(kV8_5)},      {8, 6, 52, kV8_6, mask_of(kV8_6)},
+    {8, 7, 56, kV8_7, mask_of(kV8_7)},      {8, 8, 64, kV8_8, mask_of(kV8_8)},
+    {8, 9, 48, kV8_9, mask_of(kV8_9)},      {8, 10, 48, kV8_10, mask_of(kV8_10)},
+    {8, 11, 48, kV8_11, mask_of(kV8_11)},   {8, 12, 48, kV8_12, mask_of(kV8_12)},
+    {8, 13, 60, kV8_13, mask_of(kV8_13)},   {8, 14, 60, kV8_14, mask_of(kV8_14)},
+    {1005, 0, 72, kV1005, mask_of(kV1005)},
 };
+
+// NetFlow v9 and IPFIX records as FlowPDU gives them: the fields of v5 (no flow-tools file
+// has these versions; the record size is v5's).
+constexpr FtLayout kTemplateLayouts[] = {{9, 0, 64, kV5, mask_of(kV5)},
+                                         {10, 0, 64, kV5, mask_of(kV5)}};
 
 std::uint32_t load(const std::byte* p, unsigned width, bool big) {
   std::uint32_t v = 0;
@@ -110,9 +179,13 @@ Result<const FtLayout*> find_ft_layout(std::uint16_t version, std::uint8_t agg_m
   const std::string what =
       version == 8 ? fmt::format("8.{}", agg_method) : fmt::format("{}", version);
   return Error{ErrorCode::Unsupported,
-               fmt::format("flow-tools export version {} is not supported (1, 5, 6, 7, 8.1 and "
-                           "1005 are)",
+               fmt::format("flow-tools export version {} is not supported (1, 5, 6, 7, 8.1 to "
+                           "8.14 and 1005 are)",
                            what)};
+}
+
+const FtLayout& ft_template_layout(std::uint16_t version) {
+  return version == 10 ? kTemplateLayouts[1] : kTemplateLayouts[0];
 }
 
 void decode_ft_record(const FtLayout& layout, bool big_endian, std::span<const std::byte> bytes,

@@ -7,7 +7,8 @@
 //
 // The record fields are one table, FLOWSCOPE_FT_FIELDS: the names are flow-tools' (and so
 // pyflowtools' Flow attributes); each export version's layout lists which fields it has at
-// which offset (adsr/flow-tools lib/ftlib.h, struct fts3rec_v1, _v5, _v6, _v7, _v8_1, _v1005).
+// which offset (adsr/flow-tools lib/ftlib.h, struct fts3rec_v1, _v5, _v6, _v7, _v8_1 to _v8_14,
+// _v1005).
 // Everything here is a pure function or a constant: any thread.
 
 #include <array>
@@ -103,7 +104,7 @@ struct FtSlot {
 };
 
 // An export version's record layout. `version` is flow-tools' d_version (1, 5, 6, 7, 8, 1005);
-// v8 aggregations are told apart by `agg_method` (8.1 = AS matrix).
+// v8 aggregations are told apart by `agg_method` (8.1 = AS matrix ... 8.14 = prefix-port ToS).
 struct FtLayout {
   std::uint16_t version;
   std::uint8_t agg_method;
@@ -116,6 +117,10 @@ struct FtLayout {
 
 // The layout of (version, agg_method), or an error naming the versions there are.
 Result<const FtLayout*> find_ft_layout(std::uint16_t version, std::uint8_t agg_method = 0);
+
+// The layout of NetFlow v9 (`version` 9) or IPFIX (10) records in Python's FlowPDU
+// (import/template_pdu.h): v5's fields under the name "9" or "10". Not a file layout.
+const FtLayout& ft_template_layout(std::uint16_t version);
 
 // Decodes/encodes one record. REQUIRES: bytes.size() == layout.record_size.
 void decode_ft_record(const FtLayout& layout, bool big_endian, std::span<const std::byte> bytes,

@@ -49,7 +49,8 @@ Result<FlowtoolsReader> FlowtoolsReader::from_bytes(std::string file, std::strin
 
 Result<FlowtoolsReader> FlowtoolsReader::open(const std::filesystem::path& path) {
   auto reader = open_records(path);
-  if (reader && !reader->layout_->has(FtField::Srcaddr)) {
+  // v8 records are aggregates (some with prefixes in the address fields): not sessions.
+  if (reader && (reader->layout_->version == 8 || !reader->layout_->has(FtField::Srcaddr))) {
     return Error{ErrorCode::Unsupported,
                  fmt::format("{}: flow-tools export version {} holds aggregates without "
                              "addresses and cannot be imported as sessions (1, 5, 6, 7 and 1005 "

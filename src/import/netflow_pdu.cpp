@@ -16,14 +16,84 @@ struct VersionShape {
   std::size_t record;
   std::size_t max_count;
 };
-constexpr VersionShape kShapes[] = {
-    {1, 16, 48, 24}, {5, 24, 48, 30}, {7, 24, 52, 28}, {8, 28, 28, 51}};
+// v8's record size and limit depend on the aggregation: see kV8Shapes.
+constexpr VersionShape kShapes[] = {{1, 16, 48, 24}, {5, 24, 48, 30}, {7, 24, 52, 28}};
+constexpr std::size_t kV8Header = 28;
 
 const VersionShape* shape_of(std::uint16_t version) {
   for (const VersionShape& s : kShapes) {
     if (s.version == version) return &s;
   }
   return nullptr;
+}
+
+// The v8 aggregation records as Cisco exports them (big-endian; the layouts and per-PDU limits
+// flow-tools reads, docs/python.md "FlowPDU"): where each field sits in the wire record. Every
+// field has the width of its flow-tools field (import/flowtools_format.h), so one generic
+// big-endian reader and writer (decode_ft_record/encode_ft_record) handles them all; bytes not
+// listed are pads and reserved, written as zero.
+#define V8_COUNTS \
+  {F::DFlows, 0}, {F::DPkts, 4}, {F::DOctets, 8}, {F::First, 12}, { F::Last, 16 }
+constexpr FtSlot kW8_1[] = {
+    V8_COUNTS, {F::SrcAs, 20}, {F::DstAs, 22}, {F::Input, 24}, {F::Output, 26}};
+constexpr FtSlot kW8_2[] = {V8_COUNTS, {F::Prot, 20}, {F::Srcport, 24}, {F::Dstport, 26}};
+constexpr FtSlot kW8_3[] = {
+    V8_COUNTS, {F::Srcaddr, 20}, {F::SrcMask, 24}, {F::SrcAs, 26}, {F::Input, 28}};
+constexpr FtSlot kW8_4[] = {
+    V8_COUNTS, {F::Dstaddr, 20}, {F::DstMask, 24}, {F::DstAs, 26}, {F::Output, 28}};
+constexpr FtSlot kW8_5[] = {V8_COUNTS,        {F::Srcaddr, 20}, {F::Dstaddr, 24},
+                            {F::DstMask, 28}, {F::SrcMask, 29}, {F::SrcAs, 32},
+                            {F::DstAs, 34},   {F::Input, 36},   {F::Output, 38}};
+constexpr FtSlot kW8_6[] = {
+    {F::Dstaddr, 0}, {F::DPkts, 4}, {F::DOctets, 8},    {F::First, 12},     {F::Last, 16},
+    {F::Output, 20}, {F::Tos, 22},  {F::MarkedTos, 23}, {F::ExtraPkts, 24}, {F::RouterSc, 28}};
+constexpr FtSlot kW8_7[] = {{F::Dstaddr, 0},    {F::Srcaddr, 4},    {F::DPkts, 8},
+                            {F::DOctets, 12},   {F::First, 16},     {F::Last, 20},
+                            {F::Output, 24},    {F::Input, 26},     {F::Tos, 28},
+                            {F::MarkedTos, 29}, {F::ExtraPkts, 32}, {F::RouterSc, 36}};
+constexpr FtSlot kW8_8[] = {
+    {F::Dstaddr, 0},  {F::Srcaddr, 4}, {F::Dstport, 8},    {F::Srcport, 10},   {F::DPkts, 12},
+    {F::DOctets, 16}, {F::First, 20},  {F::Last, 24},      {F::Output, 28},    {F::Input, 30},
+    {F::Tos, 32},     {F::Prot, 33},   {F::MarkedTos, 34}, {F::ExtraPkts, 36}, {F::RouterSc, 40}};
+constexpr FtSlot kW8_9[] = {V8_COUNTS,      {F::SrcAs, 20},  {F::DstAs, 22},
+                            {F::Input, 24}, {F::Output, 26}, {F::Tos, 28}};
+constexpr FtSlot kW8_10[] = {V8_COUNTS,        {F::Prot, 20},  {F::Tos, 21},   {F::Srcport, 24},
+                             {F::Dstport, 26}, {F::Input, 28}, {F::Output, 30}};
+constexpr FtSlot kW8_11[] = {V8_COUNTS,    {F::Srcaddr, 20}, {F::SrcMask, 24},
+                             {F::Tos, 25}, {F::SrcAs, 26},   {F::Input, 28}};
+constexpr FtSlot kW8_12[] = {V8_COUNTS,    {F::Dstaddr, 20}, {F::DstMask, 24},
+                             {F::Tos, 25}, {F::DstAs, 26},   {F::Output, 28}};
+constexpr FtSlot kW8_13[] = {V8_COUNTS,        {F::Srcaddr, 20}, {F::Dstaddr, 24}, {F::DstMask, 28},
+                             {F::SrcMask, 29}, {F::Tos, 30},     {F::SrcAs, 32},   {F::DstAs, 34},
+                             {F::Input, 36},   {F::Output, 38}};
+constexpr FtSlot kW8_14[] = {V8_COUNTS,        {F::Srcaddr, 20}, {F::Dstaddr, 24}, {F::DstMask, 28},
+                             {F::SrcMask, 29}, {F::Tos, 30},     {F::Prot, 31},    {F::Srcport, 32},
+                             {F::Dstport, 34}, {F::Input, 36},   {F::Output, 38}};
+#undef V8_COUNTS
+
+struct V8Shape {
+  FtLayout wire;  // version 8, the aggregation, the wire record size and its slots
+  std::size_t max_count;
+};
+constexpr V8Shape kV8Shapes[] = {
+    {{8, 1, 28, kW8_1, 0}, 51},   {{8, 2, 28, kW8_2, 0}, 51},   {{8, 3, 32, kW8_3, 0}, 44},
+    {{8, 4, 32, kW8_4, 0}, 44},   {{8, 5, 40, kW8_5, 0}, 35},   {{8, 6, 32, kW8_6, 0}, 44},
+    {{8, 7, 40, kW8_7, 0}, 35},   {{8, 8, 44, kW8_8, 0}, 32},   {{8, 9, 32, kW8_9, 0}, 44},
+    {{8, 10, 32, kW8_10, 0}, 44}, {{8, 11, 32, kW8_11, 0}, 44}, {{8, 12, 32, kW8_12, 0}, 44},
+    {{8, 13, 40, kW8_13, 0}, 35}, {{8, 14, 40, kW8_14, 0}, 35},
+};
+
+const V8Shape* v8_shape_of(std::uint8_t agg_method) {
+  for (const V8Shape& s : kV8Shapes) {
+    if (s.wire.agg_method == agg_method) return &s;
+  }
+  return nullptr;
+}
+
+Error unsupported_aggregation(std::uint8_t agg_method, std::string_view what) {
+  return Error{ErrorCode::Unsupported,
+               fmt::format("NetFlow v8.{} aggregation is not supported {} (8.1 to 8.14 are)",
+                           agg_method, what)};
 }
 
 }  // namespace
@@ -38,18 +108,39 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
     return Error{ErrorCode::Truncated,
                  fmt::format("NetFlow PDU of {} bytes is shorter than a header", bytes.size())};
   }
-  const VersionShape* shape = shape_of(pdu.version);
-  if (!shape) {
+  std::size_t header = 0, record = 0, max_count = 0;
+  const V8Shape* v8 = nullptr;
+  if (const VersionShape* shape = shape_of(pdu.version)) {
+    header = shape->header;
+    record = shape->record;
+    max_count = shape->max_count;
+  } else if (pdu.version == 8) {
+    // The record layout depends on the aggregation, byte 22 of the 28-byte header.
+    if (bytes.size() < kV8Header) {
+      return Error{ErrorCode::Truncated,
+                   fmt::format("NetFlow v8 PDU of {} bytes is shorter than its {}-byte header",
+                               bytes.size(), kV8Header)};
+    }
+    pdu.agg_method = std::to_integer<std::uint8_t>(bytes[22]);
+    v8 = v8_shape_of(pdu.agg_method);
+    if (!v8) return unsupported_aggregation(pdu.agg_method, "by FlowPDU");
+    header = kV8Header;
+    record = v8->wire.record_size;
+    max_count = v8->max_count;
+  } else {
     return Error{ErrorCode::Unsupported,
-                 fmt::format("NetFlow version {} is not supported by FlowPDU (1, 5, 7 and 8.1 are)",
+                 fmt::format("NetFlow version {} is not supported by FlowPDU (1, 5, 7, 8.1 to "
+                             "8.14, and 9 and 10 with a template cache are)",
                              pdu.version)};
   }
-  if (pdu.count == 0 || pdu.count > shape->max_count) {
-    return Error{ErrorCode::Malformed,
-                 fmt::format("NetFlow v{} PDU says count {}; a PDU holds 1 to {} records",
-                             pdu.version, pdu.count, shape->max_count)};
+  if (pdu.count == 0 || pdu.count > max_count) {
+    return Error{
+        ErrorCode::Malformed,
+        fmt::format("NetFlow v{} PDU says count {}; a PDU holds 1 to {} records",
+                    v8 ? fmt::format("8.{}", pdu.agg_method) : fmt::format("{}", pdu.version),
+                    pdu.count, max_count)};
   }
-  const std::size_t expected = shape->header + shape->record * pdu.count;
+  const std::size_t expected = header + record * pdu.count;
   if (bytes.size() != expected) {
     return Error{ErrorCode::Malformed,
                  fmt::format("NetFlow v{} PDU with count {} must be {} bytes, got {}", pdu.version,
@@ -75,30 +166,17 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
     }
   }
   auto layout = find_ft_layout(pdu.version, pdu.agg_method);
-  if (!layout) {
-    return Error{ErrorCode::Unsupported,
-                 fmt::format("NetFlow v8.{} aggregation is not supported by FlowPDU (8.1, the AS "
-                             "matrix, is)",
-                             pdu.agg_method)};
-  }
+  if (!layout) return unsupported_aggregation(pdu.agg_method, "by FlowPDU");
   pdu.layout = *layout;
   pdu.records.resize(pdu.count);
   for (FtRecord& rec : pdu.records) {
-    ByteReader f = r.take(shape->record);
+    ByteReader f = r.take(record);
     rec.set(F::UnixSecs, pdu.unix_secs);
     rec.set(F::UnixNsecs, pdu.unix_nsecs);
     rec.set(F::SysUpTime, pdu.sys_uptime);
     rec.set(F::Exaddr, exporter);
-    if (pdu.version == 8) {  // 8.1: flows, packets, octets, first, last, AS pair, interfaces
-      rec.set(F::DFlows, f.u32be());
-      rec.set(F::DPkts, f.u32be());
-      rec.set(F::DOctets, f.u32be());
-      rec.set(F::First, f.u32be());
-      rec.set(F::Last, f.u32be());
-      rec.set(F::SrcAs, f.u16be());
-      rec.set(F::DstAs, f.u16be());
-      rec.set(F::Input, f.u16be());
-      rec.set(F::Output, f.u16be());
+    if (v8) {
+      decode_ft_record(v8->wire, true, f.rest(), rec);
       rec.set(F::EngineType, pdu.engine_type);
       rec.set(F::EngineId, pdu.engine_id);
       continue;
@@ -142,20 +220,23 @@ Result<NetflowPdu> decode_netflow_pdu(std::uint32_t exporter, std::span<const st
 }
 
 Result<std::vector<std::byte>> encode_netflow_pdu(const NetflowPdu& pdu) {
-  const VersionShape* shape = shape_of(pdu.version);
-  if (!shape) {
-    return Error{
-        ErrorCode::Unsupported,
-        fmt::format("NetFlow version {} cannot be encoded (1, 5, 7 and 8.1 can)", pdu.version)};
-  }
-  if (pdu.version == 8 && pdu.agg_method != 1) {
+  std::size_t max_count = 0;
+  const V8Shape* v8 = nullptr;
+  if (const VersionShape* shape = shape_of(pdu.version)) {
+    max_count = shape->max_count;
+  } else if (pdu.version == 8) {
+    v8 = v8_shape_of(pdu.agg_method);
+    if (!v8) return unsupported_aggregation(pdu.agg_method, "for encoding");
+    max_count = v8->max_count;
+  } else {
     return Error{ErrorCode::Unsupported,
-                 fmt::format("NetFlow v8.{} cannot be encoded (8.1 can)", pdu.agg_method)};
+                 fmt::format("NetFlow version {} cannot be encoded (1, 5, 7 and 8.1 to 8.14 can)",
+                             pdu.version)};
   }
-  if (pdu.records.empty() || pdu.records.size() > shape->max_count) {
+  if (pdu.records.empty() || pdu.records.size() > max_count) {
     return Error{ErrorCode::InvalidArgument,
                  fmt::format("a NetFlow v{} PDU holds 1 to {} records, not {}", pdu.version,
-                             shape->max_count, pdu.records.size())};
+                             max_count, pdu.records.size())};
   }
   std::vector<std::byte> out;
   ByteWriter w(out);
@@ -181,11 +262,10 @@ Result<std::vector<std::byte>> encode_netflow_pdu(const NetflowPdu& pdu) {
     }
   }
   for (const FtRecord& rec : pdu.records) {
-    if (pdu.version == 8) {
-      for (F f : {F::DFlows, F::DPkts, F::DOctets, F::First, F::Last}) w.u32be(rec.get(f));
-      for (F f : {F::SrcAs, F::DstAs, F::Input, F::Output}) {
-        w.u16be(static_cast<std::uint16_t>(rec.get(f)));
-      }
+    if (v8) {
+      const std::size_t at = out.size();
+      w.zeros(v8->wire.record_size);
+      encode_ft_record(v8->wire, true, rec, std::span(out).subspan(at));
       continue;
     }
     w.u32be(rec.get(F::Srcaddr));
