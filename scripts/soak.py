@@ -53,6 +53,9 @@ workers = 2
 [stitch]
 window = "{window}"
 shards = 2
+# Stitching must not depend on pauses of the feed (a loaded machine), or the uninterrupted
+# reference would not be a reference: record time moves only with the records.
+quiet_after = "1h"
 [store]
 dir = "data"
 sync_interval = "{int(SYNC_INTERVAL_S * 1000)}ms"

@@ -130,6 +130,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
                                 &s->interfaces_};
   PipelineOptions po;
   po.shards = config.stitch.shards;
+  po.idle_after = config.stitch.quiet_after;
   po.queue_batches = config.ingest.queue_batches;
   po.commit_interval = config.store.commit_interval;
   po.data_dir = config.store.dir;

@@ -166,6 +166,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, std::string_view
     if (auto e = r.integer("shards", cfg.stitch.shards, 0, 256, " (0: one per core)"); !e) {
       return e.error();
     }
+    if (auto e = r.duration("quiet_after", cfg.stitch.quiet_after); !e) return e.error();
     if (auto e = r.check_keys(); !e) return e.error();
   }
   {
@@ -336,6 +337,9 @@ std::vector<std::string> restart_needed(const ServerConfig& running, const Serve
     out.push_back("[ingest] listeners and workers");
   }
   if (running.stitch.shards != next.stitch.shards) out.push_back("[stitch] shards");
+  if (running.stitch.quiet_after != next.stitch.quiet_after) {
+    out.push_back("[stitch] quiet_after");
+  }
   if (running.store.dir != next.store.dir) out.push_back("[store] dir");
   if (running.query.address != next.query.address || running.query.port != next.query.port) {
     out.push_back("[query] listen/port");

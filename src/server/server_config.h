@@ -41,6 +41,9 @@ struct StitchConfig {
   DurationMs window{std::chrono::seconds(60)};
   std::size_t max_open = 1u << 20;  // over all shards
   unsigned shards = 0;              // stitch/enrich/store workers; 0 = one per core
+  // A shard that received nothing for this long moves its record time on by the wall clock, so
+  // an exporter that went quiet still has its sessions closed (docs/serve.md).
+  DurationMs quiet_after{100};
 };
 
 struct EnrichConfig {

@@ -43,6 +43,7 @@ allow = ["10.0.0.0/8", "127.0.0.1"]
   EXPECT_EQ(c->ingest.sflow_port, 6343);
   EXPECT_EQ(c->ingest.workers, 3u);
   EXPECT_EQ(c->stitch.window, std::chrono::seconds(90));
+  EXPECT_EQ(c->stitch.quiet_after, std::chrono::milliseconds(100));
   EXPECT_EQ(c->store.dir, "/etc/flowscope/data");
   EXPECT_EQ(c->auth.max_key_age, std::chrono::hours(12));
   EXPECT_EQ(c->auth.key_idle, std::chrono::minutes(30));
@@ -99,6 +100,18 @@ TEST(ServerConfig, RestartNeeded) {
   b.ingest.netflow_port = 1;
   b.store.dir = "e";
   EXPECT_EQ(restart_needed(*a, b).size(), 2u);
+}
+
+TEST(ServerConfig, QuietAfterIsADurationThatNeedsARestart) {
+  auto a = parse_server_config("[store]\ndir = \"d\"\n[stitch]\nquiet_after = \"1h\"\n", "a");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->stitch.quiet_after, std::chrono::hours(1));
+  ServerConfig b = *a;
+  b.stitch.quiet_after = std::chrono::milliseconds(100);
+  EXPECT_EQ(restart_needed(*a, b), std::vector<std::string>{"[stitch] quiet_after"});
+  EXPECT_EQ(error_of("[store]\ndir = \"d\"\n[stitch]\nquiet_after = \"soon\"\n"),
+            "serve.toml:4: [stitch] quiet_after: \"soon\" is not a duration; use e.g. \"30m\", "
+            "\"12h\", \"90s\"");
 }
 
 TEST(ServerConfig, ZeroAndOverflowingDurationsHaveTheirOwnMessages) {
