@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "clickhouse/rollup_schema.h"
 #include "clickhouse/sql_pushdown.h"
 #include "core/log.h"
 #include "store/format.h"
+#include "store/rollup_plan.h"
+#include "store/store_config.h"
 
 namespace flowscope::clickhouse {
 namespace {
@@ -168,6 +172,9 @@ Result<std::unique_ptr<ClickHouseBackend>> ClickHouseBackend::open(ClickHouseOpt
     b->shards_.push_back(std::move(s));
   }
   b->next_row_ = next;
+  b->insert_errors_.assign(b->shards_.size(), 0);
+  b->shard_rows_.assign(b->shards_.size(), 0);
+  if (auto r = b->init_rollups(); !r) return r.error();
   if (b->options_.background_flush) b->flusher_ = std::thread([p = b.get()] { p->flush_loop(); });
   return b;
 }
@@ -213,15 +220,104 @@ Result<void> ClickHouseBackend::init_shard(Shard& shard) {
                              shard.client.endpoint().url(), version, kSchemaVersion)};
   }
   // Migrations, one list of statements per version; version 1 is the first schema.
+  std::vector<std::string> steps;
   if (version < 1) {
-    for (const std::string& sql : {create_local_table(t), create_distributed_table(t)}) {
-      if (auto r = shard.client.query(sql); !r) return r.error();
-    }
+    steps.push_back(create_local_table(t));
+    steps.push_back(create_distributed_table(t));
+  }
+  if (version < 2) steps.push_back(create_rollup_views_table(t));  // rollups (version 2)
+  for (const std::string& sql : steps) {
+    if (auto r = shard.client.query(sql); !r) return r.error();
+  }
+  if (version < kSchemaVersion) {
     if (auto r = shard.client.query(fmt::format(
             "INSERT INTO {}.flowscope_schema VALUES ({}, now())", t.database, kSchemaVersion));
         !r) {
       return r.error();
     }
+  }
+  return ok();
+}
+
+namespace {
+
+std::string join_keys(const store::RollupView& view) {
+  std::string keys;
+  for (FieldId f : view.keys) {
+    if (!keys.empty()) keys += ',';
+    keys += field_info(f).name;
+  }
+  return keys;
+}
+
+}  // namespace
+
+Result<void> ClickHouseBackend::init_rollups() {
+  const TableNames& t = options_.tables;
+  // The views the cluster keeps: shard 0's list (every shard gets the same one).
+  auto listed = shards_.front().client.query(
+      fmt::format("SELECT name, keys FROM {}.flowscope_rollups FORMAT TabSeparated", t.database));
+  if (!listed) {
+    // A cluster written before rollups (schema version 1) that this open did not migrate.
+    if (!options_.create_schema) return ok();
+    return listed.error();
+  }
+  std::string_view rest = *listed;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    std::string line(rest.substr(0, nl));
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    line[tab] = '=';
+    auto view = store::parse_rollup_spec(line);
+    if (!view) {
+      return Error{ErrorCode::Corruption,
+                   fmt::format("{}.flowscope_rollups on {}: {}", t.database,
+                               shards_.front().client.endpoint().url(), view.error().message)};
+    }
+    views_.push_back(std::move(*view));
+  }
+  for (const store::RollupView& view : options_.rollups) {
+    auto known = std::find_if(views_.begin(), views_.end(),
+                              [&](const store::RollupView& v) { return v.name == view.name; });
+    if (known != views_.end()) {
+      if (known->keys != view.keys) {
+        return Error{ErrorCode::InvalidArgument,
+                     fmt::format("rollup view {} is kept in ClickHouse with keys {}, not {}; "
+                                 "give the new keys another view name",
+                                 view.name, join_keys(*known), join_keys(view))};
+      }
+      continue;
+    }
+    if (!options_.create_schema) continue;
+    for (Shard& shard : shards_) {
+      // The rows already there are rolled up by the backfill, those inserted from the feed's
+      // creation on by the feed: the backfill takes rows below the sequence read before it.
+      auto end = shard.client.query(fmt::format(
+          "SELECT max(_seq) + 1, count() FROM {}.{} FORMAT TabSeparated", t.database, t.local));
+      if (!end) return end.error();
+      std::uint64_t seq_end = 0, count = 0;
+      if (std::sscanf(end->c_str(), "%lu\t%lu", &seq_end, &count) != 2 || count == 0) seq_end = 0;
+      for (std::int64_t bucket : store::kRollupBuckets) {
+        std::vector<std::string> sql = {create_rollup_table(t, view, bucket),
+                                        create_rollup_distributed(t, view, bucket),
+                                        create_rollup_feed(t, view, bucket)};
+        if (seq_end > 0) {
+          sql.push_back(backfill_rollup(t, view, bucket, seq_end));
+        }
+        for (const std::string& q : sql) {
+          if (auto r = shard.client.query(q); !r) return r.error();
+        }
+      }
+      if (auto r = shard.client.query(
+              fmt::format("INSERT INTO {}.flowscope_rollups VALUES ({}, {})", t.database,
+                          sql_string(view.name), sql_string(join_keys(view))));
+          !r) {
+        return r.error();
+      }
+    }
+    views_.push_back(view);
   }
   return ok();
 }
@@ -327,9 +423,11 @@ Result<void> ClickHouseBackend::deliver(std::size_t index, const SpillBlock& blo
     if (r) {
       ++stats_.blocks_inserted;
       stats_.rows_inserted += block.rows;
+      shard_rows_[index] += block.rows;
       return ok();
     }
     failure = r.error();
+    ++insert_errors_[index];
     shard.retry_after = std::chrono::steady_clock::now() + options_.retry_interval;
     logger("store")->warn("clickhouse shard {}: {}; spilling its blocks to {}", index,
                           failure.message,
@@ -386,10 +484,12 @@ Result<std::size_t> ClickHouseBackend::drain(std::size_t index, bool force) {
                    fmt::format("{}.{}", options_.tables.database, options_.tables.local),
                    insert_columns_, block->data);
                !r) {
+      ++insert_errors_[index];
       shard.retry_after = std::chrono::steady_clock::now() + options_.retry_interval;
       return done;
     } else {
       stats_.rows_inserted += block->rows;
+      shard_rows_[index] += block->rows;
     }
     if (auto p = shard.spill->pop(); !p) return p.error();
     ++stats_.blocks_replayed;
@@ -418,8 +518,13 @@ ClickHouseBackend::Stats ClickHouseBackend::stats() const {
   Stats s = stats_;
   s.rows_pending = rows_pending_;
   for (const Shard& shard : shards_) {
-    if (shard.spill) s.rows_spilled_now += shard.spill->rows();
+    if (shard.spill) {
+      s.rows_spilled_now += shard.spill->rows();
+      s.blocks_spilled_now += shard.spill->blocks();
+    }
   }
+  s.insert_errors = insert_errors_;
+  s.shard_rows_inserted = shard_rows_;
   return s;
 }
 
@@ -507,28 +612,130 @@ bool ClickHouseBackend::aggregates_natively(const store::AggregateRequest& reque
   return true;
 }
 
+namespace {
+
+// What a GROUP BY on raw sessions in ClickHouse is called in plans (from_rollup(): the rows
+// come back grouped, as a rollup's would).
+constexpr std::string_view kRawGroupView = "clickhouse";
+
+std::uint64_t first_number(const std::string& body) {
+  return std::strtoull(body.c_str(), nullptr, 10);
+}
+
+}  // namespace
+
+bool ClickHouseBackend::rollup_complete(const store::RollupView& view, std::int64_t bucket_ms,
+                                        const store::ScanRequest& scan) const {
+  const std::string rollup = rollup_local(view.name, bucket_ms);
+  // Rollup rows are filed by their clamped bucket (clickhouse/rollup_schema.h).
+  const std::int64_t last_day = 253'402'300'799'999 / kDayMs;
+  for (const Shard& shard : shards_) {
+    auto parts = shard.client.query(fmt::format(
+        "SELECT table, partition FROM system.parts WHERE database = {} AND active AND table IN "
+        "({}, {}) GROUP BY table, partition FORMAT TabSeparated",
+        sql_string(options_.tables.database), sql_string(options_.tables.local),
+        sql_string(rollup)));
+    if (!parts) return false;
+    std::set<std::int64_t> raw_days, rolled_days;
+    std::string_view rest = *parts;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      const std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      const auto tab = line.find('\t');
+      if (tab == std::string_view::npos) continue;
+      const std::int64_t day = std::strtoll(std::string(line.substr(tab + 1)).c_str(), nullptr, 10);
+      if (line.substr(0, tab) == options_.tables.local) {
+        // The day's rows lie in [begin, end) (day 0 also holds those before 1970).
+        const std::int64_t begin =
+            day == 0 ? std::numeric_limits<std::int64_t>::min() : day * kDayMs;
+        const std::int64_t end = day * kDayMs > std::numeric_limits<std::int64_t>::max() - kDayMs
+                                     ? std::numeric_limits<std::int64_t>::max()
+                                     : day * kDayMs + kDayMs;
+        if (scan.time_bounded() && (begin >= scan.end_ms || end <= scan.begin_ms)) continue;
+        raw_days.insert(std::min(day, last_day));
+      } else {
+        rolled_days.insert(day);
+      }
+    }
+    for (std::int64_t d : raw_days) {
+      if (!rolled_days.contains(d)) return false;
+    }
+  }
+  return true;
+}
+
 store::AggregatePlan ClickHouseBackend::plan_aggregate(
     const store::AggregateRequest& request) const {
   if (!groups_as_rows(request)) return store::AggregatePlan::raw();
-  store::AggregatePlan plan;
-  plan.view = "clickhouse";
-  plan.level_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(request.bucket_ms, 0));
-  plan.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
+  store::AggregatePlan grouped;
+  grouped.view = std::string(kRawGroupView);
+  grouped.level_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(request.bucket_ms, 0));
+  grouped.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
+  if (views_.empty()) return grouped;
+  // The embedded store's rule (store/rollup_plan.h) on what the cluster holds: rows in the
+  // window of the flows table and of each rollup level that holds every raw day of it.
+  auto where = where_clause(request.scan);
+  if (!where) return grouped;
+  auto raw =
+      read_query(fmt::format("SELECT count() FROM {} {} FORMAT TabSeparated", read_table_, *where));
+  if (!raw) return grouped;
+  grouped.rows = grouped.raw_rows = first_number(*raw);
+  store::AggregatePlan plan = store::choose_aggregate_plan(
+      views_, request, grouped.rows,
+      [&](const store::RollupView& view, std::int64_t bucket) -> std::optional<std::uint64_t> {
+        if (!rollup_complete(view, bucket, request.scan)) return std::nullopt;
+        auto rwhere = where_clause(request.scan, true);
+        if (!rwhere) return std::nullopt;
+        const std::string table =
+            fmt::format("{}.{}", options_.tables.database,
+                        shards_.size() == 1 ? rollup_local(view.name, bucket)
+                                            : rollup_distributed(view.name, bucket));
+        auto n = read_query(
+            fmt::format("SELECT count() FROM {} {} FORMAT TabSeparated", table, *rwhere));
+        if (!n) return std::nullopt;
+        return first_number(*n);
+      },
+      " in ClickHouse");
+  if (!plan.from_rollup()) return grouped;
+  plan.raw_rows = grouped.raw_rows;
   return plan;
+}
+
+Result<std::string> ClickHouseBackend::run_group_query(const store::AggregateRequest& request,
+                                                       const store::AggregatePlan& plan,
+                                                       GroupQuery& query) const {
+  const bool rollup = plan.view != kRawGroupView;
+  auto where = where_clause(request.scan, rollup);
+  if (!where) return where.error();
+  std::string table = read_table_;
+  if (rollup) {
+    const auto bucket = static_cast<std::int64_t>(plan.level_ms);
+    table = fmt::format("{}.{}", options_.tables.database,
+                        shards_.size() == 1 ? rollup_local(plan.view, bucket)
+                                            : rollup_distributed(plan.view, bucket));
+  }
+  query = group_query(request, table, *where, rollup);
+  return read_query(query.sql);
+}
+
+bool ClickHouseBackend::answers_plan(const store::AggregatePlan& plan) const {
+  if (plan.view == kRawGroupView) return true;
+  return std::any_of(views_.begin(), views_.end(),
+                     [&](const store::RollupView& v) { return v.name == plan.view; }) &&
+         !rollup_level_name(static_cast<std::int64_t>(plan.level_ms)).starts_with("raw");
 }
 
 Result<store::ScanStats> ClickHouseBackend::scan_aggregate_rows(
     const store::AggregateRequest& request, const store::AggregatePlan& plan, unsigned workers,
     const store::WorkerScanSink& sink, store::AggregatePlan* followed) const {
-  if (plan.view != "clickhouse" || !groups_as_rows(request)) {
+  if (!plan.from_rollup() || !answers_plan(plan) || !groups_as_rows(request)) {
     if (followed != nullptr) *followed = store::AggregatePlan::raw();
     return scan_parallel(request.scan, workers, sink);
   }
   if (followed != nullptr) *followed = plan;
-  auto where = where_clause(request.scan);
-  if (!where) return where.error();
-  const GroupQuery q = group_query(request, read_table_, *where);
-  auto body = read_query(q.sql);
+  GroupQuery q;
+  auto body = run_group_query(request, plan, q);
   if (!body) return body.error();
   store::ScanStats stats;
   SessionBatch batch;
@@ -573,10 +780,14 @@ Result<store::AggregateResult> ClickHouseBackend::aggregate(
                    fmt::format("cannot sum {}: not a stored number", field_info(f).name)};
     }
   }
-  auto where = where_clause(request.scan);
-  if (!where) return where.error();
-  const GroupQuery q = group_query(request, read_table_, *where);
-  auto body = read_query(q.sql);
+  store::AggregatePlan plan = plan_aggregate(request);
+  if (!plan.from_rollup() || !answers_plan(plan)) {
+    plan = {};
+    plan.view = std::string(kRawGroupView);
+    plan.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
+  }
+  GroupQuery q;
+  auto body = run_group_query(request, plan, q);
   if (!body) return body.error();
   store::AggregateResult result;
   std::vector<std::uint64_t> aux;
@@ -593,40 +804,77 @@ Result<store::AggregateResult> ClickHouseBackend::aggregate(
     }
   }
   result.stats.rows_returned = *n;
-  result.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
+  result.source = plan.source;
   return result;
 }
 
-Result<std::size_t> ClickHouseBackend::drop_before(std::int64_t cutoff_ms) {
-  std::lock_guard lock(write_mutex_);
-  if (auto f = flush_locked(); !f) return f.error();
-  std::set<std::int64_t> dropped;
+Result<std::size_t> ClickHouseBackend::drop_days(const std::vector<std::string>& tables,
+                                                 std::int64_t cutoff_ms) {
+  std::set<std::pair<std::string, std::int64_t>> dropped;
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     const ShardClient& c = shards_[i].client;
+    std::string names;
+    for (const std::string& t : tables) names += (names.empty() ? "" : ", ") + sql_string(t);
     auto parts = c.query(fmt::format(
-        "SELECT DISTINCT partition FROM system.parts WHERE database = {} AND table = {} AND "
-        "active FORMAT TabSeparated",
-        sql_string(options_.tables.database), sql_string(options_.tables.local)));
+        "SELECT DISTINCT table, partition FROM system.parts WHERE database = {} AND table IN "
+        "({}) AND active FORMAT TabSeparated",
+        sql_string(options_.tables.database), names));
     if (!parts) return parts.error();
     std::string_view rest = *parts;
     while (!rest.empty()) {
       const auto nl = rest.find('\n');
       const std::string_view line = rest.substr(0, nl);
       rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      const auto tab = line.find('\t');
+      if (tab == std::string_view::npos) continue;
+      const std::string table(line.substr(0, tab));
+      const std::string_view part = line.substr(tab + 1);
       std::int64_t day = 0;
-      auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), day);
-      if (ec != std::errc{} || p != line.data() + line.size()) continue;
+      auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), day);
+      if (ec != std::errc{} || p != part.data() + part.size()) continue;
       // A day partition goes when it ends at or before the cutoff, as embedded partitions do.
       if ((day + 1) * kDayMs > cutoff_ms) continue;
       if (auto r = c.query(fmt::format("ALTER TABLE {}.{} DROP PARTITION {}",
-                                       options_.tables.database, options_.tables.local, day));
+                                       options_.tables.database, table, day));
           !r) {
         return r.error();
       }
-      dropped.insert(day);
+      dropped.emplace(table, day);
     }
   }
   return dropped.size();
+}
+
+Result<std::size_t> ClickHouseBackend::drop_before(std::int64_t cutoff_ms) {
+  std::lock_guard lock(write_mutex_);
+  if (auto f = flush_locked(); !f) return f.error();
+  return drop_days({options_.tables.local}, cutoff_ms);
+}
+
+Result<std::size_t> ClickHouseBackend::drop_rollups_before(std::int64_t bucket_ms,
+                                                           std::int64_t cutoff_ms) {
+  std::lock_guard lock(write_mutex_);
+  if (auto f = flush_locked(); !f) return f.error();
+  std::vector<std::string> tables;
+  for (const store::RollupView& v : views_) tables.push_back(rollup_local(v.name, bucket_ms));
+  if (tables.empty()) return std::size_t{0};
+  return drop_days(tables, cutoff_ms);
+}
+
+Result<std::size_t> ClickHouseBackend::apply_retention(std::int64_t now_ms) {
+  std::size_t total = 0;
+  // Levels as store::Level: raw, 1 minute, 1 hour, 1 day.
+  const std::int64_t buckets[] = {0, 60'000, 3'600'000, 86'400'000};
+  for (std::size_t level = 0; level < 4; ++level) {
+    const std::int64_t keep = options_.keep_ms[level];
+    if (keep <= 0) continue;
+    auto n = level == 0 ? drop_before(now_ms - keep)
+                        : drop_rollups_before(buckets[level], now_ms - keep);
+    if (!n) return n.error();
+    total += *n;
+  }
+  if (total > 0) logger("store")->info("clickhouse retention: dropped {} day partitions", total);
+  return total;
 }
 
 }  // namespace flowscope::clickhouse

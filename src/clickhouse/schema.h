@@ -25,8 +25,9 @@
 
 namespace flowscope::clickhouse {
 
-// Bump with a migration in ClickHouseBackend::migrate (schema_version table per shard).
-inline constexpr std::uint32_t kSchemaVersion = 1;
+// Bump with a migration in ClickHouseBackend::init_shard (schema_version table per shard):
+// 1 the flows tables, 2 the flowscope_rollups list of rollup views (clickhouse/rollup_schema.h).
+inline constexpr std::uint32_t kSchemaVersion = 2;
 
 inline constexpr std::size_t kValidWords = (SessionBatch::kColumns + 63) / 64;
 
