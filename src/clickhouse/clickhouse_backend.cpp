@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "clickhouse/filter_sql.h"
 #include "clickhouse/rollup_schema.h"
 #include "clickhouse/sql_pushdown.h"
 #include "core/log.h"
@@ -563,32 +564,12 @@ Result<store::ScanStats> ClickHouseBackend::scan(const store::ScanRequest& reque
     sql += ", " + value_column(f);
     items.push_back({ResultItem::Kind::Field, 0, f});
   }
-  // Day by day, so that a scan stopped early (a query with a limit) does not make ClickHouse
-  // read and sort every day; in each, the embedded store's order: hourly partition of
-  // start_time (before 1970 in the first), then arrival.
-  auto days =
-      read_query(fmt::format("SELECT DISTINCT {} AS d FROM {} {} ORDER BY d FORMAT "
-                             "TabSeparated",
-                             kDayExpr, read_table_, *where));
-  if (!days) return days.error();
   store::ScanStats stats;
   SessionBatch batch;
   std::vector<std::uint64_t> aux;
-  std::string_view day_list = *days;
-  bool stopped = false;
-  while (!day_list.empty() && !stopped) {
-    const auto nl = day_list.find('\n');
-    const std::string day(day_list.substr(0, nl));
-    day_list = nl == std::string_view::npos ? std::string_view() : day_list.substr(nl + 1);
-    if (day.empty()) continue;
-    const std::string day_where =
-        fmt::format("{} {} = {}", where->empty() ? "WHERE" : *where + " AND", kDayExpr, day);
-    auto body = read_query(fmt::format(
-        "{} FROM {} {} ORDER BY intDiv(greatest(start_time, 0), {}), _seq FORMAT RowBinary", sql,
-        read_table_, day_where, kHourMs));
-    if (!body) return body.error();
+  // Decodes one result into batches for the sink; false when the sink stopped the scan.
+  auto deliver_rows = [&](std::string_view rest) -> Result<bool> {
     ++stats.segments;
-    std::string_view rest = *body;
     while (!rest.empty()) {
       batch.clear();
       std::size_t used = 0;
@@ -598,13 +579,54 @@ Result<store::ScanStats> ClickHouseBackend::scan(const store::ScanRequest& reque
       stats.rows_read += *n;
       stats.rows_returned += *n;
       ++stats.blocks;
-      if (!sink(batch)) {
-        stopped = true;
-        break;
-      }
+      if (!sink(batch)) return false;
+    }
+    return true;
+  };
+  // With every condition in SQL, the caller's order and limit go there too (store/backend.h):
+  // ClickHouse sorts and sends the first rows only.
+  const bool exact = applies_filter(request);
+  const std::uint64_t limit = exact ? request.limit : 0;
+  if (limit > 0 && !request.order.empty()) {
+    if (auto order = order_sql(request.order)) {
+      auto body = read_query(fmt::format("{} FROM {} {} ORDER BY {} LIMIT {} FORMAT RowBinary", sql,
+                                         read_table_, *where, *order, limit));
+      if (!body) return body.error();
+      if (auto r = deliver_rows(*body); !r) return r.error();
+      return stats;
     }
   }
+  // Day by day, so that a scan stopped early (a query with a limit) does not make ClickHouse
+  // read and sort every day; in each, the embedded store's order: hourly partition of
+  // start_time (before 1970 in the first), then arrival.
+  auto days =
+      read_query(fmt::format("SELECT DISTINCT {} AS d FROM {} {} ORDER BY d FORMAT "
+                             "TabSeparated",
+                             kDayExpr, read_table_, *where));
+  if (!days) return days.error();
+  std::string_view day_list = *days;
+  while (!day_list.empty()) {
+    const auto nl = day_list.find('\n');
+    const std::string day(day_list.substr(0, nl));
+    day_list = nl == std::string_view::npos ? std::string_view() : day_list.substr(nl + 1);
+    if (day.empty()) continue;
+    if (limit > 0 && stats.rows_returned >= limit) break;
+    const std::string day_where =
+        fmt::format("{} {} = {}", where->empty() ? "WHERE" : *where + " AND", kDayExpr, day);
+    auto body = read_query(fmt::format(
+        "{} FROM {} {} ORDER BY intDiv(greatest(start_time, 0), {}), _seq{} FORMAT RowBinary", sql,
+        read_table_, day_where, kHourMs,
+        limit > 0 ? fmt::format(" LIMIT {}", limit - stats.rows_returned) : std::string()));
+    if (!body) return body.error();
+    auto more = deliver_rows(*body);
+    if (!more) return more.error();
+    if (!*more) break;
+  }
   return stats;
+}
+
+bool ClickHouseBackend::applies_filter(const store::ScanRequest& request) const {
+  return !request.filter || filter_sql(*request.filter).has_value();
 }
 
 bool ClickHouseBackend::aggregates_natively(const store::AggregateRequest& request) const {
@@ -672,7 +694,8 @@ store::AggregatePlan ClickHouseBackend::plan_aggregate(
   grouped.view = std::string(kRawGroupView);
   grouped.level_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(request.bucket_ms, 0));
   grouped.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
-  if (views_.empty()) return grouped;
+  // Rollups hold their views' keys only: a filter beyond the pushed-down ranges needs raw rows.
+  if (views_.empty() || request.scan.filter) return grouped;
   // The embedded store's rule (store/rollup_plan.h) on what the cluster holds: rows in the
   // window of the flows table and of each rollup level that holds every raw day of it.
   auto where = where_clause(request.scan);

@@ -86,6 +86,7 @@ class ClickHouseBackend final : public store::Backend {
   Result<store::ScanStats> scan(const store::ScanRequest& request,
                                 const store::ScanSink& sink) const override;
   Result<store::AggregateResult> aggregate(const store::AggregateRequest& request) const override;
+  bool applies_filter(const store::ScanRequest& request) const override;
   bool aggregates_natively(const store::AggregateRequest& request) const override;
   store::AggregatePlan plan_aggregate(const store::AggregateRequest& request) const override;
   Result<store::ScanStats> scan_aggregate_rows(const store::AggregateRequest& request,

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "clickhouse/filter_sql.h"
 #include "clickhouse/rollup_schema.h"
 #include "store/format.h"
 
@@ -124,6 +125,11 @@ Result<std::string> where_clause(const store::ScanRequest& request, bool rollup)
     const std::string col = value_column(p.field);
     if (b.lo) conds.push_back(fmt::format("{} >= {}", col, *b.lo));
     if (b.hi) conds.push_back(fmt::format("{} <= {}", col, *b.hi));
+  }
+  // The whole filter when the ranges are not all of it (the engine tests the rows again, so a
+  // filter with no SQL form here is left to it).
+  if (!rollup && request.filter) {
+    if (auto f = filter_sql(*request.filter)) conds.push_back(*f);
   }
   if (conds.empty()) return std::string();
   std::string out = "WHERE ";

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "clickhouse/clickhouse_cluster.h"
+#include "clickhouse/filter_sql.h"
 #include "clickhouse/schema.h"
 #include "clickhouse/spill_queue.h"
 #include "query/executor.h"
@@ -211,6 +212,27 @@ class ClickHouseDifferential : public ClickHouseServerTest {
     add({"query", "-o", "csv", "-s", "start_time", "ADDR == 2001:db8::/32"});
     add({"query", "-o", "csv", "SRVPORT == 443 && !(CLNIP == 10.0.0.0/16)"});
     add({"query", "-o", "csv", "BYTES > 50000 || SRVPORT == 22"});
+    // Whole filters in SQL (ORs, negations, Either/Sum/Diff fields, CIDR blocks, IP group ids,
+    // every comparator, string case), with -n as LIMIT and -s as ORDER BY; ties (many equal
+    // ports, protocols, countries) come in scan order as the embedded store's stable sort.
+    add({"query", "-o", "csv", "-n", "20", "SRVPORT == 53 || PROTO == icmp"});
+    add({"query", "-o", "csv", "-n", "100", "!(PORT == 443)"});
+    add({"query", "-o", "csv", "-n", "60", "ADDR != 10.0.0.0/8 && !(SRVIP == 2001:db8::/32)"});
+    add({"query", "-o", "csv", "-n", "40", "SRVGRP == 3 || CLNGRP != 1 || CLNGRP < 2"});
+    add({"query", "-o", "csv", "-n", "40", "TOTBYTS >= 5000 && !(TOTPKTS <= 10) || TTIME < 0"});
+    add({"query", "-o", "csv", "-n", "40", "APP == HTTP || SERVICE != DNS"});
+    add({"query", "-o", "csv", "-n", "40", "CLNCC != us && (FLAGS != FACK || SRVCC == de)"});
+    add({"query", "-o", "csv", "-n", "30", "TTIME > 1s || STARTTIME < 2026-01-02T00:00:00Z"});
+    add({"query", "-o", "csv", "-n", "25", "BYTES >= 1000 && BYTES <= 20000 && !(VLAN == 0)"});
+    add({"query", "-o", "csv", "-s", "srv_port:desc", "-n", "7"});
+    add({"query", "-o", "csv", "-s", "proto", "-n", "13", "SRVPORT != 443 || PROTO == udp"});
+    add({"query", "-o", "csv", "-s", "cln_country:desc", "-n", "9", "APP != dns"});
+    add({"query", "-o", "csv", "-s", "total_bytes", "-n", "5", "!(CLNIP == 10.0.0.0/16)"});
+    add({"query", "-o", "csv", "-s", "duration:desc", "-s", "srv_addr", "-n", "11"});
+    add({"query", "-o", "csv", "-s", "application", "-n", "12", "PORT > 1000 || PORT < 30"});
+    add({"stat", "-o", "csv", "--grp", "srvport", "-n", "10", "SRVPORT == 443 || PROTO == udp"});
+    add({"stat", "-o", "csv", "--grp", "host", "-n", "5", "!(CLNCC == us)", "--cnt", "sessions"});
+    add({"stat", "-o", "csv", "--grp", "proto", "-w", "6h", "ADDR != 10.0.0.0/8"});
     for (const char* grp : {"host", "pair", "srvport", "port", "country", "proto", "as", "exporter",
                             "vlan", "iface", "service", "app", "host/24/64", "cln_addr,srv_port"}) {
       add({"stat", "-o", "csv", "--grp", grp, "-n", "15"});
@@ -307,6 +329,75 @@ TEST_F(ClickHouseDifferential, RetentionDropsTheSameDays) {
   for (std::size_t i = 0; i < b.size(); ++i) {
     ASSERT_GE(b.get<FieldId::StartTime>(i), cutoff);
   }
+}
+
+// The whole filter as SQL (clickhouse/filter_sql.h): with -n, ClickHouse sends only the rows
+// asked for, also sorted (top N); what has no SQL form is left to the engine.
+TEST_F(ClickHouseServerTest, WholeFilterOrderAndLimitGoToClickHouse) {
+  auto b = open(cluster_->url("push2"));
+  ASSERT_TRUE(b);
+  const SessionBatch gen = testing::generated_sessions(6000, 21, kStart, kDay);
+  ASSERT_TRUE(b->append(gen));
+  ASSERT_TRUE(b->flush());
+  auto tree = query::parse_filter("SRVPORT == 53 || !(PROTO == tcp) || TOTBYTS > 100000");
+  ASSERT_TRUE(tree) << tree.error().message;
+  store::ScanRequest req;
+  req.filter = std::make_shared<const FilterExpr>(*tree);
+  EXPECT_TRUE(b->applies_filter(req));
+  ASSERT_TRUE(filter_sql(*tree));
+  // Every match, then the first 25 only, then the top 25 by total bytes.
+  std::vector<std::uint64_t> all_bytes;
+  auto all = b->scan(req, [&](const SessionBatch& batch) {
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      all_bytes.push_back(batch.get<FieldId::ClnBytes>(r) + batch.get<FieldId::SrvBytes>(r));
+    }
+    return true;
+  });
+  ASSERT_TRUE(all);
+  ASSERT_GT(all->rows_read, 100u);
+  EXPECT_LT(all->rows_read, gen.size());  // filtered in ClickHouse
+  req.limit = 25;
+  std::size_t got = 0;
+  auto first = b->scan(req, [&](const SessionBatch& batch) {
+    got += batch.size();
+    return true;
+  });
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->rows_read, 25u);
+  EXPECT_EQ(got, 25u);
+  req.order = {{FieldId::TotalBytes, true}};
+  std::vector<std::uint64_t> top;
+  auto sorted = b->scan(req, [&](const SessionBatch& batch) {
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      top.push_back(batch.get<FieldId::ClnBytes>(r) + batch.get<FieldId::SrvBytes>(r));
+    }
+    return true;
+  });
+  ASSERT_TRUE(sorted);
+  EXPECT_EQ(sorted->rows_read, 25u);
+  std::sort(all_bytes.begin(), all_bytes.end(), std::greater<>());
+  all_bytes.resize(25);
+  EXPECT_EQ(top, all_bytes);
+}
+
+TEST(FilterSql, EveryKindOfNodeOrNone) {
+  for (const char* text :
+       {"SRVPORT == 53 || !(PROTO == tcp)", "ADDR != 10.0.0.0/8", "PORT >= 1024 && PORT < 2000",
+        "TOTBYTS > 5 || TTIME <= 1s", "APP == Http", "CLNCC != de", "FLAGS == FACK", "CLNGRP == 7",
+        "STARTTIME >= 2026-01-01T00:00:00Z", "BYTES != 0"}) {
+    auto tree = query::parse_filter(text);
+    ASSERT_TRUE(tree) << text << ": " << tree.error().message;
+    auto sql = filter_sql(*tree);
+    ASSERT_TRUE(sql) << text;
+    EXPECT_NE(sql->find("bitAnd(_v"), std::string::npos) << text << " tests validity: " << *sql;
+  }
+  EXPECT_EQ(*filter_sql(FilterExpr::all()), "1");
+  // A comparator the engine has no meaning for on addresses stays with the engine.
+  FilterExpr odd =
+      FilterExpr::compare({FieldId::ClnAddr, Comparator::Lt, Cidr::parse("10.0.0.0/8").value(), 0});
+  EXPECT_FALSE(filter_sql(odd));
+  EXPECT_TRUE(order_sql(std::vector<store::ScanOrder>{{FieldId::TotalTime, true}}));
+  EXPECT_FALSE(order_sql(std::vector<store::ScanOrder>{{FieldId::Addr, false}}));
 }
 
 // Rollups (docs/scale-out.md "Rollups"): the store's rollup views kept in ClickHouse too, fed
