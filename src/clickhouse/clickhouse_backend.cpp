@@ -196,6 +196,17 @@ void ClickHouseBackend::flush_loop() {
         }
       }
     }
+    const bool keeps = std::any_of(options_.keep_ms.begin(), options_.keep_ms.end(),
+                                   [](std::int64_t k) { return k > 0; });
+    if (keeps && std::chrono::steady_clock::now() >= next_retention_) {
+      next_retention_ = std::chrono::steady_clock::now() + options_.retention_interval;
+      const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      if (auto r = apply_retention(now_ms); !r) {
+        logger("store")->warn("clickhouse: retention: {}", r.error().message);
+      }
+    }
     lock.lock();
   }
 }
@@ -865,6 +876,7 @@ Result<std::size_t> ClickHouseBackend::drop_days(const std::vector<std::string>&
       dropped.emplace(table, day);
     }
   }
+  stats_.partitions_dropped += dropped.size();
   return dropped.size();
 }
 
@@ -895,6 +907,10 @@ Result<std::size_t> ClickHouseBackend::apply_retention(std::int64_t now_ms) {
                         : drop_rollups_before(buckets[level], now_ms - keep);
     if (!n) return n.error();
     total += *n;
+  }
+  {
+    std::lock_guard lock(write_mutex_);
+    ++stats_.retention_runs;
   }
   if (total > 0) logger("store")->info("clickhouse retention: dropped {} day partitions", total);
   return total;

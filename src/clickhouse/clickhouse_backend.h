@@ -62,8 +62,11 @@ struct ClickHouseOptions {
   // configuration, store/store_config.h): created on every shard at open with their tables
   // per level, fed from then on by the flows table's inserts, and filled with what it holds.
   std::vector<store::RollupView> rollups;
-  // Retention per level (raw, 1m, 1h, 1d) in ms for apply_retention(); 0 keeps forever.
+  // Retention per level (raw, 1m, 1h, 1d) in ms for apply_retention(); 0 keeps forever. With
+  // background_flush and some level kept, the flusher applies it every retention_interval
+  // (the first time right after open), by the system clock: what `flowscope serve` schedules.
   std::array<std::int64_t, 4> keep_ms{};
+  std::chrono::milliseconds retention_interval{3'600'000};
 };
 
 // "clickhouse://[user[:password]@]host[:port][,host[:port]...][/database][?key=value&...]"
@@ -124,6 +127,8 @@ class ClickHouseBackend final : public store::Backend {
     // Per shard, in shard order.
     std::vector<std::uint64_t> insert_errors;  // inserts (and replays) the shard refused
     std::vector<std::uint64_t> shard_rows_inserted;
+    std::uint64_t retention_runs = 0;
+    std::uint64_t partitions_dropped = 0;  // by retention (drop_before, apply_retention)
   };
   Stats stats() const;
   // Rows in the cluster (through the read table), or on one shard's local table.
@@ -174,7 +179,8 @@ class ClickHouseBackend final : public store::Backend {
   mutable std::mutex write_mutex_;  // the writer state below and the shards' queues
   std::vector<Shard> shards_;
   std::vector<store::RollupView> views_;
-  std::vector<std::uint64_t> insert_errors_, shard_rows_;  // per shard, under write_mutex_
+  std::vector<std::uint64_t> insert_errors_, shard_rows_;   // per shard, under write_mutex_
+  std::chrono::steady_clock::time_point next_retention_{};  // the flusher's
   std::string read_table_;
   std::string insert_columns_;
   std::uint64_t next_row_ = 0;

@@ -120,6 +120,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
                                config.store.sync_interval + std::chrono::milliseconds(1)));
     auto ch = clickhouse::ClickHouseBackend::open(std::move(*o));
     if (!ch) return ch.error();
+    s->ch_ = ch->get();
     s->clickhouse_ = std::move(*ch);
     s->backend_ = s->clickhouse_.get();
   } else {

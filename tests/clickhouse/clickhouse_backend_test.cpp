@@ -744,6 +744,24 @@ TEST_F(ClickHouseServerTest, ServeStoresIntoClickHouse) {
                fmt::format("curl -s http://127.0.0.1:{}/metrics", http_port))
                .find("flowscope_stitch_flows_total 2000") != std::string::npos;
   }));
+  // The backend's metrics, per shard, in a text promtool accepts.
+  const std::string metrics =
+      flowscope::testing::run_shell(fmt::format("curl -s http://127.0.0.1:{}/metrics", http_port));
+  for (const char* want :
+       {"flowscope_clickhouse_rows_inserted_total{shard=\"0\"}",
+        "flowscope_clickhouse_rows_inserted_total{shard=\"1\"}",
+        "flowscope_clickhouse_insert_errors_total{shard=\"1\"} 0",
+        "flowscope_clickhouse_blocks_spilled_total 0", "flowscope_clickhouse_spilled_blocks 0",
+        "flowscope_clickhouse_blocks_replayed_total", "flowscope_clickhouse_pending_rows"}) {
+    EXPECT_NE(metrics.find(want), std::string::npos) << want << "\n" << metrics;
+  }
+  if (std::filesystem::exists("/usr/bin/promtool")) {
+    const auto file = dir.path() / "metrics.txt";
+    std::ofstream(file) << metrics;
+    const std::string check = flowscope::testing::run_shell(
+        fmt::format("promtool check metrics < {} 2>&1; echo rc=$?", file.string()));
+    EXPECT_NE(check.find("rc=0"), std::string::npos) << check;
+  }
   EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
   const std::uint64_t stored = b->count_rows().value_or(0);
   EXPECT_GE(stored, 900u);  // 2000 one-way flows: about 1000 two-way sessions
@@ -759,6 +777,25 @@ TEST_F(ClickHouseServerTest, ServeStoresIntoClickHouse) {
       << slurp(dir.path() / "serve.err");
   EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
   EXPECT_EQ(b->count_rows().value_or(0), stored);
+
+  // Retention from the data directory's configuration (store.json), as for the embedded store:
+  // serve drops the cluster's day partitions older than it (gen's flows are from January 2026).
+  const auto config = flowscope::testing::run_flowscope(
+      {"store", "config", "-d", (dir.path() / "data").string(), "--keep", "raw=30d"});
+  ASSERT_EQ(config.exit_code, 0) << config.err;
+  pid = spawn();
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(ready) && !slurp(ready).empty(); }))
+      << slurp(dir.path() / "serve.err");
+  EXPECT_TRUE(wait_for([&] { return b->count_rows().value_or(1) == 0; }));
+  const std::string r2 = slurp(ready);
+  const int http2 = std::atoi(r2.c_str() + r2.find(':', r2.find("\"http_port\"")) + 1);
+  const std::string after =
+      flowscope::testing::run_shell(fmt::format("curl -s http://127.0.0.1:{}/metrics", http2));
+  EXPECT_NE(after.find("flowscope_clickhouse_retention_runs_total 1"), std::string::npos) << after;
+  EXPECT_EQ(after.find("flowscope_clickhouse_retention_dropped_partitions_total 0\n"),
+            std::string::npos)
+      << after;
+  EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
 }
 
 TEST_F(ClickHouseServerTest, UnreachableShardErrorNamesTheUrl) {
