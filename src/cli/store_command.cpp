@@ -174,6 +174,14 @@ void run_copy(const StoreCmdOptions& opt) {
   auto src = open_store(opt.from, /*read_only=*/true);
   auto o = clickhouse::parse_clickhouse_url(opt.to);
   if (!o) throw UserError{o.error().message, kExitUsage};
+  // The source's rollup views and retention (store.json) go with its sessions: the cluster
+  // keeps the same rollups (docs/scale-out.md "Rollups").
+  auto config = store::load_store_config(opt.from);
+  if (!config) throw UserError{config.error().message};
+  if (*config) {
+    o->rollups = (*config)->rollups;
+    o->keep_ms = (*config)->keep_ms;
+  }
   auto copied = clickhouse::copy_to_clickhouse(*src, std::move(*o), opt.to);
   if (!copied) throw UserError{copied.error().message};
   const double secs = copied->seconds;

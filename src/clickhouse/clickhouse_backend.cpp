@@ -2,26 +2,23 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "clickhouse/filter_sql.h"
+#include "clickhouse/rollup_schema.h"
 #include "clickhouse/sql_pushdown.h"
 #include "core/log.h"
 #include "store/format.h"
+#include "store/rollup_plan.h"
+#include "store/store_config.h"
 
 namespace flowscope::clickhouse {
 namespace {
 
-constexpr std::int64_t kDayMs = 86'400'000;
-constexpr std::int64_t kHourMs = 3'600'000;
 constexpr std::size_t kMaxBlockRows = 1'000'000;  // < max_insert_block_size: one part per insert
-constexpr std::size_t kDecodeRows = 65536;
-
-std::int64_t day_of(std::int64_t start_ms) { return std::max<std::int64_t>(start_ms, 0) / kDayMs; }
-
-// The ClickHouse expression of a day partition: must agree with day_of().
-constexpr std::string_view kDayExpr = "intDiv(greatest(start_time, 0), 86400000)";
 
 }  // namespace
 
@@ -168,6 +165,9 @@ Result<std::unique_ptr<ClickHouseBackend>> ClickHouseBackend::open(ClickHouseOpt
     b->shards_.push_back(std::move(s));
   }
   b->next_row_ = next;
+  b->insert_errors_.assign(b->shards_.size(), 0);
+  b->shard_rows_.assign(b->shards_.size(), 0);
+  if (auto r = b->init_rollups(); !r) return r.error();
   if (b->options_.background_flush) b->flusher_ = std::thread([p = b.get()] { p->flush_loop(); });
   return b;
 }
@@ -186,6 +186,17 @@ void ClickHouseBackend::flush_loop() {
         if (auto r = flush_locked(); !r) {
           logger("store")->warn("clickhouse: background flush: {}", r.error().message);
         }
+      }
+    }
+    const bool keeps = std::any_of(options_.keep_ms.begin(), options_.keep_ms.end(),
+                                   [](std::int64_t k) { return k > 0; });
+    if (keeps && std::chrono::steady_clock::now() >= next_retention_) {
+      next_retention_ = std::chrono::steady_clock::now() + options_.retention_interval;
+      const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      if (auto r = apply_retention(now_ms); !r) {
+        logger("store")->warn("clickhouse: retention: {}", r.error().message);
       }
     }
     lock.lock();
@@ -213,15 +224,104 @@ Result<void> ClickHouseBackend::init_shard(Shard& shard) {
                              shard.client.endpoint().url(), version, kSchemaVersion)};
   }
   // Migrations, one list of statements per version; version 1 is the first schema.
+  std::vector<std::string> steps;
   if (version < 1) {
-    for (const std::string& sql : {create_local_table(t), create_distributed_table(t)}) {
-      if (auto r = shard.client.query(sql); !r) return r.error();
-    }
+    steps.push_back(create_local_table(t));
+    steps.push_back(create_distributed_table(t));
+  }
+  if (version < 2) steps.push_back(create_rollup_views_table(t));  // rollups (version 2)
+  for (const std::string& sql : steps) {
+    if (auto r = shard.client.query(sql); !r) return r.error();
+  }
+  if (version < kSchemaVersion) {
     if (auto r = shard.client.query(fmt::format(
             "INSERT INTO {}.flowscope_schema VALUES ({}, now())", t.database, kSchemaVersion));
         !r) {
       return r.error();
     }
+  }
+  return ok();
+}
+
+namespace {
+
+std::string join_keys(const store::RollupView& view) {
+  std::string keys;
+  for (FieldId f : view.keys) {
+    if (!keys.empty()) keys += ',';
+    keys += field_info(f).name;
+  }
+  return keys;
+}
+
+}  // namespace
+
+Result<void> ClickHouseBackend::init_rollups() {
+  const TableNames& t = options_.tables;
+  // The views the cluster keeps: shard 0's list (every shard gets the same one).
+  auto listed = shards_.front().client.query(
+      fmt::format("SELECT name, keys FROM {}.flowscope_rollups FORMAT TabSeparated", t.database));
+  if (!listed) {
+    // A cluster written before rollups (schema version 1) that this open did not migrate.
+    if (!options_.create_schema) return ok();
+    return listed.error();
+  }
+  std::string_view rest = *listed;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    std::string line(rest.substr(0, nl));
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    line[tab] = '=';
+    auto view = store::parse_rollup_spec(line);
+    if (!view) {
+      return Error{ErrorCode::Corruption,
+                   fmt::format("{}.flowscope_rollups on {}: {}", t.database,
+                               shards_.front().client.endpoint().url(), view.error().message)};
+    }
+    views_.push_back(std::move(*view));
+  }
+  for (const store::RollupView& view : options_.rollups) {
+    auto known = std::find_if(views_.begin(), views_.end(),
+                              [&](const store::RollupView& v) { return v.name == view.name; });
+    if (known != views_.end()) {
+      if (known->keys != view.keys) {
+        return Error{ErrorCode::InvalidArgument,
+                     fmt::format("rollup view {} is kept in ClickHouse with keys {}, not {}; "
+                                 "give the new keys another view name",
+                                 view.name, join_keys(*known), join_keys(view))};
+      }
+      continue;
+    }
+    if (!options_.create_schema) continue;
+    for (Shard& shard : shards_) {
+      // The rows already there are rolled up by the backfill, those inserted from the feed's
+      // creation on by the feed: the backfill takes rows below the sequence read before it.
+      auto end = shard.client.query(fmt::format(
+          "SELECT max(_seq) + 1, count() FROM {}.{} FORMAT TabSeparated", t.database, t.local));
+      if (!end) return end.error();
+      std::uint64_t seq_end = 0, count = 0;
+      if (std::sscanf(end->c_str(), "%lu\t%lu", &seq_end, &count) != 2 || count == 0) seq_end = 0;
+      for (std::int64_t bucket : store::kRollupBuckets) {
+        std::vector<std::string> sql = {create_rollup_table(t, view, bucket),
+                                        create_rollup_distributed(t, view, bucket),
+                                        create_rollup_feed(t, view, bucket)};
+        if (seq_end > 0) {
+          sql.push_back(backfill_rollup(t, view, bucket, seq_end));
+        }
+        for (const std::string& q : sql) {
+          if (auto r = shard.client.query(q); !r) return r.error();
+        }
+      }
+      if (auto r = shard.client.query(
+              fmt::format("INSERT INTO {}.flowscope_rollups VALUES ({}, {})", t.database,
+                          sql_string(view.name), sql_string(join_keys(view))));
+          !r) {
+        return r.error();
+      }
+    }
+    views_.push_back(view);
   }
   return ok();
 }
@@ -327,9 +427,11 @@ Result<void> ClickHouseBackend::deliver(std::size_t index, const SpillBlock& blo
     if (r) {
       ++stats_.blocks_inserted;
       stats_.rows_inserted += block.rows;
+      shard_rows_[index] += block.rows;
       return ok();
     }
     failure = r.error();
+    ++insert_errors_[index];
     shard.retry_after = std::chrono::steady_clock::now() + options_.retry_interval;
     logger("store")->warn("clickhouse shard {}: {}; spilling its blocks to {}", index,
                           failure.message,
@@ -386,10 +488,12 @@ Result<std::size_t> ClickHouseBackend::drain(std::size_t index, bool force) {
                    fmt::format("{}.{}", options_.tables.database, options_.tables.local),
                    insert_columns_, block->data);
                !r) {
+      ++insert_errors_[index];
       shard.retry_after = std::chrono::steady_clock::now() + options_.retry_interval;
       return done;
     } else {
       stats_.rows_inserted += block->rows;
+      shard_rows_[index] += block->rows;
     }
     if (auto p = shard.spill->pop(); !p) return p.error();
     ++stats_.blocks_replayed;
@@ -418,215 +522,88 @@ ClickHouseBackend::Stats ClickHouseBackend::stats() const {
   Stats s = stats_;
   s.rows_pending = rows_pending_;
   for (const Shard& shard : shards_) {
-    if (shard.spill) s.rows_spilled_now += shard.spill->rows();
+    if (shard.spill) {
+      s.rows_spilled_now += shard.spill->rows();
+      s.blocks_spilled_now += shard.spill->blocks();
+    }
   }
+  s.insert_errors = insert_errors_;
+  s.shard_rows_inserted = shard_rows_;
   return s;
 }
 
-Result<std::string> ClickHouseBackend::read_query(const std::string& sql) const {
-  // Reads go through the first shard (its Distributed table fans out to the others).
-  return shards_.front().client.query(sql);
-}
-
-Result<std::uint64_t> ClickHouseBackend::count_rows() const {
-  auto r = read_query(fmt::format("SELECT count() FROM {} FORMAT TabSeparated", read_table_));
-  if (!r) return r.error();
-  return std::strtoull(r->c_str(), nullptr, 10);
-}
-
-Result<std::uint64_t> ClickHouseBackend::count_shard_rows(std::size_t shard) const {
-  auto r =
-      shards_.at(shard).client.query(fmt::format("SELECT count() FROM {}.{} FORMAT "
-                                                 "TabSeparated",
-                                                 options_.tables.database, options_.tables.local));
-  if (!r) return r.error();
-  return std::strtoull(r->c_str(), nullptr, 10);
-}
-
-Result<store::ScanStats> ClickHouseBackend::scan(const store::ScanRequest& request,
-                                                 const store::ScanSink& sink) const {
-  auto where = where_clause(request);
-  if (!where) return where.error();
-  const std::vector<FieldId> cols = scan_columns(request);
-  std::vector<ResultItem> items;
-  std::string sql = "SELECT ";
-  for (std::size_t w = 0; w < kValidWords; ++w) {
-    sql += fmt::format("{}_v{}", w ? ", " : "", w);
-    items.push_back({ResultItem::Kind::Valid, static_cast<std::uint32_t>(w), FieldId::StartTime});
-  }
-  for (FieldId f : cols) {
-    sql += ", " + value_column(f);
-    items.push_back({ResultItem::Kind::Field, 0, f});
-  }
-  // Day by day, so that a scan stopped early (a query with a limit) does not make ClickHouse
-  // read and sort every day; in each, the embedded store's order: hourly partition of
-  // start_time (before 1970 in the first), then arrival.
-  auto days =
-      read_query(fmt::format("SELECT DISTINCT {} AS d FROM {} {} ORDER BY d FORMAT "
-                             "TabSeparated",
-                             kDayExpr, read_table_, *where));
-  if (!days) return days.error();
-  store::ScanStats stats;
-  SessionBatch batch;
-  std::vector<std::uint64_t> aux;
-  std::string_view day_list = *days;
-  bool stopped = false;
-  while (!day_list.empty() && !stopped) {
-    const auto nl = day_list.find('\n');
-    const std::string day(day_list.substr(0, nl));
-    day_list = nl == std::string_view::npos ? std::string_view() : day_list.substr(nl + 1);
-    if (day.empty()) continue;
-    const std::string day_where =
-        fmt::format("{} {} = {}", where->empty() ? "WHERE" : *where + " AND", kDayExpr, day);
-    auto body = read_query(fmt::format(
-        "{} FROM {} {} ORDER BY intDiv(greatest(start_time, 0), {}), _seq FORMAT RowBinary", sql,
-        read_table_, day_where, kHourMs));
-    if (!body) return body.error();
-    ++stats.segments;
-    std::string_view rest = *body;
-    while (!rest.empty()) {
-      batch.clear();
-      std::size_t used = 0;
-      auto n = decode_rows(rest, items, 0, batch, aux, kDecodeRows, &used);
-      if (!n) return n.error();
-      rest.remove_prefix(used);
-      stats.rows_read += *n;
-      stats.rows_returned += *n;
-      ++stats.blocks;
-      if (!sink(batch)) {
-        stopped = true;
-        break;
-      }
-    }
-  }
-  return stats;
-}
-
-bool ClickHouseBackend::aggregates_natively(const store::AggregateRequest& request) const {
-  (void)request;
-  return true;
-}
-
-store::AggregatePlan ClickHouseBackend::plan_aggregate(
-    const store::AggregateRequest& request) const {
-  if (!groups_as_rows(request)) return store::AggregatePlan::raw();
-  store::AggregatePlan plan;
-  plan.view = "clickhouse";
-  plan.level_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(request.bucket_ms, 0));
-  plan.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
-  return plan;
-}
-
-Result<store::ScanStats> ClickHouseBackend::scan_aggregate_rows(
-    const store::AggregateRequest& request, const store::AggregatePlan& plan, unsigned workers,
-    const store::WorkerScanSink& sink, store::AggregatePlan* followed) const {
-  if (plan.view != "clickhouse" || !groups_as_rows(request)) {
-    if (followed != nullptr) *followed = store::AggregatePlan::raw();
-    return scan_parallel(request.scan, workers, sink);
-  }
-  if (followed != nullptr) *followed = plan;
-  auto where = where_clause(request.scan);
-  if (!where) return where.error();
-  const GroupQuery q = group_query(request, read_table_, *where);
-  auto body = read_query(q.sql);
-  if (!body) return body.error();
-  store::ScanStats stats;
-  SessionBatch batch;
-  std::vector<std::uint64_t> aux;
-  std::string_view rest = *body;
-  while (!rest.empty()) {
-    batch.clear();
-    aux.clear();
-    std::size_t used = 0;
-    auto n = decode_rows(rest, q.items, q.aux_count, batch, aux, kDecodeRows, &used);
-    if (!n) return n.error();
-    rest.remove_prefix(used);
-    // Each row weighs its sessions, like a rollup row; sums go to their own columns.
-    for (std::size_t row = 0; row < batch.size(); ++row) {
-      if (request.bucket_ms > 0) batch.mutable_column(FieldId::StartTime).mark_valid(row);
-      batch.set<FieldId::SessionCount>(row, aux[row * q.aux_count]);
-      for (std::size_t j = 0; j < request.sums.size(); ++j) {
-        Column& col = batch.mutable_column(request.sums[j]);
-        col.vec<std::uint64_t>()[row] = aux[row * q.aux_count + 1 + j];
-        col.mark_valid(row);
-      }
-    }
-    stats.rows_read += *n;
-    stats.rows_returned += *n;
-    ++stats.blocks;
-    if (!sink(0, batch)) break;
-  }
-  return stats;
-}
-
-Result<store::AggregateResult> ClickHouseBackend::aggregate(
-    const store::AggregateRequest& request) const {
-  for (FieldId f : request.group_by) {
-    if (SessionBatch::column_index(f) < 0) {
-      return Error{ErrorCode::InvalidArgument,
-                   fmt::format("cannot group by {}: not a stored field", field_info(f).name)};
-    }
-  }
-  for (FieldId f : request.sums) {
-    if (SessionBatch::column_index(f) < 0 || !is_numeric(field_info(f).type)) {
-      return Error{ErrorCode::InvalidArgument,
-                   fmt::format("cannot sum {}: not a stored number", field_info(f).name)};
-    }
-  }
-  auto where = where_clause(request.scan);
-  if (!where) return where.error();
-  const GroupQuery q = group_query(request, read_table_, *where);
-  auto body = read_query(q.sql);
-  if (!body) return body.error();
-  store::AggregateResult result;
-  std::vector<std::uint64_t> aux;
-  auto n = decode_rows(*body, q.items, q.aux_count, result.keys, aux);
-  if (!n) return n.error();
-  const std::size_t nsums = request.sums.size();
-  result.counts.resize(*n);
-  result.sums.resize(*n * nsums);
-  for (std::size_t row = 0; row < *n; ++row) {
-    if (request.bucket_ms > 0) result.keys.mutable_column(FieldId::StartTime).mark_valid(row);
-    result.counts[row] = aux[row * q.aux_count];
-    for (std::size_t j = 0; j < nsums; ++j) {
-      result.sums[row * nsums + j] = aux[row * q.aux_count + 1 + j];
-    }
-  }
-  result.stats.rows_returned = *n;
-  result.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
-  return result;
-}
-
-Result<std::size_t> ClickHouseBackend::drop_before(std::int64_t cutoff_ms) {
-  std::lock_guard lock(write_mutex_);
-  if (auto f = flush_locked(); !f) return f.error();
-  std::set<std::int64_t> dropped;
+Result<std::size_t> ClickHouseBackend::drop_days(const std::vector<std::string>& tables,
+                                                 std::int64_t cutoff_ms) {
+  std::set<std::pair<std::string, std::int64_t>> dropped;
   for (std::size_t i = 0; i < shards_.size(); ++i) {
     const ShardClient& c = shards_[i].client;
+    std::string names;
+    for (const std::string& t : tables) names += (names.empty() ? "" : ", ") + sql_string(t);
     auto parts = c.query(fmt::format(
-        "SELECT DISTINCT partition FROM system.parts WHERE database = {} AND table = {} AND "
-        "active FORMAT TabSeparated",
-        sql_string(options_.tables.database), sql_string(options_.tables.local)));
+        "SELECT DISTINCT table, partition FROM system.parts WHERE database = {} AND table IN "
+        "({}) AND active FORMAT TabSeparated",
+        sql_string(options_.tables.database), names));
     if (!parts) return parts.error();
     std::string_view rest = *parts;
     while (!rest.empty()) {
       const auto nl = rest.find('\n');
       const std::string_view line = rest.substr(0, nl);
       rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      const auto tab = line.find('\t');
+      if (tab == std::string_view::npos) continue;
+      const std::string table(line.substr(0, tab));
+      const std::string_view part = line.substr(tab + 1);
       std::int64_t day = 0;
-      auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), day);
-      if (ec != std::errc{} || p != line.data() + line.size()) continue;
+      auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), day);
+      if (ec != std::errc{} || p != part.data() + part.size()) continue;
       // A day partition goes when it ends at or before the cutoff, as embedded partitions do.
       if ((day + 1) * kDayMs > cutoff_ms) continue;
       if (auto r = c.query(fmt::format("ALTER TABLE {}.{} DROP PARTITION {}",
-                                       options_.tables.database, options_.tables.local, day));
+                                       options_.tables.database, table, day));
           !r) {
         return r.error();
       }
-      dropped.insert(day);
+      dropped.emplace(table, day);
     }
   }
+  stats_.partitions_dropped += dropped.size();
   return dropped.size();
+}
+
+Result<std::size_t> ClickHouseBackend::drop_before(std::int64_t cutoff_ms) {
+  std::lock_guard lock(write_mutex_);
+  if (auto f = flush_locked(); !f) return f.error();
+  return drop_days({options_.tables.local}, cutoff_ms);
+}
+
+Result<std::size_t> ClickHouseBackend::drop_rollups_before(std::int64_t bucket_ms,
+                                                           std::int64_t cutoff_ms) {
+  std::lock_guard lock(write_mutex_);
+  if (auto f = flush_locked(); !f) return f.error();
+  std::vector<std::string> tables;
+  for (const store::RollupView& v : views_) tables.push_back(rollup_local(v.name, bucket_ms));
+  if (tables.empty()) return std::size_t{0};
+  return drop_days(tables, cutoff_ms);
+}
+
+Result<std::size_t> ClickHouseBackend::apply_retention(std::int64_t now_ms) {
+  std::size_t total = 0;
+  // Levels as store::Level: raw, 1 minute, 1 hour, 1 day.
+  const std::int64_t buckets[] = {0, 60'000, 3'600'000, 86'400'000};
+  for (std::size_t level = 0; level < 4; ++level) {
+    const std::int64_t keep = options_.keep_ms[level];
+    if (keep <= 0) continue;
+    auto n = level == 0 ? drop_before(now_ms - keep)
+                        : drop_rollups_before(buckets[level], now_ms - keep);
+    if (!n) return n.error();
+    total += *n;
+  }
+  {
+    std::lock_guard lock(write_mutex_);
+    ++stats_.retention_runs;
+  }
+  if (total > 0) logger("store")->info("clickhouse retention: dropped {} day partitions", total);
+  return total;
 }
 
 }  // namespace flowscope::clickhouse

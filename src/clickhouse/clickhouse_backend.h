@@ -23,6 +23,7 @@
 // flusher, when on, is a second writer); scan and aggregate run on any number of threads
 // without it (each opens its own HTTP connections).
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -39,7 +40,9 @@
 #include "clickhouse/schema.h"
 #include "clickhouse/shard_client.h"
 #include "clickhouse/spill_queue.h"
+#include "clickhouse/sql_pushdown.h"
 #include "store/backend.h"
+#include "store/embedded_store.h"
 
 namespace flowscope::clickhouse {
 
@@ -55,6 +58,15 @@ struct ClickHouseOptions {
   // A thread that flushes every flush_interval, so rows do not wait for the next append and
   // durable_sequence() advances when ingest pauses (flowscope serve).
   bool background_flush = false;
+  // Rollup views to keep in the cluster besides those it keeps already (the store's rollup
+  // configuration, store/store_config.h): created on every shard at open with their tables
+  // per level, fed from then on by the flows table's inserts, and filled with what it holds.
+  std::vector<store::RollupView> rollups;
+  // Retention per level (raw, 1m, 1h, 1d) in ms for apply_retention(); 0 keeps forever. With
+  // background_flush and some level kept, the flusher applies it every retention_interval
+  // (the first time right after open), by the system clock: what `flowscope serve` schedules.
+  std::array<std::int64_t, 4> keep_ms{};
+  std::chrono::milliseconds retention_interval{3'600'000};
 };
 
 // "clickhouse://[user[:password]@]host[:port][,host[:port]...][/database][?key=value&...]"
@@ -77,13 +89,22 @@ class ClickHouseBackend final : public store::Backend {
   Result<store::ScanStats> scan(const store::ScanRequest& request,
                                 const store::ScanSink& sink) const override;
   Result<store::AggregateResult> aggregate(const store::AggregateRequest& request) const override;
+  bool applies_filter(const store::ScanRequest& request) const override;
   bool aggregates_natively(const store::AggregateRequest& request) const override;
   store::AggregatePlan plan_aggregate(const store::AggregateRequest& request) const override;
   Result<store::ScanStats> scan_aggregate_rows(const store::AggregateRequest& request,
                                                const store::AggregatePlan& plan, unsigned workers,
                                                const store::WorkerScanSink& sink,
                                                store::AggregatePlan* followed) const override;
+  // Drops raw day partitions (the rollups keep theirs, as the embedded store's do).
   Result<std::size_t> drop_before(std::int64_t cutoff_ms) override;
+  // Drops the day partitions of every view's rollup level `bucket_ms` that end at or before
+  // `cutoff_ms`, on every shard; returns how many (day, table) pairs went.
+  Result<std::size_t> drop_rollups_before(std::int64_t bucket_ms, std::int64_t cutoff_ms);
+  // options.keep_ms applied to every level relative to `now_ms` (EmbeddedStore's rule).
+  Result<std::size_t> apply_retention(std::int64_t now_ms);
+  // The rollup views this cluster keeps (read from its flowscope_rollups table at open).
+  const std::vector<store::RollupView>& rollup_views() const { return views_; }
 
   // Inserts (or spills) every pending row and replays the spill queues of shards due for a
   // retry. Fails only when rows could be neither inserted nor spilled (no spill_dir, or a
@@ -102,6 +123,12 @@ class ClickHouseBackend final : public store::Backend {
     std::uint64_t blocks_already_present = 0;  // replay found the rows in (lost answer)
     std::uint64_t rows_pending = 0;
     std::uint64_t rows_spilled_now = 0;  // rows in the spill queues
+    std::uint64_t blocks_spilled_now = 0;
+    // Per shard, in shard order.
+    std::vector<std::uint64_t> insert_errors;  // inserts (and replays) the shard refused
+    std::vector<std::uint64_t> shard_rows_inserted;
+    std::uint64_t retention_runs = 0;
+    std::uint64_t partitions_dropped = 0;  // by retention (drop_before, apply_retention)
   };
   Stats stats() const;
   // Rows in the cluster (through the read table), or on one shard's local table.
@@ -126,6 +153,17 @@ class ClickHouseBackend final : public store::Backend {
   };
   explicit ClickHouseBackend(ClickHouseOptions options);
   Result<void> init_shard(Shard& shard);
+  // Creates the views of options_.rollups the cluster does not keep yet; fills views_.
+  Result<void> init_rollups();
+  // The ClickHouse query that answers `plan` for `request` and how its columns decode.
+  // Returns the result body; `query` receives the query (its items decode the body).
+  Result<std::string> run_group_query(const store::AggregateRequest& request,
+                                      const store::AggregatePlan& plan, GroupQuery& query) const;
+  Result<std::size_t> drop_days(const std::vector<std::string>& tables, std::int64_t cutoff_ms);
+  // Whether every shard holds the rollup level of `view` for each raw day of the window.
+  bool answers_plan(const store::AggregatePlan& plan) const;
+  bool rollup_complete(const store::RollupView& view, std::int64_t bucket_ms,
+                       const store::ScanRequest& scan) const;
   // REQUIRES: write_mutex_ held.
   Result<void> flush_locked();
   void flush_loop();
@@ -140,6 +178,9 @@ class ClickHouseBackend final : public store::Backend {
   ClickHouseOptions options_;
   mutable std::mutex write_mutex_;  // the writer state below and the shards' queues
   std::vector<Shard> shards_;
+  std::vector<store::RollupView> views_;
+  std::vector<std::uint64_t> insert_errors_, shard_rows_;   // per shard, under write_mutex_
+  std::chrono::steady_clock::time_point next_retention_{};  // the flusher's
   std::string read_table_;
   std::string insert_columns_;
   std::uint64_t next_row_ = 0;

@@ -25,10 +25,18 @@
 
 namespace flowscope::clickhouse {
 
-// Bump with a migration in ClickHouseBackend::migrate (schema_version table per shard).
-inline constexpr std::uint32_t kSchemaVersion = 1;
+// Bump with a migration in ClickHouseBackend::init_shard (schema_version table per shard):
+// 1 the flows tables, 2 the flowscope_rollups list of rollup views (clickhouse/rollup_schema.h).
+inline constexpr std::uint32_t kSchemaVersion = 2;
 
 inline constexpr std::size_t kValidWords = (SessionBatch::kColumns + 63) / 64;
+
+inline constexpr std::int64_t kDayMs = 86'400'000;
+inline constexpr std::int64_t kHourMs = 3'600'000;
+// The day partition of a row (PARTITION BY of the flows table): days since 1970 of start_time,
+// rows before 1970 (or without a start time) in day 0.
+inline constexpr std::string_view kDayExpr = "intDiv(greatest(start_time, 0), 86400000)";
+inline std::int64_t day_of(std::int64_t start_ms) { return (start_ms < 0 ? 0 : start_ms) / kDayMs; }
 
 // The ClickHouse type of a field's column ("UInt16", "FixedString(2)", ...); for Ip the _v6 type.
 std::string_view column_type(FieldType type);

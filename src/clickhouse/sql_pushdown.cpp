@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "clickhouse/filter_sql.h"
+#include "clickhouse/rollup_schema.h"
 #include "store/format.h"
 
 namespace flowscope::clickhouse {
@@ -77,25 +79,37 @@ Bounds sql_bounds(FieldType type, const store::OrderKey& lo, const store::OrderK
 // sum() wraps at 2^64 in ClickHouse; the embedded store clamps there (core/saturating.h). A
 // float sum beside it tells when the exact one went past: within 2^64 by less than the float's
 // rounding error (about n * 2^11) a sum could clamp where the embedded store would not.
-std::string saturating_sum(const std::string& expr) {
+std::string saturating_sum(const std::string& expr, const std::string& float_expr) {
   return fmt::format(
-      "if(sum(toFloat64({0})) >= 18446744073709551615., toUInt64(18446744073709551615), "
+      "if(sum({1}) >= 18446744073709551615., toUInt64(18446744073709551615), "
       "toUInt64(sum({0})))",
-      expr);
+      expr, float_expr);
+}
+std::string saturating_sum(const std::string& expr) {
+  return saturating_sum(expr, fmt::format("toFloat64({})", expr));
+}
+
+// The validity test of a field in the flows table (_v words) or a rollup table (_k words).
+std::string valid_in(FieldId field, bool rollup) {
+  if (!rollup) return valid_expr(field);
+  const int index = SessionBatch::column_index(field);
+  return fmt::format("bitAnd(_k{}, {}) != 0", index / 64, std::uint64_t{1} << (index % 64));
 }
 
 }  // namespace
 
-Result<std::string> where_clause(const store::ScanRequest& request) {
+Result<std::string> where_clause(const store::ScanRequest& request, bool rollup) {
   std::vector<std::string> conds;
+  const std::string_view time = rollup ? "_bucket" : "start_time";
   if (request.time_bounded()) {
-    // A bounded window leaves out sessions without a start_time (store/backend.h).
-    conds.push_back(valid_expr(FieldId::StartTime));
+    // A bounded window leaves out sessions without a start_time (store/backend.h); a rollup
+    // row always has one (its bucket).
+    if (!rollup) conds.push_back(valid_expr(FieldId::StartTime));
     if (request.begin_ms != std::numeric_limits<std::int64_t>::min()) {
-      conds.push_back(fmt::format("start_time >= {}", request.begin_ms));
+      conds.push_back(fmt::format("{} >= {}", time, request.begin_ms));
     }
     if (request.end_ms != std::numeric_limits<std::int64_t>::max()) {
-      conds.push_back(fmt::format("start_time < {}", request.end_ms));
+      conds.push_back(fmt::format("{} < {}", time, request.end_ms));
     }
   }
   for (const store::ScanPredicate& p : request.predicates) {
@@ -107,10 +121,15 @@ Result<std::string> where_clause(const store::ScanRequest& request) {
     if (p.hi < p.lo) return std::string("WHERE 0");
     const Bounds b = sql_bounds(f.type, p.lo, p.hi);
     if (b.empty) return std::string("WHERE 0");
-    conds.push_back(valid_expr(p.field));
+    conds.push_back(valid_in(p.field, rollup));
     const std::string col = value_column(p.field);
     if (b.lo) conds.push_back(fmt::format("{} >= {}", col, *b.lo));
     if (b.hi) conds.push_back(fmt::format("{} <= {}", col, *b.hi));
+  }
+  // The whole filter when the ranges are not all of it (the engine tests the rows again, so a
+  // filter with no SQL form here is left to it).
+  if (!rollup && request.filter) {
+    if (auto f = filter_sql(*request.filter)) conds.push_back(*f);
   }
   if (conds.empty()) return std::string();
   std::string out = "WHERE ";
@@ -138,14 +157,16 @@ std::vector<FieldId> scan_columns(const store::ScanRequest& request) {
 }
 
 GroupQuery group_query(const store::AggregateRequest& request, const std::string& table,
-                       const std::string& where) {
+                       const std::string& where, bool rollup) {
   GroupQuery q;
   std::vector<std::string> select, group;
   if (request.bucket_ms > 0) {
     const auto b = request.bucket_ms;
-    select.push_back(
-        fmt::format("toInt64(start_time - (((start_time % {0}) + {0}) % {0})) AS _bucket", b));
-    group.push_back("_bucket");
+    // The bucket as Int64: ClickHouse types `Int64 % 60000` as Int16, which wraps.
+    select.push_back(fmt::format(
+        "toInt64({0} - ((({0} % toInt64({1})) + toInt64({1})) % toInt64({1}))) AS _grp_bucket",
+        rollup ? "_bucket" : "start_time", b));
+    group.push_back("_grp_bucket");
     q.items.push_back({ResultItem::Kind::Field, 0, FieldId::StartTime});
   }
   // Absent and present-zero keys are different groups, as in the embedded store: group by the
@@ -157,7 +178,8 @@ GroupQuery group_query(const store::AggregateRequest& request, const std::string
   }
   for (std::size_t w = 0; w < kValidWords; ++w) {
     if (masks[w] == 0) continue;
-    select.push_back(fmt::format("bitAnd(_v{0}, {1}) AS _g{0}", w, masks[w]));
+    select.push_back(
+        fmt::format("bitAnd({2}{0}, {1}) AS _g{0}", w, masks[w], rollup ? "_k" : "_v"));
     group.push_back(fmt::format("_g{}", w));
     q.items.push_back({ResultItem::Kind::Valid, static_cast<std::uint32_t>(w), FieldId::StartTime});
   }
@@ -166,11 +188,16 @@ GroupQuery group_query(const store::AggregateRequest& request, const std::string
     group.push_back(value_column(f));
     q.items.push_back({ResultItem::Kind::Field, 0, f});
   }
-  select.push_back(saturating_sum(
-      fmt::format("if({}, sessions, toUInt64(1))", valid_expr(FieldId::SessionCount))));
+  // A rollup table holds the sums and their float twins (clickhouse/rollup_schema.h).
+  select.push_back(rollup ? saturating_sum("_sessions", "_f_sessions")
+                          : saturating_sum(fmt::format("if({}, sessions, toUInt64(1))",
+                                                       valid_expr(FieldId::SessionCount))));
   q.items.push_back({ResultItem::Kind::Aux, 0, FieldId::StartTime});
   for (std::size_t j = 0; j < request.sums.size(); ++j) {
-    select.push_back(saturating_sum(value_column(request.sums[j])));
+    const FieldId f = request.sums[j];
+    select.push_back(rollup ? saturating_sum(rollup_sum_column(field_info(f).name),
+                                             rollup_float_column(field_info(f).name))
+                            : saturating_sum(value_column(f)));
     q.items.push_back(
         {ResultItem::Kind::Aux, static_cast<std::uint32_t>(j + 1), FieldId::StartTime});
   }

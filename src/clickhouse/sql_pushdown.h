@@ -16,8 +16,9 @@
 namespace flowscope::clickhouse {
 
 // The SQL condition of a scan's time window and predicates ("" when none); an error when a
-// predicate's range holds no value of its type.
-Result<std::string> where_clause(const store::ScanRequest& request);
+// predicate's range holds no value of its type. `rollup`: over a rollup table
+// (clickhouse/rollup_schema.h) instead of the flows table.
+Result<std::string> where_clause(const store::ScanRequest& request, bool rollup = false);
 // The stored fields a scan needs, from its requested fields and its predicates.
 std::vector<FieldId> scan_columns(const store::ScanRequest& request);
 
@@ -31,7 +32,7 @@ struct GroupQuery {
 // The GROUP BY query of `request` over `table` with condition `where`, and how its result
 // columns map back to the request's items.
 GroupQuery group_query(const store::AggregateRequest& request, const std::string& table,
-                       const std::string& where);
+                       const std::string& where, bool rollup = false);
 // Whether a grouping can come back as rows the engine's fixed-key aggregators merge: sums into
 // their own U64 columns, no column both a key and a sum.
 bool groups_as_rows(const store::AggregateRequest& request);

@@ -111,7 +111,9 @@ std::vector<std::uint32_t> sorted_rows(const SessionBatch& batch, const std::vec
 
 Result<QueryStats> execute_query(const store::Backend& backend, const QuerySpec& spec,
                                  const RowSink& sink, const ExecOptions& options) {
-  auto filter = compile_selection(spec.where, options.filter);
+  auto tree = selection_filter(spec.where, options.filter);
+  if (!tree) return tree.error();
+  auto filter = CompiledFilter::compile(*tree);
   if (!filter) return filter.error();
   const std::vector<FieldId> fields = spec.fields.empty() ? default_query_fields() : spec.fields;
   for (FieldId f : fields) {
@@ -146,6 +148,11 @@ Result<QueryStats> execute_query(const store::Backend& backend, const QuerySpec&
   scan.begin_ms = spec.where.begin_ms;
   scan.end_ms = spec.where.end_ms;
   scan.predicates = filter->pushdown();
+  // A backend that can apply the whole filter, the order and the limit gets them
+  // (store/backend.h); the rows it returns are tested, sorted and cut here all the same.
+  if (!filter->pushdown_is_exact()) scan.filter = std::make_shared<const FilterExpr>(*tree);
+  for (const SortKey& k : spec.sort) scan.order.push_back({k.field, k.descending});
+  scan.limit = spec.limit;
   scan.columns = out_columns;
   scan.columns.insert(scan.columns.end(), filter->columns().begin(), filter->columns().end());
   dedupe(scan.columns);

@@ -147,7 +147,11 @@ Result<std::vector<Aggregated>> run_aggregates(const store::Backend& backend,
   std::vector<Aggregated> done(requests.size());
   SharedProgress shared(options, progress);
   unsigned threads = thread_count(options);
-  const bool exact = !options.force_scan && filter.pushdown_is_exact();
+  // Exact: the backend applies every condition itself, the pushed-down ranges or, when they
+  // are not all of the filter, the whole tree (ScanRequest::filter, e.g. ClickHouse).
+  const bool exact = !options.force_scan &&
+                     (filter.pushdown_is_exact() || (!requests.empty() && requests[0].scan.filter &&
+                                                     backend.applies_filter(requests[0].scan)));
   std::vector<std::size_t> scanned;  // requests left for the raw scan
   std::vector<store::FixedKeyAggregator> protos;
   std::vector<GeneralScan> general;  // per scanned request without a fixed-key aggregator
@@ -259,7 +263,9 @@ FieldId key_column(const GroupKey& key) { return side_fields(key)[0]; }
 
 Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& spec,
                                 const ExecOptions& options) {
-  auto filter = compile_selection(spec.where, options.filter);
+  auto tree = selection_filter(spec.where, options.filter);
+  if (!tree) return tree.error();
+  auto filter = CompiledFilter::compile(*tree);
   if (!filter) return filter.error();
   if (spec.group_by.size() > 24) {
     return Error{ErrorCode::InvalidArgument, "at most 24 group items"};
@@ -277,11 +283,13 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
   result.group_by = spec.group_by;
   QueryProgress progress;
   std::vector<store::AggregateRequest> requests;
+  const auto whole = std::make_shared<const FilterExpr>(*tree);
   for (const StatVariant& var : variants) {
     store::AggregateRequest req;
     req.scan.begin_ms = spec.where.begin_ms;
     req.scan.end_ms = spec.where.end_ms;
     req.scan.predicates = filter->pushdown();
+    if (!filter->pushdown_is_exact()) req.scan.filter = whole;
     req.group_by = var.key_fields;
     req.group_by.insert(req.group_by.end(), var.unique_fields.begin(), var.unique_fields.end());
     dedupe(req.group_by);

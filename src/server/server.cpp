@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "server/http_server.h"
 #include "server/schedule_service.h"
+#include "store/store_config.h"
 
 namespace flowscope::server {
 
@@ -104,6 +105,14 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
     if (!o) return Error{o.error().code, "[store] clickhouse: " + o.error().message};
     if (o->spill_dir.empty()) o->spill_dir = config.store.dir / "clickhouse-spill";
     o->background_flush = true;
+    // The data directory's rollup views and retention (store.json, `flowscope store config`),
+    // as the embedded store would read them (docs/scale-out.md "Rollups").
+    auto sc = store::load_store_config(config.store.dir);
+    if (!sc) return sc.error();
+    if (*sc) {
+      if (o->rollups.empty()) o->rollups = (*sc)->rollups;
+      o->keep_ms = (*sc)->keep_ms;
+    }
     // Rows reach ClickHouse (and the durable sequence the pipeline's checkpoints wait for)
     // within a commit interval or so, not the URL default of 5 s.
     o->flush_interval = std::min<std::chrono::milliseconds>(
@@ -111,6 +120,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, ServerOptions
                                config.store.sync_interval + std::chrono::milliseconds(1)));
     auto ch = clickhouse::ClickHouseBackend::open(std::move(*o));
     if (!ch) return ch.error();
+    s->ch_ = ch->get();
     s->clickhouse_ = std::move(*ch);
     s->backend_ = s->clickhouse_.get();
   } else {

@@ -35,6 +35,10 @@
 #include "server/udp_ingest.h"
 #include "store/embedded_store.h"
 
+namespace flowscope::clickhouse {
+class ClickHouseBackend;
+}  // namespace flowscope::clickhouse
+
 namespace flowscope::server {
 
 class ScheduleService;
@@ -123,7 +127,8 @@ class Server {
 
   std::unique_ptr<store::EmbeddedStore> store_;  // null with [store] backend = "clickhouse"
   std::unique_ptr<store::Backend> clickhouse_;
-  store::Backend* backend_ = nullptr;  // store_ or clickhouse_
+  const clickhouse::ClickHouseBackend* ch_ = nullptr;  // clickhouse_, for its metrics
+  store::Backend* backend_ = nullptr;                  // store_ or clickhouse_
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<UdpIngest> ingest_;
   std::unique_ptr<AuthService> auth_;

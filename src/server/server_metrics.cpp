@@ -10,11 +10,55 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "clickhouse/clickhouse_backend.h"
 #include "server/schedule_service.h"
 #include "server/server.h"
 
 namespace flowscope::server {
 namespace {
+
+// The ClickHouse backend's writes (docs/scale-out.md "Writes, failures, replay"): rows per
+// shard, refused inserts per shard, blocks spilled and replayed, what waits, retention.
+void clickhouse_metrics(const clickhouse::ClickHouseBackend& ch, MetricsWriter& w) {
+  const clickhouse::ClickHouseBackend::Stats s = ch.stats();
+  w.family("flowscope_clickhouse_rows_inserted_total", "counter",
+           "session rows inserted into each ClickHouse shard (replays included)");
+  for (std::size_t i = 0; i < s.shard_rows_inserted.size(); ++i) {
+    const std::string shard = std::to_string(i);
+    w.sample("flowscope_clickhouse_rows_inserted_total",
+             static_cast<double>(s.shard_rows_inserted[i]), {{"shard", shard}});
+  }
+  w.family("flowscope_clickhouse_insert_errors_total", "counter",
+           "inserts a ClickHouse shard refused or did not answer (their blocks spill)");
+  for (std::size_t i = 0; i < s.insert_errors.size(); ++i) {
+    const std::string shard = std::to_string(i);
+    w.sample("flowscope_clickhouse_insert_errors_total", static_cast<double>(s.insert_errors[i]),
+             {{"shard", shard}});
+  }
+  w.family("flowscope_clickhouse_blocks_spilled_total", "counter",
+           "insert blocks written to the spill queue");
+  w.sample("flowscope_clickhouse_blocks_spilled_total", static_cast<double>(s.blocks_spilled));
+  w.family("flowscope_clickhouse_blocks_replayed_total", "counter",
+           "spilled blocks replayed (or found already inserted) when their shard came back");
+  w.sample("flowscope_clickhouse_blocks_replayed_total", static_cast<double>(s.blocks_replayed));
+  w.family("flowscope_clickhouse_blocks_already_present_total", "counter",
+           "spilled blocks a shard already held (an insert whose answer was lost): not again");
+  w.sample("flowscope_clickhouse_blocks_already_present_total",
+           static_cast<double>(s.blocks_already_present));
+  w.family("flowscope_clickhouse_spilled_blocks", "gauge", "blocks waiting in the spill queues");
+  w.sample("flowscope_clickhouse_spilled_blocks", static_cast<double>(s.blocks_spilled_now));
+  w.family("flowscope_clickhouse_spilled_rows", "gauge", "rows waiting in the spill queues");
+  w.sample("flowscope_clickhouse_spilled_rows", static_cast<double>(s.rows_spilled_now));
+  w.family("flowscope_clickhouse_pending_rows", "gauge", "rows buffered for the next insert");
+  w.sample("flowscope_clickhouse_pending_rows", static_cast<double>(s.rows_pending));
+  w.family("flowscope_clickhouse_retention_runs_total", "counter",
+           "retention passes over the cluster (store.json's keep, every hour)");
+  w.sample("flowscope_clickhouse_retention_runs_total", static_cast<double>(s.retention_runs));
+  w.family("flowscope_clickhouse_retention_dropped_partitions_total", "counter",
+           "day partitions retention dropped, summed over tables (raw and rollup levels)");
+  w.sample("flowscope_clickhouse_retention_dropped_partitions_total",
+           static_cast<double>(s.partitions_dropped));
+}
 
 // The standard process_* families of Prometheus' client libraries (Linux: /proc/self).
 void write_process_metrics(MetricsWriter& w) {
@@ -205,6 +249,8 @@ std::string Server::metrics_text() const {
            "(flowscope store repair brings them back)");
   w.sample("flowscope_store_orphaned_segments_total",
            static_cast<double>(store_ ? store_->recovery().orphaned_segments : 0));
+
+  if (ch_ != nullptr) clickhouse_metrics(*ch_, w);
 
   const AuthStats a = auth_->stats();
   w.family("flowscope_logins_total", "counter", "query logins by result");

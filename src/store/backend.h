@@ -5,7 +5,9 @@
 //
 // Predicates pushed down are ranges on one column ([lo, hi] on its order key, format.h): the
 // backend may use them to skip blocks (zone maps) and must apply them exactly, so rows it returns
-// match every predicate. Richer filters (Ne, ORs, derived fields) stay in the query engine.
+// match every predicate. Richer filters (Ne, ORs, derived fields) are the query engine's; a
+// backend that can apply them too (ClickHouse) gets the whole filter tree, the row order and the
+// limit as well (ScanRequest::filter, order, limit).
 // A row whose predicate column is absent does not match (as SQL's NULL).
 //
 // Threads: append and retention from one writer thread; scan and aggregate from any number of
@@ -15,10 +17,12 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/filter_expr.h"
 #include "core/record_batch.h"
 #include "core/result.h"
 #include "store/format.h"
@@ -41,6 +45,12 @@ struct ScanPredicate {
   }
 };
 
+// One key of a requested row order: absent values last either way, ties in scan order.
+struct ScanOrder {
+  FieldId field = FieldId::StartTime;  // stored, Sum or Diff field
+  bool descending = false;
+};
+
 struct ScanRequest {
   // start_time in [begin_ms, end_ms). The defaults (unbounded) also return rows without a
   // start_time; a bounded window does not.
@@ -50,6 +60,15 @@ struct ScanRequest {
   std::vector<FieldId> columns;
   // ANDed.
   std::vector<ScanPredicate> predicates;
+  // The whole filter when `predicates` are not all of it (ORs, negations, derived fields...),
+  // for a backend that can apply it itself; it also holds the predicates. A backend may return
+  // only the rows that match it or ignore it: the query engine tests every row it gets again.
+  std::shared_ptr<const FilterExpr> filter;
+  // What the caller keeps: the first `limit` (0: all) of the matching rows, in `order` (empty:
+  // scan order). A backend that applies every condition (predicates and filter) may return only
+  // those, in that order; others return every match in scan order and the engine sorts and cuts.
+  std::vector<ScanOrder> order;
+  std::uint64_t limit = 0;
 
   bool time_bounded() const {
     return begin_ms != std::numeric_limits<std::int64_t>::min() ||
@@ -125,6 +144,14 @@ class Backend {
   // (from rollups, or in a database), so that callers with a faster scan of their own know
   // when to prefer aggregate(). The default aggregate() scans: false.
   virtual bool aggregates_natively(const AggregateRequest& request) const {
+    (void)request;
+    return false;
+  }
+
+  // Whether scan() and the aggregations apply request.filter exactly themselves, so that an
+  // aggregation with that filter may run in the backend (ClickHouse). The default: false, the
+  // query engine filters the rows it gets.
+  virtual bool applies_filter(const ScanRequest& request) const {
     (void)request;
     return false;
   }

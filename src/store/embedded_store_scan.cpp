@@ -9,6 +9,7 @@
 #include "store/embedded_store.h"  // IWYU pragma: associated
 #include "store/fixed_key_aggregator.h"
 #include "store/rollup.h"
+#include "store/rollup_plan.h"
 #include "store/snapshot.h"
 
 namespace flowscope::store {
@@ -33,39 +34,15 @@ Result<ScanStats> EmbeddedStore::scan_rollup(const std::string& view, Level leve
 
 namespace {
 
-bool aligned(std::int64_t bound, std::int64_t bucket, std::int64_t unbounded) {
-  return bound == unbounded || floor_to(bound, bucket) == bound;
-}
-
 bool overlaps(const SegmentInfo& info, const ScanRequest& scan) {
   return !scan.time_bounded() || (info.max_time >= scan.begin_ms && info.min_time < scan.end_ms);
 }
 
-// Whether `view` at `level` answers `request` exactly, given what `snap` holds.
-bool rollup_answers(const Snapshot& snap, const RollupView& view, Level level,
-                    const AggregateRequest& request) {
-  auto is_key = [&](FieldId id) {
-    return std::find(view.keys.begin(), view.keys.end(), id) != view.keys.end();
-  };
-  for (FieldId id : request.group_by) {
-    if (!is_key(id)) return false;
-  }
-  for (const ScanPredicate& p : request.scan.predicates) {
-    if (!is_key(p.field)) return false;
-  }
-  for (FieldId id : request.sums) {
-    if (std::find(std::begin(kRollupSums), std::end(kRollupSums), id) == std::end(kRollupSums)) {
-      return false;
-    }
-  }
-  const std::int64_t b = bucket_ms(level);
-  if (request.bucket_ms > 0 && request.bucket_ms % b != 0) return false;
-  if (!aligned(request.scan.begin_ms, b, std::numeric_limits<std::int64_t>::min()) ||
-      !aligned(request.scan.end_ms, b, std::numeric_limits<std::int64_t>::max())) {
-    return false;
-  }
-  // Every sealed raw segment in the window must have been rolled up into this view and level
-  // (a view added later, or a rollup level dropped by its retention, would miss rows).
+// Whether `snap` holds `level` of `view` for every sealed raw segment in the request's window
+// (a view added later, or a rollup level dropped by its retention, would miss rows); the shape
+// of the request is rollup_covers' part (rollup_plan.h).
+bool rollup_complete(const Snapshot& snap, const RollupView& view, Level level,
+                     const AggregateRequest& request) {
   std::set<std::uint64_t> rolled;
   for (const SegmentEntry& e : snap.segments) {
     if (e.level == level && e.view == view.name) rolled.insert(e.segment->info().wal_number);
@@ -78,6 +55,12 @@ bool rollup_answers(const Snapshot& snap, const RollupView& view, Level level,
     }
   }
   return true;
+}
+
+bool rollup_answers(const Snapshot& snap, const RollupView& view, Level level,
+                    const AggregateRequest& request) {
+  return rollup_covers(view, bucket_ms(level), request) &&
+         rollup_complete(snap, view, level, request);
 }
 
 // Rows of the segments of (level, view) in the request's window.
@@ -103,26 +86,18 @@ Level level_of_bucket(std::uint64_t ms) {
 
 namespace {
 
-// The cheapest plan on `snap`: the rollup (view, level) with the fewest rows in the window when
-// that is fewer than the raw rows; coarser levels first, so ties go to the coarser one.
+// The cheapest plan on `snap` by the shared rule (rollup_plan.h); the unsealed tail is read
+// raw whatever answers the rest.
 AggregatePlan plan_on(const Snapshot& snap, const std::vector<RollupView>& views,
                       const AggregateRequest& request) {
-  AggregatePlan plan =
-      AggregatePlan::raw(rows_in_window(snap, Level::Raw, "", request.scan) + snap.tail_rows);
-  for (const RollupView& view : views) {
-    for (Level level : {Level::Day, Level::Hour, Level::Minute}) {
-      if (!rollup_answers(snap, view, level, request)) continue;
-      const std::uint64_t rows =
-          rows_in_window(snap, level, view.name, request.scan) + snap.tail_rows;
-      if (rows < plan.rows) {
-        plan.view = view.name;
-        plan.level_ms = static_cast<std::uint64_t>(bucket_ms(level));
-        plan.rows = rows;
-        plan.source = fmt::format("rollup {} {} + raw tail", view.name, level_name(level));
-      }
-    }
-  }
-  return plan;
+  return choose_aggregate_plan(
+      views, request, rows_in_window(snap, Level::Raw, "", request.scan) + snap.tail_rows,
+      [&](const RollupView& view, std::int64_t bucket) -> std::optional<std::uint64_t> {
+        const Level level = level_of_bucket(static_cast<std::uint64_t>(bucket));
+        if (!rollup_complete(snap, view, level, request)) return std::nullopt;
+        return rows_in_window(snap, level, view.name, request.scan) + snap.tail_rows;
+      },
+      " + raw tail");
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <sstream>
@@ -208,6 +210,27 @@ class ClickHouseDifferential : public ClickHouseServerTest {
     add({"query", "-o", "csv", "-s", "start_time", "ADDR == 2001:db8::/32"});
     add({"query", "-o", "csv", "SRVPORT == 443 && !(CLNIP == 10.0.0.0/16)"});
     add({"query", "-o", "csv", "BYTES > 50000 || SRVPORT == 22"});
+    // Whole filters in SQL (ORs, negations, Either/Sum/Diff fields, CIDR blocks, IP group ids,
+    // every comparator, string case), with -n as LIMIT and -s as ORDER BY; ties (many equal
+    // ports, protocols, countries) come in scan order as the embedded store's stable sort.
+    add({"query", "-o", "csv", "-n", "20", "SRVPORT == 53 || PROTO == icmp"});
+    add({"query", "-o", "csv", "-n", "100", "!(PORT == 443)"});
+    add({"query", "-o", "csv", "-n", "60", "ADDR != 10.0.0.0/8 && !(SRVIP == 2001:db8::/32)"});
+    add({"query", "-o", "csv", "-n", "40", "SRVGRP == 3 || CLNGRP != 1 || CLNGRP < 2"});
+    add({"query", "-o", "csv", "-n", "40", "TOTBYTS >= 5000 && !(TOTPKTS <= 10) || TTIME < 0"});
+    add({"query", "-o", "csv", "-n", "40", "APP == HTTP || SERVICE != DNS"});
+    add({"query", "-o", "csv", "-n", "40", "CLNCC != us && (FLAGS != FACK || SRVCC == de)"});
+    add({"query", "-o", "csv", "-n", "30", "TTIME > 1s || STARTTIME < 2026-01-02T00:00:00Z"});
+    add({"query", "-o", "csv", "-n", "25", "BYTES >= 1000 && BYTES <= 20000 && !(VLAN == 0)"});
+    add({"query", "-o", "csv", "-s", "srv_port:desc", "-n", "7"});
+    add({"query", "-o", "csv", "-s", "proto", "-n", "13", "SRVPORT != 443 || PROTO == udp"});
+    add({"query", "-o", "csv", "-s", "cln_country:desc", "-n", "9", "APP != dns"});
+    add({"query", "-o", "csv", "-s", "total_bytes", "-n", "5", "!(CLNIP == 10.0.0.0/16)"});
+    add({"query", "-o", "csv", "-s", "duration:desc", "-s", "srv_addr", "-n", "11"});
+    add({"query", "-o", "csv", "-s", "application", "-n", "12", "PORT > 1000 || PORT < 30"});
+    add({"stat", "-o", "csv", "--grp", "srvport", "-n", "10", "SRVPORT == 443 || PROTO == udp"});
+    add({"stat", "-o", "csv", "--grp", "host", "-n", "5", "!(CLNCC == us)", "--cnt", "sessions"});
+    add({"stat", "-o", "csv", "--grp", "proto", "-w", "6h", "ADDR != 10.0.0.0/8"});
     for (const char* grp : {"host", "pair", "srvport", "port", "country", "proto", "as", "exporter",
                             "vlan", "iface", "service", "app", "host/24/64", "cln_addr,srv_port"}) {
       add({"stat", "-o", "csv", "--grp", grp, "-n", "15"});
@@ -504,6 +527,24 @@ TEST_F(ClickHouseServerTest, ServeStoresIntoClickHouse) {
                fmt::format("curl -s http://127.0.0.1:{}/metrics", http_port))
                .find("flowscope_stitch_flows_total 2000") != std::string::npos;
   }));
+  // The backend's metrics, per shard, in a text promtool accepts.
+  const std::string metrics =
+      flowscope::testing::run_shell(fmt::format("curl -s http://127.0.0.1:{}/metrics", http_port));
+  for (const char* want :
+       {"flowscope_clickhouse_rows_inserted_total{shard=\"0\"}",
+        "flowscope_clickhouse_rows_inserted_total{shard=\"1\"}",
+        "flowscope_clickhouse_insert_errors_total{shard=\"1\"} 0",
+        "flowscope_clickhouse_blocks_spilled_total 0", "flowscope_clickhouse_spilled_blocks 0",
+        "flowscope_clickhouse_blocks_replayed_total", "flowscope_clickhouse_pending_rows"}) {
+    EXPECT_NE(metrics.find(want), std::string::npos) << want << "\n" << metrics;
+  }
+  if (std::filesystem::exists("/usr/bin/promtool")) {
+    const auto file = dir.path() / "metrics.txt";
+    std::ofstream(file) << metrics;
+    const std::string check = flowscope::testing::run_shell(
+        fmt::format("promtool check metrics < {} 2>&1; echo rc=$?", file.string()));
+    EXPECT_NE(check.find("rc=0"), std::string::npos) << check;
+  }
   EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
   const std::uint64_t stored = b->count_rows().value_or(0);
   EXPECT_GE(stored, 900u);  // 2000 one-way flows: about 1000 two-way sessions
@@ -519,6 +560,25 @@ TEST_F(ClickHouseServerTest, ServeStoresIntoClickHouse) {
       << slurp(dir.path() / "serve.err");
   EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
   EXPECT_EQ(b->count_rows().value_or(0), stored);
+
+  // Retention from the data directory's configuration (store.json), as for the embedded store:
+  // serve drops the cluster's day partitions older than it (gen's flows are from January 2026).
+  const auto config = flowscope::testing::run_flowscope(
+      {"store", "config", "-d", (dir.path() / "data").string(), "--keep", "raw=30d"});
+  ASSERT_EQ(config.exit_code, 0) << config.err;
+  pid = spawn();
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(ready) && !slurp(ready).empty(); }))
+      << slurp(dir.path() / "serve.err");
+  EXPECT_TRUE(wait_for([&] { return b->count_rows().value_or(1) == 0; }));
+  const std::string r2 = slurp(ready);
+  const int http2 = std::atoi(r2.c_str() + r2.find(':', r2.find("\"http_port\"")) + 1);
+  const std::string after =
+      flowscope::testing::run_shell(fmt::format("curl -s http://127.0.0.1:{}/metrics", http2));
+  EXPECT_NE(after.find("flowscope_clickhouse_retention_runs_total 1"), std::string::npos) << after;
+  EXPECT_EQ(after.find("flowscope_clickhouse_retention_dropped_partitions_total 0\n"),
+            std::string::npos)
+      << after;
+  EXPECT_EQ(stop(pid), 0) << slurp(dir.path() / "serve.err");
 }
 
 TEST_F(ClickHouseServerTest, UnreachableShardErrorNamesTheUrl) {

@@ -1,4 +1,4 @@
-#include "query/filter.h"
+#include "core/filter_expr.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include "core/tcp_flags.h"
 #include "core/time.h"
 
-namespace flowscope::query {
+namespace flowscope {
 namespace {
 
 std::string value_text(const FieldInfo& info, const FilterValue& v) {
@@ -114,4 +114,4 @@ bool same_filter(const FilterExpr& a, const FilterExpr& b) {
   return true;
 }
 
-}  // namespace flowscope::query
+}  // namespace flowscope
