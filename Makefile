@@ -37,8 +37,12 @@ define configure
 	@cmake -S . -B $(1) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=$(2) -DFLOWSCOPE_WERROR=$(WERROR) $(3) $(CMAKE_ARGS) >/dev/null
 endef
 
+# HARDEN=OFF: Release without the hardening flags (cmake/FlowscopeHardening.cmake); on by default
+# in make build, make test and make deb alike, so the three share ccache's objects.
+HARDEN ?= ON
+
 build: deps
-	$(call configure,build/release,Release)
+	$(call configure,build/release,Release,-DFLOWSCOPE_HARDEN=$(HARDEN))
 	@cmake --build build/release -j $(JOBS)
 
 run: build
@@ -56,8 +60,6 @@ install: build
 	@cmake --build build/release -j $(JOBS)
 	@DESTDIR=$(DESTDIR) cmake --install build/release
 
-# HARDEN=OFF: the package without the hardening flags.
-HARDEN ?= ON
 deb: deps
 	@scripts/install-deps.sh --deb
 	@FLOWSCOPE_HARDEN=$(HARDEN) scripts/make-deb.sh

@@ -39,8 +39,12 @@ endif()
 # ccache speeds up the repeated Release/asan builds of `make test` and CI when it is installed.
 # With the source tree as base dir (and the build dir not hashed) paths are hashed relative to
 # the tree, so a fresh clone elsewhere on the machine reuses what an earlier build compiled.
+# FLOWSCOPE_CCACHE_ENV: more `cmake -E env` arguments for ccache. The Debian package passes
+# --unset=LC_ALL: debhelper sets LC_ALL=C.UTF-8, which ccache hashes, so its objects would
+# otherwise miss everything `make build` compiled (docs/packaging.md "Build time").
+set(FLOWSCOPE_CCACHE_ENV "" CACHE STRING "Extra 'cmake -E env' arguments for the ccache launcher")
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
-  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}
-      CCACHE_NOHASHDIR=true ${CCACHE_PROGRAM})
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env ${FLOWSCOPE_CCACHE_ENV}
+      CCACHE_BASEDIR=${PROJECT_SOURCE_DIR} CCACHE_NOHASHDIR=true ${CCACHE_PROGRAM})
 endif()

@@ -14,11 +14,15 @@ mkdir -p "$src"
 git ls-files -z --cached --others --exclude-standard -- . ':!tests/data' \
   | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
   | tar --null -T - -cf - | tar -xf - -C "$src"
-# debhelper gives the build its own HOME; keep ccache's directory (a second `make deb` reuses
-# the first one's objects).
+# debhelper gives the build its own HOME; keep ccache's directory, so that the package reuses
+# what `make build` compiled (same flags, same paths relative to the tree; debian/rules) and a
+# second `make deb` what the first one did. The stats log counts this build's hits and misses
+# without touching the cache's shared counters.
+stats_log=""
 if command -v ccache >/dev/null; then
   CCACHE_DIR=$(ccache -k cache_dir 2>/dev/null || ccache -p | awk '/cache_dir =/{print $NF}')
-  export CCACHE_DIR
+  stats_log="$PWD/$out/ccache-stats.log"
+  export CCACHE_DIR CCACHE_STATSLOG="$stats_log"
 fi
 start=$(date +%s)
 (cd "$src" && DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
@@ -30,6 +34,10 @@ start=$(date +%s)
 mv "$out"/src/*.deb "$out"/src/*.changes "$out"/src/*.buildinfo "$out"/
 deb=$(ls "$out"/flowscope_*.deb | grep -v dbgsym | head -1)
 echo "make deb: $deb built in $(( $(date +%s) - start ))s"
+if [[ -n $stats_log && -s $stats_log ]]; then
+  ccache --show-log-stats 2>/dev/null | grep -E '^ *(Hits|Misses):' \
+    | sed 's/^ */make deb: ccache /' || true
+fi
 dpkg-deb --info "$deb" | sed -n '/Package:/,/Description:/p'
 
 lintian_status=0

@@ -10,10 +10,15 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "capture/pcap_source.h"
 #include "capture/probe_config.h"
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "core/field_registry.h"
+#include "core/flow_packet.h"
 #include "core/record_batch.h"
 #include "probe/probe.h"
 #include "query/output.h"
@@ -41,6 +46,7 @@ struct CaptureOptions {
   int snap_length = 262144;
   int buffer_kib = capture::PcapSource::kDefaultBufferBytes / 1024;
   bool quiet = false;
+  bool json = false;  // the summary as one JSON object
   bool no_dpi = false;
   std::string config;  // probe configuration file
   // Filled from `config` (apply_config): scheduled settings, and the file's identity.
@@ -49,6 +55,56 @@ struct CaptureOptions {
 };
 
 // A probe error as the user sees it: a setting that is not valid is a usage error (exit 2).
+// The summary of summary_text() as one JSON object (--json), on the same stream.
+nlohmann::json summary_json(const probe::ProbeSummary& summary, bool interrupted) {
+  const capture::MeterStats& s = summary.meter;
+  nlohmann::json malformed = nlohmann::json::object();
+  for (std::size_t i = 0; i < kPacketIssueCount; ++i) {
+    if (s.malformed[i] == 0) continue;
+    malformed[std::string(packet_issue_name(static_cast<PacketIssue>(i)))] = s.malformed[i];
+  }
+  nlohmann::json j = {{"inputs", summary.inputs},
+                      {"packets", s.packets},
+                      {"bytes", s.frame_bytes},
+                      {"metered", s.metered},
+                      {"metered_bytes", s.metered_bytes},
+                      {"not_ip", s.not_ip},
+                      {"malformed", s.malformed_total()},
+                      {"malformed_by_kind", malformed},
+                      {"snapped", s.snapped},
+                      {"tunneled", s.tunneled},
+                      {"fragments", s.fragments},
+                      {"fragments_unmatched", s.fragments_unmatched},
+                      {"out_of_order", s.time_went_back},
+                      {"kernel_drops", summary.kernel_drops},
+                      {"sessions",
+                       {{"total", s.sessions},
+                        {"idle", s.closed_idle},
+                        {"active", s.closed_active},
+                        {"fin", s.closed_fin},
+                        {"rst", s.closed_rst},
+                        {"port_reuse", s.closed_reuse},
+                        {"evicted", s.evicted},
+                        {"end_of_input", s.closed_flush},
+                        {"ftp_data_tagged", s.ftp_data_tagged}}},
+                      {"sessions_written", summary.sessions_handed_on},
+                      {"interrupted", interrupted}};
+  if (summary.exported) {
+    const probe::ExportSummary& e = *summary.exported;
+    j["export"] = {{"flows", e.flows},
+                   {"datagrams", e.datagrams},
+                   {"destination", e.destination},
+                   {"skipped_ipv6_in_v5", e.skipped}};
+  }
+  if (summary.has_config) {
+    j["config"] = {{"name", summary.config_name},
+                   {"scheduled_applied", summary.scheduled_applied},
+                   {"scheduled_pending", summary.scheduled_pending}};
+  }
+  if (!summary.read_error.empty()) j["read_error"] = summary.read_error;
+  return j;
+}
+
 UserError user_error(const Error& e, const std::string& prefix = {}) {
   return UserError{prefix + e.message,
                    e.code == ErrorCode::InvalidArgument ? kExitUsage : kExitError};
@@ -157,9 +213,11 @@ void run(const CaptureOptions& opt) {
       return {};
     };
   }
+  // SIGINT/SIGTERM end the run: a live capture ends that way (exit 0); -r stops reading, ends
+  // every open session, writes them and the summary, and exits 130.
+  p.stop = probe::stop_on_signals();
   if (live) {
     p.interface = opt.interface;
-    p.stop = probe::stop_on_signals();
   } else {
     auto files = probe::expand_inputs(opt.files);
     if (!files) throw user_error(files.error(), "-r ");
@@ -174,8 +232,18 @@ void run(const CaptureOptions& opt) {
   } else {
     std::fflush(stdout);
   }
-  if (!opt.quiet) std::fputs(probe::summary_text(*summary).c_str(), stderr);
+  const bool interrupted = !live && *p.stop != 0;
+  if (opt.json) {
+    std::fprintf(stderr, "%s\n", summary_json(*summary, interrupted).dump().c_str());
+  } else if (!opt.quiet) {
+    std::fputs(probe::summary_text(*summary).c_str(), stderr);
+  }
   if (!summary->read_error.empty()) throw UserError{summary->read_error};
+  if (interrupted) {
+    throw UserError{fmt::format("interrupted; the {} sessions metered so far are written",
+                                summary->sessions_handed_on),
+                    kExitInterrupted};
+  }
 }
 
 }  // namespace
@@ -228,6 +296,7 @@ void register_capture(CLI::App& app) {
       ->check(CLI::Range(256, 1 << 21))
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", opt->quiet, "No summary on standard error");
+  cmd->add_flag("--json", opt->json, "The summary as one JSON object (on standard error)");
   cmd->add_option("--config", opt->config,
                   "Probe configuration file (TOML): settings, and [[scheduled]] settings that "
                   "take effect at their start_at without a restart (docs/capture.md)");

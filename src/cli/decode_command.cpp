@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "capture/pcap_source.h"
 #include "cli/commands.h"
 #include "cli/table_writer.h"
@@ -31,6 +33,7 @@ struct DecodeOptions {
   std::string format = "table";
   std::string fields = default_column_names(Surface::Decode);  // core/fields.def
   bool stats = false;
+  bool json = false;  // --stats as JSON; the records as JSON lines (--format json)
   std::string template_cache;
   bool scale_sampled = false;
 };
@@ -93,6 +96,45 @@ void print_stats(const decode::DecodeStats& stats, const CaptureCounters& cap) {
   table.write(std::cout);
 }
 
+// --stats --json: the same counters as one JSON object.
+void print_stats_json(const decode::DecodeStats& stats, const CaptureCounters& cap) {
+  nlohmann::json exporters = nlohmann::json::array();
+  for (const auto& [exporter, s] : stats.exporters()) {
+    nlohmann::json errors = nlohmann::json::object();
+    for (std::size_t i = 0; i < decode::kDecodeErrorCount; ++i) {
+      if (s.errors[i] == 0) continue;
+      errors[std::string(decode::decode_error_name(static_cast<decode::DecodeError>(i)))] =
+          s.errors[i];
+    }
+    exporters.push_back({{"exporter", exporter.to_string()},
+                         {"packets", s.packets},
+                         {"records", s.records},
+                         {"templates", s.templates},
+                         {"options_templates", s.options_templates},
+                         {"sequence_gaps", s.sequence_gaps},
+                         {"restarts", s.restarts},
+                         {"dropped", s.dropped},
+                         {"errors", errors},
+                         {"options_records", s.options_records},
+                         {"counter_samples", s.counter_samples},
+                         {"withdrawals", s.withdrawals},
+                         {"uptime_wraps", s.uptime_wraps},
+                         {"unknown_elements", s.unknown_elements},
+                         {"enterprise_elements", s.enterprise_elements},
+                         {"sets_buffered", s.sets_buffered},
+                         {"sets_replayed", s.sets_replayed},
+                         {"sets_evicted", s.sets_evicted}});
+  }
+  const nlohmann::json j = {{"capture",
+                             {{"frames", cap.frames},
+                              {"flow_datagrams", cap.flow_datagrams},
+                              {"other_port", cap.other_port},
+                              {"not_udp", cap.not_udp},
+                              {"undecodable", cap.undecodable}}},
+                            {"exporters", exporters}};
+  std::cout << j.dump() << '\n';
+}
+
 void run(const DecodeOptions& opt) {
   auto fields = query::parse_field_list(opt.fields, RecordKind::Flow);
   if (!fields) throw UserError{"--fields: " + fields.error().message, kExitUsage};
@@ -117,7 +159,8 @@ void run(const DecodeOptions& opt) {
   FlowBatch batch(kFlushRows);
   std::unique_ptr<query::FlowRowWriter> writer;
   if (!opt.stats) {
-    auto created = query::FlowRowWriter::create(std::cout, *fields, output_options(opt.format));
+    auto created = query::FlowRowWriter::create(std::cout, *fields,
+                                                output_options(opt.json ? "json" : opt.format));
     if (!created) throw UserError{created.error().message, kExitUsage};
     writer = std::move(*created);
   }
@@ -151,7 +194,11 @@ void run(const DecodeOptions& opt) {
     writer->write(batch);
     writer->finish();
   }
-  if (opt.stats) print_stats(decoder.stats(), cap);
+  if (opt.stats && opt.json) {
+    print_stats_json(decoder.stats(), cap);
+  } else if (opt.stats) {
+    print_stats(decoder.stats(), cap);
+  }
   if (!opt.template_cache.empty()) {
     auto saved = decoder.templates().save(opt.template_cache);
     if (!saved) throw UserError{saved.error().message};
@@ -181,6 +228,8 @@ void register_decode(CLI::App& app) {
   cmd->add_flag("--stats", opt->stats,
                 "Print per-exporter decoder counters (packets, records, templates, sequence "
                 "gaps, errors by kind) instead of the records");
+  cmd->add_flag("--json", opt->json,
+                "JSON: --stats as one object; the records as JSON lines (as --format json)");
   cmd->add_option("--template-cache", opt->template_cache,
                   "Load templates from this file before decoding and save them after "
                   "(docs/decode.md)");

@@ -65,10 +65,10 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
 }  // namespace
 
 std::string nearest_subcommand_hint(const CLI::App& app, const std::vector<std::string>& args) {
-  // The first word that is neither an option nor --log-level's value.
+  // The first word that is neither an option nor the value of --log-level or --log-format.
   std::string word;
   for (std::size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--log-level") {
+    if (args[i] == "--log-level" || args[i] == "--log-format") {
       ++i;
       continue;
     }

@@ -10,9 +10,12 @@
 #include <optional>
 #include <string>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "core/pcap_writer.h"
 #include "core/time.h"
 #include "core/udp_sender.h"
@@ -31,7 +34,13 @@ void warn(const std::string& message) {
   std::fprintf(stderr, "flowscope: warning: %s\n", message.c_str());
 }
 
-void run(const gen::FlowRunSettings& opt, bool quiet) {
+struct FlowsOutput {
+  bool quiet = false;
+  bool json = false;
+};
+
+void run(const gen::FlowRunSettings& opt, const FlowsOutput& output) {
+  const bool quiet = output.quiet;
   auto config = gen::make_gen_config(opt, warn);
   if (!config) throw usage(config.error().message);
   std::optional<UdpSender> sender;
@@ -49,7 +58,9 @@ void run(const gen::FlowRunSettings& opt, bool quiet) {
     if (!p) throw UserError{p.error().message};
     pcap.emplace(std::move(*p));
   }
-  const bool progress = !quiet && ::isatty(STDERR_FILENO) != 0;
+  const bool progress = !quiet && !output.json && ::isatty(STDERR_FILENO) != 0;
+  // Ctrl-C: the run stops, sends and closes what it made (the pcap stays whole), exit 130.
+  InterruptFlag interrupt;
   auto summary = gen::run_flows(
       *config, sender ? &*sender : nullptr, pcap ? &*pcap : nullptr, opt.rate > 0,
       progress ? std::function([](const gen::FlowRunProgress& p) {
@@ -57,21 +68,40 @@ void run(const gen::FlowRunSettings& opt, bool quiet) {
                      static_cast<unsigned long long>(p.flows),
                      static_cast<unsigned long long>(p.datagrams), double(p.flows) / p.seconds);
       })
-               : std::function<void(const gen::FlowRunProgress&)>());
+               : std::function<void(const gen::FlowRunProgress&)>(),
+      interrupt.flag());
   if (!summary) throw UserError{summary.error().message};
   if (progress) std::fputc('\n', stderr);
-  if (quiet) return;
   const gen::FlowRunSummary& s = *summary;
-  std::fprintf(stderr,
-               "gen: %llu flows in %llu datagrams (%llu bytes, %s, %u exporter(s), %llu "
-               "restarts) to %s in %.3f s: %.0f flows/s, %.0f datagrams/s\n",
-               static_cast<unsigned long long>(s.flows),
-               static_cast<unsigned long long>(s.datagrams),
-               static_cast<unsigned long long>(s.bytes),
-               std::string(decode::format_name(config->format)).c_str(), config->exporters,
-               static_cast<unsigned long long>(s.restarts),
-               sender ? sender->destination().c_str() : opt.pcap.c_str(), s.seconds,
-               double(s.flows) / s.seconds, double(s.datagrams) / s.seconds);
+  const std::string destination = sender ? sender->destination() : opt.pcap;
+  if (output.json) {
+    // The same stream as the text summary: standard output may be the pcap (--pcap -).
+    const nlohmann::json j = {{"flows", s.flows},
+                              {"datagrams", s.datagrams},
+                              {"bytes", s.bytes},
+                              {"format", std::string(decode::format_name(config->format))},
+                              {"exporters", config->exporters},
+                              {"restarts", s.restarts},
+                              {"destination", destination},
+                              {"seconds", s.seconds},
+                              {"flows_per_second", double(s.flows) / s.seconds},
+                              {"datagrams_per_second", double(s.datagrams) / s.seconds},
+                              {"interrupted", s.cancelled}};
+    std::fprintf(stderr, "%s\n", j.dump().c_str());
+  } else if (!quiet) {
+    std::fprintf(stderr,
+                 "gen: %llu flows in %llu datagrams (%llu bytes, %s, %u exporter(s), %llu "
+                 "restarts) to %s in %.3f s: %.0f flows/s, %.0f datagrams/s\n",
+                 static_cast<unsigned long long>(s.flows),
+                 static_cast<unsigned long long>(s.datagrams),
+                 static_cast<unsigned long long>(s.bytes),
+                 std::string(decode::format_name(config->format)).c_str(), config->exporters,
+                 static_cast<unsigned long long>(s.restarts), destination.c_str(), s.seconds,
+                 double(s.flows) / s.seconds, double(s.datagrams) / s.seconds);
+  }
+  if (s.cancelled) {
+    throw UserError{fmt::format("interrupted (Ctrl-C) after {} flows", s.flows), kExitInterrupted};
+  }
 }
 
 struct TrafficOptions {
@@ -81,12 +111,16 @@ struct TrafficOptions {
 };
 
 std::atomic<bool> g_traffic_cancel{false};
+std::atomic<bool> g_traffic_sigint{false};  // Ctrl-C (exit 130) rather than SIGTERM
 
 void run_traffic(const TrafficOptions& opt) {
   auto scenario = gen::load_scenario(opt.scenario);
   if (!scenario) throw UserError{scenario.error().message, kExitUsage};
   // Ctrl-C ends the scenario early; the report still lists what was sent.
-  std::signal(SIGINT, [](int) { g_traffic_cancel.store(true); });
+  std::signal(SIGINT, [](int) {
+    g_traffic_sigint.store(true);
+    g_traffic_cancel.store(true);
+  });
   std::signal(SIGTERM, [](int) { g_traffic_cancel.store(true); });
   if (!opt.quiet) {
     std::fprintf(stderr, "gen traffic: scenario \"%s\", %zu streams on %s for at most %.1f s\n",
@@ -116,6 +150,9 @@ void run_traffic(const TrafficOptions& opt) {
   if (report->failures > 0) {
     throw UserError{"some exchanges failed (see above); is something else using the ports?"};
   }
+  if (report->cancelled && g_traffic_sigint.load()) {
+    throw UserError{"interrupted (Ctrl-C)", kExitInterrupted};
+  }
 }
 
 }  // namespace
@@ -130,7 +167,7 @@ void register_gen(CLI::App& app) {
       "  flowscope gen flows --format ipfix --to 127.0.0.1:4739 --rate 2000 --duration 5m\n"
       "  flowscope gen flows --format v9 --seed 1 --count 100000 --pcap v9.pcap");
   auto opt = std::make_shared<gen::FlowRunSettings>();
-  auto quiet = std::make_shared<bool>(false);
+  auto output = std::make_shared<FlowsOutput>();
   CLI::App* cmd = gen->add_subcommand(
       "flows", "Send synthetic NetFlow v5/v9, IPFIX or sFlow v5 export over UDP or to a pcap");
   cmd->add_option("--format", opt->format, "Export protocol: v5, v9, ipfix or sflow")
@@ -170,7 +207,8 @@ void register_gen(CLI::App& app) {
                   "Restart each exporter every N of its datagrams (uptime and sequence reset)");
   cmd->add_option("--withdraw-every", opt->withdraw_every,
                   "IPFIX: withdraw and re-announce the templates every N datagrams per exporter");
-  cmd->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
+  cmd->add_flag("-q,--quiet", output->quiet, "No progress or summary on stderr");
+  cmd->add_flag("--json", output->json, "The summary as one JSON object (on stderr)");
   cmd->footer(
       "Each session is two one-way flows (client to server and back). Hosts are Zipf-\n"
       "distributed, services weighted (443, 80, 53, 22, 25, 123, ...), packets and bytes\n"
@@ -182,7 +220,7 @@ void register_gen(CLI::App& app) {
       "  flowscope gen flows --format sflow --seed 7 --count 10000 --pcap sflow.pcap\n"
       "  flowscope gen flows --format v5 --seed 1 --count 2000 --pcap v5.pcap && \\\n"
       "      flowscope decode v5.pcap --stats");
-  cmd->callback([opt, quiet] { run(*opt, *quiet); });
+  cmd->callback([opt, output] { run(*opt, *output); });
 
   auto topt = std::make_shared<TrafficOptions>();
   CLI::App* traffic = gen->add_subcommand(

@@ -52,12 +52,19 @@ int main(int argc, char** argv) {
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "Log lines on stderr: text, or json (one object per line: time, level, logger, "
+                 "message and fields)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   app.footer(
       "Run 'flowscope <subcommand> --help' for the options of each.\n\n"
       "Examples:\n"
       "  flowscope fields                   list the fields filters and outputs use\n"
       "  flowscope fields --json            the same, as JSON");
   app.parse_complete_callback([&] {
+    if (auto f = parse_log_format(log_format); f) set_log_format(*f);
     if (auto r = init_logging(log_level); !r) {
       throw CLI::ValidationError("--log-level", r.error().message);
     }
@@ -84,10 +91,12 @@ int main(int argc, char** argv) {
     // CLI11 prints the message (help and version too); its own codes become ours.
     return app.exit(e) == 0 ? cli::kExitOk : cli::kExitUsage;
   } catch (const cli::UserError& e) {
-    std::fprintf(stderr, "flowscope: error: %s\n", e.message.c_str());
+    log_always(spdlog::level::err, "flowscope", "flowscope: error: " + e.message, e.message,
+               {{"exit_code", e.code}});
     return e.code;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "flowscope: error: %s\n", e.what());
+    log_always(spdlog::level::err, "flowscope", std::string("flowscope: error: ") + e.what(),
+               e.what(), {{"exit_code", cli::kExitError}});
     return cli::kExitError;
   }
   return cli::kExitOk;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "clickhouse/clickhouse_backend.h"
 #include "core/time.h"
 #include "enrich/ip_groups.h"
@@ -163,7 +164,7 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
 }
 
 void throw_query_error(const Error& e, const ResolvedQuery& q) {
-  if (e.code == ErrorCode::Cancelled) throw UserError{"query cancelled (Ctrl-C)"};
+  if (e.code == ErrorCode::Cancelled) throw UserError{"query cancelled (Ctrl-C)", kExitInterrupted};
   if (e.where) {
     throw UserError{
         render_error(q.where.syntax == query::FilterSyntax::Nfdump ? "nfdump filter" : "filter",

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 
 namespace flowscope::cli {
 
@@ -47,7 +48,9 @@ nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const Comm
     const bool usage = m.rfind("Parse", 0) == 0 || m.rfind("InvalidArgument", 0) == 0;
     throw UserError{"server " + opt.server.server + ": " + m, usage ? kExitUsage : kExitError};
   }
-  if (server::bool_field(*done, "cancelled")) throw UserError{"query cancelled (Ctrl-C)"};
+  if (server::bool_field(*done, "cancelled")) {
+    throw UserError{"query cancelled (Ctrl-C)", kExitInterrupted};
+  }
   if (server::bool_field(*done, "saturated") && output.rfind("csv", 0) == 0) {
     std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';
   }

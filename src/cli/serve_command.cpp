@@ -120,11 +120,20 @@ void run_serve(const ServeOptions& opt) {
   if (next) {
     if (auto r = s.reload(std::move(*next)); !r) throw UserError{r.error().message};
   }
-  std::fprintf(stderr,
-               "flowscope serve: NetFlow on UDP %u, IPFIX on %u, sFlow on %u; queries on TCP %u; "
-               "metrics on http://%s:%u/metrics; data in %s\n",
-               s.netflow_port(), s.ipfix_port(), s.sflow_port(), s.query_port(),
-               cfg->http.address.c_str(), s.http_port(), cfg->store.dir.c_str());
+  const std::string started = fmt::format(
+      "NetFlow on UDP {}, IPFIX on {}, sFlow on {}; queries on TCP {}; metrics on "
+      "http://{}:{}/metrics; data in {}",
+      s.netflow_port(), s.ipfix_port(), s.sflow_port(), s.query_port(), cfg->http.address,
+      s.http_port(), cfg->store.dir.string());
+  log_always(spdlog::level::info, "server", "flowscope serve: " + started, "listening: " + started,
+             {{"netflow_port", s.netflow_port()},
+              {"ipfix_port", s.ipfix_port()},
+              {"sflow_port", s.sflow_port()},
+              {"query_port", s.query_port()},
+              {"http_port", s.http_port()},
+              {"http_address", cfg->http.address},
+              {"data_dir", cfg->store.dir.string()},
+              {"config", cfg->source}});
   if (!opt.ready_file.empty()) write_ready_file(opt.ready_file, s, *cfg);
   notify_systemd("READY=1\nSTATUS=receiving flows");
   // WATCHDOG_USEC (WatchdogSec=): the loop below pings every second, so it must be above that.
@@ -135,7 +144,8 @@ void run_serve(const ServeOptions& opt) {
     timespec second{1, 0};
     const int sig = sigtimedwait(&signals, nullptr, &second);
     if (sig == SIGHUP) {
-      log->info("SIGHUP: reloading {}", cfg->source);
+      log_fields(*log, spdlog::level::info, "SIGHUP: reloading " + cfg->source,
+                 {{"signal", "SIGHUP"}, {"config", cfg->source}});
       notify_systemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
       if (auto r = s.reload_file(); !r) {
         log->error("reload refused, the running configuration stays: {}", r.error().message);

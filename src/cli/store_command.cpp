@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/table_writer.h"
@@ -27,7 +28,7 @@ namespace {
 // The options of every store subcommand; each has its own instance.
 struct StoreCmdOptions {
   std::string dir;
-  bool json = false;                 // stats
+  bool json = false;                 // stats, retention
   std::vector<std::string> rollups;  // config
   std::vector<std::string> keeps;    // config
   std::string keep;                  // retention; empty: the levels' retention (store.json)
@@ -126,7 +127,13 @@ void run_retention(const StoreCmdOptions& opt) {
     }
     auto dropped = s->apply_retention(to_ms(ctx.now));
     if (!dropped) throw UserError{dropped.error().message};
-    std::cout << "dropped " << *dropped << " partitions (configured retention)\n";
+    if (opt.json) {
+      std::cout
+          << nlohmann::json{{"dropped_partitions", *dropped}, {"retention", "configured"}}.dump()
+          << '\n';
+    } else {
+      std::cout << "dropped " << *dropped << " partitions (configured retention)\n";
+    }
     check(s->close());
     return;
   }
@@ -144,8 +151,17 @@ void run_retention(const StoreCmdOptions& opt) {
   auto s = open_store(opt.dir, /*read_only=*/false);
   auto dropped = s->drop_level_before(*level, cutoff);
   if (!dropped) throw UserError{dropped.error().message};
-  std::cout << "dropped " << *dropped << " " << opt.level << " partitions ending at or before "
-            << time_text(cutoff) << '\n';
+  if (opt.json) {
+    std::cout << nlohmann::json{{"dropped_partitions", *dropped},
+                                {"level", opt.level},
+                                {"keep", opt.keep},
+                                {"cutoff", time_text(cutoff)}}
+                     .dump()
+              << '\n';
+  } else {
+    std::cout << "dropped " << *dropped << " " << opt.level << " partitions ending at or before "
+              << time_text(cutoff) << '\n';
+  }
   check(s->close());
 }
 
@@ -245,6 +261,7 @@ void register_store(CLI::App& app) {
                  "from 'flowscope store config'");
   rt->add_option("--level", ret->level, "raw, 1m, 1h or 1d")->capture_default_str();
   rt->add_option("--now", ret->now, "Reference time instead of the clock (ISO 8601, epoch)");
+  rt->add_flag("--json", ret->json, "The result as one JSON object");
   rt->footer(
       "Partitions are hours for raw sessions and days for rollups; a partition goes only when\n"
       "all of it is older than the cutoff. Needs the store's write lock (stop the collector, or\n"

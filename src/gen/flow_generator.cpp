@@ -67,7 +67,7 @@ std::span<const GenDatagram> FlowGenerator::next() {
     const TimeMs now = due(flows_);
     const bool by_count = config_.count != 0 && flows_ >= config_.count;
     const bool by_time = config_.duration.count() != 0 && now - config_.start >= config_.duration;
-    if (by_count || by_time) {
+    if (by_count || by_time || stopping_) {
       for (unsigned k = 0; k < exporters_.size(); ++k) flush(k, now);
       finished_ = true;
       break;

@@ -55,6 +55,9 @@ class FlowGenerator {
   // The next datagrams in time order; empty when everything has been emitted.
   std::span<const GenDatagram> next();
   bool done() const { return finished_ && ready_.empty(); }
+  // Ends the run early (Ctrl-C): the next call to next() hands on every exporter's pending
+  // flows, as at the end of the count, so that flows() were all sent; then it is empty.
+  void stop() { stopping_ = true; }
 
   std::uint64_t flows() const { return flows_; }  // flows drawn so far
   std::uint64_t datagrams() const { return datagrams_; }
@@ -86,6 +89,7 @@ class FlowGenerator {
   std::uint64_t restarts_ = 0;
   std::uint64_t withdrawals_ = 0;
   bool finished_ = false;
+  bool stopping_ = false;
 };
 
 }  // namespace flowscope::gen

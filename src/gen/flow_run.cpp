@@ -113,7 +113,8 @@ Result<GenConfig> make_gen_config(const FlowRunSettings& opt,
 
 Result<FlowRunSummary> run_flows(const GenConfig& config, UdpSender* sender, PcapWriter* pcap,
                                  bool paced,
-                                 const std::function<void(const FlowRunProgress&)>& progress) {
+                                 const std::function<void(const FlowRunProgress&)>& progress,
+                                 const std::atomic<bool>* cancel) {
   UdpEndpoints udp{0, 0, 0x7F000001, decode::default_port(config.format)};
   if (sender != nullptr) {
     const std::string& dest = sender->destination();
@@ -132,6 +133,10 @@ Result<FlowRunSummary> run_flows(const GenConfig& config, UdpSender* sender, Pca
   Clock::time_point next_progress = real_start + std::chrono::milliseconds(500);
   FlowRunSummary summary;
   for (;;) {
+    if (!summary.cancelled && cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      summary.cancelled = true;
+      generator.stop();  // the pending flows go out in the last datagrams below
+    }
     const auto datagrams = generator.next();
     if (datagrams.empty()) break;
     if (paced) {

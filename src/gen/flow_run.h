@@ -5,6 +5,7 @@
 // With a seed the output is byte for byte the same on every run: the clock it encodes is
 // simulated. The caller's thread does the work; progress goes to a callback.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -58,15 +59,19 @@ struct FlowRunSummary {
   std::uint64_t datagrams = 0;
   std::uint64_t bytes = 0;  // payload bytes
   std::uint64_t restarts = 0;
-  double seconds = 0;  // at least 1e-9
+  double seconds = 0;      // at least 1e-9
+  bool cancelled = false;  // `cancel` ended the run early
 };
 
 // Runs the generator to its end. `sender` and `pcap` may be null (not both); with `paced`,
 // datagrams leave when the simulated clock says they are due. The pcap frames datagrams from
 // each exporter's address to the sender's IPv4 destination (else 127.0.0.1 and the format's
-// port) and is closed at the end. `progress`, when set, is called about every 500 ms.
+// port) and is closed at the end. `progress`, when set, is called about every 500 ms. When
+// `cancel` (may be null) becomes true the run stops drawing flows, sends and writes those it
+// drew, closes the pcap and says so in the summary (`flowscope gen flows` on Ctrl-C).
 Result<FlowRunSummary> run_flows(const GenConfig& config, UdpSender* sender, PcapWriter* pcap,
                                  bool paced,
-                                 const std::function<void(const FlowRunProgress&)>& progress);
+                                 const std::function<void(const FlowRunProgress&)>& progress,
+                                 const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace flowscope::gen

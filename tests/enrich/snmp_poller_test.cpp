@@ -39,8 +39,10 @@ class Snmpd {
       const std::string conf = (dir_ / "snmpd.conf").string();
       const std::string endpoint = "udp:127.0.0.1:" + std::to_string(port_);
       ::setenv("MIBS", "", 1);
-      std::freopen("/dev/null", "w", stdout);
-      std::freopen((dir_ / "snmpd.log").c_str(), "w", stderr);
+      // (A child about to exec: nothing to do if a redirection fails; _FORTIFY_SOURCE wants
+      // the results read.)
+      if (std::freopen("/dev/null", "w", stdout) == nullptr) ::_exit(126);
+      if (std::freopen((dir_ / "snmpd.log").c_str(), "w", stderr) == nullptr) ::_exit(126);
       ::execl(kSnmpd, "snmpd", "-f", "-Le", "-C", "-c", conf.c_str(), endpoint.c_str(),
               static_cast<char*>(nullptr));
       ::_exit(127);

@@ -3,9 +3,12 @@
 # the binary and its links dispatch, every man page renders without a groff warning, the bash
 # completion completes subcommands and options, the packaged serve.toml validates, the systemd
 # units pass `systemd-analyze verify` (when systemd-analyze works here).
-# Usage: install_test.sh BUILD_DIR PREFIX SYSCONF_DIR UNIT_DIR
+# With HARDENED=ON (cmake/FlowscopeHardening.cmake applied), the binary is PIE with full RELRO,
+# a stack protector and fortified calls.
+# Usage: install_test.sh BUILD_DIR PREFIX SYSCONF_DIR UNIT_DIR [HARDENED]
 set -uo pipefail
-build=$1 prefix=$2 sysconf=$3 unitdir=$4
+build=$1 prefix=$2 sysconf=$3 unitdir=$4 hardened=${5:-OFF}
+src=$(cd "$(dirname "$0")/../.." && pwd)
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 failures=0
@@ -36,6 +39,21 @@ out=$("$bin/ftsq" --help 2>&1)
 [[ $out == *query* && $out != *"Subcommands:"* ]] && pass "ftsq --help is query's help" \
   || fail "ftsq --help: ${out:0:300}"
 [[ -f $share/flowscope/services.tsv ]] || fail "no share/flowscope/services.tsv"
+# Hardening (Release default): PIE, full RELRO (GNU_RELRO and BIND_NOW), stack protector,
+# _FORTIFY_SOURCE (the *_chk variants of libc calls).
+if [[ $hardened == ON ]]; then
+  if command -v readelf >/dev/null; then
+    elf=$(readelf -lhd --dyn-syms -W "$bin/flowscope" 2>/dev/null)
+    [[ $elf == *"Type:"*"DYN"* ]] || fail "flowscope is not PIE"
+    [[ $elf == *GNU_RELRO* ]] || fail "flowscope has no RELRO segment"
+    [[ $elf == *BIND_NOW* || $elf == *"Flags: NOW"* ]] || fail "flowscope is not bound now (-z now)"
+    [[ $elf == *__stack_chk_fail* ]] || fail "flowscope has no stack protector"
+    grep -qE '__[a-z]+_chk\b' <<< "$elf" || fail "flowscope calls no fortified (_chk) function"
+    pass "hardened: PIE, full RELRO, stack protector, fortify"
+  else
+    echo "SKIPPED: the hardening checks (no readelf: binutils)"
+  fi
+fi
 out=$("$bin/flowscope" serv -c x 2>&1); rc=$?
 [[ $rc == 2 && $out == *"did you mean 'serve'?"* ]] && pass "flowscope serv: $out" \
   || fail "flowscope serv (exit $rc): $out"
@@ -105,6 +123,9 @@ fi
 # --- configuration, examples, service files ----------------------------------------------
 cfg="$root$sysconf/flowscope/serve.toml"
 [[ -f $cfg ]] || fail "no $sysconf/flowscope/serve.toml"
+# The licence (Apache-2.0) beside the docs, the same text as the tree's.
+cmp -s "$share/doc/flowscope/LICENSE" "$src/LICENSE" || fail "share/doc/flowscope/LICENSE is not LICENSE"
+grep -q 'Apache License' "$share/doc/flowscope/LICENSE" || fail "LICENSE is not the Apache License"
 [[ -f $share/doc/flowscope/examples/serve.toml ]] || fail "no examples/serve.toml"
 [[ -f $share/doc/flowscope/examples/probe.toml ]] || fail "no examples/probe.toml"
 # Every key of docs/serve.md is in it, commented, and the file validates as it is (with the
