@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "cli/address_names.h"
 #include "cli/commands.h"
 #include "clickhouse/clickhouse_backend.h"
 #include "core/time.h"
@@ -43,6 +44,10 @@ void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
                  "Filter in nfdump's syntax, e.g. 'src net 10.0.0.0/8 and dst port 443'");
   cmd.add_option("--groups", opt.groups_file,
                  "IP groups file (TOML or ipInfo.ini) to resolve group names in filters");
+  cmd.add_flag("--names", opt.names,
+               "Print reverse DNS names instead of addresses where there is one (the data "
+               "directory's ipinfo.tsv, else a PTR query)");
+  cmd.add_option("--dns", opt.dns, "DNS server HOST:PORT for --names (default: the system's)");
   cmd.add_flag("-c,--csv", opt.csv, "CSV without a header");
   cmd.add_flag("--csv-header", opt.csv_header, "CSV with a header line (FlowTraq's -c+)");
   cmd.add_flag("--json", opt.json, "JSON, one object per line");
@@ -130,6 +135,18 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
                                p.rows_matched)
                 << std::flush;
     };
+  }
+
+  if (opt.names && !opt.server.server.empty()) {
+    throw UserError{"--names reads the data directory's names: use it with -d DATADIR, not -srv",
+                    kExitUsage};
+  }
+  if (opt.names) {
+    const bool local = !opt.dir.empty() && !clickhouse::is_clickhouse_url(opt.dir);
+    q.names = std::make_shared<DnsAddressNames>(
+        local ? std::filesystem::path(opt.dir) / "ipinfo.tsv" : std::filesystem::path(), opt.dns,
+        std::chrono::milliseconds(2000));
+    q.output.field.names = q.names.get();
   }
 
   if (!opt.server.server.empty()) return q;  // remote: the server opens its store

@@ -26,6 +26,8 @@ struct CommonQueryOptions {
   std::vector<std::string> filter_words;  // positional
   std::string nfdump_filter;
   std::string groups_file;
+  bool names = false;            // --names: reverse DNS names instead of addresses
+  std::vector<std::string> dns;  // --dns HOST:PORT for --names; empty = the system's
   bool csv = false;
   bool csv_header = false;
   bool json = false;
@@ -47,8 +49,9 @@ struct ResolvedQuery {
   query::OutputOptions output;
   // The embedded store of -d DATADIR, or a ClickHouse cluster of -d clickhouse://...
   std::unique_ptr<store::Backend> store;
-  std::shared_ptr<void> keep_alive;  // what exec.filter.groups refers to
-  std::string filter_text;           // for error messages
+  std::shared_ptr<void> keep_alive;     // what exec.filter.groups refers to
+  std::shared_ptr<AddressNames> names;  // what output.field.names refers to (--names)
+  std::string filter_text;              // for error messages
 };
 ResolvedQuery resolve_common(const CommonQueryOptions& opt);
 
