@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <limits>
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -96,6 +97,7 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
     q.where.filter = flowtraq;
   }
   q.filter_text = q.where.filter;
+  q.now_ms = to_ms(ctx.now);
   q.exec.filter.time = ctx;
   q.exec.threads = opt.threads;
   if (!opt.groups_file.empty()) {
@@ -175,8 +177,24 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
   for (const auto& bad : (*s)->snapshot()->bad_segments) {
     std::cerr << "flowscope: warning: " << bad.error.message << '\n';
   }
+  q.raw_keep_ms = (*s)->options().keep_ms[0];
   q.store = std::move(*s);
   return q;
+}
+
+void note_raw_retention(const ResolvedQuery& q, std::string_view source) {
+  if (q.raw_keep_ms <= 0 || source.find("raw") == std::string_view::npos) return;
+  const std::int64_t kept_from = q.now_ms - q.raw_keep_ms;
+  if (q.where.begin_ms >= kept_from) return;
+  const TimeZoneRef& zone = q.output.field.zone;
+  const std::string begin = q.where.begin_ms == std::numeric_limits<std::int64_t>::min()
+                                ? std::string("the start")
+                                : format_time(time_from_ms(q.where.begin_ms), zone);
+  std::cerr << fmt::format(
+      "flowscope: note: raw sessions older than {} are dropped (store.json keep raw): this "
+      "answer lacks those from {} to {}; only rollups cover that part\n",
+      format_duration(DurationMs(q.raw_keep_ms)), begin,
+      format_time(time_from_ms(kept_from), zone));
 }
 
 void throw_query_error(const Error& e, const ResolvedQuery& q) {

@@ -311,3 +311,38 @@ TEST_F(QueryCommand, NamesReplaceAddressesThatHaveOne) {
 
 }  // namespace
 }  // namespace flowscope::query
+
+namespace flowscope::query {
+namespace {
+
+// A window that reaches past the raw retention: query (raw rows) and a stat answered from raw
+// rows say on stderr which part of the window they lack; a window inside it gets no note.
+TEST(RawRetention, AnswersFromRawRowsNameTheMissingPart) {
+  store::testing::TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  auto r = testing::run_flowscope({"gen", "sessions", "-d", data, "--start", "2026-11-01T00:00:00Z",
+                                   "--duration", "3d", "--rate", "0.02", "--seed", "3", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_flowscope({"store", "config", "-d", data, "--keep", "raw=1d"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> common = {"-d", data, "--now", "2026-11-04T00:00:00Z",
+                                           "--no-progress"};
+  r = testing::run_flowscope({"store", "retention", "-d", data, "--now", "2026-11-04T00:00:00Z"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string note =
+      "lacks those from 2026-11-01T00:00:00Z to 2026-11-03T00:00:00Z; only rollups cover";
+  for (const std::string sub : {"query", "stat"}) {
+    std::vector<std::string> args = {sub, "-t", "last 3 days"};
+    args.insert(args.end(), common.begin(), common.end());
+    r = testing::run_flowscope(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find(note), std::string::npos) << sub << ": " << r.err;
+    args[2] = "last 12 hours";
+    r = testing::run_flowscope(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("note:"), std::string::npos) << sub << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace flowscope::query
