@@ -58,6 +58,7 @@ void run_query(const QueryOptions& opt) {
   if (q.exec.progress) std::cerr << "\r\033[K" << std::flush;
   if (!stats) throw_query_error(stats.error(), q);
   (*writer)->finish();
+  note_raw_retention(q, stats->source);
   for (const auto& e : stats->scan.errors) std::cerr << "flowscope: warning: " << e.message << '\n';
   if (opt.common.explain) {
     std::cerr << fmt::format(

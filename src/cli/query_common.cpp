@@ -4,10 +4,12 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <limits>
 
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "cli/address_names.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "clickhouse/clickhouse_backend.h"
@@ -44,6 +46,10 @@ void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
                  "Filter in nfdump's syntax, e.g. 'src net 10.0.0.0/8 and dst port 443'");
   cmd.add_option("--groups", opt.groups_file,
                  "IP groups file (TOML or ipInfo.ini) to resolve group names in filters");
+  cmd.add_flag("--names", opt.names,
+               "Print reverse DNS names instead of addresses where there is one (the data "
+               "directory's ipinfo.tsv, else a PTR query)");
+  cmd.add_option("--dns", opt.dns, "DNS server HOST:PORT for --names (default: the system's)");
   cmd.add_flag("-c,--csv", opt.csv, "CSV without a header");
   cmd.add_flag("--csv-header", opt.csv_header, "CSV with a header line (FlowTraq's -c+)");
   cmd.add_flag("--json", opt.json, "JSON, one object per line");
@@ -92,6 +98,7 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
     q.where.filter = flowtraq;
   }
   q.filter_text = q.where.filter;
+  q.now_ms = to_ms(ctx.now);
   q.exec.filter.time = ctx;
   q.exec.threads = opt.threads;
   if (!opt.groups_file.empty()) {
@@ -133,6 +140,18 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
     };
   }
 
+  if (opt.names && !opt.server.server.empty()) {
+    throw UserError{"--names reads the data directory's names: use it with -d DATADIR, not -srv",
+                    kExitUsage};
+  }
+  if (opt.names) {
+    const bool local = !opt.dir.empty() && !clickhouse::is_clickhouse_url(opt.dir);
+    q.names = std::make_shared<DnsAddressNames>(
+        local ? std::filesystem::path(opt.dir) / "ipinfo.tsv" : std::filesystem::path(), opt.dns,
+        std::chrono::milliseconds(2000));
+    q.output.field.names = q.names.get();
+  }
+
   if (!opt.server.server.empty()) return q;  // remote: the server opens its store
   if (opt.dir.empty()) {
     throw UserError{"give the data directory with -d DATADIR, or a server with -srv HOST",
@@ -159,8 +178,24 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
   for (const auto& bad : (*s)->snapshot()->bad_segments) {
     std::cerr << "flowscope: warning: " << bad.error.message << '\n';
   }
+  q.raw_keep_ms = (*s)->options().keep_ms[0];
   q.store = std::move(*s);
   return q;
+}
+
+void note_raw_retention(const ResolvedQuery& q, std::string_view source) {
+  if (q.raw_keep_ms <= 0 || source.find("raw") == std::string_view::npos) return;
+  const std::int64_t kept_from = q.now_ms - q.raw_keep_ms;
+  if (q.where.begin_ms >= kept_from) return;
+  const TimeZoneRef& zone = q.output.field.zone;
+  const std::string begin = q.where.begin_ms == std::numeric_limits<std::int64_t>::min()
+                                ? std::string("the start")
+                                : format_time(time_from_ms(q.where.begin_ms), zone);
+  std::cerr << fmt::format(
+      "flowscope: note: raw sessions older than {} are dropped (store.json keep raw): this "
+      "answer lacks those from {} to {}; only rollups cover that part\n",
+      format_duration(DurationMs(q.raw_keep_ms)), begin,
+      format_time(time_from_ms(kept_from), zone));
 }
 
 void throw_query_error(const Error& e, const ResolvedQuery& q) {

@@ -26,6 +26,8 @@ struct CommonQueryOptions {
   std::vector<std::string> filter_words;  // positional
   std::string nfdump_filter;
   std::string groups_file;
+  bool names = false;            // --names: reverse DNS names instead of addresses
+  std::vector<std::string> dns;  // --dns HOST:PORT for --names; empty = the system's
   bool csv = false;
   bool csv_header = false;
   bool json = false;
@@ -47,10 +49,19 @@ struct ResolvedQuery {
   query::OutputOptions output;
   // The embedded store of -d DATADIR, or a ClickHouse cluster of -d clickhouse://...
   std::unique_ptr<store::Backend> store;
-  std::shared_ptr<void> keep_alive;  // what exec.filter.groups refers to
-  std::string filter_text;           // for error messages
+  std::shared_ptr<void> keep_alive;     // what exec.filter.groups refers to
+  std::shared_ptr<AddressNames> names;  // what output.field.names refers to (--names)
+  std::string filter_text;              // for error messages
+  std::int64_t now_ms = 0;              // the clock -t was resolved against
+  std::int64_t raw_keep_ms = 0;         // the embedded store's raw retention; 0 = none
 };
 ResolvedQuery resolve_common(const CommonQueryOptions& opt);
+
+// When the window begins before the store's raw retention reaches (now - keep raw), says on
+// stderr which part of the window has no raw sessions, so that an answer read from raw rows is
+// never taken for the whole window. `source` is the store's source of the answer ("raw", or a
+// rollup's name): a rollup answer covers what the rollup keeps and gets no note.
+void note_raw_retention(const ResolvedQuery& q, std::string_view source);
 
 // A Result's error as a UserError: filter errors rendered with a caret.
 [[noreturn]] void throw_query_error(const Error& e, const ResolvedQuery& q);

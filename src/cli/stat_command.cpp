@@ -97,6 +97,7 @@ void run_stat(const StatOptions& opt) {
     }
   }
   query::write_stat(std::cout, spec, *result, q.output);
+  note_raw_retention(q, result->stats.source);
   if (result->saturated && (q.output.format == query::OutputFormat::Csv ||
                             q.output.format == query::OutputFormat::CsvHeader)) {
     std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';

@@ -36,6 +36,7 @@ struct UserOptions {
   std::vector<std::string> ip_groups;
   std::vector<std::string> exporters;
   std::vector<std::string> interfaces;
+  std::string groups_file;  // grant: the IP groups file to check names against
   std::string label;
   bool json = false;
   ServerLogin login;
@@ -61,6 +62,7 @@ server::UserDb load(const Paths& p) {
 void save(const server::UserDb& db, const Paths& p, std::string_view event,
           std::string_view detail) {
   if (auto r = server::save_users(db, p, event, detail); !r) throw UserError{r.error().message};
+  std::cerr << p.users.string() << ": " << server::kReloadNote << '\n';
 }
 
 void print_table(std::vector<TableWriter::ColumnSpec> columns,
@@ -113,6 +115,14 @@ void run_grant(const UserOptions& opt, bool grant) {
         kExitUsage};
   }
   const Paths p = paths_of(opt.files);
+  if (grant) {
+    // An unknown name would grant nothing; refuse it before the file changes.
+    const std::filesystem::path groups =
+        opt.groups_file.empty() ? p.ip_groups : std::filesystem::path(opt.groups_file);
+    if (auto r = server::check_ip_group_names(opt.ip_groups, groups); !r) {
+      throw UserError{"--ip-group: " + r.error().message};
+    }
+  }
   server::UserDb db = load(p);
   auto detail =
       server::change_grants(db, opt.group, grant, opt.ip_groups, opt.exporters, opt.interfaces);
@@ -256,6 +266,11 @@ void register_user(CLI::App& app) {
     g->add_option("--exporter", opt->exporters, "an exporter address");
     g->add_option("--interface", opt->interfaces, "one interface: EXPORTER:IFINDEX");
     add_files(g, opt->files);
+    if (grant) {
+      g->add_option("--groups", opt->groups_file,
+                    "the IP groups file (TOML or ipInfo.ini) that names the groups; default: the "
+                    "[enrich] ip_groups of -c serve.toml");
+    }
     g->callback([opt, grant] { run_grant(*opt, grant); });
   }
 

@@ -32,6 +32,12 @@ void append_field(std::string& out, const Column& col, std::size_t row,
           const auto& v = data[row];
           using V = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<V, IpAddress>) {
+            if (opt.names != nullptr) {
+              if (std::string n = opt.names->name(v); !n.empty()) {
+                out.append(n);
+                return;
+              }
+            }
             char buf[IpAddress::kMaxTextLength];
             out.append(buf, v.format_to(buf));
           } else if constexpr (std::is_same_v<V, CountryCode>) {

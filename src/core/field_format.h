@@ -14,9 +14,19 @@
 
 namespace flowscope {
 
+// Names of addresses, printed instead of the address when output asks for them (`query` and
+// `stat --names`: reverse DNS through enrich's IP-info table, cli/address_names.h). An empty
+// name prints the address. Used by the output's thread only.
+class AddressNames {
+ public:
+  virtual ~AddressNames() = default;
+  virtual std::string name(const IpAddress& address) const = 0;
+};
+
 struct FieldFormatOptions {
-  TimeZoneRef zone;               // for Time fields
-  bool numeric_protocol = false;  // "6" instead of "tcp"
+  TimeZoneRef zone;                     // for Time fields
+  bool numeric_protocol = false;        // "6" instead of "tcp"
+  const AddressNames* names = nullptr;  // Ip fields: the name when it has one
 };
 
 // Appends the value of `col` at `row` as text to `out` (nothing when the value is absent),

@@ -64,12 +64,25 @@ void Enricher::enrich(SessionBatch& batch) {
       }
     }
     if (groups) {
+      // The group's name, location and activity are stored beside its id, so that `stat -grp
+      // group|location|activity`, filters and every backend read them as plain columns
+      // (docs/enrich.md "IP groups").
       if (std::uint32_t g = groups->lookup(cln[row]); g != 0) {
         batch.set<FieldId::ClnGroup>(row, g);
+        if (const IpGroup* info = groups->group(g)) {
+          batch.set<FieldId::ClnGroupName>(row, info->name);
+          if (!info->location.empty()) batch.set<FieldId::ClnLocation>(row, info->location);
+          if (!info->activity.empty()) batch.set<FieldId::ClnActivity>(row, info->activity);
+        }
         ++stats_.group_hits;
       }
       if (std::uint32_t g = groups->lookup(srv[row]); g != 0) {
         batch.set<FieldId::SrvGroup>(row, g);
+        if (const IpGroup* info = groups->group(g)) {
+          batch.set<FieldId::SrvGroupName>(row, info->name);
+          if (!info->location.empty()) batch.set<FieldId::SrvLocation>(row, info->location);
+          if (!info->activity.empty()) batch.set<FieldId::SrvActivity>(row, info->activity);
+        }
         ++stats_.group_hits;
       }
     }

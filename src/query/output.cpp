@@ -267,7 +267,15 @@ std::string stat_key_text(const StatResult& result, std::size_t k, std::size_t r
                           const FieldFormatOptions& options) {
   const GroupKey& key = result.group_by[k];
   const Column& col = result.keys.column(key_column(key));
-  std::string text = format_field(col, row, options);
+  FieldFormatOptions opt = options;
+  if (col.valid(row) && col.info().type == FieldType::Ip) {
+    const IpAddress& a = col.vec<IpAddress>()[row];
+    // A network has no name: only whole addresses are named.
+    if ((a.is_v4() && key.v4_prefix < 32) || (!a.is_v4() && key.v6_prefix < 128)) {
+      opt.names = nullptr;
+    }
+  }
+  std::string text = format_field(col, row, opt);
   if (col.valid(row) && col.info().type == FieldType::Ip) {
     const IpAddress& a = col.vec<IpAddress>()[row];
     if (a.is_v4() && key.v4_prefix < 32) text.append(fmt::format("/{}", key.v4_prefix));

@@ -50,7 +50,8 @@ constexpr Alias kAliases[] = {
     {"exporter", {FieldId::Exporter}, 1, false},
     {"app", {FieldId::Application}, 1, false},
     {"application", {FieldId::Application}, 1, false},
-    {"group", {FieldId::Group}, 1, false},
+    {"group", {FieldId::GroupName}, 1, false},  // by name, as FlowTraq shows groups
+    {"group_id", {FieldId::Group}, 1, false},   // by id (cln_group/srv_group)
 };
 
 std::optional<FieldId> find_session_field(std::string_view name) {
@@ -71,7 +72,7 @@ Result<std::uint8_t> parse_prefix(std::string_view text, unsigned max, std::stri
 
 const char* kGroupChoices =
     "host, pair, port, srvport, clnport, service, country, city, as, asorg, proto, iface, vlan, "
-    "exporter, app, group, or a session field (flowscope fields)";
+    "exporter, app, group, group_id, location, activity, or a session field (flowscope fields)";
 
 }  // namespace
 
@@ -296,6 +297,15 @@ std::string group_key_text(const GroupKey& k) {
     }
   }
   if (out.empty()) out = std::string(field_info(k.field).name);
+  // A registry name that is also an alias of another field ("group" is group_name's alias):
+  // the text names this field's own alias ("group_id"), so that it parses back to it.
+  for (const Alias& a : kAliases) {
+    if (a.name != out || a.fields[0] == k.field) continue;
+    for (const Alias& own : kAliases) {
+      if (own.count == 1 && !own.both_sides && own.fields[0] == k.field) out = own.name;
+    }
+    break;
+  }
   if (k.v4_prefix != 32 || k.v6_prefix != 128) {
     out += fmt::format("/{}/{}", k.v4_prefix, k.v6_prefix);
   }

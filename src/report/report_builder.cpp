@@ -400,7 +400,9 @@ Result<void> ReportBuilder::by_attribute(Section& s, bool location, const std::s
                            ".");
     return ok();
   }
-  auto a = ask({.grp = "group", .cnt = "bytes", .top = 0, .filter = filter});
+  // By id, not by name (`-grp group`): the location and activity come from the groups file
+  // given here.
+  auto a = ask({.grp = "group_id", .cnt = "bytes", .top = 0, .filter = filter});
   if (!a) return a.error();
   const query::StatResult& r = a->result;
   struct Sum {

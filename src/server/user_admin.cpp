@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "core/cidr.h"
 #include "core/time.h"
+#include "enrich/ip_groups.h"
 #include "server/auth.h"
 #include "server/server_config.h"
 
@@ -12,11 +14,11 @@ namespace flowscope::server {
 Result<UserFilePaths> user_file_paths(const std::string& users, const std::string& config) {
   if (!users.empty()) {
     const std::filesystem::path path(users);
-    return UserFilePaths{path, path.parent_path() / "audit.log"};
+    return UserFilePaths{path, path.parent_path() / "audit.log", {}};
   }
   auto cfg = load_server_config(config);
   if (!cfg) return cfg.error();
-  return UserFilePaths{cfg->users_path(), cfg->audit_path()};
+  return UserFilePaths{cfg->users_path(), cfg->audit_path(), cfg->enrich.ip_groups};
 }
 
 Result<void> save_users(const UserDb& db, const UserFilePaths& paths, std::string_view event,
@@ -85,6 +87,36 @@ Result<std::string> change_grants(UserDb& db, const std::string& group, bool gra
   return fmt::format("group {} ip_groups [{}] exporters [{}] interfaces [{}]", group,
                      fmt::join(ip_groups, ","), fmt::join(exporters, ","),
                      fmt::join(interfaces, ","));
+}
+
+Result<void> check_ip_group_names(const std::vector<std::string>& values,
+                                  const std::filesystem::path& groups_file) {
+  std::vector<std::string> names;
+  for (const std::string& v : values) {
+    // UserDb::grant reads these as networks (and checks them); everything else is a name.
+    if (v.find('/') == std::string::npos && !IpAddress::parse(v)) names.push_back(v);
+  }
+  if (names.empty()) return {};
+  if (groups_file.empty()) {
+    return Error{ErrorCode::InvalidArgument,
+                 fmt::format("cannot check IP group \"{}\": no IP groups file; give -c "
+                             "serve.toml (its [enrich] ip_groups) or --groups FILE",
+                             names.front())};
+  }
+  auto groups = enrich::IpGroups::load(groups_file);
+  if (!groups) return groups.error();
+  for (const std::string& name : names) {
+    if (groups->find(name) != nullptr) continue;
+    std::vector<std::string> known;
+    for (const enrich::IpGroup& g : groups->groups()) known.push_back(g.name);
+    return Error{ErrorCode::NotFound,
+                 fmt::format("unknown IP group \"{}\"; the groups of {} are: {} (add it there, "
+                             "or grant a network such as 10.1.0.0/16)",
+                             name, groups_file.string(),
+                             known.empty() ? std::string("(none)")
+                                           : fmt::format("{}", fmt::join(known, ", ")))};
+  }
+  return {};
 }
 
 nlohmann::json users_json(const UserDb& db) {

@@ -19,8 +19,9 @@
 namespace flowscope::server {
 
 struct UserFilePaths {
-  std::filesystem::path users;  // users.json
-  std::filesystem::path audit;  // audit.log
+  std::filesystem::path users;      // users.json
+  std::filesystem::path audit;      // audit.log
+  std::filesystem::path ip_groups;  // the serve configuration's [enrich] ip_groups; may be empty
 };
 
 // `users` (a users.json; the audit log beside it) when given, else the [auth] paths of the
@@ -64,6 +65,19 @@ Result<std::string> change_grants(UserDb& db, const std::string& group, bool gra
                                   const std::vector<std::string>& ip_groups,
                                   const std::vector<std::string>& exporters,
                                   const std::vector<std::string>& interfaces);
+
+// Checks the IP group names among `values` (CIDRs and addresses pass) against the groups file
+// `groups_file` (TOML or ipInfo.ini, enrich/ip_groups.h) before `user grant` stores them: an
+// unknown name would grant nothing (server/permission_filter.h), silently. Errors name the
+// unknown group and list the known ones, or say how to give the file when there is none.
+Result<void> check_ip_group_names(const std::vector<std::string>& values,
+                                  const std::filesystem::path& groups_file);
+
+// What `user add`, `passwd`, `remove` and the other edits tell the user after saving: the
+// running server reads the user file again on SIGHUP (docs/users.md).
+inline constexpr const char* kReloadNote =
+    "saved; a running `flowscope serve` uses the change after its next reload "
+    "(systemctl reload flowscope, or kill -HUP its pid)";
 
 // `user list`: [{"name", "role", "groups"}]; rows user, role, groups (joined by ',').
 nlohmann::json users_json(const UserDb& db);

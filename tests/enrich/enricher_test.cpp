@@ -19,7 +19,8 @@ TEST(Enricher, StitchedSessionsGetGeoGroupsAndServices) {
   auto db = GeoDb::load({geo_dir / "GeoLite2-City-Test.mmdb", geo_dir / "GeoLite2-ASN-Test.mmdb"});
   ASSERT_TRUE(db) << db.error().message;
   Reloadable<GeoDb> geo(*db);
-  auto groups = IpGroups::from_ini("[Lab]\nnet = 81.2.69.0/24\n", "groups.ini");
+  auto groups = IpGroups::from_ini(
+      "[Lab]\nnet = 81.2.69.0/24\nlocation = London office\nactivity = Research\n", "groups.ini");
   ASSERT_TRUE(groups);
   Reloadable<IpGroups> group_source(std::make_shared<const IpGroups>(std::move(*groups)));
   auto services = std::make_shared<ServiceTable>();
@@ -49,6 +50,12 @@ TEST(Enricher, StitchedSessionsGetGeoGroupsAndServices) {
   EXPECT_FALSE(sessions.is_set(FieldId::SrvCity, 0));
   EXPECT_EQ(sessions.get<FieldId::ClnGroup>(0), group_source.snapshot()->find("Lab")->id);
   EXPECT_FALSE(sessions.is_set(FieldId::SrvGroup, 0));
+  // The group's name, location and activity beside its id (stat -grp group|location|activity).
+  EXPECT_EQ(sessions.get<FieldId::ClnGroupName>(0), "Lab");
+  EXPECT_EQ(sessions.get<FieldId::ClnLocation>(0), "London office");
+  EXPECT_EQ(sessions.get<FieldId::ClnActivity>(0), "Research");
+  EXPECT_FALSE(sessions.is_set(FieldId::SrvGroupName, 0));
+  EXPECT_FALSE(sessions.is_set(FieldId::SrvLocation, 0));
   EXPECT_EQ(sessions.get<FieldId::Service>(0), "https");
   EXPECT_EQ(enricher.stats().service_hits, 1u);
 }

@@ -468,6 +468,17 @@ TEST(QuerySpecJson, RoundTrips) {
   EXPECT_EQ(to_json(*back), to_json(s));
   EXPECT_EQ(back->group_by, s.group_by);
   EXPECT_TRUE(back->group_by[2].both_sides);
+  // IP groups by name (`group`), by id (`group_id`), location and activity keep their fields
+  // on the way to a server (-srv, the HTTP API).
+  s.group_by = *parse_group_spec("group,group_id,location,activity");
+  EXPECT_EQ(s.group_by[0].field, FieldId::GroupName);
+  EXPECT_EQ(s.group_by[1].field, FieldId::Group);
+  EXPECT_EQ(s.group_by[2].field, FieldId::Location);
+  EXPECT_EQ(s.group_by[3].field, FieldId::Activity);
+  back = stat_spec_from_json(to_json(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->group_by, s.group_by);
+  EXPECT_EQ(to_json(s)["group_by"][1], "group_id");
 
   QuerySpec q;
   q.where.filter = "PORT == 53";

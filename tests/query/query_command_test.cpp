@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/ip_address.h"
+#include "enrich/tiny_dns.h"
 #include "store/store_test_support.h"
 
 #include "test_support.h"
@@ -205,6 +207,140 @@ TEST_F(QueryCommand, HelpEndsWithExamples) {
     auto r = testing::run_flowscope({sub, "--help"});
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_NE(r.out.find("Examples:\n  flowscope "), std::string::npos) << sub;
+  }
+}
+
+}  // namespace
+}  // namespace flowscope::query
+
+namespace flowscope::query {
+namespace {
+
+// "192.0.2.1" -> "1.2.0.192.in-addr.arpa" (RFC 1035 §3.5), IPv6 by nibbles under ip6.arpa
+// (RFC 3596 §2.5).
+std::string ptr_name(const std::string& text) {
+  const IpAddress a = *IpAddress::parse(text);
+  const auto& b = a.bytes();
+  std::string out;
+  if (a.is_v4()) {
+    for (int i = 15; i >= 12; --i) out += std::to_string(static_cast<unsigned>(b[i])) + ".";
+    return out + "in-addr.arpa";
+  }
+  const char* hex = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    const auto v = static_cast<unsigned>(b[i]);
+    out += hex[v & 15];
+    out += '.';
+    out += hex[v >> 4];
+    out += '.';
+  }
+  return out + "ip6.arpa";
+}
+
+// --names prints the PTR names of enrich's reverse DNS (a resolver on 127.0.0.1 here) instead
+// of the addresses that have one, in stat's keys and query's rows; the numbers stay the same.
+TEST_F(QueryCommand, NamesReplaceAddressesThatHaveOne) {
+  testing::TinyDns dns;
+  ASSERT_TRUE(dns.ok());
+  const std::vector<std::string> stat_args = {"-t", "last week", "-grp",  "host",
+                                              "-n", "3",         "--json"};
+  auto plain = run("stat", stat_args);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  std::vector<nlohmann::json> rows;
+  std::istringstream lines(plain.out);
+  for (std::string line; std::getline(lines, line);) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_GE(rows.size(), 3u);
+  const std::string a = rows[0]["addr"], b = rows[1]["addr"], c = rows[2]["addr"];
+  ASSERT_EQ(a.find(':'), std::string::npos) << "the test data are IPv4";
+  dns.answer(ptr_name(a), "first.example.test");
+  dns.answer(ptr_name(b), "second.example.test");
+  dns.nxdomain(ptr_name(c));
+  auto named_args = stat_args;
+  named_args.insert(named_args.end(), {"--names", "--dns", dns.server()});
+  auto named = run("stat", named_args);
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  std::vector<nlohmann::json> named_rows;
+  std::istringstream named_lines(named.out);
+  for (std::string line; std::getline(named_lines, line);) {
+    named_rows.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(named_rows.size(), rows.size());
+  EXPECT_EQ(named_rows[0]["addr"], "first.example.test");
+  EXPECT_EQ(named_rows[1]["addr"], "second.example.test");
+  EXPECT_EQ(named_rows[2]["addr"], c);  // NXDOMAIN: the address
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(named_rows[i]["bytes"], rows[i]["bytes"]);
+  }
+
+  // query: the same names in the client and server columns, every other cell unchanged.
+  const std::vector<std::string> query_args = {
+      "-t", "last week", "-n", "200", "-o", "fmt:%cln_addr %srv_addr %total_bytes"};
+  auto raw = run("query", query_args);
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  {  // every other address has no name (NXDOMAIN), as a real server would answer
+    std::istringstream words(raw.out);
+    for (std::string cln, srv, bytes; words >> cln >> srv >> bytes;) {
+      for (const std::string& s : {cln, srv}) {
+        if (s != a && s != b) dns.nxdomain(ptr_name(s));
+      }
+    }
+  }
+  auto raw_named_args = query_args;
+  raw_named_args.insert(raw_named_args.end(), {"--names", "--dns", dns.server()});
+  auto raw_named = run("query", raw_named_args);
+  ASSERT_EQ(raw_named.exit_code, 0) << raw_named.err;
+  std::string want;
+  std::size_t renamed = 0;
+  std::istringstream in(raw.out);
+  for (std::string cln, srv, bytes; in >> cln >> srv >> bytes;) {
+    for (std::string* s : {&cln, &srv}) {
+      if (*s == a || *s == b) {
+        *s = *s == a ? "first.example.test" : "second.example.test";
+        ++renamed;
+      }
+    }
+    want += cln + " " + srv + " " + bytes + "\n";
+  }
+  EXPECT_GT(renamed, 0u);
+  EXPECT_EQ(raw_named.out, want);
+  // Names come from the data directory; a server's are its own.
+  auto remote = testing::run_flowscope({"query", "-srv", "127.0.0.1:1", "--names"});
+  EXPECT_EQ(remote.exit_code, 2);
+  EXPECT_NE(remote.err.find("--names"), std::string::npos) << remote.err;
+}
+
+}  // namespace
+}  // namespace flowscope::query
+
+namespace flowscope::query {
+namespace {
+
+// A window that reaches past the raw retention: query (raw rows) and a stat answered from raw
+// rows say on stderr which part of the window they lack; a window inside it gets no note.
+TEST(RawRetention, AnswersFromRawRowsNameTheMissingPart) {
+  store::testing::TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  auto r = testing::run_flowscope({"gen", "sessions", "-d", data, "--start", "2026-11-01T00:00:00Z",
+                                   "--duration", "3d", "--rate", "0.02", "--seed", "3", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_flowscope({"store", "config", "-d", data, "--keep", "raw=1d"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> common = {"-d", data, "--now", "2026-11-04T00:00:00Z",
+                                           "--no-progress"};
+  r = testing::run_flowscope({"store", "retention", "-d", data, "--now", "2026-11-04T00:00:00Z"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string note =
+      "lacks those from 2026-11-01T00:00:00Z to 2026-11-03T00:00:00Z; only rollups cover";
+  for (const std::string sub : {"query", "stat"}) {
+    std::vector<std::string> args = {sub, "-t", "last 3 days"};
+    args.insert(args.end(), common.begin(), common.end());
+    r = testing::run_flowscope(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find(note), std::string::npos) << sub << ": " << r.err;
+    args[2] = "last 12 hours";
+    r = testing::run_flowscope(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("note:"), std::string::npos) << sub << ": " << r.err;
   }
 }
 

@@ -176,8 +176,8 @@ TEST_F(ReportCommand, ManagerNumbersEqualStat) {
   std::map<std::string, std::uint64_t> want;
   for (const auto& r : stat(locs["query"].get<std::string>())) {
     if (!r.contains("rank")) continue;
-    // Group ids are numbers in stat --json, as in query --json.
-    const std::string id = r["group"].is_null() ? "" : std::to_string(r["group"].get<int>());
+    // Group ids (`-grp group_id`) are numbers in stat --json, as in query --json.
+    const std::string id = r["group_id"].is_null() ? "" : std::to_string(r["group_id"].get<int>());
     want[id.empty() ? "(outside IP groups)" : location_of.at(id)] +=
         r["bytes"].get<std::uint64_t>();
   }

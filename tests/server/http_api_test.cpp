@@ -4,6 +4,7 @@
 // admin routes, bad input (a clear error, nothing changed, the server still serving), HTTPS with
 // the query port's certificate replaced on reload, the OpenAPI document against the route table
 // and the field registry.
+#include <map>
 #include <set>
 
 #include "query/filter_parser.h"
@@ -131,6 +132,64 @@ TEST_F(HttpFixture, StatIsFlowscopeStat) {
     EXPECT_EQ(http_lines, lines) << query_string(params);
     EXPECT_GT(r.json["rows"].size(), 0u);
   }
+}
+
+// `-grp group` shows the groups' names; location and activity group by what the groups file
+// says of each group; HTTP equals the CLI; a restricted user (bob: Campus and its Physics)
+// counts only the sessions with a Campus address on either side.
+TEST_F(HttpFixture, StatGroupsByIpGroupNameLocationAndActivity) {
+  const std::string window = fmt::format("{}..{}", kHttpNowMs / 1000 - 7200, kHttpNowMs / 1000);
+  for (const std::string grp : {"group", "location", "activity"}) {
+    const auto params =
+        query_string({{"group", grp}, {"count", "sessions"}, {"top", "0"}, {"window", window}});
+    const HttpReply r = get("/api/v1/stat?" + params, tokens_["admin"]);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto cli = cli_stat({"-t", window, "-grp", grp, "-cnt", "sessions", "-n", "0"});
+    std::vector<nlohmann::json> http_lines(r.json["rows"].begin(), r.json["rows"].end());
+    http_lines.push_back(r.json["others"]);
+    http_lines.push_back(r.json["total"]);
+    EXPECT_EQ(http_lines, cli) << grp;
+    // Each side of a session counts once for its side's value (as -grp host does).
+    std::map<std::string, std::uint64_t> want;
+    for (const TestRow& row : rows_) {
+      for (const enrich::IpGroup* g : {row.cln_info, row.srv_info}) {
+        if (g == nullptr) continue;
+        want[grp == "group" ? g->name : grp == "location" ? g->location : g->activity] += 1;
+      }
+    }
+    std::map<std::string, std::uint64_t> got;
+    const std::string key = grp == "group" ? "group_name" : grp;
+    for (const auto& row : r.json["rows"]) {
+      if (!row[key].is_null()) got[row[key].get<std::string>()] = row["sessions"];
+    }
+    EXPECT_EQ(got, want) << grp;
+  }
+  // bob sees Campus (and Physics, inside it) sessions only: their locations and those of
+  // their peers, nothing from sessions between other groups.
+  const auto bob =
+      get("/api/v1/stat?" +
+              query_string(
+                  {{"group", "location"}, {"count", "sessions"}, {"top", "0"}, {"window", window}}),
+          tokens_["bob"]);
+  ASSERT_EQ(bob.status, 200) << bob.body;
+  std::uint64_t campus_sessions = 0;
+  std::map<std::string, std::uint64_t> want;
+  for (const TestRow& row : rows_) {
+    const bool cln_in = row.cln_info != nullptr && groups_->is_within(row.cln_group, kCampusId);
+    const bool srv_in = row.srv_info != nullptr && groups_->is_within(row.srv_group, kCampusId);
+    if (!cln_in && !srv_in) continue;
+    ++campus_sessions;
+    for (const enrich::IpGroup* g : {row.cln_info, row.srv_info}) {
+      if (g != nullptr) want[g->location] += 1;
+    }
+  }
+  std::map<std::string, std::uint64_t> got;
+  for (const auto& row : bob.json["rows"]) {
+    if (!row["location"].is_null()) got[row["location"].get<std::string>()] = row["sessions"];
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_GT(campus_sessions, 0u);
+  EXPECT_LT(campus_sessions, rows_.size());
 }
 
 TEST_F(HttpFixture, ABadFilterIsRefusedWithTheCliPositionAndMessage) {

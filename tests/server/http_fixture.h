@@ -39,17 +39,23 @@ inline constexpr std::uint32_t kDmzId = 16800030;
 inline const char* kIpGroupsToml = R"([[group]]
 name = "Campus"
 id = 16800023
+location = "Main site"
+activity = "Teaching"
 addresses = ["10.1.0.0/16"]
 
 [[group]]
 name = "Physics"
 id = 16800024
 parent = "Campus"
+location = "Main site"
+activity = "Research"
 addresses = ["10.1.5.0/24"]
 
 [[group]]
 name = "DMZ"
 id = 16800030
+location = "Data centre"
+activity = "Services"
 addresses = ["172.16.0.0/16"]
 )";
 
@@ -77,6 +83,9 @@ struct TestRow {
   std::int64_t start_ms;
   IpAddress cln, srv, exporter;
   std::uint32_t cln_group, srv_group;
+  // The groups' names, locations and activities, as the enricher stores them beside the ids.
+  const enrich::IpGroup* cln_info = nullptr;
+  const enrich::IpGroup* srv_info = nullptr;
   std::uint32_t in_if, out_if;
 };
 
@@ -149,6 +158,8 @@ class HttpFixture : public ::testing::Test {
     r.exporter = IpAddress::v4(i % 3 == 0 ? 0xC0000201u : 0xC0000202u);
     r.cln_group = groups.lookup(r.cln);
     r.srv_group = groups.lookup(r.srv);
+    r.cln_info = groups.group(r.cln_group);
+    r.srv_info = groups.group(r.srv_group);
     r.in_if = 1 + a % 3;
     r.out_if = 10 + a % 2;
     return r;
@@ -182,6 +193,16 @@ class HttpFixture : public ::testing::Test {
     b.set<FieldId::Tos>(r, kTos[i % 3]);
     if (row.cln_group != 0) b.set<FieldId::ClnGroup>(r, row.cln_group);
     if (row.srv_group != 0) b.set<FieldId::SrvGroup>(r, row.srv_group);
+    if (row.cln_info != nullptr) {
+      b.set<FieldId::ClnGroupName>(r, row.cln_info->name);
+      b.set<FieldId::ClnLocation>(r, row.cln_info->location);
+      b.set<FieldId::ClnActivity>(r, row.cln_info->activity);
+    }
+    if (row.srv_info != nullptr) {
+      b.set<FieldId::SrvGroupName>(r, row.srv_info->name);
+      b.set<FieldId::SrvLocation>(r, row.srv_info->location);
+      b.set<FieldId::SrvActivity>(r, row.srv_info->activity);
+    }
   }
 
   void write_store() {

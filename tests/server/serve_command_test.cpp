@@ -505,5 +505,39 @@ TEST_F(ServeCommand, LogFormatTextHasNoTimestampsUnderTheJournal) {
   }
 }
 
+TEST_F(ServeCommand, GrantRefusesUnknownIpGroupsAndEditsNameTheReload) {
+  const std::string users = (dir_ / "grant-users.json").string();
+  const std::string groups = (dir_ / "grant-groups.toml").string();
+  std::ofstream(groups) << "[[group]]\nname = \"Campus\"\naddresses = [\"10.1.0.0/16\"]\n";
+  auto r = testing::run_flowscope({"user", "add", "erin", "-p", "pw", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // add, passwd and remove say when a running server sees the change.
+  EXPECT_NE(r.err.find("after its next reload"), std::string::npos) << r.err;
+  r = testing::run_flowscope({"user", "passwd", "erin", "-p", "pw2", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("kill -HUP"), std::string::npos) << r.err;
+  r = testing::run_flowscope({"user", "groups", "add", "lab", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string before = slurp(users);
+  r = testing::run_flowscope(
+      {"user", "grant", "lab", "--ip-group", "Campuss", "--groups", groups, "--users", users});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unknown IP group \"Campuss\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("are: Campus"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(users), before);
+  // Without a groups file a name cannot be checked: refused, the fix named.
+  r = testing::run_flowscope({"user", "grant", "lab", "--ip-group", "Campus", "--users", users});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--groups FILE"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(users), before);
+  r = testing::run_flowscope(
+      {"user", "grant", "lab", "--ip-group", "Campus", "--groups", groups, "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(slurp(users).find("Campus"), std::string::npos);
+  r = testing::run_flowscope({"user", "remove", "erin", "--users", users});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("after its next reload"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace flowscope::server

@@ -69,13 +69,36 @@ TEST(UserAdmin, GrantsAndRevokesNameEveryValueInTheAuditDetail) {
   EXPECT_FALSE(change_grants(db, "nosuch", true, {"10.0.0.0/8"}, {}, {}));
 }
 
+TEST(UserAdmin, GrantedIpGroupNamesMustBeKnownToTheGroupsFile) {
+  const fs::path dir = fs::temp_directory_path() / "flowscope-user-admin-groups-test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path file = dir / "groups.toml";
+  std::ofstream(file) << "[[group]]\nname = \"Campus\"\naddresses = [\"10.1.0.0/16\"]\n\n"
+                         "[[group]]\nname = \"DMZ\"\naddresses = [\"172.16.0.0/16\"]\n";
+  EXPECT_TRUE(check_ip_group_names({"Campus", "10.0.0.0/8", "192.0.2.1"}, file));
+  // Networks need no file; a name does.
+  EXPECT_TRUE(check_ip_group_names({"10.0.0.0/8"}, ""));
+  auto none = check_ip_group_names({"Campus"}, "");
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message.find("--groups FILE"), std::string::npos) << none.error().message;
+  auto unknown = check_ip_group_names({"Campus", "Physics"}, file);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("unknown IP group \"Physics\""), std::string::npos);
+  EXPECT_NE(unknown.error().message.find("Campus, DMZ"), std::string::npos)
+      << unknown.error().message;
+  EXPECT_NE(unknown.error().message.find(file.string()), std::string::npos);
+  EXPECT_FALSE(check_ip_group_names({"Campus"}, dir / "missing.toml"));
+  fs::remove_all(dir);
+}
+
 TEST(UserAdmin, SaveWritesTheFileAndTheAuditLine) {
   const fs::path dir = fs::temp_directory_path() / "flowscope-user-admin-test";
   fs::remove_all(dir);
   fs::create_directories(dir);
   UserDb db = empty_db();
   ASSERT_TRUE(db.add_group("dmz"));
-  const UserFilePaths paths{dir / "users.json", dir / "audit.log"};
+  const UserFilePaths paths{dir / "users.json", dir / "audit.log", {}};
   ASSERT_TRUE(save_users(db, paths, "group_add", "dmz"));
   auto again = UserDb::load(paths.users);
   ASSERT_TRUE(again);
