@@ -153,6 +153,7 @@ Result<std::unique_ptr<ClickHouseBackend>> ClickHouseBackend::open(ClickHouseOpt
     if (b->options_.create_schema) {
       if (auto r = b->init_shard(s); !r) return r.error();
     }
+    if (auto r = b->check_layout(s, b->options_.create_schema); !r) return r.error();
     auto max_seq =
         s.client.query(fmt::format("SELECT max(_seq) + 1, count() FROM {}.{} FORMAT "
                                    "TabSeparated",
@@ -201,6 +202,46 @@ void ClickHouseBackend::flush_loop() {
     }
     lock.lock();
   }
+}
+
+Result<void> ClickHouseBackend::check_layout(Shard& shard, bool create) {
+  const TableNames& t = options_.tables;
+  if (create) {
+    if (auto r = shard.client.query(create_layout_table(t)); !r) return r.error();
+  } else {
+    auto exists = shard.client.query(
+        fmt::format("SELECT count() FROM system.tables WHERE database = '{}' AND name = "
+                    "'flowscope_layout' FORMAT TabSeparated",
+                    t.database));
+    if (!exists) return exists.error();
+    if (exists->empty() || (*exists)[0] == '0') return ok();  // nothing written yet
+  }
+  auto kept = shard.client.query(fmt::format(
+      "SELECT fields FROM {}.flowscope_layout LIMIT 1 FORMAT TabSeparated", t.database));
+  if (!kept) return kept.error();
+  std::string_view fields = *kept;
+  while (!fields.empty() && (fields.back() == '\n' || fields.back() == '\r')) {
+    fields.remove_suffix(1);
+  }
+  const std::string mine = field_layout();
+  if (fields.empty()) {
+    if (!create) return ok();
+    auto r = shard.client.query(
+        fmt::format("INSERT INTO {}.flowscope_layout VALUES ('{}')", t.database, mine));
+    if (!r) return r.error();
+    return ok();
+  }
+  if (fields != mine) {
+    const auto count = [](std::string_view s) { return std::count(s.begin(), s.end(), ',') + 1; };
+    return Error{
+        ErrorCode::Unsupported,
+        fmt::format("ClickHouse at {} (database {}) holds sessions written with another "
+                    "field list ({} fields; this flowscope has {}), and their presence "
+                    "bits follow that list; read it with the flowscope that wrote it, or "
+                    "give this one a new database (clickhouse://HOST:PORT/NEWDB)",
+                    shard.client.endpoint().url(), t.database, count(fields), count(mine))};
+  }
+  return ok();
 }
 
 Result<void> ClickHouseBackend::init_shard(Shard& shard) {

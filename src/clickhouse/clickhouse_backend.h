@@ -153,6 +153,9 @@ class ClickHouseBackend final : public store::Backend {
   };
   explicit ClickHouseBackend(ClickHouseOptions options);
   Result<void> init_shard(Shard& shard);
+  // Refuses a shard whose tables were written with another field list (schema.h
+  // field_layout); records this one's where none is kept yet and `create` allows it.
+  Result<void> check_layout(Shard& shard, bool create);
   // Creates the views of options_.rollups the cluster does not keep yet; fills views_.
   Result<void> init_rollups();
   // The ClickHouse query that answers `plan` for `request` and how its columns decode.

@@ -1,5 +1,6 @@
 #include "clickhouse/schema.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -147,6 +148,25 @@ std::string insert_columns() {
     out += ", " + value_column(id);
   }
   return out;
+}
+
+std::string field_layout() {
+  std::vector<std::pair<int, std::string_view>> columns;
+  for (FieldId id : stored_fields()) {
+    columns.emplace_back(SessionBatch::column_index(id), field_info(id).name);
+  }
+  std::sort(columns.begin(), columns.end());
+  std::string out;
+  for (const auto& [index, name] : columns) {
+    if (!out.empty()) out += ',';
+    out += name;
+  }
+  return out;
+}
+
+std::string create_layout_table(const TableNames& t) {
+  return fmt::format("CREATE TABLE IF NOT EXISTS {}.flowscope_layout (fields String) ENGINE = Log",
+                     t.database);
 }
 
 std::string create_local_table(const TableNames& t) {

@@ -54,6 +54,11 @@ struct TableNames {
 
 // Every column of the flows table, "name Type" joined by ",\n  ".
 std::string column_definitions();
+// The stored session fields in the order of their validity bits (`_v0`, `_v1`, ...), as the
+// cluster's flowscope_layout table keeps it: the bits follow the registry's order, so a cluster
+// written with another field list must not be read or written by this one.
+std::string field_layout();
+std::string create_layout_table(const TableNames& t);
 // The column list of inserts, in RowBinary order.
 std::string insert_columns();
 std::string create_local_table(const TableNames& t);

@@ -2,6 +2,7 @@
 // rollups or raw sessions chosen by cost (docs/storage.md "Scans", "Rollups").
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -86,18 +87,47 @@ Level level_of_bucket(std::uint64_t ms) {
 
 namespace {
 
+// Whether raw retention dropped sessions of the window that a rollup still holds. Retention
+// drops the oldest partitions, so: a rollup segment in the window holds a bucket older than the
+// bucket of the oldest raw session left. Raw rows then answer only part of the question.
+bool raw_lacks_part(const Snapshot& snap, const ScanRequest& scan) {
+  std::optional<std::int64_t> raw_first;
+  for (const SegmentEntry& e : snap.segments) {
+    if (e.level != Level::Raw) continue;
+    const std::int64_t t = e.segment->info().min_time;
+    raw_first = raw_first ? std::min(*raw_first, t) : t;
+  }
+  for (const SegmentEntry& e : snap.segments) {
+    if (e.level == Level::Raw || !overlaps(e.segment->info(), scan)) continue;
+    if (!raw_first) return true;
+    const std::int64_t bucket = bucket_ms(e.level);
+    const std::int64_t raw_bucket =
+        (*raw_first >= 0 ? *raw_first : *raw_first - bucket + 1) / bucket * bucket;
+    if (e.segment->info().min_time < raw_bucket) return true;
+  }
+  return false;
+}
+
 // The cheapest plan on `snap` by the shared rule (rollup_plan.h); the unsealed tail is read
-// raw whatever answers the rest.
+// raw whatever answers the rest. Where raw retention dropped part of the window, any rollup
+// that answers is taken however many rows it reads, so that one question never gets two
+// answers (docs/storage.md "Retention"); raw answers only when no rollup does.
 AggregatePlan plan_on(const Snapshot& snap, const std::vector<RollupView>& views,
                       const AggregateRequest& request) {
-  return choose_aggregate_plan(
-      views, request, rows_in_window(snap, Level::Raw, "", request.scan) + snap.tail_rows,
+  const std::uint64_t raw_rows =
+      rows_in_window(snap, Level::Raw, "", request.scan) + snap.tail_rows;
+  const bool partial = raw_lacks_part(snap, request.scan);
+  AggregatePlan plan = choose_aggregate_plan(
+      views, request, partial ? std::numeric_limits<std::uint64_t>::max() : raw_rows,
       [&](const RollupView& view, std::int64_t bucket) -> std::optional<std::uint64_t> {
         const Level level = level_of_bucket(static_cast<std::uint64_t>(bucket));
         if (!rollup_complete(snap, view, level, request)) return std::nullopt;
         return rows_in_window(snap, level, view.name, request.scan) + snap.tail_rows;
       },
       " + raw tail");
+  if (!plan.from_rollup()) return AggregatePlan::raw(raw_rows);
+  plan.raw_rows = raw_rows;
+  return plan;
 }
 
 }  // namespace

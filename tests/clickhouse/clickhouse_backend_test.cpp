@@ -23,6 +23,7 @@
 
 #include "clickhouse/clickhouse_cluster.h"
 #include "clickhouse/schema.h"
+#include "clickhouse/shard_client.h"
 #include "clickhouse/spill_queue.h"
 #include "query/executor.h"
 #include "query/filter_parser.h"
@@ -173,6 +174,35 @@ TEST_F(ClickHouseServerTest, EveryFieldRoundTripsInArrivalOrder) {
       ASSERT_EQ(compare_rows(in, order[i], out, i), "") << url << " row " << i;
     }
   }
+}
+
+// The presence bits of a row follow the registry's field order, so a database written with
+// another field list is refused (read and write), naming the fix, and nothing in it changes.
+TEST_F(ClickHouseServerTest, ADatabaseWrittenWithAnotherFieldListIsRefused) {
+  const std::string url = cluster_->first_shard_url("layout1");
+  ASSERT_TRUE(open(url));  // creates the tables and records this binary's field list
+  auto o = parse_clickhouse_url(url);
+  ASSERT_TRUE(o);
+  ShardClient sql(o->shards[0]);
+  auto kept = sql.query("SELECT fields FROM layout1.flowscope_layout FORMAT TabSeparated");
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(*kept, field_layout() + "\n");
+  ASSERT_TRUE(sql.query("DROP TABLE layout1.flowscope_layout"));
+  ASSERT_TRUE(sql.query(create_layout_table(o->tables)));
+  ASSERT_TRUE(sql.query("INSERT INTO layout1.flowscope_layout VALUES ('session_id,start_time')"));
+  for (const bool create : {true, false}) {
+    auto again = parse_clickhouse_url(url);
+    ASSERT_TRUE(again);
+    again->create_schema = create;
+    auto b = ClickHouseBackend::open(std::move(*again));
+    ASSERT_FALSE(b) << "create_schema " << create;
+    EXPECT_NE(b.error().message.find("another field list (2 fields"), std::string::npos)
+        << b.error().message;
+    EXPECT_NE(b.error().message.find("new database"), std::string::npos) << b.error().message;
+  }
+  kept = sql.query("SELECT fields FROM layout1.flowscope_layout FORMAT TabSeparated");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(*kept, "session_id,start_time\n");
 }
 
 // The same data in an embedded store and, through `flowscope store copy`, in ClickHouse; then
