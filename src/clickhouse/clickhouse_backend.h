@@ -165,6 +165,10 @@ class ClickHouseBackend final : public store::Backend {
   Result<std::size_t> drop_days(const std::vector<std::string>& tables, std::int64_t cutoff_ms);
   // Whether every shard holds the rollup level of `view` for each raw day of the window.
   bool answers_plan(const store::AggregatePlan& plan) const;
+  // Whether raw retention dropped days of the window that a rollup table still holds (a rollup
+  // partition in the window older than every raw day left): as the embedded store's rule,
+  // a rollup that answers is then taken whatever its row count (store/rollup_plan.h).
+  bool raw_lacks_part(const store::ScanRequest& scan) const;
   bool rollup_complete(const store::RollupView& view, std::int64_t bucket_ms,
                        const store::ScanRequest& scan) const;
   // REQUIRES: write_mutex_ held.

@@ -3,7 +3,9 @@
 // GROUP BY on the flows table.
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -191,6 +193,44 @@ bool ClickHouseBackend::rollup_complete(const store::RollupView& view, std::int6
   return true;
 }
 
+bool ClickHouseBackend::raw_lacks_part(const store::ScanRequest& scan) const {
+  std::string tables = sql_string(options_.tables.local);
+  for (const store::RollupView& view : views_) {
+    for (std::int64_t bucket : store::kRollupBuckets) {
+      tables += ", " + sql_string(rollup_local(view.name, bucket));
+    }
+  }
+  std::optional<std::int64_t> raw_first;
+  std::vector<std::int64_t> rolled;
+  for (const Shard& shard : shards_) {
+    auto parts = shard.client.query(fmt::format(
+        "SELECT table, partition FROM system.parts WHERE database = {} AND active AND table IN "
+        "({}) GROUP BY table, partition FORMAT TabSeparated",
+        sql_string(options_.tables.database), tables));
+    if (!parts) return false;
+    std::string_view rest = *parts;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      const std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      const auto tab = line.find('\t');
+      if (tab == std::string_view::npos) continue;
+      const std::int64_t day = std::strtoll(std::string(line.substr(tab + 1)).c_str(), nullptr, 10);
+      if (line.substr(0, tab) == options_.tables.local) {
+        raw_first = raw_first ? std::min(*raw_first, day) : day;
+      } else {
+        rolled.push_back(day);
+      }
+    }
+  }
+  for (std::int64_t day : rolled) {
+    const bool in_window = !scan.time_bounded() ||
+                           (day * kDayMs < scan.end_ms && day * kDayMs + kDayMs > scan.begin_ms);
+    if (in_window && (!raw_first || day < *raw_first)) return true;
+  }
+  return false;
+}
+
 store::AggregatePlan ClickHouseBackend::plan_aggregate(
     const store::AggregateRequest& request) const {
   if (!groups_as_rows(request)) return store::AggregatePlan::raw();
@@ -208,8 +248,10 @@ store::AggregatePlan ClickHouseBackend::plan_aggregate(
       read_query(fmt::format("SELECT count() FROM {} {} FORMAT TabSeparated", read_table_, *where));
   if (!raw) return grouped;
   grouped.rows = grouped.raw_rows = first_number(*raw);
+  // Where raw retention dropped part of the window, any rollup that answers wins.
+  const bool partial = !views_.empty() && raw_lacks_part(request.scan);
   store::AggregatePlan plan = store::choose_aggregate_plan(
-      views_, request, grouped.rows,
+      views_, request, partial ? std::numeric_limits<std::uint64_t>::max() : grouped.rows,
       [&](const store::RollupView& view, std::int64_t bucket) -> std::optional<std::uint64_t> {
         if (!rollup_complete(view, bucket, request.scan)) return std::nullopt;
         auto rwhere = where_clause(request.scan, true);
