@@ -307,15 +307,8 @@ Result<void> ClickHouseBackend::init_rollups() {
     if (!options_.create_schema) return ok();
     return listed.error();
   }
-  std::string_view rest = *listed;
-  while (!rest.empty()) {
-    const auto nl = rest.find('\n');
-    std::string line(rest.substr(0, nl));
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    line[tab] = '=';
-    auto view = store::parse_rollup_spec(line);
+  for (const auto& [name, keys] : tsv_pairs(*listed)) {
+    auto view = store::parse_rollup_spec(fmt::format("{}={}", name, keys));
     if (!view) {
       return Error{ErrorCode::Corruption,
                    fmt::format("{}.flowscope_rollups on {}: {}", t.database,
@@ -585,15 +578,8 @@ Result<std::size_t> ClickHouseBackend::drop_days(const std::vector<std::string>&
         "({}) AND active FORMAT TabSeparated",
         sql_string(options_.tables.database), names));
     if (!parts) return parts.error();
-    std::string_view rest = *parts;
-    while (!rest.empty()) {
-      const auto nl = rest.find('\n');
-      const std::string_view line = rest.substr(0, nl);
-      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-      const auto tab = line.find('\t');
-      if (tab == std::string_view::npos) continue;
-      const std::string table(line.substr(0, tab));
-      const std::string_view part = line.substr(tab + 1);
+    for (const auto& [table_name, part] : tsv_pairs(*parts)) {
+      const std::string table(table_name);
       std::int64_t day = 0;
       auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), day);
       if (ec != std::errc{} || p != part.data() + part.size()) continue;

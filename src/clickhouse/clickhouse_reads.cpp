@@ -165,15 +165,9 @@ bool ClickHouseBackend::rollup_complete(const store::RollupView& view, std::int6
         sql_string(rollup)));
     if (!parts) return false;
     std::set<std::int64_t> raw_days, rolled_days;
-    std::string_view rest = *parts;
-    while (!rest.empty()) {
-      const auto nl = rest.find('\n');
-      const std::string_view line = rest.substr(0, nl);
-      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-      const auto tab = line.find('\t');
-      if (tab == std::string_view::npos) continue;
-      const std::int64_t day = std::strtoll(std::string(line.substr(tab + 1)).c_str(), nullptr, 10);
-      if (line.substr(0, tab) == options_.tables.local) {
+    for (const auto& [table, partition] : tsv_pairs(*parts)) {
+      const std::int64_t day = std::strtoll(std::string(partition).c_str(), nullptr, 10);
+      if (table == options_.tables.local) {
         // The day's rows lie in [begin, end) (day 0 also holds those before 1970).
         const std::int64_t begin =
             day == 0 ? std::numeric_limits<std::int64_t>::min() : day * kDayMs;
@@ -208,15 +202,9 @@ bool ClickHouseBackend::raw_lacks_part(const store::ScanRequest& scan) const {
         "({}) GROUP BY table, partition FORMAT TabSeparated",
         sql_string(options_.tables.database), tables));
     if (!parts) return false;
-    std::string_view rest = *parts;
-    while (!rest.empty()) {
-      const auto nl = rest.find('\n');
-      const std::string_view line = rest.substr(0, nl);
-      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-      const auto tab = line.find('\t');
-      if (tab == std::string_view::npos) continue;
-      const std::int64_t day = std::strtoll(std::string(line.substr(tab + 1)).c_str(), nullptr, 10);
-      if (line.substr(0, tab) == options_.tables.local) {
+    for (const auto& [table, partition] : tsv_pairs(*parts)) {
+      const std::int64_t day = std::strtoll(std::string(partition).c_str(), nullptr, 10);
+      if (table == options_.tables.local) {
         raw_first = raw_first ? std::min(*raw_first, day) : day;
       } else {
         rolled.push_back(day);

@@ -12,6 +12,18 @@ namespace flowscope::clickhouse {
 
 std::string Endpoint::url() const { return fmt::format("http://{}:{}", host, port); }
 
+std::vector<std::pair<std::string_view, std::string_view>> tsv_pairs(std::string_view body) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  while (!body.empty()) {
+    const auto nl = body.find('\n');
+    const std::string_view line = body.substr(0, nl);
+    body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+    const auto tab = line.find('\t');
+    if (tab != std::string_view::npos) out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+  }
+  return out;
+}
+
 Result<Endpoint> parse_endpoint(std::string_view text) {
   Endpoint e;
   const auto colon = text.rfind(':');

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 
@@ -27,6 +29,11 @@ struct Endpoint {
 
 // Parses "host:port" (port defaults to 8123).
 Result<Endpoint> parse_endpoint(std::string_view text);
+
+// The (first, second) columns of each line of a TabSeparated body (views into `body`; lines
+// without a tab are skipped). For the names and numbers that flowscope's own SELECTs return,
+// which need no unescaping.
+std::vector<std::pair<std::string_view, std::string_view>> tsv_pairs(std::string_view body);
 
 class ShardClient {
  public:
