@@ -11,14 +11,12 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "capture/pcap_source.h"
 #include "capture/probe_config.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "core/field_registry.h"
-#include "core/flow_packet.h"
 #include "core/record_batch.h"
 #include "probe/probe.h"
 #include "query/output.h"
@@ -55,56 +53,6 @@ struct CaptureOptions {
 };
 
 // A probe error as the user sees it: a setting that is not valid is a usage error (exit 2).
-// The summary of summary_text() as one JSON object (--json), on the same stream.
-nlohmann::json summary_json(const probe::ProbeSummary& summary, bool interrupted) {
-  const capture::MeterStats& s = summary.meter;
-  nlohmann::json malformed = nlohmann::json::object();
-  for (std::size_t i = 0; i < kPacketIssueCount; ++i) {
-    if (s.malformed[i] == 0) continue;
-    malformed[std::string(packet_issue_name(static_cast<PacketIssue>(i)))] = s.malformed[i];
-  }
-  nlohmann::json j = {{"inputs", summary.inputs},
-                      {"packets", s.packets},
-                      {"bytes", s.frame_bytes},
-                      {"metered", s.metered},
-                      {"metered_bytes", s.metered_bytes},
-                      {"not_ip", s.not_ip},
-                      {"malformed", s.malformed_total()},
-                      {"malformed_by_kind", malformed},
-                      {"snapped", s.snapped},
-                      {"tunneled", s.tunneled},
-                      {"fragments", s.fragments},
-                      {"fragments_unmatched", s.fragments_unmatched},
-                      {"out_of_order", s.time_went_back},
-                      {"kernel_drops", summary.kernel_drops},
-                      {"sessions",
-                       {{"total", s.sessions},
-                        {"idle", s.closed_idle},
-                        {"active", s.closed_active},
-                        {"fin", s.closed_fin},
-                        {"rst", s.closed_rst},
-                        {"port_reuse", s.closed_reuse},
-                        {"evicted", s.evicted},
-                        {"end_of_input", s.closed_flush},
-                        {"ftp_data_tagged", s.ftp_data_tagged}}},
-                      {"sessions_written", summary.sessions_handed_on},
-                      {"interrupted", interrupted}};
-  if (summary.exported) {
-    const probe::ExportSummary& e = *summary.exported;
-    j["export"] = {{"flows", e.flows},
-                   {"datagrams", e.datagrams},
-                   {"destination", e.destination},
-                   {"skipped_ipv6_in_v5", e.skipped}};
-  }
-  if (summary.has_config) {
-    j["config"] = {{"name", summary.config_name},
-                   {"scheduled_applied", summary.scheduled_applied},
-                   {"scheduled_pending", summary.scheduled_pending}};
-  }
-  if (!summary.read_error.empty()) j["read_error"] = summary.read_error;
-  return j;
-}
-
 UserError user_error(const Error& e, const std::string& prefix = {}) {
   return UserError{prefix + e.message,
                    e.code == ErrorCode::InvalidArgument ? kExitUsage : kExitError};
@@ -234,7 +182,7 @@ void run(const CaptureOptions& opt) {
   }
   const bool interrupted = !live && *p.stop != 0;
   if (opt.json) {
-    std::fprintf(stderr, "%s\n", summary_json(*summary, interrupted).dump().c_str());
+    std::fprintf(stderr, "%s\n", probe::summary_json(*summary, interrupted).c_str());
   } else if (!opt.quiet) {
     std::fputs(probe::summary_text(*summary).c_str(), stderr);
   }

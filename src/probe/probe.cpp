@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 #include <glob.h>
+#include <nlohmann/json.hpp>
 
+#include "core/flow_packet.h"
 #include "core/time.h"
 #include "probe/settings_schedule.h"
 
@@ -254,6 +256,55 @@ StopFlag* stop_on_signals() {
 
 Result<ProbeSummary> run_probe(const ProbeOptions& options, const SessionSink& sink) {
   return Run(options, sink).run();
+}
+
+std::string summary_json(const ProbeSummary& summary, bool interrupted) {
+  const capture::MeterStats& s = summary.meter;
+  nlohmann::json malformed = nlohmann::json::object();
+  for (std::size_t i = 0; i < kPacketIssueCount; ++i) {
+    if (s.malformed[i] == 0) continue;
+    malformed[std::string(packet_issue_name(static_cast<PacketIssue>(i)))] = s.malformed[i];
+  }
+  nlohmann::json j = {{"inputs", summary.inputs},
+                      {"packets", s.packets},
+                      {"bytes", s.frame_bytes},
+                      {"metered", s.metered},
+                      {"metered_bytes", s.metered_bytes},
+                      {"not_ip", s.not_ip},
+                      {"malformed", s.malformed_total()},
+                      {"malformed_by_kind", malformed},
+                      {"snapped", s.snapped},
+                      {"tunneled", s.tunneled},
+                      {"fragments", s.fragments},
+                      {"fragments_unmatched", s.fragments_unmatched},
+                      {"out_of_order", s.time_went_back},
+                      {"kernel_drops", summary.kernel_drops},
+                      {"sessions",
+                       {{"total", s.sessions},
+                        {"idle", s.closed_idle},
+                        {"active", s.closed_active},
+                        {"fin", s.closed_fin},
+                        {"rst", s.closed_rst},
+                        {"port_reuse", s.closed_reuse},
+                        {"evicted", s.evicted},
+                        {"end_of_input", s.closed_flush},
+                        {"ftp_data_tagged", s.ftp_data_tagged}}},
+                      {"sessions_written", summary.sessions_handed_on},
+                      {"interrupted", interrupted}};
+  if (summary.exported) {
+    const ExportSummary& e = *summary.exported;
+    j["export"] = {{"flows", e.flows},
+                   {"datagrams", e.datagrams},
+                   {"destination", e.destination},
+                   {"skipped_ipv6_in_v5", e.skipped}};
+  }
+  if (summary.has_config) {
+    j["config"] = {{"name", summary.config_name},
+                   {"scheduled_applied", summary.scheduled_applied},
+                   {"scheduled_pending", summary.scheduled_pending}};
+  }
+  if (!summary.read_error.empty()) j["read_error"] = summary.read_error;
+  return j.dump();
 }
 
 std::string summary_text(const ProbeSummary& summary) {

@@ -91,6 +91,9 @@ Result<ProbeSummary> run_probe(const ProbeOptions& options, const SessionSink& s
 // The summary as `flowscope capture` prints it on standard error: packets, malformed packets by
 // kind, sessions by end reason, the export and the scheduled settings; lines end with '\n'.
 std::string summary_text(const ProbeSummary& summary);
+// The same summary as one JSON object (`capture --json`), with whether a stop signal ended
+// reading files early (`interrupted`).
+std::string summary_json(const ProbeSummary& summary, bool interrupted);
 
 // Expands the glob patterns among `args` (a name without *?[ or "-" stays as given).
 // InvalidArgument when a pattern matches no file.
