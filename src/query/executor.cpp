@@ -29,28 +29,48 @@ struct SortValue {
   std::string_view text;
 };
 
-SortValue sort_value(const SessionBatch& batch, FieldId field, std::size_t row) {
-  const FieldInfo& info = field_info(field);
-  SortValue v;
-  if (info.kind == FieldKind::Sum || info.kind == FieldKind::Diff) {
-    auto d = derived_value(batch, field, row);
-    if (!d) return v;
+// The sortable values of one field of one batch: the registry entry and the column are looked
+// up once, not once per row (the threshold test runs for every matching row of a scan).
+class SortColumn {
+ public:
+  SortColumn(const SessionBatch& batch, FieldId field)
+      : batch_(batch),
+        field_(field),
+        info_(field_info(field)),
+        derived_(info_.kind == FieldKind::Sum || info_.kind == FieldKind::Diff),
+        signed_(info_.type == FieldType::Duration || info_.type == FieldType::Time),
+        text_(info_.type == FieldType::String),
+        col_(derived_ ? nullptr : &batch.column(field)) {}
+
+  SortValue at(std::size_t row) const {
+    SortValue v;
+    if (derived_) {
+      auto d = derived_value(batch_, field_, row);
+      if (!d) return v;
+      v.present = true;
+      v.key = signed_ ? store::order_key(static_cast<std::int64_t>(*d))
+                      : store::order_key(static_cast<std::uint64_t>(*d));
+      return v;
+    }
+    if (!col_->valid(row)) return v;
     v.present = true;
-    v.key = info.type == FieldType::Duration || info.type == FieldType::Time
-                ? store::order_key(static_cast<std::int64_t>(*d))
-                : store::order_key(static_cast<std::uint64_t>(*d));
+    if (text_) {
+      v.text = col_->strings().get(row);
+    } else {
+      v.key = order_key_of(*col_, row);
+    }
     return v;
   }
-  const Column& col = batch.column(field);
-  if (!col.valid(row)) return v;
-  v.present = true;
-  if (info.type == FieldType::String) {
-    v.text = col.strings().get(row);
-  } else {
-    v.key = order_key_of(col, row);
-  }
-  return v;
-}
+
+ private:
+  const SessionBatch& batch_;
+  FieldId field_;
+  const FieldInfo& info_;
+  bool derived_;
+  bool signed_;
+  bool text_;
+  const Column* col_;
+};
 
 // <0 when `x` comes before `y` in the order of `key`, 0 when they tie, >0 after.
 int compare_sort_values(const SortValue& x, const SortValue& y, const SortKey& key) {
@@ -86,9 +106,9 @@ std::vector<std::uint32_t> sorted_rows(const SessionBatch& batch, const std::vec
   std::iota(order.begin(), order.end(), 0u);
   std::vector<std::vector<SortValue>> values(keys.size());
   for (std::size_t k = 0; k < keys.size(); ++k) {
+    const SortColumn column(batch, keys[k].field);
     values[k].resize(batch.size());
-    for (std::size_t r = 0; r < batch.size(); ++r)
-      values[k][r] = sort_value(batch, keys[k].field, r);
+    for (std::size_t r = 0; r < batch.size(); ++r) values[k][r] = column.at(r);
   }
   auto less = [&](std::uint32_t a, std::uint32_t b) {
     for (std::size_t k = 0; k < keys.size(); ++k) {
@@ -182,9 +202,9 @@ Result<QueryStats> execute_query(const store::Backend& backend, const QuerySpec&
     if (sorting) {
       if (threshold) {
         const SortKey& first = spec.sort.front();
+        const SortColumn column(batch, first.field);
         std::erase_if(rows, [&](std::uint32_t r) {
-          return compare_sort_values(sort_value(batch, first.field, r), threshold->value, first) >
-                 0;
+          return compare_sort_values(column.at(r), threshold->value, first) > 0;
         });
         if (rows.empty()) return true;
       }
@@ -195,7 +215,7 @@ Result<QueryStats> execute_query(const store::Backend& backend, const QuerySpec&
         store::append_rows(buffer, order, kept, out_columns);
         buffer = std::move(kept);
         if (!threshold) threshold.emplace();
-        threshold->set(sort_value(buffer, spec.sort.front().field, buffer.size() - 1));
+        threshold->set(SortColumn(buffer, spec.sort.front().field).at(buffer.size() - 1));
       }
       return true;
     }
