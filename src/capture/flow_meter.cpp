@@ -112,6 +112,7 @@ struct FlowMeter::Entry {
   TimeNs first = 0;
   TimeNs last = 0;
   std::uint32_t lru_prev = kNone, lru_next = kNone, age_prev = kNone, age_next = kNone;
+  std::uint32_t fin_prev = kNone, fin_next = kNone;  // while finished
   std::uint8_t tos = 0;
   std::uint8_t first_side = 0;
   std::int8_t client = -1;  // fixed by a bare SYN or by an earlier record of a continued flow
@@ -160,6 +161,8 @@ FlowMeter::FlowMeter(MeterConfig config)
       lru_tail_(kNone),
       age_head_(kNone),
       age_tail_(kNone),
+      fin_head_(kNone),
+      fin_tail_(kNone),
       next_id_(config_.first_session_id),
       fragments_(kFragmentSlots),
       expectations_(kExpectations) {
@@ -253,6 +256,7 @@ void FlowMeter::remove(std::uint32_t idx) {
   if (classifier_) classifier_->release(e.dpi);
   lru_unlink(idx);
   age_unlink(idx);
+  if (e.finished) fin_unlink(idx);
   e.used = false;
   free_.push_back(idx);
   --open_;
@@ -300,6 +304,28 @@ void FlowMeter::age_push_back(std::uint32_t idx) {
   if (age_tail_ != kNone) entries_[age_tail_].age_next = idx;
   age_tail_ = idx;
   if (age_head_ == kNone) age_head_ = idx;
+}
+
+void FlowMeter::fin_unlink(std::uint32_t idx) {
+  Entry& e = entries_[idx];
+  if (e.fin_prev != kNone)
+    entries_[e.fin_prev].fin_next = e.fin_next;
+  else
+    fin_head_ = e.fin_next;
+  if (e.fin_next != kNone)
+    entries_[e.fin_next].fin_prev = e.fin_prev;
+  else
+    fin_tail_ = e.fin_prev;
+  e.fin_prev = e.fin_next = kNone;
+}
+
+void FlowMeter::fin_push_back(std::uint32_t idx) {
+  Entry& e = entries_[idx];
+  e.fin_next = kNone;
+  e.fin_prev = fin_tail_;
+  if (fin_tail_ != kNone) entries_[fin_tail_].fin_next = idx;
+  fin_tail_ = idx;
+  if (fin_head_ == kNone) fin_head_ = idx;
 }
 
 // ---- ending sessions --------------------------------------------------------------------------
@@ -398,6 +424,10 @@ void FlowMeter::end(std::uint32_t idx, EndReason reason, SessionBatch& out) {
 }
 
 void FlowMeter::expire(TimeNs now, SessionBatch& out) {
+  while (fin_head_ != kNone && entries_[fin_head_].last + config_.fin_timeout <= now) {
+    ++stats_.closed_fin;
+    end(fin_head_, EndReason::EndOfFlow, out);
+  }
   while (lru_tail_ != kNone && entries_[lru_tail_].last + config_.idle_timeout <= now) {
     ++stats_.closed_idle;
     end(lru_tail_, EndReason::Idle, out);
@@ -406,6 +436,10 @@ void FlowMeter::expire(TimeNs now, SessionBatch& out) {
     const std::uint32_t idx = age_head_;
     Entry& e = entries_[idx];
     ++stats_.closed_active;
+    if (e.finished) {  // closed already: nothing goes on
+      end(idx, EndReason::Active, out);
+      continue;
+    }
     emit(e, EndReason::Active, out);
     // The connection goes on: a new record with the same client, counters from zero.
     e.client = static_cast<std::int8_t>(client_side(e));
@@ -734,12 +768,14 @@ void FlowMeter::add(LinkType link, std::span<const std::byte> frame, std::size_t
     end(idx, EndReason::EndOfFlow, out);
     return;
   }
-  if (e.finished && (f & kAck) != 0 && (f & (kFin | kSyn)) == 0 && p.payload_length == 0) {
-    ++stats_.closed_fin;  // the ACK of the second FIN
-    end(idx, EndReason::EndOfFlow, out);
-    return;
+  // Both sides sent FIN: the session lingers fin_timeout after its last packet (expire()).
+  if (e.finished) {
+    fin_unlink(idx);
+    fin_push_back(idx);
+  } else if (e.side[0].fin && e.side[1].fin) {
+    e.finished = true;
+    fin_push_back(idx);
   }
-  if (e.side[0].fin && e.side[1].fin) e.finished = true;
 }
 
 }  // namespace flowscope::capture

@@ -7,9 +7,10 @@
 //   outermost VLAN id. Tunnels are opened; the flow is the innermost IP packet's.
 // - A session ends on the idle timeout (no packet for `idle_timeout`), the active timeout (open
 //   longer than `active_timeout`; the table keeps the entry and the next record continues it
-//   with the same client), a TCP RST, the ACK of the second FIN, a new SYN on a finished
-//   connection, eviction when `max_flows` are open (the least recently seen goes, counted), or
-//   flush(). IPFIX IE 136 end reasons say which.
+//   with the same client), a TCP RST, `fin_timeout` after the last packet once both sides sent
+//   FIN (the closing ACKs, even of a simultaneous close, stay in the session, as softflowd's
+//   tcp.fin timeout keeps them), a new SYN on a finished connection, eviction when `max_flows` are
+//   open (the least recently seen goes, counted), or flush(). IPFIX IE 136 end reasons say which.
 // - Client: the side that sent a SYN without ACK; otherwise core/client_rule.h (the stitcher's
 //   rule, F4).
 // - Later IP fragments take the ports of their first fragment through a small table keyed by
@@ -55,6 +56,9 @@ enum class ByteCount : std::uint8_t { Layer3, Frame };
 struct MeterConfig {
   TimeNs active_timeout = 1800 * kNsPerSecond;
   TimeNs idle_timeout = 60 * kNsPerSecond;
+  // How long a TCP session lingers after its last packet once both sides sent FIN: the last
+  // ACKs (and retransmitted FINs) join it instead of starting a one-packet session.
+  TimeNs fin_timeout = 2 * kNsPerSecond;
   std::size_t max_flows = std::size_t{1} << 20;  // >= 1
   std::uint64_t first_session_id = 1;
   ByteCount bytes = ByteCount::Layer3;
@@ -90,7 +94,7 @@ struct MeterStats {
   std::uint64_t sessions = 0;
   std::uint64_t closed_idle = 0;
   std::uint64_t closed_active = 0;
-  std::uint64_t closed_fin = 0;
+  std::uint64_t closed_fin = 0;  // fin_timeout after both FINs
   std::uint64_t closed_rst = 0;
   std::uint64_t closed_reuse = 0;  // a new SYN on a finished connection
   std::uint64_t evicted = 0;       // max_flows reached
@@ -142,6 +146,8 @@ class FlowMeter {
   void lru_push_front(std::uint32_t idx);
   void age_unlink(std::uint32_t idx);
   void age_push_back(std::uint32_t idx);
+  void fin_unlink(std::uint32_t idx);
+  void fin_push_back(std::uint32_t idx);
   void track_tcp(Entry& e, int dir, const FlowPacket& p, TimeNs ts);
   void parse_ftp(Entry& e, int dir, const FlowPacket& p, TimeNs ts);
   bool resolve_fragment(FlowPacket& p);
@@ -154,6 +160,7 @@ class FlowMeter {
   std::vector<std::uint64_t> index_;  // hash << 32 | (entry + 1); 0 = empty
   std::size_t open_ = 0;
   std::uint32_t lru_head_, lru_tail_, age_head_, age_tail_;
+  std::uint32_t fin_head_, fin_tail_;  // finished TCP sessions by last packet (fin_timeout)
   TimeNs now_ = 0;
   std::uint64_t next_id_;
   std::vector<FragmentSlot> fragments_;

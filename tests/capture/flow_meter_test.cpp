@@ -138,7 +138,11 @@ TEST(FlowMeter, HandshakeDataAndFinMakeOneEstablishedSession) {
   h.send(c, kT0 + 32 * kMs);
   s.flags = kAck, s.seq = 521, s.ack = 120;
   h.send(s, kT0 + 33 * kMs);
-  ASSERT_EQ(h.out.size(), 1u) << "closed by the ACK of the second FIN";
+  EXPECT_EQ(h.out.size(), 0u) << "lingers fin_timeout after both FINs";
+  h.meter.advance(kT0 + 33 * kMs + MeterConfig{}.fin_timeout - 1, h.out);
+  EXPECT_EQ(h.out.size(), 0u);
+  h.meter.advance(kT0 + 33 * kMs + MeterConfig{}.fin_timeout, h.out);
+  ASSERT_EQ(h.out.size(), 1u) << "closed fin_timeout after the last packet";
   const SessionBatch& b = h.out;
   EXPECT_EQ(b.get<FieldId::ClnAddr>(0), IpAddress::v4(kClient));
   EXPECT_EQ(b.get<FieldId::SrvPort>(0), 80);
@@ -155,6 +159,56 @@ TEST(FlowMeter, HandshakeDataAndFinMakeOneEstablishedSession) {
   EXPECT_EQ(b.get<FieldId::EndTime>(0), kT0 / kMs + 33);
   EXPECT_EQ(h.meter.stats().closed_fin, 1u);
   EXPECT_EQ(h.meter.open_flows(), 0u);
+}
+
+// Both sides close at once (each FIN crosses the other's): the two last ACKs come after both
+// FINs. They stay in the session instead of starting a one-packet session on the same 5-tuple.
+TEST(FlowMeter, SimultaneousCloseStaysOneSession) {
+  Harness h;
+  Pkt c;
+  Pkt s = reply(c);
+  c.flags = kSyn, c.seq = 100;
+  h.send(c, kT0);
+  s.flags = kSyn | kAck, s.seq = 500, s.ack = 101;
+  h.send(s, kT0 + 1 * kMs);
+  c.flags = kAck, c.seq = 101, c.ack = 501;
+  h.send(c, kT0 + 2 * kMs);
+  c.flags = kAck | kFin;
+  h.send(c, kT0 + 3 * kMs);
+  s.flags = kAck | kFin, s.seq = 501, s.ack = 101;
+  h.send(s, kT0 + 3 * kMs);
+  c.flags = kAck, c.seq = 102, c.ack = 502;
+  h.send(c, kT0 + 4 * kMs);
+  s.flags = kAck, s.seq = 502, s.ack = 102;
+  h.send(s, kT0 + 4 * kMs);
+  h.meter.advance(kT0 + 10 * kNsPerSecond, h.out);
+  ASSERT_EQ(h.out.size(), 1u);
+  EXPECT_EQ(h.out.get<FieldId::ClnPackets>(0), 4u);
+  EXPECT_EQ(h.out.get<FieldId::SrvPackets>(0), 3u);
+  EXPECT_EQ(h.out.get<FieldId::EndReason>(0), static_cast<std::uint8_t>(EndReason::EndOfFlow));
+  EXPECT_EQ(h.meter.stats().closed_fin, 1u);
+  EXPECT_EQ(h.meter.stats().sessions, 1u);
+}
+
+// A new connection on the 5-tuple while the old one lingers is a new session (port reuse).
+TEST(FlowMeter, NewSynWhileLingeringStartsANewSession) {
+  Harness h;
+  Pkt c;
+  Pkt s = reply(c);
+  c.flags = kSyn;
+  h.send(c, kT0);
+  c.flags = kAck | kFin;
+  h.send(c, kT0 + 1 * kMs);
+  s.flags = kAck | kFin;
+  h.send(s, kT0 + 2 * kMs);
+  c.flags = kSyn;
+  h.send(c, kT0 + 100 * kMs);
+  ASSERT_EQ(h.out.size(), 1u);
+  EXPECT_EQ(h.meter.stats().closed_reuse, 1u);
+  EXPECT_EQ(h.meter.open_flows(), 1u);
+  h.meter.flush(h.out);
+  ASSERT_EQ(h.out.size(), 2u);
+  EXPECT_EQ(h.out.get<FieldId::ClnPackets>(1), 1u);
 }
 
 TEST(FlowMeter, ClientIsTheSynSenderEvenWhenTheServerPacketComesFirst) {
