@@ -54,6 +54,9 @@ void append_rows(const SessionBatch& src, std::span<const std::uint32_t> rows, S
   if (fields.empty()) fields = fields_of(RecordKind::Session, /*stored_only=*/true);
   for (FieldId id : fields) {
     const Column& from = src.column(id);
+    // A column absent in every row of the source (most of the registry for a given exporter)
+    // copies nothing: the rows add_rows() made are absent already.
+    if (from.valid_count(src.size()) == 0) continue;
     Column& to = dst.mutable_column(id);
     std::visit(
         [&](auto& out) {

@@ -48,7 +48,11 @@ struct StoreOptions {
   std::filesystem::path dir;
   bool read_only = false;
   std::chrono::milliseconds sync_interval{1000};
-  std::size_t flush_rows = 1'000'000;
+  // The tail is sealed into segments at this many rows. It is the store's memory: about 480
+  // bytes a row (every stored column at full width), so 200k rows (serve's default too) keep an
+  // import near 270 MB where 1 M rows took 830 MB, and page faults on fresh memory cost more
+  // CPU than the extra segments save (docs/storage.md).
+  std::size_t flush_rows = 200'000;
   std::size_t block_rows = kDefaultBlockRows;
   ChunkOptions segment_chunk{Codec::Zstd, 1, false};
   ChunkOptions wal_chunk{Codec::Lz4, 0, true};
