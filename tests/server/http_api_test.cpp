@@ -515,6 +515,24 @@ TEST_F(HttpFixture, AnswersNameThePartRawRetentionDropped) {
       EXPECT_FALSE(in.json["total"].contains("missing"));
     }
   }
+  // Through the query protocol (-srv, FlowTraq's normal mode): the same JSON lines as on the
+  // embedded store, and the note on stderr.
+  const std::string srv = "127.0.0.1:" + std::to_string(server_->query_port());
+  for (const std::string sub : {"query", "stat"}) {
+    auto r = flowscope::testing::run_flowscope(
+        {sub, "-srv", srv, "-un", "admin", "-up", "adminpw", "-t", wide, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("note: raw sessions older than 1h are dropped"), std::string::npos)
+        << sub << ": " << r.err;
+    const std::string last = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
+    const nlohmann::json line = nlohmann::json::parse(last);
+    EXPECT_EQ(line["missing"]["to_ms"], kHttpNowMs - 3'600'000) << sub << ": " << last;
+    if (sub == "query") {
+      EXPECT_EQ(line.size(), 1u) << last;
+    } else {
+      EXPECT_EQ(line.value("total", false), true) << last;
+    }
+  }
 }
 
 }  // namespace
