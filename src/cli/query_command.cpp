@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/query_common.h"
@@ -58,7 +59,13 @@ void run_query(const QueryOptions& opt) {
   if (q.exec.progress) std::cerr << "\r\033[K" << std::flush;
   if (!stats) throw_query_error(stats.error(), q);
   (*writer)->finish();
-  note_raw_retention(q, stats->source);
+  // JSON lines: a last object, flagged by its only key, names the part of the window the rows
+  // lack (docs/query.md "Raw retention"); it is written only when something is missing.
+  if (const auto missing = note_raw_retention(q, stats->source);
+      missing && q.output.format == query::OutputFormat::JsonLines) {
+    const nlohmann::json line = {{"missing", query::missing_json(*missing, q.output.field.zone)}};
+    std::cout << line.dump() << '\n' << std::flush;
+  }
   for (const auto& e : stats->scan.errors) std::cerr << "flowscope: warning: " << e.message << '\n';
   if (opt.common.explain) {
     std::cerr << fmt::format(

@@ -183,19 +183,16 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
   return q;
 }
 
-void note_raw_retention(const ResolvedQuery& q, std::string_view source) {
-  if (q.raw_keep_ms <= 0 || source.find("raw") == std::string_view::npos) return;
-  const std::int64_t kept_from = q.now_ms - q.raw_keep_ms;
-  if (q.where.begin_ms >= kept_from) return;
-  const TimeZoneRef& zone = q.output.field.zone;
-  const std::string begin = q.where.begin_ms == std::numeric_limits<std::int64_t>::min()
-                                ? std::string("the start")
-                                : format_time(time_from_ms(q.where.begin_ms), zone);
-  std::cerr << fmt::format(
-      "flowscope: note: raw sessions older than {} are dropped (store.json keep raw): this "
-      "answer lacks those from {} to {}; only rollups cover that part\n",
-      format_duration(DurationMs(q.raw_keep_ms)), begin,
-      format_time(time_from_ms(kept_from), zone));
+std::optional<query::MissingRange> raw_retention_gap(const ResolvedQuery& q,
+                                                     std::string_view source) {
+  return query::raw_retention_gap(q.where.begin_ms, q.now_ms, q.raw_keep_ms, source);
+}
+
+std::optional<query::MissingRange> note_raw_retention(const ResolvedQuery& q,
+                                                      std::string_view source) {
+  auto gap = raw_retention_gap(q, source);
+  if (gap) std::cerr << "flowscope: " << query::missing_note(*gap, q.output.field.zone) << '\n';
+  return gap;
 }
 
 void throw_query_error(const Error& e, const ResolvedQuery& q) {

@@ -61,7 +61,11 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt);
 // stderr which part of the window has no raw sessions, so that an answer read from raw rows is
 // never taken for the whole window. `source` is the store's source of the answer ("raw", or a
 // rollup's name): a rollup answer covers what the rollup keeps and gets no note.
-void note_raw_retention(const ResolvedQuery& q, std::string_view source);
+// Returns that part (nullopt when nothing is missing); raw_retention_gap only computes it.
+std::optional<query::MissingRange> note_raw_retention(const ResolvedQuery& q,
+                                                      std::string_view source);
+std::optional<query::MissingRange> raw_retention_gap(const ResolvedQuery& q,
+                                                     std::string_view source);
 
 // A Result's error as a UserError: filter errors rendered with a caret.
 [[noreturn]] void throw_query_error(const Error& e, const ResolvedQuery& q);

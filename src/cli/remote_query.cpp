@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "query/raw_retention.h"
 
 namespace flowscope::cli {
 
@@ -50,6 +51,9 @@ nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const Comm
   }
   if (server::bool_field(*done, "cancelled")) {
     throw UserError{"query cancelled (Ctrl-C)", kExitInterrupted};
+  }
+  if (const auto m = done->find("missing"); m != done->end() && m->is_object()) {
+    std::cerr << "flowscope: " << query::missing_note(*m) << '\n';
   }
   if (server::bool_field(*done, "saturated") && output.rfind("csv", 0) == 0) {
     std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';

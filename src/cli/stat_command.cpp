@@ -96,6 +96,7 @@ void run_stat(const StatOptions& opt) {
       throw UserError{"-g: " + r.error().message};
     }
   }
+  result->missing = raw_retention_gap(q, result->stats.source);
   query::write_stat(std::cout, spec, *result, q.output);
   note_raw_retention(q, result->stats.source);
   if (result->saturated && (q.output.format == query::OutputFormat::Csv ||

@@ -19,6 +19,7 @@
 #include "core/result.h"
 #include "query/filter_parser.h"
 #include "query/query_spec.h"
+#include "query/raw_retention.h"
 #include "store/backend.h"
 
 namespace flowscope::query {
@@ -104,6 +105,9 @@ struct StatResult {
   // counters. Outputs say so.
   bool saturated = false;
   QueryStats stats;
+  // Set by the caller (not the executor) when raw retention dropped part of the window and the
+  // answer came from raw sessions (query/raw_retention.h); the JSON total row carries it.
+  std::optional<MissingRange> missing;
 };
 
 // The batch column that holds the values of group item `field`.

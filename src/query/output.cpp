@@ -378,6 +378,7 @@ void write_stat(std::ostream& out, const StatSpec& spec, const StatResult& resul
     total["bytes"] = result.total.bytes;
     total["packets"] = result.total.packets;
     if (result.saturated) total["saturated"] = true;
+    if (result.missing) total["missing"] = missing_json(*result.missing, options.field.zone);
     out << total.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out.flush();
     return;

@@ -141,6 +141,8 @@ Result<HttpReply> stat(Server& server, HttpCall& call) {
   ctx->exec.force_scan = raw != nullptr && *raw == "1";
   auto result = query::execute_stat(server.store(), spec, ctx->exec);
   if (!result) return result.error();
+  result->missing = query::raw_retention_gap(spec.where.begin_ms, to_ms(ctx->now),
+                                             server.raw_keep_ms(), result->stats.source);
   query::OutputOptions out;
   out.format = query::OutputFormat::JsonLines;
   out.field.zone = ctx->zone;
@@ -150,7 +152,8 @@ Result<HttpReply> stat(Server& server, HttpCall& call) {
       {"source", result->stats.source},      {"rows_read", result->stats.scan.rows_read},
       {"group_by", nlohmann::json::array()}, {"count", query::count_name(spec.count)},
       {"side", query::side_name(spec.side)}, {"rows", nlohmann::json::array()},
-      {"saturated", result->saturated}};
+      {"saturated", result->saturated},      {"missing", nullptr}};
+  if (result->missing) body["missing"] = query::missing_json(*result->missing, ctx->zone);
   for (const query::GroupKey& k : spec.group_by) body["group_by"].push_back(group_key_text(k));
   std::istringstream lines(text.str());
   for (std::string line; std::getline(lines, line);) {

@@ -239,11 +239,13 @@ Result<HttpReply> sessions(Server& server, HttpCall& call) {
   }
   nlohmann::json names = nlohmann::json::array();
   for (FieldId f : shown) names.push_back(field_info(f).name);
-  nlohmann::json body = {{"fields", std::move(names)},
-                         {"rows", std::move(rows)},
-                         {"source", stats->source},
-                         {"rows_read", stats->scan.rows_read},
-                         {"next_cursor", nullptr}};
+  nlohmann::json body = {{"fields", std::move(names)}, {"rows", std::move(rows)},
+                         {"source", stats->source},    {"rows_read", stats->scan.rows_read},
+                         {"next_cursor", nullptr},     {"missing", nullptr}};
+  if (const auto gap = query::raw_retention_gap(spec.where.begin_ms, to_ms(ctx->now),
+                                                server.raw_keep_ms(), stats->source)) {
+    body["missing"] = query::missing_json(*gap, ctx->zone);
+  }
   if (paging && stats->rows_returned > limit) body["next_cursor"] = encode_cursor(last);
   return HttpReply{200, std::move(body)};
 }

@@ -139,12 +139,26 @@ void Server::register_query_handlers() {
         },
         p->exec);
     if (!stats && !query::is_cancelled(stats.error())) return stats.error();
+    std::optional<query::MissingRange> missing;
+    if (stats) {
+      missing = query::raw_retention_gap(spec->where.begin_ms, to_ms(options_.clock()),
+                                         raw_keep_ms(), stats->source);
+    }
     if (!ctx.out.cancelled()) {
       (*writer)->finish();
+      // As `query --json` on the embedded store: a last line naming the part of the window
+      // the rows lack (docs/query.md "Raw retention").
+      if (missing && p->output.format == query::OutputFormat::JsonLines) {
+        text << nlohmann::json{{"missing", query::missing_json(*missing, p->output.field.zone)}}
+                    .dump()
+             << '\n';
+      }
       send();
     }
     if (write_failed) return Error{ErrorCode::Io, "the client went away"};
-    return query_done(stats);
+    nlohmann::json done = query_done(stats);
+    if (missing) done["missing"] = query::missing_json(*missing, p->output.field.zone);
+    return done;
   });
 
   query_->handle("stat", [this](RequestContext& ctx) -> Result<nlohmann::json> {
@@ -157,6 +171,8 @@ void Server::register_query_handlers() {
     auto result = query::execute_stat(*backend_, *spec, p->exec);
     if (!result) return result.error();
     query::span_window_buckets(*spec, *result);  // -w spans the whole -t window
+    result->missing = query::raw_retention_gap(spec->where.begin_ms, to_ms(options_.clock()),
+                                               raw_keep_ms(), result->stats.source);
     std::ostringstream text;
     query::write_stat(text, *spec, *result, p->output);
     if (auto r = ctx.out.header({}); !r) return r.error();
@@ -164,6 +180,9 @@ void Server::register_query_handlers() {
     nlohmann::json done{{"source", result->stats.source},
                         {"rows_read", result->stats.scan.rows_read},
                         {"saturated", result->saturated}};
+    if (result->missing) {
+      done["missing"] = query::missing_json(*result->missing, p->output.field.zone);
+    }
     // `report -srv`: the numbers themselves, typed (query/typed_json.h).
     if (ctx.request.value("typed", false)) done["result"] = query::typed_stat_result(*result);
     // `stat -srv -g`: what the client's graph draws (query/stat_graph.h).

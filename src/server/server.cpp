@@ -194,6 +194,12 @@ Server::~Server() { stop(); }
 
 std::uint16_t Server::http_port() const { return http_->port(); }
 
+std::int64_t Server::raw_keep_ms() const {
+  if (store_ != nullptr) return store_->options().keep_ms[0];
+  if (ch_ != nullptr) return ch_->options().keep_ms[0];
+  return 0;
+}
+
 ServerConfig Server::config() const {
   std::lock_guard lock(mutex_);
   return config_;

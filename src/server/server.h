@@ -86,6 +86,9 @@ class Server {
 
   // Where sessions are stored and queried: the embedded store, or ClickHouse ([store] backend).
   store::Backend& store() { return *backend_; }
+  // How long raw sessions are kept (store.json `keep raw`; 0 = forever), for the part of a
+  // window an answer lacks (query/raw_retention.h).
+  std::int64_t raw_keep_ms() const;
   AuthService& auth() { return *auth_; }
   Pipeline& pipeline() { return *pipeline_; }
   const UdpIngest& ingest() const { return *ingest_; }

@@ -346,3 +346,65 @@ TEST(RawRetention, AnswersFromRawRowsNameTheMissingPart) {
 
 }  // namespace
 }  // namespace flowscope::query
+
+namespace flowscope::query {
+namespace {
+
+// The same window in JSON: `query --json` ends with one object whose only key is "missing"
+// (every other line stays a session row); `stat --json` puts it on the total row. A window
+// inside retention, and the table, get neither.
+TEST(RawRetention, JsonOutputCarriesTheMissingRange) {
+  store::testing::TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  auto r = testing::run_flowscope({"gen", "sessions", "-d", data, "--start", "2026-11-01T00:00:00Z",
+                                   "--duration", "3d", "--rate", "0.02", "--seed", "3", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_flowscope({"store", "config", "-d", data, "--keep", "raw=1d"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_flowscope({"store", "retention", "-d", data, "--now", "2026-11-04T00:00:00Z"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json missing = {{"from", "2026-11-01T00:00:00Z"}, {"from_ms", 1793491200000},
+                                  {"to", "2026-11-03T00:00:00Z"},   {"to_ms", 1793664000000},
+                                  {"reason", "raw_retention"},      {"keep_raw", "1d"}};
+  auto lines_of = [](const std::string& text) {
+    std::vector<nlohmann::json> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+    }
+    return out;
+  };
+  auto run = [&](const std::string& sub, const std::string& window,
+                 std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        sub, "-t", window, "-d", data, "--now", "2026-11-04T00:00:00Z", "--no-progress"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto res = testing::run_flowscope(args);
+    EXPECT_EQ(res.exit_code, 0) << res.err;
+    return res;
+  };
+
+  auto q = lines_of(run("query", "last 3 days", {"--json"}).out);
+  ASSERT_GE(q.size(), 2u);
+  EXPECT_EQ(q.back(), nlohmann::json({{"missing", missing}}));
+  for (std::size_t i = 0; i + 1 < q.size(); ++i) {
+    EXPECT_FALSE(q[i].contains("missing")) << q[i];
+    EXPECT_TRUE(q[i].contains("start_time")) << q[i];
+  }
+  for (const auto& row : lines_of(run("query", "last 12 hours", {"--json"}).out)) {
+    EXPECT_FALSE(row.contains("missing")) << row;
+  }
+  EXPECT_EQ(run("query", "last 3 days", {}).out.find("missing"), std::string::npos);
+
+  auto s = lines_of(run("stat", "last 3 days", {"--json"}).out);
+  ASSERT_GE(s.size(), 2u);
+  EXPECT_EQ(s.back().value("total", false), true);
+  EXPECT_EQ(s.back()["missing"], missing);
+  for (std::size_t i = 0; i + 1 < s.size(); ++i) EXPECT_FALSE(s[i].contains("missing")) << s[i];
+  const auto inside = lines_of(run("stat", "last 12 hours", {"--json"}).out);
+  ASSERT_FALSE(inside.empty());
+  EXPECT_FALSE(inside.back().contains("missing"));
+}
+
+}  // namespace
+}  // namespace flowscope::query

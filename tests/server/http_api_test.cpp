@@ -9,6 +9,7 @@
 
 #include "query/filter_parser.h"
 #include "server/http_server.h"
+#include "store/store_config.h"
 
 #include "http_fixture.h"
 #include "server_fixture.h"
@@ -472,6 +473,66 @@ TEST(HttpConfig, TlsAllowFileAndMetricsKeysAreCheckedWhenTheFileIsRead) {
   EXPECT_TRUE(good->http.token_allow[1].contains(*IpAddress::parse("10.20.0.15")));
   EXPECT_FALSE(good->http.metrics_public);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace flowscope::server::testing
+
+namespace flowscope::server::testing {
+namespace {
+
+// A window reaching past the raw retention (store.json keep raw = 1h): the sessions and stat
+// envelopes name the part of the window the answer lacks, and the stat's total row too, as
+// `flowscope stat --json` (docs/http.md, docs/query.md "Raw retention"); inside the retention
+// "missing" is null.
+TEST_F(HttpFixture, AnswersNameThePartRawRetentionDropped) {
+  store::StoreConfig sc;
+  sc.keep_ms[0] = 3'600'000;
+  ASSERT_TRUE(store::save_store_config(dir_ / "data", sc));
+  start_server(config());
+  const std::int64_t now_s = kHttpNowMs / 1000;
+  const std::string wide = fmt::format("{}..{}", now_s - 3 * 3600, now_s);
+  const std::string narrow = fmt::format("{}..{}", now_s - 1800, now_s);
+  for (const std::string path : {"/api/v1/sessions", "/api/v1/stat"}) {
+    const HttpReply r = get(path + "?" + query_string({{"window", wide}}), tokens_["admin"]);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const nlohmann::json& m = r.json["missing"];
+    ASSERT_TRUE(m.is_object()) << path << ": " << r.body;
+    EXPECT_EQ(m["from_ms"], kHttpNowMs - 3 * 3'600'000) << path;
+    EXPECT_EQ(m["to_ms"], kHttpNowMs - 3'600'000) << path;
+    EXPECT_EQ(m["from"], format_time(time_from_ms(kHttpNowMs - 3 * 3'600'000))) << path;
+    EXPECT_EQ(m["to"], format_time(time_from_ms(kHttpNowMs - 3'600'000))) << path;
+    EXPECT_EQ(m["reason"], "raw_retention") << path;
+    EXPECT_EQ(m["keep_raw"], "1h") << path;
+    if (path == "/api/v1/stat") {
+      EXPECT_EQ(r.json["total"]["missing"], m);
+    }
+    const HttpReply in = get(path + "?" + query_string({{"window", narrow}}), tokens_["admin"]);
+    ASSERT_EQ(in.status, 200) << in.body;
+    EXPECT_TRUE(in.json.contains("missing")) << path;
+    EXPECT_TRUE(in.json["missing"].is_null()) << path << ": " << in.body;
+    if (path == "/api/v1/stat") {
+      EXPECT_FALSE(in.json["total"].contains("missing"));
+    }
+  }
+  // Through the query protocol (-srv, FlowTraq's normal mode): the same JSON lines as on the
+  // embedded store, and the note on stderr.
+  const std::string srv = "127.0.0.1:" + std::to_string(server_->query_port());
+  for (const std::string sub : {"query", "stat"}) {
+    auto r = flowscope::testing::run_flowscope(
+        {sub, "-srv", srv, "-un", "admin", "-up", "adminpw", "-t", wide, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("note: raw sessions older than 1h are dropped"), std::string::npos)
+        << sub << ": " << r.err;
+    const std::string last = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
+    const nlohmann::json line = nlohmann::json::parse(last);
+    EXPECT_EQ(line["missing"]["to_ms"], kHttpNowMs - 3'600'000) << sub << ": " << last;
+    if (sub == "query") {
+      EXPECT_EQ(line.size(), 1u) << last;
+    } else {
+      EXPECT_EQ(line.value("total", false), true) << last;
+    }
+  }
 }
 
 }  // namespace

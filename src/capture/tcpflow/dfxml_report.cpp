@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -122,9 +123,12 @@ void DfxmlReport::add_flow(const TcpStream& s, const std::string& filename,
   out += fmt::format("      <filesize>{}</filesize>\n", s.last_byte);
   out += fmt::format("      <tcpflow startime='{}' endtime='{}' ", iso8601_us(s.tstart_raw),
                      iso8601_us(s.tlast_raw));
-  if (s.has_mac) {
-    out += fmt::format("mac_daddr='{}' mac_saddr='{}' ", mac_text(s.mac_dst), mac_text(s.mac_src));
-  }
+  // As tcpflow, each address only when it is not all zeros (loopback frames carry zeros).
+  auto nonzero = [](const std::array<std::uint8_t, 6>& m) {
+    return std::any_of(m.begin(), m.end(), [](std::uint8_t b) { return b != 0; });
+  };
+  if (s.has_mac && nonzero(s.mac_dst)) out += fmt::format("mac_daddr='{}' ", mac_text(s.mac_dst));
+  if (s.has_mac && nonzero(s.mac_src)) out += fmt::format("mac_saddr='{}' ", mac_text(s.mac_src));
   out +=
       fmt::format("family='{}' src_ipn='{}' dst_ipn='{}' srcport='{}' dstport='{}' packets='{}' ",
                   s.key.family == 6 ? 10 : 2, address_text(s.key.src, s.key.family),
