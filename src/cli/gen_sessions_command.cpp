@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/short_flags.h"
 #include "enrich/enricher.h"
 #include "store/embedded_store.h"
 
@@ -199,7 +200,7 @@ void register_gen_sessions(CLI::App& gen) {
   auto opt = std::make_shared<GenSessionsOptions>();
   CLI::App* cmd = gen.add_subcommand(
       "sessions", "Write the flow model's sessions, enriched, straight into a store");
-  cmd->add_option("-d,--dir", opt->dir, "Data directory of the store (created if missing)")
+  cmd->add_option(kDataDirOption, opt->dir, "Data directory of the store (created if missing)")
       ->required();
   cmd->add_option("--start", opt->start, "Time of the first session")->capture_default_str();
   cmd->add_option("--duration", opt->duration, "Simulated time span (1h, 7d, 30d)")

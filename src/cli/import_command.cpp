@@ -19,6 +19,7 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/short_flags.h"
 #include "store/embedded_store.h"
 
 #include "import/file_importer.h"
@@ -175,7 +176,7 @@ void register_import(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "import",
       "Import flow files (CSV with registry names, flow-tools, nfdump's nfcapd) into the store");
-  cmd->add_option("-d,--data-dir", opt->dir, "Data directory of the store (created if missing)")
+  cmd->add_option(kDataDirOption, opt->dir, "Data directory of the store (created if missing)")
       ->required();
   cmd->add_option("files", opt->files, "Files to import; - reads standard input")->required();
   cmd->add_flag("--json", opt->json,

@@ -60,6 +60,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.footer(
       "Run 'flowscope <subcommand> --help' for the options of each.\n\n"
+      "A short option means the same in every subcommand (docs/packaging.md): -B buffer size, "
+      "-C configuration file, -c limit (count), -d data directory, -f filter, -g group, "
+      "-i interface, -n top N, -O sort, -o output format, -p password, -q quiet, -r read file, "
+      "-s snapshot length, -t time window, -w write file, -z zlib level. FlowTraq's letters keep "
+      "their meaning under ftsq, ftstat and ftum, tcpflow's under flowscope-tcpflow.\n\n"
       "Examples:\n"
       "  flowscope fields                   list the fields filters and outputs use\n"
       "  flowscope fields --json            the same, as JSON");

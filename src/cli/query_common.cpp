@@ -12,6 +12,7 @@
 #include "cli/address_names.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/short_flags.h"
 #include "clickhouse/clickhouse_backend.h"
 #include "core/time.h"
 #include "enrich/ip_groups.h"
@@ -31,7 +32,7 @@ extern "C" void on_interrupt(int) {
 }  // namespace
 
 void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
-  cmd.add_option("-d,--dir", opt.dir,
+  cmd.add_option(kDataDirOption, opt.dir,
                  "Data directory of the store, or a ClickHouse cluster "
                  "clickhouse://HOST:PORT[,HOST:PORT...][/DB] (or -srv HOST)");
   add_server_options(&cmd, opt.server);
@@ -50,7 +51,7 @@ void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
                "Print reverse DNS names instead of addresses where there is one (the data "
                "directory's ipinfo.tsv, else a PTR query)");
   cmd.add_option("--dns", opt.dns, "DNS server HOST:PORT for --names (default: the system's)");
-  cmd.add_flag("-c,--csv", opt.csv, "CSV without a header");
+  cmd.add_flag("--csv", opt.csv, "CSV without a header (FlowTraq's -c, under ftsq/ftstat)");
   cmd.add_flag("--csv-header", opt.csv_header, "CSV with a header line (FlowTraq's -c+)");
   cmd.add_flag("--json", opt.json, "JSON, one object per line");
   cmd.add_option("-o,--output", opt.output, "Output: table, csv, csv+, json or fmt:FORMAT");

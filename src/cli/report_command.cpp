@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/server_login.h"
+#include "cli/short_flags.h"
 #include "server/remote_report_source.h"
 
 #include "report/report_run.h"
@@ -120,7 +121,7 @@ void add_shared(CLI::App* cmd, ReportOptions& o) {
   cmd->add_option("--start", o.request.start, "Start of the period (2026-11-01, 2026-11-01T08:00)");
   cmd->add_option("--end", o.request.end, "End of the period; a date alone includes that day");
   cmd->add_option("--out", o.request.out, "Output directory (default reports/YYYY/MM/DD of today)");
-  cmd->add_option("-d,--dir", o.request.dir, "Data directory of the store");
+  cmd->add_option(kDataDirOption, o.request.dir, "Data directory of the store");
   add_server_options(cmd, o.login);
   cmd->add_option("--groups", o.request.groups,
                   "IP groups (TOML or ipInfo.ini) giving locations and activities");

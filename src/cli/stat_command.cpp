@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/query_common.h"
 #include "cli/remote_query.h"
+#include "cli/short_flags.h"
 #include "query/executor.h"
 #include "query/output.h"
 #include "query/stat_graph.h"
@@ -52,7 +53,7 @@ void run_stat(const StatOptions& opt) {
     }
     spec.bucket_ms = d->count();
   } else if (!opt.graph.empty()) {
-    // A graph is a time series: about 120 points over the window unless -w says otherwise.
+    // A graph is a time series: about 120 points over the window unless --bucket says otherwise.
     spec.bucket_ms = query::graph_bucket_ms(spec.where.end_ms - spec.where.begin_ms);
   }
   if (opt.graph_width < query::kGraphMinWidth || opt.graph_width > query::kGraphMaxSide ||
@@ -132,11 +133,18 @@ void register_stat(CLI::App& app) {
   cmd->add_flag("--snd,--send", opt->send, "Rank by what each group sent");
   cmd->add_flag("--rcv,--receive", opt->receive, "Rank by what each group received");
   cmd->add_option("-n,--top", opt->top, "Rows before \"others\" (0 = all)")->capture_default_str();
-  cmd->add_option("-w,--bucket", opt->bucket, "Time series with this bucket size (5m, 1h, 1d)");
+  cmd->add_option("--bucket", opt->bucket, "Time series with this bucket size (5m, 1h, 1d)");
   cmd->add_flag("--raw", opt->raw, "Answer from raw sessions, never from rollups");
-  cmd->add_option("-g,--graph", opt->graph,
+  cmd->add_option("--graph", opt->graph,
                   "Also draw the time series as a stacked graph into this PNG file (a bucket "
-                  "is chosen when -w is not given)");
+                  "is chosen when --bucket is not given)");
+  add_moved_flag(*cmd, 'w',
+                 "the time-series bucket is --bucket SIZE; FlowTraq's -w is under the "
+                 "name ftstat");
+  add_moved_flag(*cmd, 'g',
+                 "the graph file is --graph FILE; FlowTraq's -g is under the name ftstat");
+  add_moved_flag(*cmd, 'c',
+                 "CSV output is --csv (or -o csv); FlowTraq's -c is under the name ftstat");
   cmd->add_option("--gx", opt->graph_width, "Graph width in pixels (FlowTraq's -gx)")
       ->capture_default_str();
   cmd->add_option("--gy", opt->graph_height, "Graph height in pixels (FlowTraq's -gy)")
@@ -148,8 +156,8 @@ void register_stat(CLI::App& app) {
       "  flowscope stat -d data -t 'last week' -grp host -cnt bytes -snd -n 25\n"
       "  flowscope stat -d data -t 'last 5 hours' -grp pair -cnt uports -n 5\n"
       "  flowscope stat -d data -t 1d -grp host/24/48 -cnt sessions 'PROTO == tcp'\n"
-      "  flowscope stat -d data -t today -grp srvport -cnt bytes -w 1h -c+\n"
-      "  flowscope stat -d data -t 'last day' -grp host -snd -n 8 -g hosts.png -gx 1200\n"
+      "  flowscope stat -d data -t today -grp srvport -cnt bytes --bucket 1h -c+\n"
+      "  flowscope stat -d data -t 'last day' -grp host -snd -n 8 --graph hosts.png -gx 1200\n"
       "  flowscope stat -d data -grp country -cnt unique:SRVPORT --json\n"
       "  flowscope stat -srv localhost:9640 -us KEY -grp host -cnt bytes");
   cmd->callback([opt] { run_stat(*opt); });

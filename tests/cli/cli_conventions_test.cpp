@@ -1,8 +1,9 @@
-// The command line's conventions (docs/conventions.md "The command line", issue 22): -d is the
-// store directory wherever a subcommand takes a store; --json summaries (import, gen flows,
-// capture, decode --stats, store retention); `import -` reads standard input; `import` of a
-// missing file creates nothing; Ctrl-C (SIGINT to the child) ends import, query, gen flows and
-// capture -r with exit 130 after they flushed what they own.
+// The command line's conventions (docs/conventions.md "The command line", issue 22): one meaning
+// per short letter across the subcommands (-d is the store directory wherever a subcommand takes
+// a store), old letters are errors naming the new ones, FlowTraq's keep theirs under ftsq/ftstat;
+// --json summaries (import, gen flows, capture, decode --stats, store retention); `import -` reads
+// standard input; `import` of a missing file creates nothing; Ctrl-C (SIGINT to the child) ends
+// import, query, gen flows and capture -r with exit 130 after they flushed what they own.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -29,6 +30,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/flowtraq_names.h"
+#include "cli/short_flags.h"
 
 #include "test_support.h"
 
@@ -244,6 +247,142 @@ TEST(CliConventions, DashDIsTheStoreDirectoryEverywhere) {
         "ipinfo show", "gen sessions", "schedule history"}) {
     EXPECT_TRUE(with_store.count(name)) << name << " has no -d";
   }
+}
+
+// Letter -> (primary long name -> the commands that have it), over the whole `flowscope` tree.
+// The moved letters (short_flags.h) are left out: they are errors, not meanings. tcpflow's and
+// FlowTraq's letters are outside the tree: `flowscope tcpflow` has no CLI11 options and
+// ftsq/ftstat/ftum rewrite theirs to long names (flowtraq_program_args).
+std::map<std::string, std::map<std::string, std::set<std::string>>> short_letters() {
+  CLI::App app{"flowscope", "flowscope"};
+  cli::register_all(app);
+  std::vector<std::pair<std::string, const CLI::App*>> commands{{"", &app}};
+  collect(app, "", commands);
+  std::map<std::string, std::map<std::string, std::set<std::string>>> letters;
+  for (const auto& [name, cmd] : commands) {
+    for (const CLI::Option* o : cmd->get_options()) {
+      if (cli::is_moved_flag(*o)) continue;
+      const auto& lnames = o->get_lnames();
+      for (const std::string& s : o->get_snames()) {
+        letters[s][lnames.empty() ? "(none)" : lnames.front()].insert(name);
+      }
+    }
+  }
+  return letters;
+}
+
+// A letter is one option everywhere: the same primary long name in every subcommand, and a long
+// name beside every letter.
+TEST(CliConventions, OneMeaningPerShortLetter) {
+  const auto letters = short_letters();
+  ASSERT_GT(letters.size(), 10u);
+  for (const auto& [letter, meanings] : letters) {
+    std::string seen;
+    for (const auto& [long_name, commands] : meanings) {
+      seen +=
+          " --" + long_name + " (" + *commands.begin() + (commands.size() > 1 ? ", ..." : "") + ")";
+    }
+    EXPECT_EQ(meanings.size(), 1u) << "-" << letter << " means" << seen;
+    EXPECT_FALSE(meanings.count("(none)")) << "-" << letter << " has no long name";
+  }
+  // The incumbents' letters (docs/packaging.md).
+  const std::map<std::string, std::string> expected = {
+      {"c", "limit"},     {"C", "config"},  {"d", "data-dir"}, {"f", "filter"},
+      {"i", "interface"}, {"n", "top"},     {"O", "sort"},     {"o", "output"},
+      {"r", "read"},      {"s", "snaplen"}, {"t", "time"},     {"w", "write"}};
+  for (const auto& [letter, long_name] : expected) {
+    ASSERT_TRUE(letters.count(letter)) << "-" << letter;
+    EXPECT_TRUE(letters.at(letter).count(long_name)) << "-" << letter << " is not --" << long_name;
+  }
+}
+
+// docs/packaging.md's table of letters is the tree's, row for row.
+TEST(CliConventions, TheLetterTableIsTheOptionTree) {
+  const std::string doc = slurp(fs::path(FLOWSCOPE_SOURCE_DIR) / "docs/packaging.md");
+  std::map<std::string, std::string> table;
+  std::istringstream in(doc);
+  for (std::string line; std::getline(in, line);) {
+    // | `-c` | `--limit` | ... (indented under its list item)
+    line.erase(0, line.find_first_not_of(' '));
+    if (line.rfind("| `-", 0) != 0 || line.size() < 6 || line[5] != '`') continue;
+    const auto open = line.find("`--", 6);
+    ASSERT_NE(open, std::string::npos) << line;
+    table[line.substr(4, 1)] = line.substr(open + 3, line.find('`', open + 3) - open - 3);
+  }
+  std::map<std::string, std::string> tree;
+  for (const auto& [letter, meanings] : short_letters()) {
+    if (letter != "h") tree[letter] = meanings.begin()->first;  // -h is CLI11's --help
+  }
+  EXPECT_EQ(table, tree);
+}
+
+// An old letter whose meaning moved is a usage error naming the new spelling; it never does
+// something else (`stat -w 5m` used to be the bucket: it must not write a file named 5m).
+TEST(CliConventions, MovedLettersAreErrorsNamingTheNewSpelling) {
+  TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  const std::string five_m = (dir.path() / "5m").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {{"stat", "-d", data, "-w", five_m}, "--bucket"},
+      {{"stat", "-d", data, "-g", five_m}, "--graph"},
+      {{"stat", "-d", data, "-c"}, "--csv"},
+      {{"query", "-d", data, "-n", "5"}, "-c N (--limit)"},
+      {{"query", "-d", data, "-s", "total_bytes"}, "-O FIELD (--sort)"},
+      {{"query", "-d", data, "-c", "SRVPORT==80"}, "--csv"},
+      {{"serve", "-c", five_m}, "-C FILE (--config)"},
+      {{"serve", "-C", five_m, "-n", five_m}, "--next FILE"},
+      {{"user", "list", "-c", five_m}, "-C FILE (--config)"},
+      {{"schedule", "list", "-c", five_m}, "-C FILE (--config)"},
+      {{"schedule", "history", "-c", five_m}, "-C FILE (--config)"},
+      {{"schedule", "history", "-d", data, "-n", "3"}, "-c N (--limit)"},
+  };
+  for (const Case& c : cases) {
+    const auto r = run_flowscope(c.args);
+    std::string line;
+    for (const auto& a : c.args) line += " " + a;
+    EXPECT_EQ(r.exit_code, 2) << line << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.names), std::string::npos) << line << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << line;
+  }
+  for (const Case& c : std::vector<Case>{{{"stat", "-d", data, "-w", five_m}, "ftstat"},
+                                         {{"query", "-d", data, "-n", "5"}, "ftsq"}}) {
+    EXPECT_NE(run_flowscope(c.args).err.find(c.names), std::string::npos) << c.names;
+  }
+  EXPECT_FALSE(fs::exists(five_m));
+  EXPECT_FALSE(fs::exists(data)) << "a usage error opened the store";
+}
+
+// The new letters do what the table says, and FlowTraq's still mean FlowTraq's things under
+// its program names.
+TEST(CliConventions, NewLettersWorkAndFlowtraqKeepsItsOwn) {
+  TempDir dir;
+  const fs::path csv = dir.path() / "a.csv";
+  write_sessions_csv(csv);
+  const std::string data = (dir.path() / "data").string();
+  ASSERT_EQ(run_flowscope({"import", "--dir", data, csv.string()}).exit_code, 0);
+  auto q = run_flowscope({"query", "--data-dir", data, "-t", "all", "-c", "4", "-O",
+                          "cln_addr:desc", "--csv", "--fields", "cln_addr"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.out, "10.0.0.9\n10.0.0.9\n10.0.0.9\n10.0.0.8\n");
+  auto s = run_flowscope({"stat", "-d", data, "-t", "all", "--grp", "host", "--cnt", "sessions",
+                          "-n", "2", "--bucket", "1h", "--csv"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_NE(s.out.find(','), std::string::npos);
+
+  using Args = std::vector<std::string>;
+  EXPECT_EQ(cli::flowtraq_program_args(
+                "ftstat", {"-d", "x", "-n", "5", "-w", "1h", "-g", "g.png", "-c", "--", "-c"}),
+            (Args{"flowscope", "stat", "--flowtraq-cli", "-d", "x", "--top", "5", "--bucket", "1h",
+                  "--graph", "g.png", "--csv", "--", "-c"}));
+  EXPECT_EQ(cli::flowtraq_program_args("ftsq", {"-d", "x", "-n", "5", "-s", "bytes", "-c"}),
+            (Args{"flowscope", "query", "--flowtraq-cli", "-d", "x", "--limit", "5", "--sort",
+                  "bytes", "--csv"}));
+  EXPECT_EQ(cli::flowtraq_program_args("ftum", {"add", "bob", "-c", "s.toml", "-g", "lab"}),
+            (Args{"flowscope", "user", "add", "bob", "--config", "s.toml", "-g", "lab"}));
 }
 
 TEST(CliConventions, ImportOfAMissingFileCreatesNothing) {
