@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "core/field_registry.h"
+#include "core/log.h"
 #include "core/record_batch.h"
 #include "probe/probe.h"
 #include "query/output.h"
@@ -128,12 +129,11 @@ void run(const CaptureOptions& opt) {
   p.scheduled = opt.scheduled;
   if (!opt.quiet) {
     p.on_note = [](const std::string& line) {
-      std::fprintf(stderr, "%s\n", line.c_str());
-      std::fflush(stderr);
+      log_always(spdlog::level::info, "capture", line, line);
     };
   }
   p.on_warning = [](const std::string& line) {
-    std::fprintf(stderr, "flowscope: warning: %s\n", line.c_str());
+    log_always(spdlog::level::warn, "capture", "flowscope: warning: " + line, line);
   };
 
   // Sessions go through query's writer, created with the first batch: a run that metered no

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/short_flags.h"
+#include "core/log.h"
 #include "store/embedded_store.h"
 
 #include "import/file_importer.h"
@@ -132,13 +133,16 @@ void run(const ImportOptions& opt) {
     auto stats = importer.import_file(file == "-" ? stdin_copy.path() : file, *mode);
     if (tty) std::cerr << '\n';
     if (interrupt.raised()) {
-      std::cerr << fmt::format("flowscope: {}: interrupted; {} records of it stored\n", file,
-                               stored - stored_before);
+      const std::string message =
+          fmt::format("{}: interrupted; {} records of it stored", file, stored - stored_before);
+      log_always(spdlog::level::warn, "import", "flowscope: " + message, message,
+                 {{"file", file}, {"records", stored - stored_before}});
       break;
     }
     if (!stats) {
       // One unreadable file does not stop the others; the exit code says something failed.
-      std::cerr << "flowscope: error: " << stats.error().message << '\n';
+      log_always(spdlog::level::err, "import", "flowscope: error: " + stats.error().message,
+                 stats.error().message, {{"file", file}});
       if (opt.json) files.push_back({{"file", file}, {"error", stats.error().message}});
       ++failed;
       continue;

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/short_flags.h"
 #include "cli/table_writer.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "enrich/ip_info_table.h"
 #include "enrich/reverse_dns.h"
@@ -80,7 +81,9 @@ std::size_t add_store_addresses(const RefreshOptions& opt, enrich::IpInfoTable& 
     return true;
   });
   if (!r) throw UserError{r.error().message};
-  for (const Error& e : r->errors) std::cerr << "flowscope: warning: " << e.message << '\n';
+  for (const Error& e : r->errors) {
+    log_always(spdlog::level::warn, "ipinfo", "flowscope: warning: " + e.message, e.message);
+  }
   return added;
 }
 

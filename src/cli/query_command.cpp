@@ -10,6 +10,7 @@
 #include "cli/query_common.h"
 #include "cli/remote_query.h"
 #include "cli/short_flags.h"
+#include "core/log.h"
 #include "query/executor.h"
 #include "query/output.h"
 
@@ -60,7 +61,9 @@ void run_query(const QueryOptions& opt) {
   if (!stats) throw_query_error(stats.error(), q);
   (*writer)->finish();
   note_raw_retention(q, stats->source);
-  for (const auto& e : stats->scan.errors) std::cerr << "flowscope: warning: " << e.message << '\n';
+  for (const auto& e : stats->scan.errors) {
+    log_always(spdlog::level::warn, "query", "flowscope: warning: " + e.message, e.message);
+  }
   if (opt.common.explain) {
     std::cerr << fmt::format(
         "source: {}; blocks {} read, {} skipped; rows {} read, {} from the store, {} match, {} "

@@ -14,6 +14,7 @@
 #include "cli/interrupt.h"
 #include "cli/short_flags.h"
 #include "clickhouse/clickhouse_backend.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "enrich/ip_groups.h"
 
@@ -177,7 +178,8 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
   auto s = store::EmbeddedStore::open(so);
   if (!s) throw UserError{s.error().message};
   for (const auto& bad : (*s)->snapshot()->bad_segments) {
-    std::cerr << "flowscope: warning: " << bad.error.message << '\n';
+    log_always(spdlog::level::warn, "store", "flowscope: warning: " + bad.error.message,
+               bad.error.message);
   }
   q.raw_keep_ms = (*s)->options().keep_ms[0];
   q.store = std::move(*s);
@@ -192,11 +194,12 @@ void note_raw_retention(const ResolvedQuery& q, std::string_view source) {
   const std::string begin = q.where.begin_ms == std::numeric_limits<std::int64_t>::min()
                                 ? std::string("the start")
                                 : format_time(time_from_ms(q.where.begin_ms), zone);
-  std::cerr << fmt::format(
-      "flowscope: note: raw sessions older than {} are dropped (store.json keep raw): this "
-      "answer lacks those from {} to {}; only rollups cover that part\n",
+  const std::string note = fmt::format(
+      "raw sessions older than {} are dropped (store.json keep raw): this answer lacks those "
+      "from {} to {}; only rollups cover that part",
       format_duration(DurationMs(q.raw_keep_ms)), begin,
       format_time(time_from_ms(kept_from), zone));
+  log_always(spdlog::level::info, "query", "flowscope: note: " + note, note);
 }
 
 void throw_query_error(const Error& e, const ResolvedQuery& q) {

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "core/log.h"
 
 namespace flowscope::cli {
 
@@ -52,7 +53,8 @@ nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const Comm
     throw UserError{"query cancelled (Ctrl-C)", kExitInterrupted};
   }
   if (server::bool_field(*done, "saturated") && output.rfind("csv", 0) == 0) {
-    std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';
+    log_always(spdlog::level::warn, "query",
+               std::string("flowscope: warning: ") + query::kSaturatedNote, query::kSaturatedNote);
   }
   if (opt.explain) {
     std::cerr << fmt::format(

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/short_flags.h"
+#include "core/log.h"
 #include "server/server_config.h"
 
 #include "report/job_process.h"
@@ -88,7 +89,8 @@ void run_list(const ScheduleOptions& o) {
 void run_one(const ScheduleOptions& o) {
   const auto cfg = load(o);
   auto s = make(o, cfg);
-  std::cerr << "schedule: running " << o.job << '\n';
+  log_always(spdlog::level::info, "schedule", "schedule: running " + o.job, "running " + o.job,
+             {{"job", o.job}});
   auto r = s->run_now(o.job);
   if (!r) throw UserError{r.error().message, kExitUsage};
   std::cout << report::to_json(*r).dump() << '\n';

@@ -10,6 +10,7 @@
 #include "cli/query_common.h"
 #include "cli/remote_query.h"
 #include "cli/short_flags.h"
+#include "core/log.h"
 #include "query/executor.h"
 #include "query/output.h"
 #include "query/stat_graph.h"
@@ -101,10 +102,11 @@ void run_stat(const StatOptions& opt) {
   note_raw_retention(q, result->stats.source);
   if (result->saturated && (q.output.format == query::OutputFormat::Csv ||
                             q.output.format == query::OutputFormat::CsvHeader)) {
-    std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';
+    log_always(spdlog::level::warn, "query",
+               std::string("flowscope: warning: ") + query::kSaturatedNote, query::kSaturatedNote);
   }
   for (const auto& e : result->stats.scan.errors) {
-    std::cerr << "flowscope: warning: " << e.message << '\n';
+    log_always(spdlog::level::warn, "query", "flowscope: warning: " + e.message, e.message);
   }
   if (opt.common.explain) {
     const auto& s = result->stats.scan;

@@ -17,6 +17,7 @@
 #include "cli/table_writer.h"
 #include "clickhouse/clickhouse_backend.h"
 #include "clickhouse/store_copy.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "store/embedded_store.h"
 #include "store/store_admin.h"
@@ -90,9 +91,12 @@ void run_stats(const StoreCmdOptions& opt) {
     std::cout << "wal: " << s->wal_bytes() << " bytes, " << snap->tail_rows
               << " rows not sealed into segments yet\n";
   }
-  for (const auto& note : s->recovery().notes) std::cerr << "flowscope: note: " << note << '\n';
+  for (const auto& note : s->recovery().notes) {
+    log_always(spdlog::level::info, "store", "flowscope: note: " + note, note);
+  }
   for (const auto& bad : snap->bad_segments) {
-    std::cerr << "flowscope: warning: " << bad.error.message << '\n';
+    log_always(spdlog::level::warn, "store", "flowscope: warning: " + bad.error.message,
+               bad.error.message);
   }
 }
 

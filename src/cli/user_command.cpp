@@ -14,6 +14,7 @@
 #include "cli/server_login.h"
 #include "cli/short_flags.h"
 #include "cli/table_writer.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "server/auth.h"
 #include "server/user_admin.h"
@@ -63,7 +64,8 @@ server::UserDb load(const Paths& p) {
 void save(const server::UserDb& db, const Paths& p, std::string_view event,
           std::string_view detail) {
   if (auto r = server::save_users(db, p, event, detail); !r) throw UserError{r.error().message};
-  std::cerr << p.users.string() << ": " << server::kReloadNote << '\n';
+  const std::string note = p.users.string() + ": " + server::kReloadNote;
+  log_always(spdlog::level::info, "user", note, note);
 }
 
 void print_table(std::vector<TableWriter::ColumnSpec> columns,
@@ -167,8 +169,10 @@ void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
     if (!t) throw UserError{t.error().message};
     save(db, p, "token_add", fmt::format("token {} for {}", t->substr(4, 8), opt->name));
     std::cout << *t << '\n';
-    std::cerr << "this token is shown only now; the server accepts it after a reload "
-                 "(systemctl reload flowscope)\n";
+    const std::string note =
+        "this token is shown only now; the server accepts it after a reload (systemctl reload "
+        "flowscope)";
+    log_always(spdlog::level::info, "user", note, note);
   });
   CLI::App* list =
       token->add_subcommand("list", "tokens: id, user, label, created (never the token)");

@@ -385,6 +385,69 @@ TEST(CliConventions, NewLettersWorkAndFlowtraqKeepsItsOwn) {
             (Args{"flowscope", "user", "add", "bob", "--config", "s.toml", "-g", "lab"}));
 }
 
+// Under --log-format json every line on standard error is one JSON object with a level and a
+// message: the warnings, notes and errors the subcommands write themselves go through the
+// logger as spdlog's lines do (docs/packaging.md "Logs"); the text format keeps their wording.
+TEST(CliConventions, JsonLogFormatMakesEveryStderrLineAnObject) {
+  TempDir dir;
+  const fs::path csv = dir.path() / "a.csv";
+  write_sessions_csv(csv);
+  std::ofstream(csv, std::ios::app) << "10.0.0.1,192.0.2.1,70000,2026-11-24T00:00:00Z,1\n";
+  const fs::path junk = dir.path() / "junk.bin";
+  std::ofstream(junk, std::ios::binary) << std::string("\x01\x02\x03 not a flow file\n", 21);
+  const std::string data = (dir.path() / "data").string();
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::set<std::string> levels;  // the levels the lines must include
+    std::string text;              // a line of the text format, word for word
+  };
+  const std::vector<Case> cases = {
+      // a file that cannot be imported beside one with a skipped record: error, then main's
+      {{"import", "-d", data, csv.string(), junk.string()},
+       1,
+       {"error"},
+       "flowscope: error: " + junk.string() + ": not a flow file"},
+      // user's note that the server reloads the file
+      {{"user", "add", "alice", "-p", "pw", "--users", (dir.path() / "users.json").string()},
+       0,
+       {"info"},
+       (dir.path() / "users.json").string() + ": saved;"},
+      // login's warning before the error
+      {{"query", "-srv", "127.0.0.1:1", "--tls", "--tls-insecure", "-un", "a", "-up", "b"},
+       1,
+       {"warn", "error"},
+       "warning: --tls-insecure: the server's certificate is not verified"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> json_args = {"--log-format", "json"};
+    json_args.insert(json_args.end(), c.args.begin(), c.args.end());
+    const auto r = run_flowscope(json_args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.args[0] << "\n" << r.err;
+    std::set<std::string> levels;
+    std::istringstream lines(r.err);
+    int count = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty()) continue;
+      ++count;
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << c.args[0] << ": not JSON: " << line;
+      ASSERT_TRUE(j.contains("level") && j["level"].is_string()) << line;
+      ASSERT_TRUE(j.contains("message") && j["message"].is_string()) << line;
+      EXPECT_FALSE(j["message"].get<std::string>().empty()) << line;
+      levels.insert(j["level"].get<std::string>());
+    }
+    EXPECT_GE(count, 1) << c.args[0];
+    for (const std::string& level : c.levels) {
+      EXPECT_TRUE(levels.count(level)) << c.args[0] << " logged no " << level << ":\n" << r.err;
+    }
+    if (c.args[0] == "user") fs::remove(dir.path() / "users.json");
+    const auto text = run_flowscope(c.args);
+    EXPECT_NE(text.err.find(c.text), std::string::npos) << text.err;
+    EXPECT_EQ(text.err.find("{\""), std::string::npos) << text.err;
+  }
+}
+
 TEST(CliConventions, ImportOfAMissingFileCreatesNothing) {
   TempDir dir;
   const fs::path data = dir.path() / "new-store";
