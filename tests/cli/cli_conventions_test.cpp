@@ -3,7 +3,8 @@
 // a store), old letters are errors naming the new ones, FlowTraq's keep theirs under ftsq/ftstat;
 // --json summaries (import, gen flows, capture, decode --stats, store retention); `import -` reads
 // standard input; `import` of a missing file creates nothing; Ctrl-C (SIGINT to the child) ends
-// import, query, gen flows and capture -r with exit 130 after they flushed what they own.
+// import, query, gen flows, gen sessions and capture -r with exit 130 after they flushed what
+// they own.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -597,6 +598,34 @@ TEST(CliConventions, CtrlCEndsCaptureReadWithTheSessionsWritten) {
                              " sessions metered so far are written"),
             std::string::npos)
       << child.err();
+}
+
+TEST(CliConventions, CtrlCEndsGenSessionsWithWhatItReported) {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  // Ten years at 1000 sessions a second: it runs until Ctrl-C.
+  Child child({"gen", "sessions", "-d", data.string(), "--duration", "3650d", "--rate", "1000",
+               "--seed", "5"},
+              dir.path(), false);
+  ASSERT_TRUE(wait_for([&] { return child.catches_sigint(); }));
+  ASSERT_TRUE(wait_for([&] { return fs::exists(data); }));
+  std::this_thread::sleep_for(500ms);
+  child.interrupt();
+  EXPECT_EQ(child.wait(), 130) << child.err();
+  const std::string err = child.err();
+  const std::string marker = "flowscope: error: interrupted (Ctrl-C); ";
+  const auto at = err.find(marker);
+  ASSERT_NE(at, std::string::npos) << err;
+  const std::uint64_t reported = std::stoull(err.substr(at + marker.size()));
+  EXPECT_GT(reported, 0u) << err;
+  EXPECT_NE(err.find("gen sessions: " + std::to_string(reported) + " sessions from"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("(interrupted)"), std::string::npos) << err;
+  // The store holds exactly what it reported, and checks clean.
+  EXPECT_EQ(stored_rows(data), reported);
+  auto check = run_flowscope({"store", "check", "-d", data.string()});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
 TEST(CliConventions, CtrlCCancelsAQuery) {
