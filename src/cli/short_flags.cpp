@@ -1,5 +1,6 @@
 #include "cli/short_flags.h"
 
+#include <map>
 #include <vector>
 
 namespace flowscope::cli {
@@ -38,6 +39,36 @@ CLI::Validator count_or_moved(const std::string& hint) {
         return digits ? std::string() : "-c takes a count now, not \"" + value + "\": " + hint;
       },
       "N");
+}
+
+namespace {
+
+void collect_letters(const CLI::App& app, std::map<std::string, std::string>& letters) {
+  for (const CLI::Option* o : app.get_options()) {
+    if (is_moved_flag(*o) || o->get_lnames().empty()) continue;
+    for (const std::string& s : o->get_snames()) {
+      if (s != "h") letters.emplace(s, o->get_lnames().front());
+    }
+  }
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    collect_letters(*sub, letters);
+  }
+}
+
+}  // namespace
+
+std::string short_option_summary(const CLI::App& root) {
+  std::map<std::string, std::string> letters;
+  collect_letters(root, letters);
+  std::string text = "A short option means the same in every subcommand (docs/packaging.md):";
+  const char* sep = " ";
+  for (const auto& [letter, long_name] : letters) {
+    text += sep + ("-" + letter) + " --" + long_name;
+    sep = ", ";
+  }
+  return text +
+         ". FlowTraq's letters keep their meanings under ftsq, ftstat and ftum, tcpflow's under "
+         "flowscope-tcpflow.";
 }
 
 bool is_moved_flag(const CLI::Option& option) { return option.get_description() == kMoved; }

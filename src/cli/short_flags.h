@@ -24,6 +24,10 @@ void add_moved_flag(CLI::App& cmd, char letter, const std::string& hint);
 // usage error "-c takes a count now: <hint>" instead of a conversion error.
 CLI::Validator count_or_moved(const std::string& hint);
 
+// "A short option means the same in every subcommand: -B --buffer-size, -C --config, ..." from
+// the tree below `root` (each letter with its first long name), for `flowscope --help`.
+std::string short_option_summary(const CLI::App& root);
+
 // True for the options add_moved_flag registered (not part of the option table).
 bool is_moved_flag(const CLI::Option& option);
 
