@@ -26,7 +26,7 @@ grep -qx /etc/flowscope/serve.toml "$root/DEBIAN/conffiles" || fail "serve.toml 
 grep -q 'adduser --system' "$root/DEBIAN/postinst" || fail "postinst makes no system user"
 sh -n "$root/DEBIAN/postinst" && sh -n "$root/DEBIAN/postrm" || fail "maintainer scripts do not parse"
 grep -q 'systemctl enable' "$root/DEBIAN/postinst" && fail "the unit is enabled without being asked"
-grep -q '^ExecStart=/usr/bin/flowscope serve -c /etc/flowscope/serve.toml$' \
+grep -q '^ExecStart=/usr/bin/flowscope serve -C /etc/flowscope/serve.toml$' \
   "$root/lib/systemd/system/flowscope.service" || fail "the unit does not run /usr/bin/flowscope"
 echo "deb-smoke: files, conffiles and maintainer scripts ok"
 
@@ -51,11 +51,11 @@ mv "$cfg.new" "$cfg"
 chmod 0644 "$cfg"
 bin="$root/usr/bin/flowscope"
 run_as() { setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all -- "$@"; }
-run_as "$bin" serve -c "$cfg" --check || fail "the packaged serve.toml does not validate"
+run_as "$bin" serve -C "$cfg" --check || fail "the packaged serve.toml does not validate"
 ready="$root/var/lib/flowscope/ready.json"
 # Not through run_as: `&` on a function forks a shell, and SIGTERM would reach that shell only.
 setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all -- \
-  "$bin" serve -c "$cfg" --ready-file "$ready" 2> "$root/serve.log" &
+  "$bin" serve -C "$cfg" --ready-file "$ready" 2> "$root/serve.log" &
 pid=$!
 for _ in $(seq 100); do [[ -s $ready ]] && break; sleep 0.1; done
 [[ -s $ready ]] || { cat "$root/serve.log" >&2; fail "serve did not become ready as uid $uid"; }

@@ -103,7 +103,7 @@ def write_toml(rows, out):
     out.write("# /etc/flowscope/serve.toml: the configuration of flowscope serve (the flowscope\n"
               "# service). Every key is listed with its default; uncomment to change it.\n"
               "# Reference: man 5 flowscope-serve.toml, /usr/share/doc/flowscope/serve.md.\n"
-              "# Check an edit with: flowscope serve -c /etc/flowscope/serve.toml --check\n"
+              "# Check an edit with: flowscope serve -C /etc/flowscope/serve.toml --check\n"
               "# Apply it with:      systemctl reload flowscope  (SIGHUP; listeners, workers and\n"
               "#                     [store] dir need systemctl restart flowscope)\n")
     for section in SECTION_ORDER:

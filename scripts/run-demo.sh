@@ -29,11 +29,11 @@ port = 0
 [http]
 port = 0
 TOML
-"$bin" user add demo --role admin -p demo -c "$work/serve.toml"
+"$bin" user add demo --role admin -p demo -C "$work/serve.toml"
 # An API token for the HTTP API and Scrutinizer's report_api (docs/http.md); shown once.
-token=$("$bin" user token add demo --label "make run" -c "$work/serve.toml" 2>/dev/null)
+token=$("$bin" user token add demo --label "make run" -C "$work/serve.toml" 2>/dev/null)
 
-"$bin" serve -c "$work/serve.toml" --ready-file "$work/ready.json" &
+"$bin" serve -C "$work/serve.toml" --ready-file "$work/ready.json" &
 serve_pid=$!
 gen_pid=""
 stop() {
@@ -59,7 +59,7 @@ echo "== the dashboard: http://127.0.0.1:$hp/  (user demo, password demo)"
 sleep 8
 echo
 echo "== the 10 largest sessions stored so far (flowscope query over the query protocol)"
-"$bin" query -srv "127.0.0.1:$qp" -un demo -up demo -t 1h -n 10 -s total_bytes:desc || true
+"$bin" query -srv "127.0.0.1:$qp" -un demo -up demo -t 1h -c 10 -O total_bytes:desc || true
 echo
 echo "== top 5 hosts by bytes (flowscope stat)"
 "$bin" stat -srv "127.0.0.1:$qp" -un demo -up demo -t 1h -grp host -cnt bytes -n 5 || true
@@ -69,7 +69,7 @@ cat <<TXT
   $bin store stats -d $data
   $bin query -srv 127.0.0.1:$qp -un demo -up demo -t 15m 'SRVPORT == 53'
   $bin stat -srv 127.0.0.1:$qp -un demo -up demo -t 15m -grp srvport -cnt sessions
-  $bin query -d $data -t 15m -n 5          (the store directly, read-only)
+  $bin query -d $data -t 15m -c 5          (the store directly, read-only)
   curl -s http://127.0.0.1:$hp/metrics | grep '^flowscope_'
 
 == the dashboard: http://127.0.0.1:$hp/   log in as demo / demo   (docs/web.md)

@@ -71,7 +71,7 @@ port = 0
         if os.path.exists(self.ready):
             os.remove(self.ready)
         self.proc = subprocess.Popen(
-            [self.bin, "--log-level", "warn", "serve", "-c", os.path.join(self.dir, "serve.toml"),
+            [self.bin, "--log-level", "warn", "serve", "-C", os.path.join(self.dir, "serve.toml"),
              "--ready-file", self.ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         info = wait_for(lambda: self._read_ready(), what="serve ready file")
         self.netflow = info["netflow_port"]
@@ -110,7 +110,7 @@ port = 0
 
     def sessions(self):
         out = subprocess.run(
-            [self.bin, "query", "-d", os.path.join(self.dir, "data"), "-t", "all", "-n", "0",
+            [self.bin, "query", "-d", os.path.join(self.dir, "data"), "-t", "all", "-c", "0",
              "-o", "json", "--no-progress"], check=True, capture_output=True, text=True).stdout
         rows = []
         for line in out.splitlines():

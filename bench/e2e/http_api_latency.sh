@@ -40,9 +40,9 @@ port = 0
 port = 0
 TOML
 "$bin" store config -d "$dir/data" --rollup pairs=cln_addr,srv_addr >/dev/null
-"$bin" user add bench --role admin -p benchpw -c "$dir/serve.toml" 2>/dev/null
-token=$("$bin" user token add bench -c "$dir/serve.toml" 2>/dev/null)
-"$bin" serve -c "$dir/serve.toml" --ready-file "$dir/ready.json" 2>"$dir/serve.log" &
+"$bin" user add bench --role admin -p benchpw -C "$dir/serve.toml" 2>/dev/null
+token=$("$bin" user token add bench -C "$dir/serve.toml" 2>/dev/null)
+"$bin" serve -C "$dir/serve.toml" --ready-file "$dir/ready.json" 2>"$dir/serve.log" &
 serve_pid=$!
 gen_pid=""
 cleanup() {

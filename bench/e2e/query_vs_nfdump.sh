@@ -6,7 +6,7 @@
 # checked to give the same answer before it gets a speed:
 #   top-25 hosts by bytes      stat -grp host -cnt bytes -n 25   vs  nfdump -s ip/bytes -n 25
 #   a filtered raw query       query --nfdump-filter F           vs  nfdump F (same fields)
-#   a time series              stat -grp proto -w 10s            vs  nfdump | awk (10 s buckets)
+#   a time series              stat -grp proto --bucket 10s      vs  nfdump | awk (10 s buckets)
 # Times are the median wall clock of QUERY_BENCH_RUNS runs (default 5) of each whole program.
 # Prints one markdown table row per question. Usage: query_vs_nfdump.sh FLOWSCOPE_BIN WORKDIR
 set -euo pipefail
@@ -69,7 +69,7 @@ row() {  # name fs_ms nf_ms details
 
 # ---- top-25 hosts by bytes ----------------------------------------------------------------------
 fs_ms=$(median_ms "$work/fs_top.csv" "$bin" stat -d "$work/store" "${window[@]}" -grp host \
-  -cnt bytes -n 25 -c)
+  -cnt bytes -n 25 --csv)
 nf_ms=$(median_ms "$work/nf_top.csv" nfdump -q -N -r "$file" -s ip/bytes -n 25 -o csv)
 fs_vals=$(awk -F, '$1 != "" {print $3}' "$work/fs_top.csv" | paste -sd' ')
 nf_vals=$(awk -F, 'NR > 1 && NF > 9 {print $10}' "$work/nf_top.csv" | paste -sd' ')
@@ -82,7 +82,7 @@ fi
 # ---- a filtered raw query -----------------------------------------------------------------------
 filter='dst port 22 and bytes > 1000'
 fs_ms=$(median_ms "$work/fs_q.csv" "$bin" query -d "$work/store" "${window[@]}" \
-  --nfdump-filter "$filter" -c --fields start_time,cln_addr,srv_addr,cln_port,srv_port,proto,cln_bytes)
+  --nfdump-filter "$filter" --csv --fields start_time,cln_addr,srv_addr,cln_port,srv_port,proto,cln_bytes)
 nf_ms=$(median_ms "$work/nf_q.csv" nfdump -q -N -r "$file" \
   -o 'fmt:%ts,%sa,%da,%sp,%dp,%pr,%ibyt' "$filter")
 fs_n=$(wc -l <"$work/fs_q.csv")
@@ -97,7 +97,7 @@ fi
 
 # ---- a time series: bytes per protocol per 10 s ---------------------------------------------------
 fs_ms=$(median_ms "$work/fs_ts.csv" "$bin" stat -d "$work/store" "${window[@]}" -grp proto \
-  -cnt bytes -w 10s -n 0 -c)
+  -cnt bytes --bucket 10s -n 0 --csv)
 nf_series() {
   nfdump -q -N -r "$file" -o 'fmt:%ts,%pr,%byt' |
     awk -F, '{split($1, d, /[- :.]/); t = d[4] * 3600 + d[5] * 60 + d[6]; b = t - t % 10;

@@ -90,7 +90,7 @@ port = 0
 [http]
 port = 0
 TOML
-"$bin" --log-level warn serve -c "$work/serve/serve.toml" --ready-file "$work/serve/ready.json" &
+"$bin" --log-level warn serve -C "$work/serve/serve.toml" --ready-file "$work/serve/ready.json" &
 serve_pid=$!
 trap 'kill -TERM $serve_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [[ -s $work/serve/ready.json ]] && break; sleep 0.1; done

@@ -112,7 +112,7 @@ fi
 # Scan with one predicate: records to port 22.
 nf_scan=$(cpu_seconds "$work/nf_scan.txt" nfdump -r "$file" -q -o 'fmt:%sa' 'dst port 22')
 nf_hits=$(wc -l <"$work/nf_scan.txt")
-fs_scan=$(cpu_seconds "$work/fs_scan.txt" "$bin" query -d "$work/data" -t all -c --fields cln_addr --no-progress 'SRVPORT == 22')
+fs_scan=$(cpu_seconds "$work/fs_scan.txt" "$bin" query -d "$work/data" -t all --csv --fields cln_addr --no-progress 'SRVPORT == 22')
 fs_hits=$(wc -l <"$work/fs_scan.txt")
 if [[ $nf_hits != "$fs_hits" ]]; then
   echo "| store scan (one predicate) vs nfdump ($label) | - | ANSWERS DIFFER: nfdump $nf_hits records to port 22, flowscope $fs_hits |"

@@ -70,22 +70,22 @@ chk_csv() { same_count_sum "$1" 9 "$2" 9; }
 
 nfd="nfdump -q -N -r $file"
 question "'dst port 22 and packets > 10', raw records" \
-  "query ${win[*]} -c --fields start_time,cln_addr,srv_addr,cln_port,srv_port,proto,cln_bytes --nfdump-filter 'dst port 22 and packets > 10'" \
+  "query ${win[*]} --csv --fields start_time,cln_addr,srv_addr,cln_port,srv_port,proto,cln_bytes --nfdump-filter 'dst port 22 and packets > 10'" \
   "$nfd -o 'fmt:%ts,%sa,%da,%sp,%dp,%pr,%byt' 'dst port 22 and packets > 10'" chk_raw
-question "top-25 source hosts by bytes" "stat ${win[*]} -grp cln_addr -n 25 -c" \
+question "top-25 source hosts by bytes" "stat ${win[*]} -grp cln_addr -n 25 --csv" \
   "$nfd -s srcip/bytes -n 25 -o csv" chk_top_hosts
-question "top-25 records by bytes" "query ${win[*]} -s total_bytes:desc -n 25 -c --fields total_bytes" \
+question "top-25 records by bytes" "query ${win[*]} -O total_bytes:desc -c 25 --csv --fields total_bytes" \
   "$nfd -O bytes -n 25 -o 'fmt:%byt'" chk_top_records
-question "top-25 host pairs by bytes" "stat ${win[*]} -grp cln_addr,srv_addr -n 25 -c" \
+question "top-25 host pairs by bytes" "stat ${win[*]} -grp cln_addr,srv_addr -n 25 --csv" \
   "$nfd -A srcip,dstip -O bytes -n 25 -o 'fmt:%byt'" chk_pairs
-question "all host pairs as CSV" "stat ${win[*]} -grp cln_addr,srv_addr -n 0 -c" \
+question "all host pairs as CSV" "stat ${win[*]} -grp cln_addr,srv_addr -n 0 --csv" \
   "$nfd -A srcip,dstip -o 'fmt:%byt'" chk_all_pairs
-question "port/protocol stats (the whole file)" "stat ${win[*]} -grp srv_port,proto -n 0 -c" \
+question "port/protocol stats (the whole file)" "stat ${win[*]} -grp srv_port,proto -n 0 --csv" \
   "$nfd -A dstport,proto -o 'fmt:%byt'" chk_port_proto
-question "top-25 IPv4 /24 source networks" "stat ${win[*]} -grp cln_addr/24 -n 25 -c --nfdump-filter ipv4" \
+question "top-25 IPv4 /24 source networks" "stat ${win[*]} -grp cln_addr/24 -n 25 --csv --nfdump-filter ipv4" \
   "$nfd -A srcip4/24 -O bytes -n 25 -o 'fmt:%byt' ipv4" chk_net24
 question "CSV of every record" \
-  "query ${win[*]} -c --fields start_time,end_time,cln_addr,srv_addr,cln_port,srv_port,proto,cln_packets,cln_bytes" \
+  "query ${win[*]} --csv --fields start_time,end_time,cln_addr,srv_addr,cln_port,srv_port,proto,cln_packets,cln_bytes" \
   "$nfd -o 'fmt:%ts,%te,%sa,%da,%sp,%dp,%pr,%pkt,%byt'" chk_csv
 read -r roll_s roll_kb <"$work/roll_import.txt"
 echo "| F17 import with rollups (4 views x 3 levels)${label:+ ($label)} | $(awk -v s="$roll_s" 'BEGIN {printf "%.1f s", s}') | wall time of flowscope import into the rollup store, peak RSS $(( roll_kb / 1024 )) MiB |"

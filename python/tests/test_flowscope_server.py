@@ -33,14 +33,14 @@ def server(tmp_path_factory, flowtools_dir, flowscope_bin):
         'workers = 1\n[store]\ndir = "data"\n[query]\nport = 0\n[http]\nport = 0\n'
         '[auth]\nusers = "users.json"\n')
     cfg = str(work / "serve.toml")
-    _run(flowscope_bin, "user", "add", "-c", cfg, "root", "--role", "admin", "-p", "rootpw")
-    _run(flowscope_bin, "user", "groups", "add", "-c", cfg, "lab")
-    _run(flowscope_bin, "user", "grant", "-c", cfg, "lab", "--ip-group", str(RESTRICTED_NET))
-    _run(flowscope_bin, "user", "add", "-c", cfg, "alice", "-g", "lab", "-p", "alicepw")
-    _run(flowscope_bin, "user", "add", "-c", cfg, "nobody", "-p", "nobodypw")
+    _run(flowscope_bin, "user", "add", "-C", cfg, "root", "--role", "admin", "-p", "rootpw")
+    _run(flowscope_bin, "user", "groups", "add", "-C", cfg, "lab")
+    _run(flowscope_bin, "user", "grant", "-C", cfg, "lab", "--ip-group", str(RESTRICTED_NET))
+    _run(flowscope_bin, "user", "add", "-C", cfg, "alice", "-g", "lab", "-p", "alicepw")
+    _run(flowscope_bin, "user", "add", "-C", cfg, "nobody", "-p", "nobodypw")
     ready = work / "ready.json"
     log = open(work / "serve.log", "w")
-    proc = subprocess.Popen([flowscope_bin, "serve", "-c", cfg, "--ready-file", str(ready)],
+    proc = subprocess.Popen([flowscope_bin, "serve", "-C", cfg, "--ready-file", str(ready)],
                             stdout=log, stderr=subprocess.STDOUT, cwd=work)
     deadline = time.monotonic() + 30
     while not ready.exists() or not ready.read_text().strip():

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/log.h"
 
 namespace flowscope::cli {
 
@@ -29,9 +30,10 @@ std::string DnsAddressNames::name(const IpAddress& address) const {
   if (!info || info->state == enrich::NameState::New || info->state == enrich::NameState::Queued) {
     if (waited_ >= timeout_) {
       if (!warned_) {
-        std::cerr << "flowscope: --names: the DNS server answers too slowly; addresses without "
-                     "a known name are printed as addresses (flowscope ipinfo refresh fills the "
-                     "names ahead)\n";
+        const std::string message =
+            "--names: the DNS server answers too slowly; addresses without a known name are "
+            "printed as addresses (flowscope ipinfo refresh fills the names ahead)";
+        log_always(spdlog::level::warn, "enrich", "flowscope: " + message, message);
         warned_ = true;
       }
       return {};

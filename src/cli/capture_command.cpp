@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "core/field_registry.h"
+#include "core/log.h"
 #include "core/record_batch.h"
 #include "probe/probe.h"
 #include "query/output.h"
@@ -128,12 +129,11 @@ void run(const CaptureOptions& opt) {
   p.scheduled = opt.scheduled;
   if (!opt.quiet) {
     p.on_note = [](const std::string& line) {
-      std::fprintf(stderr, "%s\n", line.c_str());
-      std::fflush(stderr);
+      log_always(spdlog::level::info, "capture", line, line);
     };
   }
   p.on_warning = [](const std::string& line) {
-    std::fprintf(stderr, "flowscope: warning: %s\n", line.c_str());
+    log_always(spdlog::level::warn, "capture", "flowscope: warning: " + line, line);
   };
 
   // Sessions go through query's writer, created with the first batch: a run that metered no
@@ -216,7 +216,8 @@ void register_capture(CLI::App& app) {
   cmd->add_option("--fields", opt->fields,
                   "Session fields for csv/json (see 'flowscope fields --kind session')")
       ->capture_default_str();
-  cmd->add_option("-w,--output", opt->output, "Write csv/json here instead of standard output");
+  cmd->add_option("-w,--write,--output", opt->output,
+                  "Write csv/json here instead of standard output");
   cmd->add_option("--export", opt->export_target,
                   "Send the metered flows to this collector, HOST:PORT (UDP)");
   cmd->add_option("--export-pcap", opt->export_pcap,
@@ -234,7 +235,7 @@ void register_capture(CLI::App& app) {
                   "Count IP packet bytes (ip, as NetFlow) or whole frames (frame, as tshark)")
       ->check(CLI::IsMember({"ip", "frame"}))
       ->capture_default_str();
-  cmd->add_option("-c,--count", opt->count, "Stop after this many packets (per input)");
+  cmd->add_option("-c,--limit,--count", opt->count, "Stop after this many packets (per input)");
   cmd->add_option("--duration", opt->duration, "Live: stop after this many seconds of traffic");
   cmd->add_option("-s,--snaplen", opt->snap_length, "Live: bytes captured per packet")
       ->capture_default_str();

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/query_common.h"
+#include "cli/short_flags.h"
 
 #include "import/flowtools_writer.h"
 
@@ -142,6 +143,7 @@ void register_export(CLI::App& app) {
       "export", "Write sessions of a store in another tool's format (flow-tools)");
   add_common_query_options(*cmd, opt->common);
   cmd->add_option("--format", opt->format, "Output format: flow-tools")->capture_default_str();
+  add_moved_flag(*cmd, 'c', "CSV output is --csv (or -o csv)");
   cmd->add_option("-w,--write", opt->output, "Output file; - is standard output")
       ->capture_default_str();
   cmd->add_option("--ft-version", opt->ft_version, "flow-tools export version: 1, 5, 6, 7, 1005")

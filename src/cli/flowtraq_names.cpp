@@ -16,6 +16,31 @@ constexpr std::array<std::string_view, 11> kUserCommands = {
     "add",    "remove", "passwd", "role", "set-groups", "list",
     "groups", "grant",  "revoke", "key",  "--help"};
 
+// FlowTraq's letters whose flowscope meaning differs (docs/packaging.md "Command-line
+// conventions"): under ftsq/ftstat they are rewritten to the long names of FlowTraq's meaning.
+struct LetterMeaning {
+  std::string_view letter;
+  std::string_view long_name;
+};
+constexpr std::array<LetterMeaning, 3> kFtsqLetters = {
+    {{"-c", "--csv"}, {"-n", "--limit"}, {"-s", "--sort"}}};
+constexpr std::array<LetterMeaning, 4> kFtstatLetters = {
+    {{"-c", "--csv"}, {"-n", "--top"}, {"-w", "--bucket"}, {"-g", "--graph"}}};
+// ftum's user subcommands kept flowscope's old -c for the serve configuration.
+constexpr std::array<LetterMeaning, 1> kFtumLetters = {{{"-c", "--config"}}};
+
+template <std::size_t N>
+void append_rewritten(std::vector<std::string>& out, const std::vector<std::string>& args,
+                      const std::array<LetterMeaning, N>& letters) {
+  bool options = true;
+  for (const std::string& a : args) {
+    if (a == "--") options = false;
+    const auto it = std::find_if(letters.begin(), letters.end(),
+                                 [&](const LetterMeaning& m) { return m.letter == a; });
+    out.push_back(options && it != letters.end() ? std::string(it->long_name) : a);
+  }
+}
+
 bool has_any(const std::vector<std::string>& args, std::initializer_list<std::string_view> names) {
   return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
     return std::find(names.begin(), names.end(), a) != names.end();
@@ -100,7 +125,7 @@ std::vector<std::string> flowtraq_program_args(const std::string& program,
       std::find(kUserCommands.begin(), kUserCommands.end(), args.front()) != kUserCommands.end();
   if (user_command) {
     out.push_back("user");
-    out.insert(out.end(), args.begin(), args.end());
+    append_rewritten(out, args, kFtumLetters);
     return out;
   }
   if (program == "ftum") {
@@ -111,9 +136,15 @@ std::vector<std::string> flowtraq_program_args(const std::string& program,
   }
   out.push_back("--flowtraq-cli");
   // FlowTraq's tools always talk to a server, localhost unless -srv says otherwise.
-  if (!has_any(args, {"-srv", "--srv", "-d", "--dir"}))
+  if (!has_any(args, {"-srv", "--srv", "-d", "--dir", "--data-dir"}))
     out.insert(out.end(), {"--srv", "localhost"});
-  out.insert(out.end(), args.begin(), args.end());
+  if (program == "ftsq") {
+    append_rewritten(out, args, kFtsqLetters);
+  } else if (program == "ftstat") {
+    append_rewritten(out, args, kFtstatLetters);
+  } else {
+    append_rewritten(out, args, kFtumLetters);
+  }
   return out;
 }
 

@@ -20,7 +20,9 @@ namespace flowscope::cli {
 // "ftsq", "ftstat" or "ftum" when argv[0]'s base name is one of them.
 std::optional<std::string> flowtraq_program(std::string_view argv0);
 
-// The `flowscope` command line that `program ARGS` stands for (argv[0] first).
+// The `flowscope` command line that `program ARGS` stands for (argv[0] first). FlowTraq's -c,
+// -n, -w, -g (and ftsq's -s) become the long names of their FlowTraq meaning, since flowscope's
+// subcommands give those letters one meaning of their own (docs/packaging.md).
 std::vector<std::string> flowtraq_program_args(const std::string& program,
                                                const std::vector<std::string>& args);
 

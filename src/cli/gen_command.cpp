@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "core/log.h"
 #include "core/pcap_writer.h"
 #include "core/time.h"
 #include "core/udp_sender.h"
@@ -31,7 +32,7 @@ namespace {
 UserError usage(std::string message) { return UserError{std::move(message), kExitUsage}; }
 
 void warn(const std::string& message) {
-  std::fprintf(stderr, "flowscope: warning: %s\n", message.c_str());
+  log_always(spdlog::level::warn, "gen", "flowscope: warning: " + message, message);
 }
 
 struct FlowsOutput {

@@ -5,7 +5,8 @@
 // the Enricher as `flowscope serve` does. Probe-only fields are synthesised so that reports have
 // something to show: TCP sessions get handshake round trips (server side: the model's client-to-
 // server start offset; client side 0.2-2 ms) and, for about 7 %, retransmissions; every
-// 1000th session becomes an FTP control session followed by its data transfer.
+// 1000th session becomes an FTP control session followed by its data transfer. Ctrl-C stops the
+// model, stores the batch made so far, closes the store and exits 130 (cli/interrupt.h).
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/short_flags.h"
 #include "enrich/enricher.h"
 #include "store/embedded_store.h"
 
@@ -142,6 +145,7 @@ void run_gen_sessions(const GenSessionsOptions& opt) {
   sources.services = &service_src;
   enrich::Enricher enricher(sources);
 
+  InterruptFlag interrupt;
   store::StoreOptions so;
   so.dir = opt.dir;
   so.sync_interval = std::chrono::milliseconds(0);
@@ -166,7 +170,7 @@ void run_gen_sessions(const GenSessionsOptions& opt) {
     written += batch.size();
     batch.clear();
   };
-  for (std::uint64_t i = 0; i < total; ++i) {
+  for (std::uint64_t i = 0; i < total && !interrupt.raised(); ++i) {
     const TimeMs now =
         *start + DurationMs(static_cast<std::int64_t>(static_cast<double>(i) * 1000.0 / opt.rate));
     flows.clear();
@@ -188,8 +192,13 @@ void run_gen_sessions(const GenSessionsOptions& opt) {
   if (auto r = s.close(); !r) throw UserError{r.error().message};
   if (tty) std::cerr << "\r\033[K";
   if (!opt.quiet) {
-    std::cerr << fmt::format("gen sessions: {} sessions from {} over {} into {}\n", written,
-                             format_time(*start), format_duration(*duration), opt.dir);
+    std::cerr << fmt::format("gen sessions: {} sessions from {} over {} into {}{}\n", written,
+                             format_time(*start), format_duration(*duration), opt.dir,
+                             interrupt.raised() ? " (interrupted)" : "");
+  }
+  if (interrupt.raised()) {
+    throw UserError{fmt::format("interrupted (Ctrl-C); {} sessions stored in {}", written, opt.dir),
+                    kExitInterrupted};
   }
 }
 
@@ -199,7 +208,7 @@ void register_gen_sessions(CLI::App& gen) {
   auto opt = std::make_shared<GenSessionsOptions>();
   CLI::App* cmd = gen.add_subcommand(
       "sessions", "Write the flow model's sessions, enriched, straight into a store");
-  cmd->add_option("-d,--dir", opt->dir, "Data directory of the store (created if missing)")
+  cmd->add_option(kDataDirOption, opt->dir, "Data directory of the store (created if missing)")
       ->required();
   cmd->add_option("--start", opt->start, "Time of the first session")->capture_default_str();
   cmd->add_option("--duration", opt->duration, "Simulated time span (1h, 7d, 30d)")

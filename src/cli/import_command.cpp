@@ -19,6 +19,8 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/short_flags.h"
+#include "core/log.h"
 #include "store/embedded_store.h"
 
 #include "import/file_importer.h"
@@ -131,13 +133,16 @@ void run(const ImportOptions& opt) {
     auto stats = importer.import_file(file == "-" ? stdin_copy.path() : file, *mode);
     if (tty) std::cerr << '\n';
     if (interrupt.raised()) {
-      std::cerr << fmt::format("flowscope: {}: interrupted; {} records of it stored\n", file,
-                               stored - stored_before);
+      const std::string message =
+          fmt::format("{}: interrupted; {} records of it stored", file, stored - stored_before);
+      log_always(spdlog::level::warn, "import", "flowscope: " + message, message,
+                 {{"file", file}, {"records", stored - stored_before}});
       break;
     }
     if (!stats) {
       // One unreadable file does not stop the others; the exit code says something failed.
-      std::cerr << "flowscope: error: " << stats.error().message << '\n';
+      log_always(spdlog::level::err, "import", "flowscope: error: " + stats.error().message,
+                 stats.error().message, {{"file", file}});
       if (opt.json) files.push_back({{"file", file}, {"error", stats.error().message}});
       ++failed;
       continue;
@@ -175,7 +180,7 @@ void register_import(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "import",
       "Import flow files (CSV with registry names, flow-tools, nfdump's nfcapd) into the store");
-  cmd->add_option("-d,--data-dir", opt->dir, "Data directory of the store (created if missing)")
+  cmd->add_option(kDataDirOption, opt->dir, "Data directory of the store (created if missing)")
       ->required();
   cmd->add_option("files", opt->files, "Files to import; - reads standard input")->required();
   cmd->add_flag("--json", opt->json,

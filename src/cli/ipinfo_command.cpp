@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/short_flags.h"
 #include "cli/table_writer.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "enrich/ip_info_table.h"
 #include "enrich/reverse_dns.h"
@@ -79,7 +81,9 @@ std::size_t add_store_addresses(const RefreshOptions& opt, enrich::IpInfoTable& 
     return true;
   });
   if (!r) throw UserError{r.error().message};
-  for (const Error& e : r->errors) std::cerr << "flowscope: warning: " << e.message << '\n';
+  for (const Error& e : r->errors) {
+    log_always(spdlog::level::warn, "ipinfo", "flowscope: warning: " + e.message, e.message);
+  }
   return added;
 }
 
@@ -176,7 +180,7 @@ void register_ipinfo(CLI::App& app) {
   auto ropt = std::make_shared<RefreshOptions>();
   CLI::App* refresh = cmd->add_subcommand(
       "refresh", "Add the store's addresses and resolve the new ones (--all: every one)");
-  refresh->add_option("-d,--data-dir", ropt->dir, "Data directory of the store")->required();
+  refresh->add_option(kDataDirOption, ropt->dir, "Data directory of the store")->required();
   refresh->add_flag("--all", ropt->all,
                     "Re-resolve every address, not only new ones (trafMon's full update)");
   refresh->add_option("--dns", ropt->dns,
@@ -198,7 +202,7 @@ void register_ipinfo(CLI::App& app) {
 
   auto sopt = std::make_shared<ShowOptions>();
   CLI::App* show = cmd->add_subcommand("show", "Print the table, or the entries of addresses");
-  show->add_option("-d,--data-dir", sopt->dir, "Data directory of the store")->required();
+  show->add_option(kDataDirOption, sopt->dir, "Data directory of the store")->required();
   show->add_option("addresses", sopt->addresses, "Addresses to look up (default: all)");
   show->add_flag("--json", sopt->json, "One JSON object per line");
   show->footer(

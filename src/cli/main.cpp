@@ -15,6 +15,7 @@
 #include "cli/flowtraq_names.h"
 #include "cli/query_common.h"
 #include "cli/server_login.h"
+#include "cli/short_flags.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
@@ -58,11 +59,6 @@ int main(int argc, char** argv) {
                  "message and fields)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  app.footer(
-      "Run 'flowscope <subcommand> --help' for the options of each.\n\n"
-      "Examples:\n"
-      "  flowscope fields                   list the fields filters and outputs use\n"
-      "  flowscope fields --json            the same, as JSON");
   app.parse_complete_callback([&] {
     if (auto f = parse_log_format(log_format); f) set_log_format(*f);
     if (auto r = init_logging(log_level); !r) {
@@ -70,6 +66,11 @@ int main(int argc, char** argv) {
     }
   });
   cli::register_all(app);
+  app.footer("Run 'flowscope <subcommand> --help' for the options of each.\n\n" +
+             cli::short_option_summary(app) +
+             "\n\nExamples:\n"
+             "  flowscope fields                   list the fields filters and outputs use\n"
+             "  flowscope fields --json            the same, as JSON");
 
   // FlowTraq's single-dash long options (-grp, -c+) in query/stat, as CLI11 reads them.
   std::vector<char*> raw_ptrs;

@@ -10,6 +10,8 @@
 #include "cli/commands.h"
 #include "cli/query_common.h"
 #include "cli/remote_query.h"
+#include "cli/short_flags.h"
+#include "core/log.h"
 #include "query/executor.h"
 #include "query/output.h"
 
@@ -66,7 +68,9 @@ void run_query(const QueryOptions& opt) {
     const nlohmann::json line = {{"missing", query::missing_json(*missing, q.output.field.zone)}};
     std::cout << line.dump() << '\n' << std::flush;
   }
-  for (const auto& e : stats->scan.errors) std::cerr << "flowscope: warning: " << e.message << '\n';
+  for (const auto& e : stats->scan.errors) {
+    log_always(spdlog::level::warn, "query", "flowscope: warning: " + e.message, e.message);
+  }
   if (opt.common.explain) {
     std::cerr << fmt::format(
         "source: {}; blocks {} read, {} skipped; rows {} read, {} from the store, {} match, {} "
@@ -89,16 +93,23 @@ void register_query(CLI::App& app) {
                   "such as total_bytes and duration too")
       ->delimiter(',')
       ->allow_extra_args(false);
-  cmd->add_option("-s,--sort", opt->sort, "Sort by FIELD, FIELD:desc or -FIELD (descending)")
+  cmd->add_option("-O,--sort", opt->sort, "Sort by FIELD, FIELD:desc or -FIELD (descending)")
       ->delimiter(',')
       ->allow_extra_args(false);
-  cmd->add_option("-n,--limit", opt->limit, "At most N sessions (0 = all)");
+  cmd->add_option("-c,--limit", opt->limit, "At most N sessions (0 = all), as nfdump's -c")
+      ->check(count_or_moved(
+          "-c was CSV output, which is --csv (or -o csv) now; FlowTraq's -c is under the name "
+          "ftsq"));
+  add_moved_flag(*cmd, 'n',
+                 "the number of sessions is -c N (--limit), as nfdump's -c; FlowTraq's -n is "
+                 "under the name ftsq");
+  add_moved_flag(*cmd, 's', "the sort order is -O FIELD (--sort), as nfdump's -O");
   cmd->footer(
       "FlowTraq's -c+ is accepted for --csv-header. Filter syntax and every option: "
       "docs/query.md.\n\n"
       "Examples:\n"
       "  flowscope query -d /var/lib/flowscope -t 1h 'SRVPORT == 443 && CLNIP == 10.0.0.0/8'\n"
-      "  flowscope query -d data -t 'last day' -s total_bytes:desc -n 20 PROTO == udp\n"
+      "  flowscope query -d data -t 'last day' -O total_bytes:desc -c 20 PROTO == udp\n"
       "  flowscope query -d data -c+ --fields start_time,cln_addr,srv_addr,total_bytes\n"
       "  flowscope query -d data --nfdump-filter 'src net 10.0.0.0/8 and dst port 53' --json\n"
       "  flowscope query -d data -o 'fmt:%cln_addr -> %srv_addr:%srv_port %total_bytes'\n"

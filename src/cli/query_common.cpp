@@ -12,7 +12,9 @@
 #include "cli/address_names.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/short_flags.h"
 #include "clickhouse/clickhouse_backend.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "enrich/ip_groups.h"
 
@@ -31,7 +33,7 @@ extern "C" void on_interrupt(int) {
 }  // namespace
 
 void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
-  cmd.add_option("-d,--dir", opt.dir,
+  cmd.add_option(kDataDirOption, opt.dir,
                  "Data directory of the store, or a ClickHouse cluster "
                  "clickhouse://HOST:PORT[,HOST:PORT...][/DB] (or -srv HOST)");
   add_server_options(&cmd, opt.server);
@@ -50,7 +52,7 @@ void add_common_query_options(CLI::App& cmd, CommonQueryOptions& opt) {
                "Print reverse DNS names instead of addresses where there is one (the data "
                "directory's ipinfo.tsv, else a PTR query)");
   cmd.add_option("--dns", opt.dns, "DNS server HOST:PORT for --names (default: the system's)");
-  cmd.add_flag("-c,--csv", opt.csv, "CSV without a header");
+  cmd.add_flag("--csv", opt.csv, "CSV without a header (FlowTraq's -c, under ftsq/ftstat)");
   cmd.add_flag("--csv-header", opt.csv_header, "CSV with a header line (FlowTraq's -c+)");
   cmd.add_flag("--json", opt.json, "JSON, one object per line");
   cmd.add_option("-o,--output", opt.output, "Output: table, csv, csv+, json or fmt:FORMAT");
@@ -176,7 +178,8 @@ ResolvedQuery resolve_common(const CommonQueryOptions& opt) {
   auto s = store::EmbeddedStore::open(so);
   if (!s) throw UserError{s.error().message};
   for (const auto& bad : (*s)->snapshot()->bad_segments) {
-    std::cerr << "flowscope: warning: " << bad.error.message << '\n';
+    log_always(spdlog::level::warn, "store", "flowscope: warning: " + bad.error.message,
+               bad.error.message);
   }
   q.raw_keep_ms = (*s)->options().keep_ms[0];
   q.store = std::move(*s);
@@ -191,7 +194,10 @@ std::optional<query::MissingRange> raw_retention_gap(const ResolvedQuery& q,
 std::optional<query::MissingRange> note_raw_retention(const ResolvedQuery& q,
                                                       std::string_view source) {
   auto gap = raw_retention_gap(q, source);
-  if (gap) std::cerr << "flowscope: " << query::missing_note(*gap, q.output.field.zone) << '\n';
+  if (gap) {
+    const std::string note = query::missing_note(*gap, q.output.field.zone);
+    log_always(spdlog::level::info, "query", "flowscope: " + note, note);
+  }
   return gap;
 }
 

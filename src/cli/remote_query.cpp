@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "core/log.h"
 #include "query/raw_retention.h"
 
 namespace flowscope::cli {
@@ -53,10 +54,12 @@ nlohmann::json run_remote(std::string_view kind, nlohmann::json spec, const Comm
     throw UserError{"query cancelled (Ctrl-C)", kExitInterrupted};
   }
   if (const auto m = done->find("missing"); m != done->end() && m->is_object()) {
-    std::cerr << "flowscope: " << query::missing_note(*m) << '\n';
+    const std::string note = query::missing_note(*m);
+    log_always(spdlog::level::info, "query", "flowscope: " + note, note);
   }
   if (server::bool_field(*done, "saturated") && output.rfind("csv", 0) == 0) {
-    std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';
+    log_always(spdlog::level::warn, "query",
+               std::string("flowscope: warning: ") + query::kSaturatedNote, query::kSaturatedNote);
   }
   if (opt.explain) {
     std::cerr << fmt::format(

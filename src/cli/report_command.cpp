@@ -12,6 +12,8 @@
 
 #include "cli/commands.h"
 #include "cli/server_login.h"
+#include "cli/short_flags.h"
+#include "core/log.h"
 #include "server/remote_report_source.h"
 
 #include "report/report_run.h"
@@ -78,7 +80,9 @@ void run_volume(const ReportOptions& opt) {
   if (!rep) throw UserError{rep.error().message};
   write_all(*rep, c.plan.out, "volume-" + opt.request.type, c.plan.formats);
   if (opt.explain && c.local == nullptr) {
-    std::cerr << "report: --explain counts what a local store reads; over -srv the server reads\n";
+    const std::string note =
+        "--explain counts what a local store reads; over -srv the server reads";
+    log_always(spdlog::level::info, "report", "report: " + note, note);
   } else if (opt.explain) {
     const auto& s = c.local->scanned();
     std::cerr << fmt::format("report: blocks {} read, {} skipped; rows {} read\n",
@@ -99,8 +103,10 @@ void run_detail(const ReportOptions& opt) {
     write_all(d.report, c.plan.out / root / report::host_dir_name(d.host), "detail",
               c.plan.formats);
   }
-  if (reps->empty())
-    std::cerr << "report: no host of " << opt.patterns << " has traffic in the period\n";
+  if (reps->empty()) {
+    const std::string note = "no host of " + opt.patterns + " has traffic in the period";
+    log_always(spdlog::level::warn, "report", "report: " + note, note);
+  }
 }
 
 void add_shared(CLI::App* cmd, ReportOptions& o) {
@@ -120,7 +126,7 @@ void add_shared(CLI::App* cmd, ReportOptions& o) {
   cmd->add_option("--start", o.request.start, "Start of the period (2026-11-01, 2026-11-01T08:00)");
   cmd->add_option("--end", o.request.end, "End of the period; a date alone includes that day");
   cmd->add_option("--out", o.request.out, "Output directory (default reports/YYYY/MM/DD of today)");
-  cmd->add_option("-d,--dir", o.request.dir, "Data directory of the store");
+  cmd->add_option(kDataDirOption, o.request.dir, "Data directory of the store");
   add_server_options(cmd, o.login);
   cmd->add_option("--groups", o.request.groups,
                   "IP groups (TOML or ipInfo.ini) giving locations and activities");

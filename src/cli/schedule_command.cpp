@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/short_flags.h"
+#include "core/log.h"
 #include "server/server_config.h"
 
 #include "report/job_process.h"
@@ -87,7 +89,8 @@ void run_list(const ScheduleOptions& o) {
 void run_one(const ScheduleOptions& o) {
   const auto cfg = load(o);
   auto s = make(o, cfg);
-  std::cerr << "schedule: running " << o.job << '\n';
+  log_always(spdlog::level::info, "schedule", "schedule: running " + o.job, "running " + o.job,
+             {{"job", o.job}});
   auto r = s->run_now(o.job);
   if (!r) throw UserError{r.error().message, kExitUsage};
   std::cout << report::to_json(*r).dump() << '\n';
@@ -101,7 +104,7 @@ void run_one(const ScheduleOptions& o) {
 void run_history(const ScheduleOptions& o) {
   std::filesystem::path dir = o.dir;
   if (dir.empty()) {
-    if (o.config.empty()) throw UserError{"give -c CONFIG or -d DATADIR", kExitUsage};
+    if (o.config.empty()) throw UserError{"give -C CONFIG or -d DATADIR", kExitUsage};
     dir = load(o).store.dir;
   }
   auto h = report::Scheduler::history(dir, o.limit);
@@ -132,26 +135,31 @@ void register_schedule(CLI::App& app) {
   cmd->require_subcommand(1);
   cmd->footer(
       "Examples:\n"
-      "  flowscope schedule list -c /etc/flowscope/serve.toml\n"
-      "  flowscope schedule run monthly-manager -c /etc/flowscope/serve.toml\n"
-      "  flowscope schedule history -d /var/lib/flowscope -n 50");
+      "  flowscope schedule list -C /etc/flowscope/serve.toml\n"
+      "  flowscope schedule run monthly-manager -C /etc/flowscope/serve.toml\n"
+      "  flowscope schedule history -d /var/lib/flowscope -c 50");
   CLI::App* list = cmd->add_subcommand("list", "Each job: when, next run, last run, counts");
-  list->add_option("-c,--config", o->config, "The serve configuration file")->required();
+  list->add_option("-C,--config", o->config, "The serve configuration file")->required();
+  add_moved_flag(*list, 'c', "the configuration is -C FILE (--config), as nfdump's -C");
   list->add_option("--now", o->now, "Take this time as now");
   list->add_flag("--json", o->json, "JSON lines");
-  list->footer("Example:\n  flowscope schedule list -c /etc/flowscope/serve.toml");
+  list->footer("Example:\n  flowscope schedule list -C /etc/flowscope/serve.toml");
   list->callback([o] { run_list(*o); });
   CLI::App* run = cmd->add_subcommand("run", "Run one job now (recorded in the history)");
   run->add_option("name", o->job, "The job's name")->required();
-  run->add_option("-c,--config", o->config, "The serve configuration file")->required();
-  run->footer("Example:\n  flowscope schedule run monthly-manager -c /etc/flowscope/serve.toml");
+  run->add_option("-C,--config", o->config, "The serve configuration file")->required();
+  add_moved_flag(*run, 'c', "the configuration is -C FILE (--config), as nfdump's -C");
+  run->footer("Example:\n  flowscope schedule run monthly-manager -C /etc/flowscope/serve.toml");
   run->callback([o] { run_one(*o); });
   CLI::App* hist = cmd->add_subcommand("history", "Past runs, oldest first");
-  hist->add_option("-c,--config", o->config, "The serve configuration file");
-  hist->add_option("-d,--dir", o->dir, "The data directory (instead of -c)");
-  hist->add_option("-n,--limit", o->limit, "The last N runs (0: all)")->capture_default_str();
+  hist->add_option("-C,--config", o->config, "The serve configuration file");
+  hist->add_option(kDataDirOption, o->dir, "The data directory (instead of -c)");
+  hist->add_option("-c,--limit", o->limit, "The last N runs (0: all)")
+      ->capture_default_str()
+      ->check(count_or_moved("the configuration is -C FILE (--config)"));
+  add_moved_flag(*hist, 'n', "the number of runs is -c N (--limit), as nfdump's -c");
   hist->add_flag("--json", o->json, "JSON lines");
-  hist->footer("Example:\n  flowscope schedule history -d /var/lib/flowscope -n 50");
+  hist->footer("Example:\n  flowscope schedule history -d /var/lib/flowscope -c 50");
   hist->callback([o] { run_history(*o); });
 }
 

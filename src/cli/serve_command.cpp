@@ -1,4 +1,4 @@
-// `flowscope serve -c serve.toml`: the collector daemon (docs/serve.md). Validates the
+// `flowscope serve -C serve.toml`: the collector daemon (docs/serve.md). Validates the
 // configuration, starts the server (ingest, pipeline, store, query protocol, admin HTTP), then
 // waits for signals: SIGHUP re-reads the configuration (a file with a future start_at waits for
 // its time), SIGTERM and SIGINT stop it cleanly (everything received is stored) with exit 0.
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/short_flags.h"
 #include "core/log.h"
 #include "server/server.h"
 
@@ -88,7 +89,8 @@ void run_serve(const ServeOptions& opt) {
     if (!n) throw UserError{n.error().message};
     if (!n->start_at) {
       throw UserError{
-          fmt::format("{}: a -n file needs start_at = \"...\" (when it takes effect)", opt.next),
+          fmt::format("{}: a --next file needs start_at = \"...\" (when it takes effect)",
+                      opt.next),
           kExitUsage};
     }
     next = std::move(*n);
@@ -169,18 +171,20 @@ void register_serve(CLI::App& app) {
   auto opt = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "run the collector: receive NetFlow/IPFIX/sFlow, stitch, store, answer queries");
-  cmd->add_option("-c,--config", opt->config, "the TOML configuration (docs/serve.md)")->required();
-  cmd->add_option("-n,--next", opt->next,
+  cmd->add_option("-C,--config", opt->config, "the TOML configuration (docs/serve.md)")->required();
+  cmd->add_option("--next", opt->next,
                   "a configuration that takes effect at its start_at time (trafMon's -n)");
   cmd->add_option("--ready-file", opt->ready_file,
                   "write the bound ports as JSON to this file once listening (for scripts)");
   cmd->add_flag("--check", opt->check, "validate the configuration and exit");
+  add_moved_flag(*cmd, 'c', "the configuration is -C FILE (--config), as nfdump's -C");
+  add_moved_flag(*cmd, 'n', "the next configuration is --next FILE");
   cmd->footer(
       "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop after storing everything.\n\n"
       "Examples:\n"
-      "  flowscope serve -c /etc/flowscope/serve.toml\n"
-      "  flowscope serve -c serve.toml --check\n"
-      "  flowscope serve -c serve.toml -n tonight.toml      (tonight.toml has start_at)\n"
+      "  flowscope serve -C /etc/flowscope/serve.toml\n"
+      "  flowscope serve -C serve.toml --check\n"
+      "  flowscope serve -C serve.toml --next tonight.toml      (tonight.toml has start_at)\n"
       "  kill -HUP $(pidof flowscope)                      reload after editing serve.toml");
   cmd->callback([opt] { run_serve(*opt); });
 }

@@ -7,10 +7,12 @@
 #include <fstream>
 #include <iostream>
 
+#include <fmt/format.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/log.h"
 
 namespace flowscope::cli {
 
@@ -94,10 +96,11 @@ server::Client connect_server(const ServerLogin& login) {
     throw UserError{"log in with -un USER -up PASSWORD, or -us KEY", kExitUsage};
   }
   if (opt.tls_insecure) {
-    std::fprintf(stderr,
-                 "warning: --tls-insecure: the server's certificate is not verified; anyone "
-                 "between here and %s can pose as the server and read the password\n",
-                 opt.server.c_str());
+    const std::string message = fmt::format(
+        "--tls-insecure: the server's certificate is not verified; anyone between here and {} "
+        "can pose as the server and read the password",
+        opt.server);
+    log_always(spdlog::level::warn, "login", "warning: " + message, message);
   }
   auto client = server::Client::connect(opt);
   if (!client) throw UserError{"server " + opt.server + ": " + client.error().message};

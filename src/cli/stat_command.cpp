@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "cli/query_common.h"
 #include "cli/remote_query.h"
+#include "cli/short_flags.h"
+#include "core/log.h"
 #include "query/executor.h"
 #include "query/output.h"
 #include "query/stat_graph.h"
@@ -52,7 +54,7 @@ void run_stat(const StatOptions& opt) {
     }
     spec.bucket_ms = d->count();
   } else if (!opt.graph.empty()) {
-    // A graph is a time series: about 120 points over the window unless -w says otherwise.
+    // A graph is a time series: about 120 points over the window unless --bucket says otherwise.
     spec.bucket_ms = query::graph_bucket_ms(spec.where.end_ms - spec.where.begin_ms);
   }
   if (opt.graph_width < query::kGraphMinWidth || opt.graph_width > query::kGraphMaxSide ||
@@ -101,10 +103,11 @@ void run_stat(const StatOptions& opt) {
   note_raw_retention(q, result->stats.source);
   if (result->saturated && (q.output.format == query::OutputFormat::Csv ||
                             q.output.format == query::OutputFormat::CsvHeader)) {
-    std::cerr << "flowscope: warning: " << query::kSaturatedNote << '\n';
+    log_always(spdlog::level::warn, "query",
+               std::string("flowscope: warning: ") + query::kSaturatedNote, query::kSaturatedNote);
   }
   for (const auto& e : result->stats.scan.errors) {
-    std::cerr << "flowscope: warning: " << e.message << '\n';
+    log_always(spdlog::level::warn, "query", "flowscope: warning: " + e.message, e.message);
   }
   if (opt.common.explain) {
     const auto& s = result->stats.scan;
@@ -133,11 +136,18 @@ void register_stat(CLI::App& app) {
   cmd->add_flag("--snd,--send", opt->send, "Rank by what each group sent");
   cmd->add_flag("--rcv,--receive", opt->receive, "Rank by what each group received");
   cmd->add_option("-n,--top", opt->top, "Rows before \"others\" (0 = all)")->capture_default_str();
-  cmd->add_option("-w,--bucket", opt->bucket, "Time series with this bucket size (5m, 1h, 1d)");
+  cmd->add_option("--bucket", opt->bucket, "Time series with this bucket size (5m, 1h, 1d)");
   cmd->add_flag("--raw", opt->raw, "Answer from raw sessions, never from rollups");
-  cmd->add_option("-g,--graph", opt->graph,
+  cmd->add_option("--graph", opt->graph,
                   "Also draw the time series as a stacked graph into this PNG file (a bucket "
-                  "is chosen when -w is not given)");
+                  "is chosen when --bucket is not given)");
+  add_moved_flag(*cmd, 'w',
+                 "the time-series bucket is --bucket SIZE; FlowTraq's -w is under the "
+                 "name ftstat");
+  add_moved_flag(*cmd, 'g',
+                 "the graph file is --graph FILE; FlowTraq's -g is under the name ftstat");
+  add_moved_flag(*cmd, 'c',
+                 "CSV output is --csv (or -o csv); FlowTraq's -c is under the name ftstat");
   cmd->add_option("--gx", opt->graph_width, "Graph width in pixels (FlowTraq's -gx)")
       ->capture_default_str();
   cmd->add_option("--gy", opt->graph_height, "Graph height in pixels (FlowTraq's -gy)")
@@ -149,8 +159,8 @@ void register_stat(CLI::App& app) {
       "  flowscope stat -d data -t 'last week' -grp host -cnt bytes -snd -n 25\n"
       "  flowscope stat -d data -t 'last 5 hours' -grp pair -cnt uports -n 5\n"
       "  flowscope stat -d data -t 1d -grp host/24/48 -cnt sessions 'PROTO == tcp'\n"
-      "  flowscope stat -d data -t today -grp srvport -cnt bytes -w 1h -c+\n"
-      "  flowscope stat -d data -t 'last day' -grp host -snd -n 8 -g hosts.png -gx 1200\n"
+      "  flowscope stat -d data -t today -grp srvport -cnt bytes --bucket 1h -c+\n"
+      "  flowscope stat -d data -t 'last day' -grp host -snd -n 8 --graph hosts.png -gx 1200\n"
       "  flowscope stat -d data -grp country -cnt unique:SRVPORT --json\n"
       "  flowscope stat -srv localhost:9640 -us KEY -grp host -cnt bytes");
   cmd->callback([opt] { run_stat(*opt); });

@@ -13,9 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/short_flags.h"
 #include "cli/table_writer.h"
 #include "clickhouse/clickhouse_backend.h"
 #include "clickhouse/store_copy.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "store/embedded_store.h"
 #include "store/store_admin.h"
@@ -89,9 +91,12 @@ void run_stats(const StoreCmdOptions& opt) {
     std::cout << "wal: " << s->wal_bytes() << " bytes, " << snap->tail_rows
               << " rows not sealed into segments yet\n";
   }
-  for (const auto& note : s->recovery().notes) std::cerr << "flowscope: note: " << note << '\n';
+  for (const auto& note : s->recovery().notes) {
+    log_always(spdlog::level::info, "store", "flowscope: note: " + note, note);
+  }
   for (const auto& bad : snap->bad_segments) {
-    std::cerr << "flowscope: warning: " << bad.error.message << '\n';
+    log_always(spdlog::level::warn, "store", "flowscope: warning: " + bad.error.message,
+               bad.error.message);
   }
 }
 
@@ -242,7 +247,7 @@ void register_store(CLI::App& app) {
   auto stats = std::make_shared<StoreCmdOptions>();
   CLI::App* st = cmd->add_subcommand(
       "stats", "Sizes, rows and time ranges per level and partition (read-only)");
-  st->add_option("-d,--data-dir", stats->dir, "Data directory of the store")->required();
+  st->add_option(kDataDirOption, stats->dir, "Data directory of the store")->required();
   st->add_flag("--json", stats->json, "JSON instead of a table");
   st->footer(
       "Opens the store read-only, so it runs beside a collector. Damaged segments are listed\n"
@@ -255,7 +260,7 @@ void register_store(CLI::App& app) {
   auto ret = std::make_shared<StoreCmdOptions>();
   CLI::App* rt = cmd->add_subcommand(
       "retention", "Drop whole partitions of one level that end before now minus --keep");
-  rt->add_option("-d,--data-dir", ret->dir, "Data directory of the store")->required();
+  rt->add_option(kDataDirOption, ret->dir, "Data directory of the store")->required();
   rt->add_option("--keep", ret->keep,
                  "How much to keep: 7d, 12h, 30d, ...; without it, each level's retention "
                  "from 'flowscope store config'");
@@ -276,7 +281,7 @@ void register_store(CLI::App& app) {
   auto cfg = std::make_shared<StoreCmdOptions>();
   CLI::App* cf = cmd->add_subcommand(
       "config", "Show or set the store's rollup views and per-level retention (store.json)");
-  cf->add_option("-d,--data-dir", cfg->dir, "Data directory of the store")->required();
+  cf->add_option(kDataDirOption, cfg->dir, "Data directory of the store")->required();
   cf->add_option("--rollup", cfg->rollups,
                  "Add or replace a rollup view NAME=field,field (session field names)");
   cf->add_option("--keep", cfg->keeps, "Retention of a level: raw=7d, 1m=30d, 1h=365d, 1d=0");
@@ -294,7 +299,7 @@ void register_store(CLI::App& app) {
   auto chk = std::make_shared<StoreCmdOptions>();
   CLI::App* ck = cmd->add_subcommand(
       "check", "Compare what CHECKPOINT references with the segments on disk (read-only)");
-  ck->add_option("-d,--data-dir", chk->dir, "Data directory of the store")->required();
+  ck->add_option(kDataDirOption, chk->dir, "Data directory of the store")->required();
   ck->footer(
       "Reports the segments the checkpoint references (reading every chunk, so it takes as\n"
       "long as a full scan), segments on disk or in orphans/ it does not reference, damaged\n"
@@ -308,7 +313,7 @@ void register_store(CLI::App& app) {
   auto rep = std::make_shared<StoreCmdOptions>();
   CLI::App* rp = cmd->add_subcommand(
       "repair", "Rebuild CHECKPOINT from the segments and restore segments kept in orphans/");
-  rp->add_option("-d,--data-dir", rep->dir, "Data directory of the store")->required();
+  rp->add_option(kDataDirOption, rep->dir, "Data directory of the store")->required();
   rp->footer(
       "Moves readable segments from orphans/ back into place, moves files that are not store\n"
       "data into orphans/, and rewrites CHECKPOINT from the segments' own footers so that\n"

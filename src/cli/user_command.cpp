@@ -12,7 +12,9 @@
 
 #include "cli/commands.h"
 #include "cli/server_login.h"
+#include "cli/short_flags.h"
 #include "cli/table_writer.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "server/auth.h"
 #include "server/user_admin.h"
@@ -22,7 +24,7 @@ namespace flowscope::cli {
 namespace {
 
 struct UserFiles {
-  std::string config;  // -c serve.toml: users and audit paths from it
+  std::string config;  // -C serve.toml: users and audit paths from it
   std::string users;   // --users FILE
 };
 
@@ -46,7 +48,7 @@ using Paths = server::UserFilePaths;
 
 Paths paths_of(const UserFiles& f) {
   if (f.users.empty() && f.config.empty()) {
-    throw UserError{"which user file? give -c serve.toml or --users FILE", kExitUsage};
+    throw UserError{"which user file? give -C serve.toml or --users FILE", kExitUsage};
   }
   auto paths = server::user_file_paths(f.users, f.config);
   if (!paths) throw UserError{paths.error().message};
@@ -62,7 +64,8 @@ server::UserDb load(const Paths& p) {
 void save(const server::UserDb& db, const Paths& p, std::string_view event,
           std::string_view detail) {
   if (auto r = server::save_users(db, p, event, detail); !r) throw UserError{r.error().message};
-  std::cerr << p.users.string() << ": " << server::kReloadNote << '\n';
+  const std::string note = p.users.string() + ": " + server::kReloadNote;
+  log_always(spdlog::level::info, "user", note, note);
 }
 
 void print_table(std::vector<TableWriter::ColumnSpec> columns,
@@ -89,7 +92,8 @@ server::Role role_of(const std::string& text) {
 }
 
 void add_files(CLI::App* cmd, UserFiles& f) {
-  cmd->add_option("-c,--config", f.config, "the serve configuration (finds users and audit log)");
+  cmd->add_option("-C,--config", f.config, "the serve configuration (finds users and audit log)");
+  add_moved_flag(*cmd, 'c', "the configuration is -C FILE (--config), as nfdump's -C");
   cmd->add_option("--users", f.users, "the user file (users.json) directly");
 }
 
@@ -157,7 +161,7 @@ void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
   add->add_option("name", opt->name, "the user the token acts as")->required();
   add->add_option("--label", opt->label, "what the token is for");
   add_files(add, opt->files);
-  add->footer("Examples:\n  flowscope user token add grafana --label dashboards -c serve.toml");
+  add->footer("Examples:\n  flowscope user token add grafana --label dashboards -C serve.toml");
   add->callback([opt] {
     const Paths p = paths_of(opt->files);
     server::UserDb db = load(p);
@@ -165,14 +169,16 @@ void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
     if (!t) throw UserError{t.error().message};
     save(db, p, "token_add", fmt::format("token {} for {}", t->substr(4, 8), opt->name));
     std::cout << *t << '\n';
-    std::cerr << "this token is shown only now; the server accepts it after a reload "
-                 "(systemctl reload flowscope)\n";
+    const std::string note =
+        "this token is shown only now; the server accepts it after a reload (systemctl reload "
+        "flowscope)";
+    log_always(spdlog::level::info, "user", note, note);
   });
   CLI::App* list =
       token->add_subcommand("list", "tokens: id, user, label, created (never the token)");
   add_files(list, opt->files);
   list->add_flag("--json", opt->json, "JSON");
-  list->footer("Examples:\n  flowscope user token list -c serve.toml");
+  list->footer("Examples:\n  flowscope user token list -C serve.toml");
   list->callback([opt] {
     const server::UserDb db = load(paths_of(opt->files));
     if (opt->json) {
@@ -184,7 +190,7 @@ void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
   CLI::App* revoke = token->add_subcommand("revoke", "revoke a token by its id");
   revoke->add_option("id", opt->name, "the token's id (token list)")->required();
   add_files(revoke, opt->files);
-  revoke->footer("Examples:\n  flowscope user token revoke 3f1c09ab -c serve.toml");
+  revoke->footer("Examples:\n  flowscope user token revoke 3f1c09ab -C serve.toml");
   revoke->callback([opt] { run_edit(*opt, server::UserEdit::RevokeToken); });
 }
 
@@ -198,12 +204,12 @@ void register_user(CLI::App& app) {
   cmd->footer(
       "Roles: admin (all data, administration), analyst, read-only. docs/users.md.\n\n"
       "Examples:\n"
-      "  flowscope user add alice --role analyst -c serve.toml      (password on stdin)\n"
-      "  flowscope user groups add campus -c serve.toml\n"
-      "  flowscope user grant campus --ip-group Campus --exporter 10.0.0.1 -c serve.toml\n"
-      "  flowscope user set-groups alice campus -c serve.toml\n"
-      "  flowscope user list -c serve.toml\n"
-      "  flowscope user token add grafana -c serve.toml               (an HTTP API token)\n"
+      "  flowscope user add alice --role analyst -C serve.toml      (password on stdin)\n"
+      "  flowscope user groups add campus -C serve.toml\n"
+      "  flowscope user grant campus --ip-group Campus --exporter 10.0.0.1 -C serve.toml\n"
+      "  flowscope user set-groups alice campus -C serve.toml\n"
+      "  flowscope user list -C serve.toml\n"
+      "  flowscope user token add grafana -C serve.toml               (an HTTP API token)\n"
       "  flowscope user key -srv localhost -un alice -up secret      (prints a key on stderr)");
 
   CLI::App* add = cmd->add_subcommand("add", "add a user");
@@ -269,7 +275,7 @@ void register_user(CLI::App& app) {
     if (grant) {
       g->add_option("--groups", opt->groups_file,
                     "the IP groups file (TOML or ipInfo.ini) that names the groups; default: the "
-                    "[enrich] ip_groups of -c serve.toml");
+                    "[enrich] ip_groups of -C serve.toml");
     }
     g->callback([opt, grant] { run_grant(*opt, grant); });
   }
@@ -279,25 +285,25 @@ void register_user(CLI::App& app) {
   CLI::App* key = cmd->add_subcommand("key", "log in to a server and print a session key (-us)");
   add_server_options(key, opt->login);
   const std::pair<CLI::App*, const char*> examples[] = {
-      {add, "flowscope user add alice --role analyst -g campus -c serve.toml"},
-      {remove, "flowscope user remove alice -c serve.toml"},
-      {passwd, "flowscope user passwd alice -c serve.toml        (password on stdin)"},
-      {role, "flowscope user role alice read-only -c serve.toml"},
-      {set_groups, "flowscope user set-groups alice campus dmz -c serve.toml"},
+      {add, "flowscope user add alice --role analyst -g campus -C serve.toml"},
+      {remove, "flowscope user remove alice -C serve.toml"},
+      {passwd, "flowscope user passwd alice -C serve.toml        (password on stdin)"},
+      {role, "flowscope user role alice read-only -C serve.toml"},
+      {set_groups, "flowscope user set-groups alice campus dmz -C serve.toml"},
       {list, "flowscope user list --json --users /var/lib/flowscope/users.json"},
-      {groups, "flowscope user groups add campus -c serve.toml"},
-      {gadd, "flowscope user groups add campus -c serve.toml"},
-      {gremove, "flowscope user groups remove campus -c serve.toml"},
+      {groups, "flowscope user groups add campus -C serve.toml"},
+      {gadd, "flowscope user groups add campus -C serve.toml"},
+      {gremove, "flowscope user groups remove campus -C serve.toml"},
       {key, "flowscope user key -srv collector:9640 -un alice -up secret"},
   };
   for (const auto& [sub, line] : examples) sub->footer(std::string("Examples:\n  ") + line);
   for (CLI::App* sub : cmd->get_subcommands({})) {
     if (sub->get_name() == "token")
-      sub->footer("Examples:\n  flowscope user token add grafana -c serve.toml");
+      sub->footer("Examples:\n  flowscope user token add grafana -C serve.toml");
     if (sub->get_name() == "grant" || sub->get_name() == "revoke") {
       sub->footer("Examples:\n  flowscope user " + sub->get_name() +
                   " campus --ip-group Campus --ip-group 10.1.0.0/16 --exporter 192.0.2.1 "
-                  "-c serve.toml");
+                  "-C serve.toml");
     }
   }
   key->callback([opt] {

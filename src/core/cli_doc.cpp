@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <sstream>
 
 namespace flowscope {
@@ -326,6 +327,43 @@ std::string man_command_page(const std::string& command, const CommandDoc& app,
   return out.str();
 }
 
+namespace {
+
+// SHORT OPTIONS: each letter, the option it is (its first long name) and the commands that
+// have it, from the tree; a letter is one option everywhere (docs/packaging.md).
+void write_short_options(std::ostream& out, const CommandDoc& root) {
+  struct Letter {
+    std::string long_name;
+    std::vector<std::string> commands;
+  };
+  std::map<std::string, Letter> letters;
+  std::vector<std::pair<std::string, const CommandDoc*>> nodes;
+  walk(root, "", nodes);
+  for (const auto& [path, node] : nodes) {
+    for (const OptionDoc& o : node->options) {
+      const auto long_name = std::find_if(o.names.begin(), o.names.end(),
+                                          [](const auto& n) { return n.rfind("--", 0) == 0; });
+      for (const std::string& n : o.names) {
+        if (n.size() != 2 || n == "-h" || long_name == o.names.end()) continue;
+        Letter& l = letters[n];
+        l.long_name = *long_name;
+        if (!path.empty()) l.commands.push_back(path);
+      }
+    }
+  }
+  out << ".SH SHORT OPTIONS\n"
+         "A short option means the same in every subcommand that has it. FlowTraq's letters "
+         "keep their own meanings under \\fBftsq\\fR, \\fBftstat\\fR and \\fBftum\\fR, "
+         "tcpflow's under \\fBflowscope\\-tcpflow\\fR.\n";
+  for (const auto& [letter, l] : letters) {
+    out << ".TP\n\\fB" << roff_escape(letter) << "\\fR, \\fB" << roff_escape(l.long_name)
+        << "\\fR\n"
+        << roff_escape(join(l.commands, ", ")) << "\n";
+  }
+}
+
+}  // namespace
+
 std::string man_main_page(const CommandDoc& root, std::string_view version) {
   std::ostringstream out;
   out << header("flowscope", 1, "collect, stitch, store and query network flows", version);
@@ -341,6 +379,7 @@ std::string man_main_page(const CommandDoc& root, std::string_view version) {
          "Results go to standard output; progress, warnings and errors to standard error.\n";
   out << ".SH OPTIONS\n";
   write_options(out, root);
+  write_short_options(out, root);
   out << ".SH COMMANDS\n";
   for (const CommandDoc& s : root.subcommands) {
     out << ".TP\n\\fBflowscope\\-" << roff_escape(s.name) << "\\fR(1)\n"
@@ -353,7 +392,9 @@ std::string man_main_page(const CommandDoc& root, std::string_view version) {
          "(\\fBflowscope\\-query\\fR(1), \\fBflowscope\\-stat\\fR(1), "
          "\\fBflowscope\\-user\\fR(1)); "
          "their single-dash long options (\\fB\\-grp\\fR, \\fB\\-srv\\fR, \\fB\\-un\\fR) exist "
-         "only under these names and in query and stat.\n"
+         "only under these names and in query and stat, and their letters keep FlowTraq's "
+         "meanings: \\fB\\-c\\fR CSV, \\fB\\-n\\fR the limit (ftsq) or top N (ftstat), "
+         "\\fB\\-w\\fR the bucket, \\fB\\-g\\fR the graph.\n"
          ".TP\n\\fBflowscope\\-tcpflow\\fR\n"
          "tcpflow's command line (\\fBflowscope\\-tcpflow\\fR(1)); its short options keep "
          "tcpflow's meanings. The name does not shadow Debian's \\fBtcpflow\\fR.\n";

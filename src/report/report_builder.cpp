@@ -137,14 +137,14 @@ Result<Answer> ReportBuilder::ask(const Ask& a) {
   spec.top = a.top;
   spec.bucket_ms = a.bucket_ms;
   Answer ans;
-  ans.command =
-      fmt::format("flowscope stat {} -t {} -grp {} -cnt {}{} -n {}{}{}", source_.origin(),
-                  shell_quote(window_), plain_word(a.grp) ? a.grp : shell_quote(a.grp), a.cnt,
-                  a.side == query::Side::Send      ? " -snd"
-                  : a.side == query::Side::Receive ? " -rcv"
-                                                   : "",
-                  a.top, a.bucket_ms > 0 ? " -w " + format_duration(DurationMs(a.bucket_ms)) : "",
-                  spec.where.filter.empty() ? "" : " " + shell_quote(spec.where.filter));
+  ans.command = fmt::format(
+      "flowscope stat {} -t {} -grp {} -cnt {}{} -n {}{}{}", source_.origin(), shell_quote(window_),
+      plain_word(a.grp) ? a.grp : shell_quote(a.grp), a.cnt,
+      a.side == query::Side::Send      ? " -snd"
+      : a.side == query::Side::Receive ? " -rcv"
+                                       : "",
+      a.top, a.bucket_ms > 0 ? " --bucket " + format_duration(DurationMs(a.bucket_ms)) : "",
+      spec.where.filter.empty() ? "" : " " + shell_quote(spec.where.filter));
   auto r = source_.stat(spec);
   if (!r) {
     Error e = r.error();

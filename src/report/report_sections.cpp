@@ -89,7 +89,7 @@ Result<Section> ReportBuilder::tcp_health(
                       text_cell(rtts.empty() ? "-" : ms_text(percentile95(rtts)))});
     queries += (queries.empty() ? "" : "\n") + all->command + "\n" + re->command + "\n" +
                fmt::format(
-                   "flowscope query {} -t {} -n 0 --fields "
+                   "flowscope query {} -t {} -c 0 --fields "
                    "cln_rtt,srv_rtt,cln_retrans,srv_retrans {}",
                    source_.origin(), shell_quote(window_), shell_quote(q.where.filter));
   }
@@ -172,7 +172,7 @@ Result<Section> ReportBuilder::ftp(const std::string& filter) {
   }
   t.query = count->command + "\n" +
             fmt::format(
-                "flowscope query {} -t {} -s total_bytes:desc -n {} --fields "
+                "flowscope query {} -t {} -O total_bytes:desc -c {} --fields "
                 "start_time,cln_addr,srv_addr,cln_bytes,srv_bytes,ftp_ctrl_id {}",
                 source_.origin(), shell_quote(window_), options_.top, shell_quote(q.where.filter));
   s.tables.push_back(std::move(t));

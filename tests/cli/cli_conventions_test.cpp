@@ -1,8 +1,10 @@
-// The command line's conventions (docs/conventions.md "The command line", issue 22): -d is the
-// store directory wherever a subcommand takes a store; --json summaries (import, gen flows,
-// capture, decode --stats, store retention); `import -` reads standard input; `import` of a
-// missing file creates nothing; Ctrl-C (SIGINT to the child) ends import, query, gen flows and
-// capture -r with exit 130 after they flushed what they own.
+// The command line's conventions (docs/conventions.md "The command line", issue 22): one meaning
+// per short letter across the subcommands (-d is the store directory wherever a subcommand takes
+// a store), old letters are errors naming the new ones, FlowTraq's keep theirs under ftsq/ftstat;
+// --json summaries (import, gen flows, capture, decode --stats, store retention); `import -` reads
+// standard input; `import` of a missing file creates nothing; Ctrl-C (SIGINT to the child) ends
+// import, query, gen flows, gen sessions and capture -r with exit 130 after they flushed what
+// they own.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -29,6 +31,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/flowtraq_names.h"
+#include "cli/short_flags.h"
 
 #include "test_support.h"
 
@@ -246,6 +250,205 @@ TEST(CliConventions, DashDIsTheStoreDirectoryEverywhere) {
   }
 }
 
+// Letter -> (primary long name -> the commands that have it), over the whole `flowscope` tree.
+// The moved letters (short_flags.h) are left out: they are errors, not meanings. tcpflow's and
+// FlowTraq's letters are outside the tree: `flowscope tcpflow` has no CLI11 options and
+// ftsq/ftstat/ftum rewrite theirs to long names (flowtraq_program_args).
+std::map<std::string, std::map<std::string, std::set<std::string>>> short_letters() {
+  CLI::App app{"flowscope", "flowscope"};
+  cli::register_all(app);
+  std::vector<std::pair<std::string, const CLI::App*>> commands{{"", &app}};
+  collect(app, "", commands);
+  std::map<std::string, std::map<std::string, std::set<std::string>>> letters;
+  for (const auto& [name, cmd] : commands) {
+    for (const CLI::Option* o : cmd->get_options()) {
+      if (cli::is_moved_flag(*o)) continue;
+      const auto& lnames = o->get_lnames();
+      for (const std::string& s : o->get_snames()) {
+        letters[s][lnames.empty() ? "(none)" : lnames.front()].insert(name);
+      }
+    }
+  }
+  return letters;
+}
+
+// A letter is one option everywhere: the same primary long name in every subcommand, and a long
+// name beside every letter.
+TEST(CliConventions, OneMeaningPerShortLetter) {
+  const auto letters = short_letters();
+  ASSERT_GT(letters.size(), 10u);
+  for (const auto& [letter, meanings] : letters) {
+    std::string seen;
+    for (const auto& [long_name, commands] : meanings) {
+      seen +=
+          " --" + long_name + " (" + *commands.begin() + (commands.size() > 1 ? ", ..." : "") + ")";
+    }
+    EXPECT_EQ(meanings.size(), 1u) << "-" << letter << " means" << seen;
+    EXPECT_FALSE(meanings.count("(none)")) << "-" << letter << " has no long name";
+  }
+  // The incumbents' letters (docs/packaging.md).
+  const std::map<std::string, std::string> expected = {
+      {"c", "limit"},     {"C", "config"},  {"d", "data-dir"}, {"f", "filter"},
+      {"i", "interface"}, {"n", "top"},     {"O", "sort"},     {"o", "output"},
+      {"r", "read"},      {"s", "snaplen"}, {"t", "time"},     {"w", "write"}};
+  for (const auto& [letter, long_name] : expected) {
+    ASSERT_TRUE(letters.count(letter)) << "-" << letter;
+    EXPECT_TRUE(letters.at(letter).count(long_name)) << "-" << letter << " is not --" << long_name;
+  }
+}
+
+// docs/packaging.md's table of letters is the tree's, row for row.
+TEST(CliConventions, TheLetterTableIsTheOptionTree) {
+  const std::string doc = slurp(fs::path(FLOWSCOPE_SOURCE_DIR) / "docs/packaging.md");
+  std::map<std::string, std::string> table;
+  std::istringstream in(doc);
+  for (std::string line; std::getline(in, line);) {
+    // | `-c` | `--limit` | ... (indented under its list item)
+    line.erase(0, line.find_first_not_of(' '));
+    if (line.rfind("| `-", 0) != 0 || line.size() < 6 || line[5] != '`') continue;
+    const auto open = line.find("`--", 6);
+    ASSERT_NE(open, std::string::npos) << line;
+    table[line.substr(4, 1)] = line.substr(open + 3, line.find('`', open + 3) - open - 3);
+  }
+  std::map<std::string, std::string> tree;
+  for (const auto& [letter, meanings] : short_letters()) {
+    if (letter != "h") tree[letter] = meanings.begin()->first;  // -h is CLI11's --help
+  }
+  EXPECT_EQ(table, tree);
+}
+
+// An old letter whose meaning moved is a usage error naming the new spelling; it never does
+// something else (`stat -w 5m` used to be the bucket: it must not write a file named 5m).
+TEST(CliConventions, MovedLettersAreErrorsNamingTheNewSpelling) {
+  TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  const std::string five_m = (dir.path() / "5m").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {{"stat", "-d", data, "-w", five_m}, "--bucket"},
+      {{"stat", "-d", data, "-g", five_m}, "--graph"},
+      {{"stat", "-d", data, "-c"}, "--csv"},
+      {{"query", "-d", data, "-n", "5"}, "-c N (--limit)"},
+      {{"query", "-d", data, "-s", "total_bytes"}, "-O FIELD (--sort)"},
+      {{"query", "-d", data, "-c", "SRVPORT==80"}, "--csv"},
+      {{"serve", "-c", five_m}, "-C FILE (--config)"},
+      {{"serve", "-C", five_m, "-n", five_m}, "--next FILE"},
+      {{"user", "list", "-c", five_m}, "-C FILE (--config)"},
+      {{"schedule", "list", "-c", five_m}, "-C FILE (--config)"},
+      {{"schedule", "history", "-c", five_m}, "-C FILE (--config)"},
+      {{"schedule", "history", "-d", data, "-n", "3"}, "-c N (--limit)"},
+  };
+  for (const Case& c : cases) {
+    const auto r = run_flowscope(c.args);
+    std::string line;
+    for (const auto& a : c.args) line += " " + a;
+    EXPECT_EQ(r.exit_code, 2) << line << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.names), std::string::npos) << line << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << line;
+  }
+  for (const Case& c : std::vector<Case>{{{"stat", "-d", data, "-w", five_m}, "ftstat"},
+                                         {{"query", "-d", data, "-n", "5"}, "ftsq"}}) {
+    EXPECT_NE(run_flowscope(c.args).err.find(c.names), std::string::npos) << c.names;
+  }
+  EXPECT_FALSE(fs::exists(five_m));
+  EXPECT_FALSE(fs::exists(data)) << "a usage error opened the store";
+}
+
+// The new letters do what the table says, and FlowTraq's still mean FlowTraq's things under
+// its program names.
+TEST(CliConventions, NewLettersWorkAndFlowtraqKeepsItsOwn) {
+  TempDir dir;
+  const fs::path csv = dir.path() / "a.csv";
+  write_sessions_csv(csv);
+  const std::string data = (dir.path() / "data").string();
+  ASSERT_EQ(run_flowscope({"import", "--dir", data, csv.string()}).exit_code, 0);
+  auto q = run_flowscope({"query", "--data-dir", data, "-t", "all", "-c", "4", "-O",
+                          "cln_addr:desc", "--csv", "--fields", "cln_addr"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.out, "10.0.0.9\n10.0.0.9\n10.0.0.9\n10.0.0.8\n");
+  auto s = run_flowscope({"stat", "-d", data, "-t", "all", "--grp", "host", "--cnt", "sessions",
+                          "-n", "2", "--bucket", "1h", "--csv"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_NE(s.out.find(','), std::string::npos);
+
+  using Args = std::vector<std::string>;
+  EXPECT_EQ(cli::flowtraq_program_args(
+                "ftstat", {"-d", "x", "-n", "5", "-w", "1h", "-g", "g.png", "-c", "--", "-c"}),
+            (Args{"flowscope", "stat", "--flowtraq-cli", "-d", "x", "--top", "5", "--bucket", "1h",
+                  "--graph", "g.png", "--csv", "--", "-c"}));
+  EXPECT_EQ(cli::flowtraq_program_args("ftsq", {"-d", "x", "-n", "5", "-s", "bytes", "-c"}),
+            (Args{"flowscope", "query", "--flowtraq-cli", "-d", "x", "--limit", "5", "--sort",
+                  "bytes", "--csv"}));
+  EXPECT_EQ(cli::flowtraq_program_args("ftum", {"add", "bob", "-c", "s.toml", "-g", "lab"}),
+            (Args{"flowscope", "user", "add", "bob", "--config", "s.toml", "-g", "lab"}));
+}
+
+// Under --log-format json every line on standard error is one JSON object with a level and a
+// message: the warnings, notes and errors the subcommands write themselves go through the
+// logger as spdlog's lines do (docs/packaging.md "Logs"); the text format keeps their wording.
+TEST(CliConventions, JsonLogFormatMakesEveryStderrLineAnObject) {
+  TempDir dir;
+  const fs::path csv = dir.path() / "a.csv";
+  write_sessions_csv(csv);
+  std::ofstream(csv, std::ios::app) << "10.0.0.1,192.0.2.1,70000,2026-11-24T00:00:00Z,1\n";
+  const fs::path junk = dir.path() / "junk.bin";
+  std::ofstream(junk, std::ios::binary) << std::string("\x01\x02\x03 not a flow file\n", 21);
+  const std::string data = (dir.path() / "data").string();
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::set<std::string> levels;  // the levels the lines must include
+    std::string text;              // a line of the text format, word for word
+  };
+  const std::vector<Case> cases = {
+      // a file that cannot be imported beside one with a skipped record: error, then main's
+      {{"import", "-d", data, csv.string(), junk.string()},
+       1,
+       {"error"},
+       "flowscope: error: " + junk.string() + ": not a flow file"},
+      // user's note that the server reloads the file
+      {{"user", "add", "alice", "-p", "pw", "--users", (dir.path() / "users.json").string()},
+       0,
+       {"info"},
+       (dir.path() / "users.json").string() + ": saved;"},
+      // login's warning before the error
+      {{"query", "-srv", "127.0.0.1:1", "--tls", "--tls-insecure", "-un", "a", "-up", "b"},
+       1,
+       {"warn", "error"},
+       "warning: --tls-insecure: the server's certificate is not verified"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> json_args = {"--log-format", "json"};
+    json_args.insert(json_args.end(), c.args.begin(), c.args.end());
+    const auto r = run_flowscope(json_args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.args[0] << "\n" << r.err;
+    std::set<std::string> levels;
+    std::istringstream lines(r.err);
+    int count = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty()) continue;
+      ++count;
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << c.args[0] << ": not JSON: " << line;
+      ASSERT_TRUE(j.contains("level") && j["level"].is_string()) << line;
+      ASSERT_TRUE(j.contains("message") && j["message"].is_string()) << line;
+      EXPECT_FALSE(j["message"].get<std::string>().empty()) << line;
+      levels.insert(j["level"].get<std::string>());
+    }
+    EXPECT_GE(count, 1) << c.args[0];
+    for (const std::string& level : c.levels) {
+      EXPECT_TRUE(levels.count(level)) << c.args[0] << " logged no " << level << ":\n" << r.err;
+    }
+    if (c.args[0] == "user") fs::remove(dir.path() / "users.json");
+    const auto text = run_flowscope(c.args);
+    EXPECT_NE(text.err.find(c.text), std::string::npos) << text.err;
+    EXPECT_EQ(text.err.find("{\""), std::string::npos) << text.err;
+  }
+}
+
 TEST(CliConventions, ImportOfAMissingFileCreatesNothing) {
   TempDir dir;
   const fs::path data = dir.path() / "new-store";
@@ -395,6 +598,34 @@ TEST(CliConventions, CtrlCEndsCaptureReadWithTheSessionsWritten) {
                              " sessions metered so far are written"),
             std::string::npos)
       << child.err();
+}
+
+TEST(CliConventions, CtrlCEndsGenSessionsWithWhatItReported) {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  // Ten years at 1000 sessions a second: it runs until Ctrl-C.
+  Child child({"gen", "sessions", "-d", data.string(), "--duration", "3650d", "--rate", "1000",
+               "--seed", "5"},
+              dir.path(), false);
+  ASSERT_TRUE(wait_for([&] { return child.catches_sigint(); }));
+  ASSERT_TRUE(wait_for([&] { return fs::exists(data); }));
+  std::this_thread::sleep_for(500ms);
+  child.interrupt();
+  EXPECT_EQ(child.wait(), 130) << child.err();
+  const std::string err = child.err();
+  const std::string marker = "flowscope: error: interrupted (Ctrl-C); ";
+  const auto at = err.find(marker);
+  ASSERT_NE(at, std::string::npos) << err;
+  const std::uint64_t reported = std::stoull(err.substr(at + marker.size()));
+  EXPECT_GT(reported, 0u) << err;
+  EXPECT_NE(err.find("gen sessions: " + std::to_string(reported) + " sessions from"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("(interrupted)"), std::string::npos) << err;
+  // The store holds exactly what it reported, and checks clean.
+  EXPECT_EQ(stored_rows(data), reported);
+  auto check = run_flowscope({"store", "check", "-d", data.string()});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
 TEST(CliConventions, CtrlCCancelsAQuery) {

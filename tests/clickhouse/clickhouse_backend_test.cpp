@@ -233,34 +233,34 @@ class ClickHouseDifferential : public ClickHouseServerTest {
         case FieldType::Duration: cond = fmt::format("{} > 1s", f.filter_name); break;
         default: cond = fmt::format("{} > 2", f.filter_name); break;
       }
-      add({"query", "-o", "csv", "-n", "300", cond});
+      add({"query", "-o", "csv", "-c", "300", cond});
     }
-    add({"query", "-o", "csv", "-n", "500"});
-    add({"query", "-o", "csv", "-s", "total_bytes:desc", "-n", "50", "PROTO == udp"});
-    add({"query", "-o", "csv", "-s", "start_time", "ADDR == 2001:db8::/32"});
+    add({"query", "-o", "csv", "-c", "500"});
+    add({"query", "-o", "csv", "-O", "total_bytes:desc", "-c", "50", "PROTO == udp"});
+    add({"query", "-o", "csv", "-O", "start_time", "ADDR == 2001:db8::/32"});
     add({"query", "-o", "csv", "SRVPORT == 443 && !(CLNIP == 10.0.0.0/16)"});
     add({"query", "-o", "csv", "BYTES > 50000 || SRVPORT == 22"});
     // Whole filters in SQL (ORs, negations, Either/Sum/Diff fields, CIDR blocks, IP group ids,
     // every comparator, string case), with -n as LIMIT and -s as ORDER BY; ties (many equal
     // ports, protocols, countries) come in scan order as the embedded store's stable sort.
-    add({"query", "-o", "csv", "-n", "20", "SRVPORT == 53 || PROTO == icmp"});
-    add({"query", "-o", "csv", "-n", "100", "!(PORT == 443)"});
-    add({"query", "-o", "csv", "-n", "60", "ADDR != 10.0.0.0/8 && !(SRVIP == 2001:db8::/32)"});
-    add({"query", "-o", "csv", "-n", "40", "SRVGRP == 3 || CLNGRP != 1 || CLNGRP < 2"});
-    add({"query", "-o", "csv", "-n", "40", "TOTBYTS >= 5000 && !(TOTPKTS <= 10) || TTIME < 0"});
-    add({"query", "-o", "csv", "-n", "40", "APP == HTTP || SERVICE != DNS"});
-    add({"query", "-o", "csv", "-n", "40", "CLNCC != us && (FLAGS != FACK || SRVCC == de)"});
-    add({"query", "-o", "csv", "-n", "30", "TTIME > 1s || STARTTIME < 2026-01-02T00:00:00Z"});
-    add({"query", "-o", "csv", "-n", "25", "BYTES >= 1000 && BYTES <= 20000 && !(VLAN == 0)"});
-    add({"query", "-o", "csv", "-s", "srv_port:desc", "-n", "7"});
-    add({"query", "-o", "csv", "-s", "proto", "-n", "13", "SRVPORT != 443 || PROTO == udp"});
-    add({"query", "-o", "csv", "-s", "cln_country:desc", "-n", "9", "APP != dns"});
-    add({"query", "-o", "csv", "-s", "total_bytes", "-n", "5", "!(CLNIP == 10.0.0.0/16)"});
-    add({"query", "-o", "csv", "-s", "duration:desc", "-s", "srv_addr", "-n", "11"});
-    add({"query", "-o", "csv", "-s", "application", "-n", "12", "PORT > 1000 || PORT < 30"});
+    add({"query", "-o", "csv", "-c", "20", "SRVPORT == 53 || PROTO == icmp"});
+    add({"query", "-o", "csv", "-c", "100", "!(PORT == 443)"});
+    add({"query", "-o", "csv", "-c", "60", "ADDR != 10.0.0.0/8 && !(SRVIP == 2001:db8::/32)"});
+    add({"query", "-o", "csv", "-c", "40", "SRVGRP == 3 || CLNGRP != 1 || CLNGRP < 2"});
+    add({"query", "-o", "csv", "-c", "40", "TOTBYTS >= 5000 && !(TOTPKTS <= 10) || TTIME < 0"});
+    add({"query", "-o", "csv", "-c", "40", "APP == HTTP || SERVICE != DNS"});
+    add({"query", "-o", "csv", "-c", "40", "CLNCC != us && (FLAGS != FACK || SRVCC == de)"});
+    add({"query", "-o", "csv", "-c", "30", "TTIME > 1s || STARTTIME < 2026-01-02T00:00:00Z"});
+    add({"query", "-o", "csv", "-c", "25", "BYTES >= 1000 && BYTES <= 20000 && !(VLAN == 0)"});
+    add({"query", "-o", "csv", "-O", "srv_port:desc", "-c", "7"});
+    add({"query", "-o", "csv", "-O", "proto", "-c", "13", "SRVPORT != 443 || PROTO == udp"});
+    add({"query", "-o", "csv", "-O", "cln_country:desc", "-c", "9", "APP != dns"});
+    add({"query", "-o", "csv", "-O", "total_bytes", "-c", "5", "!(CLNIP == 10.0.0.0/16)"});
+    add({"query", "-o", "csv", "-O", "duration:desc", "-O", "srv_addr", "-c", "11"});
+    add({"query", "-o", "csv", "-O", "application", "-c", "12", "PORT > 1000 || PORT < 30"});
     add({"stat", "-o", "csv", "--grp", "srvport", "-n", "10", "SRVPORT == 443 || PROTO == udp"});
     add({"stat", "-o", "csv", "--grp", "host", "-n", "5", "!(CLNCC == us)", "--cnt", "sessions"});
-    add({"stat", "-o", "csv", "--grp", "proto", "-w", "6h", "ADDR != 10.0.0.0/8"});
+    add({"stat", "-o", "csv", "--grp", "proto", "--bucket", "6h", "ADDR != 10.0.0.0/8"});
     for (const char* grp : {"host", "pair", "srvport", "port", "country", "proto", "as", "exporter",
                             "vlan", "iface", "service", "app", "host/24/64", "cln_addr,srv_port"}) {
       add({"stat", "-o", "csv", "--grp", grp, "-n", "15"});
@@ -270,10 +270,10 @@ class ClickHouseDifferential : public ClickHouseServerTest {
     add({"stat", "-o", "csv", "--grp", "host", "--cnt", "uports"});
     add({"stat", "-o", "csv", "--grp", "srvport", "--cnt", "uhosts"});
     add({"stat", "-o", "csv", "--grp", "country", "--cnt", "unique srv_addr"});
-    add({"stat", "-o", "csv", "--grp", "srvport", "-w", "1h", "-n", "5"});
-    add({"stat", "-o", "csv", "-w", "1d", "--cnt", "sessions"});
+    add({"stat", "-o", "csv", "--grp", "srvport", "--bucket", "1h", "-n", "5"});
+    add({"stat", "-o", "csv", "--bucket", "1d", "--cnt", "sessions"});
     add({"stat", "-o", "csv", "--grp", "host", "-n", "10", "PROTO == tcp && SRVPORT < 1024"});
-    add({"stat", "-o", "csv", "--grp", "service", "-w", "6h", "CLNIP == 10.0.0.0/8"});
+    add({"stat", "-o", "csv", "--grp", "service", "--bucket", "6h", "CLNIP == 10.0.0.0/8"});
     add({"stat", "-o", "csv", "--grp", "host", "--snd", "APP != dns"});
     return cmds;
   }
@@ -523,7 +523,7 @@ TEST_F(ClickHouseServerTest, ServeStoresIntoClickHouse) {
       const std::string err = (dir.path() / "serve.err").string();
       const int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 2);
-      ::execl(FLOWSCOPE_BINARY, FLOWSCOPE_BINARY, "serve", "-c", cfg.c_str(), "--ready-file",
+      ::execl(FLOWSCOPE_BINARY, FLOWSCOPE_BINARY, "serve", "-C", cfg.c_str(), "--ready-file",
               ready.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }

@@ -38,10 +38,10 @@ port = 0
 [http]
 port = 0
 TOML
-"$fs" user add -c "$work/serve.toml" admin --role admin -p adminpw >/dev/null
-"$fs" user groups add -c "$work/serve.toml" everyone >/dev/null
-"$fs" user add -c "$work/serve.toml" alice -g everyone -p alicepw >/dev/null
-(cd "$work" && exec "$fs" serve -c serve.toml --ready-file ready.json >serve.log 2>&1) &
+"$fs" user add -C "$work/serve.toml" admin --role admin -p adminpw >/dev/null
+"$fs" user groups add -C "$work/serve.toml" everyone >/dev/null
+"$fs" user add -C "$work/serve.toml" alice -g everyone -p alicepw >/dev/null
+(cd "$work" && exec "$fs" serve -C serve.toml --ready-file ready.json >serve.log 2>&1) &
 serve_pid=$!
 for _ in $(seq 300); do [[ -s $work/ready.json ]] && break; sleep 0.1; done
 [[ -s $work/ready.json ]] || fail "flowscope serve did not start"
@@ -55,7 +55,7 @@ srv=127.0.0.1:$(port_of query_port)
 # stops moving.
 last=-1
 for _ in $(seq 100); do
-  now=$("$fs" query -srv "$srv" -un admin -up adminpw -t 'last hour' -c --fields srv_port | wc -l)
+  now=$("$fs" query -srv "$srv" -un admin -up adminpw -t 'last hour' --csv --fields srv_port | wc -l)
   [[ $now -gt 0 && $now == "$last" ]] && break
   last=$now
   sleep 0.5
@@ -80,7 +80,7 @@ rows=$(($(wc -l <"$work/ftsq.csv") - 1))
 col=$(head -1 "$work/ftsq.csv" | tr ',' '\n' | grep -nx SRVPORT | cut -d: -f1)
 others=$(tail -n +2 "$work/ftsq.csv" | cut -d, -f"$col" | grep -vcx 80 || true)
 [[ $rows -gt 0 && $others == 0 ]] || fail "ftsq: $rows rows, $others not to port 80"
-want=$("$fs" query -srv "$srv" -un admin -up adminpw -t 'last hour' -c --fields srv_port \
+want=$("$fs" query -srv "$srv" -un admin -up adminpw -t 'last hour' --csv --fields srv_port \
   'SRVPORT == 80 && CLNIP != 123.45.67.0/24' | wc -l)
 [[ $rows == "$want" ]] || fail "ftsq gave $rows sessions, flowscope query $want"
 ok "ftsq -t 'last hour' -c+ 'SRVPORT==80 && CLNIP!=...': $rows sessions, as flowscope query"
@@ -88,7 +88,7 @@ ok "ftsq -t 'last hour' -c+ 'SRVPORT==80 && CLNIP!=...': $rows sessions, as flow
 # ftstat example 1: the top 25 hosts by bytes sent in the last week.
 "$bin/ftstat" -srv "$srv" -us "$key" -t 'last week' -grp host -cnt bytes -snd -n 25 -c \
   >"$work/top.csv"
-"$fs" stat -srv "$srv" -un admin -up adminpw -t 'last week' -grp host -cnt bytes -snd -n 25 -c \
+"$fs" stat -srv "$srv" -un admin -up adminpw -t 'last week' -grp host -cnt bytes -snd -n 25 --csv \
   >"$work/top_fs.csv"
 n=$(grep -c '^[0-9]' "$work/top.csv" || true)
 [[ $n -ge 1 && $n -le 27 ]] || fail "ftstat top 25 hosts: $n lines"

@@ -63,6 +63,11 @@ TEST(CliDoc, MainPageListsCommandsAndDefaults) {
   EXPECT_NE(page.find(".TP\n\\fBflowscope\\-store\\fR(1)\nInspect the store\n"), std::string::npos);
   EXPECT_NE(page.find("(default: warn)"), std::string::npos);
   EXPECT_NE(page.find(".SH EXAMPLES\n.nf\nflowscope fields\n.fi\n"), std::string::npos);
+  // Each short letter with the option it is and the commands that have it.
+  EXPECT_NE(page.find(".SH SHORT OPTIONS\n"), std::string::npos);
+  EXPECT_NE(page.find(".TP\n\\fB\\-d\\fR, \\fB\\-\\-data\\-dir\\fR\nstore stats\n"),
+            std::string::npos)
+      << page;
 }
 
 TEST(CliDoc, RoffEscapesBackslashHyphenAndLeadingDot) {

@@ -112,8 +112,8 @@ out=$(complete_words flowscope serve --c)
 grep -qx -- --config <<<"$out" && grep -qx -- --check <<<"$out" || fail "serve --c<TAB>: $out"
 out=$(complete_words flowscope store retention --)
 grep -qx -- --help <<<"$out" || fail "store retention --<TAB>: $out"
-(cd "$root" && out=$(complete_words flowscope serve -c "${prefix#/}") && \
-  [[ $out == "${prefix#/}"* ]]) || fail "serve -c <TAB> does not complete file names"
+(cd "$root" && out=$(complete_words flowscope serve -C "${prefix#/}") && \
+  [[ $out == "${prefix#/}"* ]]) || fail "serve -C <TAB> does not complete file names"
 pass "bash completion"
 [[ -f $share/zsh/vendor-completions/_flowscope ]] || fail "no zsh completion"
 if command -v zsh >/dev/null; then
@@ -135,20 +135,20 @@ for key in netflow_port window geoip_city sync_interval tls_required metrics_pub
 done
 sed -e "s|\"/var/lib/flowscope\"|\"$root/data\"|" -e "s|\"/var/log/flowscope/|\"$root/|" "$cfg" \
   > "$root/check.toml"
-out=$("$bin/flowscope" serve -c "$root/check.toml" --check 2>&1) && pass "serve.toml --check" \
+out=$("$bin/flowscope" serve -C "$root/check.toml" --check 2>&1) && pass "serve.toml --check" \
   || fail "packaged serve.toml does not validate: $out"
 # Uncommenting every default must validate too (the comments are the defaults).
 sed -E 's/^#([a-z_]+ = )/\1/' "$root/check.toml" \
   | grep -v -E '^(start_at|geoip_city|geoip_asn|ip_groups|services|dns_servers|snmp_targets|tls_cert|tls_key|allow_file|users) = ' \
   > "$root/all.toml"
-out=$("$bin/flowscope" serve -c "$root/all.toml" --check 2>&1) && pass "every default uncommented" \
+out=$("$bin/flowscope" serve -C "$root/all.toml" --check 2>&1) && pass "every default uncommented" \
   || fail "serve.toml with every default uncommented: $out"
 
 # The installed binary serves with the packaged file (ports 0): /metrics has every family the
 # Grafana dashboard uses, and promtool (Debian's prometheus package) accepts it.
 sed -E -e 's/^#(netflow_port|ipfix_port|sflow_port|port) = .*/\1 = 0/' \
     -e 's/^#listen = \["0.0.0.0", "::"\]/listen = ["127.0.0.1"]/' "$root/check.toml" > "$root/run.toml"
-"$bin/flowscope" serve -c "$root/run.toml" --ready-file "$root/ready.json" 2> "$root/serve.log" &
+"$bin/flowscope" serve -C "$root/run.toml" --ready-file "$root/ready.json" 2> "$root/serve.log" &
 serve_pid=$!
 for _ in $(seq 100); do [[ -s $root/ready.json ]] && break; sleep 0.1; done
 if [[ -s $root/ready.json ]]; then

@@ -203,7 +203,7 @@ TEST_F(VsNfdump, FiltersSelectTheSameRecords) {
     }
     auto args = common();
     args.insert(args.begin(), "query");
-    for (const char* a : {"--nfdump-filter", filter, "-c", "--fields",
+    for (const char* a : {"--nfdump-filter", filter, "--csv", "--fields",
                           "start_time,cln_addr,srv_addr,cln_port,srv_port,proto,cln_bytes,"
                           "cln_packets"}) {
       args.push_back(a);
@@ -262,7 +262,7 @@ TEST_F(VsNfdump, TopNStatisticsGiveTheSameRankingAndSums) {
     auto args = common();
     args.insert(args.begin(), "stat");
     args.insert(args.end(), c.ours.begin(), c.ours.end());
-    for (const char* a : {"-n", "10", "-c"}) args.push_back(a);
+    for (const char* a : {"-n", "10", "--csv"}) args.push_back(a);
     if (*c.filter) {
       args.push_back("--nfdump-filter");
       args.push_back(c.filter);

@@ -77,9 +77,9 @@ TEST_F(QueryCommand, SeedOneLiners) {
 TEST_F(QueryCommand, RawSessionsInEveryFormat) {
   const std::vector<std::string> base = {"-t",
                                          "last week",
-                                         "-n",
+                                         "-c",
                                          "8",
-                                         "-s",
+                                         "-O",
                                          "cln_bytes:desc",
                                          "SRVPORT == 443 && CLNIP == 10.0.0.0/8"};
   EXPECT_EQ(golden("query_table.txt", "query", base), "");
@@ -87,7 +87,7 @@ TEST_F(QueryCommand, RawSessionsInEveryFormat) {
   csv.push_back("-c+");
   EXPECT_EQ(golden("query_csv_header.csv", "query", csv), "");
   auto plain = base;
-  plain.push_back("-c");
+  plain.push_back("--csv");
   plain.push_back("--fields");
   plain.push_back("start_time,duration,cln_addr,srv_addr,total_bytes,tcp_flags");
   EXPECT_EQ(golden("query_csv_fields.csv", "query", plain), "");
@@ -99,7 +99,7 @@ TEST_F(QueryCommand, RawSessionsInEveryFormat) {
   fmt.push_back("fmt:%cln_addr:%cln_port -> %{srv_addr}:%SRVPORT %total_bytes bytes (100%%)");
   EXPECT_EQ(golden("query_format.txt", "query", fmt), "");
   EXPECT_EQ(golden("query_nfdump_filter.txt", "query",
-                   {"-t", "last week", "-n", "5", "-s", "start_time", "--nfdump-filter",
+                   {"-t", "last week", "-c", "5", "-O", "start_time", "--nfdump-filter",
                     "src net 2001:db8::/32 and dst port 53"}),
             "");
 }
@@ -115,13 +115,13 @@ TEST_F(QueryCommand, StatisticsInEveryFormat) {
   // A series spans its whole window, empty buckets as zeros (23:58:00 to 00:01:40 here).
   const std::string minutes = "2026-11-19T23:58..2026-11-20T00:02";
   EXPECT_EQ(golden("stat_series.jsonl", "stat",
-                   {"-t", minutes, "-grp", "proto", "-cnt", "bytes", "-w", "20s", "--json"}),
+                   {"-t", minutes, "-grp", "proto", "-cnt", "bytes", "--bucket", "20s", "--json"}),
             "");
-  EXPECT_EQ(
-      golden("stat_series.txt", "stat", {"-t", minutes, "-grp", "srvport", "-n", "2", "-w", "30s"}),
-      "");
+  EXPECT_EQ(golden("stat_series.txt", "stat",
+                   {"-t", minutes, "-grp", "srvport", "-n", "2", "--bucket", "30s"}),
+            "");
   EXPECT_EQ(golden("stat_unique_peers.csv", "stat",
-                   {"-t", "last week", "-grp", "srv_addr", "-cnt", "uhosts", "-n", "5", "-c"}),
+                   {"-t", "last week", "-grp", "srv_addr", "-cnt", "uhosts", "-n", "5", "--csv"}),
             "");
   EXPECT_EQ(
       golden("stat_totals_only.txt", "stat", {"-t", "last week", "-grp", "", "-cnt", "sessions"}),
@@ -178,8 +178,8 @@ TEST_F(QueryCommand, BadInputIsAUsageErrorWithACaret) {
 TEST_F(QueryCommand, GraphIsAPng) {
   store::testing::TempDir out;
   const std::string png = (out.path() / "hosts.png").string();
-  auto r = run("stat", {"-t", "last week", "-grp", "host", "-snd", "-n", "5", "-g", png, "-gx",
-                        "640", "-gy", "300", "-w", "10s"});
+  auto r = run("stat", {"-t", "last week", "-grp", "host", "-snd", "-n", "5", "--graph", png, "-gx",
+                        "640", "-gy", "300", "--bucket", "10s"});
   if (r.err.find("built without cairo") != std::string::npos) GTEST_SKIP() << r.err;
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ifstream in(png, std::ios::binary);
@@ -194,11 +194,11 @@ TEST_F(QueryCommand, GraphIsAPng) {
   };
   EXPECT_EQ(be32(16), 640u);
   EXPECT_EQ(be32(20), 300u);
-  auto small = run("stat", {"-t", "last week", "-g", png, "-gx", "10"});
+  auto small = run("stat", {"-t", "last week", "--graph", png, "-gx", "10"});
   // A usage error, before the query runs (F16: -gx/-gy range-checked).
   EXPECT_EQ(small.exit_code, 2);
   EXPECT_NE(small.err.find("200x120 to 16384x16384"), std::string::npos) << small.err;
-  auto huge = run("stat", {"-t", "last week", "-g", png, "-gy", "100000"});
+  auto huge = run("stat", {"-t", "last week", "--graph", png, "-gy", "100000"});
   EXPECT_EQ(huge.exit_code, 2) << huge.err;
 }
 
@@ -274,7 +274,7 @@ TEST_F(QueryCommand, NamesReplaceAddressesThatHaveOne) {
 
   // query: the same names in the client and server columns, every other cell unchanged.
   const std::vector<std::string> query_args = {
-      "-t", "last week", "-n", "200", "-o", "fmt:%cln_addr %srv_addr %total_bytes"};
+      "-t", "last week", "-c", "200", "-o", "fmt:%cln_addr %srv_addr %total_bytes"};
   auto raw = run("query", query_args);
   ASSERT_EQ(raw.exit_code, 0) << raw.err;
   {  // every other address has no name (NXDOMAIN), as a real server would answer

@@ -80,7 +80,7 @@ TEST(ScheduleServe, MissedRunIsCaughtUpOnceAtStart) {
     const std::string err = (dir.path() / "serve.err").string();
     if (!std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
     const std::string ready = (dir.path() / "ready.json").string();
-    ::execl(FLOWSCOPE_BINARY, FLOWSCOPE_BINARY, "serve", "-c", cfg.c_str(), "--ready-file",
+    ::execl(FLOWSCOPE_BINARY, FLOWSCOPE_BINARY, "serve", "-C", cfg.c_str(), "--ready-file",
             ready.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -125,7 +125,7 @@ TEST(ScheduleServe, MissedRunIsCaughtUpOnceAtStart) {
   auto h = testing::run_flowscope({"schedule", "history", "-d", data.string()});
   EXPECT_EQ(h.exit_code, 0) << h.err;
   EXPECT_NE(h.out.find("hourly-manager       ok"), std::string::npos) << h.out;
-  auto l = testing::run_flowscope({"schedule", "list", "-c", cfg.string(), "--json"});
+  auto l = testing::run_flowscope({"schedule", "list", "-C", cfg.string(), "--json"});
   EXPECT_EQ(l.exit_code, 0) << l.err;
   const auto listed = nlohmann::json::parse(l.out.substr(0, l.out.find('\n')));
   EXPECT_EQ(listed["runs"], 1);
@@ -133,7 +133,7 @@ TEST(ScheduleServe, MissedRunIsCaughtUpOnceAtStart) {
 
   // A bad `when` stops the check, naming the line of the configuration.
   std::ofstream(cfg, std::ios::trunc) << config(dir.path(), "0 25 * * *");
-  auto bad = testing::run_flowscope({"serve", "-c", cfg.string(), "--check"});
+  auto bad = testing::run_flowscope({"serve", "-C", cfg.string(), "--check"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("serve.toml:16: schedule hourly-manager: when \"0 25 * * *\": hour 25 "
                          "is outside 0-23"),

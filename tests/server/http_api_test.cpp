@@ -111,7 +111,7 @@ TEST_F(HttpFixture, StatIsFlowscopeStat) {
       {{{"group", "host"}, {"count", "sessions"}, {"top", "5"}, {"filter", "SRVPORT == 443"}},
        {"-grp", "host", "-cnt", "sessions", "-n", "5", "SRVPORT == 443"}},
       {{{"group", "srvport"}, {"count", "packets"}, {"dir", "rcv"}, {"series", "10m"}},
-       {"-grp", "srvport", "-cnt", "packets", "-rcv", "-w", "10m"}},
+       {"-grp", "srvport", "-cnt", "packets", "-rcv", "--bucket", "10m"}},
       {{{"group", "cln_addr/24"},
         {"count", "uports"},
         {"syntax", "nfdump"},
@@ -259,7 +259,7 @@ TEST_F(HttpFixture, SessionsMatchFlowscopeQueryAsJsonAndCsv) {
   const std::string filter = "SRVPORT == 443 && CLNIP == 10.1.0.0/16";
   const auto cli = flowscope::testing::run_flowscope(
       {"query", "-d", (dir_ / "data").string(), "-t", "all", "--now",
-       std::to_string(kHttpNowMs / 1000), "-c", "--fields", "session_id", "-n", "0", filter});
+       std::to_string(kHttpNowMs / 1000), "--csv", "--fields", "session_id", "-c", "0", filter});
   ASSERT_EQ(cli.exit_code, 0) << cli.err;
   std::set<std::uint64_t> expected;
   std::istringstream lines(cli.out);

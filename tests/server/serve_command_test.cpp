@@ -85,7 +85,7 @@ class ServeCommand : public ::testing::Test {
            "\"\n[store]\ndir = \"data\"\ncommit_interval = \"200ms\"\n[query]\nport = 0\n"
            "[http]\nport = 0\n";
   }
-  // `flowscope [GLOBAL...] serve -c serve.toml --ready-file ready.json`, stderr to serve.err,
+  // `flowscope [GLOBAL...] serve -C serve.toml --ready-file ready.json`, stderr to serve.err,
   // with `env` ("NAME=value") added to the environment. journal: JOURNAL_STREAM names
   // serve.err, as systemd does for a unit whose stderr is the journal.
   void spawn(const std::vector<std::string>& global = {}, const std::vector<std::string>& env = {},
@@ -104,7 +104,7 @@ class ServeCommand : public ::testing::Test {
       }
       std::vector<std::string> args = {FLOWSCOPE_BINARY};
       args.insert(args.end(), global.begin(), global.end());
-      for (const char* a : {"serve", "-c"}) args.emplace_back(a);
+      for (const char* a : {"serve", "-C"}) args.emplace_back(a);
       args.push_back((dir_ / "serve.toml").string());
       args.emplace_back("--ready-file");
       args.push_back((dir_ / "ready.json").string());
@@ -140,12 +140,12 @@ class ServeCommand : public ::testing::Test {
 
 TEST_F(ServeCommand, ConfigErrorExitsOneNamingTheLine) {
   write(dir_ / "serve.toml", "[store]\ndir = \"d\"\n[stitch]\nwindow = 60\n");
-  auto r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  auto r = testing::run_flowscope({"serve", "-C", (dir_ / "serve.toml").string(), "--check"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("serve.toml:4: [stitch] window: must be a duration"), std::string::npos)
       << r.err;
   write(dir_ / "serve.toml", config("60s"));
-  r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  r = testing::run_flowscope({"serve", "-C", (dir_ / "serve.toml").string(), "--check"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -165,7 +165,7 @@ TEST_F(ServeCommand, BadTlsKeyRefusesToStartNamingTheFile) {
     return static_cast<int>(std::count(t.begin(), t.begin() + t.find("tls_key"), '\n')) + 1;
   }();
   write(dir_ / "serve.toml", with_tls("missing.key"));
-  auto r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string()});
+  auto r = testing::run_flowscope({"serve", "-C", (dir_ / "serve.toml").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("serve.toml:" + std::to_string(key_line) + ": [query] tls_key"),
             std::string::npos)
@@ -174,17 +174,17 @@ TEST_F(ServeCommand, BadTlsKeyRefusesToStartNamingTheFile) {
   EXPECT_NE(r.err.find("cannot read the file"), std::string::npos) << r.err;
 
   write(dir_ / "serve.toml", with_tls(other.key.string()));
-  r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  r = testing::run_flowscope({"serve", "-C", (dir_ / "serve.toml").string(), "--check"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is not the private key of the certificate"), std::string::npos) << r.err;
 
   write(dir_ / "serve.toml", base + "tls_required = true\n");  // appended to [http]
-  r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  r = testing::run_flowscope({"serve", "-C", (dir_ / "serve.toml").string(), "--check"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("[http]: unknown key \"tls_required\""), std::string::npos) << r.err;
 
   write(dir_ / "serve.toml", with_tls(cert.key.string()));
-  r = testing::run_flowscope({"serve", "-c", (dir_ / "serve.toml").string(), "--check"});
+  r = testing::run_flowscope({"serve", "-C", (dir_ / "serve.toml").string(), "--check"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -198,10 +198,10 @@ TEST_F(ServeCommand, CheckRefusesWhatStartRefuses) {
   const fs::path cfg = dir_ / "serve.toml";
   const auto expect_refused = [&](const std::string& text, const std::string& message) {
     write(cfg, text);
-    auto check = testing::run_flowscope({"serve", "-c", cfg.string(), "--check"});
+    auto check = testing::run_flowscope({"serve", "-C", cfg.string(), "--check"});
     EXPECT_EQ(check.exit_code, 1) << check.out;
     EXPECT_NE(check.err.find(message), std::string::npos) << check.err;
-    auto start = testing::run_flowscope({"serve", "-c", cfg.string()});
+    auto start = testing::run_flowscope({"serve", "-C", cfg.string()});
     EXPECT_EQ(start.exit_code, 1) << start.out;
     EXPECT_NE(start.err.find(message), std::string::npos) << start.err;
   };
@@ -230,7 +230,7 @@ TEST_F(ServeCommand, CheckRefusesWhatStartRefuses) {
   text = base;
   text.replace(text.find("window = \"60s\""), 14, "window = \"0s\"");
   write(cfg, text);
-  auto r = testing::run_flowscope({"serve", "-c", cfg.string(), "--check"});
+  auto r = testing::run_flowscope({"serve", "-C", cfg.string(), "--check"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("serve.toml:" + line_of(text, "window") +
                        ": [stitch] window: \"0s\" must be more than zero"),
@@ -239,7 +239,7 @@ TEST_F(ServeCommand, CheckRefusesWhatStartRefuses) {
 
   write(dir_ / "groups.ini", "[lab]\nnet = 10.0.0.0/8\n");
   write(cfg, base + "[enrich]\nip_groups = \"groups.ini\"\n");
-  r = testing::run_flowscope({"serve", "-c", cfg.string(), "--check"});
+  r = testing::run_flowscope({"serve", "-C", cfg.string(), "--check"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("serve.toml: ok"), std::string::npos) << r.out;
 }
@@ -462,7 +462,7 @@ TEST_F(ServeCommand, LogFormatJsonIsOneObjectPerLine) {
 
   // An error that ends the command is a JSON object too, with the exit code.
   auto r = testing::run_flowscope(
-      {"--log-format", "json", "serve", "-c", (dir_ / "missing.toml").string()});
+      {"--log-format", "json", "serve", "-C", (dir_ / "missing.toml").string()});
   EXPECT_EQ(r.exit_code, 1);
   const auto err_lines = lines_of(r.err);
   ASSERT_EQ(err_lines.size(), 1u) << r.err;

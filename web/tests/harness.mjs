@@ -84,12 +84,12 @@ port = 0
 port = 0
 web_dir = "${process.env.FLOWSCOPE_WEB_DIST}"
 `);
-  run(['user', 'add', 'noc', '--role', 'admin', '-p', 'noc-secret', '-c', conf]);
-  run(['user', 'groups', 'add', 'labteam', '-c', conf]);
-  run(['user', 'grant', 'labteam', '--ip-group', 'Lab', '-c', conf]);
-  run(['user', 'add', 'lab', '--role', 'analyst', '-g', 'labteam', '-p', 'lab-secret', '-c', conf]);
+  run(['user', 'add', 'noc', '--role', 'admin', '-p', 'noc-secret', '-C', conf]);
+  run(['user', 'groups', 'add', 'labteam', '-C', conf]);
+  run(['user', 'grant', 'labteam', '--ip-group', 'Lab', '-C', conf]);
+  run(['user', 'add', 'lab', '--role', 'analyst', '-g', 'labteam', '-p', 'lab-secret', '-C', conf]);
   const ready = join(dir, 'ready.json');
-  const serve = spawn(bin, ['serve', '-c', conf, '--ready-file', ready], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const serve = spawn(bin, ['serve', '-C', conf, '--ready-file', ready], { stdio: ['ignore', 'inherit', 'inherit'] });
   const ports = await until('flowscope serve to be ready', () => existsSync(ready) && JSON.parse(readFileSync(ready, 'utf8')));
   const base = `http://127.0.0.1:${ports.http_port}`;
   // The last 50 minutes, one burst a minute of 40 to 200 flows (two exporters, a seed each), so
