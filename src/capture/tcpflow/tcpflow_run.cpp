@@ -476,4 +476,20 @@ int run_tcpflow(const TcpflowOptions& o, const std::string& command_line, std::F
   return exit_code;
 }
 
+int tcpflow_command_line(const std::string& program, const std::vector<std::string>& args) {
+  auto options = parse_tcpflow_args(args);
+  if (!options) {
+    std::fprintf(stderr, "tcpflow: %s\n", options.error().message.c_str());
+    return 2;  // usage error, as every flowscope command
+  }
+  // tcpflow prefixes its messages with argv[0]; as a subcommand we answer to "tcpflow".
+  options->program = program == "flowscope tcpflow" ? "tcpflow" : program;
+  std::string line = program;
+  for (const auto& a : args) {
+    line += ' ';
+    line += a;
+  }
+  return run_tcpflow(*options, line, stdout, stderr);
+}
+
 }  // namespace flowscope::capture::tcpflow
