@@ -4,7 +4,8 @@
 # seeded: thousands of connections, 48 interleaved, ~1% retransmitted and ~1% reordered
 # segments, 1 in 8 bodies gzip), plain and with -e http. Both write into fresh directories on the
 # same filesystem; every output file (name and md5, report.xml aside) must be identical before a
-# ratio is printed. Paired runs: tcpflow then flowscope, TCPFLOW_BENCH_PAIRS times (default 3),
+# ratio is printed. Paired runs: tcpflow and flowscope in turn (who goes first alternates, each
+# after a sync), TCPFLOW_BENCH_PAIRS times (default 3),
 # each pair giving a speed ratio (tcpflow's time / ours, wall and CPU = user + system) and a peak
 # RSS ratio (ours / tcpflow's, /usr/bin/time's maximum resident set); the medians are printed, so
 # a machine whose speed drifts between pairs (other load, the page cache, writeback) moves both
@@ -66,9 +67,19 @@ bench_mode() {
   local i tf fs ratios="$work/ratios.txt" files
   : >"$ratios"
   for ((i = 1; i <= pairs; i++)); do
+    # Each run starts on a settled disk: the other's output deleted and written back (sync,
+    # untimed), so neither pays for the other's writeback; who goes first alternates.
     rm -rf "$work/tf_$slug" "$work/fs_$slug"
-    tf=$(measure /usr/bin/tcpflow -r "$pcap" -o "$work/tf_$slug" "$@")
-    fs=$(measure "${ours[@]}" -r "$pcap" -o "$work/fs_$slug" "$@")
+    sync
+    if ((i % 2)); then
+      tf=$(measure /usr/bin/tcpflow -r "$pcap" -o "$work/tf_$slug" "$@")
+      sync
+      fs=$(measure "${ours[@]}" -r "$pcap" -o "$work/fs_$slug" "$@")
+    else
+      fs=$(measure "${ours[@]}" -r "$pcap" -o "$work/fs_$slug" "$@")
+      sync
+      tf=$(measure /usr/bin/tcpflow -r "$pcap" -o "$work/tf_$slug" "$@")
+    fi
     if ((i == 1)); then
       files=$(manifest "$work/tf_$slug" | tee "$work/tf.md5" | wc -l)
       manifest "$work/fs_$slug" >"$work/fs.md5"
