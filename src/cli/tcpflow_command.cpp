@@ -6,33 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "capture/tcpflow/tcpflow_options.h"
 #include "capture/tcpflow/tcpflow_run.h"
 #include "cli/commands.h"
 
 namespace flowscope::cli {
-namespace {
 
-std::string join_command_line(const std::string& program, const std::vector<std::string>& args) {
-  std::string line = program;
-  for (const auto& a : args) {
-    line += ' ';
-    line += a;
-  }
-  return line;
-}
-
-}  // namespace
+static_assert(kExitUsage == 2, "capture::tcpflow::tcpflow_command_line returns 2 on a usage error");
 
 int run_tcpflow_args(const std::string& program, const std::vector<std::string>& args) {
-  auto options = capture::tcpflow::parse_tcpflow_args(args);
-  if (!options) {
-    std::fprintf(stderr, "tcpflow: %s\n", options.error().message.c_str());
-    return kExitUsage;
-  }
-  // tcpflow prefixes its messages with argv[0]; as a subcommand we answer to "tcpflow".
-  options->program = program == "flowscope tcpflow" ? "tcpflow" : program;
-  return capture::tcpflow::run_tcpflow(*options, join_command_line(program, args), stdout, stderr);
+  return capture::tcpflow::tcpflow_command_line(program, args);
 }
 
 int tcpflow_main(int argc, char** argv) {

@@ -2,6 +2,9 @@
 #include "capture/tcpflow/flow_output.h"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -13,6 +16,71 @@ namespace flowscope::capture::tcpflow {
 namespace {
 
 namespace fs = std::filesystem;
+
+// One 1000-byte ACK segment of stream `i` (10.1.x.y:40000 -> 10.2.0.1:80) at sequence `seq`.
+TcpPacket data_segment(int i, std::uint32_t seq, std::uint8_t fill,
+                       std::vector<std::uint8_t>& seg) {
+  seg.assign(20 + 1000, fill);
+  TcpPacket p;
+  p.key.family = 4;
+  p.key.src = {10, 1, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+  p.key.dst = {10, 2, 0, 1};
+  p.key.sport = 40000;
+  p.key.dport = 80;
+  seg[4] = static_cast<std::uint8_t>(seq >> 24);
+  seg[5] = static_cast<std::uint8_t>(seq >> 16);
+  seg[6] = static_cast<std::uint8_t>(seq >> 8);
+  seg[7] = static_cast<std::uint8_t>(seq);
+  seg[12] = 5 << 4;
+  seg[13] = 0x10;  // ACK
+  p.segment = seg;
+  p.segment_length = static_cast<std::uint32_t>(seg.size());
+  return p;
+}
+
+// F16 memory: a stream's buffer is freed when flushed, so what the buffers hold from the
+// allocator stays within the budget (twice, for vector growth) plus a small remainder per
+// stream, however many streams have been written. Before, every stream that once filled its
+// buffer kept 128-256 KiB until it closed.
+TEST(FlowOutput, FlushedBuffersGiveTheirMemoryBack) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("flowscope-flowoutput-mem-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  TcpflowOptions options;
+  options.outdir = dir.string();
+  FlowOutput output(options, nullptr, nullptr);
+  TcpReassembler reassembler({}, output);
+  constexpr int kStreams = 100;
+  constexpr int kSegments = 200;  // 200 KB a stream, one stream after the other, none closed
+  constexpr std::size_t kSmall = 16 * 1024;  // what an idle stream may keep
+  std::vector<std::uint8_t> seg;
+  std::size_t max_capacity = 0;
+  for (int i = 0; i < kStreams; ++i) {
+    for (int k = 0; k < kSegments; ++k) {
+      const auto p = data_segment(i, 1 + static_cast<std::uint32_t>(k) * 1000,
+                                  static_cast<std::uint8_t>('a' + k % 26), seg);
+      ASSERT_EQ(reassembler.process(p), TcpVerdict::Processed);
+    }
+    max_capacity = std::max(max_capacity, output.buffer_capacity());
+  }
+  EXPECT_LE(max_capacity, 2 * FlowOutput::kTotalBuffer + kStreams * kSmall);
+  EXPECT_GT(output.stats().writes, static_cast<std::uint64_t>(kStreams));  // flushed at 128 KiB
+  reassembler.close_all();
+  EXPECT_EQ(output.buffered_bytes(), 0u);
+  EXPECT_LE(output.buffer_capacity(), kStreams * kSmall);
+  // The bytes are all there, in order.
+  const fs::path one = dir / "010.001.000.042.40000-010.002.000.001.00080";
+  ASSERT_TRUE(fs::exists(one));
+  EXPECT_EQ(fs::file_size(one), kSegments * 1000u);
+  std::ifstream in(one, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (int k = 0; k < kSegments; ++k) {
+    ASSERT_EQ(bytes[static_cast<std::size_t>(k) * 1000 + 999], static_cast<char>('a' + k % 26))
+        << k;
+  }
+  fs::remove_all(dir);
+}
 
 TEST(FlowOutput, BuffersAndDescriptorsStayBoundedWithManyOpenStreams) {
   const fs::path dir =

@@ -26,10 +26,13 @@ share="$root$prefix/share"
 [[ -x $bin/flowscope ]] || fail "no $bin/flowscope"
 version=$("$bin/flowscope" --version 2>&1) && [[ $version == flowscope\ * ]] \
   && pass "flowscope --version: $version" || fail "flowscope --version: $version"
-for link in ftsq ftstat ftum flowscope-tcpflow; do
+for link in ftsq ftstat ftum; do
   [[ -L $bin/$link && $(readlink "$bin/$link") == flowscope ]] \
     || fail "$link is not a relative link to flowscope"
 done
+# flowscope-tcpflow is the lean tcpflow drop-in executable (docs/tcpflow.md "Performance").
+[[ -x $bin/flowscope-tcpflow && ! -L $bin/flowscope-tcpflow ]] \
+  || fail "flowscope-tcpflow is not an executable"
 [[ -e $bin/tcpflow ]] && fail "bin/tcpflow installed: it would shadow Debian's tcpflow"
 # Dispatch on the name: flowscope-tcpflow is tcpflow's command line (-V prints tcpflow's
 # version line), ftsq is FlowTraq's query (its -srv option exists only under that name).

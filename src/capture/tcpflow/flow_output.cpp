@@ -167,6 +167,12 @@ FlowOutput::~FlowOutput() {
   for (auto& f : files_) release_fd(f);
 }
 
+std::size_t FlowOutput::buffer_capacity() const {
+  std::size_t total = 0;
+  for (const auto& f : files_) total += f.buf.capacity();
+  return total;
+}
+
 void FlowOutput::on_open(TcpStream& s) {
   std::size_t slot;
   if (!free_slots_.empty()) {
@@ -286,7 +292,10 @@ void FlowOutput::flush(File& f) {
     }
     buffered_ -= f.buf.size();
     f.buf.clear();
-    if (f.buf.capacity() > kStreamBuffer * 2) f.buf.shrink_to_fit();
+    // A flushed buffer's memory goes back to the allocator unless it is small: capacity kept by
+    // idle streams is not counted in buffered_, and 48 streams holding 128-256 KiB each would
+    // double the peak RSS that the budget is meant to bound.
+    if (f.buf.capacity() > kKeptCapacity) std::vector<std::uint8_t>().swap(f.buf);
   }
   if (f.in_dirty) {
     dirty_.erase(f.dirty);

@@ -10,10 +10,11 @@
 //
 // Performance: where tcpflow issues one lseek+write per segment and reopens files as its
 // descriptor ring turns, we buffer each stream's contiguous bytes (up to kStreamBuffer, with a
-// global budget of kTotalBuffer flushed oldest-first) and write them with one pwrite. Buffers do
-// not hold descriptors: descriptors (at most max_fds, -f) are needed only to create a file and
-// to flush, and stay open in an LRU, so with a small -f a file is reopened once per flush, not
-// once per segment.
+// global budget of kTotalBuffer flushed oldest-first) and write them with one pwrite; a flushed
+// buffer larger than kKeptCapacity is freed, so memory is bounded by the budget, not by the
+// number of streams. Buffers do not hold descriptors: descriptors (at most max_fds, -f) are
+// needed only to create a file and to flush, and stay open in an LRU, so with a small -f a file
+// is reopened once per flush, not once per segment.
 //
 // Not thread-safe; driven by the TcpReassembler on the runner's thread.
 
@@ -48,7 +49,8 @@ struct FlowOutputStats {
 class FlowOutput final : public TcpStreamSink {
  public:
   static constexpr std::size_t kStreamBuffer = 128 * 1024;
-  static constexpr std::size_t kTotalBuffer = 8 * 1024 * 1024;
+  static constexpr std::size_t kTotalBuffer = 4 * 1024 * 1024;
+  static constexpr std::size_t kKeptCapacity = 16 * 1024;  // a flushed buffer keeps at most this
 
   // `python` may be null (no -e python).
   FlowOutput(const TcpflowOptions& options, DfxmlReport* report, std::FILE* console,
@@ -71,6 +73,8 @@ class FlowOutput final : public TcpStreamSink {
   std::size_t open_files() const { return lru_.size(); }
   std::size_t max_open_files() const { return max_open_seen_; }
   std::size_t buffered_bytes() const { return buffered_; }
+  // Bytes the stream buffers hold from the allocator (capacity, not just content).
+  std::size_t buffer_capacity() const;
   const FlowOutputStats& stats() const { return stats_; }
 
  private:

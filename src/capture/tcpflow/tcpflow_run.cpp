@@ -24,6 +24,7 @@
 #include "capture/tcpflow/flow_output.h"
 #include "capture/tcpflow/flow_pcap_writer.h"
 #include "capture/tcpflow/frame_decoder.h"
+#include "capture/tcpflow/mapped_pcap.h"
 #include "capture/tcpflow/netviz.h"
 #include "capture/tcpflow/python_scanner.h"
 
@@ -199,6 +200,16 @@ class Runner {
         return false;
       }
     }
+    // The same filter for the records read from the map (libpcap's copy is private to it).
+    bpf_program filter{};
+    if (pcap_compile(pd, &filter, o_.expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0) {
+      fmt::print(err_, "tcpflow: filter '{}': {}\n", o_.expression, pcap_geterr(pd));
+      return false;
+    }
+    struct FreeCode {
+      bpf_program* p;
+      ~FreeCode() { pcap_freecode(p); }
+    } free_filter{&filter};
     if (!o_.unprocessed_file.empty() && !dumper_) {
       dumper_.reset(open_unprocessed(o_.unprocessed_file, pd));
       if (!dumper_) {
@@ -208,18 +219,9 @@ class Runner {
       }
     }
     TcpPacket packet;
-    pcap_pkthdr* hdr = nullptr;
-    const u_char* bytes = nullptr;
     const bool per_packet_debug = debug_.on(10);
-    while (g_stop == 0) {
-      const int rc = pcap_next_ex(pd, &hdr, &bytes);
-      if (rc == 0) continue;  // live capture timeout
-      if (rc == PCAP_ERROR_BREAK) break;
-      if (rc < 0) {
-        if (g_stop != 0) break;  // a read interrupted by SIGINT/SIGTERM: a normal stop
-        fmt::print(err_, "tcpflow: {}: {}\n", name, pcap_geterr(pd));
-        return false;
-      }
+    // One packet, from the map or from libpcap; false on a fatal error (already reported).
+    auto handle = [&](const pcap_pkthdr* hdr, const u_char* bytes) -> bool {
       const PcapTime ts{static_cast<std::int64_t>(hdr->ts.tv_sec) + o_.tdelta,
                         static_cast<std::int64_t>(hdr->ts.tv_usec)};
       const std::span<const std::uint8_t> frame{bytes, hdr->caplen};
@@ -231,7 +233,7 @@ class Runner {
           netviz_->ingest(ts, hdr->len, ether_type, *ip);
         }
       }
-      if (!o_.tcpdemux) continue;
+      if (!o_.tcpdemux) return true;
       const FrameKind kind = decode_frame(dlt, frame, hdr->len, ts, packet);
       if (per_packet_debug && kind != FrameKind::Ignored) {
         debug_(10, "process_pkt{}", std::string(78, '.'));
@@ -255,6 +257,32 @@ class Runner {
         std::fwrite(rec, sizeof rec, 1, dumper_.get());
         std::fwrite(bytes, 1, hdr->caplen, dumper_.get());
       }
+      return true;
+    };
+    // A regular classic pcap file is read from a memory map (capture/tcpflow/mapped_pcap.h)
+    // until its end or a record that only libpcap should judge.
+    if (auto mapped = MappedPcap::open(pd)) {  // null for live captures, pcapng, stdin
+      pcap_pkthdr mhdr{};
+      const std::uint8_t* mbytes = nullptr;
+      MappedPcap::Next next = MappedPcap::Next::Packet;
+      while (g_stop == 0 && (next = mapped->next(mhdr, mbytes)) == MappedPcap::Next::Packet) {
+        if (pcap_offline_filter(&filter, &mhdr, mbytes) == 0) continue;
+        if (!handle(&mhdr, mbytes)) return false;
+      }
+      if (next != MappedPcap::Next::Libpcap) return true;
+    }
+    pcap_pkthdr* hdr = nullptr;
+    const u_char* bytes = nullptr;
+    while (g_stop == 0) {
+      const int rc = pcap_next_ex(pd, &hdr, &bytes);
+      if (rc == 0) continue;  // live capture timeout
+      if (rc == PCAP_ERROR_BREAK) break;
+      if (rc < 0) {
+        if (g_stop != 0) break;  // a read interrupted by SIGINT/SIGTERM: a normal stop
+        fmt::print(err_, "tcpflow: {}: {}\n", name, pcap_geterr(pd));
+        return false;
+      }
+      if (!handle(hdr, bytes)) return false;
     }
     return true;
   }
@@ -273,13 +301,15 @@ class Runner {
 // `buffer` must outlive the handle (glibc ignores setvbuf's size without a caller buffer).
 PcapHandle open_offline(const std::string& path, std::FILE* err, std::vector<char>& buffer) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
-  // Our own stream with a 1 MiB buffer: libpcap's default stdio buffer reads 4 KiB at a time.
+  // Our own stream with a 256 KiB buffer: libpcap's default stdio buffer reads 4 KiB at a time.
+  // (Classic pcap files are then read from a map, capture/tcpflow/mapped_pcap.h; this serves
+  // pcapng and stdin.)
   std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     fmt::print(err, "tcpflow: {}: {}\n", path, std::strerror(errno));
     return nullptr;
   }
-  buffer.resize(1 << 20);
+  buffer.resize(256 << 10);
   std::setvbuf(f, buffer.data(), _IOFBF, buffer.size());
   pcap_t* pd = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
   if (pd == nullptr) {
@@ -474,6 +504,22 @@ int run_tcpflow(const TcpflowOptions& o, const std::string& command_line, std::F
     std::fflush(out);
   }
   return exit_code;
+}
+
+int tcpflow_command_line(const std::string& program, const std::vector<std::string>& args) {
+  auto options = parse_tcpflow_args(args);
+  if (!options) {
+    std::fprintf(stderr, "tcpflow: %s\n", options.error().message.c_str());
+    return 2;  // usage error, as every flowscope command
+  }
+  // tcpflow prefixes its messages with argv[0]; as a subcommand we answer to "tcpflow".
+  options->program = program == "flowscope tcpflow" ? "tcpflow" : program;
+  std::string line = program;
+  for (const auto& a : args) {
+    line += ' ';
+    line += a;
+  }
+  return run_tcpflow(*options, line, stdout, stderr);
 }
 
 }  // namespace flowscope::capture::tcpflow

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "capture/tcpflow/tcpflow_options.h"
 
@@ -18,5 +19,11 @@ namespace flowscope::capture::tcpflow {
 // help to `out`.
 int run_tcpflow(const TcpflowOptions& options, const std::string& command_line, std::FILE* out,
                 std::FILE* err);
+
+// tcpflow's whole command line: parses `args` (the words after the program name), reports a
+// usage error on stderr (exit 2), otherwise runs. `program` is argv[0] ("flowscope tcpflow" for
+// the subcommand, whose messages then say "tcpflow" as tcpflow's do). Serves `flowscope tcpflow`
+// and the lean flowscope-tcpflow executable (src/cli/tcpflow_main.cpp, docs/tcpflow.md).
+int tcpflow_command_line(const std::string& program, const std::vector<std::string>& args);
 
 }  // namespace flowscope::capture::tcpflow
