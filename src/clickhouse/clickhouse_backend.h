@@ -43,6 +43,7 @@
 #include "clickhouse/sql_pushdown.h"
 #include "store/backend.h"
 #include "store/embedded_store.h"
+#include "store/ranked_aggregation.h"
 
 namespace flowscope::clickhouse {
 
@@ -75,7 +76,7 @@ struct ClickHouseOptions {
 Result<ClickHouseOptions> parse_clickhouse_url(std::string_view url);
 bool is_clickhouse_url(std::string_view text);
 
-class ClickHouseBackend final : public store::Backend {
+class ClickHouseBackend final : public store::Backend, public store::RankedAggregation {
  public:
   // Connects to every shard, creates or migrates the schema there (create_schema), opens the
   // spill queues and continues the row sequence after what the shards and queues hold.
@@ -91,6 +92,11 @@ class ClickHouseBackend final : public store::Backend {
   Result<store::AggregateResult> aggregate(const store::AggregateRequest& request) const override;
   bool applies_filter(const store::ScanRequest& request) const override;
   bool aggregates_natively(const store::AggregateRequest& request) const override;
+  // A statistic's top N as ORDER BY ... LIMIT N on the rows aggregate() would group (a rollup
+  // or the flows table), the totals from a second aggregate over the same rows
+  // (docs/scale-out.md "Reads"); nullopt with buckets or without group keys.
+  std::optional<Result<store::TopGroups>> aggregate_top(
+      const store::AggregateRequest& request, const store::TopRequest& top) const override;
   store::AggregatePlan plan_aggregate(const store::AggregateRequest& request) const override;
   Result<store::ScanStats> scan_aggregate_rows(const store::AggregateRequest& request,
                                                const store::AggregatePlan& plan, unsigned workers,
@@ -161,7 +167,16 @@ class ClickHouseBackend final : public store::Backend {
   // The ClickHouse query that answers `plan` for `request` and how its columns decode.
   // Returns the result body; `query` receives the query (its items decode the body).
   Result<std::string> run_group_query(const store::AggregateRequest& request,
-                                      const store::AggregatePlan& plan, GroupQuery& query) const;
+                                      const store::AggregatePlan& plan, GroupQuery& query,
+                                      const store::TopRequest* top = nullptr,
+                                      std::string* totals = nullptr) const;
+  // The plan aggregate() follows: plan_aggregate's when this cluster answers it, else a
+  // GROUP BY on the flows table.
+  store::AggregatePlan answering_plan(const store::AggregateRequest& request) const;
+  // The groups of a group_query result `body` (FORMAT RowBinary) as aggregate() returns them.
+  Result<store::AggregateResult> decode_groups(const store::AggregateRequest& request,
+                                               const store::AggregatePlan& plan,
+                                               const GroupQuery& q, const std::string& body) const;
   Result<std::size_t> drop_days(const std::vector<std::string>& tables, std::int64_t cutoff_ms);
   // Whether every shard holds the rollup level of `view` for each raw day of the window.
   bool answers_plan(const store::AggregatePlan& plan) const;
