@@ -115,7 +115,64 @@ void run_config(const StoreCmdOptions& opt) {
   store::write_store_config(*config, std::cout);
 }
 
+// --keep and --level of `store retention`, checked.
+std::pair<DurationMs, store::Level> keep_and_level(const StoreCmdOptions& opt) {
+  auto keep = parse_duration(opt.keep);
+  if (!keep) {
+    throw UserError{"--keep: \"" + opt.keep + "\" is not a duration; use e.g. 7d or 12h",
+                    kExitUsage};
+  }
+  auto level = store::parse_level(opt.level);
+  if (!level) {
+    throw UserError{"--level: \"" + opt.level + "\" is not a level; use raw, 1m, 1h or 1d",
+                    kExitUsage};
+  }
+  return {*keep, *level};
+}
+
+void print_dropped(const StoreCmdOptions& opt, std::size_t dropped, std::int64_t cutoff) {
+  if (opt.json) {
+    std::cout << nlohmann::json{{"dropped_partitions", dropped},
+                                {"level", opt.level},
+                                {"keep", opt.keep},
+                                {"cutoff", time_text(cutoff)}}
+                     .dump()
+              << '\n';
+  } else {
+    std::cout << "dropped " << dropped << " " << opt.level << " partitions ending at or before "
+              << time_text(cutoff) << '\n';
+  }
+}
+
+// `store retention -d clickhouse://...`: the day partitions of one level dropped on every shard
+// (docs/scale-out.md "Retention"); a cluster keeps no per-level settings, so --keep is needed.
+void run_clickhouse_retention(const StoreCmdOptions& opt) {
+  if (opt.keep.empty()) {
+    throw UserError{
+        "a ClickHouse cluster keeps no retention settings (they are serve's [store] keep_*); "
+        "give --keep, e.g. 'flowscope store retention -d " +
+            opt.dir + " --keep 7d'",
+        kExitUsage};
+  }
+  const auto [keep, level] = keep_and_level(opt);
+  const std::int64_t cutoff = to_ms(time_context(opt.now).now) - keep.count();
+  auto o = clickhouse::parse_clickhouse_url(opt.dir);
+  if (!o) throw UserError{o.error().message, kExitUsage};
+  o->create_schema = false;  // retention never creates a database
+  auto ch = clickhouse::ClickHouseBackend::open(std::move(*o));
+  if (!ch) throw UserError{ch.error().message};
+  auto dropped = level == store::Level::Raw
+                     ? (*ch)->drop_before(cutoff)
+                     : (*ch)->drop_rollups_before(store::bucket_ms(level), cutoff);
+  if (!dropped) throw UserError{dropped.error().message};
+  print_dropped(opt, *dropped, cutoff);
+}
+
 void run_retention(const StoreCmdOptions& opt) {
+  if (clickhouse::is_clickhouse_url(opt.dir)) {
+    run_clickhouse_retention(opt);
+    return;
+  }
   if (opt.keep.empty()) {
     const TimeContext ctx = time_context(opt.now);
     auto s = open_store(opt.dir, /*read_only=*/false);
@@ -137,31 +194,12 @@ void run_retention(const StoreCmdOptions& opt) {
     check(s->close());
     return;
   }
-  auto keep = parse_duration(opt.keep);
-  if (!keep) {
-    throw UserError{"--keep: \"" + opt.keep + "\" is not a duration; use e.g. 7d or 12h",
-                    kExitUsage};
-  }
-  auto level = store::parse_level(opt.level);
-  if (!level) {
-    throw UserError{"--level: \"" + opt.level + "\" is not a level; use raw, 1m, 1h or 1d",
-                    kExitUsage};
-  }
-  const std::int64_t cutoff = to_ms(time_context(opt.now).now) - keep->count();
+  const auto [keep, level] = keep_and_level(opt);
+  const std::int64_t cutoff = to_ms(time_context(opt.now).now) - keep.count();
   auto s = open_store(opt.dir, /*read_only=*/false);
-  auto dropped = s->drop_level_before(*level, cutoff);
+  auto dropped = s->drop_level_before(level, cutoff);
   if (!dropped) throw UserError{dropped.error().message};
-  if (opt.json) {
-    std::cout << nlohmann::json{{"dropped_partitions", *dropped},
-                                {"level", opt.level},
-                                {"keep", opt.keep},
-                                {"cutoff", time_text(cutoff)}}
-                     .dump()
-              << '\n';
-  } else {
-    std::cout << "dropped " << *dropped << " " << opt.level << " partitions ending at or before "
-              << time_text(cutoff) << '\n';
-  }
+  print_dropped(opt, *dropped, cutoff);
   check(s->close());
 }
 
@@ -255,7 +293,9 @@ void register_store(CLI::App& app) {
   auto ret = std::make_shared<StoreCmdOptions>();
   CLI::App* rt = cmd->add_subcommand(
       "retention", "Drop whole partitions of one level that end before now minus --keep");
-  rt->add_option("-d,--data-dir", ret->dir, "Data directory of the store")->required();
+  rt->add_option("-d,--data-dir", ret->dir,
+                 "Data directory of the store, or clickhouse://HOST:PORT[,...]/DB")
+      ->required();
   rt->add_option("--keep", ret->keep,
                  "How much to keep: 7d, 12h, 30d, ...; without it, each level's retention "
                  "from 'flowscope store config'");
@@ -265,12 +305,14 @@ void register_store(CLI::App& app) {
   rt->footer(
       "Partitions are hours for raw sessions and days for rollups; a partition goes only when\n"
       "all of it is older than the cutoff. Needs the store's write lock (stop the collector, or\n"
-      "let its own retention settings do this).\n\n"
+      "let its own retention settings do this). A ClickHouse cluster (-d clickhouse://...)\n"
+      "drops day partitions of the level on every shard; it needs --keep.\n\n"
       "Examples:\n"
       "  flowscope store retention -d /var/lib/flowscope --keep 7d\n"
       "  flowscope store retention -d /var/lib/flowscope --keep 30d --level 1m\n"
       "  flowscope store retention -d data --keep 1d --now 2026-11-24T00:00:00Z\n"
-      "  flowscope store retention -d /var/lib/flowscope       the configured retention");
+      "  flowscope store retention -d /var/lib/flowscope       the configured retention\n"
+      "  flowscope store retention -d clickhouse://ch1:8123,ch2:8123/flows --keep 30d");
   rt->callback([ret] { run_retention(*ret); });
 
   auto cfg = std::make_shared<StoreCmdOptions>();
