@@ -240,8 +240,12 @@ void run_copy(const StoreCmdOptions& opt) {
   if (!copied) throw UserError{copied.error().message};
   const double secs = copied->seconds;
   std::cerr << fmt::format(
-      "copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}\n", copied->rows, opt.to, secs,
+      "copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}{}\n", copied->rows, opt.to, secs,
       secs > 0 ? static_cast<double>(copied->rows) / secs : 0.0,
+      copied->rollup_rows > 0
+          ? fmt::format("; {} rollup rows of times the source keeps only as rollups",
+                        copied->rollup_rows)
+          : std::string(),
       copied->rows_spilled_now > 0
           ? fmt::format("; {} rows wait in the spill queue", copied->rows_spilled_now)
           : std::string());
@@ -260,7 +264,7 @@ void register_store(CLI::App& app) {
 
   auto copy = std::make_shared<StoreCmdOptions>();
   CLI::App* cp = cmd->add_subcommand(
-      "copy", "Copy an embedded store's raw sessions into a ClickHouse cluster");
+      "copy", "Copy an embedded store's sessions and rollups into a ClickHouse cluster");
   cp->add_option("--from", copy->from, "Data directory of the embedded store")->required();
   cp->add_option("--to", copy->to,
                  "clickhouse://HOST:PORT[,HOST:PORT...][/DB][?cluster=NAME&batch_rows=N&"
@@ -269,8 +273,9 @@ void register_store(CLI::App& app) {
   cp->footer(
       "Creates the schema on every shard (MergeTree per shard, Distributed over the cluster\n"
       "named by ?cluster=, default flowscope, in each server's remote_servers), then inserts\n"
-      "the sessions in batches, each row on the shard its session key hashes to. The database\n"
-      "must be empty. See docs/scale-out.md.\n\n"
+      "the sessions in batches, each row on the shard its session key hashes to; times the\n"
+      "source keeps only as rollups (after its raw retention) go into the rollup tables. The\n"
+      "database must be empty. See docs/scale-out.md.\n\n"
       "Examples:\n"
       "  flowscope store copy --from /var/lib/flowscope --to clickhouse://127.0.0.1:8123/flows\n"
       "  flowscope store copy --from data --to "

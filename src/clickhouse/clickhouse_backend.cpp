@@ -603,6 +603,35 @@ Result<std::size_t> ClickHouseBackend::drop_before(std::int64_t cutoff_ms) {
   return drop_days({options_.tables.local}, cutoff_ms);
 }
 
+Result<void> ClickHouseBackend::insert_rollup_rows(const store::RollupView& view,
+                                                   std::int64_t bucket_ms,
+                                                   const SessionBatch& rows) {
+  if (rows.size() == 0) return ok();
+  TableNames stage = options_.tables;
+  stage.local = "flowscope_copy_stage";
+  const ShardClient& client = shards_.front().client;
+  const std::string stage_table = fmt::format("{}.{}", stage.database, stage.local);
+  std::vector<std::uint32_t> all(rows.size());
+  for (std::uint32_t r = 0; r < all.size(); ++r) all[r] = r;
+  std::string data;
+  encode_rows(rows, all, 0, data);
+  const std::string steps[] = {fmt::format("DROP TABLE IF EXISTS {}", stage_table),
+                               create_local_table(stage)};
+  for (const std::string& sql : steps) {
+    if (auto r = client.query(sql); !r) return r.error();
+  }
+  Result<void> done = client.insert(stage_table, insert_columns_, data);
+  if (done) {
+    auto r = client.query(
+        backfill_rollup(stage, view, bucket_ms, std::numeric_limits<std::uint64_t>::max()));
+    if (!r) done = r.error();
+  }
+  auto dropped = client.query(fmt::format("DROP TABLE IF EXISTS {}", stage_table));
+  if (!done) return done;
+  if (!dropped) return dropped.error();
+  return ok();
+}
+
 Result<std::size_t> ClickHouseBackend::drop_rollups_before(std::int64_t bucket_ms,
                                                            std::int64_t cutoff_ms) {
   std::lock_guard lock(write_mutex_);

@@ -109,6 +109,13 @@ class ClickHouseBackend final : public store::Backend, public store::RankedAggre
   Result<std::size_t> drop_rollups_before(std::int64_t bucket_ms, std::int64_t cutoff_ms);
   // options.keep_ms applied to every level relative to `now_ms` (EmbeddedStore's rule).
   Result<std::size_t> apply_retention(std::int64_t now_ms);
+  // Rolled-up rows from elsewhere (`store copy` of the days only a source's rollups keep):
+  // `rows` as a rollup level scan gives them (the view's keys, start_time = the bucket,
+  // sessions and the rollup sums) into the table of `view` at level `bucket_ms` on the first
+  // shard, through a staging table with the flows table's columns and the rollup feed's SELECT
+  // (clickhouse/rollup_schema.h), so they are rolled up as ingest would have.
+  Result<void> insert_rollup_rows(const store::RollupView& view, std::int64_t bucket_ms,
+                                  const SessionBatch& rows);
   // The rollup views this cluster keeps (read from its flowscope_rollups table at open).
   const std::vector<store::RollupView>& rollup_views() const { return views_; }
 
