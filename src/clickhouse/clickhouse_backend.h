@@ -168,7 +168,11 @@ class ClickHouseBackend final : public store::Backend, public store::RankedAggre
   Result<void> init_shard(Shard& shard);
   // Refuses a shard whose tables were written with another field list (schema.h
   // field_layout); records this one's where none is kept yet and `create` allows it.
+  // Growth (`create` only): where the kept list is the start of this one, the new fields are
+  // added as columns (ALTER TABLE ADD COLUMN on the flows and Distributed tables) and the kept
+  // list replaced; removal or reordering is refused with the fix named.
   Result<void> check_layout(Shard& shard, bool create);
+  Result<void> grow_layout(Shard& shard, std::size_t old_count);
   // Creates the views of options_.rollups the cluster does not keep yet; fills views_.
   Result<void> init_rollups();
   // The ClickHouse query that answers `plan` for `request` and how its columns decode.
