@@ -378,7 +378,7 @@ std::optional<Result<store::TopGroups>> ClickHouseBackend::aggregate_top(
   auto body = run_group_query(request, plan, q, &top, &totals);
   if (!body) return Result<store::TopGroups>(body.error());
   store::TopGroups out;
-  // uniqExact, the sessions, then each sum; any of them clamped: the caller ranks every group.
+  // The groups, the sessions, then each sum; a sum clamped: the caller ranks every group.
   std::vector<std::uint64_t> values;
   const char* p = totals.c_str();
   while (*p != 0 && *p != '\n') {

@@ -181,7 +181,10 @@ std::string totals_query(const store::AggregateRequest& request, const std::stri
                           masks[w]);
   }
   for (FieldId f : request.group_by) groups += ", " + value_column(f);
-  std::string sql = fmt::format("SELECT uniqExact({}), {}", groups, session_sum(rollup));
+  // The groups counted by a GROUP BY of their own (exact: no hashes of the keys compared).
+  std::string sql =
+      fmt::format("SELECT (SELECT count() FROM (SELECT 1 FROM {} {} GROUP BY {})), {}", table,
+                  where, groups, session_sum(rollup));
   for (FieldId f : request.sums) sql += ", " + field_sum(f, rollup);
   return sql + fmt::format(" FROM {} {} FORMAT TabSeparated", table, where);
 }

@@ -41,7 +41,8 @@ GroupQuery group_query(const store::AggregateRequest& request, const std::string
 // them (store/ranked_aggregation.h), LIMIT top.n: the tail of a group_query without buckets.
 std::string top_clause(const store::AggregateRequest& request, const store::TopRequest& top);
 // One TabSeparated row over every row of the grouping: how many groups (distinct keys and key
-// validity), the sessions and each of request.sums, clamped as group_query's.
+// validity, by a GROUP BY in a scalar subquery), the sessions and each of request.sums, clamped
+// as group_query's.
 std::string totals_query(const store::AggregateRequest& request, const std::string& table,
                          const std::string& where, bool rollup);
 // Whether a grouping can come back as rows the engine's fixed-key aggregators merge: sums into
