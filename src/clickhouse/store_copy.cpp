@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 
 #include "store/batch_codec.h"
-#include "store/partition.h"
 #include "store/rollup.h"
 
 namespace flowscope::clickhouse {
