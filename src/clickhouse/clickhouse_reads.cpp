@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -274,14 +275,18 @@ Result<std::string> ClickHouseBackend::run_group_query(const store::AggregateReq
                         shards_.size() == 1 ? rollup_local(plan.view, bucket)
                                             : rollup_distributed(plan.view, bucket));
   }
-  if (totals != nullptr) {
-    auto t = read_query(totals_query(request, table, *where, rollup));
-    if (!t) return t.error();
-    *totals = std::move(*t);
-  }
   query = group_query(request, table, *where, rollup,
                       top != nullptr ? top_clause(request, *top) : std::string());
-  return read_query(query.sql);
+  if (totals == nullptr) return read_query(query.sql);
+  // The totals beside the ranked groups, at the same time (each shard works on both).
+  const std::string totals_sql = totals_query(request, table, *where, rollup);
+  std::optional<Result<std::string>> counted;
+  std::thread counter([&] { counted.emplace(read_query(totals_sql)); });
+  auto body = read_query(query.sql);
+  counter.join();
+  if (!*counted) return counted->error();
+  *totals = std::move(**counted);
+  return body;
 }
 
 bool ClickHouseBackend::answers_plan(const store::AggregatePlan& plan) const {
