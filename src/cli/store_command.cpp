@@ -120,7 +120,64 @@ void run_config(const StoreCmdOptions& opt) {
   store::write_store_config(*config, std::cout);
 }
 
+// --keep and --level of `store retention`, checked.
+std::pair<DurationMs, store::Level> keep_and_level(const StoreCmdOptions& opt) {
+  auto keep = parse_duration(opt.keep);
+  if (!keep) {
+    throw UserError{"--keep: \"" + opt.keep + "\" is not a duration; use e.g. 7d or 12h",
+                    kExitUsage};
+  }
+  auto level = store::parse_level(opt.level);
+  if (!level) {
+    throw UserError{"--level: \"" + opt.level + "\" is not a level; use raw, 1m, 1h or 1d",
+                    kExitUsage};
+  }
+  return {*keep, *level};
+}
+
+void print_dropped(const StoreCmdOptions& opt, std::size_t dropped, std::int64_t cutoff) {
+  if (opt.json) {
+    std::cout << nlohmann::json{{"dropped_partitions", dropped},
+                                {"level", opt.level},
+                                {"keep", opt.keep},
+                                {"cutoff", time_text(cutoff)}}
+                     .dump()
+              << '\n';
+  } else {
+    std::cout << "dropped " << dropped << " " << opt.level << " partitions ending at or before "
+              << time_text(cutoff) << '\n';
+  }
+}
+
+// `store retention -d clickhouse://...`: the day partitions of one level dropped on every shard
+// (docs/scale-out.md "Retention"); a cluster keeps no per-level settings, so --keep is needed.
+void run_clickhouse_retention(const StoreCmdOptions& opt) {
+  if (opt.keep.empty()) {
+    throw UserError{
+        "a ClickHouse cluster keeps no retention settings (they are serve's [store] keep_*); "
+        "give --keep, e.g. 'flowscope store retention -d " +
+            opt.dir + " --keep 7d'",
+        kExitUsage};
+  }
+  const auto [keep, level] = keep_and_level(opt);
+  const std::int64_t cutoff = to_ms(time_context(opt.now).now) - keep.count();
+  auto o = clickhouse::parse_clickhouse_url(opt.dir);
+  if (!o) throw UserError{o.error().message, kExitUsage};
+  o->create_schema = false;  // retention never creates a database
+  auto ch = clickhouse::ClickHouseBackend::open(std::move(*o));
+  if (!ch) throw UserError{ch.error().message};
+  auto dropped = level == store::Level::Raw
+                     ? (*ch)->drop_before(cutoff)
+                     : (*ch)->drop_rollups_before(store::bucket_ms(level), cutoff);
+  if (!dropped) throw UserError{dropped.error().message};
+  print_dropped(opt, *dropped, cutoff);
+}
+
 void run_retention(const StoreCmdOptions& opt) {
+  if (clickhouse::is_clickhouse_url(opt.dir)) {
+    run_clickhouse_retention(opt);
+    return;
+  }
   if (opt.keep.empty()) {
     const TimeContext ctx = time_context(opt.now);
     auto s = open_store(opt.dir, /*read_only=*/false);
@@ -142,31 +199,12 @@ void run_retention(const StoreCmdOptions& opt) {
     check(s->close());
     return;
   }
-  auto keep = parse_duration(opt.keep);
-  if (!keep) {
-    throw UserError{"--keep: \"" + opt.keep + "\" is not a duration; use e.g. 7d or 12h",
-                    kExitUsage};
-  }
-  auto level = store::parse_level(opt.level);
-  if (!level) {
-    throw UserError{"--level: \"" + opt.level + "\" is not a level; use raw, 1m, 1h or 1d",
-                    kExitUsage};
-  }
-  const std::int64_t cutoff = to_ms(time_context(opt.now).now) - keep->count();
+  const auto [keep, level] = keep_and_level(opt);
+  const std::int64_t cutoff = to_ms(time_context(opt.now).now) - keep.count();
   auto s = open_store(opt.dir, /*read_only=*/false);
-  auto dropped = s->drop_level_before(*level, cutoff);
+  auto dropped = s->drop_level_before(level, cutoff);
   if (!dropped) throw UserError{dropped.error().message};
-  if (opt.json) {
-    std::cout << nlohmann::json{{"dropped_partitions", *dropped},
-                                {"level", opt.level},
-                                {"keep", opt.keep},
-                                {"cutoff", time_text(cutoff)}}
-                     .dump()
-              << '\n';
-  } else {
-    std::cout << "dropped " << *dropped << " " << opt.level << " partitions ending at or before "
-              << time_text(cutoff) << '\n';
-  }
+  print_dropped(opt, *dropped, cutoff);
   check(s->close());
 }
 
@@ -207,8 +245,12 @@ void run_copy(const StoreCmdOptions& opt) {
   if (!copied) throw UserError{copied.error().message};
   const double secs = copied->seconds;
   std::cerr << fmt::format(
-      "copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}\n", copied->rows, opt.to, secs,
+      "copied {} sessions to {} in {:.3f} s ({:.0f} sessions/s){}{}\n", copied->rows, opt.to, secs,
       secs > 0 ? static_cast<double>(copied->rows) / secs : 0.0,
+      copied->rollup_rows > 0
+          ? fmt::format("; {} rollup rows of times the source keeps only as rollups",
+                        copied->rollup_rows)
+          : std::string(),
       copied->rows_spilled_now > 0
           ? fmt::format("; {} rows wait in the spill queue", copied->rows_spilled_now)
           : std::string());
@@ -227,7 +269,7 @@ void register_store(CLI::App& app) {
 
   auto copy = std::make_shared<StoreCmdOptions>();
   CLI::App* cp = cmd->add_subcommand(
-      "copy", "Copy an embedded store's raw sessions into a ClickHouse cluster");
+      "copy", "Copy an embedded store's sessions and rollups into a ClickHouse cluster");
   cp->add_option("--from", copy->from, "Data directory of the embedded store")->required();
   cp->add_option("--to", copy->to,
                  "clickhouse://HOST:PORT[,HOST:PORT...][/DB][?cluster=NAME&batch_rows=N&"
@@ -236,8 +278,9 @@ void register_store(CLI::App& app) {
   cp->footer(
       "Creates the schema on every shard (MergeTree per shard, Distributed over the cluster\n"
       "named by ?cluster=, default flowscope, in each server's remote_servers), then inserts\n"
-      "the sessions in batches, each row on the shard its session key hashes to. The database\n"
-      "must be empty. See docs/scale-out.md.\n\n"
+      "the sessions in batches, each row on the shard its session key hashes to; times the\n"
+      "source keeps only as rollups (after its raw retention) go into the rollup tables. The\n"
+      "database must be empty. See docs/scale-out.md.\n\n"
       "Examples:\n"
       "  flowscope store copy --from /var/lib/flowscope --to clickhouse://127.0.0.1:8123/flows\n"
       "  flowscope store copy --from data --to "
@@ -260,7 +303,9 @@ void register_store(CLI::App& app) {
   auto ret = std::make_shared<StoreCmdOptions>();
   CLI::App* rt = cmd->add_subcommand(
       "retention", "Drop whole partitions of one level that end before now minus --keep");
-  rt->add_option(kDataDirOption, ret->dir, "Data directory of the store")->required();
+  rt->add_option(kDataDirOption, ret->dir,
+                 "Data directory of the store, or clickhouse://HOST:PORT[,...]/DB")
+      ->required();
   rt->add_option("--keep", ret->keep,
                  "How much to keep: 7d, 12h, 30d, ...; without it, each level's retention "
                  "from 'flowscope store config'");
@@ -270,12 +315,14 @@ void register_store(CLI::App& app) {
   rt->footer(
       "Partitions are hours for raw sessions and days for rollups; a partition goes only when\n"
       "all of it is older than the cutoff. Needs the store's write lock (stop the collector, or\n"
-      "let its own retention settings do this).\n\n"
+      "let its own retention settings do this). A ClickHouse cluster (-d clickhouse://...)\n"
+      "drops day partitions of the level on every shard; it needs --keep.\n\n"
       "Examples:\n"
       "  flowscope store retention -d /var/lib/flowscope --keep 7d\n"
       "  flowscope store retention -d /var/lib/flowscope --keep 30d --level 1m\n"
       "  flowscope store retention -d data --keep 1d --now 2026-11-24T00:00:00Z\n"
-      "  flowscope store retention -d /var/lib/flowscope       the configured retention");
+      "  flowscope store retention -d /var/lib/flowscope       the configured retention\n"
+      "  flowscope store retention -d clickhouse://ch1:8123,ch2:8123/flows --keep 30d");
   rt->callback([ret] { run_retention(*ret); });
 
   auto cfg = std::make_shared<StoreCmdOptions>();

@@ -231,16 +231,80 @@ Result<void> ClickHouseBackend::check_layout(Shard& shard, bool create) {
     if (!r) return r.error();
     return ok();
   }
-  if (fields != mine) {
-    const auto count = [](std::string_view s) { return std::count(s.begin(), s.end(), ',') + 1; };
+  if (fields == mine) return ok();
+  const auto count = [](std::string_view s) {
+    return static_cast<std::size_t>(std::count(s.begin(), s.end(), ',') + 1);
+  };
+  const std::size_t old_count = count(fields);
+  // Growth: the kept list is the start of this one, so the rows' presence bits keep their
+  // places and the new fields' bits are 0 in them (absent, docs/scale-out.md "Schema").
+  const bool grows = mine.size() > fields.size() && mine.starts_with(fields) &&
+                     mine[fields.size()] == ',' &&
+                     (old_count + 63) / 64 == kValidWords;  // no new validity word
+  if (grows && create) return grow_layout(shard, old_count);
+  if (grows) {
     return Error{
         ErrorCode::Unsupported,
-        fmt::format("ClickHouse at {} (database {}) holds sessions written with another "
-                    "field list ({} fields; this flowscope has {}), and their presence "
-                    "bits follow that list; read it with the flowscope that wrote it, or "
-                    "give this one a new database (clickhouse://HOST:PORT/NEWDB)",
-                    shard.client.endpoint().url(), t.database, count(fields), count(mine))};
+        fmt::format("ClickHouse at {} (database {}) holds sessions written with {} of this "
+                    "flowscope's {} fields; the new ones are added as columns when a "
+                    "flowscope that writes opens it (flowscope serve, flowscope store copy), "
+                    "or read it with the flowscope that wrote it",
+                    shard.client.endpoint().url(), t.database, old_count, count(mine))};
   }
+  return Error{ErrorCode::Unsupported,
+               fmt::format("ClickHouse at {} (database {}) holds sessions written with another "
+                           "field list ({} fields; this flowscope has {}), and their presence "
+                           "bits follow that list; fields were removed or reordered, which only "
+                           "growth at the end can follow: read it with the flowscope that wrote "
+                           "it, or give this one a new database (clickhouse://HOST:PORT/NEWDB)",
+                           shard.client.endpoint().url(), t.database, old_count, count(mine))};
+}
+
+Result<void> ClickHouseBackend::grow_layout(Shard& shard, std::size_t old_count) {
+  const TableNames& t = options_.tables;
+  std::vector<std::pair<int, FieldId>> order;
+  for (FieldId id : fields_of(RecordKind::Session, true)) {
+    order.emplace_back(SessionBatch::column_index(id), id);
+  }
+  std::sort(order.begin(), order.end());
+  // The columns the flows tables lack, with their defaults (0, empty) in the old rows.
+  std::vector<std::pair<std::string, std::string_view>> columns;  // name, type
+  for (std::size_t i = old_count; i < order.size(); ++i) {
+    const FieldInfo& f = field_info(order[i].second);
+    if (f.type == FieldType::Ip) columns.emplace_back(fmt::format("{}_v4", f.name), "UInt32");
+    columns.emplace_back(
+        f.type == FieldType::Ip ? fmt::format("{}_v6", f.name) : std::string(f.name),
+        column_type(f.type));
+  }
+  for (const std::string& table : {t.local, t.distributed}) {
+    // 18.16 has no ADD COLUMN IF NOT EXISTS: skip what a growth cut short added already.
+    auto present = shard.client.query(
+        fmt::format("SELECT name FROM system.columns WHERE database = {} AND table = {} FORMAT "
+                    "TabSeparated",
+                    sql_string(t.database), sql_string(table)));
+    if (!present) return present.error();
+    const std::string names = "\n" + *present;
+    for (const auto& [name, type] : columns) {
+      if (names.find("\n" + name + "\n") != std::string::npos) continue;
+      if (auto r = shard.client.query(
+              fmt::format("ALTER TABLE {}.{} ADD COLUMN `{}` {}", t.database, table, name, type));
+          !r) {
+        return r.error();
+      }
+    }
+  }
+  // Rollup tables hold their views' keys only, all in the kept list: nothing to add there.
+  const std::string steps[] = {
+      fmt::format("TRUNCATE TABLE {}.flowscope_layout", t.database),
+      fmt::format("INSERT INTO {}.flowscope_layout VALUES ('{}')", t.database, field_layout()),
+      fmt::format("INSERT INTO {}.flowscope_schema VALUES ({}, now())", t.database,
+                  kSchemaVersion)};
+  for (const std::string& sql : steps) {
+    if (auto r = shard.client.query(sql); !r) return r.error();
+  }
+  logger("store")->info("clickhouse at {}: {} new fields added as columns to {}.{} and {}.{}",
+                        shard.client.endpoint().url(), order.size() - old_count, t.database,
+                        t.local, t.database, t.distributed);
   return ok();
 }
 
@@ -601,6 +665,35 @@ Result<std::size_t> ClickHouseBackend::drop_before(std::int64_t cutoff_ms) {
   std::lock_guard lock(write_mutex_);
   if (auto f = flush_locked(); !f) return f.error();
   return drop_days({options_.tables.local}, cutoff_ms);
+}
+
+Result<void> ClickHouseBackend::insert_rollup_rows(const store::RollupView& view,
+                                                   std::int64_t bucket_ms,
+                                                   const SessionBatch& rows) {
+  if (rows.size() == 0) return ok();
+  TableNames stage = options_.tables;
+  stage.local = "flowscope_copy_stage";
+  const ShardClient& client = shards_.front().client;
+  const std::string stage_table = fmt::format("{}.{}", stage.database, stage.local);
+  std::vector<std::uint32_t> all(rows.size());
+  for (std::uint32_t r = 0; r < all.size(); ++r) all[r] = r;
+  std::string data;
+  encode_rows(rows, all, 0, data);
+  const std::string steps[] = {fmt::format("DROP TABLE IF EXISTS {}", stage_table),
+                               create_local_table(stage)};
+  for (const std::string& sql : steps) {
+    if (auto r = client.query(sql); !r) return r.error();
+  }
+  Result<void> done = client.insert(stage_table, insert_columns_, data);
+  if (done) {
+    auto r = client.query(
+        backfill_rollup(stage, view, bucket_ms, std::numeric_limits<std::uint64_t>::max()));
+    if (!r) done = r.error();
+  }
+  auto dropped = client.query(fmt::format("DROP TABLE IF EXISTS {}", stage_table));
+  if (!done) return done;
+  if (!dropped) return dropped.error();
+  return ok();
 }
 
 Result<std::size_t> ClickHouseBackend::drop_rollups_before(std::int64_t bucket_ms,

@@ -43,6 +43,7 @@
 #include "clickhouse/sql_pushdown.h"
 #include "store/backend.h"
 #include "store/embedded_store.h"
+#include "store/ranked_aggregation.h"
 
 namespace flowscope::clickhouse {
 
@@ -75,7 +76,7 @@ struct ClickHouseOptions {
 Result<ClickHouseOptions> parse_clickhouse_url(std::string_view url);
 bool is_clickhouse_url(std::string_view text);
 
-class ClickHouseBackend final : public store::Backend {
+class ClickHouseBackend final : public store::Backend, public store::RankedAggregation {
  public:
   // Connects to every shard, creates or migrates the schema there (create_schema), opens the
   // spill queues and continues the row sequence after what the shards and queues hold.
@@ -91,6 +92,11 @@ class ClickHouseBackend final : public store::Backend {
   Result<store::AggregateResult> aggregate(const store::AggregateRequest& request) const override;
   bool applies_filter(const store::ScanRequest& request) const override;
   bool aggregates_natively(const store::AggregateRequest& request) const override;
+  // A statistic's top N as ORDER BY ... LIMIT N on the rows aggregate() would group (a rollup
+  // or the flows table), the totals from a second aggregate over the same rows
+  // (docs/scale-out.md "Reads"); nullopt with buckets or without group keys.
+  std::optional<Result<store::TopGroups>> aggregate_top(
+      const store::AggregateRequest& request, const store::TopRequest& top) const override;
   store::AggregatePlan plan_aggregate(const store::AggregateRequest& request) const override;
   Result<store::ScanStats> scan_aggregate_rows(const store::AggregateRequest& request,
                                                const store::AggregatePlan& plan, unsigned workers,
@@ -103,6 +109,13 @@ class ClickHouseBackend final : public store::Backend {
   Result<std::size_t> drop_rollups_before(std::int64_t bucket_ms, std::int64_t cutoff_ms);
   // options.keep_ms applied to every level relative to `now_ms` (EmbeddedStore's rule).
   Result<std::size_t> apply_retention(std::int64_t now_ms);
+  // Rolled-up rows from elsewhere (`store copy` of the days only a source's rollups keep):
+  // `rows` as a rollup level scan gives them (the view's keys, start_time = the bucket,
+  // sessions and the rollup sums) into the table of `view` at level `bucket_ms` on the first
+  // shard, through a staging table with the flows table's columns and the rollup feed's SELECT
+  // (clickhouse/rollup_schema.h), so they are rolled up as ingest would have.
+  Result<void> insert_rollup_rows(const store::RollupView& view, std::int64_t bucket_ms,
+                                  const SessionBatch& rows);
   // The rollup views this cluster keeps (read from its flowscope_rollups table at open).
   const std::vector<store::RollupView>& rollup_views() const { return views_; }
 
@@ -155,13 +168,26 @@ class ClickHouseBackend final : public store::Backend {
   Result<void> init_shard(Shard& shard);
   // Refuses a shard whose tables were written with another field list (schema.h
   // field_layout); records this one's where none is kept yet and `create` allows it.
+  // Growth (`create` only): where the kept list is the start of this one, the new fields are
+  // added as columns (ALTER TABLE ADD COLUMN on the flows and Distributed tables) and the kept
+  // list replaced; removal or reordering is refused with the fix named.
   Result<void> check_layout(Shard& shard, bool create);
+  Result<void> grow_layout(Shard& shard, std::size_t old_count);
   // Creates the views of options_.rollups the cluster does not keep yet; fills views_.
   Result<void> init_rollups();
   // The ClickHouse query that answers `plan` for `request` and how its columns decode.
   // Returns the result body; `query` receives the query (its items decode the body).
   Result<std::string> run_group_query(const store::AggregateRequest& request,
-                                      const store::AggregatePlan& plan, GroupQuery& query) const;
+                                      const store::AggregatePlan& plan, GroupQuery& query,
+                                      const store::TopRequest* top = nullptr,
+                                      std::string* totals = nullptr) const;
+  // The plan aggregate() follows: plan_aggregate's when this cluster answers it, else a
+  // GROUP BY on the flows table.
+  store::AggregatePlan answering_plan(const store::AggregateRequest& request) const;
+  // The groups of a group_query result `body` (FORMAT RowBinary) as aggregate() returns them.
+  Result<store::AggregateResult> decode_groups(const store::AggregateRequest& request,
+                                               const store::AggregatePlan& plan,
+                                               const GroupQuery& q, const std::string& body) const;
   Result<std::size_t> drop_days(const std::vector<std::string>& tables, std::int64_t cutoff_ms);
   // Whether every shard holds the rollup level of `view` for each raw day of the window.
   bool answers_plan(const store::AggregatePlan& plan) const;

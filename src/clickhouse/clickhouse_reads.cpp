@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -261,7 +262,9 @@ store::AggregatePlan ClickHouseBackend::plan_aggregate(
 
 Result<std::string> ClickHouseBackend::run_group_query(const store::AggregateRequest& request,
                                                        const store::AggregatePlan& plan,
-                                                       GroupQuery& query) const {
+                                                       GroupQuery& query,
+                                                       const store::TopRequest* top,
+                                                       std::string* totals) const {
   const bool rollup = plan.view != kRawGroupView;
   auto where = where_clause(request.scan, rollup);
   if (!where) return where.error();
@@ -272,8 +275,18 @@ Result<std::string> ClickHouseBackend::run_group_query(const store::AggregateReq
                         shards_.size() == 1 ? rollup_local(plan.view, bucket)
                                             : rollup_distributed(plan.view, bucket));
   }
-  query = group_query(request, table, *where, rollup);
-  return read_query(query.sql);
+  query = group_query(request, table, *where, rollup,
+                      top != nullptr ? top_clause(request, *top) : std::string());
+  if (totals == nullptr) return read_query(query.sql);
+  // The totals beside the ranked groups, at the same time (each shard works on both).
+  const std::string totals_sql = totals_query(request, table, *where, rollup);
+  std::optional<Result<std::string>> counted;
+  std::thread counter([&] { counted.emplace(read_query(totals_sql)); });
+  auto body = read_query(query.sql);
+  counter.join();
+  if (!*counted) return counted->error();
+  *totals = std::move(**counted);
+  return body;
 }
 
 bool ClickHouseBackend::answers_plan(const store::AggregatePlan& plan) const {
@@ -337,18 +350,82 @@ Result<store::AggregateResult> ClickHouseBackend::aggregate(
                    fmt::format("cannot sum {}: not a stored number", field_info(f).name)};
     }
   }
+  const store::AggregatePlan plan = answering_plan(request);
+  GroupQuery q;
+  auto body = run_group_query(request, plan, q);
+  if (!body) return body.error();
+  return decode_groups(request, plan, q, *body);
+}
+
+std::optional<Result<store::TopGroups>> ClickHouseBackend::aggregate_top(
+    const store::AggregateRequest& request, const store::TopRequest& top) const {
+  if (top.n == 0 || request.group_by.empty() || request.bucket_ms > 0 ||
+      !applies_filter(request.scan)) {
+    return std::nullopt;
+  }
+  for (std::size_t s : top.rank_sums) {
+    if (s >= request.sums.size()) return std::nullopt;
+  }
+  for (FieldId f : request.group_by) {
+    if (SessionBatch::column_index(f) < 0) return std::nullopt;
+  }
+  for (FieldId f : top.tie_order) {
+    if (std::find(request.group_by.begin(), request.group_by.end(), f) == request.group_by.end()) {
+      return std::nullopt;
+    }
+  }
+  for (FieldId f : request.sums) {
+    if (SessionBatch::column_index(f) < 0 || !is_numeric(field_info(f).type)) return std::nullopt;
+  }
+  const store::AggregatePlan plan = answering_plan(request);
+  GroupQuery q;
+  std::string totals;
+  auto body = run_group_query(request, plan, q, &top, &totals);
+  if (!body) return Result<store::TopGroups>(body.error());
+  store::TopGroups out;
+  // The groups, the sessions, then each sum; a sum clamped: the caller ranks every group.
+  std::vector<std::uint64_t> values;
+  const char* p = totals.c_str();
+  while (*p != 0 && *p != '\n') {
+    char* end = nullptr;
+    values.push_back(std::strtoull(p, &end, 10));
+    if (end == p) break;
+    p = *end == '\t' ? end + 1 : end;
+  }
+  if (values.size() != 2 + request.sums.size()) {
+    return Result<store::TopGroups>(
+        Error{ErrorCode::Malformed, fmt::format("unexpected ClickHouse totals: {}", totals)});
+  }
+  for (std::size_t i = 1; i < values.size(); ++i) {
+    if (values[i] == std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
+  }
+  out.total_groups = values[0];
+  out.total_count = values[1];
+  out.total_sums.assign(values.begin() + 2, values.end());
+  auto groups = decode_groups(request, plan, q, *body);
+  if (!groups) return Result<store::TopGroups>(groups.error());
+  out.groups = std::move(*groups);
+  out.groups.source += fmt::format(", top {} in SQL", top.n);
+  return Result<store::TopGroups>(std::move(out));
+}
+
+store::AggregatePlan ClickHouseBackend::answering_plan(
+    const store::AggregateRequest& request) const {
   store::AggregatePlan plan = plan_aggregate(request);
   if (!plan.from_rollup() || !answers_plan(plan)) {
     plan = {};
     plan.view = std::string(kRawGroupView);
     plan.source = fmt::format("ClickHouse GROUP BY on {}", read_table_);
   }
-  GroupQuery q;
-  auto body = run_group_query(request, plan, q);
-  if (!body) return body.error();
+  return plan;
+}
+
+Result<store::AggregateResult> ClickHouseBackend::decode_groups(
+    const store::AggregateRequest& request, const store::AggregatePlan& plan, const GroupQuery& q,
+    const std::string& body) const {
   store::AggregateResult result;
   std::vector<std::uint64_t> aux;
-  auto n = decode_rows(*body, q.items, q.aux_count, result.keys, aux);
+  auto n = decode_rows(body, q.items, q.aux_count, result.keys, aux);
   if (!n) return n.error();
   const std::size_t nsums = request.sums.size();
   result.counts.resize(*n);

@@ -26,8 +26,10 @@
 namespace flowscope::clickhouse {
 
 // Bump with a migration in ClickHouseBackend::init_shard (schema_version table per shard):
-// 1 the flows tables, 2 the flowscope_rollups list of rollup views (clickhouse/rollup_schema.h).
-inline constexpr std::uint32_t kSchemaVersion = 2;
+// 1 the flows tables, 2 the flowscope_rollups list of rollup views (clickhouse/rollup_schema.h),
+// 3 the field list grows in place (new fields added as columns, flowscope_layout rewritten;
+// ClickHouseBackend::check_layout), which a flowscope of version 2 would not follow.
+inline constexpr std::uint32_t kSchemaVersion = 3;
 
 inline constexpr std::size_t kValidWords = (SessionBatch::kColumns + 63) / 64;
 

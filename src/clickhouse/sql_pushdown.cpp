@@ -96,7 +96,98 @@ std::string valid_in(FieldId field, bool rollup) {
   return fmt::format("bitAnd(_k{}, {}) != 0", index / 64, std::uint64_t{1} << (index % 64));
 }
 
+// The saturating sums of a grouping: sessions (a session without a count is one) and a field.
+std::string session_sum(bool rollup) {
+  return rollup ? saturating_sum("_sessions", "_f_sessions")
+                : saturating_sum(fmt::format("if({}, sessions, toUInt64(1))",
+                                             valid_expr(FieldId::SessionCount)));
+}
+std::string field_sum(FieldId f, bool rollup) {
+  return rollup ? saturating_sum(rollup_sum_column(field_info(f).name),
+                                 rollup_float_column(field_info(f).name))
+                : saturating_sum(value_column(f));
+}
+
+// The 8 bytes of a UInt64 expression reversed (what the embedded store's tie order compares,
+// store/ranked_aggregation.h): the bytes are disjoint, so their sum is their bitOr.
+std::string byte_swapped(const std::string& x, int bytes) {
+  std::string out = "(";
+  for (int i = 0; i < bytes; ++i) {
+    out += fmt::format("{}bitShiftLeft(bitAnd(bitShiftRight({}, {}), 255), {})", i ? " + " : "", x,
+                       8 * i, 8 * (bytes - 1 - i));
+  }
+  return out + ")";
+}
+
+// The tie keys of one group field in rank order, ascending.
+std::vector<std::string> tie_keys(FieldId f) {
+  const std::string col = value_column(f);
+  // Validity through the grouped validity words (_g0.., group_query): the raw words are not
+  // grouped.
+  const int index = SessionBatch::column_index(f);
+  std::vector<std::string> keys = {
+      fmt::format("(bitAnd(_g{}, {}) != 0)", index / 64, std::uint64_t{1} << (index % 64))};
+  switch (field_info(f).type) {
+    case FieldType::Ip: keys.push_back(col); break;
+    case FieldType::String:
+      keys.push_back(byte_swapped(fmt::format("toUInt64(length({}))", col), 4));
+      keys.push_back(col);
+      break;
+    case FieldType::Time:
+    case FieldType::Duration:
+      keys.push_back(
+          byte_swapped(fmt::format("bitXor(toUInt64({}), 9223372036854775808)", col), 8));
+      break;
+    case FieldType::Country:
+      keys.push_back(
+          byte_swapped(fmt::format("toUInt64(reinterpretAsUInt16(reverse({})))", col), 8));
+      break;
+    default: keys.push_back(byte_swapped(fmt::format("toUInt64({})", col), 8)); break;
+  }
+  return keys;
+}
+
 }  // namespace
+
+std::string top_clause(const store::AggregateRequest& request, const store::TopRequest& top) {
+  std::string rank = "_a0";
+  if (!top.rank_sums.empty()) {
+    rank = fmt::format("_a{}", top.rank_sums[0] + 1);
+    for (std::size_t i = 1; i < top.rank_sums.size(); ++i) {
+      const std::string next = fmt::format("_a{}", top.rank_sums[i] + 1);
+      // Clamped at 2^64 - 1 as sat_add (core/saturating.h).
+      rank =
+          fmt::format("if({0} + {1} < {1}, toUInt64(18446744073709551615), {0} + {1})", rank, next);
+    }
+  }
+  std::string out = fmt::format("ORDER BY {} DESC", rank);
+  for (FieldId f : top.tie_order.empty() ? request.group_by : top.tie_order) {
+    for (const std::string& k : tie_keys(f)) out += ", " + k;
+  }
+  return out + fmt::format(" LIMIT {}", top.n);
+}
+
+std::string totals_query(const store::AggregateRequest& request, const std::string& table,
+                         const std::string& where, bool rollup) {
+  std::string groups;
+  std::uint64_t masks[kValidWords] = {};
+  for (FieldId f : request.group_by) {
+    const int idx = SessionBatch::column_index(f);
+    masks[idx / 64] |= std::uint64_t{1} << (idx % 64);
+  }
+  for (std::size_t w = 0; w < kValidWords; ++w) {
+    if (masks[w] == 0) continue;
+    groups += fmt::format("{}bitAnd({}{}, {})", groups.empty() ? "" : ", ", rollup ? "_k" : "_v", w,
+                          masks[w]);
+  }
+  for (FieldId f : request.group_by) groups += ", " + value_column(f);
+  // The groups counted by a GROUP BY of their own (exact: no hashes of the keys compared).
+  std::string sql =
+      fmt::format("SELECT (SELECT count() FROM (SELECT 1 FROM {} {} GROUP BY {})), {}", table,
+                  where, groups, session_sum(rollup));
+  for (FieldId f : request.sums) sql += ", " + field_sum(f, rollup);
+  return sql + fmt::format(" FROM {} {} FORMAT TabSeparated", table, where);
+}
 
 Result<std::string> where_clause(const store::ScanRequest& request, bool rollup) {
   std::vector<std::string> conds;
@@ -157,7 +248,7 @@ std::vector<FieldId> scan_columns(const store::ScanRequest& request) {
 }
 
 GroupQuery group_query(const store::AggregateRequest& request, const std::string& table,
-                       const std::string& where, bool rollup) {
+                       const std::string& where, bool rollup, std::string_view tail) {
   GroupQuery q;
   std::vector<std::string> select, group;
   if (request.bucket_ms > 0) {
@@ -189,15 +280,11 @@ GroupQuery group_query(const store::AggregateRequest& request, const std::string
     q.items.push_back({ResultItem::Kind::Field, 0, f});
   }
   // A rollup table holds the sums and their float twins (clickhouse/rollup_schema.h).
-  select.push_back(rollup ? saturating_sum("_sessions", "_f_sessions")
-                          : saturating_sum(fmt::format("if({}, sessions, toUInt64(1))",
-                                                       valid_expr(FieldId::SessionCount))));
+  select.push_back(session_sum(rollup) + " AS _a0");
   q.items.push_back({ResultItem::Kind::Aux, 0, FieldId::StartTime});
   for (std::size_t j = 0; j < request.sums.size(); ++j) {
     const FieldId f = request.sums[j];
-    select.push_back(rollup ? saturating_sum(rollup_sum_column(field_info(f).name),
-                                             rollup_float_column(field_info(f).name))
-                            : saturating_sum(value_column(f)));
+    select.push_back(fmt::format("{} AS _a{}", field_sum(f, rollup), j + 1));
     q.items.push_back(
         {ResultItem::Kind::Aux, static_cast<std::uint32_t>(j + 1), FieldId::StartTime});
   }
@@ -209,6 +296,7 @@ GroupQuery group_query(const store::AggregateRequest& request, const std::string
     q.sql += " GROUP BY ";
     for (std::size_t i = 0; i < group.size(); ++i) q.sql += (i ? ", " : "") + group[i];
   }
+  if (!tail.empty()) q.sql += fmt::format(" {}", tail);
   q.sql += " FORMAT RowBinary";
   return q;
 }

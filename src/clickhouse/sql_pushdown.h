@@ -6,12 +6,14 @@
 // Internal to flowscope_clickhouse: other modules use its public headers.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clickhouse/schema.h"
 #include "core/field_registry.h"
 #include "core/result.h"
 #include "store/backend.h"
+#include "store/ranked_aggregation.h"
 
 namespace flowscope::clickhouse {
 
@@ -30,9 +32,19 @@ struct GroupQuery {
 };
 
 // The GROUP BY query of `request` over `table` with condition `where`, and how its result
-// columns map back to the request's items.
+// columns map back to the request's items; `tail` (top_clause) goes after the GROUP BY. Its
+// result columns: the bucket, the key validity words, the keys, then the sums as _a0 (sessions)
+// and _a1.. (request.sums).
 GroupQuery group_query(const store::AggregateRequest& request, const std::string& table,
-                       const std::string& where, bool rollup = false);
+                       const std::string& where, bool rollup = false, std::string_view tail = {});
+// ORDER BY the ranking of `top` descending, ties by the group keys as the embedded store breaks
+// them (store/ranked_aggregation.h), LIMIT top.n: the tail of a group_query without buckets.
+std::string top_clause(const store::AggregateRequest& request, const store::TopRequest& top);
+// One TabSeparated row over every row of the grouping: how many groups (distinct keys and key
+// validity, by a GROUP BY in a scalar subquery), the sessions and each of request.sums, clamped
+// as group_query's.
+std::string totals_query(const store::AggregateRequest& request, const std::string& table,
+                         const std::string& where, bool rollup);
 // Whether a grouping can come back as rows the engine's fixed-key aggregators merge: sums into
 // their own U64 columns, no column both a key and a sum.
 bool groups_as_rows(const store::AggregateRequest& request);

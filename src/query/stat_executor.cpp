@@ -21,6 +21,7 @@
 #include "query/stat_merge.h"
 #include "store/batch_codec.h"
 #include "store/fixed_key_aggregator.h"
+#include "store/ranked_aggregation.h"
 #include "store/rollup.h"
 
 namespace flowscope::query {
@@ -257,6 +258,56 @@ Result<std::vector<Aggregated>> run_aggregates(const store::Backend& backend,
   return done;
 }
 
+// A statistic's top N ranked by the backend (store/ranked_aggregation.h), when one
+// aggregation's rows are its groups (one side, no network masks, no distinct counts, no
+// buckets) and the backend applies the whole filter: only the first N groups come back, the
+// totals and "others" from the backend's totals over every group. nullopt: rank here.
+std::optional<Result<StatResult>> ranked_stat(const store::Backend& backend, const StatSpec& spec,
+                                              const StatVariant& variant,
+                                              const store::AggregateRequest& request,
+                                              const CompiledFilter& filter,
+                                              const ExecOptions& options) {
+  const auto* ranked = dynamic_cast<const store::RankedAggregation*>(&backend);
+  const bool masked =
+      std::any_of(spec.group_by.begin(), spec.group_by.end(),
+                  [](const GroupKey& k) { return k.v4_prefix < 32 || k.v6_prefix < 128; });
+  if (ranked == nullptr || options.force_scan || spec.top == 0 || spec.group_by.empty() || masked ||
+      spec.count == CountKind::Unique || spec.bucket_ms > 0 ||
+      !(filter.pushdown_is_exact() || backend.applies_filter(request.scan))) {
+    return std::nullopt;
+  }
+  store::TopRequest top;
+  top.n = spec.top;
+  top.rank_sums = rank_sums(spec, variant);
+  // The items' order (the request's group_by is sorted); a repeated item ties as its first.
+  for (FieldId f : variant.key_fields) {
+    if (std::find(top.tie_order.begin(), top.tie_order.end(), f) == top.tie_order.end()) {
+      top.tie_order.push_back(f);
+    }
+  }
+  auto answer = ranked->aggregate_top(request, top);
+  if (!answer) return std::nullopt;
+  if (!*answer) return Result<StatResult>(answer->error());
+  const store::TopGroups& groups = **answer;
+  StatResult result;
+  result.group_by = spec.group_by;
+  VariantRows in;
+  in.variant = &variant;
+  in.general = &groups.groups;
+  merge_stat(spec, std::span<const VariantRows>(&in, 1), result);
+  if (!apply_top_totals(spec, variant, groups, result)) return std::nullopt;
+  result.stats.scan = groups.groups.stats;
+  result.stats.source = groups.groups.source;
+  result.stats.rows_matched = groups.groups.keys.size();
+  if (options.progress) {
+    QueryProgress progress;
+    progress.rows_scanned = progress.rows_matched = groups.groups.keys.size();
+    progress.batches = 1;
+    options.progress(progress);
+  }
+  return Result<StatResult>(std::move(result));
+}
+
 }  // namespace
 
 FieldId key_column(const GroupKey& key) { return side_fields(key)[0]; }
@@ -296,6 +347,12 @@ Result<StatResult> execute_stat(const store::Backend& backend, const StatSpec& s
     req.sums.assign(std::begin(kSums), std::end(kSums));
     req.bucket_ms = spec.bucket_ms;
     requests.push_back(std::move(req));
+  }
+  if (variants.size() == 1) {
+    if (auto r = ranked_stat(backend, spec, variants[0], requests[0], *filter, options)) {
+      if (options.cancel.cancelled()) return Error{ErrorCode::Cancelled, "query cancelled"};
+      return std::move(*r);
+    }
   }
   auto aggregated = run_aggregates(backend, requests, *filter, options, progress);
   if (!aggregated) return aggregated.error();

@@ -430,6 +430,57 @@ void add_general(Merger& m, const StatSpec& spec, const StatVariant& var,
 
 }  // namespace
 
+std::vector<std::size_t> rank_sums(const StatSpec& spec, const StatVariant& variant) {
+  // kRollupSums: client bytes, server bytes, client packets, server packets (values_of).
+  const std::size_t sent = spec.side == Side::Receive ? 1 - static_cast<std::size_t>(variant.side)
+                                                      : static_cast<std::size_t>(variant.side);
+  switch (spec.count) {
+    case CountKind::Bytes:
+      return spec.side == Side::Both ? std::vector<std::size_t>{0, 1}
+                                     : std::vector<std::size_t>{sent};
+    case CountKind::Packets:
+      return spec.side == Side::Both ? std::vector<std::size_t>{2, 3}
+                                     : std::vector<std::size_t>{2 + sent};
+    case CountKind::Sessions:
+    case CountKind::Unique: return {};
+  }
+  return {};
+}
+
+bool apply_top_totals(const StatSpec& spec, const StatVariant& variant, const store::TopGroups& top,
+                      StatResult& result) {
+  if (top.total_sums.size() != kSums) return false;
+  StatValues total = values_of(spec, variant.side, top.total_sums.data(), top.total_count);
+  switch (spec.count) {
+    case CountKind::Bytes: total.value = total.bytes; break;
+    case CountKind::Packets: total.value = total.packets; break;
+    case CountKind::Sessions: total.value = total.sessions; break;
+    case CountKind::Unique: return false;
+  }
+  if (total.bytes == kSaturated || total.packets == kSaturated || total.sessions == kSaturated) {
+    return false;
+  }
+  // No total clamped, so no group's value did: the rest is the total less the first groups.
+  StatValues others = total;
+  for (const StatValues& row : result.rows) {
+    if (row.value > others.value || row.bytes > others.bytes || row.packets > others.packets ||
+        row.sessions > others.sessions) {
+      return false;  // totals that do not cover the groups: rank every group instead
+    }
+    others.value -= row.value;
+    others.bytes -= row.bytes;
+    others.packets -= row.packets;
+    others.sessions -= row.sessions;
+  }
+  if (top.total_groups < result.rows.size()) return false;
+  result.total = total;
+  result.others = others;
+  result.total_groups = top.total_groups;
+  result.other_groups = top.total_groups - result.rows.size();
+  result.saturated = false;
+  return true;
+}
+
 void merge_stat(const StatSpec& spec, std::span<const VariantRows> inputs, StatResult& result) {
   // Aggregation rows are distinct (group, value) pairs: one row is one distinct value unless
   // two sides, network masks, two counted fields or buckets can repeat a value in a group.

@@ -16,6 +16,7 @@
 #include "query/query_spec.h"
 #include "store/backend.h"
 #include "store/fixed_key_aggregator.h"
+#include "store/ranked_aggregation.h"
 
 namespace flowscope::query {
 
@@ -36,5 +37,14 @@ struct VariantRows {
 
 // Fills result.keys, rows, others, total, buckets, series, total_groups and saturated.
 void merge_stat(const StatSpec& spec, std::span<const VariantRows> inputs, StatResult& result);
+
+// The sums a backend ranks `spec`'s groups by (store/ranked_aggregation.h; indices into the
+// rollup sums every aggregation asks for, store/rollup.h): what values_of adds for the count.
+std::vector<std::size_t> rank_sums(const StatSpec& spec, const StatVariant& variant);
+// After merge_stat over a backend's first groups only (store::TopGroups): total, total_groups,
+// others and other_groups from its totals over every group. False when a total clamps at
+// 2^64 - 1 (the rest cannot be told from the totals; result unchanged).
+bool apply_top_totals(const StatSpec& spec, const StatVariant& variant, const store::TopGroups& top,
+                      StatResult& result);
 
 }  // namespace flowscope::query

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <unistd.h>
 
@@ -357,6 +358,72 @@ TEST_F(ClickHouseDifferential, RetentionDropsTheSameDays) {
   for (std::size_t i = 0; i < b.size(); ++i) {
     ASSERT_GE(b.get<FieldId::StartTime>(i), cutoff);
   }
+}
+
+// `flowscope store retention -d clickhouse://...`: the same command and --json output as for the
+// embedded store, day partitions dropped on every shard; without --keep a clear error and
+// nothing dropped.
+TEST_F(ClickHouseDifferential, StoreRetentionCommandOnACluster) {
+  TempDir dir;
+  store::StoreOptions so;
+  so.dir = dir.path() / "data";
+  const std::string url = cluster_->url("ret3");
+  {
+    auto emb = store::EmbeddedStore::open(so);
+    ASSERT_TRUE(emb);
+    auto ch = open(url);
+    ASSERT_TRUE(ch);
+    const SessionBatch gen = testing::generated_sessions(6000, 13, kStart, 3 * kDay);
+    ASSERT_TRUE((*emb)->append(gen));
+    ASSERT_TRUE(ch->append(gen));
+    ASSERT_TRUE((*emb)->close());
+    ASSERT_TRUE(ch->flush());
+  }
+  const std::string data = so.dir.string();
+  auto ch = open(url);
+  ASSERT_TRUE(ch);
+  auto before = ch->count_rows();
+  ASSERT_TRUE(before);
+  // No --keep: a cluster keeps no retention settings.
+  const auto bare = flowscope::testing::run_flowscope({"store", "retention", "-d", url});
+  EXPECT_NE(bare.exit_code, 0);
+  EXPECT_NE(bare.err.find("--keep"), std::string::npos) << bare.err;
+  const auto bad_level = flowscope::testing::run_flowscope(
+      {"store", "retention", "-d", url, "--keep", "1d", "--level", "2m"});
+  EXPECT_NE(bad_level.exit_code, 0);
+  EXPECT_NE(bad_level.err.find("--level"), std::string::npos) << bad_level.err;
+  EXPECT_EQ(*ch->count_rows(), *before);
+
+  // Keep one day before 2026-01-04: the first two days go from both.
+  const std::vector<std::string> args = {"--keep", "1d", "--now", "2026-01-04T00:00:00Z", "--json"};
+  auto run = [&](const std::string& target) {
+    std::vector<std::string> cmd = {"store", "retention", "-d", target};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    return flowscope::testing::run_flowscope(cmd);
+  };
+  const auto a = run(data);
+  const auto b = run(url);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto ja = nlohmann::json::parse(a.out);
+  const auto jb = nlohmann::json::parse(b.out);
+  for (const char* key : {"level", "keep", "cutoff"}) EXPECT_EQ(ja[key], jb[key]) << key;
+  EXPECT_EQ(jb["cutoff"], "2026-01-03T00:00:00Z");
+  // Two days (a day counts once, however many shards held it).
+  EXPECT_EQ(jb["dropped_partitions"].get<std::size_t>(), 2u) << b.out;
+  EXPECT_GE(ja["dropped_partitions"].get<std::size_t>(), 2u) << a.out;
+  auto emb = store::EmbeddedStore::open(so);
+  ASSERT_TRUE(emb);
+  const SessionBatch ra = scan_all(**emb);
+  const SessionBatch rb = scan_all(*ch);
+  ASSERT_EQ(ra.size(), rb.size());
+  ASSERT_GT(rb.size(), 0u);
+  EXPECT_LT(rb.size(), *before);
+  for (std::size_t i = 0; i < ra.size(); ++i) ASSERT_EQ(compare_rows(ra, i, rb, i), "") << i;
+  // Again: nothing left to drop.
+  const auto again = run(url);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["dropped_partitions"].get<std::size_t>(), 0u);
 }
 
 // With a user's data permissions attached as the server does (Selection::restriction, a parsed

@@ -268,5 +268,87 @@ TEST_F(ClickHousePushdown, RetentionAndRollupsAgree) {
   }
 }
 
+// `store copy` from a store whose raw retention dropped a day its rollups keep: the rollup rows
+// of that day go into the cluster's rollup tables, so statistics over it agree.
+TEST_F(ClickHousePushdown, CopyAfterRawRetentionCarriesTheRollupOnlyDay) {
+  const std::vector<store::RollupView> views = {{"by_port", {FieldId::SrvPort, FieldId::Proto}},
+                                                {"hosts", {FieldId::ClnAddr, FieldId::SrvAddr}}};
+  TempDir dir;
+  const std::filesystem::path data = dir.path() / "data";
+  std::filesystem::create_directories(data);
+  store::StoreConfig config;
+  config.rollups = views;
+  ASSERT_TRUE(store::save_store_config(data, config));
+  store::StoreOptions so;
+  so.dir = data;
+  {
+    auto s = store::EmbeddedStore::open(so);
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->append(testing::generated_sessions(9000, 23, kStart, 3 * kDay)));
+    ASSERT_TRUE((*s)->close());
+    s = store::EmbeddedStore::open(so);
+    ASSERT_TRUE(s) << s.error().message;
+    auto dropped = (*s)->drop_before(kStart + kDay);
+    ASSERT_TRUE(dropped) << dropped.error().message;
+    ASSERT_GE(*dropped, 1u);
+    ASSERT_TRUE((*s)->close());
+  }
+  const std::string url = cluster_->url("rcopy2");
+  const auto copy =
+      flowscope::testing::run_flowscope({"store", "copy", "--from", data.string(), "--to", url});
+  ASSERT_EQ(copy.exit_code, 0) << copy.err;
+  EXPECT_NE(copy.err.find("rollup rows"), std::string::npos) << copy.err;
+  auto ch = open(url);
+  ASSERT_TRUE(ch);
+  auto emb = store::EmbeddedStore::open(so);
+  ASSERT_TRUE(emb) << emb.error().message;
+  struct Question {
+    const char* grp;
+    const char* count;
+    std::int64_t begin, end, bucket;
+    std::uint64_t top;
+  };
+  const std::int64_t lo = std::numeric_limits<std::int64_t>::min();
+  const std::int64_t hi = std::numeric_limits<std::int64_t>::max();
+  const std::vector<Question> questions = {
+      {"srvport", "bytes", lo, hi, 0, 10},
+      {"srvport,proto", "sessions", kStart, kStart + 3 * kDay, 0, 0},
+      {"pair", "bytes", kStart, kStart + kDay, 0, 10},  // the dropped day alone
+      {"proto", "packets", kStart, kStart + 2 * kDay, 3'600'000, 0},
+      {"srvport", "sessions", kStart, kStart + kDay, 86'400'000, 0},
+  };
+  std::size_t from_rollups = 0;
+  for (const Question& q : questions) {
+    const std::string shown =
+        fmt::format("{} {} [{}, {}) w={}", q.grp, q.count, q.begin, q.end, q.bucket);
+    query::StatSpec ss;
+    ss.where.begin_ms = q.begin;
+    ss.where.end_ms = q.end;
+    ss.group_by = *query::parse_group_spec(q.grp);
+    ASSERT_TRUE(query::parse_count_spec(q.count, ss));
+    ss.top = q.top;
+    ss.bucket_ms = q.bucket;
+    auto a = query::execute_stat(**emb, ss);
+    auto b = query::execute_stat(*ch, ss);
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_TRUE(b) << b.error().message;
+    from_rollups += a->stats.source.starts_with("rollup");
+    ASSERT_EQ(a->rows.size(), b->rows.size()) << shown;
+    for (std::size_t i = 0; i < a->rows.size(); ++i) {
+      EXPECT_EQ(a->rows[i].value, b->rows[i].value) << shown << " row " << i;
+      EXPECT_EQ(a->rows[i].sessions, b->rows[i].sessions) << shown << " row " << i;
+    }
+    EXPECT_GT(a->total.sessions, 0u) << shown;
+    EXPECT_EQ(a->total.value, b->total.value) << shown;
+    EXPECT_EQ(a->total.sessions, b->total.sessions) << shown;
+    EXPECT_EQ(a->others.value, b->others.value) << shown;
+    EXPECT_EQ(a->total_groups, b->total_groups) << shown;
+    EXPECT_EQ(a->buckets, b->buckets) << shown;
+    EXPECT_EQ(a->series, b->series) << shown;
+  }
+  // The dropped day came from the source's rollups (no raw session of it is left).
+  EXPECT_GE(from_rollups, 3u);
+}
+
 }  // namespace
 }  // namespace flowscope::clickhouse
