@@ -111,8 +111,9 @@ struct FlowMeter::Entry {
   std::uint64_t ftp_ctrl = 0;
   TimeNs first = 0;
   TimeNs last = 0;
-  std::uint32_t lru_prev = kNone, lru_next = kNone, age_prev = kNone, age_next = kNone;
-  std::uint32_t fin_prev = kNone, fin_next = kNone;  // while finished
+  Links lru{kNone, kNone};
+  Links age{kNone, kNone};
+  Links fin{kNone, kNone};  // while finished
   std::uint8_t tos = 0;
   std::uint8_t first_side = 0;
   std::int8_t client = -1;  // fixed by a bare SYN or by an earlier record of a continued flow
@@ -157,12 +158,9 @@ std::uint64_t MeterStats::malformed_total() const {
 
 FlowMeter::FlowMeter(MeterConfig config)
     : config_(config),
-      lru_head_(kNone),
-      lru_tail_(kNone),
-      age_head_(kNone),
-      age_tail_(kNone),
-      fin_head_(kNone),
-      fin_tail_(kNone),
+      lru_{&Entry::lru, kNone, kNone},
+      age_{&Entry::age, kNone, kNone},
+      fin_{&Entry::fin, kNone, kNone},
       next_id_(config_.first_session_id),
       fragments_(kFragmentSlots),
       expectations_(kExpectations) {
@@ -207,7 +205,7 @@ void FlowMeter::grow_index() {
 std::uint32_t FlowMeter::create(const Key& key, std::uint32_t hash, TimeNs ts, SessionBatch& out) {
   while (open_ >= config_.max_flows) {  // more than one after reconfigure() lowered the bound
     ++stats_.evicted;
-    end(lru_tail_, EndReason::LackOfResources, out);
+    end(lru_.tail, EndReason::LackOfResources, out);
   }
   std::uint32_t idx;
   if (!free_.empty()) {
@@ -230,8 +228,8 @@ std::uint32_t FlowMeter::create(const Key& key, std::uint32_t hash, TimeNs ts, S
   while (index_[slot] != 0) slot = (slot + 1) & mask;
   index_[slot] = std::uint64_t{hash} << 32 | (idx + 1);
   ++open_;
-  lru_push_front(idx);
-  age_push_back(idx);
+  push_front(lru_, idx);
+  push_back(age_, idx);
   return idx;
 }
 
@@ -254,78 +252,43 @@ void FlowMeter::remove(std::uint32_t idx) {
   }
   index_[hole] = 0;
   if (classifier_) classifier_->release(e.dpi);
-  lru_unlink(idx);
-  age_unlink(idx);
-  if (e.finished) fin_unlink(idx);
+  unlink(lru_, idx);
+  unlink(age_, idx);
+  if (e.finished) unlink(fin_, idx);
   e.used = false;
   free_.push_back(idx);
   --open_;
 }
 
-void FlowMeter::lru_unlink(std::uint32_t idx) {
-  Entry& e = entries_[idx];
-  if (e.lru_prev != kNone)
-    entries_[e.lru_prev].lru_next = e.lru_next;
+void FlowMeter::unlink(List& list, std::uint32_t idx) {
+  Links& l = entries_[idx].*list.links;
+  if (l.prev != kNone)
+    (entries_[l.prev].*list.links).next = l.next;
   else
-    lru_head_ = e.lru_next;
-  if (e.lru_next != kNone)
-    entries_[e.lru_next].lru_prev = e.lru_prev;
+    list.head = l.next;
+  if (l.next != kNone)
+    (entries_[l.next].*list.links).prev = l.prev;
   else
-    lru_tail_ = e.lru_prev;
-  e.lru_prev = e.lru_next = kNone;
+    list.tail = l.prev;
+  l.prev = l.next = kNone;
 }
 
-void FlowMeter::lru_push_front(std::uint32_t idx) {
-  Entry& e = entries_[idx];
-  e.lru_prev = kNone;
-  e.lru_next = lru_head_;
-  if (lru_head_ != kNone) entries_[lru_head_].lru_prev = idx;
-  lru_head_ = idx;
-  if (lru_tail_ == kNone) lru_tail_ = idx;
+void FlowMeter::push_front(List& list, std::uint32_t idx) {
+  Links& l = entries_[idx].*list.links;
+  l.prev = kNone;
+  l.next = list.head;
+  if (list.head != kNone) (entries_[list.head].*list.links).prev = idx;
+  list.head = idx;
+  if (list.tail == kNone) list.tail = idx;
 }
 
-void FlowMeter::age_unlink(std::uint32_t idx) {
-  Entry& e = entries_[idx];
-  if (e.age_prev != kNone)
-    entries_[e.age_prev].age_next = e.age_next;
-  else
-    age_head_ = e.age_next;
-  if (e.age_next != kNone)
-    entries_[e.age_next].age_prev = e.age_prev;
-  else
-    age_tail_ = e.age_prev;
-  e.age_prev = e.age_next = kNone;
-}
-
-void FlowMeter::age_push_back(std::uint32_t idx) {
-  Entry& e = entries_[idx];
-  e.age_next = kNone;
-  e.age_prev = age_tail_;
-  if (age_tail_ != kNone) entries_[age_tail_].age_next = idx;
-  age_tail_ = idx;
-  if (age_head_ == kNone) age_head_ = idx;
-}
-
-void FlowMeter::fin_unlink(std::uint32_t idx) {
-  Entry& e = entries_[idx];
-  if (e.fin_prev != kNone)
-    entries_[e.fin_prev].fin_next = e.fin_next;
-  else
-    fin_head_ = e.fin_next;
-  if (e.fin_next != kNone)
-    entries_[e.fin_next].fin_prev = e.fin_prev;
-  else
-    fin_tail_ = e.fin_prev;
-  e.fin_prev = e.fin_next = kNone;
-}
-
-void FlowMeter::fin_push_back(std::uint32_t idx) {
-  Entry& e = entries_[idx];
-  e.fin_next = kNone;
-  e.fin_prev = fin_tail_;
-  if (fin_tail_ != kNone) entries_[fin_tail_].fin_next = idx;
-  fin_tail_ = idx;
-  if (fin_head_ == kNone) fin_head_ = idx;
+void FlowMeter::push_back(List& list, std::uint32_t idx) {
+  Links& l = entries_[idx].*list.links;
+  l.next = kNone;
+  l.prev = list.tail;
+  if (list.tail != kNone) (entries_[list.tail].*list.links).next = idx;
+  list.tail = idx;
+  if (list.head == kNone) list.head = idx;
 }
 
 // ---- ending sessions --------------------------------------------------------------------------
@@ -424,16 +387,16 @@ void FlowMeter::end(std::uint32_t idx, EndReason reason, SessionBatch& out) {
 }
 
 void FlowMeter::expire(TimeNs now, SessionBatch& out) {
-  while (fin_head_ != kNone && entries_[fin_head_].last + config_.fin_timeout <= now) {
+  while (fin_.head != kNone && entries_[fin_.head].last + config_.fin_timeout <= now) {
     ++stats_.closed_fin;
-    end(fin_head_, EndReason::EndOfFlow, out);
+    end(fin_.head, EndReason::EndOfFlow, out);
   }
-  while (lru_tail_ != kNone && entries_[lru_tail_].last + config_.idle_timeout <= now) {
+  while (lru_.tail != kNone && entries_[lru_.tail].last + config_.idle_timeout <= now) {
     ++stats_.closed_idle;
-    end(lru_tail_, EndReason::Idle, out);
+    end(lru_.tail, EndReason::Idle, out);
   }
-  while (age_head_ != kNone && entries_[age_head_].first + config_.active_timeout <= now) {
-    const std::uint32_t idx = age_head_;
+  while (age_.head != kNone && entries_[age_.head].first + config_.active_timeout <= now) {
+    const std::uint32_t idx = age_.head;
     Entry& e = entries_[idx];
     ++stats_.closed_active;
     if (e.finished) {  // closed already: nothing goes on
@@ -452,8 +415,8 @@ void FlowMeter::expire(TimeNs now, SessionBatch& out) {
     e.first = e.last = now;
     e.session_id = next_id_++;
     e.cln_rtt_us = e.srv_rtt_us = -1;
-    age_unlink(idx);
-    age_push_back(idx);
+    unlink(age_, idx);
+    push_back(age_, idx);
   }
 }
 
@@ -469,9 +432,9 @@ void FlowMeter::reconfigure(TimeNs idle_timeout, TimeNs active_timeout, std::siz
 }
 
 void FlowMeter::flush(SessionBatch& out) {
-  while (lru_tail_ != kNone) {
+  while (lru_.tail != kNone) {
     ++stats_.closed_flush;
-    end(lru_tail_, EndReason::Forced, out);
+    end(lru_.tail, EndReason::Forced, out);
   }
 }
 
@@ -740,8 +703,8 @@ void FlowMeter::add(LinkType link, std::span<const std::byte> frame, std::size_t
       }
     }
   } else {
-    lru_unlink(idx);
-    lru_push_front(idx);
+    unlink(lru_, idx);
+    push_front(lru_, idx);
   }
   Entry& e = entries_[idx];
   Side& s = e.side[dir];
@@ -770,11 +733,11 @@ void FlowMeter::add(LinkType link, std::span<const std::byte> frame, std::size_t
   }
   // Both sides sent FIN: the session lingers fin_timeout after its last packet (expire()).
   if (e.finished) {
-    fin_unlink(idx);
-    fin_push_back(idx);
+    unlink(fin_, idx);
+    push_back(fin_, idx);
   } else if (e.side[0].fin && e.side[1].fin) {
     e.finished = true;
-    fin_push_back(idx);
+    push_back(fin_, idx);
   }
 }
 

@@ -142,12 +142,20 @@ class FlowMeter {
   void emit(Entry& e, EndReason reason, SessionBatch& out);
   void expire(TimeNs now, SessionBatch& out);
   void grow_index();
-  void lru_unlink(std::uint32_t idx);
-  void lru_push_front(std::uint32_t idx);
-  void age_unlink(std::uint32_t idx);
-  void age_push_back(std::uint32_t idx);
-  void fin_unlink(std::uint32_t idx);
-  void fin_push_back(std::uint32_t idx);
+  // The intrusive lists that order entries: an entry's links in one of them, and a list's ends
+  // with the links it uses (no allocation: the links live in the entries).
+  struct Links {
+    std::uint32_t prev;
+    std::uint32_t next;
+  };
+  struct List {
+    Links Entry::*links;
+    std::uint32_t head;
+    std::uint32_t tail;
+  };
+  void unlink(List& list, std::uint32_t idx);
+  void push_front(List& list, std::uint32_t idx);
+  void push_back(List& list, std::uint32_t idx);
   void track_tcp(Entry& e, int dir, const FlowPacket& p, TimeNs ts);
   void parse_ftp(Entry& e, int dir, const FlowPacket& p, TimeNs ts);
   bool resolve_fragment(FlowPacket& p);
@@ -159,8 +167,9 @@ class FlowMeter {
   std::vector<std::uint32_t> free_;
   std::vector<std::uint64_t> index_;  // hash << 32 | (entry + 1); 0 = empty
   std::size_t open_ = 0;
-  std::uint32_t lru_head_, lru_tail_, age_head_, age_tail_;
-  std::uint32_t fin_head_, fin_tail_;  // finished TCP sessions by last packet (fin_timeout)
+  List lru_;  // by last packet, most recent first (idle expiry, eviction)
+  List age_;  // by start, oldest first (active expiry)
+  List fin_;  // finished TCP sessions by last packet, oldest first (fin_timeout)
   TimeNs now_ = 0;
   std::uint64_t next_id_;
   std::vector<FragmentSlot> fragments_;

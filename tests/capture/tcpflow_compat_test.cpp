@@ -38,33 +38,6 @@ const std::string kTcpflow = "/usr/bin/tcpflow";
 
 std::string ours() { return (fs::path(FLOWSCOPE_BINARY).parent_path() / "tcpflow").string(); }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(fs::temp_directory_path() /
-              ("flowscope-tcpflow-compat-" + std::to_string(getpid()) + "-" + name)) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    if (std::getenv("FLOWSCOPE_KEEP_TEST_OUTPUT") == nullptr) fs::remove_all(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& s) const { return path_ / s; }
-
- private:
-  fs::path path_;
-};
-
 bool have(const std::string& program) { return access(program.c_str(), X_OK) == 0; }
 
 #define REQUIRE_TCPFLOW()                                                         \

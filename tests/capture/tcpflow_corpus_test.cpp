@@ -29,13 +29,6 @@ namespace fs = std::filesystem;
 using capture::tcpflow::TcpFrameSpec;
 using capture::tcpflow::TcpPcapFile;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Removes a test's directory unless FLOWSCOPE_KEEP_TEST_OUTPUT is set (to inspect a failure).
 void cleanup(const fs::path& dir) {
   if (std::getenv("FLOWSCOPE_KEEP_TEST_OUTPUT") == nullptr) fs::remove_all(dir);

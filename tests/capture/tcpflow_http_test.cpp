@@ -31,25 +31,6 @@ fs::path source_dir() {
   return s != nullptr ? fs::path(s) : fs::path(FLOWSCOPE_SOURCE_DIR);
 }
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(fs::temp_directory_path() /
-              ("flowscope-tcpflow-http-" + std::to_string(getpid()) + "-" + name)) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    if (std::getenv("FLOWSCOPE_KEEP_TEST_OUTPUT") == nullptr) fs::remove_all(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const std::string& s) const { return path_ / s; }
-
- private:
-  fs::path path_;
-};
-
 // The number of -HTTPBODY- lines in a manifest.
 int body_files(const std::string& manifest) {
   int n = 0;

@@ -29,13 +29,6 @@ namespace flowscope::testing {
 namespace fs = std::filesystem;
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string md5_of(const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -51,6 +44,25 @@ std::string base_name(const std::string& path) {
 }
 
 }  // namespace
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TempDir::TempDir(const std::string& name)
+    : path_(fs::temp_directory_path() /
+            ("flowscope-tcpflow-" + std::to_string(::getpid()) + "-" + name)) {
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (std::getenv("FLOWSCOPE_KEEP_TEST_OUTPUT") == nullptr) fs::remove_all(path_, ec);
+}
 
 fs::path tcp_corpus_dir() {
   if (const char* env = std::getenv("FLOWSCOPE_CORPUS")) return env;

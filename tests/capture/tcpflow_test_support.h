@@ -10,6 +10,24 @@
 
 namespace flowscope::testing {
 
+// A whole file's bytes ("" when it cannot be read).
+std::string slurp(const std::filesystem::path& path);
+
+// A fresh directory flowscope-tcpflow-<pid>-<name> under the temp directory, removed at the end
+// unless FLOWSCOPE_KEEP_TEST_OUTPUT is set (to look at what both tools wrote).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& s) const { return path_ / s; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 // The corpus root: $FLOWSCOPE_CORPUS, else tests/data/corpus in the source tree.
 std::filesystem::path tcp_corpus_dir();
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clickhouse/clickhouse_cluster.h"
+#include "clickhouse/cluster_suite.h"
 #include "clickhouse/schema.h"
 #include "clickhouse/shard_client.h"
 #include "clickhouse/spill_queue.h"
@@ -123,16 +124,8 @@ TEST(SpillQueue, DamagedBlocksAreRefused) {
 
 // ---- against clickhouse-server --------------------------------------------------------------
 
-class ClickHouseServerTest : public ::testing::Test {
+class ClickHouseServerTest : public testing::ClusterSuite<ClickHouseServerTest> {
  protected:
-  static void SetUpTestSuite() { cluster_ = new testing::LocalCluster(2); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override {
-    if (!cluster_->available()) GTEST_SKIP() << "SKIPPED: " << cluster_->skip_reason();
-  }
   static std::unique_ptr<ClickHouseBackend> open(const std::string& url,
                                                  const std::filesystem::path& spill = {}) {
     auto o = parse_clickhouse_url(url);
@@ -145,9 +138,7 @@ class ClickHouseServerTest : public ::testing::Test {
     EXPECT_TRUE(b) << b.error().message;
     return b ? std::move(*b) : nullptr;
   }
-  static testing::LocalCluster* cluster_;
 };
-testing::LocalCluster* ClickHouseServerTest::cluster_ = nullptr;
 
 TEST_F(ClickHouseServerTest, EveryFieldRoundTripsInArrivalOrder) {
   for (const std::string& url : {cluster_->first_shard_url("rt1"), cluster_->url("rt2")}) {

@@ -14,6 +14,7 @@
 
 #include "clickhouse/clickhouse_backend.h"
 #include "clickhouse/clickhouse_cluster.h"
+#include "clickhouse/cluster_suite.h"
 #include "clickhouse/schema.h"
 #include "clickhouse/shard_client.h"
 #include "store/batch_codec.h"
@@ -31,19 +32,7 @@ using store::testing::TempDir;
 constexpr std::int64_t kStart = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 constexpr std::int64_t kDay = 86'400'000;
 
-class ClickHouseLayout : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { cluster_ = new testing::LocalCluster(2); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override {
-    if (!cluster_->available()) GTEST_SKIP() << "SKIPPED: " << cluster_->skip_reason();
-  }
-  static testing::LocalCluster* cluster_;
-};
-testing::LocalCluster* ClickHouseLayout::cluster_ = nullptr;
+class ClickHouseLayout : public testing::ClusterSuite<ClickHouseLayout> {};
 
 // The stored session fields in presence-bit order (schema.h field_layout).
 std::vector<FieldId> bit_order() {

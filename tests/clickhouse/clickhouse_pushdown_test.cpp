@@ -14,6 +14,7 @@
 
 #include "clickhouse/clickhouse_backend.h"
 #include "clickhouse/clickhouse_cluster.h"
+#include "clickhouse/cluster_suite.h"
 #include "clickhouse/filter_sql.h"
 #include "query/executor.h"
 #include "query/filter_parser.h"
@@ -32,16 +33,8 @@ using store::testing::TempDir;
 constexpr std::int64_t kDay = 86'400'000;
 constexpr std::int64_t kStart = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
-class ClickHousePushdown : public ::testing::Test {
+class ClickHousePushdown : public testing::ClusterSuite<ClickHousePushdown> {
  protected:
-  static void SetUpTestSuite() { cluster_ = new testing::LocalCluster(2); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override {
-    if (!cluster_->available()) GTEST_SKIP() << "SKIPPED: " << cluster_->skip_reason();
-  }
   static std::unique_ptr<ClickHouseBackend> open(const std::string& url) {
     auto o = parse_clickhouse_url(url);
     EXPECT_TRUE(o) << o.error().message;
@@ -49,9 +42,7 @@ class ClickHousePushdown : public ::testing::Test {
     EXPECT_TRUE(b) << b.error().message;
     return b ? std::move(*b) : nullptr;
   }
-  static testing::LocalCluster* cluster_;
 };
-testing::LocalCluster* ClickHousePushdown::cluster_ = nullptr;
 
 // The whole filter as SQL (clickhouse/filter_sql.h): with -n, ClickHouse sends only the rows
 // asked for, also sorted (top N); what has no SQL form is left to the engine.

@@ -12,6 +12,7 @@
 
 #include "clickhouse/clickhouse_backend.h"
 #include "clickhouse/clickhouse_cluster.h"
+#include "clickhouse/cluster_suite.h"
 #include "query/executor.h"
 #include "query/executor_support.h"
 #include "store/embedded_store.h"
@@ -24,19 +25,7 @@ using store::testing::TempDir;
 
 constexpr std::int64_t kStart = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
-class ClickHouseTopN : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { cluster_ = new testing::LocalCluster(2); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override {
-    if (!cluster_->available()) GTEST_SKIP() << "SKIPPED: " << cluster_->skip_reason();
-  }
-  static testing::LocalCluster* cluster_;
-};
-testing::LocalCluster* ClickHouseTopN::cluster_ = nullptr;
+class ClickHouseTopN : public testing::ClusterSuite<ClickHouseTopN> {};
 
 // 100k sessions, each its own (client, server) pair, with few distinct byte counts (ties
 // everywhere), absent keys, IPv4 and IPv6, negative times and texts of several lengths.
