@@ -163,12 +163,7 @@ void run_clickhouse_retention(const StoreCmdOptions& opt) {
   const std::int64_t cutoff = to_ms(time_context(opt.now).now) - keep.count();
   auto o = clickhouse::parse_clickhouse_url(opt.dir);
   if (!o) throw UserError{o.error().message, kExitUsage};
-  o->create_schema = false;  // retention never creates a database
-  auto ch = clickhouse::ClickHouseBackend::open(std::move(*o));
-  if (!ch) throw UserError{ch.error().message};
-  auto dropped = level == store::Level::Raw
-                     ? (*ch)->drop_before(cutoff)
-                     : (*ch)->drop_rollups_before(store::bucket_ms(level), cutoff);
+  auto dropped = clickhouse::drop_level_before(std::move(*o), level, cutoff);
   if (!dropped) throw UserError{dropped.error().message};
   print_dropped(opt, *dropped, cutoff);
 }
@@ -233,14 +228,6 @@ void run_copy(const StoreCmdOptions& opt) {
   auto src = open_store(opt.from, /*read_only=*/true);
   auto o = clickhouse::parse_clickhouse_url(opt.to);
   if (!o) throw UserError{o.error().message, kExitUsage};
-  // The source's rollup views and retention (store.json) go with its sessions: the cluster
-  // keeps the same rollups (docs/scale-out.md "Rollups").
-  auto config = store::load_store_config(opt.from);
-  if (!config) throw UserError{config.error().message};
-  if (*config) {
-    o->rollups = (*config)->rollups;
-    o->keep_ms = (*config)->keep_ms;
-  }
   auto copied = clickhouse::copy_to_clickhouse(*src, std::move(*o), opt.to);
   if (!copied) throw UserError{copied.error().message};
   const double secs = copied->seconds;

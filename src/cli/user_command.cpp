@@ -61,9 +61,8 @@ server::UserDb load(const Paths& p) {
   return std::move(*db);
 }
 
-void save(const server::UserDb& db, const Paths& p, std::string_view event,
-          std::string_view detail) {
-  if (auto r = server::save_users(db, p, event, detail); !r) throw UserError{r.error().message};
+// What every saved edit tells the user: the running server applies it at its next reload.
+void note_reload(const Paths& p) {
   const std::string note = p.users.string() + ": " + server::kReloadNote;
   log_always(spdlog::level::info, "user", note, note);
 }
@@ -119,19 +118,10 @@ void run_grant(const UserOptions& opt, bool grant) {
         kExitUsage};
   }
   const Paths p = paths_of(opt.files);
-  if (grant) {
-    // An unknown name would grant nothing; refuse it before the file changes.
-    const std::filesystem::path groups =
-        opt.groups_file.empty() ? p.ip_groups : std::filesystem::path(opt.groups_file);
-    if (auto r = server::check_ip_group_names(opt.ip_groups, groups); !r) {
-      throw UserError{"--ip-group: " + r.error().message};
-    }
-  }
-  server::UserDb db = load(p);
-  auto detail =
-      server::change_grants(db, opt.group, grant, opt.ip_groups, opt.exporters, opt.interfaces);
-  if (!detail) throw UserError{detail.error().message};
-  save(db, p, grant ? "grant" : "revoke", *detail);
+  auto r = server::change_grants_in_file(p, opt.groups_file, opt.group, grant, opt.ip_groups,
+                                         opt.exporters, opt.interfaces);
+  if (!r) throw UserError{r.error().message};
+  note_reload(p);
 }
 
 // Loads the user file, applies one edit (role and password read after the load, as before),
@@ -139,17 +129,18 @@ void run_grant(const UserOptions& opt, bool grant) {
 void run_edit(const UserOptions& opt, server::UserEdit edit) {
   using server::UserEdit;
   const Paths p = paths_of(opt.files);
-  server::UserDb db = load(p);
-  const bool group = edit == UserEdit::AddGroup || edit == UserEdit::RemoveGroup;
-  server::UserChange change{
-      edit, group ? opt.group : opt.name, "", server::Role::Analyst, opt.role, opt.groups};
-  if (edit == UserEdit::AddUser || edit == UserEdit::SetRole) change.role = role_of(opt.role);
-  if (edit == UserEdit::AddUser || edit == UserEdit::SetPassword) {
-    change.password = password_of(opt);
-  }
-  auto audit = server::apply_user_change(db, change);
-  if (!audit) throw UserError{audit.error().message};
-  save(db, p, audit->event, audit->detail);
+  auto r = server::edit_user_file(p, [&](server::UserDb& db) {
+    const bool group = edit == UserEdit::AddGroup || edit == UserEdit::RemoveGroup;
+    server::UserChange change{
+        edit, group ? opt.group : opt.name, "", server::Role::Analyst, opt.role, opt.groups};
+    if (edit == UserEdit::AddUser || edit == UserEdit::SetRole) change.role = role_of(opt.role);
+    if (edit == UserEdit::AddUser || edit == UserEdit::SetPassword) {
+      change.password = password_of(opt);
+    }
+    return server::apply_user_change(db, change);
+  });
+  if (!r) throw UserError{r.error().message};
+  note_reload(p);
 }
 
 // `flowscope user token add|list|revoke`: API tokens for the HTTP API (docs/http.md).
@@ -164,11 +155,17 @@ void register_token(CLI::App* cmd, const std::shared_ptr<UserOptions>& opt) {
   add->footer("Examples:\n  flowscope user token add grafana --label dashboards -C serve.toml");
   add->callback([opt] {
     const Paths p = paths_of(opt->files);
-    server::UserDb db = load(p);
-    auto t = db.add_token(opt->name, opt->label, to_ms(server::system_clock()()));
-    if (!t) throw UserError{t.error().message};
-    save(db, p, "token_add", fmt::format("token {} for {}", t->substr(4, 8), opt->name));
-    std::cout << *t << '\n';
+    std::string made;
+    auto r = server::edit_user_file(p, [&](server::UserDb& db) -> Result<server::AuditEntry> {
+      auto t = db.add_token(opt->name, opt->label, to_ms(server::system_clock()()));
+      if (!t) return t.error();
+      made = *t;
+      return server::AuditEntry{"token_add",
+                                fmt::format("token {} for {}", t->substr(4, 8), opt->name)};
+    });
+    if (!r) throw UserError{r.error().message};
+    note_reload(p);
+    std::cout << made << '\n';
     const std::string note =
         "this token is shown only now; the server accepts it after a reload (systemctl reload "
         "flowscope)";

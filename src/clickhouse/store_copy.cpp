@@ -85,6 +85,12 @@ Result<std::uint64_t> copy_rollup_only(const store::EmbeddedStore& src, ClickHou
 
 Result<CopySummary> copy_to_clickhouse(const store::EmbeddedStore& src, ClickHouseOptions options,
                                        std::string_view url) {
+  // The source's rollup views and retention (its store.json, which EmbeddedStore::open read) go
+  // with its sessions: the cluster keeps the same rollups (docs/scale-out.md "Rollups").
+  if (!src.options().rollups.empty()) options.rollups = src.options().rollups;
+  for (std::size_t l = 0; l < options.keep_ms.size(); ++l) {
+    if (src.options().keep_ms[l] != 0) options.keep_ms[l] = src.options().keep_ms[l];
+  }
   auto dst = ClickHouseBackend::open(std::move(options));
   if (!dst) return dst.error();
   auto existing = (*dst)->count_rows();
@@ -118,6 +124,16 @@ Result<CopySummary> copy_to_clickhouse(const store::EmbeddedStore& src, ClickHou
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   summary.rows_spilled_now = (*dst)->stats().rows_spilled_now;
   return summary;
+}
+
+Result<std::size_t> drop_level_before(ClickHouseOptions options, store::Level level,
+                                      std::int64_t cutoff_ms) {
+  options.create_schema = false;  // retention never creates a database
+  auto ch = ClickHouseBackend::open(std::move(options));
+  if (!ch) return ch.error();
+  return level == store::Level::Raw
+             ? (*ch)->drop_before(cutoff_ms)
+             : (*ch)->drop_rollups_before(store::bucket_ms(level), cutoff_ms);
 }
 
 }  // namespace flowscope::clickhouse

@@ -28,6 +28,37 @@ Result<void> save_users(const UserDb& db, const UserFilePaths& paths, std::strin
   return {};
 }
 
+Result<AuditEntry> edit_user_file(const UserFilePaths& paths,
+                                  const std::function<Result<AuditEntry>(UserDb&)>& edit) {
+  auto db = UserDb::load(paths.users);
+  if (!db) return db.error();
+  auto audit = edit(*db);
+  if (!audit) return audit.error();
+  if (auto r = save_users(*db, paths, audit->event, audit->detail); !r) return r.error();
+  return audit;
+}
+
+Result<AuditEntry> change_grants_in_file(const UserFilePaths& paths,
+                                         const std::filesystem::path& groups_file,
+                                         const std::string& group, bool grant,
+                                         const std::vector<std::string>& ip_groups,
+                                         const std::vector<std::string>& exporters,
+                                         const std::vector<std::string>& interfaces) {
+  if (grant) {
+    // An unknown name would grant nothing; refuse it before the file changes.
+    if (auto r =
+            check_ip_group_names(ip_groups, groups_file.empty() ? paths.ip_groups : groups_file);
+        !r) {
+      return Error{r.error().code, "--ip-group: " + r.error().message};
+    }
+  }
+  return edit_user_file(paths, [&](UserDb& db) -> Result<AuditEntry> {
+    auto detail = change_grants(db, group, grant, ip_groups, exporters, interfaces);
+    if (!detail) return detail.error();
+    return AuditEntry{grant ? "grant" : "revoke", *detail};
+  });
+}
+
 Result<AuditEntry> apply_user_change(UserDb& db, const UserChange& c) {
   Result<void> r;
   AuditEntry audit{"", c.name};

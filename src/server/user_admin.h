@@ -7,6 +7,7 @@
 // per user file (the server re-reads it on SIGHUP).
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,22 @@ Result<std::string> change_grants(UserDb& db, const std::string& group, bool gra
                                   const std::vector<std::string>& ip_groups,
                                   const std::vector<std::string>& exporters,
                                   const std::vector<std::string>& interfaces);
+
+// One edit of the user file as a whole: loads it, lets `edit` change the database and name the
+// audit line, then saves both (save_users). Nothing is written when the load or the edit fails
+// (an exception from `edit`, such as a password prompt given nothing, passes through unsaved).
+Result<AuditEntry> edit_user_file(const UserFilePaths& paths,
+                                  const std::function<Result<AuditEntry>(UserDb&)>& edit);
+
+// `user grant` (`grant`) and `user revoke`: a grant's IP group names are checked first against
+// `groups_file`, or the configuration's groups file when it is empty (check_ip_group_names),
+// then change_grants runs as one edit of the user file.
+Result<AuditEntry> change_grants_in_file(const UserFilePaths& paths,
+                                         const std::filesystem::path& groups_file,
+                                         const std::string& group, bool grant,
+                                         const std::vector<std::string>& ip_groups,
+                                         const std::vector<std::string>& exporters,
+                                         const std::vector<std::string>& interfaces);
 
 // Checks the IP group names among `values` (CIDRs and addresses pass) against the groups file
 // `groups_file` (TOML or ipInfo.ini, enrich/ip_groups.h) before `user grant` stores them: an

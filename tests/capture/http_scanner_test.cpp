@@ -12,29 +12,20 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "capture/tcpflow_test_support.h"
+
 namespace flowscope::capture::tcpflow {
 namespace {
 
 namespace fs = std::filesystem;
+using flowscope::testing::http_ok;
+using flowscope::testing::http_response;
 
 std::vector<HttpBody> bodies(const std::string& stream, bool gunzip = true) {
   std::vector<HttpBody> out;
   parse_http_bodies({reinterpret_cast<const std::uint8_t*>(stream.data()), stream.size()}, gunzip,
                     [&](HttpBody&& b) { out.push_back(std::move(b)); });
   return out;
-}
-
-std::string response(const std::string& status, const std::vector<std::string>& headers,
-                     const std::string& body = "") {
-  std::string r = "HTTP/1.1 " + status + "\r\n";
-  for (const auto& h : headers) r += h + "\r\n";
-  return r + "\r\n" + body;
-}
-
-// A 200 with a Content-Length body and a type.
-std::string ok(const std::string& body, const std::string& type = "text/plain") {
-  return response(
-      "200 OK", {"Content-Type: " + type, "Content-Length: " + std::to_string(body.size())}, body);
 }
 
 const std::string kBody(88, 'b');
@@ -58,7 +49,7 @@ TEST(HttpScanner, StreamsShorterThan80BytesAreNotScanned) {
   ASSERT_LT(tiny.size(), kMinHttpStream);
   EXPECT_TRUE(bodies(tiny).empty());
   const std::string padded =
-      response("200 OK", {"Content-Length: 3", "Server: x" + std::string(40, 'x')}, "ok\n");
+      http_response("200 OK", {"Content-Length: 3", "Server: x" + std::string(40, 'x')}, "ok\n");
   ASSERT_GE(padded.size(), kMinHttpStream);
   ASSERT_EQ(bodies(padded).size(), 1u);
   EXPECT_EQ(bodies(padded)[0].content, "ok\n");
@@ -66,7 +57,8 @@ TEST(HttpScanner, StreamsShorterThan80BytesAreNotScanned) {
 
 TEST(HttpScanner, NoContentAndNotModifiedTakeTheirContentLength) {
   // Without a length, 204 and 304 have no body and the next response follows.
-  auto b = bodies(response("204 No Content", {}) + response("304 Not Modified", {}) + ok(kBody));
+  auto b = bodies(http_response("204 No Content", {}) + http_response("304 Not Modified", {}) +
+                  http_ok(kBody));
   ASSERT_EQ(b.size(), 3u);
   EXPECT_EQ(b[0].content, "");
   EXPECT_EQ(b[1].content, "");
@@ -74,30 +66,30 @@ TEST(HttpScanner, NoContentAndNotModifiedTakeTheirContentLength) {
   EXPECT_EQ(b[2].content, kBody);
   // With one (RFC 7230 allows it on a 304), that many bytes of what follows are its body; the
   // parser then stands inside the next response and stops.
-  const std::string next = ok(kBody);
-  b = bodies(response("304 Not Modified", {"Content-Length: 10"}) + next + ok(kBody));
+  const std::string next = http_ok(kBody);
+  b = bodies(http_response("304 Not Modified", {"Content-Length: 10"}) + next + http_ok(kBody));
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0].content, next.substr(0, 10));
 }
 
 TEST(HttpScanner, RefusedHeadersStopTheParser) {
-  const std::string first = ok(std::string(300, 'a'));
+  const std::string first = http_ok(std::string(300, 'a'));
   for (const std::string& bad :
-       {response("200 OK", {"Content-Length: 4", "Content-Length: 4"}, "abcd"),
-        response("200 OK", {"Content-Length: 4", "Transfer-Encoding: chunked"},
-                 "4\r\nabcd\r\n0\r\n\r\n"),
-        response("200 OK", {"Content-Length: 4x"}, "abcd"),
-        response("200 OK", {"Content-Length: 4", "No colon here"}, "abcd"),
-        response("200 OK", {"Content-Length: 4", "X: a\x01z"}, "abcd"),
+       {http_response("200 OK", {"Content-Length: 4", "Content-Length: 4"}, "abcd"),
+        http_response("200 OK", {"Content-Length: 4", "Transfer-Encoding: chunked"},
+                      "4\r\nabcd\r\n0\r\n\r\n"),
+        http_response("200 OK", {"Content-Length: 4x"}, "abcd"),
+        http_response("200 OK", {"Content-Length: 4", "No colon here"}, "abcd"),
+        http_response("200 OK", {"Content-Length: 4", "X: a\x01z"}, "abcd"),
         std::string("HTTP/1.1 2x0 OK\r\nContent-Length: 4\r\n\r\nabcd")}) {
-    const auto b = bodies(first + bad + ok(kBody));
+    const auto b = bodies(first + bad + http_ok(kBody));
     ASSERT_EQ(b.size(), 1u) << bad;
     EXPECT_EQ(b[0].content, std::string(300, 'a'));
   }
 }
 
 TEST(HttpScanner, LineBreaksBetweenResponsesAreSkipped) {
-  const auto b = bodies(ok(kBody) + "\r\n\r\n" + ok(kBody + kBody, "text/css"));
+  const auto b = bodies(http_ok(kBody) + "\r\n\r\n" + http_ok(kBody + kBody, "text/css"));
   ASSERT_EQ(b.size(), 2u);
   EXPECT_EQ(b[1].response_no, 2);
   EXPECT_EQ(b[1].extension, "css");
@@ -107,9 +99,9 @@ TEST(HttpScanner, LineBreaksBetweenResponsesAreSkipped) {
 TEST(HttpScanner, ANewParserStartsAtTheRefusedByteAndCountsFromOne) {
   // A chunked body cut short: the chunk size parser refuses the 'H' of the next response, so a
   // second pass starts there, numbering from 1 again (tcpflow then rewrites -HTTPBODY-001).
-  const std::string first = ok(std::string(300, 'a'));
-  const std::string cut = response("200 OK", {"Transfer-Encoding: chunked"}, "5\r\nhello\r\n");
-  const std::string after = ok("body", "text/css");
+  const std::string first = http_ok(std::string(300, 'a'));
+  const std::string cut = http_response("200 OK", {"Transfer-Encoding: chunked"}, "5\r\nhello\r\n");
+  const std::string after = http_ok("body", "text/css");
   const auto b = bodies(first + cut + after);
   ASSERT_EQ(b.size(), 3u);
   EXPECT_EQ(b[0].response_no, 1);
@@ -125,7 +117,7 @@ TEST(HttpScanner, OnlyGzipAndDeflateAreInflatedAsSpelled) {
   const std::string gz = compress(text, 16 + MAX_WBITS);
   const std::string zl = compress(text, MAX_WBITS);
   auto with = [&](const std::string& encoding, const std::string& body) {
-    return response(
+    return http_response(
         "200 OK",
         {"Content-Encoding: " + encoding, "Content-Length: " + std::to_string(body.size())}, body);
   };
@@ -145,10 +137,11 @@ TEST(HttpScanner, BytesAfterTheGzipStreamLoseThatPiece) {
   // The inflater reaches the end of the stream with input left: tcpflow drops that piece's
   // output, so this body is empty (and its file removed).
   const std::string gz = compress(std::string(500, 'g'), 16 + MAX_WBITS) + "TRAILING";
-  const auto b = bodies(
-      response("200 OK", {"Content-Encoding: gzip", "Content-Length: " + std::to_string(gz.size())},
-               gz) +
-      ok(kBody));
+  const auto b =
+      bodies(http_response(
+                 "200 OK",
+                 {"Content-Encoding: gzip", "Content-Length: " + std::to_string(gz.size())}, gz) +
+             http_ok(kBody));
   ASSERT_EQ(b.size(), 2u);
   EXPECT_EQ(b[0].content, "");
   EXPECT_EQ(b[1].content, kBody);
@@ -162,7 +155,7 @@ TEST(HttpScanner, EmptyBodiesRemoveTheFileOfTheirName) {
   const std::string flow = (dir / "flow").string();
   // A file left by an earlier pass (or run) under the name an empty response gets.
   std::ofstream(flow + "-HTTPBODY-002.txt") << "stale";
-  const std::string stream = ok(kBody) + ok("", "text/plain") + ok("", "text/plain");
+  const std::string stream = http_ok(kBody) + http_ok("", "text/plain") + http_ok("", "text/plain");
   const auto files = scan_http_stream(
       {reinterpret_cast<const std::uint8_t*>(stream.data()), stream.size()}, flow, true);
   ASSERT_EQ(files.size(), 1u);
@@ -176,22 +169,23 @@ TEST(HttpScanner, EmptyBodiesRemoveTheFileOfTheirName) {
 
 TEST(HttpScanner, TransferEncodingOtherThanChunkedReadsToTheEnd) {
   const std::string rest = "identity body" + std::string(100, 'i');
-  const auto b = bodies(response("200 OK", {"Transfer-Encoding: identity"}, rest) + ok(kBody));
+  const auto b =
+      bodies(http_response("200 OK", {"Transfer-Encoding: identity"}, rest) + http_ok(kBody));
   ASSERT_EQ(b.size(), 1u);
-  EXPECT_EQ(b[0].content, rest + ok(kBody));
+  EXPECT_EQ(b[0].content, rest + http_ok(kBody));
   // "gzip, chunked" ends with chunked: chunks.
-  const auto c = bodies(response("200 OK", {"Transfer-Encoding: gzip, chunked"},
-                                 "5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n") +
-                        ok(kBody));
+  const auto c = bodies(http_response("200 OK", {"Transfer-Encoding: gzip, chunked"},
+                                      "5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n") +
+                        http_ok(kBody));
   ASSERT_EQ(c.size(), 2u);
   EXPECT_EQ(c[0].content, "hello");
   EXPECT_EQ(c[1].content, kBody);
 }
 
 TEST(HttpScanner, SwitchingProtocolsEndsTheScan) {
-  const auto b =
-      bodies(response("101 Switching Protocols", {"Upgrade: websocket", "Connection: Upgrade"}) +
-             ok(kBody));
+  const auto b = bodies(
+      http_response("101 Switching Protocols", {"Upgrade: websocket", "Connection: Upgrade"}) +
+      http_ok(kBody));
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0].content, "");
 }

@@ -34,10 +34,6 @@ using capture::tcpflow::build_tcp_frame;
 using capture::tcpflow::TcpFrameSpec;
 using capture::tcpflow::TcpPcapFile;
 
-const std::string kTcpflow = "/usr/bin/tcpflow";
-
-std::string ours() { return (fs::path(FLOWSCOPE_BINARY).parent_path() / "tcpflow").string(); }
-
 bool have(const std::string& program) { return access(program.c_str(), X_OK) == 0; }
 
 #define REQUIRE_TCPFLOW()                                                         \
@@ -90,7 +86,7 @@ std::pair<fs::path, fs::path> run_both(const std::vector<std::string>& args, con
     return a;
   };
   EXPECT_EQ(run_binary(kTcpflow, with(theirs), 120), 0) << tag;
-  EXPECT_EQ(run_binary(ours(), with(mine), 120), 0) << tag;
+  EXPECT_EQ(run_binary(our_tcpflow(), with(mine), 120), 0) << tag;
   return {theirs, mine};
 }
 
@@ -257,8 +253,9 @@ TEST(TcpflowCompat, OnlyScannerDisablesFlowFiles) {
   const RunResult t =
       run(kTcpflow, {"-E", "bogus", "-r", pcap.string(), "-o", (dir / "t").string()}, dir.path(),
           "bogus-t");
-  const RunResult o = run(ours(), {"-E", "bogus", "-r", pcap.string(), "-o", (dir / "o").string()},
-                          dir.path(), "bogus-o");
+  const RunResult o =
+      run(our_tcpflow(), {"-E", "bogus", "-r", pcap.string(), "-o", (dir / "o").string()},
+          dir.path(), "bogus-o");
   EXPECT_EQ(o.rc, t.rc);
   EXPECT_EQ(t.rc, 1);
   EXPECT_NE(o.err.find("Invalid scanner name 'bogus'"), std::string::npos);
@@ -293,7 +290,7 @@ TEST(TcpflowCompat, HelpVersionAndMessagesAsTcpflow) {
   TempDir dir("messages");
   for (const auto& args : std::vector<std::vector<std::string>>{{"-H"}, {"-V"}}) {
     const RunResult t = run(kTcpflow, args, dir.path(), "t");
-    const RunResult o = run(ours(), args, dir.path(), "o");
+    const RunResult o = run(our_tcpflow(), args, dir.path(), "o");
     EXPECT_EQ(o.rc, t.rc) << args[0];
     EXPECT_EQ(o.out, t.out) << args[0];
   }
@@ -323,7 +320,7 @@ TEST(TcpflowCompat, HelpVersionAndMessagesAsTcpflow) {
     }
     const RunResult t = run(kTcpflow, args, dir.path(), "t" + label);
     fs::remove_all(out);
-    const RunResult o = run(ours(), args, dir.path(), "o" + label);
+    const RunResult o = run(our_tcpflow(), args, dir.path(), "o" + label);
     fs::remove_all(out);
     EXPECT_EQ(o.rc, t.rc);
     auto theirs = lines(t.err, kTcpflow);
@@ -334,7 +331,7 @@ TEST(TcpflowCompat, HelpVersionAndMessagesAsTcpflow) {
                                   return l.find("received null frame") != std::string::npos;
                                 }),
                  theirs.end());
-    EXPECT_EQ(lines(o.err, ours()), theirs);
+    EXPECT_EQ(lines(o.err, our_tcpflow()), theirs);
     if (level.size() == 2 && level[1] == "5") {  // the levels are exercised
       EXPECT_NE(t.err.find("created new file"), std::string::npos);
     }
@@ -384,7 +381,7 @@ TEST(TcpflowCompat, DropsPrivilegesAndChroots) {
   const char* asan = std::getenv("ASAN_OPTIONS");
   const std::string saved = asan != nullptr ? asan : "";
   ::setenv("ASAN_OPTIONS", (saved.empty() ? "" : saved + ":").append("detect_leaks=0").c_str(), 1);
-  const RunResult o = run(ours(), args("ours"), dir.path(), "o");
+  const RunResult o = run(our_tcpflow(), args("ours"), dir.path(), "o");
   if (asan != nullptr) {
     ::setenv("ASAN_OPTIONS", saved.c_str(), 1);
   } else {
@@ -411,7 +408,7 @@ TEST(TcpflowCompat, DropsPrivilegesAndChroots) {
     }
     const RunResult tr = run(kTcpflow, a, dir.path(), "tr");
     fs::remove_all(dir / "refused");
-    const RunResult orr = run(ours(), a, dir.path(), "or");
+    const RunResult orr = run(our_tcpflow(), a, dir.path(), "or");
     EXPECT_EQ(tr.rc, 1) << bad[1];
     EXPECT_EQ(orr.rc, 1) << bad[1] << ": " << orr.err;
     EXPECT_EQ(manifest(dir / "refused"), manifest(dir / "nothing")) << "no flow files";

@@ -22,15 +22,6 @@ using capture::tcpflow::build_tcp_frame;
 using capture::tcpflow::TcpFrameSpec;
 using capture::tcpflow::TcpPcapFile;
 
-const std::string kTcpflow = "/usr/bin/tcpflow";
-
-std::string ours() { return (fs::path(FLOWSCOPE_BINARY).parent_path() / "tcpflow").string(); }
-
-fs::path source_dir() {
-  const char* s = std::getenv("FLOWSCOPE_SOURCE_DIR");
-  return s != nullptr ? fs::path(s) : fs::path(FLOWSCOPE_SOURCE_DIR);
-}
-
 // The number of -HTTPBODY- lines in a manifest.
 int body_files(const std::string& manifest) {
   int n = 0;
@@ -41,26 +32,38 @@ int body_files(const std::string& manifest) {
   return n;
 }
 
-// Runs both tools with -e http on `pcap`; expects identical manifests and DFXML flows.
-void expect_same_bodies(const fs::path& pcap, const std::string& tag, int min_bodies) {
+// Runs both tools with -e http on `pcap`: success when both exit 0, tcpflow wrote at least
+// `min_bodies` body files (a scanner that writes none would otherwise compare equal) and our
+// manifest (names, bytes, MD5s) and DFXML flows equal tcpflow's.
+::testing::AssertionResult same_bodies_as_tcpflow(const fs::path& pcap, const std::string& tag,
+                                                  int min_bodies) {
   TempDir dir(tag + "-out");
   const fs::path theirs = dir / "theirs";
   const fs::path mine = dir / "ours";
-  const std::vector<std::string> args = {"-e", "http", "-r", pcap.string(), "-o"};
-  auto with = [&](const fs::path& out) {
-    auto a = args;
-    a.push_back(out.string());
-    return a;
+  auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{"-e", "http", "-r", pcap.string(), "-o", out.string()};
   };
-  ASSERT_EQ(run_binary(kTcpflow, with(theirs), 120), 0) << tag;
-  ASSERT_EQ(run_binary(ours(), with(mine), 120), 0) << tag;
+  if (const int rc = run_binary(kTcpflow, args(theirs), 120); rc != 0) {
+    return ::testing::AssertionFailure() << tag << ": tcpflow exited " << rc;
+  }
+  if (const int rc = run_binary(our_tcpflow(), args(mine), 120); rc != 0) {
+    return ::testing::AssertionFailure() << tag << ": our tcpflow exited " << rc;
+  }
   const std::string expected = manifest(theirs);
-  EXPECT_GE(body_files(expected), min_bodies) << expected;
-  EXPECT_EQ(manifest(mine), expected) << tag;
-  EXPECT_EQ(
-      describe_differences(dfxml_flows(theirs / "report.xml"), dfxml_flows(mine / "report.xml")),
-      "")
-      << tag;
+  if (body_files(expected) < min_bodies) {
+    return ::testing::AssertionFailure()
+           << tag << ": tcpflow wrote fewer than " << min_bodies << " body files:\n"
+           << expected;
+  }
+  if (const std::string actual = manifest(mine); actual != expected) {
+    return ::testing::AssertionFailure() << tag << ": files differ\ntcpflow:\n"
+                                         << expected << "ours:\n"
+                                         << actual;
+  }
+  const std::string dfxml =
+      describe_differences(dfxml_flows(theirs / "report.xml"), dfxml_flows(mine / "report.xml"));
+  if (!dfxml.empty()) return ::testing::AssertionFailure() << tag << ": report.xml: " << dfxml;
+  return ::testing::AssertionSuccess();
 }
 
 #define REQUIRE_TCPFLOW()                                      \
@@ -76,52 +79,44 @@ TEST(TcpflowHttpCompat, KeepAliveLoopbackCapturesAsTcpflow) {
     ASSERT_TRUE(fs::exists(pcap)) << pcap;
     // 15 body files in each (tests/data/http_keepalive/README.md): a regression that drops
     // the scanner would compare equal with an empty set otherwise.
-    expect_same_bodies(pcap, name, 15);
+    EXPECT_TRUE(same_bodies_as_tcpflow(pcap, name, 15));
   }
 }
 
 // ---- one connection per rule ------------------------------------------------------------------
-
-std::string response(const std::string& status, const std::vector<std::string>& headers,
-                     const std::string& body = "") {
-  std::string r = "HTTP/1.1 " + status + "\r\n";
-  for (const auto& h : headers) r += h + "\r\n";
-  return r + "\r\n" + body;
-}
-
-std::string ok(const std::string& body, const std::string& type = "text/plain") {
-  return response(
-      "200 OK", {"Content-Type: " + type, "Content-Length: " + std::to_string(body.size())}, body);
-}
 
 void write_rule_capture(const fs::path& path) {
   const std::string b(88, 'b');
   const std::string long_body(300, 'a');
   const std::vector<std::string> streams = {
       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n",  // shorter than 80 bytes
-      response("204 No Content", {"Content-Length: 5"}) + ok(b) + ok(b),
-      response("304 Not Modified", {"Content-Length: 5"}) + ok(b) + ok(b),
-      response("304 Not Modified", {}) + response("204 No Content", {}) + ok(b),
-      ok(long_body) + response("200 OK", {"Content-Length: 4", "Content-Length: 4"}, "abcd") +
-          ok(b),
-      ok(long_body) +
-          response("200 OK", {"Content-Length: 4", "Transfer-Encoding: chunked"},
-                   "4\r\nabcd\r\n0\r\n\r\n") +
-          ok(b),
-      ok(long_body) + response("200 OK", {"Content-Length: 4", "Bad header"}, "abcd") + ok(b),
-      ok(b) + "\r\n\r\n" + ok(b + b, "text/css"),
-      ok(long_body) + response("200 OK", {"Transfer-Encoding: chunked"}, "5\r\nhello\r\n") +
-          ok("body", "text/css"),
-      ok(long_body) + ok(b) + response("200 OK", {"Transfer-Encoding: chunked"}, "5\r\nhi!!!\r\n") +
-          ok("", "text/plain") + response("200 OK", {"Content-Length: 0"}),
-      response("200 OK", {"Transfer-Encoding: identity"}, long_body) + ok(b),
-      response("200 OK", {"Content-Encoding: x-gzip", "Content-Length: 20"},
-               "not gzip at all!!!!!") +
-          ok(b),
-      response("200 OK", {"Content-Encoding: gzip", "Content-Length: 20"}, "not gzip at all!!!!!") +
-          ok(b),
-      response("101 Switching Protocols", {"Upgrade: websocket", "Connection: Upgrade"}) +
-          ok(long_body),
+      http_response("204 No Content", {"Content-Length: 5"}) + http_ok(b) + http_ok(b),
+      http_response("304 Not Modified", {"Content-Length: 5"}) + http_ok(b) + http_ok(b),
+      http_response("304 Not Modified", {}) + http_response("204 No Content", {}) + http_ok(b),
+      http_ok(long_body) +
+          http_response("200 OK", {"Content-Length: 4", "Content-Length: 4"}, "abcd") + http_ok(b),
+      http_ok(long_body) +
+          http_response("200 OK", {"Content-Length: 4", "Transfer-Encoding: chunked"},
+                        "4\r\nabcd\r\n0\r\n\r\n") +
+          http_ok(b),
+      http_ok(long_body) + http_response("200 OK", {"Content-Length: 4", "Bad header"}, "abcd") +
+          http_ok(b),
+      http_ok(b) + "\r\n\r\n" + http_ok(b + b, "text/css"),
+      http_ok(long_body) +
+          http_response("200 OK", {"Transfer-Encoding: chunked"}, "5\r\nhello\r\n") +
+          http_ok("body", "text/css"),
+      http_ok(long_body) + http_ok(b) +
+          http_response("200 OK", {"Transfer-Encoding: chunked"}, "5\r\nhi!!!\r\n") +
+          http_ok("", "text/plain") + http_response("200 OK", {"Content-Length: 0"}),
+      http_response("200 OK", {"Transfer-Encoding: identity"}, long_body) + http_ok(b),
+      http_response("200 OK", {"Content-Encoding: x-gzip", "Content-Length: 20"},
+                    "not gzip at all!!!!!") +
+          http_ok(b),
+      http_response("200 OK", {"Content-Encoding: gzip", "Content-Length: 20"},
+                    "not gzip at all!!!!!") +
+          http_ok(b),
+      http_response("101 Switching Protocols", {"Upgrade: websocket", "Connection: Upgrade"}) +
+          http_ok(long_body),
   };
   TcpPcapFile file(path.string());
   ASSERT_TRUE(file.ok());
@@ -162,7 +157,7 @@ TEST(TcpflowHttpCompat, ParserRulesAsTcpflow) {
   TempDir dir("rules");
   const fs::path pcap = dir / "rules.pcap";
   write_rule_capture(pcap);
-  expect_same_bodies(pcap, "rules", 15);
+  EXPECT_TRUE(same_bodies_as_tcpflow(pcap, "rules", 15));
 }
 
 }  // namespace

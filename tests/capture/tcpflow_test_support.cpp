@@ -52,6 +52,27 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
+std::string our_tcpflow() {
+  return (fs::path(FLOWSCOPE_BINARY).parent_path() / "tcpflow").string();
+}
+
+fs::path source_dir() {
+  const char* s = std::getenv("FLOWSCOPE_SOURCE_DIR");
+  return s != nullptr ? fs::path(s) : fs::path(FLOWSCOPE_SOURCE_DIR);
+}
+
+std::string http_response(const std::string& status, const std::vector<std::string>& headers,
+                          const std::string& body) {
+  std::string r = "HTTP/1.1 " + status + "\r\n";
+  for (const auto& h : headers) r += h + "\r\n";
+  return r + "\r\n" + body;
+}
+
+std::string http_ok(const std::string& body, const std::string& type) {
+  return http_response(
+      "200 OK", {"Content-Type: " + type, "Content-Length: " + std::to_string(body.size())}, body);
+}
+
 TempDir::TempDir(const std::string& name)
     : path_(fs::temp_directory_path() /
             ("flowscope-tcpflow-" + std::to_string(::getpid()) + "-" + name)) {

@@ -10,6 +10,21 @@
 
 namespace flowscope::testing {
 
+// Debian's tcpflow 1.6.1, which the parity tests compare with (they skip when it is absent).
+inline const std::string kTcpflow = "/usr/bin/tcpflow";
+
+// This build's tcpflow drop-in (bin/tcpflow, the flowscope-tcpflow executable).
+std::string our_tcpflow();
+
+// The source tree: $FLOWSCOPE_SOURCE_DIR, else the one this test binary was built from.
+std::filesystem::path source_dir();
+
+// An HTTP/1.1 response: status line, headers, blank line, body.
+std::string http_response(const std::string& status, const std::vector<std::string>& headers,
+                          const std::string& body = "");
+// A 200 with a Content-Type and a Content-Length body.
+std::string http_ok(const std::string& body, const std::string& type = "text/plain");
+
 // A whole file's bytes ("" when it cannot be read).
 std::string slurp(const std::filesystem::path& path);
 
